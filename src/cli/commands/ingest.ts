@@ -1,0 +1,85 @@
+/** `focus-billing ingest <file> --source <name>`. */
+import { relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { type IngestReport, ingest } from '../../ingest/ingest.ts';
+import { type Io, money, plural, printJson } from '../output.ts';
+import { inRepository, type RootOptions, withRoot } from './common.ts';
+
+interface IngestCliOptions extends RootOptions {
+  source: string;
+  period?: string;
+  replace?: boolean;
+  dryRun?: boolean;
+}
+
+export function registerIngest(program: Command, io: Io): void {
+  withRoot(
+    program
+      .command('ingest')
+      .description(
+        'validate a FOCUS export (.csv or .csv.gz) and store it byte-for-byte as data/<period>/<source>.csv,\nholding flagged charges for review in periods/<period>/flags.yaml',
+      )
+      .argument('<file>', 'FOCUS CSV export')
+      .requiredOption('--source <name>', 'source it came from, as named in config.yaml (e.g. AWS, HPC)')
+      .option('--period <YYYY-MM>', 'store under this period; rows of other periods are flagged period_mismatch')
+      .option('--replace', 'replace a different export already stored for this period and source')
+      .option('--dry-run', 'check and report, write nothing')
+      .option('--json', 'print the report as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+The period comes from BillingPeriodStart (UTC). Importing an identical file again does nothing;
+a corrected export needs --replace, and review decisions on unchanged rows are kept.
+Exit codes: 0 ok, 2 invalid input (nothing written).
+
+Example:
+  focus-billing ingest exports/aws-2025-01.csv.gz --source AWS`,
+    )
+    .action(async (file: string, opts: IngestCliOptions) => {
+      const report = await inRepository(opts, ({ root, config, db }) => {
+        io.progress(`Reading ${file}…`);
+        return ingest(db, config, {
+          root,
+          file: resolve(file),
+          display: relative(process.cwd(), resolve(file)) || file,
+          source: opts.source,
+          period: opts.period,
+          replace: opts.replace,
+          dryRun: opts.dryRun,
+        });
+      });
+      if (opts.json) printJson(io, report);
+      else io.out(describeIngest(report));
+    });
+}
+
+export function describeIngest(r: IngestReport): string {
+  const verb = {
+    ingested: 'Ingested',
+    replaced: 'Replaced',
+    unchanged: 'Already ingested (identical file), nothing to do:',
+    'dry-run': 'Dry run, nothing written:',
+  }[r.outcome];
+  const lines = [`${verb} ${r.file} as ${r.source} for ${r.period} → ${r.stored_as}`];
+  lines.push(
+    `  rows      ${r.rows.toLocaleString('en-US')}${r.periods.length > 1 ? ` (${r.periods.map((p) => `${p.period}: ${p.rows}`).join(', ')})` : ''}`,
+  );
+  for (const t of r.totals) {
+    lines.push(`  billed    ${money(t.billed, t.currency)} ${t.currency}`);
+    lines.push(`  list      ${money(t.list, t.currency)} ${t.currency}`);
+    if (t.flagged_rows > 0)
+      lines.push(`  flagged   ${plural(t.flagged_rows, 'charge')}, ${money(t.flagged_amount, t.currency)} ${t.currency}`);
+  }
+  const rules = Object.entries(r.flags.by_rule);
+  if (r.flags.total > 0) {
+    lines.push(
+      `  review    ${plural(r.flags.total, 'flag')} in periods/${r.period}/flags.yaml (${rules.map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    );
+    if (r.flags.decisions_kept > 0) lines.push(`            ${plural(r.flags.decisions_kept, 'earlier decision')} kept`);
+    if (r.flags.decisions_dropped > 0)
+      lines.push(`            ${plural(r.flags.decisions_dropped, 'decision')} dropped: their rows are no longer in the export`);
+  } else lines.push('  review    no charges flagged');
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,125 @@
+/** `focus-billing periods list|show`. */
+import type { Command } from 'commander';
+import { formatUnits, parseDecimal, SCALE } from '../../core/money.ts';
+import { trimDecimal } from '../../flags/build.ts';
+import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
+import { type Io, money, plural, printJson, table } from '../output.ts';
+import { inRepository, type RootOptions, withRoot } from './common.ts';
+
+export function registerPeriods(program: Command, io: Io): void {
+  const periods = program.command('periods').description('billing periods: what data each holds, its review state and reconciliation');
+  withRoot(
+    periods
+      .command('list')
+      .description('each period with sources, rows, list and billed totals, flags and status')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: RootOptions) => {
+    const rows = await inRepository(opts, async ({ root, config, db }) => {
+      const out = [];
+      for (const period of await listPeriods(root)) {
+        io.progress(`Reading ${period}…`);
+        out.push(summarise(await periodReport(db, root, config, period)));
+      }
+      return out;
+    });
+    if (opts.json) return printJson(io, { periods: rows });
+    if (rows.length === 0) return io.out('No periods yet. Ingest a FOCUS export: focus-billing ingest <file> --source <name>');
+    io.out(
+      table(
+        ['Period', 'Status', 'Sources', 'Rows', 'List', 'Billed', 'Pending', 'Approved', 'Rejected'],
+        rows.flatMap((p) =>
+          p.totals.map((t, i) => [
+            i === 0 ? p.period : '',
+            i === 0 ? p.status : '',
+            i === 0 ? p.sources.join(', ') : '',
+            t.rows.toLocaleString('en-US'),
+            `${money(t.list, t.currency)} ${t.currency}`,
+            `${money(t.billed, t.currency)} ${t.currency}`,
+            i === 0 ? String(p.flags.pending) : '',
+            i === 0 ? String(p.flags.approved) : '',
+            i === 0 ? String(p.flags.rejected) : '',
+          ]),
+        ),
+        ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+    );
+  });
+  withRoot(
+    periods
+      .command('show')
+      .description('per-source totals and the reconciliation: input = statements + excluded + rounding residue')
+      .argument('<period>', 'YYYY-MM')
+      .option('--json', 'print as JSON'),
+  ).action(async (period: string, opts: RootOptions) => {
+    const report = await inRepository(opts, ({ root, config, db }) => periodReport(db, root, config, period));
+    if (opts.json) {
+      const { flags: _flags, statements, ...rest } = report;
+      return printJson(io, { ...rest, statements: statements.length });
+    }
+    io.out(describePeriod(report));
+  });
+}
+
+function summarise(r: PeriodReport) {
+  const totals = new Map<string, { rows: number; list: bigint; billed: bigint }>();
+  for (const s of r.sources) {
+    const t = totals.get(s.currency) ?? { rows: 0, list: 0n, billed: 0n };
+    t.rows += s.rows;
+    t.list += parseDecimal(s.list);
+    t.billed += parseDecimal(s.billed);
+    totals.set(s.currency, t);
+  }
+  return {
+    period: r.period,
+    status: r.status,
+    sources: [...new Set(r.sources.map((s) => s.source))],
+    rows: r.sources.reduce((n, s) => n + s.rows, 0),
+    totals: [...totals].map(([currency, t]) => ({
+      currency,
+      rows: t.rows,
+      list: formatUnits(t.list, SCALE),
+      billed: formatUnits(t.billed, SCALE),
+    })),
+    flags: r.flag_counts,
+    statements: r.statements.length,
+  };
+}
+
+export function describePeriod(r: PeriodReport): string {
+  const out = [`Period ${r.period} (${r.status}): ${plural(r.statements.length, 'statement')}`, ''];
+  out.push(
+    table(
+      ['Source', 'File', 'Rows', 'List', 'Billed'],
+      r.sources.map((s) => [
+        s.source,
+        s.file,
+        s.rows.toLocaleString('en-US'),
+        `${money(s.list, s.currency)} ${s.currency}`,
+        `${money(s.billed, s.currency)} ${s.currency}`,
+      ]),
+      ['l', 'l', 'r', 'r', 'r'],
+    ),
+  );
+  out.push('', `Flags: ${r.flag_counts.pending} pending, ${r.flag_counts.approved} approved, ${r.flag_counts.rejected} rejected`);
+  for (const c of r.reconciliation) {
+    out.push('', `Reconciliation (${c.currency})`);
+    out.push(
+      table(
+        ['', 'Amount', 'Charges'],
+        [
+          ['Input total', trimDecimal(c.input), c.rows.toLocaleString('en-US')],
+          ['On statements', c.statements, ''],
+          ['Excluded, pending review', trimDecimal(c.excluded_pending), ''],
+          ['Excluded, rejected', trimDecimal(c.excluded_rejected), ''],
+          ['Rounding residue', trimDecimal(c.rounding_residue), ''],
+        ],
+        ['l', 'r', 'r'],
+      ),
+    );
+    out.push(
+      `input = statements + excluded + residue: ${trimDecimal(c.input)} = ${c.statements} + ${trimDecimal(c.excluded)} + ${trimDecimal(c.rounding_residue)}`,
+    );
+  }
+  for (const w of r.warnings) out.push('', `warning: ${w}`);
+  return out.join('\n');
+}

@@ -1,0 +1,140 @@
+/**
+ * `config.yaml`: the institution's settings. One schema per area; types come from the schemas.
+ */
+import { z } from 'zod';
+import { isCurrencyCode } from '../core/currency.ts';
+
+const regex = z.string().superRefine((value, ctx) => {
+  try {
+    new RegExp(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(e as Error).message})` });
+  }
+});
+
+/** One tag key name or several accepted spellings; matched case-insensitively. */
+const tagKeys = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+export const tagMappingSchema = z
+  .object({
+    /** Tag keys holding the PI's email. @example [pi_email, pi] */
+    pi_email: tagKeys.default(['pi_email']),
+    /** Tag keys holding the project id (one statement per PI and project). */
+    project_id: tagKeys.default(['project_id', 'project']),
+    /** Tag keys holding the fund/org charged. */
+    fund_org: tagKeys.default(['fund_org']),
+    cost_center: tagKeys.default(['cost_center']),
+    account_code: tagKeys.default(['account_code']),
+    /** Free reference, e.g. a grant number. */
+    reference_1: tagKeys.default(['reference_1', 'grant_number']),
+    /** Free reference, e.g. a ticket. */
+    reference_2: tagKeys.default(['reference_2', 'ticket']),
+    /** Prefixes stripped from tag keys before matching. @example ['user:', 'tag:'] */
+    strip_prefixes: z.array(z.string().min(1)).default(['user:', 'tag:', 'resourceTags/', 'costCategory/']),
+  })
+  .strict();
+
+export const ATTRIBUTES = ['pi_email', 'project_id', 'fund_org', 'cost_center', 'account_code', 'reference_1', 'reference_2'] as const;
+export type Attribute = (typeof ATTRIBUTES)[number];
+
+export const sourceSchema = z
+  .object({
+    /** Name used with `ingest --source`, matched case-insensitively. @example AWS */
+    name: z.string().min(1),
+    /** File name under data/<period>/; defaults to the lower-cased name. */
+    slug: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes')
+      .optional(),
+    description: z.string().optional(),
+    /** Fund/org credited in the GL journal for this source's recharges. */
+    recharge_fund_org: z.string().optional(),
+    /** Default GL account for this source's charges. */
+    gl_account: z.string().optional(),
+  })
+  .strict();
+
+export const patternRuleSchema = z
+  .object({
+    /** Which FOCUS column the pattern is tested against. */
+    field: z.enum(['service', 'resource']),
+    /** Regular expression (searched, not anchored). @example '(?i)gpu' is not JS; use 'gpu|GPU' */
+    pattern: regex,
+    /** Shown to reviewers. */
+    message: z.string().optional(),
+  })
+  .strict();
+
+export const flagRulesSchema = z
+  .object({
+    missing_pi_email: z.boolean().default(true),
+    missing_project_id: z.boolean().default(true),
+    missing_fund_org: z.boolean().default(true),
+    invalid_tags: z.boolean().default(true),
+    period_mismatch: z.boolean().default(true),
+    /** A fund/org must fully match one of these; empty means any value is accepted. */
+    fund_org_patterns: z.array(regex).default([]),
+    /** Charges whose service or resource name matches are held for review. */
+    patterns: z.array(patternRuleSchema).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    organization: z
+      .object({
+        name: z.string().min(1).default('Research Computing'),
+        department: z.string().optional(),
+        contact_email: z.string().optional(),
+        contact_name: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    billing: z
+      .object({
+        /** BilledCost (cash, ties to the invoice) or EffectiveCost (amortized). */
+        cost_basis: z.enum(['BilledCost', 'EffectiveCost']).default('BilledCost'),
+        /** Used when a file has no BillingCurrency column. */
+        default_currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').default('USD'),
+        /** Minor-unit digits per currency where ICU's default is not wanted. @example { JPY: 0 } */
+        minor_units: z.record(z.string(), z.number().int().min(0).max(4)).default({}),
+      })
+      .strict()
+      .prefault({}),
+    tag_mapping: tagMappingSchema.prefault({}),
+    sources: z
+      .array(sourceSchema)
+      .min(1)
+      .default([{ name: 'AWS' }, { name: 'Azure' }, { name: 'GCP' }, { name: 'HPC' }, { name: 'Storage' }]),
+    flag_rules: flagRulesSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.sources.forEach((s, i) => {
+      const slug = sourceSlug(s);
+      const before = seen.get(slug);
+      if (before !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `source "${s.name}" has the same file name "${slug}" as sources[${before}]`,
+        });
+      }
+      seen.set(slug, i);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type TagMapping = z.infer<typeof tagMappingSchema>;
+
+export function sourceSlug(source: SourceConfig): string {
+  return (
+    source.slug ??
+    source.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+  );
+}

@@ -1,0 +1,36 @@
+/** Currency facts: minor-unit digits and display, from ICU unless the config overrides them. */
+
+const ISO_4217 = /^[A-Z]{3}$/;
+
+export function isCurrencyCode(code: string): boolean {
+  if (!ISO_4217.test(code)) return false;
+  try {
+    new Intl.NumberFormat('en', { style: 'currency', currency: code });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Digits of the currency's minor unit (USD 2, JPY 0, BHD 3). */
+export function minorDigits(code: string, overrides: Record<string, number> = {}): number {
+  const override = overrides[code];
+  if (override !== undefined) return override;
+  return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/**
+ * Formats an exact decimal string as money ("$1,234.56", "-€3.10"). Intl formats decimal strings
+ * exactly (no float conversion), so the shown digits are the computed ones.
+ */
+export function formatMoney(decimal: string, code: string, locale = 'en-US', digits?: number): string {
+  const d = digits ?? minorDigits(code);
+  const nf = new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: code,
+    minimumFractionDigits: d,
+    maximumFractionDigits: d,
+  });
+  // Intl.NumberFormat#format accepts exact decimal strings; typed as number in older libs.
+  return nf.format(decimal as unknown as number);
+}

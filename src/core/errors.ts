@@ -1,0 +1,46 @@
+/**
+ * Errors meant for people. A `UserError` is a mistake in input or usage: the CLI prints its
+ * message and hint without a stack trace and exits with its code. Anything else is a bug.
+ */
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export class UserError extends Error {
+  readonly exitCode: number;
+  readonly hint?: string;
+  readonly location?: ErrorLocation;
+
+  constructor(message: string, options: { hint?: string; exitCode?: number; location?: ErrorLocation } = {}) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = options.exitCode ?? 2;
+    this.hint = options.hint;
+    this.location = options.location;
+  }
+
+  /** `file:line:column: message` followed by the hint, as printed by the CLI. */
+  format(): string {
+    const { file, line, column } = this.location ?? {};
+    const where = file ? `${[file, line, column].filter((p) => p !== undefined).join(':')}: ` : '';
+    return `${where}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { error: this.message, hint: this.hint, ...this.location, exit_code: this.exitCode };
+  }
+}
+
+/** Input that does not match what was expected: exit 2 with location, expectation and finding. */
+export function invalidInput(location: ErrorLocation, what: string, expected: string, found: string, hint?: string): UserError {
+  return new UserError(`${what}: expected ${expected}, found ${found}`, { location, hint, exitCode: 2 });
+}
+
+/** Shows a user-supplied value in a message: quoted, control characters escaped, long values cut. */
+export function showValue(value: string | null | undefined, max = 60): string {
+  if (value === null || value === undefined) return 'an empty value';
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return JSON.stringify(cut);
+}

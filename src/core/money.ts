@@ -1,0 +1,94 @@
+/**
+ * Exact money. Amounts travel as decimal strings (from DuckDB DECIMAL) and are computed as
+ * bigint counts of a fixed unit: `SCALE` decimal places for exact sums, or the currency's minor
+ * unit (cents) once rounded. No JavaScript number ever holds an amount.
+ */
+import { UserError } from './errors.ts';
+
+/** Decimal places kept for exact (unrounded) amounts; matches DECIMAL(38,18) in SQL. */
+export const SCALE = 18;
+
+const DECIMAL_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** Parses a decimal string (optionally with exponent) into units of 10^-scale. Throws on excess precision. */
+export function parseDecimal(text: string, scale = SCALE): bigint {
+  const m = DECIMAL_RE.exec(text.trim());
+  if (!m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) {
+    throw new UserError(`not a decimal number: ${JSON.stringify(text)}`);
+  }
+  const sign = m[1] === '-' ? -1n : 1n;
+  const intPart = m[2] ?? '';
+  const fracPart = m[3] ?? '';
+  const exp = Number(m[4] ?? '0');
+  // digits × 10^(exp - fracPart.length), expressed in units of 10^-scale
+  const digits = BigInt(`${intPart}${fracPart}` || '0');
+  const shift = exp - fracPart.length + scale;
+  if (shift >= 0) return sign * digits * 10n ** BigInt(shift);
+  const divisor = 10n ** BigInt(-shift);
+  if (digits % divisor !== 0n) {
+    throw new UserError(`${JSON.stringify(text)} has more than ${scale} decimal places`);
+  }
+  return (sign * digits) / divisor;
+}
+
+/** Formats units of 10^-scale as a plain decimal string with exactly `scale` places ("-0.50"). */
+export function formatUnits(units: bigint, scale: number): string {
+  const negative = units < 0n;
+  const abs = (negative ? -units : units).toString().padStart(scale + 1, '0');
+  const int = abs.slice(0, abs.length - scale);
+  const frac = abs.slice(abs.length - scale);
+  return `${negative ? '-' : ''}${int}${scale > 0 ? `.${frac}` : ''}`;
+}
+
+/** Rounds units of 10^-fromScale to units of 10^-toScale, half away from zero. */
+export function roundHalfAwayFromZero(units: bigint, fromScale: number, toScale: number): bigint {
+  if (toScale >= fromScale) return units * 10n ** BigInt(toScale - fromScale);
+  const divisor = 10n ** BigInt(fromScale - toScale);
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const q = abs / divisor;
+  const r = abs % divisor;
+  const rounded = r * 2n >= divisor ? q + 1n : q;
+  return negative ? -rounded : rounded;
+}
+
+/** Exact amount (units of 10^-SCALE) rounded to the currency's minor unit. */
+export function toMinor(exact: bigint, minorDigits: number): bigint {
+  return roundHalfAwayFromZero(exact, SCALE, minorDigits);
+}
+
+/** Minor units back to exact units of 10^-SCALE (for residue arithmetic). */
+export function minorToExact(minor: bigint, minorDigits: number): bigint {
+  return minor * 10n ** BigInt(SCALE - minorDigits);
+}
+
+export function sum(values: Iterable<bigint>): bigint {
+  let total = 0n;
+  for (const v of values) total += v;
+  return total;
+}
+
+/** n / d rounded half away from zero (d > 0). */
+export function divRound(n: bigint, d: bigint): bigint {
+  const negative = n < 0n;
+  const abs = negative ? -n : n;
+  const q = abs / d;
+  const rounded = (abs % d) * 2n >= d ? q + 1n : q;
+  return negative ? -rounded : rounded;
+}
+
+/**
+ * Discount as a percentage of list with one decimal, as a string ("12.5"). It never shows 100.0
+ * while something is still due, nor 0.0 when there is a discount: rounding must not tell a PI
+ * their charge was free when it was not, or that a real discount was nothing.
+ */
+export function discountPercent(discount: bigint, list: bigint): string | null {
+  if (list <= 0n) return null;
+  let permille = divRound(discount * 1000n, list);
+  if (permille >= 1000n && discount < list) permille = 999n;
+  if (permille === 0n && discount > 0n) permille = 1n;
+  if (permille === 0n && discount < 0n) permille = -1n;
+  const sign = permille < 0n ? '-' : '';
+  const abs = permille < 0n ? -permille : permille;
+  return `${sign}${abs / 10n}.${abs % 10n}`;
+}

@@ -1,0 +1,45 @@
+/**
+ * The one place that talks to DuckDB. Results come back as JSON-safe rows: DECIMAL and BIGINT
+ * as exact strings (never JavaScript numbers).
+ */
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+export type Row = Record<string, unknown>;
+
+export class Database {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: { threads?: number; memoryLimit?: string } = {}): Promise<Database> {
+    const settings: Record<string, string> = {};
+    if (options.threads) settings.threads = String(options.threads);
+    if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
+    const instance = await DuckDBInstance.create(':memory:', settings);
+    const connection = await instance.connect();
+    // Naive timestamps in FOCUS files are UTC, and periods are UTC months, whatever the machine's zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new Database(instance, connection);
+  }
+
+  async query<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    return reader.getRowObjectsJson() as unknown as T[];
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Runs `fn` with a fresh in-memory database, closing it afterwards. */
+export async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await Database.open();
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}

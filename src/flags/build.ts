@@ -1,0 +1,109 @@
+/**
+ * Turns flagged rows into flags, and merges a new set with the decisions already recorded.
+ * Pure: no I/O.
+ */
+import type { Config } from '../config/schema.ts';
+import type { FlagRule } from '../focus/charges-sql.ts';
+import type { FlaggedRow } from '../focus/scan.ts';
+import type { Flag } from './schema.ts';
+
+export interface FlagContext {
+  config: Config;
+  source: string;
+  file: string;
+  period: string;
+  /** Lines of each row hash's occurrences, in file order. */
+  lines: Map<string, number[]>;
+}
+
+/** Builds flags with stable ids: the row hash, and `-N` for the N-th identical row. */
+export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
+  const seen = new Map<string, number>();
+  const flags = rows.map((row) => {
+    const n = (seen.get(row.row_hash) ?? 0) + 1;
+    seen.set(row.row_hash, n);
+    const base = row.row_hash.slice(0, 16);
+    const [rule, ...also] = row.rules as [FlagRule, ...FlagRule[]];
+    const flag: Flag = {
+      id: n === 1 ? base : `${base}-${n}`,
+      status: 'pending',
+      rule,
+      ...(also.length ? { also } : {}),
+      message: row.rules.map((r) => ruleMessage(r, row, ctx)).join('; '),
+      source: ctx.source,
+      file: ctx.file,
+      line: ctx.lines.get(row.row_hash)?.[n - 1] ?? 1,
+      charge: {
+        pi_email: row.pi_email,
+        project_id: row.project_id,
+        fund_org: row.fund_org,
+        service: row.service,
+        resource: row.resource_name ?? row.resource_id,
+        date: row.charge_date,
+        period: row.period,
+        currency: row.currency,
+        amount: trimDecimal(row.cost),
+        list: trimDecimal(row.list_cost),
+      },
+    };
+    return flag;
+  });
+  return flags.sort((a, b) => a.line - b.line || a.id.localeCompare(b.id));
+}
+
+function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string {
+  const keys = (a: 'pi_email' | 'project_id' | 'fund_org') => ctx.config.tag_mapping[a].join(', ');
+  switch (rule) {
+    case 'invalid_tags':
+      return 'Tags is not a JSON object, so the charge has no attribution';
+    case 'missing_pi_email':
+      return `no PI email in Tags (looked for ${keys('pi_email')})`;
+    case 'missing_project_id':
+      return `no project id in Tags (looked for ${keys('project_id')})`;
+    case 'missing_fund_org':
+      return `no fund/org in Tags (looked for ${keys('fund_org')})`;
+    case 'invalid_fund_org':
+      return `fund/org ${JSON.stringify(row.fund_org)} matches none of flag_rules.fund_org_patterns`;
+    case 'pattern_match': {
+      const p = ctx.config.flag_rules.patterns[row.pattern_index ?? 0];
+      const subject =
+        p?.field === 'service'
+          ? `service ${JSON.stringify(row.service)}`
+          : `resource ${JSON.stringify(row.resource_name ?? row.resource_id)}`;
+      return p?.message ?? `${subject} matches /${p?.pattern}/`;
+    }
+    case 'period_mismatch':
+      return `charge is for ${row.period}, but the file is stored under ${ctx.period}`;
+  }
+}
+
+/** "12.340000000000000000" → "12.34"; "0E-18"-like zeros → "0". */
+export function trimDecimal(value: string): string {
+  if (!value.includes('.')) return value;
+  const t = value.replace(/0+$/, '').replace(/\.$/, '');
+  return t === '-0' ? '0' : t;
+}
+
+/**
+ * Replaces one source's flags with a new set, keeping every decision (status, reviewer, time,
+ * note, assignment) recorded on an id that is still there. Other sources' flags are untouched.
+ */
+export function mergeFlags(existing: Flag[], incoming: Flag[], source: string): { flags: Flag[]; kept: number; dropped: number } {
+  const previous = new Map(existing.filter((f) => f.source === source).map((f) => [f.id, f]));
+  let kept = 0;
+  const merged = incoming.map((flag) => {
+    const old = previous.get(flag.id);
+    if (!old || (old.status === 'pending' && !old.assign && !old.note)) return flag;
+    kept++;
+    const { status, decided_by, decided_at, note, assign } = old;
+    return { ...flag, status, decided_by, decided_at, note, assign };
+  });
+  const incomingIds = new Set(incoming.map((f) => f.id));
+  const dropped = [...previous.values()].filter((f) => f.status !== 'pending' && !incomingIds.has(f.id)).length;
+  const others = existing.filter((f) => f.source !== source);
+  return { flags: [...others, ...merged].map(stripUndefined), kept, dropped };
+}
+
+function stripUndefined(flag: Flag): Flag {
+  return Object.fromEntries(Object.entries(flag).filter(([, v]) => v !== undefined)) as Flag;
+}

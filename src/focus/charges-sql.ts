@@ -1,0 +1,189 @@
+/**
+ * SQL that reads one FOCUS file into normalised charges: exact decimals, UTC periods,
+ * attribution from Tags, and the flag rules, all evaluated by DuckDB in one streaming scan.
+ * Every value from the file stays inside DuckDB; only aggregates come back to JavaScript.
+ */
+import type { Config } from '../config/schema.ts';
+import { ATTRIBUTES, type Attribute } from '../config/schema.ts';
+import { type Params, sqlString } from '../db/params.ts';
+import type { ColumnMap, FocusField } from './columns.ts';
+import type { SniffedFile } from './file.ts';
+
+export const DECIMAL = 'DECIMAL(38,18)';
+
+export interface ChargeFile {
+  file: SniffedFile;
+  columns: ColumnMap;
+  sourceSlug: string;
+  /** Repository-relative path recorded in flags. */
+  relPath: string;
+}
+
+export interface ChargesOptions {
+  config: Config;
+  /** The period the file is stored under; rows of other periods are flagged. Null: no check. */
+  period: string | null;
+  /** Adds `rec`, the 1-based record number. Serialises the scan: only for the rare look-ups. */
+  withRecordNumbers?: boolean;
+}
+
+export const FLAG_RULES = [
+  'invalid_tags',
+  'missing_pi_email',
+  'missing_project_id',
+  'missing_fund_org',
+  'invalid_fund_org',
+  'pattern_match',
+  'period_mismatch',
+] as const;
+export type FlagRule = (typeof FLAG_RULES)[number];
+
+/** Validation problems that refuse a file, in the order they are reported. */
+export const ROW_ERRORS = ['bad_period', 'bad_cost', 'bad_list', 'bad_currency', 'bad_charge_start'] as const;
+export type RowError = (typeof ROW_ERRORS)[number];
+
+const col = (i: number) => `c${i}`;
+
+/** `read_csv` over the file with every column as text, named c0…cN so no header text enters the SQL. */
+export function readCsvSql(f: ChargeFile, params: Params): string {
+  const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
+  return `read_csv(${params.add(f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
+    nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
+    compression = ${params.add(f.file.compression === 'gzip' ? 'gzip' : 'none')})`;
+}
+
+/** The identity of a row for its flag id: the source and every cell, columns in name order. */
+export function rowIdentitySql(f: ChargeFile, params: Params): string {
+  const ordered = f.file.header
+    .map((name, i) => ({ name: name.toLowerCase(), i }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));
+  return `sha256(concat_ws(chr(30), ${params.add(f.sourceSlug)}, ${ordered.map(({ i }) => `coalesce(${col(i)}, chr(0))`).join(', ')}))`;
+}
+
+/** The cost column's text under the configured cost basis. */
+export function rawCostSql(f: ChargeFile, config: Config): string {
+  return field(f, config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost');
+}
+
+/**
+ * An ISO 8601 date or datetime as TIMESTAMPTZ (UTC when no offset is given), or NULL. The shape
+ * is checked first because DuckDB's cast also accepts forms such as 4/1/25, which it misreads.
+ */
+const ISO_TIMESTAMP = '\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*(Z|[+-]\\d{2}(:?\\d{2})?)?';
+function timestampSql(column: string): string {
+  return `CASE WHEN regexp_full_match(${column}, ${sqlString(ISO_TIMESTAMP)}) THEN TRY_CAST(${column} AS TIMESTAMPTZ) END`;
+}
+
+/** Text of a FOCUS column, trimmed; NULL when the file lacks it. */
+function field(f: ChargeFile, name: FocusField): string {
+  const i = f.columns[name];
+  return i === undefined ? 'NULL::VARCHAR' : `nullif(trim(${col(i)}), '')`;
+}
+
+/** All tag keys to look up exactly (fast path): each configured spelling, bare and with each prefix. */
+export function tagKeyVariants(config: Config, attribute: Attribute): string[] {
+  const prefixes = ['', ...config.tag_mapping.strip_prefixes];
+  const names = config.tag_mapping[attribute].flatMap((k) => [k, k.toLowerCase()]);
+  return [...new Set(prefixes.flatMap((p) => names.map((n) => `${p}${n}`)))];
+}
+
+/** Attribution from Tags: an exact struct lookup, falling back to a case-insensitive scan. */
+function attributeSql(config: Config, attribute: Attribute): string {
+  const exact = tagKeyVariants(config, attribute).map((k) => `struct_extract(_tags, ${sqlString(k)})`);
+  const wanted = [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
+  const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
+  const normKey = prefixRe ? `regexp_replace(lower(trim(e.key)), ${sqlString(`^(${prefixRe})`)}, '')` : 'lower(trim(e.key))';
+  const mentions = wanted.map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`).join(' OR ');
+  const slow = `list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, VARCHAR)"'))),
+      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND nullif(trim(e.value), '') IS NOT NULL)[1].value`;
+  const fast = exact.length === 1 ? (exact[0] as string) : `coalesce(${exact.join(', ')})`;
+  return `nullif(trim(CASE WHEN _tags IS NOT NULL AND nullif(trim(${fast}), '') IS NULL AND (${mentions})
+      THEN ${slow} ELSE ${fast} END), '')`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function tagSchema(config: Config): string {
+  const keys = [...new Set(ATTRIBUTES.flatMap((a) => tagKeyVariants(config, a)))];
+  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, 'VARCHAR'])));
+}
+
+/**
+ * The normalised charges of one file. Columns: source, file, period, currency, category, service,
+ * resource_id, resource_name, description, charge_start, cost, list_cost, the attributes, one
+ * boolean per row error and per flag rule, `pattern_index`, `flagged`, `row_hash` (flagged rows only).
+ */
+export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Params): string {
+  const { config } = options;
+  const tagsRaw = field(f, 'tags');
+  const rules = config.flag_rules;
+  const fundPatterns = rules.fund_org_patterns;
+  const patternCases = rules.patterns.map(
+    (p, i) =>
+      `WHEN regexp_matches(coalesce(${p.field === 'service' ? 'service' : 'resource_name || chr(10) || resource_id'}, ''), ${params.add(p.pattern)}) THEN ${i}`,
+  );
+  const recordNumber = options.withRecordNumbers ? 'row_number() OVER () AS rec,' : '';
+  const identity = rowIdentitySql(f, params);
+
+  const level1 = `SELECT ${recordNumber} *,
+      ${tagsRaw} AS _tags_raw,
+      CASE WHEN starts_with(ltrim(${tagsRaw}), '{') THEN TRY(json_transform(${tagsRaw}, ${sqlString(tagSchema(config))})) END AS _tags,
+      ${rawCostSql(f, config)} AS cost_raw,
+      ${field(f, 'listCost')} AS list_raw,
+      ${field(f, 'billingPeriodStart')} AS period_raw,
+      ${field(f, 'currency')} AS currency_raw,
+      ${field(f, 'chargePeriodStart')} AS charge_start_raw,
+      ${field(f, 'serviceName')} AS service,
+      ${field(f, 'resourceId')} AS resource_id,
+      ${field(f, 'resourceName')} AS resource_name,
+      ${field(f, 'chargeDescription')} AS description,
+      ${field(f, 'chargeCategory')} AS category_raw,
+      ${field(f, 'chargeClass')} AS charge_class
+    FROM ${readCsvSql(f, params)}`;
+
+  const level2 = `SELECT *,
+      TRY_CAST(cost_raw AS ${DECIMAL}) AS cost,
+      coalesce(TRY_CAST(list_raw AS ${DECIMAL}), TRY_CAST(cost_raw AS ${DECIMAL})) AS list_cost,
+      strftime(${timestampSql('period_raw')}, '%Y-%m') AS period,
+      ${timestampSql('charge_start_raw')} AS charge_start,
+      upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) AS currency,
+      CASE lower(category_raw) WHEN 'usage' THEN 'Usage' WHEN 'purchase' THEN 'Purchase' WHEN 'tax' THEN 'Tax'
+        WHEN 'credit' THEN 'Credit' WHEN 'adjustment' THEN 'Adjustment'
+        ELSE coalesce(category_raw, 'Usage') END AS category,
+      _tags_raw IS NOT NULL AND _tags IS NULL AS tags_invalid,
+      ${ATTRIBUTES.map((a) => `${attributeSql(config, a)} AS ${a}`).join(',\n      ')}
+    FROM (${level1})`;
+
+  const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
+  const level3 = `SELECT *,
+      period IS NULL AS bad_period,
+      cost IS NULL AS bad_cost,
+      list_raw IS NOT NULL AND TRY_CAST(list_raw AS ${DECIMAL}) IS NULL AS bad_list,
+      NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
+      charge_start_raw IS NOT NULL AND charge_start IS NULL AS bad_charge_start,
+      ${rules.invalid_tags ? 'tags_invalid' : 'false'} AS r_invalid_tags,
+      ${rules.missing_pi_email ? 'pi_email IS NULL' : 'false'} AS r_missing_pi_email,
+      ${rules.missing_project_id ? 'project_id IS NULL' : 'false'} AS r_missing_project_id,
+      ${rules.missing_fund_org ? 'fund_org IS NULL' : 'false'} AS r_missing_fund_org,
+      ${
+        fundPatterns.length
+          ? `fund_org IS NOT NULL AND NOT regexp_full_match(fund_org, ${params.add(fundPatterns.map((p) => `(?:${p})`).join('|'))})`
+          : 'false'
+      } AS r_invalid_fund_org,
+      ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
+      ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
+    FROM (${level2})`;
+
+  return `SELECT *,
+      r_invalid_tags OR r_missing_pi_email OR r_missing_project_id OR r_missing_fund_org OR r_invalid_fund_org
+        OR pattern_index IS NOT NULL OR r_period_mismatch AS flagged,
+      CASE WHEN flagged THEN ${identity} END AS row_hash
+    FROM (${level3})`;
+}
+
+/** SQL listing the flag rules a row triggers, as a VARCHAR[] in FLAG_RULES order. */
+export const RULES_LIST_SQL = `list_filter([${FLAG_RULES.map((r) =>
+  r === 'pattern_match' ? `CASE WHEN pattern_index IS NOT NULL THEN 'pattern_match' END` : `CASE WHEN r_${r} THEN '${r}' END`,
+).join(', ')}], x -> x IS NOT NULL)`;

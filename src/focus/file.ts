@@ -1,0 +1,109 @@
+/**
+ * First look at an input file, before DuckDB reads it: compression, emptiness, binary content,
+ * encoding, and the header row. These checks give precise messages where DuckDB's would be vague.
+ */
+import { open } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { invalidInput, showValue, UserError } from '../core/errors.ts';
+import { parseHeaderLine } from './header.ts';
+
+export type Compression = 'none' | 'gzip';
+
+export interface SniffedFile {
+  path: string;
+  /** Path shown in messages (relative to the repository or as given). */
+  display: string;
+  compression: Compression;
+  /** Header names in file order, as written (BOM and surrounding spaces removed). */
+  header: string[];
+  size: number;
+}
+
+const PEEK_BYTES = 1 << 16;
+
+export async function sniffFile(path: string, display: string): Promise<SniffedFile> {
+  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new UserError(`${display}: no such file`, { hint: 'check the path' });
+    if (e.code === 'EISDIR') throw new UserError(`${display} is a directory, not a CSV file`);
+    throw e;
+  });
+  let head: Buffer;
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+    const buf = Buffer.alloc(Math.min(PEEK_BYTES, size));
+    await handle.read(buf, 0, buf.length, 0);
+    head = buf;
+  } finally {
+    await handle.close();
+  }
+  const location = { file: display, line: 1, column: 1 };
+  if (size === 0) {
+    throw invalidInput(location, 'empty file', 'a FOCUS CSV with a header row', '0 bytes', 'export the data again');
+  }
+  let compression: Compression = 'none';
+  let text = head;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    compression = 'gzip';
+    text = gunzipPrefix(head, display);
+  } else if (head[0] === 0x50 && head[1] === 0x4b) {
+    throw invalidInput(location, 'unsupported file', 'CSV or gzip-compressed CSV', 'a ZIP archive', 'unzip it and ingest the CSV inside');
+  } else if (head.subarray(0, 4).toString('latin1') === 'PAR1') {
+    throw invalidInput(location, 'unsupported file', 'CSV or gzip-compressed CSV', 'a Parquet file', 'export FOCUS as CSV');
+  }
+  if (text.length === 0) {
+    throw invalidInput(location, 'empty file', 'a FOCUS CSV with a header row', 'no data after decompression');
+  }
+  const nul = text.indexOf(0);
+  if (nul !== -1) {
+    const encoding = text[0] === 0xff || text[0] === 0xfe ? 'UTF-16 text' : 'binary data (a NUL byte)';
+    throw invalidInput(
+      { file: display, ...positionOf(text, nul) },
+      'not a text file',
+      'UTF-8 CSV text',
+      encoding,
+      'save the export as UTF-8 CSV',
+    );
+  }
+  const utf8 = new TextDecoder('utf-8', { fatal: false }).decode(text);
+  const bad = utf8.indexOf('\uFFFD');
+  // A replacement char inside the last 4 bytes may be a code point cut by the peek; ignore it.
+  if (bad !== -1 && Buffer.byteLength(utf8.slice(0, bad)) < text.length - 4) {
+    throw invalidInput(
+      { file: display, ...positionOf(text, Buffer.byteLength(utf8.slice(0, bad))) },
+      'invalid text encoding',
+      'UTF-8',
+      'bytes that are not UTF-8 (perhaps Latin-1 or Windows-1252)',
+      'convert the file to UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8`',
+    );
+  }
+  const header = parseHeaderLine(utf8.replace(/^\uFEFF/, ''), display);
+  return { path, display, compression, header, size };
+}
+
+function gunzipPrefix(head: Buffer, display: string): Buffer {
+  try {
+    return gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: allow a truncated prefix */ });
+  } catch (e) {
+    throw invalidInput(
+      { file: display, line: 1, column: 1 },
+      'corrupt gzip file',
+      'a readable .csv.gz',
+      (e as Error).message,
+      'download the export again',
+    );
+  }
+}
+
+/** 1-based line and column of a byte offset. */
+export function positionOf(buf: Buffer, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = buf.indexOf(10); i !== -1 && i < offset; i = buf.indexOf(10, i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+export { showValue };

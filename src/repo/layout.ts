@@ -1,0 +1,20 @@
+/** Where things live in a billing repository. */
+import { join } from 'node:path';
+import type { Compression } from '../focus/file.ts';
+
+export const PERIOD_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+export const layout = {
+  dataDir: (root: string) => join(root, 'data'),
+  periodDataDir: (root: string, period: string) => join(root, 'data', period),
+  dataFileName: (slug: string, compression: Compression) => `${slug}.csv${compression === 'gzip' ? '.gz' : ''}`,
+  periodsDir: (root: string) => join(root, 'periods'),
+  periodDir: (root: string, period: string) => join(root, 'periods', period),
+  flagsFile: (root: string, period: string) => join(root, 'periods', period, 'flags.yaml'),
+  periodFile: (root: string, period: string) => join(root, 'periods', period, 'period.yaml'),
+};
+
+/** Repository-relative path with forward slashes, as recorded in flags and shown to people. */
+export function relPath(...parts: string[]): string {
+  return parts.join('/');
+}

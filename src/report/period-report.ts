@@ -1,0 +1,144 @@
+/**
+ * Everything known about one period: its data files read by DuckDB in one pass, its review
+ * flags, the statements and the reconciliation. The report model every output is built from.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { sourceSlug } from '../config/schema.ts';
+import { minorDigits } from '../core/currency.ts';
+import { UserError } from '../core/errors.ts';
+import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import type { Database } from '../db/duckdb.ts';
+import { Params } from '../db/params.ts';
+import { readFlags } from '../flags/file.ts';
+import type { Flag } from '../flags/schema.ts';
+import { type ChargeFile, chargesSql, ROW_ERRORS } from '../focus/charges-sql.ts';
+import { mapColumns, requiredColumns } from '../focus/columns.ts';
+import { sniffFile } from '../focus/file.ts';
+import { scanFile } from '../focus/scan.ts';
+import { type PeriodStatus, periodStatus } from '../periods/status.ts';
+import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
+
+export interface SourceTotals {
+  source: string;
+  file: string;
+  currency: string;
+  rows: number;
+  list: string;
+  billed: string;
+}
+
+export interface FlagCounts {
+  pending: number;
+  approved: number;
+  rejected: number;
+}
+
+export interface PeriodReport extends StatementSet {
+  status: PeriodStatus;
+  sources: SourceTotals[];
+  flag_counts: FlagCounts;
+  flags: Flag[];
+}
+
+export async function listPeriods(root: string): Promise<string[]> {
+  const entries = await readdir(layout.dataDir(root), { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+export async function dataFiles(root: string, config: Config, period: string): Promise<ChargeFile[]> {
+  const dir = layout.periodDataDir(root, period);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.csv(\.gz)?$/.test(n)).sort();
+  const files: ChargeFile[] = [];
+  for (const name of names) {
+    const slug = name.replace(/\.csv(\.gz)?$/, '');
+    const source = config.sources.find((s) => sourceSlug(s) === slug);
+    const rel = relPath('data', period, name);
+    if (!source) {
+      throw new UserError(`${rel}: no source in config.yaml has the file name "${slug}"`, {
+        hint: `add a source with slug: ${slug} under sources: in config.yaml, or move the file`,
+      });
+    }
+    const file = await sniffFile(join(dir, name), rel);
+    const required = requiredColumns(config.billing.cost_basis);
+    files.push({ file, columns: mapColumns(file, required), sourceSlug: slug, relPath: rel });
+  }
+  return files;
+}
+
+const GROUP_COLUMNS = ['source', 'file', 'currency', 'pi_email', 'project_id', 'fund_org', 'service', 'category', 'row_hash'];
+
+export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
+  if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
+  const files = await dataFiles(root, config, period);
+  if (files.length === 0) {
+    const known = await listPeriods(root);
+    throw new UserError(`no data for period ${period}`, {
+      hint: known.length
+        ? `periods with data: ${known.join(', ')}`
+        : 'ingest a FOCUS export first: focus-billing ingest <file> --source <name>',
+    });
+  }
+  const flagsFile = await readFlags(layout.flagsFile(root, period), relPath('periods', period, 'flags.yaml'), period);
+  const params = new Params();
+  const union = files
+    .map(
+      (f) =>
+        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period }, params)})`,
+    )
+    .join('\nUNION ALL\n');
+  const sql = `SELECT ${GROUP_COLUMNS.join(', ')}, count(*) AS rows,
+      coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
+      count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
+    FROM (${union}) GROUP BY ALL`;
+  let rows: (ChargeGroup & { file: string; invalid: string })[];
+  try {
+    rows = await db.query(sql, params.values);
+  } catch (e) {
+    // Attribute the failure to a file: reading each alone throws a located error.
+    for (const f of files) await scanFile(db, f, config, period);
+    throw e;
+  }
+  const invalidFile = files.find((f) => rows.some((r) => r.file === f.relPath && Number(r.invalid) > 0));
+  if (invalidFile) await scanFile(db, invalidFile, config, period); // throws the located error
+  const groups = rows.map((r) => ({ ...r, rows: Number(r.rows) }));
+  const set = buildStatements({
+    period,
+    groups,
+    flags: flagsFile.flags,
+    minorDigits: (c) => minorDigits(c, config.billing.minor_units),
+  });
+  return {
+    ...set,
+    status: await periodStatus(root, period),
+    sources: sourceTotals(groups as (ChargeGroup & { file: string })[]),
+    flag_counts: {
+      pending: flagsFile.flags.filter((f) => f.status === 'pending').length,
+      approved: flagsFile.flags.filter((f) => f.status === 'approved').length,
+      rejected: flagsFile.flags.filter((f) => f.status === 'rejected').length,
+    },
+    flags: flagsFile.flags,
+  };
+}
+
+const chargeProjection = `currency, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
+
+function sourceTotals(groups: (ChargeGroup & { file: string })[]): SourceTotals[] {
+  const m = new Map<string, { source: string; file: string; currency: string; rows: number; list: bigint; billed: bigint }>();
+  for (const g of groups) {
+    const id = `${g.file}\u0000${g.currency}`;
+    const t = m.get(id) ?? { source: g.source, file: g.file, currency: g.currency, rows: 0, list: 0n, billed: 0n };
+    t.rows += g.rows;
+    t.list += parseDecimal(g.list);
+    t.billed += parseDecimal(g.cost);
+    m.set(id, t);
+  }
+  return [...m.values()]
+    .sort((a, b) => a.file.localeCompare(b.file) || a.currency.localeCompare(b.currency))
+    .map((t) => ({ ...t, list: formatUnits(t.list, SCALE), billed: formatUnits(t.billed, SCALE) }));
+}

@@ -1,0 +1,270 @@
+/**
+ * Statements from aggregated charges and review decisions. Pure and exact: a line (PI × project
+ * × fund/org × service × category) is rounded to the currency's minor unit half away from zero;
+ * a statement's totals are the sums of its rounded lines; and for each currency
+ * input = statements + excluded + rounding residue, exactly.
+ */
+import { createHash } from 'node:crypto';
+import { UserError } from '../core/errors.ts';
+import { discountPercent, formatUnits, minorToExact, parseDecimal, SCALE, toMinor } from '../core/money.ts';
+import type { Flag } from '../flags/schema.ts';
+
+/** One group of identical-attribution charges from DuckDB (amounts as exact decimal strings). */
+export interface ChargeGroup {
+  source: string;
+  currency: string;
+  pi_email: string | null;
+  project_id: string | null;
+  fund_org: string | null;
+  service: string | null;
+  category: string;
+  /** Set for flagged rows: the identity hash shared by `rows` identical rows. */
+  row_hash: string | null;
+  rows: number;
+  cost: string;
+  list: string;
+}
+
+export interface StatementLine {
+  service: string;
+  category: string;
+  list: string;
+  discount: string;
+  amount: string;
+  charges: number;
+}
+
+export interface Statement {
+  number: string;
+  pi_email: string;
+  project_id: string;
+  fund_org: string;
+  currency: string;
+  list: string;
+  discount: string;
+  discount_percent: string | null;
+  amount_due: string;
+  charges: number;
+  lines: StatementLine[];
+}
+
+export interface Reconciliation {
+  currency: string;
+  input: string;
+  statements: string;
+  excluded: string;
+  excluded_pending: string;
+  excluded_rejected: string;
+  rounding_residue: string;
+  rows: number;
+  excluded_rows: number;
+}
+
+export interface StatementSet {
+  period: string;
+  statements: Statement[];
+  reconciliation: Reconciliation[];
+  warnings: string[];
+}
+
+export interface BuildInput {
+  period: string;
+  groups: ChargeGroup[];
+  flags: Flag[];
+  minorDigits: (currency: string) => number;
+}
+
+const NON_USAGE_ORDER = ['Usage', 'Purchase', 'Adjustment', 'Credit', 'Tax'];
+
+interface Acc {
+  cost: bigint;
+  list: bigint;
+  rows: number;
+}
+
+/** Flag id of the n-th (1-based) of identical rows. */
+export function flagId(rowHash: string, n: number): string {
+  const base = rowHash.slice(0, 16);
+  return n === 1 ? base : `${base}-${n}`;
+}
+
+export function buildStatements(input: BuildInput): StatementSet {
+  const warnings: string[] = [];
+  const decisions = new Map(input.flags.map((f) => [f.id, f]));
+  const lines = new Map<string, { key: StatementKey; service: string; category: string; acc: Acc }>();
+  const recon = new Map<string, { input: bigint; pending: bigint; rejected: bigint; rows: number; excludedRows: number }>();
+  let unknownFlags = 0;
+  let unattributed = 0;
+
+  const add = (
+    g: ChargeGroup,
+    attribution: { pi_email: string | null; project_id: string | null; fund_org: string | null },
+    cost: bigint,
+    list: bigint,
+    rows: number,
+  ) => {
+    const key = {
+      pi_email: attribution.pi_email,
+      project_id: attribution.project_id,
+      fund_org: attribution.fund_org,
+      currency: g.currency,
+    };
+    const service = g.service ?? '(no service name)';
+    const id = JSON.stringify([key.pi_email, key.project_id, key.fund_org, key.currency, service, g.category]);
+    const line = lines.get(id) ?? { key: key as StatementKey, service, category: g.category, acc: { cost: 0n, list: 0n, rows: 0 } };
+    line.acc.cost += cost;
+    line.acc.list += list;
+    line.acc.rows += rows;
+    lines.set(id, line);
+  };
+
+  for (const g of input.groups) {
+    const r = recon.get(g.currency) ?? { input: 0n, pending: 0n, rejected: 0n, rows: 0, excludedRows: 0 };
+    recon.set(g.currency, r);
+    const cost = parseDecimal(g.cost);
+    const list = parseDecimal(g.list);
+    r.input += cost;
+    r.rows += g.rows;
+    if (g.row_hash === null) {
+      add(g, g, cost, list, g.rows);
+      continue;
+    }
+    // Identical flagged rows share a hash; each has its own decision. Their amounts are equal.
+    const each = cost / BigInt(g.rows);
+    const eachList = list / BigInt(g.rows);
+    for (let n = 1; n <= g.rows; n++) {
+      const flag = decisions.get(flagId(g.row_hash, n));
+      if (!flag) unknownFlags++;
+      const attribution = flag?.assign ?? g;
+      const attributed = attribution.pi_email && attribution.project_id && attribution.fund_org;
+      if (flag?.status === 'approved' && attributed) {
+        add(g, attribution, each, eachList, 1);
+        continue;
+      }
+      if (flag?.status === 'approved') unattributed++;
+      r.excludedRows++;
+      if (flag?.status === 'rejected') r.rejected += each;
+      else r.pending += each;
+    }
+  }
+  if (unknownFlags > 0) {
+    warnings.push(
+      `${unknownFlags} flagged charge${unknownFlags > 1 ? 's are' : ' is'} missing from flags.yaml and held back as pending; re-run ingest for that source or run \`focus-billing validate\``,
+    );
+  }
+  if (unattributed > 0) {
+    warnings.push(
+      `${unattributed} approved charge${unattributed > 1 ? 's have' : ' has'} no PI, project or fund/org and stay held back; assign one with \`review assign\``,
+    );
+  }
+
+  const statements = groupStatements(input, [...lines.values()]);
+  const reconciliation = [...recon]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, r]) => {
+      const digits = input.minorDigits(currency);
+      const stmts = statements.filter((s) => s.currency === currency);
+      const statementsMinor = stmts.reduce((t, s) => t + parseDecimal(s.amount_due, digits), 0n);
+      const excluded = r.pending + r.rejected;
+      const residue = r.input - minorToExact(statementsMinor, digits) - excluded;
+      return {
+        currency,
+        input: formatUnits(r.input, SCALE),
+        statements: formatUnits(statementsMinor, digits),
+        excluded: formatUnits(excluded, SCALE),
+        excluded_pending: formatUnits(r.pending, SCALE),
+        excluded_rejected: formatUnits(r.rejected, SCALE),
+        rounding_residue: formatUnits(residue, SCALE),
+        rows: r.rows,
+        excluded_rows: r.excludedRows,
+      };
+    });
+  return { period: input.period, statements, reconciliation, warnings };
+}
+
+interface StatementKey {
+  pi_email: string;
+  project_id: string;
+  fund_org: string;
+  currency: string;
+}
+
+function groupStatements(input: BuildInput, lines: { key: StatementKey; service: string; category: string; acc: Acc }[]): Statement[] {
+  const byStatement = new Map<string, { key: StatementKey; lines: typeof lines }>();
+  const currencyOf = new Map<string, string>();
+  for (const line of lines) {
+    const piProject = JSON.stringify([line.key.pi_email, line.key.project_id]);
+    const other = currencyOf.get(piProject);
+    if (other && other !== line.key.currency) {
+      throw new UserError(
+        `PI ${line.key.pi_email}, project ${line.key.project_id} has charges in ${other} and ${line.key.currency} in ${input.period}: a statement never adds two currencies`,
+        {
+          hint: 'bill the project in one currency (convert one source before export), or give the other currency its own project id',
+          exitCode: 1,
+        },
+      );
+    }
+    currencyOf.set(piProject, line.key.currency);
+    const id = JSON.stringify([line.key.pi_email, line.key.project_id, line.key.fund_org, line.key.currency]);
+    const s = byStatement.get(id) ?? { key: line.key, lines: [] };
+    s.lines.push(line);
+    byStatement.set(id, s);
+  }
+  const statements = [...byStatement.values()].map(({ key, lines: ls }) => {
+    const digits = input.minorDigits(key.currency);
+    let listTotal = 0n;
+    let amountTotal = 0n;
+    let charges = 0;
+    const out = ls
+      .map((l) => {
+        const amount = toMinor(l.acc.cost, digits);
+        const list = toMinor(l.acc.list, digits);
+        listTotal += list;
+        amountTotal += amount;
+        charges += l.acc.rows;
+        return { l, amount, list };
+      })
+      .sort((a, b) => categoryRank(a.l.category) - categoryRank(b.l.category) || a.l.service.localeCompare(b.l.service))
+      .map(({ l, amount, list }) => ({
+        service: l.service,
+        category: l.category,
+        list: formatUnits(list, digits),
+        discount: formatUnits(list - amount, digits),
+        amount: formatUnits(amount, digits),
+        charges: l.acc.rows,
+      }));
+    return {
+      number: statementNumber(input.period, key),
+      pi_email: key.pi_email,
+      project_id: key.project_id,
+      fund_org: key.fund_org,
+      currency: key.currency,
+      list: formatUnits(listTotal, digits),
+      discount: formatUnits(listTotal - amountTotal, digits),
+      discount_percent: discountPercent(listTotal - amountTotal, listTotal),
+      amount_due: formatUnits(amountTotal, digits),
+      charges,
+      lines: out,
+    };
+  });
+  return statements.sort(
+    (a, b) =>
+      a.pi_email.localeCompare(b.pi_email) ||
+      a.project_id.localeCompare(b.project_id) ||
+      a.fund_org.localeCompare(b.fund_org) ||
+      a.currency.localeCompare(b.currency),
+  );
+}
+
+function categoryRank(category: string): number {
+  const i = NON_USAGE_ORDER.indexOf(category);
+  return i === -1 ? NON_USAGE_ORDER.length : i;
+}
+
+/** A statement number that is the same on every build of the same data: period + 8 hex. */
+export function statementNumber(period: string, key: StatementKey): string {
+  const h = createHash('sha256')
+    .update(JSON.stringify([period, key.pi_email, key.project_id, key.fund_org, key.currency]))
+    .digest('hex');
+  return `${period.replace('-', '')}-${h.slice(0, 8).toUpperCase()}`;
+}
