@@ -60,7 +60,9 @@ export async function writeSyntheticFocus(
     const hour = String(i % 24).padStart(2, '0');
     const chargeStart = `${period}-${day}T${hour}:00:00Z`;
     const chargeEnd = `${period}-${day}T${hour}:59:59Z`;
-    const tags = `"{""pi_email"": ""pi${pi}@example.edu"", ""project_id"": ""proj-${pi}-${project}"", ""fund_org"": ""${100000 + pi}-${1000 + project}""}"`;
+    // One row in 10,000 lacks a fund/org, so ingest has flags to record and locate.
+    const fund = i % 10_000 === 1234 ? '' : `, ""fund_org"": ""${100000 + pi}-${1000 + project}""`;
+    const tags = `"{""pi_email"": ""pi${pi}@example.edu"", ""project_id"": ""proj-${pi}-${project}""${fund}}"`;
     const b = scaled(billedUnits);
     const l = scaled(listUnits);
     chunk += `${b},123456789012,USD,${end},${start},Usage,,${chargeEnd},${chargeStart},${b},${b},${l},AWS,us-east-1,i-${i.toString(16).padStart(10, '0')},node-${i % 5000},${category},${service},210987654321,${tags}\n`;

@@ -25,7 +25,11 @@ export interface ChargesOptions {
   period: string | null;
   /** Adds `rec`, the 1-based record number. Serialises the scan: only for the rare look-ups. */
   withRecordNumbers?: boolean;
+  /** Attributes to read from Tags (others are NULL): each costs a lookup per row. */
+  attributes?: readonly Attribute[];
 }
+
+export const CORE_ATTRIBUTES: readonly Attribute[] = ['pi_email', 'project_id', 'fund_org'];
 
 export const FLAG_RULES = [
   'invalid_tags',
@@ -65,15 +69,6 @@ export function rawCostSql(f: ChargeFile, config: Config): string {
   return field(f, config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost');
 }
 
-/**
- * An ISO 8601 date or datetime as TIMESTAMPTZ (UTC when no offset is given), or NULL. The shape
- * is checked first because DuckDB's cast also accepts forms such as 4/1/25, which it misreads.
- */
-const ISO_TIMESTAMP = '\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*(Z|[+-]\\d{2}(:?\\d{2})?)?';
-function timestampSql(column: string): string {
-  return `CASE WHEN regexp_full_match(${column}, ${sqlString(ISO_TIMESTAMP)}) THEN TRY_CAST(${column} AS TIMESTAMPTZ) END`;
-}
-
 /** Text of a FOCUS column, trimmed; NULL when the file lacks it. */
 function field(f: ChargeFile, name: FocusField): string {
   const i = f.columns[name];
@@ -87,27 +82,41 @@ export function tagKeyVariants(config: Config, attribute: Attribute): string[] {
   return [...new Set(prefixes.flatMap((p) => names.map((n) => `${p}${n}`)))];
 }
 
-/** Attribution from Tags: an exact struct lookup, falling back to a case-insensitive scan. */
+/** A JSON pointer to a top-level key (RFC 6901 escaping), safe for any key text. */
+export function jsonPointer(key: string): string {
+  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/**
+ * Attribution from Tags. Fast path: one JSON parse per row extracting every exact key variant.
+ * Slow path, only for rows where that found nothing but the text mentions the key: a
+ * case-insensitive scan of all keys with prefixes stripped (e.g. `PI_Email`, ` org`).
+ */
+function fastAttributeSql(config: Config, attribute: Attribute, paths: string[]): string {
+  const exact = tagKeyVariants(config, attribute).map((k) => `_tag_values[${paths.indexOf(jsonPointer(k)) + 1}]`);
+  return `nullif(trim(${exact.length === 1 ? exact[0] : `coalesce(${exact.join(', ')})`}), '')`;
+}
+
 function attributeSql(config: Config, attribute: Attribute): string {
-  const exact = tagKeyVariants(config, attribute).map((k) => `struct_extract(_tags, ${sqlString(k)})`);
   const wanted = [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
   const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
   const normKey = prefixRe ? `regexp_replace(lower(trim(e.key)), ${sqlString(`^(${prefixRe})`)}, '')` : 'lower(trim(e.key))';
   const mentions = wanted.map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`).join(' OR ');
-  const slow = `list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, VARCHAR)"'))),
-      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND nullif(trim(e.value), '') IS NOT NULL)[1].value`;
-  const fast = exact.length === 1 ? (exact[0] as string) : `coalesce(${exact.join(', ')})`;
-  return `nullif(trim(CASE WHEN _tags IS NOT NULL AND nullif(trim(${fast}), '') IS NULL AND (${mentions})
-      THEN ${slow} ELSE ${fast} END), '')`;
+  const slow = `nullif(trim(list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, VARCHAR)"'))),
+      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND nullif(trim(e.value), '') IS NOT NULL)[1].value), '')`;
+  return `CASE WHEN _fast_${attribute} IS NULL AND NOT tags_invalid AND (${mentions}) THEN ${slow} ELSE _fast_${attribute} END`;
 }
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function tagSchema(config: Config): string {
-  const keys = [...new Set(ATTRIBUTES.flatMap((a) => tagKeyVariants(config, a)))];
-  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, 'VARCHAR'])));
+/**
+ * An ISO 8601 date or datetime as TIMESTAMPTZ (UTC when no offset is given), or NULL. The shape
+ * is checked first because DuckDB's cast also accepts forms such as 4/1/25, which it misreads.
+ */
+function timestampSql(column: string): string {
+  return `CASE WHEN ${column}[5] = '-' AND ${column}[8] = '-' THEN TRY_CAST(${column} AS TIMESTAMPTZ) END`;
 }
 
 /**
@@ -117,19 +126,20 @@ function tagSchema(config: Config): string {
  */
 export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Params): string {
   const { config } = options;
-  const tagsRaw = field(f, 'tags');
+  const attributes = options.attributes ?? CORE_ATTRIBUTES;
   const rules = config.flag_rules;
   const fundPatterns = rules.fund_org_patterns;
-  const patternCases = rules.patterns.map(
-    (p, i) =>
-      `WHEN regexp_matches(coalesce(${p.field === 'service' ? 'service' : 'resource_name || chr(10) || resource_id'}, ''), ${params.add(p.pattern)}) THEN ${i}`,
-  );
+  const paths = [...new Set(attributes.flatMap((a) => tagKeyVariants(config, a).map(jsonPointer)))];
+  const patternCases = rules.patterns.map((p, i) => {
+    const re = params.add(p.pattern);
+    const matches = (column: string) => `regexp_matches(coalesce(${column}, ''), ${re})`;
+    return `WHEN ${p.field === 'service' ? matches('service') : `${matches('resource_name')} OR ${matches('resource_id')}`} THEN ${i}`;
+  });
   const recordNumber = options.withRecordNumbers ? 'row_number() OVER () AS rec,' : '';
   const identity = rowIdentitySql(f, params);
 
-  const level1 = `SELECT ${recordNumber} *,
-      ${tagsRaw} AS _tags_raw,
-      CASE WHEN starts_with(ltrim(${tagsRaw}), '{') THEN TRY(json_transform(${tagsRaw}, ${sqlString(tagSchema(config))})) END AS _tags,
+  const raw = `SELECT ${recordNumber} *,
+      ${field(f, 'tags')} AS _tags_raw,
       ${rawCostSql(f, config)} AS cost_raw,
       ${field(f, 'listCost')} AS list_raw,
       ${field(f, 'billingPeriodStart')} AS period_raw,
@@ -143,24 +153,34 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       ${field(f, 'chargeClass')} AS charge_class
     FROM ${readCsvSql(f, params)}`;
 
-  const level2 = `SELECT *,
+  const parsed = `SELECT *,
+      CASE WHEN starts_with(_tags_raw, '{')
+        THEN TRY(json_extract_string(_tags_raw, ${sqlString(`[${paths.map((p) => JSON.stringify(p)).join(', ')}]`)}::VARCHAR[])) END AS _tag_values,
       TRY_CAST(cost_raw AS ${DECIMAL}) AS cost,
-      coalesce(TRY_CAST(list_raw AS ${DECIMAL}), TRY_CAST(cost_raw AS ${DECIMAL})) AS list_cost,
-      strftime(${timestampSql('period_raw')}, '%Y-%m') AS period,
-      ${timestampSql('charge_start_raw')} AS charge_start,
+      TRY_CAST(list_raw AS ${DECIMAL}) AS _list_num,
+      ${timestampSql('period_raw')} AS _period_ts,
+      ${timestampSql('charge_start_raw')} AS charge_start
+    FROM (${raw})`;
+
+  const normalised = `SELECT *,
+      _tags_raw IS NOT NULL AND _tag_values IS NULL AS tags_invalid,
+      ${attributes.map((a) => `${fastAttributeSql(config, a, paths)} AS _fast_${a}`).join(',\n      ')},
+      coalesce(_list_num, cost) AS list_cost,
+      strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') AS period,
       upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) AS currency,
       CASE lower(category_raw) WHEN 'usage' THEN 'Usage' WHEN 'purchase' THEN 'Purchase' WHEN 'tax' THEN 'Tax'
-        WHEN 'credit' THEN 'Credit' WHEN 'adjustment' THEN 'Adjustment'
-        ELSE coalesce(category_raw, 'Usage') END AS category,
-      _tags_raw IS NOT NULL AND _tags IS NULL AS tags_invalid,
-      ${ATTRIBUTES.map((a) => `${attributeSql(config, a)} AS ${a}`).join(',\n      ')}
-    FROM (${level1})`;
+        WHEN 'credit' THEN 'Credit' WHEN 'adjustment' THEN 'Adjustment' ELSE coalesce(category_raw, 'Usage') END AS category,
+    FROM (${parsed})`;
+
+  const attributed = `SELECT *,
+      ${ATTRIBUTES.map((a) => `${attributes.includes(a) ? attributeSql(config, a) : 'NULL::VARCHAR'} AS ${a}`).join(',\n      ')}
+    FROM (${normalised})`;
 
   const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
-  const level3 = `SELECT *,
-      period IS NULL AS bad_period,
+  const checked = `SELECT *,
+      _period_ts IS NULL AS bad_period,
       cost IS NULL AS bad_cost,
-      list_raw IS NOT NULL AND TRY_CAST(list_raw AS ${DECIMAL}) IS NULL AS bad_list,
+      list_raw IS NOT NULL AND _list_num IS NULL AS bad_list,
       NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
       charge_start_raw IS NOT NULL AND charge_start IS NULL AS bad_charge_start,
       ${rules.invalid_tags ? 'tags_invalid' : 'false'} AS r_invalid_tags,
@@ -174,13 +194,13 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       } AS r_invalid_fund_org,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
       ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
-    FROM (${level2})`;
+    FROM (${attributed})`;
 
   return `SELECT *,
       r_invalid_tags OR r_missing_pi_email OR r_missing_project_id OR r_missing_fund_org OR r_invalid_fund_org
         OR pattern_index IS NOT NULL OR r_period_mismatch AS flagged,
       CASE WHEN flagged THEN ${identity} END AS row_hash
-    FROM (${level3})`;
+    FROM (${checked})`;
 }
 
 /** SQL listing the flag rules a row triggers, as a VARCHAR[] in FLAG_RULES order. */

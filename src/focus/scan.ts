@@ -3,6 +3,7 @@
  * in one parallel pass. Line numbers (which need an ordered, serial pass) are looked up only for
  * the few rows that need them: the first invalid row, and flagged rows.
  */
+import { createReadStream } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
@@ -209,35 +210,68 @@ async function throwFirstRowError(db: Database, f: ChargeFile, config: Config, c
 }
 
 /**
- * Finds the line of each flagged row. Rows are matched by identity hash; a cheap pre-filter on
- * the raw cost text keeps the serial, numbered pass from hashing every row.
+ * Finds the lines of flagged rows, as hash → lines in file order. A serial, numbered pass reads
+ * only the cost column and keeps rows whose cost text some flagged row has; a cost shared by
+ * rows of different content is settled by hashing those candidates in a second pass.
  */
 export async function locateFlaggedRows(
   db: Database,
   f: ChargeFile,
   config: Config,
   flagged: FlaggedRow[],
+  totalRows: number,
 ): Promise<Map<string, number[]>> {
   const byHash = new Map<string, number[]>();
   if (flagged.length === 0) return byHash;
+  const hashesByCost = new Map<string, string[]>();
+  for (const r of flagged) hashesByCost.set(r.cost_raw, [...(hashesByCost.get(r.cost_raw) ?? []), r.row_hash]);
   const params = new Params();
-  const costs = [...new Set(flagged.map((r) => r.cost_raw))];
-  const hashes = new Set(flagged.map((r) => r.row_hash));
-  const sql = `SELECT rec, ${rowIdentitySql(f, params)} AS row_hash
-    FROM (SELECT row_number() OVER () AS rec, * FROM ${readCsvSql(f, params)})
-    WHERE ${rawCostSql(f, config)} IN (SELECT unnest(${params.add(costs)}::VARCHAR[])) ORDER BY rec`;
-  const rows = await db.query<{ rec: string; row_hash: string }>(sql, params.values);
-  const recs: number[] = [];
-  for (const r of rows) {
-    if (!hashes.has(r.row_hash)) continue;
-    recs.push(Number(r.rec));
-    byHash.set(r.row_hash, [...(byHash.get(r.row_hash) ?? []), Number(r.rec)]);
+  const candidates = await db.query<{ rec: string; cost_raw: string }>(
+    `SELECT rec, cost_raw FROM (SELECT row_number() OVER () AS rec, ${rawCostSql(f, config)} AS cost_raw FROM ${readCsvSql(f, params)})
+     WHERE cost_raw IN (SELECT unnest(${params.add([...hashesByCost.keys()])}::VARCHAR[])) ORDER BY rec`,
+    params.values,
+  );
+  const recsByCost = new Map<string, number[]>();
+  for (const c of candidates) recsByCost.set(c.cost_raw, [...(recsByCost.get(c.cost_raw) ?? []), Number(c.rec)]);
+  const ambiguous: string[] = [];
+  for (const [cost, hashes] of hashesByCost) {
+    const recs = recsByCost.get(cost) ?? [];
+    // Every row with this cost is flagged, and they are all the same row: no doubt which is which.
+    if (recs.length === hashes.length && new Set(hashes).size === 1) byHash.set(hashes[0] as string, recs);
+    else ambiguous.push(cost);
   }
-  const lines = await recordLines(f.file.path, f.file.compression, recs);
+  if (ambiguous.length > 0) {
+    const p2 = new Params();
+    const wanted = new Set(ambiguous.flatMap((c) => hashesByCost.get(c) ?? []));
+    const rows = await db.query<{ rec: string; row_hash: string }>(
+      `SELECT rec, row_hash FROM (SELECT row_number() OVER () AS rec, ${rowIdentitySql(f, p2)} AS row_hash, ${rawCostSql(f, config)} AS cost_raw
+         FROM ${readCsvSql(f, p2)}) WHERE cost_raw IN (SELECT unnest(${p2.add(ambiguous)}::VARCHAR[])) ORDER BY rec`,
+      p2.values,
+    );
+    for (const r of rows) if (wanted.has(r.row_hash)) byHash.set(r.row_hash, [...(byHash.get(r.row_hash) ?? []), Number(r.rec)]);
+  }
+  const recs = [...byHash.values()].flat();
+  const lines = (await isOneRecordPerLine(f, totalRows)) ? null : await recordLines(f.file.path, f.file.compression, recs);
   for (const [hash, list] of byHash)
     byHash.set(
       hash,
-      list.map((rec) => lines.get(rec) ?? rec + 1),
+      list.map((rec) => lines?.get(rec) ?? rec + 1),
     );
   return byHash;
+}
+
+/**
+ * True when record N is on line N + 1: the file has exactly one line per record plus the header
+ * (no blank lines, no quoted newlines). Counting newlines is fast; a full quote-aware scan is not.
+ */
+async function isOneRecordPerLine(f: ChargeFile, totalRows: number): Promise<boolean> {
+  if (f.file.compression !== 'none') return false;
+  let newlines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(f.file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+  }
+  const lines = newlines + (last === 10 ? 0 : 1);
+  return lines === totalRows + 1;
 }

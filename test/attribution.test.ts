@@ -1,0 +1,120 @@
+/** Tag lookup and flag rules, evaluated by DuckDB itself on small hand-made files. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../src/config/load.ts';
+import type { Config } from '../src/config/schema.ts';
+import { ATTRIBUTES } from '../src/config/schema.ts';
+import { Database } from '../src/db/duckdb.ts';
+import { Params } from '../src/db/params.ts';
+import { chargesSql, RULES_LIST_SQL } from '../src/focus/charges-sql.ts';
+import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
+import { sniffFile } from '../src/focus/file.ts';
+import { removeDir, tags, tempDir, writeCsv } from './helpers.ts';
+
+let dir: string;
+let db: Database;
+before(async () => {
+  dir = await tempDir();
+  db = await Database.open();
+});
+after(async () => {
+  db.close();
+  await removeDir(dir);
+});
+
+const HEADER = ['BillingPeriodStart', 'BilledCost', 'ListCost', 'ServiceName', 'ResourceName', 'Tags'];
+
+async function charges(tagCells: string[], config: Config = parseConfig('', 'c'), extra: Partial<Record<string, string>> = {}) {
+  const path = await writeCsv(dir, `t${Math.random().toString(36).slice(2)}.csv`, [
+    HEADER,
+    ...tagCells.map((t) => [extra.period ?? '2025-01-01', '1.00', '1.00', extra.service ?? 'Compute', extra.resource ?? 'vm-1', t]),
+  ]);
+  const file = await sniffFile(path, 'test.csv');
+  const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv' };
+  const params = new Params();
+  return db.query<Record<string, any>>(
+    `SELECT ${ATTRIBUTES.join(', ')}, tags_invalid, flagged, ${RULES_LIST_SQL} AS rules FROM (${chargesSql(f, { config, period: '2025-01', attributes: ATTRIBUTES }, params)})`,
+    params.values,
+  );
+}
+
+describe('attribution from Tags', () => {
+  it('matches keys exactly, case-insensitively, with prefixes stripped and spaces trimmed', async () => {
+    const rows = await charges([
+      tags({ pi_email: 'a@x.edu', project_id: 'p1', fund_org: 'f1' }),
+      tags({ PI_Email: 'b@x.edu', Project: 'p2', FUND_ORG: 'f2' }),
+      tags({ 'user:pi_email': 'c@x.edu', 'user:project_id': 'p3', 'tag:fund_org': 'f3' }),
+      tags({ ' pi_email ': 'd@x.edu', 'User:Project_ID': 'p4', fund_org: 123456 }),
+    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.pi_email, r.project_id, r.fund_org]),
+      [
+        ['a@x.edu', 'p1', 'f1'],
+        ['b@x.edu', 'p2', 'f2'],
+        ['c@x.edu', 'p3', 'f3'],
+        ['d@x.edu', 'p4', '123456'],
+      ],
+    );
+    assert.ok(rows.every((r) => r.flagged === false));
+  });
+  it('reads the optional references and cost fields through the configured mapping', async () => {
+    const config = parseConfig('tag_mapping:\n  reference_1: [grant]\n  cost_center: cc\n', 'c');
+    const [row] = await charges([tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f', Grant: 'NSF-123', 'user:CC': '77' })], config);
+    assert.equal(row?.reference_1, 'NSF-123');
+    assert.equal(row?.cost_center, '77');
+  });
+  it('treats empty values as missing and ignores values of other keys', async () => {
+    const [row] = await charges([tags({ pi_email: '  ', project: 'p', fund_org: 'f', note: 'pi_email is x@y' })]);
+    assert.equal(row?.pi_email, null);
+    assert.deepEqual(row?.rules, ['missing_pi_email']);
+  });
+  it('flags Tags that are not a JSON object, and absent Tags', async () => {
+    const rows = await charges(['{"pi_email": "a@x.edu", ', '[1, 2]', 'not json', '']);
+    assert.deepEqual(
+      rows.map((r) => [r.tags_invalid, r.rules[0]]),
+      [
+        [true, 'invalid_tags'],
+        [true, 'invalid_tags'],
+        [true, 'invalid_tags'],
+        [false, 'missing_pi_email'],
+      ],
+    );
+  });
+});
+
+describe('flag rules', () => {
+  const ok = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '123456-1234' });
+  it('holds fund/orgs that match no configured pattern', async () => {
+    const config = parseConfig("flag_rules:\n  fund_org_patterns: ['\\d{6}-\\d{4}', 'GRANT-\\d+']\n", 'c');
+    const rows = await charges(
+      [
+        ok,
+        tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'GRANT-9' }),
+        tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '123456-12345' }),
+      ],
+      config,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.rules),
+      [[], [], ['invalid_fund_org']],
+    );
+  });
+  it('holds charges whose service or resource matches a pattern', async () => {
+    const config = parseConfig("flag_rules:\n  patterns:\n    - { field: resource, pattern: '^p3\\.' }\n", 'c');
+    const [gpu] = await charges([ok], config, { resource: 'p3.2xlarge' });
+    const [cpu] = await charges([ok], config, { resource: 'm5.p3.large' });
+    assert.deepEqual(gpu?.rules, ['pattern_match']);
+    assert.deepEqual(cpu?.rules, []);
+  });
+  it('holds rows of another period than the file is stored under', async () => {
+    const [row] = await charges([ok], parseConfig('', 'c'), { period: '2024-12-31T23:00:00-02:00' });
+    assert.deepEqual(row?.rules, []); // 2025-01-01T01:00Z is January in UTC
+    const [late] = await charges([ok], parseConfig('', 'c'), { period: '2024-12-01' });
+    assert.deepEqual(late?.rules, ['period_mismatch']);
+  });
+  it('can be switched off', async () => {
+    const config = parseConfig('flag_rules:\n  missing_fund_org: false\n', 'c');
+    const [row] = await charges([tags({ pi_email: 'a@x.edu', project_id: 'p' })], config);
+    assert.equal(row?.flagged, false);
+  });
+});

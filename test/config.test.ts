@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../src/config/load.ts';
+import { UserError } from '../src/core/errors.ts';
+
+function configError(text: string): string {
+  try {
+    parseConfig(text, 'config.yaml');
+  } catch (e) {
+    assert.ok(e instanceof UserError);
+    return e.format();
+  }
+  assert.fail('expected an error');
+}
+
+describe('config.yaml', () => {
+  it('fills every default from an empty file', () => {
+    const c = parseConfig('', 'config.yaml');
+    assert.equal(c.billing.cost_basis, 'BilledCost');
+    assert.equal(c.billing.default_currency, 'USD');
+    assert.deepEqual(c.tag_mapping.pi_email, ['pi_email']);
+    assert.deepEqual(
+      c.sources.map((s) => s.name),
+      ['AWS', 'Azure', 'GCP', 'HPC', 'Storage'],
+    );
+    assert.equal(c.flag_rules.missing_fund_org, true);
+  });
+  it('accepts one tag key or a list', () => {
+    const c = parseConfig('tag_mapping:\n  pi_email: owner\n  project_id: [proj, project]\n', 'config.yaml');
+    assert.deepEqual(c.tag_mapping.pi_email, ['owner']);
+    assert.deepEqual(c.tag_mapping.project_id, ['proj', 'project']);
+  });
+  it('names the line of an unknown setting', () => {
+    assert.equal(
+      configError('billing:\n  cost_basis: BilledCost\n  curency: USD\n'),
+      'config.yaml:2:3: billing: unknown setting "curency"\n  hint: see docs/OPERATIONS.md#configuration for every setting and its default',
+    );
+  });
+  it('says which values are allowed', () => {
+    assert.match(
+      configError('billing:\n  cost_basis: Billed\n'),
+      /^config\.yaml:2:15: billing\.cost_basis: expected one of "BilledCost", "EffectiveCost"/,
+    );
+  });
+  it('reports YAML syntax errors with position and a hint', () => {
+    assert.match(
+      configError('organization:\n  name: "unclosed\n'),
+      /^config\.yaml:3:1: invalid YAML: Missing closing "quote\n {2}hint: check indentation/,
+    );
+  });
+  it('rejects a bad regular expression and a bad currency', () => {
+    assert.match(
+      configError("flag_rules:\n  fund_org_patterns: ['(unclosed']\n"),
+      /flag_rules\.fund_org_patterns\.0: not a valid regular expression/,
+    );
+    assert.match(configError('billing:\n  default_currency: dollars\n'), /billing\.default_currency: an ISO 4217 currency code/);
+  });
+  it('refuses two sources that would share a file name', () => {
+    assert.match(configError('sources:\n  - name: Azure Local\n  - name: azure local\n'), /same file name "azure-local"/);
+  });
+});

@@ -1,0 +1,92 @@
+/** Each public FOCUS sample in ../shared/focus-samples is ingested or refused precisely. */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { cli, makeRepo, removeDir, SHARED_SAMPLES, snapshot } from './helpers.ts';
+
+const sample = (name: string) => join(SHARED_SAMPLES, name);
+let repo: string;
+before(async () => {
+  repo = await makeRepo();
+});
+after(() => removeDir(repo));
+
+describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', () => {
+  it('FOCUS 1.0 sample: two periods refused, then ingested with --period and every row flagged', async () => {
+    const file = sample('finops-sample-data_FOCUS-1.0_focus_sample.csv');
+    const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /rows span 2 billing periods: 2024-09 \(999 rows\), 2024-10 \(1 row\)/);
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--period', '2024-09', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = r.json();
+    assert.equal(report.rows, 1000);
+    assert.equal(report.flags.total, 1000, 'its tags carry no PI attribution');
+    assert.equal(report.flags.by_rule.period_mismatch, 1);
+    // Microsoft rows tag `Project` in mixed case, which the case-insensitive lookup finds.
+    assert.equal(report.flags.by_rule.missing_project_id, 969);
+    // Sums to the last digit (checked with Python's decimal module): NULL tokens, 11-15 decimals, a credit, negative usage.
+    assert.deepEqual(report.totals, [
+      {
+        currency: 'USD',
+        rows: 1000,
+        billed: '20.520226728990000000',
+        list: '20.390905751190000000',
+        flagged_rows: 1000,
+        flagged_amount: '20.520226728990000000',
+      },
+    ]);
+    const flags = parse(await readFile(join(repo, 'periods/2024-09/flags.yaml'), 'utf8')).flags;
+    const late = flags.find((f: { rule: string; also?: string[] }) => f.also?.includes('period_mismatch'));
+    assert.equal(late.charge.period, '2024-10');
+    assert.match(late.message, /charge is for 2024-10, but the file is stored under 2024-09/);
+  });
+
+  it('spend-agreements sample: M/D/YY dates are refused with the line and column', async () => {
+    const before = await snapshot(repo);
+    const r = await cli('ingest', sample('focus-spec-v1.2_saas_spend_agreements_b2.csv'), '--source', 'GCP', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /saas_spend_agreements_b2\.csv:2:7: BillingPeriodStart: expected a UTC date or datetime .*, found "4\/1\/25"/);
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
+  it('simple-agreements sample: refused for its dates before its "$10,100.00" costs', async () => {
+    const r = await cli('ingest', sample('focus-spec-v1.2_simple_saas_agreements_c.csv'), '--source', 'GCP', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /simple_saas_agreements_c\.csv:2:\d+: BillingPeriodStart: .*found "4\/1\/25"/);
+  });
+
+  it('zero-utilization sample: CRLF, blank lines, `null` tokens, no Tags or currency column', async () => {
+    const r = await cli(
+      'ingest',
+      sample('focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv'),
+      '--source',
+      'Azure',
+      '--root',
+      repo,
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = r.json();
+    assert.equal(report.period, '2023-01');
+    assert.deepEqual(report.totals, [
+      {
+        currency: 'USD',
+        rows: 3,
+        billed: '3.500000000000000000',
+        list: '8.000000000000000000',
+        flagged_rows: 3,
+        flagged_amount: '3.500000000000000000',
+      },
+    ]);
+    assert.match(report.warnings[0], /no Tags column/);
+    const flags = parse(await readFile(join(repo, 'periods/2023-01/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      flags.map((f: { line: number }) => f.line),
+      [2, 4, 6],
+      'blank lines between rows are counted',
+    );
+  });
+});

@@ -1,0 +1,88 @@
+/** Test helpers: real temporary billing repositories, the CLI run in-process, tree snapshots. */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { main } from '../src/cli/main.ts';
+import type { Io } from '../src/cli/output.ts';
+
+export const PROJECT = resolve(import.meta.dirname, '..');
+export const SAMPLE = join(PROJECT, 'sample_data');
+export const SHARED_SAMPLES = resolve(PROJECT, '..', 'shared', 'focus-samples');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: () => any;
+}
+
+/** Runs `focus-billing <args>` in-process with captured output. */
+export async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    out: (t) => {
+      stdout += `${t}\n`;
+    },
+    err: (t) => {
+      stderr += `${t}\n`;
+    },
+    progress: () => {},
+  };
+  const code = await main(['node', 'focus-billing', ...args], io);
+  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+}
+
+export async function tempDir(prefix = 'ocb-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A fresh billing repository (init + git) with the project's sample config, or the given one. */
+export async function makeRepo(config?: string): Promise<string> {
+  const root = await tempDir();
+  const r = await cli('init', root, '--json');
+  if (r.code !== 0) throw new Error(r.stderr);
+  await writeFile(join(root, 'config.yaml'), config ?? (await readFile(join(PROJECT, 'config.yaml'), 'utf8')));
+  const git = simpleGit(root);
+  await git.addConfig('user.email', 'reviewer@example.edu');
+  await git.addConfig('user.name', 'Test Reviewer');
+  await git.add('.');
+  await git.commit('init');
+  return root;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** sha256 of every file under the given folders: equal snapshots mean byte-identical trees. */
+export async function snapshot(root: string, dirs = ['data', 'periods']): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else
+        out[relative(root, p)] = createHash('sha256')
+          .update(await readFile(p))
+          .digest('hex');
+    }
+  };
+  for (const d of dirs) await walk(join(root, d));
+  return out;
+}
+
+/** Writes a small FOCUS CSV from rows of cells (header first). */
+export async function writeCsv(dir: string, name: string, rows: (string | number)[][]): Promise<string> {
+  const path = join(dir, name);
+  const cell = (v: string | number) => {
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  await writeFile(path, `${rows.map((r) => r.map(cell).join(',')).join('\n')}\n`);
+  return path;
+}
+
+export const tags = (t: Record<string, unknown>) => JSON.stringify(t);

@@ -1,0 +1,293 @@
+/** `ingest` end to end on real temporary git repositories. */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { parse, stringify } from 'yaml';
+import { cli, makeRepo, removeDir, SAMPLE, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
+
+const HEADER = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'BilledCost',
+  'ListCost',
+  'BillingCurrency',
+  'ServiceName',
+  'ResourceId',
+  'Tags',
+];
+const good = (i: number, extra: Partial<{ cost: string; tags: string; period: string }> = {}) => [
+  extra.period ?? '2025-03-01T00:00:00Z',
+  `2025-03-${String(1 + (i % 28)).padStart(2, '0')}`,
+  extra.cost ?? `${i}.25`,
+  `${i + 1}.00`,
+  'USD',
+  'Compute',
+  `vm-${i}`,
+  extra.tags ?? tags({ pi_email: 'pi@example.edu', project_id: 'p1', fund_org: '123456-1234' }),
+];
+const untagged = tags({ project_id: 'p1' });
+
+let work: string;
+before(async () => {
+  work = await tempDir();
+});
+after(() => removeDir(work));
+
+describe('ingest', () => {
+  it('stores the file byte-for-byte, and a second identical import is a no-op', async () => {
+    const repo = await makeRepo();
+    const r = await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'aws', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = r.json();
+    assert.equal(report.outcome, 'ingested');
+    assert.equal(report.stored_as, 'data/2025-01/aws.csv');
+    assert.deepEqual(await readFile(join(repo, 'data/2025-01/aws.csv')), await readFile(join(SAMPLE, 'aws_2025-01.csv')));
+    const before = await snapshot(repo);
+    const again = await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /Already ingested \(identical file\), nothing to do/);
+    assert.deepEqual(await snapshot(repo), before);
+    await removeDir(repo);
+  });
+
+  it('refuses a different export for the same period and source unless --replace', async () => {
+    const repo = await makeRepo();
+    const first = await writeCsv(work, 'first.csv', [HEADER, good(1), good(2)]);
+    const second = await writeCsv(work, 'second.csv', [HEADER, good(1), good(2, { cost: '9.99' })]);
+    assert.equal((await cli('ingest', first, '--source', 'AWS', '--root', repo)).code, 0);
+    const before = await snapshot(repo);
+    const refused = await cli('ingest', second, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /already holds a different AWS export for 2025-03\n {2}hint: pass --replace/);
+    assert.deepEqual(await snapshot(repo), before);
+    const replaced = await cli('ingest', second, '--source', 'AWS', '--root', repo, '--replace', '--json');
+    assert.equal(replaced.json().outcome, 'replaced');
+    assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.csv')), await readFile(second));
+    await removeDir(repo);
+  });
+
+  it('keeps review decisions on unchanged rows when a corrected export replaces the old one', async () => {
+    const repo = await makeRepo();
+    const v1 = await writeCsv(work, 'v1.csv', [HEADER, good(1), good(2, { tags: untagged }), good(3, { tags: untagged }), good(4)]);
+    await cli('ingest', v1, '--source', 'AWS', '--root', repo);
+    const flagsPath = join(repo, 'periods/2025-03/flags.yaml');
+    const doc = parse(await readFile(flagsPath, 'utf8'));
+    assert.equal(doc.flags.length, 2);
+    const [keep, change] = doc.flags;
+    keep.status = 'approved';
+    keep.note = 'lab shared VM';
+    keep.assign = { pi_email: 'pi@example.edu', project_id: 'p1', fund_org: '123456-1234' };
+    change.status = 'rejected';
+    await writeFile(flagsPath, stringify(doc));
+    // The correction moves the kept row to another line and changes the other flagged row.
+    const v2 = await writeCsv(work, 'v2.csv', [
+      HEADER,
+      good(4),
+      good(1),
+      good(3, { tags: untagged, cost: '3.26' }),
+      good(2, { tags: untagged }),
+    ]);
+    const r = await cli('ingest', v2, '--source', 'AWS', '--root', repo, '--replace', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().flags.decisions_kept, 1);
+    assert.equal(r.json().flags.decisions_dropped, 1);
+    const after = parse(await readFile(flagsPath, 'utf8'));
+    const kept = after.flags.find((f: { id: string }) => f.id === keep.id);
+    assert.equal(kept.status, 'approved');
+    assert.equal(kept.note, 'lab shared VM');
+    assert.equal(kept.line, 5, 'the line follows the row');
+    const fresh = after.flags.find((f: { id: string }) => f.id !== keep.id);
+    assert.notEqual(fresh.id, change.id, 'a changed row is a new charge');
+    assert.equal(fresh.status, 'pending');
+    await removeDir(repo);
+  });
+
+  it('gives identical rows distinct ids and finds lines across quoted newlines and blank lines', async () => {
+    const repo = await makeRepo();
+    const path = join(work, 'lines.csv');
+    const row = (i: number, t: string, service = 'Compute') => good(i, { tags: t }).map((c, k) => (k === 5 ? service : c));
+    const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const lines = [
+      HEADER,
+      row(1, untagged, 'Multi\nline'),
+      row(2, tags({ pi_email: 'a@x', project_id: 'p', fund_org: '123456-1234' })),
+      row(3, untagged),
+      row(3, untagged),
+    ].map((r) => r.map(cell).join(','));
+    // line 1 header; 2-3 first record; 4 second; 5 blank; 6 and 7 the duplicates
+    await writeFile(path, `${lines[0]}\n${lines[1]}\n${lines[2]}\n\n${lines[3]}\n${lines[4]}\n`);
+    const r = await cli('ingest', path, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+    const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      flags.map((f: { line: number }) => f.line),
+      [2, 6, 7],
+    );
+    assert.equal(flags[2].id, `${flags[1].id}-2`);
+    assert.match(flags[1].id, /^[0-9a-f]{16}$/);
+    await removeDir(repo);
+  });
+
+  it('refuses a file spanning periods, listing them, and with --period flags the others', async () => {
+    const repo = await makeRepo();
+    const path = await writeCsv(work, 'span.csv', [HEADER, good(1), good(2), good(3, { period: '2025-02-01' })]);
+    const before = await snapshot(repo);
+    const refused = await cli('ingest', path, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /rows span 2 billing periods: 2025-02 \(1 row\), 2025-03 \(2 rows\); expected one\n {2}hint: pass --period 2025-03/,
+    );
+    assert.deepEqual(await snapshot(repo), before);
+    const r = await cli('ingest', path, '--source', 'AWS', '--root', repo, '--period', '2025-03', '--json');
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.json().flags.by_rule, { period_mismatch: 1 });
+    await removeDir(repo);
+  });
+
+  it('reads gzip exports and stores them compressed', async () => {
+    const repo = await makeRepo();
+    const gz = join(work, 'hpc.csv.gz');
+    await writeFile(gz, gzipSync(await readFile(join(SAMPLE, 'hpc_2025-01.csv'))));
+    const plain = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo, '--dry-run', '--json');
+    const r = await cli('ingest', gz, '--source', 'HPC', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().stored_as, 'data/2025-01/hpc.csv.gz');
+    assert.deepEqual(r.json().totals, plain.json().totals);
+    assert.equal(r.json().flags.total, plain.json().flags.total);
+    await removeDir(repo);
+  });
+
+  it('writes nothing on --dry-run, and refuses a closed period', async () => {
+    const repo = await makeRepo();
+    const before = await snapshot(repo);
+    const dry = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo, '--dry-run');
+    assert.equal(dry.code, 0);
+    assert.match(dry.stdout, /^Dry run, nothing written/);
+    assert.deepEqual(await snapshot(repo), before);
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await writeFile(join(repo, 'periods/2025-01/period.yaml'), 'status: closed\n');
+    const closed = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo);
+    assert.equal(closed.code, 2);
+    assert.match(closed.stderr, /period 2025-01 is closed: cannot ingest into it/);
+    await removeDir(repo);
+  });
+});
+
+describe('bad input: exit 2, a located message, nothing written', () => {
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    [
+      'missing required column',
+      () =>
+        writeCsv(work, 'nocost.csv', [
+          ['BillingPeriodStart', 'Cost', 'Tags'],
+          ['2025-03-01', '1', '{}'],
+        ]),
+      /nocost\.csv:1:1: missing required column BilledCost: expected a FOCUS header with BilledCost, found 3 columns \("BillingPeriodStart", "Cost", "Tags"\)\n {2}hint: did you mean "Cost" for BilledCost\?/,
+    ],
+    [
+      'a cost that is not a number',
+      () => writeCsv(work, 'dollar.csv', [HEADER, good(1), good(2, { cost: '$10,100.00' }), good(3, { cost: 'n/a' })]),
+      /dollar\.csv:3:3: BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$10,100\.00" \(and 1 more invalid value in the file\)\n {2}hint: FOCUS amounts are plain decimals/,
+    ],
+    [
+      'an unparseable date',
+      () => writeCsv(work, 'date.csv', [HEADER, good(1), good(2, { period: '3/1/25' })]),
+      /date\.csv:3:1: BillingPeriodStart: expected a UTC date or datetime such as 2025-01-01 or 2025-01-01T00:00:00Z, found "3\/1\/25"/,
+    ],
+    [
+      'an unterminated quote',
+      async () => {
+        const p = join(work, 'quote.csv');
+        await writeFile(
+          p,
+          `${HEADER.join(',')}\n2025-03-01,2025-03-01,1,1,USD,Compute,vm,"{""a"": 1}"\n2025-03-01,2025-03-01,1,1,USD,"Compute,vm,{}\n`,
+        );
+        return p;
+      },
+      /quote\.csv:3: malformed CSV: expected a closing double quote, found a quoted value that never ends/,
+    ],
+    [
+      'a row with too many fields',
+      async () => {
+        const p = join(work, 'fields.csv');
+        await writeFile(p, `${HEADER.join(',')}\n2025-03-01,2025-03-01,1,1,USD,Compute,vm,{},extra\n`);
+        return p;
+      },
+      /fields\.csv:2: malformed CSV: expected 8 fields as in the header, found 9 fields\n {2}hint: values with commas must be quoted/,
+    ],
+    [
+      'an empty file',
+      async () => {
+        const p = join(work, 'empty.csv');
+        await writeFile(p, '');
+        return p;
+      },
+      /empty\.csv:1:1: empty file: expected a FOCUS CSV with a header row, found 0 bytes/,
+    ],
+    [
+      'a binary file',
+      async () => {
+        const p = join(work, 'binary.csv');
+        await writeFile(p, Buffer.from([0x42, 0x69, 0x6c, 0x6c, 0x00, 0x01, 0xff, 0x10]));
+        return p;
+      },
+      /binary\.csv:1:5: not a text file: expected UTF-8 CSV text, found binary data \(a NUL byte\)/,
+    ],
+    [
+      'a header with no rows',
+      () => writeCsv(work, 'header.csv', [HEADER]),
+      /header\.csv:2: no charges: expected at least one data row after the header, found a header only/,
+    ],
+    [
+      'Latin-1 text',
+      async () => {
+        const p = join(work, 'latin1.csv');
+        await writeFile(
+          p,
+          Buffer.concat([
+            Buffer.from(`${HEADER.join(',')}\n2025-03-01,2025-03-01,1,1,USD,Caf`),
+            Buffer.from([0xe9]),
+            Buffer.from(',vm,{}\n'),
+          ]),
+        );
+        return p;
+      },
+      /latin1\.csv:2:\d+: invalid text encoding: expected UTF-8/,
+    ],
+  ];
+  for (const [name, make, message] of cases) {
+    it(name, async () => {
+      const repo = await makeRepo();
+      const file = await make();
+      const before = await snapshot(repo);
+      const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+      assert.deepEqual(await snapshot(repo), before);
+      await removeDir(repo);
+    });
+  }
+  it('malformed config.yaml', async () => {
+    const repo = await makeRepo('billing:\n  cost_basis: [\n');
+    const before = await snapshot(repo);
+    const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: config\.yaml:\d+:\d+: invalid YAML/);
+    assert.deepEqual(await snapshot(repo), before);
+    await removeDir(repo);
+  });
+  it('an unknown source', async () => {
+    const repo = await makeRepo();
+    const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'Slurm', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage\n {2}hint: add it under `sources:` in config.yaml/,
+    );
+    await removeDir(repo);
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { formatMoney, minorDigits } from '../src/core/currency.ts';
+import { discountPercent, divRound, formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE, toMinor } from '../src/core/money.ts';
+
+describe('parseDecimal', () => {
+  it('reads plain, signed and exponent forms exactly', () => {
+    assert.equal(parseDecimal('12.34', 2), 1234n);
+    assert.equal(parseDecimal('-0.5', 2), -50n);
+    assert.equal(parseDecimal('+7', 0), 7n);
+    assert.equal(parseDecimal('1.5E-3', 4), 15n);
+    assert.equal(parseDecimal('2e2', 0), 200n);
+    assert.equal(parseDecimal('.25', 2), 25n);
+    assert.equal(parseDecimal('0.00000080000'), 800_000_000_000n); // 8e-7 at 18 places
+  });
+  it('refuses what is not a number, and precision it would lose', () => {
+    assert.throws(() => parseDecimal('$10,100.00'), /not a decimal/);
+    assert.throws(() => parseDecimal(''), /not a decimal/);
+    assert.throws(() => parseDecimal('.'), /not a decimal/);
+    assert.throws(() => parseDecimal('0.125', 2), /more than 2 decimal places/);
+  });
+  it('round-trips through formatUnits (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (units, scale) => {
+        assert.equal(parseDecimal(formatUnits(units, scale), scale), units);
+      }),
+    );
+  });
+});
+
+describe('roundHalfAwayFromZero', () => {
+  it('rounds halves away from zero, by hand', () => {
+    assert.equal(roundHalfAwayFromZero(12345n, 3, 2), 1235n); // 12.345 → 12.35
+    assert.equal(roundHalfAwayFromZero(-12345n, 3, 2), -1235n); // -12.345 → -12.35
+    assert.equal(roundHalfAwayFromZero(12344n, 3, 2), 1234n);
+    assert.equal(roundHalfAwayFromZero(5n, 1, 0), 1n); // 0.5 → 1
+    assert.equal(roundHalfAwayFromZero(-5n, 1, 0), -1n);
+    assert.equal(roundHalfAwayFromZero(4999n, 4, 0), 0n);
+    assert.equal(toMinor(parseDecimal('0.005'), 2), 1n);
+    assert.equal(toMinor(parseDecimal('2.675'), 2), 268n); // a float would give 2.67
+  });
+  it('is odd-symmetric and within half a unit (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }), (units) => {
+        const r = roundHalfAwayFromZero(units, SCALE, 2);
+        assert.equal(roundHalfAwayFromZero(-units, SCALE, 2), -r);
+        const diff = units - r * 10n ** 16n;
+        assert.ok(diff * 2n <= 10n ** 16n && diff * 2n >= -(10n ** 16n));
+      }),
+    );
+  });
+  it('keeps sums of rounded lines within n half-cents of the exact total (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.bigInt({ min: -(10n ** 22n), max: 10n ** 22n }), { maxLength: 50 }), (lines) => {
+        const exact = lines.reduce((a, b) => a + b, 0n);
+        const rounded = lines.reduce((a, b) => a + toMinor(b, 2), 0n) * 10n ** 16n;
+        const residue = exact - rounded;
+        const bound = BigInt(lines.length) * 5n * 10n ** 15n;
+        assert.ok(residue <= bound && residue >= -bound);
+      }),
+    );
+  });
+});
+
+describe('discountPercent', () => {
+  it('computes one decimal, by hand', () => {
+    assert.equal(discountPercent(2500n, 10000n), '25.0');
+    assert.equal(discountPercent(1n, 3n), '33.3');
+    assert.equal(discountPercent(2n, 3n), '66.7');
+    assert.equal(divRound(-5n, 10n), -1n);
+  });
+  it('never shows 100% while something is due, nor 0% for a real discount', () => {
+    assert.equal(discountPercent(9995n, 10000n), '99.9'); // 99.95% would round to 100.0
+    assert.equal(discountPercent(10000n, 10000n), '100.0'); // fully subsidised
+    assert.equal(discountPercent(1n, 100000n), '0.1'); // 0.001%
+    assert.equal(discountPercent(0n, 100n), '0.0');
+    assert.equal(discountPercent(-1n, 100000n), '-0.1'); // billed above list
+    assert.equal(discountPercent(5n, 0n), null);
+  });
+  it('holds for any discount below list (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n ** 12n }), (a, b) => {
+        const [discount, list] = a < b ? [a, b] : [b, a + 1n];
+        const p = discountPercent(discount, list);
+        assert.ok(p !== null && p !== '100.0' && p !== '0.0');
+      }),
+    );
+  });
+});
+
+describe('currency', () => {
+  it('knows minor units and formats exact decimal strings', () => {
+    assert.equal(minorDigits('USD'), 2);
+    assert.equal(minorDigits('JPY'), 0);
+    assert.equal(minorDigits('USD', { USD: 3 }), 3);
+    assert.equal(formatMoney('1234567.89', 'USD'), '$1,234,567.89');
+    assert.equal(formatMoney('-0.10', 'EUR'), '-€0.10');
+    // 17 significant digits survive: a float would print 12345678901234567.00 wrongly.
+    assert.equal(formatMoney('12345678901234.57', 'USD'), '$12,345,678,901,234.57');
+  });
+});
