@@ -1,5 +1,7 @@
 /** Test helpers: real temporary billing repositories, the CLI run in-process, tree snapshots. */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -9,7 +11,24 @@ import type { Io } from '../src/cli/output.ts';
 
 export const PROJECT = resolve(import.meta.dirname, '..');
 export const SAMPLE = join(PROJECT, 'sample_data');
-export const SHARED_SAMPLES = resolve(PROJECT, '..', 'shared', 'focus-samples');
+/**
+ * The shared FOCUS samples: `$FOCUS_SAMPLES_DIR`, else `../shared/focus-samples` beside the
+ * project, else beside the repository this one was cloned from (a scratch clone in /tmp).
+ */
+export const SHARED_SAMPLES = findSharedSamples();
+
+function findSharedSamples(): string {
+  const candidates = [process.env.FOCUS_SAMPLES_DIR, resolve(PROJECT, '..', 'shared', 'focus-samples')];
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: PROJECT, encoding: 'utf8' }).trim();
+    if (origin && !origin.includes('://')) candidates.push(resolve(PROJECT, origin, '..', 'shared', 'focus-samples'));
+  } catch {
+    // not a clone: only the first two places apply
+  }
+  const found = candidates.find((c) => c && existsSync(c));
+  if (!found) throw new Error(`FOCUS samples not found; looked in ${candidates.filter(Boolean).join(', ')}. Set FOCUS_SAMPLES_DIR.`);
+  return found;
+}
 
 export interface CliResult {
   code: number;
