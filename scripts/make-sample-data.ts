@@ -454,6 +454,11 @@ export async function makeSampleData(dir: string): Promise<string[]> {
       written.push(path);
     }
   }
+  // The PI directory: names for statements (pis.yaml in a billing repository).
+  const directory = PIS.map(([email, name]) => `- email: ${email}\n  name: ${JSON.stringify(name)}\n`).join('');
+  const pis = join(dir, 'pis.yaml');
+  await writeFile(pis, `# Sample PI directory: copy to pis.yaml at the top of a billing repository.\n${directory}`);
+  written.push(pis);
   return written;
 }
 

@@ -1,10 +1,12 @@
 /** The `focus-billing` command line. */
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/errors.ts';
+import { registerBuild } from './commands/build.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerInit } from './commands/init.ts';
 import { registerPeriods } from './commands/periods.ts';
+import { registerReview } from './commands/review.ts';
 import { type Io, processIo } from './output.ts';
 
 export function buildProgram(io: Io): Command {
@@ -19,6 +21,8 @@ export function buildProgram(io: Io): Command {
   registerIngest(program, io);
   registerPeriods(program, io);
   registerGenerate(program, io);
+  registerBuild(program, io);
+  registerReview(program, io);
   return program;
 }
 

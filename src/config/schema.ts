@@ -107,6 +107,36 @@ export const configSchema = z
       .min(1)
       .default([{ name: 'AWS' }, { name: 'Azure' }, { name: 'GCP' }, { name: 'HPC' }, { name: 'Storage' }]),
     flag_rules: flagRulesSchema.prefault({}),
+    statements: z
+      .object({
+        /** Paper for printable statements and PDFs. */
+        paper: z.enum(['Letter', 'A4']).default('Letter'),
+        /** Charge details listed per statement; smaller charges are summed on one line. */
+        detail_rows: z.number().int().min(0).max(5000).default(200),
+        /** A closing line on every statement. @example Questions? Write to rc-billing@example.edu */
+        footer: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    site: z
+      .object({
+        /** Path the site is served under, e.g. /billing/ for GitHub Pages project sites. */
+        base_path: z
+          .string()
+          .regex(/^\/([^?#]*\/)?$/, 'a path starting and ending with /')
+          .default('/'),
+        /** Public URL of the site, for links in emails. @example https://rc.example.edu/billing/ */
+        base_url: z.string().url().optional(),
+      })
+      .strict()
+      .prefault({}),
+    pdf: z
+      .object({
+        /** Chromium or Chrome executable; else OCB_CHROMIUM, Playwright's, or the system's. */
+        chromium: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -86,12 +86,7 @@ export async function periodReport(db: Database, root: string, config: Config, p
   }
   const flagsFile = await readFlags(layout.flagsFile(root, period), relPath('periods', period, 'flags.yaml'), period);
   const params = new Params();
-  const union = files
-    .map(
-      (f) =>
-        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period }, params)})`,
-    )
-    .join('\nUNION ALL\n');
+  const union = periodChargesSql(files, config, period, params);
   const sql = `SELECT ${GROUP_COLUMNS.join(', ')}, count(*) AS rows,
       coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
       count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
@@ -126,7 +121,17 @@ export async function periodReport(db: Database, root: string, config: Config, p
   };
 }
 
-const chargeProjection = `currency, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
+/** Every charge of a period's files, one UNION ALL over each file's normalised charges. */
+export function periodChargesSql(files: ChargeFile[], config: Config, period: string, params: Params): string {
+  return files
+    .map(
+      (f) =>
+        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period }, params)})`,
+    )
+    .join('\nUNION ALL\n');
+}
+
+const chargeProjection = `resource_id, resource_name, charge_start, currency, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
 
 function sourceTotals(groups: (ChargeGroup & { file: string })[]): SourceTotals[] {
   const m = new Map<string, { source: string; file: string; currency: string; rows: number; list: bigint; billed: bigint }>();

@@ -26,6 +26,7 @@ export interface ChargeGroup {
 }
 
 export interface StatementLine {
+  source: string;
   service: string;
   category: string;
   list: string;
@@ -88,21 +89,64 @@ export function flagId(rowHash: string, n: number): string {
   return n === 1 ? base : `${base}-${n}`;
 }
 
+export interface Attribution {
+  pi_email: string | null;
+  project_id: string | null;
+  fund_org: string | null;
+}
+
+/** What review decisions make of a group: billed parts (with their attribution) and held-back parts. */
+export interface ResolvedPart {
+  attribution: Attribution;
+  cost: bigint;
+  list: bigint;
+  rows: number;
+  outcome: 'billed' | 'pending' | 'rejected';
+  /** Why a charge is held back besides its flag, for warnings. */
+  problem?: 'unknown_flag' | 'unattributed';
+}
+
+/**
+ * Applies review decisions to a group. Unflagged groups are billed as they are. Identical flagged
+ * rows share a hash and have equal amounts; each has its own flag id and decision.
+ */
+export function resolveGroup(g: ChargeGroup, decisions: Map<string, Flag>): ResolvedPart[] {
+  const cost = parseDecimal(g.cost);
+  const list = parseDecimal(g.list);
+  if (g.row_hash === null) return [{ attribution: g, cost, list, rows: g.rows, outcome: 'billed' }];
+  const each = cost / BigInt(g.rows);
+  const eachList = list / BigInt(g.rows);
+  const parts: ResolvedPart[] = [];
+  for (let n = 1; n <= g.rows; n++) {
+    const flag = decisions.get(flagId(g.row_hash, n));
+    const attribution = flag?.assign ?? g;
+    const attributed = Boolean(attribution.pi_email && attribution.project_id && attribution.fund_org);
+    if (flag?.status === 'approved' && attributed) {
+      parts.push({ attribution, cost: each, list: eachList, rows: 1, outcome: 'billed' });
+      continue;
+    }
+    const problem = !flag ? 'unknown_flag' : flag.status === 'approved' ? 'unattributed' : undefined;
+    parts.push({
+      attribution,
+      cost: each,
+      list: eachList,
+      rows: 1,
+      outcome: flag?.status === 'rejected' ? 'rejected' : 'pending',
+      problem,
+    });
+  }
+  return parts;
+}
+
 export function buildStatements(input: BuildInput): StatementSet {
   const warnings: string[] = [];
   const decisions = new Map(input.flags.map((f) => [f.id, f]));
-  const lines = new Map<string, { key: StatementKey; service: string; category: string; acc: Acc }>();
+  const lines = new Map<string, LineAcc>();
   const recon = new Map<string, { input: bigint; pending: bigint; rejected: bigint; rows: number; excludedRows: number }>();
   let unknownFlags = 0;
   let unattributed = 0;
 
-  const add = (
-    g: ChargeGroup,
-    attribution: { pi_email: string | null; project_id: string | null; fund_org: string | null },
-    cost: bigint,
-    list: bigint,
-    rows: number,
-  ) => {
+  const add = (g: ChargeGroup, attribution: Attribution, cost: bigint, list: bigint, rows: number) => {
     const key = {
       pi_email: attribution.pi_email,
       project_id: attribution.project_id,
@@ -110,8 +154,14 @@ export function buildStatements(input: BuildInput): StatementSet {
       currency: g.currency,
     };
     const service = g.service ?? '(no service name)';
-    const id = JSON.stringify([key.pi_email, key.project_id, key.fund_org, key.currency, service, g.category]);
-    const line = lines.get(id) ?? { key: key as StatementKey, service, category: g.category, acc: { cost: 0n, list: 0n, rows: 0 } };
+    const id = JSON.stringify([key.pi_email, key.project_id, key.fund_org, key.currency, g.source, service, g.category]);
+    const line = lines.get(id) ?? {
+      key: key as StatementKey,
+      source: g.source,
+      service,
+      category: g.category,
+      acc: { cost: 0n, list: 0n, rows: 0 },
+    };
     line.acc.cost += cost;
     line.acc.list += list;
     line.acc.rows += rows;
@@ -121,30 +171,18 @@ export function buildStatements(input: BuildInput): StatementSet {
   for (const g of input.groups) {
     const r = recon.get(g.currency) ?? { input: 0n, pending: 0n, rejected: 0n, rows: 0, excludedRows: 0 };
     recon.set(g.currency, r);
-    const cost = parseDecimal(g.cost);
-    const list = parseDecimal(g.list);
-    r.input += cost;
     r.rows += g.rows;
-    if (g.row_hash === null) {
-      add(g, g, cost, list, g.rows);
-      continue;
-    }
-    // Identical flagged rows share a hash; each has its own decision. Their amounts are equal.
-    const each = cost / BigInt(g.rows);
-    const eachList = list / BigInt(g.rows);
-    for (let n = 1; n <= g.rows; n++) {
-      const flag = decisions.get(flagId(g.row_hash, n));
-      if (!flag) unknownFlags++;
-      const attribution = flag?.assign ?? g;
-      const attributed = attribution.pi_email && attribution.project_id && attribution.fund_org;
-      if (flag?.status === 'approved' && attributed) {
-        add(g, attribution, each, eachList, 1);
+    for (const part of resolveGroup(g, decisions)) {
+      r.input += part.cost;
+      if (part.outcome === 'billed') {
+        add(g, part.attribution, part.cost, part.list, part.rows);
         continue;
       }
-      if (flag?.status === 'approved') unattributed++;
-      r.excludedRows++;
-      if (flag?.status === 'rejected') r.rejected += each;
-      else r.pending += each;
+      if (part.problem === 'unknown_flag') unknownFlags++;
+      if (part.problem === 'unattributed') unattributed++;
+      r.excludedRows += part.rows;
+      if (part.outcome === 'rejected') r.rejected += part.cost;
+      else r.pending += part.cost;
     }
   }
   if (unknownFlags > 0) {
@@ -189,7 +227,15 @@ interface StatementKey {
   currency: string;
 }
 
-function groupStatements(input: BuildInput, lines: { key: StatementKey; service: string; category: string; acc: Acc }[]): Statement[] {
+interface LineAcc {
+  key: StatementKey;
+  source: string;
+  service: string;
+  category: string;
+  acc: Acc;
+}
+
+function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
   const byStatement = new Map<string, { key: StatementKey; lines: typeof lines }>();
   const currencyOf = new Map<string, string>();
   for (const line of lines) {
@@ -224,8 +270,14 @@ function groupStatements(input: BuildInput, lines: { key: StatementKey; service:
         charges += l.acc.rows;
         return { l, amount, list };
       })
-      .sort((a, b) => categoryRank(a.l.category) - categoryRank(b.l.category) || a.l.service.localeCompare(b.l.service))
+      .sort(
+        (a, b) =>
+          categoryRank(a.l.category) - categoryRank(b.l.category) ||
+          a.l.source.localeCompare(b.l.source) ||
+          a.l.service.localeCompare(b.l.service),
+      )
       .map(({ l, amount, list }) => ({
+        source: l.source,
         service: l.service,
         category: l.category,
         list: formatUnits(list, digits),

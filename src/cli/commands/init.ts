@@ -2,7 +2,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { simpleGit } from 'simple-git';
+import { CheckRepoActions, simpleGit } from 'simple-git';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { CONFIG_TEMPLATE } from '../../config/template.ts';
 import { type Io, printJson } from '../output.ts';
@@ -12,6 +12,7 @@ dist/
 out/
 .astro/
 *.tmp
+.cache/
 `;
 
 export function registerInit(program: Command, io: Io): void {
@@ -44,7 +45,8 @@ export function registerInit(program: Command, io: Io): void {
       await writeIfMissing('.gitignore', GITIGNORE);
       const git = simpleGit(root);
       let gitInit = false;
-      if (!(await git.checkIsRepo().catch(() => false))) {
+      // Its own repository, even inside another one's work tree (a billing repo is its own history).
+      if (!(await git.checkIsRepo(CheckRepoActions.IS_REPO_ROOT).catch(() => false))) {
         await git.init(['-b', 'main']);
         gitInit = true;
       }

@@ -1,0 +1,170 @@
+/** `focus-billing review list|approve|reject|assign`. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { simpleGit } from 'simple-git';
+import { UserError } from '../../core/errors.ts';
+import { assign, decide, editFlags, loadAllFlags, locateIds, type ReviewOutcome } from '../../flags/review.ts';
+import type { Flag } from '../../flags/schema.ts';
+import { FLAG_RULES } from '../../focus/charges-sql.ts';
+import { type Io, money, plural, printJson, table } from '../output.ts';
+import { type RootOptions, withRoot } from './common.ts';
+
+interface DecideOptions extends RootOptions {
+  note?: string;
+  period?: string;
+  rule?: string;
+  all?: boolean;
+  reviewer?: string;
+}
+
+/** The reviewer: --reviewer, else git user.email, else the login name. */
+async function reviewer(root: string, explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  const email = await simpleGit(root)
+    .getConfig('user.email')
+    .then((c) => c.value)
+    .catch(() => null);
+  return email || process.env.USER || 'unknown';
+}
+
+/** The decision time: OCB_NOW (for reproducible runs and tests), else the clock, in UTC. */
+export function now(): string {
+  const fixed = process.env.OCB_NOW;
+  const date = fixed ? new Date(fixed) : new Date();
+  if (Number.isNaN(date.getTime())) throw new UserError(`OCB_NOW ${JSON.stringify(fixed)} is not a date`);
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function registerReview(program: Command, io: Io): void {
+  const review = program.command('review').description('review flagged charges: list them, approve, reject, or attribute them');
+
+  withRoot(
+    review
+      .command('list')
+      .description('flags with their status, rule, charge and location')
+      .option('--period <YYYY-MM>', 'only this period')
+      .option('--status <status>', 'pending, approved or rejected')
+      .option('--rule <rule>', `only this rule (${FLAG_RULES.join(', ')})`)
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: RootOptions & { period?: string; status?: string; rule?: string }) => {
+    if (opts.status && !['pending', 'approved', 'rejected'].includes(opts.status))
+      throw new UserError(`--status ${opts.status}: expected pending, approved or rejected`);
+    if (opts.rule && !(FLAG_RULES as readonly string[]).includes(opts.rule))
+      throw new UserError(`--rule ${opts.rule}: expected one of ${FLAG_RULES.join(', ')}`);
+    const all = await loadAllFlags(resolve(opts.root), opts.period);
+    const rows = all.flatMap((p) =>
+      p.flags
+        .filter(
+          (f) =>
+            (!opts.status || f.status === opts.status) &&
+            (!opts.rule || f.rule === opts.rule || f.also?.includes(opts.rule as Flag['rule'])),
+        )
+        .map((f) => ({ period: p.period, ...f })),
+    );
+    if (opts.json) return printJson(io, { flags: rows });
+    if (rows.length === 0) return io.out('No flags match.');
+    io.out(
+      table(
+        ['Period', 'Id', 'Status', 'Rule', 'PI', 'Amount', 'Where'],
+        rows.map((f) => [
+          f.period,
+          f.id,
+          f.status,
+          f.rule,
+          f.assign?.pi_email ?? f.charge.pi_email ?? '–',
+          money(f.charge.amount, f.charge.currency),
+          `${f.file}:${f.line}`,
+        ]),
+        ['l', 'l', 'l', 'l', 'l', 'r', 'l'],
+      ),
+    );
+    io.out(`\n${plural(rows.length, 'flag')}. Approve with \`focus-billing review approve <id…> --note "…"\`.`);
+  });
+
+  const decideAction = (status: 'approved' | 'rejected') => async (ids: string[], opts: DecideOptions) => {
+    const root = resolve(opts.root);
+    if (status === 'rejected' && !opts.note)
+      throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
+    const who = await reviewer(root, opts.reviewer);
+    const at = now();
+    let targets: Map<string, string[]>;
+    if (opts.all) {
+      if (!opts.period)
+        throw new UserError('--all needs --period', { hint: 'e.g. review approve --period 2025-01 --rule pattern_match --all' });
+      if (ids.length) throw new UserError('give ids or --all, not both');
+      const [p] = await loadAllFlags(root, opts.period);
+      const pending = (p?.flags ?? []).filter(
+        (f) => f.status === 'pending' && (!opts.rule || f.rule === opts.rule || f.also?.includes(opts.rule as Flag['rule'])),
+      );
+      targets = new Map([[opts.period, pending.map((f) => f.id)]]);
+    } else {
+      if (ids.length === 0) throw new UserError('name the flags to decide: review approve <id…>, or --period P --all');
+      targets = await locateIds(root, ids, opts.period);
+    }
+    const outcomes: ReviewOutcome[] = [];
+    for (const [period, list] of targets)
+      outcomes.push(
+        await editFlags(root, period, list, (node, flag) => decide(node, flag, { status, reviewer: who, at, note: opts.note })),
+      );
+    report(io, status, outcomes, opts.json);
+    if (!opts.all && outcomes.some((o) => o.skipped.length > 0))
+      throw new UserError('some flags were not decided (see above)', { exitCode: 1 });
+  };
+
+  withRoot(
+    review
+      .command('approve')
+      .description('approve flagged charges: they go on statements (each flag records its own decision)')
+      .argument('[ids...]', 'flag ids')
+      .option('--note <text>', 'why')
+      .option('--period <YYYY-MM>', 'period of the ids, or of --all')
+      .option('--rule <rule>', 'with --all: only flags of this rule')
+      .option('--all', 'every pending flag of --period (those without a PI are skipped and counted)')
+      .option('--reviewer <email>', 'who decides (default: git user.email)')
+      .option('--json', 'print the outcome as JSON'),
+  ).action(decideAction('approved'));
+
+  withRoot(
+    review
+      .command('reject')
+      .description('reject flagged charges: they stay off statements, shown as excluded')
+      .argument('[ids...]', 'flag ids')
+      .requiredOption('--note <text>', 'why (required)')
+      .option('--period <YYYY-MM>', 'period of the ids, or of --all')
+      .option('--rule <rule>', 'with --all: only flags of this rule')
+      .option('--all', 'every pending flag of --period')
+      .option('--reviewer <email>', 'who decides (default: git user.email)')
+      .option('--json', 'print the outcome as JSON'),
+  ).action(decideAction('rejected'));
+
+  withRoot(
+    review
+      .command('assign')
+      .description('attribute a charge that lacks tags; approving it then bills it on that statement')
+      .argument('<id>', 'flag id')
+      .requiredOption('--pi <email>', 'PI email')
+      .requiredOption('--project <id>', 'project id')
+      .requiredOption('--fund-org <code>', 'fund/org')
+      .option('--period <YYYY-MM>', 'period of the id')
+      .option('--json', 'print the outcome as JSON'),
+  ).action(async (id: string, opts: RootOptions & { pi: string; project: string; fundOrg: string; period?: string }) => {
+    const root = resolve(opts.root);
+    const [[period, ids] = ['', []]] = [...(await locateIds(root, [id], opts.period))];
+    const outcome = await editFlags(root, period, ids, (node) =>
+      assign(node, { pi_email: opts.pi, project_id: opts.project, fund_org: opts.fundOrg }),
+    );
+    if (opts.json) return printJson(io, outcome);
+    io.out(`Assigned ${id} (${period}) to ${opts.pi}, project ${opts.project}, fund/org ${opts.fundOrg}. Approve it to bill it.`);
+  });
+}
+
+function report(io: Io, status: string, outcomes: ReviewOutcome[], json?: boolean): void {
+  if (json) {
+    printJson(io, { status, periods: outcomes });
+    return;
+  }
+  for (const o of outcomes) {
+    io.out(`${o.period}: ${plural(o.changed.length, 'flag')} ${status}${o.skipped.length ? `, ${o.skipped.length} skipped` : ''}`);
+    for (const s of o.skipped) io.err(`  skipped ${s.id}: ${s.reason}`);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Charge details of a period's statements: charges grouped by day, resource and service. The
+ * largest per statement are listed; the rest are summed per statement line so that the
+ * details always add up. Exact amounts are apportioned to cents so that each line's details sum
+ * to the rounded line shown above them (largest remainder).
+ */
+import type { Config } from '../config/schema.ts';
+import { SCALE } from '../core/money.ts';
+import type { Database } from '../db/duckdb.ts';
+import { Params } from '../db/params.ts';
+import type { Flag } from '../flags/schema.ts';
+import type { ChargeFile } from '../focus/charges-sql.ts';
+import { type ChargeGroup, resolveGroup } from '../statements/build.ts';
+import { periodChargesSql } from './period-report.ts';
+
+export interface DetailRow {
+  /** Statement key: pi_email, project_id, fund_org, currency. */
+  key: string;
+  source: string;
+  service: string;
+  category: string;
+  date: string | null;
+  resource: string | null;
+  /** Set on the row summing charges not listed individually. */
+  other_count?: number;
+  charges: number;
+  exactCost: bigint;
+  exactList: bigint;
+}
+
+export const statementKey = (a: { pi_email: string | null; project_id: string | null; fund_org: string | null; currency: string }) =>
+  JSON.stringify([a.pi_email, a.project_id, a.fund_org, a.currency]);
+
+export async function periodDetails(
+  db: Database,
+  files: ChargeFile[],
+  config: Config,
+  period: string,
+  flags: Flag[],
+  perStatement = 200,
+): Promise<DetailRow[]> {
+  const params = new Params();
+  const union = periodChargesSql(files, config, period, params);
+  const cap = params.add(perStatement);
+  const sql = `WITH d AS (
+      SELECT source, currency, pi_email, project_id, fund_org, service, category,
+        strftime(make_timestamp(epoch_us(charge_start)), '%Y-%m-%d') AS date,
+        coalesce(resource_name, resource_id) AS resource, row_hash,
+        count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
+      FROM (${union}) GROUP BY ALL),
+    r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
+        ORDER BY abs(cost) DESC, date, resource, service) AS rn FROM d)
+    SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash, rows, cost, list, NULL AS other_count
+      FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
+    UNION ALL
+    SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
+      FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
+  const rows = await db.query<ChargeGroup & { date: string | null; resource: string | null; other_count: string | null }>(
+    sql,
+    params.values,
+  );
+  const decisions = new Map(flags.map((f) => [f.id, f]));
+  const out: DetailRow[] = [];
+  for (const r of rows) {
+    for (const part of resolveGroup({ ...r, rows: Number(r.rows) }, decisions)) {
+      if (part.outcome !== 'billed') continue;
+      out.push({
+        key: statementKey({ ...part.attribution, currency: r.currency }),
+        source: r.source,
+        service: r.service ?? '(no service name)',
+        category: r.category,
+        date: r.date,
+        resource: r.resource,
+        ...(r.other_count ? { other_count: Number(r.other_count) } : {}),
+        charges: part.rows,
+        exactCost: part.cost,
+        exactList: part.list,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Rounds exact amounts (units of 10^-SCALE) to minor units so that they sum to `total`:
+ * each is rounded down, and the units left over go to the largest remainders.
+ */
+export function apportion(exact: bigint[], total: bigint, digits: number): bigint[] {
+  const unit = 10n ** BigInt(SCALE - digits);
+  const floors = exact.map((e) => (e >= 0n ? e / unit : -((-e + unit - 1n) / unit)));
+  let left = total - floors.reduce((a, b) => a + b, 0n);
+  const order = exact
+    .map((e, i) => ({ i, rem: e - (floors[i] as bigint) * unit }))
+    .sort((a, b) => (b.rem > a.rem ? 1 : b.rem < a.rem ? -1 : a.i - b.i));
+  const out = [...floors];
+  for (let k = 0; left !== 0n && order.length > 0; k = (k + 1) % order.length) {
+    const step = left > 0n ? 1n : -1n;
+    const idx = (left > 0n ? order[k] : order[order.length - 1 - k])?.i as number;
+    out[idx] = (out[idx] as bigint) + step;
+    left -= step;
+  }
+  return out;
+}

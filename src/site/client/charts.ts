@@ -1,0 +1,110 @@
+/** Dashboard charts (chart.js), drawn from the JSON the page embeds. No animation: prints and screenshots show final bars. */
+import { BarController, BarElement, CategoryScale, Chart, type ChartConfiguration, Legend, LinearScale, Tooltip } from 'chart.js';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+
+interface MoneyJson {
+  value: string;
+  text: string;
+}
+interface DashboardData {
+  currency: string;
+  periods: string[];
+  bySource: { source: string; values: MoneyJson[] }[];
+  subsidy: { source: string; list: MoneyJson; amount: MoneyJson }[];
+  topPis: { name: string; amount: MoneyJson }[];
+}
+
+const PALETTE = ['#1f5fae', '#2a9d8f', '#e9a23b', '#b5485d', '#6c5ce7', '#5d8a3a', '#c0622f', '#4b6584'];
+
+export function initDashboardCharts(): void {
+  const el = document.getElementById('dashboard-data');
+  if (!el?.textContent) return;
+  const data = JSON.parse(el.textContent) as DashboardData;
+  const charts: Chart<'bar'>[] = [];
+  const colors = () => {
+    const css = getComputedStyle(document.documentElement);
+    return { text: css.getPropertyValue('--text').trim(), grid: css.getPropertyValue('--border').trim() };
+  };
+  // Charts plot numbers; tooltips show the exact formatted amounts from the statements.
+  const plot = (m: MoneyJson) => Number(m.value);
+  const make = (id: string, config: ChartConfiguration<'bar'>) => {
+    const canvas = document.getElementById(id) as HTMLCanvasElement | null;
+    if (canvas) charts.push(new Chart(canvas, config));
+  };
+  const { text, grid } = colors();
+  const scales = (stacked: boolean, horizontal = false) => ({
+    x: { stacked, ticks: { color: text }, grid: { color: grid } },
+    y: { stacked, ticks: { color: text }, grid: { color: grid }, ...(horizontal ? {} : { beginAtZero: true }) },
+  });
+  make('chart-source', {
+    type: 'bar',
+    data: {
+      labels: data.periods,
+      datasets: data.bySource.map((s, i) => ({ label: s.source, data: s.values.map(plot), backgroundColor: PALETTE[i % PALETTE.length] })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: scales(true),
+      plugins: {
+        legend: { labels: { color: text } },
+        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${data.bySource[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}` } },
+      },
+    },
+  });
+  make('chart-subsidy', {
+    type: 'bar',
+    data: {
+      labels: data.subsidy.map((s) => s.source),
+      datasets: [
+        { label: 'List price', data: data.subsidy.map((s) => plot(s.list)), backgroundColor: '#9db4d3' },
+        { label: 'Billed', data: data.subsidy.map((s) => plot(s.amount)), backgroundColor: '#1f5fae' },
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: scales(false),
+      plugins: {
+        legend: { labels: { color: text } },
+        tooltip: {
+          callbacks: {
+            label: (c) => {
+              const s = data.subsidy[c.dataIndex];
+              return `${c.dataset.label}: ${(c.datasetIndex === 0 ? s?.list.text : s?.amount.text) ?? ''}`;
+            },
+          },
+        },
+      },
+    },
+  });
+  make('chart-pis', {
+    type: 'bar',
+    data: {
+      labels: data.topPis.map((p) => p.name),
+      datasets: [{ label: `Amount due (${data.currency})`, data: data.topPis.map((p) => plot(p.amount)), backgroundColor: '#2a9d8f' }],
+    },
+    options: {
+      animation: false,
+      indexAxis: 'y',
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: scales(false, true),
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => data.topPis[c.dataIndex]?.amount.text ?? '' } } },
+    },
+  });
+  document.addEventListener('ocb-theme', () => {
+    const c = colors();
+    for (const chart of charts) {
+      for (const axis of Object.values(chart.options.scales ?? {})) {
+        if (axis?.ticks) axis.ticks.color = c.text;
+        if (axis?.grid) axis.grid.color = c.grid;
+      }
+      if (chart.options.plugins?.legend?.labels) chart.options.plugins.legend.labels.color = c.text;
+      chart.update();
+    }
+  });
+}

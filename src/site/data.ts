@@ -1,0 +1,28 @@
+/** The site model for the pages, read once per build from the file `focus-billing build` wrote. */
+import { readFileSync } from 'node:fs';
+import type { SiteModel } from './model.ts';
+
+let cached: SiteModel | undefined;
+
+export function siteModel(): SiteModel {
+  if (!cached) {
+    const path = process.env.OCB_SITE_MODEL;
+    if (!path) throw new Error('OCB_SITE_MODEL is not set: build the site with `focus-billing build`');
+    cached = JSON.parse(readFileSync(path, 'utf8')) as SiteModel;
+  }
+  return cached;
+}
+
+/** A URL inside the site, under the configured base path. */
+export function href(path: string): string {
+  const base = import.meta.env.BASE_URL.endsWith('/') ? import.meta.env.BASE_URL : `${import.meta.env.BASE_URL}/`;
+  return `${base}${path}`;
+}
+
+/** JSON for a <script type="application/json"> block: `<` escaped so no value can close the tag. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}

@@ -1,0 +1,340 @@
+/**
+ * The site model: everything the Astro pages and the PDFs show, computed once from the report
+ * model, with amounts already formatted. Pages are templates over it; they do no arithmetic.
+ */
+import { createHash } from 'node:crypto';
+import type { PiDirectory } from '../config/pi-directory.ts';
+import { type Config, sourceSlug } from '../config/schema.ts';
+import { formatMoney, minorDigits } from '../core/currency.ts';
+import { discountPercent, formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import { trimDecimal } from '../flags/build.ts';
+import { apportion, type DetailRow, statementKey } from '../report/details.ts';
+import type { PeriodReport } from '../report/period-report.ts';
+import type { Statement } from '../statements/build.ts';
+import { piSlug, type StatementPaths, statementPaths } from './paths.ts';
+
+export type Audience = 'admin' | 'pi';
+
+export interface Money {
+  value: string;
+  text: string;
+}
+
+export interface DetailView {
+  date: string;
+  resource: string;
+  source: string;
+  service: string;
+  category: string;
+  list: Money;
+  discount: Money;
+  amount: Money;
+  charges: number;
+  other_count?: number;
+}
+
+export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'amount_due' | 'lines'> {
+  pi_name: string;
+  pi_department?: string;
+  pi_slug: string;
+  period: string;
+  period_label: string;
+  paths: StatementPaths;
+  list: Money;
+  discount: Money;
+  amount_due: Money;
+  lines: (Omit<Statement['lines'][number], 'list' | 'discount' | 'amount'> & {
+    list: Money;
+    discount: Money;
+    amount: Money;
+    discount_percent: string | null;
+  })[];
+  credits: Money;
+  /** Subtotals of the charge lines (Usage, Purchase) and of the others (credits, adjustments, tax). */
+  charges_subtotal: { list: Money; discount: Money; amount: Money };
+  other_subtotal: { amount: Money; lines: number };
+  details: DetailView[];
+  /** sha256 of everything the statement shows: its PDF is reprinted only when this changes. */
+  content_hash: string;
+}
+
+export interface CurrencyTotals {
+  currency: string;
+  list: Money;
+  discount: Money;
+  discount_percent: string | null;
+  amount_due: Money;
+  statements: number;
+}
+
+export interface PiPeriodView {
+  email: string;
+  name: string;
+  slug: string;
+  piPage: string;
+  currency: string;
+  list: Money;
+  discount: Money;
+  amount_due: Money;
+  statements: StatementView[];
+}
+
+export interface PeriodView {
+  period: string;
+  label: string;
+  status: string;
+  totals: CurrencyTotals[];
+  by_source: { source: string; currency: string; list: Money; amount: Money }[];
+  sources: { source: string; file: string; currency: string; rows: number; list: Money; billed: Money }[];
+  flag_counts: PeriodReport['flag_counts'];
+  reconciliation: (PeriodReport['reconciliation'][number] & { display: Record<string, string> })[];
+  warnings: string[];
+  pis: PiPeriodView[];
+  statements: StatementView[];
+}
+
+export interface SiteModel {
+  organization: Config['organization'];
+  footer?: string;
+  paper: 'Letter' | 'A4';
+  audience: Audience;
+  generated: string;
+  periods: PeriodView[];
+  /** Periods with a notes.mdx from the billing office. */
+  notes: string[];
+}
+
+const discountOf = (list: string, due: string, digits: number) =>
+  formatUnits(parseDecimal(list, digits) - parseDecimal(due, digits), digits);
+
+export function periodLabel(period: string): string {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return new Intl.DateTimeFormat('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
+}
+
+export interface ModelInput {
+  config: Config;
+  directory: PiDirectory;
+  audience: Audience;
+  generated: string;
+  linkSecret?: string;
+  reports: { report: PeriodReport; details: DetailRow[] }[];
+  notes: string[];
+}
+
+export function buildSiteModel(input: ModelInput): SiteModel {
+  const { config } = input;
+  const digitsOf = (c: string) => minorDigits(c, config.billing.minor_units);
+  const money = (value: string, currency: string): Money => ({ value, text: formatMoney(value, currency, 'en-US', digitsOf(currency)) });
+  const exactMoney = (value: string, currency: string): Money => {
+    const d = digitsOf(currency);
+    const rounded = formatUnits((parseDecimal(value) * 10n ** BigInt(d)) / 10n ** BigInt(SCALE), d);
+    return { value: trimDecimal(value), text: formatMoney(rounded, currency, 'en-US', d) };
+  };
+  const sourceName = (slug: string) => config.sources.find((src) => sourceSlug(src) === slug)?.name ?? slug;
+  const periods = input.reports
+    .map(({ report, details }) => {
+      const label = periodLabel(report.period);
+      const detailsByKey = new Map<string, DetailRow[]>();
+      for (const d of details) detailsByKey.set(d.key, [...(detailsByKey.get(d.key) ?? []), d]);
+      const statements = report.statements.map((s) => statementView(s, report.period, label, detailsByKey.get(statementKey(s)) ?? []));
+      return periodView(report, label, statements);
+    })
+    .sort((a, b) => b.period.localeCompare(a.period));
+  return {
+    organization: config.organization,
+    footer: config.statements.footer,
+    paper: config.statements.paper,
+    audience: input.audience,
+    generated: input.generated,
+    periods,
+    notes: input.notes,
+  };
+
+  function statementView(s: Statement, period: string, label: string, details: DetailRow[]): StatementView {
+    const person = input.directory.get(s.pi_email.toLowerCase());
+    const d = digitsOf(s.currency);
+    const lines = s.lines.map((l) => ({
+      ...l,
+      source: sourceName(l.source),
+      list: money(l.list, s.currency),
+      discount: money(l.discount, s.currency),
+      amount: money(l.amount, s.currency),
+      discount_percent: l.category === 'Usage' || l.category === 'Purchase' ? discountPercentOf(l.list, l.discount, d) : null,
+    }));
+    const credits = s.lines.filter((l) => l.category === 'Credit').reduce((t, l) => t + parseDecimal(l.amount, d), 0n);
+    const isCharge = (c: string) => c === 'Usage' || c === 'Purchase';
+    const sumOf = (ls: Statement['lines'], f: 'list' | 'amount') => ls.reduce((t, l) => t + parseDecimal(l[f], d), 0n);
+    const chargeLines = s.lines.filter((l) => isCharge(l.category));
+    const otherLines = s.lines.filter((l) => !isCharge(l.category));
+    const detailViews = detailView(s, details, d);
+    const view: Omit<StatementView, 'content_hash'> = {
+      ...s,
+      pi_name: person?.name ?? s.pi_email,
+      pi_department: person?.department,
+      pi_slug: piSlug(s.pi_email),
+      period,
+      period_label: label,
+      paths: statementPaths(period, s.pi_email, s.project_id, s.number, input.linkSecret),
+      list: money(s.list, s.currency),
+      discount: money(s.discount, s.currency),
+      amount_due: money(s.amount_due, s.currency),
+      lines,
+      credits: money(formatUnits(credits, d), s.currency),
+      charges_subtotal: {
+        list: money(formatUnits(sumOf(chargeLines, 'list'), d), s.currency),
+        discount: money(formatUnits(sumOf(chargeLines, 'list') - sumOf(chargeLines, 'amount'), d), s.currency),
+        amount: money(formatUnits(sumOf(chargeLines, 'amount'), d), s.currency),
+      },
+      other_subtotal: { amount: money(formatUnits(sumOf(otherLines, 'amount'), d), s.currency), lines: otherLines.length },
+      details: detailViews,
+    };
+    const content_hash = createHash('sha256')
+      .update(JSON.stringify([view, config.organization, config.statements, input.generated]))
+      .digest('hex');
+    return { ...view, content_hash };
+  }
+
+  /** Details per statement line, apportioned so they sum to the line's rounded amounts. */
+  function detailView(s: Statement, details: DetailRow[], d: number): DetailView[] {
+    const out: DetailView[] = [];
+    for (const line of s.lines) {
+      const rows = details.filter((r) => r.source === line.source && r.service === line.service && r.category === line.category);
+      if (rows.length === 0) continue;
+      const amounts = apportion(
+        rows.map((r) => r.exactCost),
+        parseDecimal(line.amount, d),
+        d,
+      );
+      const lists = apportion(
+        rows.map((r) => r.exactList),
+        parseDecimal(line.list, d),
+        d,
+      );
+      rows.forEach((r, i) => {
+        const amount = amounts[i] as bigint;
+        const list = lists[i] as bigint;
+        out.push({
+          date: r.date ?? '',
+          resource: r.other_count ? `${r.other_count.toLocaleString('en-US')} smaller charges` : (r.resource ?? ''),
+          source: sourceName(r.source),
+          service: r.service,
+          category: r.category,
+          list: money(formatUnits(list, d), s.currency),
+          discount: money(formatUnits(list - amount, d), s.currency),
+          amount: money(formatUnits(amount, d), s.currency),
+          charges: r.charges,
+          ...(r.other_count ? { other_count: r.other_count } : {}),
+        });
+      });
+    }
+    return out.sort(
+      (a, b) => (a.other_count ? 1 : 0) - (b.other_count ? 1 : 0) || a.date.localeCompare(b.date) || a.resource.localeCompare(b.resource),
+    );
+  }
+
+  function periodView(report: PeriodReport, label: string, statements: StatementView[]): PeriodView {
+    const totals = new Map<string, { list: bigint; due: bigint; n: number }>();
+    const bySource = new Map<string, { source: string; currency: string; list: bigint; amount: bigint }>();
+    const pis = new Map<string, PiPeriodView & { _list: bigint; _due: bigint }>();
+    for (const s of statements) {
+      const d = digitsOf(s.currency);
+      const t = totals.get(s.currency) ?? { list: 0n, due: 0n, n: 0 };
+      t.list += parseDecimal(s.list.value, d);
+      t.due += parseDecimal(s.amount_due.value, d);
+      t.n++;
+      totals.set(s.currency, t);
+      for (const l of s.lines) {
+        const id = `${l.source}\u0000${s.currency}`;
+        const b = bySource.get(id) ?? { source: l.source, currency: s.currency, list: 0n, amount: 0n };
+        b.list += parseDecimal(l.list.value, d);
+        b.amount += parseDecimal(l.amount.value, d);
+        bySource.set(id, b);
+      }
+      const pid = `${s.pi_email}\u0000${s.currency}`;
+      const p = pis.get(pid) ?? {
+        email: s.pi_email,
+        name: s.pi_name,
+        slug: s.pi_slug,
+        piPage: s.paths.piPage,
+        currency: s.currency,
+        list: money('0', s.currency),
+        discount: money('0', s.currency),
+        amount_due: money('0', s.currency),
+        statements: [],
+        _list: 0n,
+        _due: 0n,
+      };
+      p._list += parseDecimal(s.list.value, d);
+      p._due += parseDecimal(s.amount_due.value, d);
+      p.statements.push(s);
+      pis.set(pid, p);
+    }
+    return {
+      period: report.period,
+      label,
+      status: report.status,
+      totals: [...totals].map(([currency, t]) => {
+        const d = digitsOf(currency);
+        const list = formatUnits(t.list, d);
+        const due = formatUnits(t.due, d);
+        return {
+          currency,
+          list: money(list, currency),
+          discount: money(discountOf(list, due, d), currency),
+          discount_percent: discountPercentOf(list, discountOf(list, due, d), d),
+          amount_due: money(due, currency),
+          statements: t.n,
+        };
+      }),
+      by_source: [...bySource.values()]
+        .sort((a, b) => a.source.localeCompare(b.source))
+        .map((b) => ({
+          source: b.source,
+          currency: b.currency,
+          list: money(formatUnits(b.list, digitsOf(b.currency)), b.currency),
+          amount: money(formatUnits(b.amount, digitsOf(b.currency)), b.currency),
+        })),
+      sources: report.sources.map((s) => ({
+        ...s,
+        source: sourceName(s.source),
+        list: exactMoney(s.list, s.currency),
+        billed: exactMoney(s.billed, s.currency),
+      })),
+      flag_counts: report.flag_counts,
+      reconciliation: report.reconciliation.map((r) => ({
+        ...r,
+        display: {
+          input: trimDecimal(r.input),
+          statements: r.statements,
+          excluded_pending: trimDecimal(r.excluded_pending),
+          excluded_rejected: trimDecimal(r.excluded_rejected),
+          rounding_residue: trimDecimal(r.rounding_residue),
+        },
+      })),
+      warnings: report.warnings,
+      pis: [...pis.values()]
+        .map(({ _list, _due, ...p }) => {
+          const d = digitsOf(p.currency);
+          const list = formatUnits(_list, d);
+          const due = formatUnits(_due, d);
+          return {
+            ...p,
+            list: money(list, p.currency),
+            discount: money(discountOf(list, due, d), p.currency),
+            amount_due: money(due, p.currency),
+          };
+        })
+        .sort((a, b) => a.name.localeCompare(b.name) || a.email.localeCompare(b.email)),
+      statements,
+    };
+  }
+}
+
+function discountPercentOf(list: string, discount: string, d: number): string | null {
+  const l = parseDecimal(list, d);
+  const disc = parseDecimal(discount, d);
+  if (l <= 0n) return null;
+  // Reuse the statement rule: never 100% while something is due.
+  return discountPercent(disc, l);
+}
