@@ -2,15 +2,15 @@
 import { readFileSync } from 'node:fs';
 import type { SiteModel } from './model.ts';
 
-let cached: SiteModel | undefined;
+// Keyed by file: one process may build several sites (tests, the demo), and this module can
+// outlive a build.
+let cached: { path: string; model: SiteModel } | undefined;
 
 export function siteModel(): SiteModel {
-  if (!cached) {
-    const path = process.env.OCB_SITE_MODEL;
-    if (!path) throw new Error('OCB_SITE_MODEL is not set: build the site with `focus-billing build`');
-    cached = JSON.parse(readFileSync(path, 'utf8')) as SiteModel;
-  }
-  return cached;
+  const path = process.env.OCB_SITE_MODEL;
+  if (!path) throw new Error('OCB_SITE_MODEL is not set: build the site with `focus-billing build`');
+  if (cached?.path !== path) cached = { path, model: JSON.parse(readFileSync(path, 'utf8')) as SiteModel };
+  return cached.model;
 }
 
 /** A URL inside the site, under the configured base path. */

@@ -1,0 +1,246 @@
+/**
+ * The site and PDFs, end to end: a fixture billing repository built by the real CLI, its pages
+ * opened in Chromium (Playwright), its PDFs read back with pdftotext, axe-core on every kind of page.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { findChromium } from '../src/pdf/browser.ts';
+import { serveStatic } from '../src/site/serve.ts';
+import { cli, makeRepo, PROJECT, removeDir, tags, writeCsv } from './helpers.ts';
+
+const HEADER = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'ChargeCategory',
+  'BilledCost',
+  'ListCost',
+  'ServiceName',
+  'ResourceName',
+  'Tags',
+];
+const t = (pi: string, project: string, fund = '123456-0001') => tags({ pi_email: pi, project_id: project, fund_org: fund });
+const ROWS = [
+  HEADER,
+  ['2025-03-01', '2025-03-02', 'Usage', '40.005', '50.00', 'Compute', '<script>alert("x")</script>', t('j.smith@a.edu', 'shared-lab')],
+  ['2025-03-01', '2025-03-03', 'Usage', '10.00', '10.00', 'Compute', 'vm-2', t('j.smith@b.edu', 'shared-lab', '654321-0002')],
+  ['2025-03-01', '2025-03-04', 'Usage', '0', '120.00', 'HPC CPU Compute', 'job-1', t('j.smith@a.edu', 'shared-lab')],
+  ['2025-03-01', '2025-03-05', 'Credit', '-5.00', '-5.00', 'Research credit', '', t('j.smith@a.edu', 'shared-lab')],
+  ['2025-03-01', '2025-03-06', 'Usage', '7.25', '7.25', 'Compute', 'orphan-vm', tags({ project_id: 'x' })],
+  ['2025-03-01', '2025-03-07', 'Usage', '3.33', '3.33', 'Compute', 'rejected-vm', tags({ project_id: 'y' })],
+];
+
+let repo: string;
+let server: Server;
+let base: string;
+let browser: Browser;
+let model: any;
+
+async function open(path: string): Promise<Page> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  (page as unknown as { errors: string[] }).errors = errors;
+  await page.goto(`${base}${path}`);
+  return page;
+}
+
+before(async () => {
+  repo = await makeRepo('organization:\n  name: Fixture University\n  contact_email: billing@fixture.edu\n');
+  const file = await writeCsv(repo, 'export.csv', ROWS);
+  assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+  const flags = (await cli('review', 'list', '--root', repo, '--json')).json().flags as { id: string; charge: { resource: string } }[];
+  const orphan = flags.find((f) => f.charge.resource === 'orphan-vm')?.id as string;
+  const rejected = flags.find((f) => f.charge.resource === 'rejected-vm')?.id as string;
+  assert.equal(
+    (await cli('review', 'assign', orphan, '--pi', 'j.smith@b.edu', '--project', 'shared-lab', '--fund-org', '654321-0002', '--root', repo))
+      .code,
+    0,
+  );
+  assert.equal((await cli('review', 'approve', orphan, '--note', 'confirmed', '--root', repo)).code, 0);
+  assert.equal((await cli('review', 'reject', rejected, '--note', 'not ours', '--root', repo)).code, 0);
+  await writeFile(join(repo, 'pis.yaml'), '- email: j.smith@a.edu\n  name: Jo Smith\n- email: j.smith@b.edu\n  name: Jamie Smith\n');
+  await mkdir(join(repo, 'periods/2025-03'), { recursive: true });
+  await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Storage rates **fall** in April.\n');
+  const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  model = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
+  server = serveStatic(join(repo, 'dist'));
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  browser = await chromium.launch({ executablePath: findChromium().path, args: ['--no-sandbox', '--disable-gpu'] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  await removeDir(repo);
+});
+
+describe('statement site', () => {
+  it('shows on the period page exactly what the statements bill', async () => {
+    const page = await open('periods/2025-03/');
+    const amounts = await page
+      .locator('#pi-table tbody td[data-amount]')
+      .evaluateAll((tds) => tds.map((td) => (td as HTMLElement).dataset.amount));
+    const byPi = new Map<string, bigint>();
+    for (const s of model.statements) byPi.set(s.pi_email, (byPi.get(s.pi_email) ?? 0n) + BigInt(s.amount_due.replace('.', '')));
+    const expected = [...byPi.values()].map((c) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`).sort();
+    assert.deepEqual([...amounts].sort(), expected);
+    // j.smith@a.edu: 40.005 → 40.01 (half away from zero), 0 for the subsidised job, −5.00 credit.
+    assert.ok(amounts.includes('35.01'));
+    const reconciliation = await page.locator('table.reconciliation').innerText();
+    assert.match(reconciliation, /Excluded, rejected\s+3\.33/);
+    await page.close();
+  });
+
+  it('renders a resource named <script> as text', async () => {
+    const statement = model.statements.find((s: { pi_email: string }) => s.pi_email === 'j.smith@a.edu');
+    const page = await open(`periods/2025-03/statements/${statement.number}/`);
+    assert.match(await page.locator('table.details').innerText(), /<script>alert\("x"\)<\/script>/);
+    assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
+    const html = readFileSync(join(repo, 'dist/periods/2025-03/statements', statement.number, 'index.html'), 'utf8');
+    assert.ok(!html.includes('<script>alert'), 'escaped in the HTML');
+    assert.ok(!/\son[a-z]+=/.test(html), 'no inline event handlers');
+    assert.match(await page.locator('aside.notes').innerText(), /Storage rates fall in April/);
+    await page.close();
+  });
+
+  it('keeps dark mode across pages, and prints light', async () => {
+    const page = await open('');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await page.getAttribute('#theme-toggle', 'aria-pressed'), 'false');
+    await page.click('#theme-toggle');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.goto(`${base}periods/2025-03/`);
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'remembered');
+    assert.equal(await page.getAttribute('#theme-toggle', 'aria-pressed'), 'true');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), dark);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor), 'rgb(255, 255, 255)');
+    await page.close();
+  });
+
+  it('filters, searches and sorts in the charge browser', async () => {
+    const page = await open('periods/2025-03/charges/');
+    await page.waitForSelector('#charge-table tbody tr');
+    assert.match(await page.locator('#charge-status').innerText(), /^5 of 5 charges/);
+    await page.selectOption('select[name=pi]', { label: 'Jamie Smith' });
+    await page.waitForFunction(() => document.getElementById('charge-status')?.textContent?.startsWith('2 of'));
+    assert.equal(await page.locator('#charge-total').innerText(), '$17.25');
+    await page.selectOption('select[name=pi]', '');
+    await page.fill('input[name=q]', 'job-1');
+    await page.waitForFunction(() => document.getElementById('charge-status')?.textContent?.startsWith('1 of'));
+    await page.fill('input[name=q]', '');
+    await page.waitForFunction(() => document.getElementById('charge-status')?.textContent?.startsWith('5 of'));
+    await page.click('button.sort[data-key=amount]');
+    await page.click('button.sort[data-key=amount]');
+    assert.equal(await page.locator('#charge-table tbody tr:first-child td.num').innerText(), '$40.01');
+    assert.equal(await page.getAttribute('th:has(button[data-key=amount])', 'aria-sort'), 'descending');
+    await page.close();
+  });
+
+  it('has no serious or critical accessibility violations (axe-core)', async () => {
+    const axe = await readFile(join(PROJECT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const statement = model.statements[0];
+    for (const path of [
+      '',
+      'periods/2025-03/',
+      `periods/2025-03/statements/${statement.number}/`,
+      readdirSync(join(repo, 'dist/periods/2025-03/pi')).map((d) => `periods/2025-03/pi/${d}/`)[0] as string,
+    ]) {
+      const page = await open(path);
+      await page.addScriptTag({ content: axe });
+      const violations = await page.evaluate(async () => {
+        const result = await (
+          window as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }
+        ).axe.run();
+        return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+      });
+      assert.deepEqual(violations, [], `on /${path}`);
+      await page.close();
+    }
+  });
+});
+
+describe('PDF statements', () => {
+  const pdfs = () => readdirSync(join(repo, 'dist/periods/2025-03/pdf')).sort();
+  it('gives two PIs with the same local part two PDFs', () => {
+    const files = pdfs();
+    assert.equal(files.length, model.statements.length);
+    assert.equal(files.length, 2);
+    assert.ok(files.every((f) => /^2025-03_j-smith-[0-9a-f]{6}_shared-lab_[0-9A-F]{8}\.pdf$/.test(f)));
+    assert.notEqual(files[0]?.slice(0, 24), files[1]?.slice(0, 24));
+  });
+  it('holds the PI, project and amounts as selectable text', () => {
+    const a = model.statements.find((s: { pi_email: string }) => s.pi_email === 'j.smith@a.edu');
+    const file = pdfs().find((f) => f.endsWith(`_${a.number.split('-')[1]}.pdf`)) as string;
+    const text = execFileSync('pdftotext', ['-layout', join(repo, 'dist/periods/2025-03/pdf', file), '-'], { encoding: 'utf8' });
+    assert.match(text, /Jo Smith \(j\.smith@a\.edu\)/);
+    assert.match(text, /shared-lab/);
+    assert.match(text, /Amount due[\s\S]*\$35\.01/);
+    assert.match(text, /\$170\.00/); // list: 50 + 120 (subsidised, still shown)
+    assert.match(text, /Research credit\s+Credit\s+-\$5\.00/);
+    assert.match(text, /<script>alert\("x"\)<\/script>/);
+    const info = execFileSync('pdfinfo', [join(repo, 'dist/periods/2025-03/pdf', file)], { encoding: 'utf8' });
+    assert.match(info, /Page size:\s+612 x 792 pts \(letter\)/);
+  });
+  it('prints nothing again when nothing changed', async () => {
+    const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().pdfs.printed, 0);
+    assert.equal(r.json().pdfs.cached, 2);
+  });
+});
+
+describe('build', () => {
+  it('publishes only secret-link statement pages and PDFs for the PI audience', async () => {
+    const out = join(repo, 'pi-site');
+    process.env.STATEMENT_LINK_SECRET = 'test-secret-0123456789';
+    try {
+      const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--audience', 'pi', '--out', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      delete process.env.STATEMENT_LINK_SECRET;
+    }
+    assert.ok(!existsSync(join(out, 'periods')), 'no period listings');
+    const tokens = readdirSync(join(out, 's'));
+    assert.equal(tokens.length, 2);
+    assert.ok(tokens.every((t) => /^[A-Za-z0-9_-]{22}$/.test(t)));
+    const index = readFileSync(join(out, 'index.html'), 'utf8');
+    assert.ok(!index.includes('j.smith'), 'the home page lists no PI');
+    const own = readdirSync(join(out, 's', tokens[0] as string));
+    assert.equal(own.filter((f) => f.endsWith('.pdf')).length, 1);
+  });
+  it('refuses the PI audience without a link secret', async () => {
+    const r = await cli('build', '--root', repo, '--audience', 'pi', '--out', join(repo, 'x'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--audience pi needs STATEMENT_LINK_SECRET/);
+  });
+  it('fails loudly and keeps the last good site when a step fails', async () => {
+    const before = readFileSync(join(repo, 'dist/index.html'), 'utf8');
+    await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Broken <div\n');
+    const r = await cli('build', '--root', repo, '--no-pdf');
+    await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Storage rates **fall** in April.\n');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the site did not build/);
+    assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+  });
+  it('explains how to get a browser when none is found', () => {
+    assert.throws(
+      () => findChromium(undefined, { OCB_CHROMIUM: '/nonexistent/chrome' }),
+      /OCB_CHROMIUM is \/nonexistent\/chrome, which does not exist/,
+    );
+    assert.equal(findChromium('/bin/sh', {}).from, 'config.yaml pdf.chromium');
+  });
+});
