@@ -26,8 +26,16 @@ const HEADER = ['BillingPeriodStart', 'BilledCost', 'ListCost', 'ServiceName', '
 
 async function charges(tagCells: string[], config: Config = parseConfig('', 'c'), extra: Partial<Record<string, string>> = {}) {
   const path = await writeCsv(dir, `t${Math.random().toString(36).slice(2)}.csv`, [
-    HEADER,
-    ...tagCells.map((t) => [extra.period ?? '2025-01-01', '1.00', '1.00', extra.service ?? 'Compute', extra.resource ?? 'vm-1', t]),
+    [...HEADER, 'ChargeCategory'],
+    ...tagCells.map((t) => [
+      extra.period ?? '2025-01-01',
+      extra.cost ?? '1.00',
+      extra.list ?? '1.00',
+      extra.service ?? 'Compute',
+      extra.resource ?? 'vm-1',
+      t,
+      extra.category ?? 'Usage',
+    ]),
   ]);
   const file = await sniffFile(path, 'test.csv');
   const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv' };
@@ -111,6 +119,18 @@ describe('flag rules', () => {
     assert.deepEqual(row?.rules, []); // 2025-01-01T01:00Z is January in UTC
     const [late] = await charges([ok], parseConfig('', 'c'), { period: '2024-12-01' });
     assert.deepEqual(late?.rules, ['period_mismatch']);
+  });
+  it('holds anomalies: a large charge, billing above list, negative usage', async () => {
+    const config = parseConfig('flag_rules:\n  anomalies:\n    large_charge: 500\n', 'c');
+    const rules = async (extra: Partial<Record<string, string>>) => (await charges([ok], config, extra))[0]?.rules;
+    assert.deepEqual(await rules({ cost: '500.00', list: '600' }), []);
+    assert.deepEqual(await rules({ cost: '500.01', list: '600' }), ['large_charge']);
+    assert.deepEqual(await rules({ cost: '-600', list: '-600', category: 'Credit' }), ['large_charge']);
+    assert.deepEqual(await rules({ cost: '10.01', list: '10' }), ['above_list']);
+    assert.deepEqual(await rules({ cost: '-2', list: '-2' }), ['negative_usage']);
+    assert.deepEqual(await rules({ cost: '-2', list: '-2', category: 'credit' }), []);
+    const off = parseConfig('flag_rules:\n  anomalies: { large_charge: null, above_list: false, negative_usage: false }\n', 'c');
+    assert.deepEqual((await charges([ok], off, { cost: '-90000', list: '-1' }))[0]?.rules, []);
   });
   it('can be switched off', async () => {
     const config = parseConfig('flag_rules:\n  missing_fund_org: false\n', 'c');

@@ -76,6 +76,24 @@ export const flagRulesSchema = z
     fund_org_patterns: z.array(regex).default([]),
     /** Charges whose service or resource name matches are held for review. */
     patterns: z.array(patternRuleSchema).default([]),
+    anomalies: z
+      .object({
+        /** Hold a single charge above this amount (in its billing currency); null turns it off. */
+        large_charge: z
+          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)])
+          .nullable()
+          .default(10000),
+        /** Hold charges billed above their list price. */
+        above_list: z.boolean().default(true),
+        /** Hold negative Usage charges (refunds and credits should be ChargeCategory Credit). */
+        negative_usage: z.boolean().default(true),
+        /** Report PIs whose period total is above N times the previous period's (not held); null turns it off. */
+        pi_increase: z.number().positive().nullable().default(3),
+        /** ... only when the new total is at least this amount, so small PIs do not drown the report. */
+        pi_increase_minimum: z.number().nonnegative().default(500),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

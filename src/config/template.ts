@@ -1,5 +1,6 @@
 /** The commented config.yaml that `init` writes. Every value shown is the default. */
-export const CONFIG_TEMPLATE = `# OpenChargeback billing repository settings.
+export const CONFIG_TEMPLATE = `# yaml-language-server: $schema=schemas/config.schema.json
+# OpenChargeback billing repository settings.
 # Every setting is optional; the values shown are the defaults.
 # Reference: docs/OPERATIONS.md#configuration
 

@@ -72,6 +72,12 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
           : `resource ${JSON.stringify(row.resource_name ?? row.resource_id)}`;
       return p?.message ?? `${subject} matches /${p?.pattern}/`;
     }
+    case 'large_charge':
+      return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${ctx.config.flag_rules.anomalies.large_charge} ${row.currency})`;
+    case 'above_list':
+      return `billed ${trimDecimal(row.cost)} is above the list price ${trimDecimal(row.list_cost)}`;
+    case 'negative_usage':
+      return `negative usage charge (${trimDecimal(row.cost)}) that is not a credit: check it is a refund or correction`;
     case 'period_mismatch':
       return `charge is for ${row.period}, but the file is stored under ${ctx.period}`;
   }

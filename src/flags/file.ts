@@ -38,7 +38,8 @@ export function parseFlags(text: string, display: string): FlagsFile {
   return result.data;
 }
 
-const HEADER = `# Charges held for review in this period. Each stays off statements until approved.
+const HEADER = `# yaml-language-server: $schema=../../schemas/flags.schema.json
+# Charges held for review in this period. Each stays off statements until approved.
 # To decide, set status to approved or rejected (with a note saying why), or use
 # \`focus-billing review approve|reject <id>\`. Ids come from each row's content, so
 # decisions survive re-imports of unchanged rows.

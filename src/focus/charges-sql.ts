@@ -38,6 +38,9 @@ export const FLAG_RULES = [
   'missing_fund_org',
   'invalid_fund_org',
   'pattern_match',
+  'large_charge',
+  'above_list',
+  'negative_usage',
   'period_mismatch',
 ] as const;
 export type FlagRule = (typeof FLAG_RULES)[number];
@@ -128,6 +131,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
   const { config } = options;
   const attributes = options.attributes ?? CORE_ATTRIBUTES;
   const rules = config.flag_rules;
+  const anomalies = rules.anomalies;
   const fundPatterns = rules.fund_org_patterns;
   const paths = [...new Set(attributes.flatMap((a) => tagKeyVariants(config, a).map(jsonPointer)))];
   const patternCases = rules.patterns.map((p, i) => {
@@ -193,12 +197,15 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
           : 'false'
       } AS r_invalid_fund_org,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
+      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(String(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
+      ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
+      ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
       ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
     FROM (${attributed})`;
 
   return `SELECT *,
       r_invalid_tags OR r_missing_pi_email OR r_missing_project_id OR r_missing_fund_org OR r_invalid_fund_org
-        OR pattern_index IS NOT NULL OR r_period_mismatch AS flagged,
+        OR pattern_index IS NOT NULL OR r_large_charge OR r_above_list OR r_negative_usage OR r_period_mismatch AS flagged,
       CASE WHEN flagged THEN ${identity} END AS row_hash
     FROM (${checked})`;
 }

@@ -3,6 +3,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CheckRepoActions, simpleGit } from 'simple-git';
+import { JSON_SCHEMAS, jsonSchema } from '../../config/json-schema.ts';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { CONFIG_TEMPLATE } from '../../config/template.ts';
 import { type Io, printJson } from '../output.ts';
@@ -42,6 +43,10 @@ export function registerInit(program: Command, io: Io): void {
         await writeIfMissing(`${d}/.gitkeep`, '');
       }
       await writeIfMissing(CONFIG_FILE, CONFIG_TEMPLATE);
+      // JSON Schemas, so editors check hand edits of config.yaml and flags.yaml.
+      await mkdir(join(root, 'schemas'), { recursive: true });
+      for (const name of Object.keys(JSON_SCHEMAS) as (keyof typeof JSON_SCHEMAS)[])
+        await writeIfMissing(`schemas/${name}`, jsonSchema(name));
       await writeIfMissing('.gitignore', GITIGNORE);
       const git = simpleGit(root);
       let gitInit = false;
