@@ -168,7 +168,7 @@ describe('ingest', () => {
     assert.match(dry.stdout, /^Dry run, nothing written/);
     assert.deepEqual(await snapshot(repo), before);
     await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
-    await writeFile(join(repo, 'periods/2025-01/period.yaml'), 'status: closed\n');
+    await writeFile(join(repo, 'periods/2025-01/period.yaml'), 'period: 2025-01\nstatus: closed\n');
     const closed = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo);
     assert.equal(closed.code, 2);
     assert.match(closed.stderr, /period 2025-01 is closed: cannot ingest into it/);

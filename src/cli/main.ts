@@ -1,12 +1,14 @@
 /** The `focus-billing` command line. */
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { ChecksFailed, UserError } from '../core/errors.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerInit } from './commands/init.ts';
 import { registerPeriods } from './commands/periods.ts';
+import { registerPrSummary } from './commands/pr-summary.ts';
 import { registerReview } from './commands/review.ts';
+import { registerValidate } from './commands/validate.ts';
 import { type Io, processIo } from './output.ts';
 
 export function buildProgram(io: Io): Command {
@@ -23,6 +25,8 @@ export function buildProgram(io: Io): Command {
   registerGenerate(program, io);
   registerBuild(program, io);
   registerReview(program, io);
+  registerValidate(program, io);
+  registerPrSummary(program, io);
   return program;
 }
 
@@ -37,6 +41,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (e instanceof CommanderError) {
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
+    if (e instanceof ChecksFailed) return e.exitCode;
     if (e instanceof UserError) {
       if (wantsJson) io.out(JSON.stringify(e.toJSON(), null, 2));
       io.err(`error: ${e.format()}`);

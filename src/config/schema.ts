@@ -186,3 +186,8 @@ export function sourceSlug(source: SourceConfig): string {
       .replace(/^-|-$/g, '')
   );
 }
+
+/** The configured display name of a source, from its slug (the slug itself if unknown). */
+export function sourceName(config: Config, slug: string): string {
+  return config.sources.find((s) => sourceSlug(s) === slug)?.name ?? slug;
+}

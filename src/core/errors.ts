@@ -44,3 +44,12 @@ export function showValue(value: string | null | undefined, max = 60): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
   return JSON.stringify(cut);
 }
+
+/** A check that failed after the command already said why (validate, a gate): exit 1, nothing more printed. */
+export class ChecksFailed extends Error {
+  readonly exitCode = 1;
+  constructor(message = 'checks failed') {
+    super(message);
+    this.name = 'ChecksFailed';
+  }
+}

@@ -38,6 +38,8 @@ export interface FlagCounts {
 
 export interface PeriodReport extends StatementSet {
   status: PeriodStatus;
+  /** Flagged charges as the data holds them: identical rows share a hash (ids hash, hash-2, …). */
+  flagged: { source: string; file: string; row_hash: string; rows: number }[];
   sources: SourceTotals[];
   flag_counts: FlagCounts;
   flags: Flag[];
@@ -118,7 +120,19 @@ export async function periodReport(db: Database, root: string, config: Config, p
       rejected: flagsFile.flags.filter((f) => f.status === 'rejected').length,
     },
     flags: flagsFile.flags,
+    flagged: flaggedGroups(groups as (ChargeGroup & { file: string })[]),
   };
+}
+
+function flaggedGroups(groups: (ChargeGroup & { file: string })[]): PeriodReport['flagged'] {
+  const m = new Map<string, { source: string; file: string; row_hash: string; rows: number }>();
+  for (const g of groups) {
+    if (g.row_hash === null) continue;
+    const t = m.get(g.row_hash) ?? { source: g.source, file: g.file, row_hash: g.row_hash, rows: 0 };
+    t.rows += g.rows;
+    m.set(g.row_hash, t);
+  }
+  return [...m.values()];
 }
 
 /** Every charge of a period's files, one UNION ALL over each file's normalised charges. */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PiDirectory } from '../config/pi-directory.ts';
-import { type Config, sourceSlug } from '../config/schema.ts';
+import { type Config, sourceName } from '../config/schema.ts';
 import { formatMoney, minorDigits } from '../core/currency.ts';
 import { discountPercent, formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { trimDecimal } from '../flags/build.ts';
@@ -131,7 +131,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     const rounded = formatUnits((parseDecimal(value) * 10n ** BigInt(d)) / 10n ** BigInt(SCALE), d);
     return { value: trimDecimal(value), text: formatMoney(rounded, currency, 'en-US', d) };
   };
-  const sourceName = (slug: string) => config.sources.find((src) => sourceSlug(src) === slug)?.name ?? slug;
+  const nameOf = (slug: string) => sourceName(config, slug);
   const periods = input.reports
     .map(({ report, details }) => {
       const label = periodLabel(report.period);
@@ -156,7 +156,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     const d = digitsOf(s.currency);
     const lines = s.lines.map((l) => ({
       ...l,
-      source: sourceName(l.source),
+      source: nameOf(l.source),
       list: money(l.list, s.currency),
       discount: money(l.discount, s.currency),
       amount: money(l.amount, s.currency),
@@ -217,7 +217,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         out.push({
           date: r.date ?? '',
           resource: r.other_count ? `${r.other_count.toLocaleString('en-US')} smaller charges` : (r.resource ?? ''),
-          source: sourceName(r.source),
+          source: nameOf(r.source),
           service: r.service,
           category: r.category,
           list: money(formatUnits(list, d), s.currency),
@@ -297,7 +297,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         })),
       sources: report.sources.map((s) => ({
         ...s,
-        source: sourceName(s.source),
+        source: nameOf(s.source),
         list: exactMoney(s.list, s.currency),
         billed: exactMoney(s.billed, s.currency),
       })),

@@ -1,11 +1,15 @@
 /** `focus-billing ingest <file> --source <name>`. */
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { UserError } from '../../core/errors.ts';
+import { commitIngest } from '../../ingest/commit.ts';
 import { type IngestReport, ingest } from '../../ingest/ingest.ts';
 import { type Io, money, plural, printJson } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
 
 interface IngestCliOptions extends RootOptions {
+  commit?: boolean;
+  branch?: string;
   source: string;
   period?: string;
   replace?: boolean;
@@ -24,6 +28,8 @@ export function registerIngest(program: Command, io: Io): void {
       .option('--period <YYYY-MM>', 'store under this period; rows of other periods are flagged period_mismatch')
       .option('--replace', 'replace a different export already stored for this period and source')
       .option('--dry-run', 'check and report, write nothing')
+      .option('--commit', 'commit the data and flags on a branch ingest/<period>-<source> (never the default branch)')
+      .option('--branch <name>', 'with --commit: the branch to commit on')
       .option('--json', 'print the report as JSON'),
   )
     .addHelpText(
@@ -37,9 +43,10 @@ Example:
   focus-billing ingest exports/aws-2025-01.csv.gz --source AWS`,
     )
     .action(async (file: string, opts: IngestCliOptions) => {
-      const report = await inRepository(opts, ({ root, config, db }) => {
+      if (opts.branch && !opts.commit) throw new UserError('--branch goes with --commit');
+      const { report, committed } = await inRepository(opts, async ({ root, config, db }) => {
         io.progress(`Reading ${file}…`);
-        return ingest(db, config, {
+        const report = await ingest(db, config, {
           root,
           file: resolve(file),
           display: relative(process.cwd(), resolve(file)) || file,
@@ -48,9 +55,15 @@ Example:
           replace: opts.replace,
           dryRun: opts.dryRun,
         });
+        const wrote = report.outcome === 'ingested' || report.outcome === 'replaced';
+        const committed = opts.commit && wrote ? await commitIngest(root, config, report, opts.branch) : undefined;
+        return { report, committed };
       });
-      if (opts.json) printJson(io, report);
-      else io.out(describeIngest(report));
+      if (opts.json) printJson(io, { ...report, ...(committed ? { committed } : {}) });
+      else {
+        io.out(describeIngest(report));
+        if (committed) io.out(`Committed ${committed.commit} on branch ${committed.branch}: push it and open a pull request.`);
+      }
     });
 }
 

@@ -1,13 +1,48 @@
 /** `focus-billing periods list|show`. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
 import { formatUnits, parseDecimal, SCALE } from '../../core/money.ts';
 import { trimDecimal } from '../../flags/build.ts';
+import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { now, reviewer } from './review.ts';
 
 export function registerPeriods(program: Command, io: Io): void {
   const periods = program.command('periods').description('billing periods: what data each holds, its review state and reconciliation');
+  withRoot(
+    periods
+      .command('close')
+      .description('freeze a period: needs no pending flags; records the sha256 of every data file and of flags.yaml')
+      .argument('<period>', 'YYYY-MM')
+      .option('--by <email>', 'who closes it (default: git user.email)')
+      .option('--json', 'print period.yaml as JSON'),
+  ).action(async (period: string, opts: RootOptions & { by?: string }) => {
+    const root = resolve(opts.root);
+    await loadConfig(root);
+    const file = await closePeriod(root, period, await reviewer(root, opts.by), now());
+    if (opts.json) return printJson(io, file);
+    io.out(
+      `Closed ${period}: ${plural(Object.keys(file.files ?? {}).length, 'data file')} frozen in periods/${period}/period.yaml. Commit it.`,
+    );
+  });
+  withRoot(
+    periods
+      .command('reopen')
+      .description('reopen a closed period so its data or decisions can change; the reason is recorded')
+      .argument('<period>', 'YYYY-MM')
+      .requiredOption('--reason <text>', 'why (required, kept in period.yaml)')
+      .option('--by <email>', 'who reopens it (default: git user.email)')
+      .option('--json', 'print period.yaml as JSON'),
+  ).action(async (period: string, opts: RootOptions & { reason: string; by?: string }) => {
+    const root = resolve(opts.root);
+    await loadConfig(root);
+    const file = await reopenPeriod(root, period, await reviewer(root, opts.by), now(), opts.reason);
+    if (opts.json) return printJson(io, file);
+    io.out(`Reopened ${period}: ${opts.reason}`);
+  });
   withRoot(
     periods
       .command('list')

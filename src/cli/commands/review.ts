@@ -18,7 +18,7 @@ interface DecideOptions extends RootOptions {
 }
 
 /** The reviewer: --reviewer, else git user.email, else the login name. */
-async function reviewer(root: string, explicit?: string): Promise<string> {
+export async function reviewer(root: string, explicit?: string): Promise<string> {
   if (explicit) return explicit;
   const email = await simpleGit(root)
     .getConfig('user.email')

@@ -1,0 +1,279 @@
+/**
+ * `pr-summary`: Markdown for a pull request comment. What data changed against the base
+ * branch, the totals before and after, the PIs whose statements change most, and what still
+ * needs review. The base side is exported from git into a temporary folder and reported on
+ * by the same code.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { Config } from '../config/schema.ts';
+import { formatMoney, minorDigits } from '../core/currency.ts';
+import { UserError } from '../core/errors.ts';
+import { formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE } from '../core/money.ts';
+import type { Database } from '../db/duckdb.ts';
+import { loadAllFlags } from '../flags/review.ts';
+import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { piIncreases } from '../validate/validate.ts';
+
+export const SUMMARY_MARKER = '<!-- openchargeback:pr-summary -->';
+/** GitHub refuses comments over 65,536 characters; stay well under. */
+export const MAX_COMMENT = 60_000;
+
+interface FileChange {
+  period: string;
+  path: string;
+  change: 'added' | 'changed' | 'removed';
+}
+
+export async function prSummary(db: Database, root: string, config: Config, baseRef?: string): Promise<string> {
+  const git = simpleGit(root);
+  const base = baseRef ?? (await defaultBase(git));
+  const mergeBase = (
+    await git.raw(['merge-base', base, 'HEAD']).catch(() => {
+      throw new UserError(`cannot compare with ${base}: no such ref or no common history`, {
+        hint: 'pass --base <branch or commit>, e.g. --base origin/main',
+      });
+    })
+  ).trim();
+  const changes = await changedDataFiles(root, mergeBase);
+  const periods = [...new Set([...changes.map((c) => c.period), ...(await pendingPeriods(root))])].sort();
+  const before = await reportsAt(db, root, config, mergeBase, periods);
+  const after = new Map<string, PeriodReport>();
+  for (const p of periods) {
+    if ((await listPeriods(root)).includes(p)) after.set(p, await periodReport(db, root, config, p));
+  }
+  return render({ config, base, changes, periods, before, after });
+}
+
+async function defaultBase(git: ReturnType<typeof simpleGit>): Promise<string> {
+  for (const ref of ['origin/main', 'main', 'origin/master', 'master']) {
+    // simple-git resolves a failed command that printed nothing on stderr, so test the output.
+    const sha = await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '');
+    if (sha.trim()) return ref;
+  }
+  throw new UserError('no base branch found (tried origin/main, main)', { hint: 'pass --base <branch or commit>' });
+}
+
+async function changedDataFiles(root: string, base: string): Promise<FileChange[]> {
+  const out = await simpleGit(root).raw(['diff', '--name-status', '--no-renames', base, '--', 'data']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [status = '', path = ''] = line.split('\t');
+      const period = path.split('/')[1] ?? '';
+      return { period, path, change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed' } as FileChange;
+    })
+    .filter((c) => /^\d{4}-\d{2}$/.test(c.period));
+}
+
+/** Periods whose flags are still pending, even if this PR did not touch their data. */
+async function pendingPeriods(root: string): Promise<string[]> {
+  return (await loadAllFlags(root)).filter((p) => p.flags.some((f) => f.status === 'pending')).map((p) => p.period);
+}
+
+/** Reports of the given periods as they were at `ref` (those that had data then). */
+async function reportsAt(db: Database, root: string, config: Config, ref: string, periods: string[]): Promise<Map<string, PeriodReport>> {
+  const git = simpleGit(root);
+  const dir = await mkdtemp(join(tmpdir(), 'ocb-base-'));
+  const out = new Map<string, PeriodReport>();
+  try {
+    const listed = await git.raw(['ls-tree', '-r', '--name-only', ref, '--', 'data', 'periods']);
+    for (const path of listed
+      .split('\n')
+      .filter((p) => periods.some((period) => p.startsWith(`data/${period}/`) || p.startsWith(`periods/${period}/`)))) {
+      const bytes = await git.binaryCatFile(['blob', `${ref}:${path}`]);
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), bytes);
+    }
+    const had = await listPeriods(dir);
+    for (const p of periods) if (had.includes(p)) out.set(p, await periodReport(db, dir, config, p));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+interface RenderInput {
+  config: Config;
+  base: string;
+  changes: FileChange[];
+  periods: string[];
+  before: Map<string, PeriodReport>;
+  after: Map<string, PeriodReport>;
+}
+
+function render(input: RenderInput): string {
+  const { config } = input;
+  const money = (value: bigint, currency: string) => {
+    const d = minorDigits(currency, config.billing.minor_units);
+    return formatMoney(formatUnits(roundHalfAwayFromZero(value, SCALE, d), d), currency, 'en-US', d);
+  };
+  const delta = (value: bigint, currency: string) =>
+    value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
+  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  const sections: Section[] = [];
+  const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with \`${cell(input.base)}\`: ${input.changes.length} data file${input.changes.length === 1 ? '' : 's'} changed${
+    input.periods.length ? ` in ${input.periods.join(', ')}` : ''
+  }.`;
+  if (input.changes.length > 0) {
+    sections.push(
+      table(
+        '### Data files',
+        ['Period', 'File', 'Change', 'Rows'],
+        input.changes.map((c) => {
+          const rows = input.after
+            .get(c.period)
+            ?.sources.filter((s) => s.file === c.path)
+            .reduce((n, s) => n + s.rows, 0);
+          return [c.period, `\`${cell(c.path)}\``, c.change, rows === undefined ? '–' : rows.toLocaleString('en-US')];
+        }),
+      ),
+    );
+  }
+  // Totals per period and source, from the data (input), before and after.
+  const totalsRows: string[][] = [];
+  for (const p of input.periods) {
+    const key = (s: { source: string; currency: string }) => `${s.source}\u0000${s.currency}`;
+    const b = new Map((input.before.get(p)?.sources ?? []).map((s) => [key(s), parseDecimal(s.billed)]));
+    const a = new Map((input.after.get(p)?.sources ?? []).map((s) => [key(s), parseDecimal(s.billed)]));
+    for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+      const [source = '', currency = ''] = k.split('\u0000');
+      const before = b.get(k) ?? 0n;
+      const after = a.get(k) ?? 0n;
+      totalsRows.push([
+        p,
+        source,
+        b.has(k) ? money(before, currency) : '–',
+        a.has(k) ? money(after, currency) : '–',
+        delta(after - before, currency),
+      ]);
+    }
+    const rec = input.after.get(p)?.reconciliation ?? [];
+    for (const r of rec) {
+      totalsRows.push([
+        p,
+        `**on statements** (${r.currency})`,
+        '',
+        `**${money(parseDecimal(r.statements), r.currency)}**`,
+        `excluded ${money(parseDecimal(r.excluded), r.currency)}`,
+      ]);
+    }
+  }
+  if (totalsRows.length)
+    sections.push(table('### Totals billed, by source', ['Period', 'Source', 'Before', 'After', 'Change'], totalsRows));
+  // Per-PI changes on statements.
+  const piRows: { row: string[]; size: bigint }[] = [];
+  for (const p of input.periods) {
+    const sum = (r?: PeriodReport) => {
+      const m = new Map<string, bigint>();
+      for (const s of r?.statements ?? [])
+        m.set(`${s.pi_email}\u0000${s.currency}`, (m.get(`${s.pi_email}\u0000${s.currency}`) ?? 0n) + parseDecimal(s.amount_due));
+      return m;
+    };
+    const b = sum(input.before.get(p));
+    const a = sum(input.after.get(p));
+    for (const k of new Set([...b.keys(), ...a.keys()])) {
+      const d = (a.get(k) ?? 0n) - (b.get(k) ?? 0n);
+      if (d === 0n) continue;
+      const [pi = '', currency = ''] = k.split('\u0000');
+      piRows.push({
+        size: d < 0n ? -d : d,
+        row: [
+          p,
+          cell(pi),
+          b.has(k) ? money(b.get(k) ?? 0n, currency) : '–',
+          a.has(k) ? money(a.get(k) ?? 0n, currency) : '–',
+          delta(d, currency),
+        ],
+      });
+    }
+  }
+  piRows.sort((x, y) => (y.size > x.size ? 1 : y.size < x.size ? -1 : 0));
+  if (piRows.length)
+    sections.push(
+      table(
+        '### Statements by PI, largest changes first',
+        ['Period', 'PI', 'Before', 'After', 'Change'],
+        piRows.map((r) => r.row),
+      ),
+    );
+  const increases = piIncreases(config, new Map([...input.before, ...input.after]));
+  if (increases.length) {
+    sections.push(
+      table(
+        '### Unusual increases',
+        ['Period', 'PI', 'Previous period', 'This period', 'Ratio'],
+        increases.map((i) => [i.period, cell(i.pi_email), `${i.before} ${i.currency}`, `${i.after} ${i.currency}`, `${i.ratio}×`]),
+      ),
+    );
+  }
+  // Pending review.
+  const pending = input.periods.flatMap((p) =>
+    (input.after.get(p)?.flags ?? []).filter((f) => f.status === 'pending').map((f) => ({ p, f })),
+  );
+  if (pending.length) {
+    sections.push({
+      ...table(
+        `### Pending review: ${pending.length} flag${pending.length === 1 ? '' : 's'}`,
+        ['Period', 'Id', 'Rule', 'PI', 'Amount', 'Where'],
+        pending.map(({ p, f }) => [
+          p,
+          `\`${f.id}\``,
+          [f.rule, ...(f.also ?? [])].join(', '),
+          cell(f.assign?.pi_email ?? f.charge.pi_email ?? '(none)'),
+          money(parseDecimal(f.charge.amount), f.charge.currency),
+          `\`${cell(f.file)}:${f.line}\``,
+        ]),
+      ),
+      text: 'These charges stay off statements until decided. To decide, edit `status:` in `periods/<period>/flags.yaml` in this PR, or run:\n\n```sh\nnpx focus-billing review approve <id> --note "why"\nnpx focus-billing review reject <id> --note "why"\nnpx focus-billing review assign <id> --pi <email> --project <id> --fund-org <code>   # for charges without a PI\n```',
+    });
+  } else {
+    sections.push({ title: '### Review', text: 'No flags pending: every held charge has a decision.' });
+  }
+  return fit(head, sections);
+}
+
+interface Section {
+  title: string;
+  headers?: string[];
+  rows?: string[][];
+  text?: string;
+  /** Rows shown; the rest are counted. */
+  limit?: number;
+}
+
+function table(title: string, headers: string[], rows: string[][]): Section {
+  return { title, headers, rows };
+}
+
+function renderSection(s: Section): string {
+  const parts = [s.title];
+  if (s.headers && s.rows) {
+    const shown = s.rows.slice(0, s.limit ?? s.rows.length);
+    parts.push(
+      `| ${s.headers.join(' | ')} |\n|${s.headers.map(() => '---').join('|')}|\n${shown.map((r) => `| ${r.join(' | ')} |`).join('\n')}`,
+    );
+    if (shown.length < s.rows.length)
+      parts.push(`_… and ${s.rows.length - shown.length} more rows not shown (a PR comment's size is limited)._`);
+  }
+  if (s.text) parts.push(s.text);
+  return parts.join('\n\n');
+}
+
+/** Keeps the comment under GitHub's limit by halving the longest tables, saying how many rows were left out. */
+export function fit(head: string, sections: Section[], limit = MAX_COMMENT): string {
+  const render = () => `${[head, ...sections.map(renderSection)].join('\n\n')}\n`;
+  let text = render();
+  while (text.length > limit) {
+    const longest = sections
+      .filter((s) => (s.limit ?? s.rows?.length ?? 0) > 1)
+      .sort((a, b) => renderSection(b).length - renderSection(a).length)[0];
+    if (!longest) break;
+    longest.limit = Math.floor((longest.limit ?? longest.rows?.length ?? 0) / 2);
+    text = render();
+  }
+  return text;
+}

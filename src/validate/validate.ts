@@ -1,0 +1,208 @@
+/**
+ * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
+ * with its location; validation goes on past the first error so a reviewer sees them all.
+ */
+import { readdir } from 'node:fs/promises';
+import { loadPiDirectory } from '../config/pi-directory.ts';
+import type { Config } from '../config/schema.ts';
+import { UserError } from '../core/errors.ts';
+import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import type { Database } from '../db/duckdb.ts';
+import { trimDecimal } from '../flags/build.ts';
+import { manifestOf, readPeriodFile } from '../periods/close.ts';
+import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { flagId } from '../statements/build.ts';
+
+export interface Finding {
+  level: 'error' | 'warning';
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  hint?: string;
+}
+
+export interface PiIncrease {
+  period: string;
+  previous: string;
+  pi_email: string;
+  currency: string;
+  before: string;
+  after: string;
+  ratio: string;
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  periods: { period: string; status: string; pending: number }[];
+  findings: Finding[];
+  pi_increases: PiIncrease[];
+}
+
+const fromError = (e: unknown, level: Finding['level'] = 'error'): Finding => {
+  if (e instanceof UserError) return { level, message: e.message, ...e.location, hint: e.hint };
+  throw e;
+};
+
+export async function validateRepository(
+  db: Database,
+  root: string,
+  config: Config,
+  options: { requireReviewed?: boolean } = {},
+): Promise<ValidationResult> {
+  const findings: Finding[] = [];
+  await loadPiDirectory(root).catch((e) => findings.push(fromError(e)));
+  const periodDirs = (await readdir(layout.periodsDir(root), { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
+    .map((e) => e.name);
+  const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
+  const reports = new Map<string, PeriodReport>();
+  const summary: ValidationResult['periods'] = [];
+  for (const period of periods) {
+    const periodFile = await readPeriodFile(root, period).catch((e) => {
+      findings.push(fromError(e));
+      return null;
+    });
+    let report: PeriodReport | undefined;
+    try {
+      report = await periodReport(db, root, config, period);
+      reports.set(period, report);
+    } catch (e) {
+      const f = fromError(e);
+      // A period with review files but no data is stale, not broken data.
+      findings.push(
+        f.message.startsWith('no data for period') ? { ...f, message: `periods/${period}/ has no data files under data/${period}/` } : f,
+      );
+    }
+    if (report) {
+      findings.push(...matchFlags(period, report));
+      for (const w of report.warnings) findings.push({ level: 'warning', message: `${period}: ${w}` });
+      const pending = report.flag_counts.pending;
+      if (pending > 0) {
+        findings.push({
+          level: options.requireReviewed ? 'error' : 'warning',
+          message: `${period} has ${pending} pending flag${pending > 1 ? 's' : ''}: their charges stay off statements until decided`,
+          file: relPath('periods', period, 'flags.yaml'),
+          hint: `focus-billing review list --period ${period} --status pending`,
+        });
+      }
+      summary.push({ period, status: report.status, pending });
+    }
+    if (periodFile?.status === 'closed') findings.push(...(await checkManifest(root, period, periodFile)));
+  }
+  const increases = piIncreases(config, reports);
+  for (const i of increases) {
+    findings.push({
+      level: 'warning',
+      message: `${i.pi_email}: ${i.period} total ${i.after} ${i.currency} is ${i.ratio}× ${i.previous} (${i.before})`,
+      hint: 'check the charges before approving; set flag_rules.anomalies.pi_increase to tune',
+    });
+  }
+  return { ok: !findings.some((f) => f.level === 'error'), periods: summary, findings, pi_increases: increases };
+}
+
+/** flags.yaml against the data: every flagged charge has its flag, and every flag its charge. */
+function matchFlags(period: string, report: PeriodReport): Finding[] {
+  const out: Finding[] = [];
+  const file = relPath('periods', period, 'flags.yaml');
+  const expected = new Map<string, { source: string; data: string }>();
+  for (const g of report.flagged) for (let n = 1; n <= g.rows; n++) expected.set(flagId(g.row_hash, n), { source: g.source, data: g.file });
+  const seen = new Set<string>();
+  for (const f of report.flags) {
+    if (seen.has(f.id)) out.push({ level: 'error', message: `flag ${f.id} appears twice`, file, hint: 'remove the duplicate entry' });
+    seen.add(f.id);
+    const want = expected.get(f.id);
+    if (!want) {
+      out.push({
+        level: 'error',
+        message: `flag ${f.id} (${f.file}:${f.line}) matches no flagged charge in the data: the data changed, the config's rules changed, or the id was edited`,
+        file,
+        hint: `re-run \`focus-billing ingest ${f.file} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
+      });
+    } else if (want.source !== f.source) {
+      out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.data}`, file });
+    }
+    if (f.status === 'rejected' && !f.note)
+      out.push({ level: 'warning', message: `flag ${f.id} is rejected without a note saying why`, file });
+  }
+  const missing = [...expected].filter(([id]) => !seen.has(id));
+  if (missing.length > 0) {
+    const files = [...new Set(missing.map(([, m]) => m.data))];
+    out.push({
+      level: 'error',
+      message: `${missing.length} flagged charge${missing.length > 1 ? 's have' : ' has'} no entry in flags.yaml (${files.join(', ')}); they are held back as pending`,
+      file,
+      hint: `re-run ingest for ${files.join(', ')} (with --replace) so the flags are written`,
+    });
+  }
+  return out;
+}
+
+async function checkManifest(
+  root: string,
+  period: string,
+  closed: { closed_at?: string; files?: Record<string, string>; flags_sha256?: string | null },
+): Promise<Finding[]> {
+  const now = await manifestOf(root, period);
+  const out: Finding[] = [];
+  const was = closed.files ?? {};
+  const hint = `a closed period is frozen: revert the change, or reopen it with \`focus-billing periods reopen ${period} --reason "…"\``;
+  for (const [path, hash] of Object.entries(was)) {
+    if (!(path in now.files))
+      out.push({ level: 'error', message: `removed after ${period} was closed (${closed.closed_at})`, file: path, hint });
+    else if (now.files[path] !== hash)
+      out.push({ level: 'error', message: `changed after ${period} was closed (${closed.closed_at})`, file: path, hint });
+  }
+  for (const path of Object.keys(now.files))
+    if (!(path in was)) out.push({ level: 'error', message: `added after ${period} was closed (${closed.closed_at})`, file: path, hint });
+  if ((closed.flags_sha256 ?? null) !== now.flags_sha256) {
+    out.push({
+      level: 'error',
+      message: `changed after ${period} was closed (${closed.closed_at})`,
+      file: relPath('periods', period, 'flags.yaml'),
+      hint,
+    });
+  }
+  return out;
+}
+
+/** PIs whose total in a period is above N× the previous period's (same currency). */
+export function piIncreases(config: Config, reports: Map<string, PeriodReport>): PiIncrease[] {
+  const { pi_increase: factor, pi_increase_minimum: minimum } = config.flag_rules.anomalies;
+  if (factor === null) return [];
+  const totals = (r: PeriodReport) => {
+    const m = new Map<string, bigint>();
+    for (const s of r.statements) {
+      const k = `${s.pi_email}\u0000${s.currency}`;
+      m.set(k, (m.get(k) ?? 0n) + parseDecimal(s.amount_due));
+    }
+    return m;
+  };
+  const out: PiIncrease[] = [];
+  const sorted = [...reports.keys()].sort();
+  const f = parseDecimal(String(factor));
+  const min = parseDecimal(String(minimum));
+  for (let i = 1; i < sorted.length; i++) {
+    const [prev, cur] = [reports.get(sorted[i - 1] as string), reports.get(sorted[i] as string)];
+    if (!prev || !cur) continue;
+    const before = totals(prev);
+    for (const [k, after] of totals(cur)) {
+      const b = before.get(k) ?? 0n;
+      if (after < min || b <= 0n) continue;
+      if (after * 10n ** BigInt(SCALE) > f * b) {
+        const [pi_email = '', currency = ''] = k.split('\u0000');
+        out.push({
+          period: cur.period,
+          previous: prev.period,
+          pi_email,
+          currency,
+          before: trimDecimal(formatUnits(b, SCALE)),
+          after: trimDecimal(formatUnits(after, SCALE)),
+          ratio: (Number((after * 10n) / b) / 10).toFixed(1),
+        });
+      }
+    }
+  }
+  return out;
+}
