@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import type { Config } from '../config/schema.ts';
+import { type Config, sourceName } from '../config/schema.ts';
 import { formatMoney, minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE } from '../core/money.ts';
@@ -145,7 +145,7 @@ function render(input: RenderInput): string {
       const after = a.get(k) ?? 0n;
       totalsRows.push([
         p,
-        source,
+        sourceName(config, source),
         b.has(k) ? money(before, currency) : '–',
         a.has(k) ? money(after, currency) : '–',
         delta(after - before, currency),
