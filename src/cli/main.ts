@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerInit } from './commands/init.ts';
+import { registerJournal } from './commands/journal.ts';
 import { registerPeriods } from './commands/periods.ts';
 import { registerPrSummary } from './commands/pr-summary.ts';
 import { registerReview } from './commands/review.ts';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   registerReview(program, io);
   registerValidate(program, io);
   registerPrSummary(program, io);
+  registerJournal(program, io);
   return program;
 }
 

@@ -148,6 +148,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    journal: z
+      .object({
+        /** Regular expression with named groups splitting a fund/org into ledger fields. @example '^(?<orgn>[^-]+)-(?<fund>.+)$' */
+        fund_org_pattern: regex.optional(),
+        /** GL account when neither the charge's account_code tag nor its source's gl_account gives one. */
+        default_account: z.string().min(1).default('5410'),
+        /** Account credited on each source's recharge fund/org (default: the source's gl_account, then default_account). */
+        recharge_account: z.string().min(1).optional(),
+        /** Description of each GL line; fields in braces. @example '{source} {period} Research Computing Charges' */
+        description: z.string().min(1).default('{source} {period} Research Computing Charges'),
+        /** Descriptions are cut to this many characters (many ledgers take 30–40). */
+        description_max: z.number().int().min(1).max(500).default(35),
+        /** Date of the journal entries: end of the period (default) or a fixed day of the following month. */
+        date: z.enum(['period_end', 'build_date']).default('period_end'),
+        /** GL CSV columns, in order: any of the fields listed in docs/OPERATIONS.md#journal. */
+        columns: z.array(z.string().min(1)).min(1).default(['date', 'fund_org', 'account', 'debit', 'credit', 'description', 'reference']),
+      })
+      .strict()
+      .prefault({}),
     pdf: z
       .object({
         /** Chromium or Chrome executable; else OCB_CHROMIUM, Playwright's, or the system's. */

@@ -13,7 +13,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
-import { type ChargeFile, chargesSql, ROW_ERRORS } from '../focus/charges-sql.ts';
+import { type ChargeFile, CORE_ATTRIBUTES, chargesSql, ROW_ERRORS } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { sniffFile } from '../focus/file.ts';
 import { scanFile } from '../focus/scan.ts';
@@ -73,7 +73,18 @@ export async function dataFiles(root: string, config: Config, period: string): P
   return files;
 }
 
-const GROUP_COLUMNS = ['source', 'file', 'currency', 'pi_email', 'project_id', 'fund_org', 'service', 'category', 'row_hash'];
+const GROUP_COLUMNS = [
+  'source',
+  'file',
+  'currency',
+  'pi_email',
+  'project_id',
+  'fund_org',
+  'account_code',
+  'service',
+  'category',
+  'row_hash',
+];
 
 export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
   if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
@@ -140,12 +151,12 @@ export function periodChargesSql(files: ChargeFile[], config: Config, period: st
   return files
     .map(
       (f) =>
-        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period }, params)})`,
+        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: [...CORE_ATTRIBUTES, 'account_code'] }, params)})`,
     )
     .join('\nUNION ALL\n');
 }
 
-const chargeProjection = `resource_id, resource_name, charge_start, currency, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
+const chargeProjection = `resource_id, resource_name, charge_start, currency, account_code, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
 
 function sourceTotals(groups: (ChargeGroup & { file: string })[]): SourceTotals[] {
   const m = new Map<string, { source: string; file: string; currency: string; rows: number; list: bigint; billed: bigint }>();

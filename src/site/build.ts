@@ -14,11 +14,13 @@ import { minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
+import { toCsv } from '../journal/csv.ts';
+import { buildJournal, JOURNAL_FORMATS } from '../journal/journal.ts';
 import { launchChromium } from '../pdf/browser.ts';
 import { type PrintResult, printStatements } from '../pdf/statements.ts';
 import { PERIOD_RE } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
-import { dataFiles, listPeriods, periodReport } from '../report/period-report.ts';
+import { dataFiles, listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
 import type { ChargeTable } from './client/charges.ts';
 import { type Audience, buildSiteModel, type PeriodView, type SiteModel } from './model.ts';
 
@@ -45,6 +47,8 @@ export interface BuildReport {
   pdfs: (PrintResult & { files: number }) | null;
   /** Per period and currency: what the statements bill. */
   totals: { period: string; currency: string; statements: number; list: string; discount: string; amount_due: string }[];
+  /** Steps skipped with a reason (e.g. a GL journal without recharge fund/orgs). */
+  warnings: string[];
   timings_ms: Record<string, number>;
 }
 
@@ -77,15 +81,17 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
       hint: 'ingest a FOCUS export first: focus-billing ingest <file> --source <name>',
     });
 
+  const reports: PeriodReport[] = [];
   const model = await lap('report', async () => {
     const directory = await loadPiDirectory(options.root);
-    const reports = [];
+    const withDetails = [];
     for (const period of periods) {
       options.progress(`Reading ${period}…`);
       const report = await periodReport(db, options.root, config, period);
       const files = await dataFiles(options.root, config, period);
       const details = await periodDetails(db, files, config, period, report.flags, config.statements.detail_rows);
-      reports.push({ report, details });
+      reports.push(report);
+      withDetails.push({ report, details });
     }
     const notes = periods.filter((p) => existsSync(join(options.root, 'periods', p, 'notes.mdx')));
     return buildSiteModel({
@@ -94,7 +100,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
       audience: options.audience,
       generated: options.generated,
       linkSecret: options.linkSecret,
-      reports,
+      reports: withDetails,
       notes,
     });
   });
@@ -110,7 +116,11 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     await writeFile(modelFile, JSON.stringify(model));
     options.progress(`Building the site (${statements} statements)…`);
     const pages = await lap('site', () => runAstro(options.root, staging, work, modelFile, config.site.base_path));
-    if (options.audience === 'admin') await lap('charges', () => writeChargeTables(staging, model, config));
+    const warnings: string[] = [];
+    if (options.audience === 'admin') {
+      await lap('charges', () => writeChargeTables(staging, model, config));
+      warnings.push(...(await writeJournals(staging, reports, config, options.generated)));
+    }
     let pdfs: BuildReport['pdfs'] = null;
     if (options.pdf) {
       const jobs = model.periods.flatMap((p) =>
@@ -153,7 +163,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         amount_due: t.amount_due.text,
       })),
     );
-    return { out, audience: options.audience, periods, statements, pages, pdfs, totals, timings_ms: timings };
+    return { out, audience: options.audience, periods, statements, pages, pdfs, totals, warnings, timings_ms: timings };
   } finally {
     await browser?.close();
     await rm(staging, { recursive: true, force: true });
@@ -195,6 +205,31 @@ async function runAstro(root: string, outDir: string, work: string, modelFile: s
     });
   }
   return pages;
+}
+
+/** Journals per period, for finance: in the staff site only. A GL that cannot balance is skipped and said. */
+async function writeJournals(siteDir: string, reports: PeriodReport[], config: Config, generated: string): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const report of reports) {
+    const dir = join(siteDir, 'periods', report.period);
+    await mkdir(dir, { recursive: true });
+    for (const format of JOURNAL_FORMATS) {
+      try {
+        const journal = buildJournal(format, {
+          period: report.period,
+          statements: report.statements,
+          config,
+          digitsOf: (c) => minorDigits(c, config.billing.minor_units),
+          buildDate: generated,
+        });
+        await writeFile(join(dir, `journal-${format}.csv`), toCsv(journal.columns, journal.rows, journal.numeric));
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        warnings.push(`${report.period}: no ${format} journal: ${e.message} (${e.hint ?? ''})`);
+      }
+    }
+  }
+  return warnings;
 }
 
 /** Charge browser data per period: columnar, dictionary-encoded, amounts in minor units. */

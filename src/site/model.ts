@@ -8,8 +8,9 @@ import { type Config, sourceName } from '../config/schema.ts';
 import { formatMoney, minorDigits } from '../core/currency.ts';
 import { discountPercent, formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { trimDecimal } from '../flags/build.ts';
-import { apportion, type DetailRow, statementKey } from '../report/details.ts';
+import { type DetailRow, statementKey } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
+import { apportion } from '../statements/apportion.ts';
 import type { Statement } from '../statements/build.ts';
 import { piSlug, type StatementPaths, statementPaths } from './paths.ts';
 

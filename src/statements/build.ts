@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, SCALE, toMinor } from '../core/money.ts';
 import type { Flag } from '../flags/schema.ts';
+import { apportion } from './apportion.ts';
 
 /** One group of identical-attribution charges from DuckDB (amounts as exact decimal strings). */
 export interface ChargeGroup {
@@ -18,6 +19,8 @@ export interface ChargeGroup {
   fund_org: string | null;
   service: string | null;
   category: string;
+  /** GL account from the charge's tags, when it has one. */
+  account_code?: string | null;
   /** Set for flagged rows: the identity hash shared by `rows` identical rows. */
   row_hash: string | null;
   rows: number;
@@ -27,6 +30,8 @@ export interface ChargeGroup {
 
 export interface StatementLine {
   source: string;
+  /** The line's amount split by GL account from the charges' tags (null: none); sums to `amount`. */
+  accounts: { account_code: string | null; amount: string }[];
   service: string;
   category: string;
   list: string;
@@ -161,7 +166,9 @@ export function buildStatements(input: BuildInput): StatementSet {
       service,
       category: g.category,
       acc: { cost: 0n, list: 0n, rows: 0 },
+      accounts: new Map<string, bigint>(),
     };
+    line.accounts.set(g.account_code ?? '', (line.accounts.get(g.account_code ?? '') ?? 0n) + cost);
     line.acc.cost += cost;
     line.acc.list += list;
     line.acc.rows += rows;
@@ -233,6 +240,8 @@ interface LineAcc {
   service: string;
   category: string;
   acc: Acc;
+  /** Exact amount per account code from tags ('' for none). */
+  accounts: Map<string, bigint>;
 }
 
 function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
@@ -278,6 +287,7 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       )
       .map(({ l, amount, list }) => ({
         source: l.source,
+        accounts: splitByAccount(l.accounts, amount, digits),
         service: l.service,
         category: l.category,
         list: formatUnits(list, digits),
@@ -319,4 +329,15 @@ export function statementNumber(period: string, key: StatementKey): string {
     .update(JSON.stringify([period, key.pi_email, key.project_id, key.fund_org, key.currency]))
     .digest('hex');
   return `${period.replace('-', '')}-${h.slice(0, 8).toUpperCase()}`;
+}
+
+/** A rounded line amount split over its accounts so that the parts sum to it exactly. */
+function splitByAccount(accounts: Map<string, bigint>, amount: bigint, digits: number): StatementLine['accounts'] {
+  const entries = [...accounts].sort(([a], [b]) => a.localeCompare(b));
+  const parts = apportion(
+    entries.map(([, v]) => v),
+    amount,
+    digits,
+  );
+  return entries.map(([code], i) => ({ account_code: code || null, amount: formatUnits(parts[i] as bigint, digits) }));
 }

@@ -115,6 +115,7 @@ export function describeBuild(r: BuildReport): string {
   ];
   lines.push(`  report ${(t.report ?? 0) / 1000}s · site ${(t.site ?? 0) / 1000}s${t.pdf !== undefined ? ` · PDFs ${t.pdf / 1000}s` : ''}`);
   if (r.pdfs) lines.push(`  PDFs: ${r.pdfs.files} (${r.pdfs.printed} printed, ${r.pdfs.cached} unchanged from the cache)`);
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
   lines.push(
     '',
     table(

@@ -1,0 +1,52 @@
+/** `focus-billing journal --period P --format detail|summary|gl`. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { minorDigits } from '../../core/currency.ts';
+import { UserError } from '../../core/errors.ts';
+import { toCsv } from '../../journal/csv.ts';
+import { buildJournal, JOURNAL_FORMATS, type JournalFormat } from '../../journal/journal.ts';
+import { commitWrites } from '../../repo/write.ts';
+import { periodReport } from '../../report/period-report.ts';
+import { type Io, plural, printJson } from '../output.ts';
+import { buildDate } from './build.ts';
+import { inRepository, type RootOptions, withRoot } from './common.ts';
+
+export function registerJournal(program: Command, io: Io): void {
+  withRoot(
+    program
+      .command('journal')
+      .description('journal entries for accounting from the statements: detail, summary, or a balanced GL journal')
+      .requiredOption('--period <YYYY-MM>', 'billing period')
+      .option('--format <format>', `${JOURNAL_FORMATS.join(', ')}`, 'gl')
+      .option('--out <file>', 'write the CSV to a file (default: stdout)')
+      .option('--date <YYYY-MM-DD>', 'the build date, for journal.date: build_date')
+      .option('--json', 'print rows and totals as JSON'),
+  )
+    .addHelpText('after', '\nEvery format totals exactly what the statements bill. Configure the GL under `journal:` in config.yaml.')
+    .action(async (opts: RootOptions & { period: string; format: string; out?: string; date?: string }) => {
+      if (!(JOURNAL_FORMATS as readonly string[]).includes(opts.format))
+        throw new UserError(`--format ${opts.format}: expected one of ${JOURNAL_FORMATS.join(', ')}`);
+      const journal = await inRepository(opts, async ({ root, config, db }) => {
+        const report = await periodReport(db, root, config, opts.period);
+        return buildJournal(opts.format as JournalFormat, {
+          period: opts.period,
+          statements: report.statements,
+          config,
+          digitsOf: (c) => minorDigits(c, config.billing.minor_units),
+          buildDate: await buildDate(root, opts.date),
+        });
+      });
+      if (opts.json) return printJson(io, { format: journal.format, columns: journal.columns, rows: journal.rows, totals: journal.totals });
+      const csv = toCsv(journal.columns, journal.rows, journal.numeric);
+      const summary = `${plural(journal.rows.length, 'row')}; ${journal.totals
+        .map((t) => `${t.currency} ${t.amount}${t.debit ? ` (debits ${t.debit} = credits ${t.credit})` : ''}`)
+        .join('; ')}`;
+      if (opts.out) {
+        await commitWrites([{ target: resolve(opts.out), content: csv }]);
+        io.out(`Wrote ${opts.out}: ${summary}`);
+      } else {
+        io.out(csv.trimEnd());
+        io.err(summary);
+      }
+    });
+}

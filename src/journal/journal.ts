@@ -1,0 +1,239 @@
+/**
+ * Journal entries from the statements, never from the raw charges: every format's total is
+ * the statements' total, to the cent. Pure: statements and config in, rows out.
+ *
+ * - detail: one row per statement line (PI × project × source × service × charge category)
+ * - summary: one row per statement (PI × project × fund/org)
+ * - gl: double entry; a debit per fund/org, source and account, and a balancing credit per
+ *   source to that source's recharge fund/org. Each currency balances on its own.
+ */
+import type { Config } from '../config/schema.ts';
+import { sourceName, sourceSlug } from '../config/schema.ts';
+import { UserError } from '../core/errors.ts';
+import { formatUnits, parseDecimal } from '../core/money.ts';
+import type { Statement } from '../statements/build.ts';
+
+export const JOURNAL_FORMATS = ['detail', 'summary', 'gl'] as const;
+export type JournalFormat = (typeof JOURNAL_FORMATS)[number];
+
+export interface Journal {
+  format: JournalFormat;
+  columns: string[];
+  numeric: Set<string>;
+  rows: Record<string, string | number | null>[];
+  totals: { currency: string; amount: string; debit?: string; credit?: string }[];
+}
+
+export interface JournalInput {
+  period: string;
+  statements: Statement[];
+  config: Config;
+  digitsOf: (currency: string) => number;
+  /** YYYY-MM-DD of the build, for `journal.date: build_date`. */
+  buildDate: string;
+}
+
+const DETAIL_COLUMNS = [
+  'period',
+  'pi_email',
+  'project_id',
+  'fund_org',
+  'source',
+  'service',
+  'category',
+  'currency',
+  'amount',
+  'charge_count',
+];
+const SUMMARY_COLUMNS = [
+  'period',
+  'statement',
+  'pi_email',
+  'project_id',
+  'fund_org',
+  'currency',
+  'list',
+  'discount',
+  'amount',
+  'charge_count',
+];
+export const GL_FIELDS = [
+  'date',
+  'period',
+  'fund_org',
+  'account',
+  'debit',
+  'credit',
+  'amount',
+  'currency',
+  'description',
+  'reference',
+  'source',
+  'type',
+  'line',
+];
+const NUMERIC = new Set(['amount', 'list', 'discount', 'debit', 'credit', 'charge_count', 'line']);
+
+export function buildJournal(format: JournalFormat, input: JournalInput): Journal {
+  if (format === 'detail') return detail(input);
+  if (format === 'summary') return summary(input);
+  return generalLedger(input);
+}
+
+function totalsBy(rows: { currency: string; amount: bigint }[], digitsOf: (c: string) => number) {
+  const m = new Map<string, bigint>();
+  for (const r of rows) m.set(r.currency, (m.get(r.currency) ?? 0n) + r.amount);
+  return [...m].sort(([a], [b]) => a.localeCompare(b)).map(([currency, v]) => ({ currency, amount: formatUnits(v, digitsOf(currency)) }));
+}
+
+function detail({ period, statements, config, digitsOf }: JournalInput): Journal {
+  const rows = statements.flatMap((s) =>
+    s.lines.map((l) => ({
+      period,
+      pi_email: s.pi_email,
+      project_id: s.project_id,
+      fund_org: s.fund_org,
+      source: sourceName(config, l.source),
+      service: l.service,
+      category: l.category,
+      currency: s.currency,
+      amount: l.amount,
+      charge_count: l.charges,
+    })),
+  );
+  const totals = totalsBy(
+    rows.map((r) => ({ currency: r.currency, amount: parseDecimal(r.amount, digitsOf(r.currency)) })),
+    digitsOf,
+  );
+  return { format: 'detail', columns: DETAIL_COLUMNS, numeric: NUMERIC, rows, totals };
+}
+
+function summary({ period, statements, digitsOf }: JournalInput): Journal {
+  const rows = statements.map((s) => ({
+    period,
+    statement: s.number,
+    pi_email: s.pi_email,
+    project_id: s.project_id,
+    fund_org: s.fund_org,
+    currency: s.currency,
+    list: s.list,
+    discount: s.discount,
+    amount: s.amount_due,
+    charge_count: s.charges,
+  }));
+  const totals = totalsBy(
+    rows.map((r) => ({ currency: r.currency, amount: parseDecimal(r.amount, digitsOf(r.currency)) })),
+    digitsOf,
+  );
+  return { format: 'summary', columns: SUMMARY_COLUMNS, numeric: NUMERIC, rows, totals };
+}
+
+function generalLedger({ period, statements, config, digitsOf, buildDate }: JournalInput): Journal {
+  const j = config.journal;
+  const unknown = j.columns.filter((c) => !GL_FIELDS.includes(c) && !fundOrgGroups(config).includes(c));
+  if (unknown.length) {
+    throw new UserError(`journal.columns: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      hint: `fields: ${[...GL_FIELDS, ...fundOrgGroups(config)].join(', ')}`,
+    });
+  }
+  const source = (slug: string) => config.sources.find((s) => sourceSlug(s) === slug);
+  // Debits: per currency, fund/org, source and account.
+  const debits = new Map<string, { currency: string; fund_org: string; source: string; account: string; amount: bigint }>();
+  for (const s of statements) {
+    const d = digitsOf(s.currency);
+    for (const l of s.lines) {
+      for (const part of l.accounts) {
+        const account = part.account_code ?? source(l.source)?.gl_account ?? j.default_account;
+        const key = JSON.stringify([s.currency, s.fund_org, l.source, account]);
+        const e = debits.get(key) ?? { currency: s.currency, fund_org: s.fund_org, source: l.source, account, amount: 0n };
+        e.amount += parseDecimal(part.amount, d);
+        debits.set(key, e);
+      }
+    }
+  }
+  // Balancing credits: per currency and source, to its recharge fund/org.
+  const credits = new Map<string, { currency: string; source: string; amount: bigint }>();
+  for (const e of debits.values()) {
+    const key = JSON.stringify([e.currency, e.source]);
+    const c = credits.get(key) ?? { currency: e.currency, source: e.source, amount: 0n };
+    c.amount += e.amount;
+    credits.set(key, c);
+  }
+  const missing = [...new Set([...credits.values()].map((c) => c.source))].filter((slug) => !source(slug)?.recharge_fund_org);
+  if (missing.length) {
+    const indexes = missing.map((slug) => `sources[${config.sources.findIndex((s) => sourceSlug(s) === slug)}].recharge_fund_org`);
+    throw new UserError(
+      `no recharge fund/org for ${missing.map((m) => sourceName(config, m)).join(', ')}: a GL journal without its balancing credit would not balance`,
+      { hint: `set ${indexes.join(', ')} in config.yaml`, exitCode: 2 },
+    );
+  }
+  const date = j.date === 'build_date' ? buildDate : periodEnd(period);
+  const rows: Record<string, string | number | null>[] = [];
+  const push = (type: 'debit' | 'credit', currency: string, fundOrg: string, slug: string, account: string, signed: bigint) => {
+    const d = digitsOf(currency);
+    // A negative debit (credits exceeding charges) is written as a credit, and vice versa.
+    const debit = type === 'debit' ? signed : -signed;
+    const name = sourceName(config, slug);
+    const fields = { source: name, period, fund_org: fundOrg, account, currency, date };
+    rows.push({
+      ...fields,
+      ...splitFundOrg(config, fundOrg),
+      type,
+      debit: debit > 0n ? formatUnits(debit, d) : '',
+      credit: debit < 0n ? formatUnits(-debit, d) : '',
+      amount: formatUnits(debit, d),
+      description: describe(j.description, fields).slice(0, j.description_max),
+      reference: `${period.replace('-', '')}-${slug.toUpperCase()}`.slice(0, 30),
+      line: rows.length + 1,
+    });
+  };
+  const sortKey = (e: { currency: string; source: string }) => `${e.currency}\u0000${e.source}`;
+  for (const e of [...debits.values()].sort(
+    (a, b) => sortKey(a).localeCompare(sortKey(b)) || a.fund_org.localeCompare(b.fund_org) || a.account.localeCompare(b.account),
+  )) {
+    if (e.amount !== 0n) push('debit', e.currency, e.fund_org, e.source, e.account, e.amount);
+  }
+  for (const c of [...credits.values()].sort((a, b) => sortKey(a).localeCompare(sortKey(b)))) {
+    const src = source(c.source);
+    const account = j.recharge_account ?? src?.gl_account ?? j.default_account;
+    if (c.amount !== 0n) push('credit', c.currency, src?.recharge_fund_org as string, c.source, account, c.amount);
+  }
+  const totals = [...new Set(rows.map((r) => r.currency as string))].sort().map((currency) => {
+    const d = digitsOf(currency);
+    const sum = (f: 'debit' | 'credit') =>
+      rows.filter((r) => r.currency === currency && r[f]).reduce((t, r) => t + parseDecimal(r[f] as string, d), 0n);
+    const debit = sum('debit');
+    const credit = sum('credit');
+    if (debit !== credit) throw new Error(`GL journal for ${currency} does not balance: ${debit} ≠ ${credit}`);
+    const billed = statements.filter((s) => s.currency === currency).reduce((t, s) => t + parseDecimal(s.amount_due, d), 0n);
+    return { currency, amount: formatUnits(billed, d), debit: formatUnits(debit, d), credit: formatUnits(credit, d) };
+  });
+  return { format: 'gl', columns: j.columns, numeric: NUMERIC, rows, totals };
+}
+
+function periodEnd(period: string): string {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+function fundOrgGroups(config: Config): string[] {
+  const p = config.journal.fund_org_pattern;
+  return p ? [...p.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] as string) : [];
+}
+
+/** The named groups of `journal.fund_org_pattern` for a fund/org; one that does not match is an error. */
+function splitFundOrg(config: Config, fundOrg: string): Record<string, string> {
+  const p = config.journal.fund_org_pattern;
+  if (!p) return {};
+  const m = new RegExp(p).exec(fundOrg);
+  if (!m?.groups) {
+    throw new UserError(`fund/org ${JSON.stringify(fundOrg)} does not match journal.fund_org_pattern ${p}`, {
+      hint: 'fix the fund/org (review assign) or the pattern; the ledger could not import this line',
+    });
+  }
+  return Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? '']));
+}
+
+function describe(template: string, fields: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => fields[name] ?? whole);
+}
