@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ChecksFailed, UserError } from '../core/errors.ts';
 import { registerBuild } from './commands/build.ts';
+import { registerEmail } from './commands/email.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerInit } from './commands/init.ts';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io): Command {
   registerValidate(program, io);
   registerPrSummary(program, io);
   registerJournal(program, io);
+  registerEmail(program, io);
   return program;
 }
 

@@ -167,6 +167,36 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    email: z
+      .object({
+        from_name: z.string().min(1).default('Research Computing Billing'),
+        /** Sender address. @example rc-billing@example.edu */
+        from_address: z.string().min(3).optional(),
+        reply_to: z.string().min(3).optional(),
+        /** Subject; fields in braces: period, period_label, pi_name, organization. */
+        subject: z.string().min(1).default('Research Computing Charges - {period_label}'),
+        smtp: z
+          .object({
+            host: z.string().min(1).default('localhost'),
+            port: z.number().int().min(1).max(65535).default(587),
+            /** starttls (port 587), tls (implicit TLS, port 465), or none (local relays only). */
+            security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+            /** Names of the environment variables holding the credentials (never the credentials). */
+            user_env: z.string().default('SMTP_USER'),
+            password_env: z.string().default('SMTP_PASSWORD'),
+            timeout_seconds: z.number().positive().max(600).default(30),
+          })
+          .strict()
+          .prefault({}),
+        /** At most this many messages per second. */
+        rate_per_second: z.number().positive().max(100).default(2),
+        /** Attempts per message on transient failures (4xx replies, dropped connections). */
+        attempts: z.number().int().min(1).max(10).default(4),
+        /** First wait before retrying; doubled after each attempt. */
+        retry_delay_ms: z.number().int().min(0).max(600000).default(2000),
+      })
+      .strict()
+      .prefault({}),
     pdf: z
       .object({
         /** Chromium or Chrome executable; else OCB_CHROMIUM, Playwright's, or the system's. */

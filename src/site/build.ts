@@ -81,29 +81,16 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
       hint: 'ingest a FOCUS export first: focus-billing ingest <file> --source <name>',
     });
 
-  const reports: PeriodReport[] = [];
-  const model = await lap('report', async () => {
-    const directory = await loadPiDirectory(options.root);
-    const withDetails = [];
-    for (const period of periods) {
-      options.progress(`Reading ${period}…`);
-      const report = await periodReport(db, options.root, config, period);
-      const files = await dataFiles(options.root, config, period);
-      const details = await periodDetails(db, files, config, period, report.flags, config.statements.detail_rows);
-      reports.push(report);
-      withDetails.push({ report, details });
-    }
-    const notes = periods.filter((p) => existsSync(join(options.root, 'periods', p, 'notes.mdx')));
-    return buildSiteModel({
-      config,
-      directory,
+  const { model, reports } = await lap('report', () =>
+    loadSiteModel(db, config, {
+      root: options.root,
+      periods,
       audience: options.audience,
       generated: options.generated,
       linkSecret: options.linkSecret,
-      reports: withDetails,
-      notes,
-    });
-  });
+      progress: options.progress,
+    }),
+  );
   const statements = model.periods.reduce((n, p) => n + p.statements.length, 0);
 
   const out = resolve(options.out);
@@ -289,4 +276,43 @@ async function swapInto(staging: string, out: string): Promise<void> {
   await rename(staging, out);
   await mkdir(staging, { recursive: true }); // so the caller's cleanup finds something to remove
   if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+export interface ModelOptions {
+  root: string;
+  periods: string[];
+  audience: Audience;
+  generated: string;
+  linkSecret?: string;
+  progress: (text: string) => void;
+}
+
+/** The report of each period, read by DuckDB, and the site model built from them. */
+export async function loadSiteModel(
+  db: Database,
+  config: Config,
+  options: ModelOptions,
+): Promise<{ model: SiteModel; reports: PeriodReport[] }> {
+  const directory = await loadPiDirectory(options.root);
+  const reports: PeriodReport[] = [];
+  const withDetails = [];
+  for (const period of options.periods) {
+    options.progress(`Reading ${period}…`);
+    const report = await periodReport(db, options.root, config, period);
+    const files = await dataFiles(options.root, config, period);
+    const details = await periodDetails(db, files, config, period, report.flags, config.statements.detail_rows);
+    reports.push(report);
+    withDetails.push({ report, details });
+  }
+  const notes = options.periods.filter((p) => existsSync(join(options.root, 'periods', p, 'notes.mdx')));
+  const model = buildSiteModel({
+    config,
+    directory,
+    audience: options.audience,
+    generated: options.generated,
+    linkSecret: options.linkSecret,
+    reports: withDetails,
+    notes,
+  });
+  return { model, reports };
 }

@@ -1,0 +1,106 @@
+/** `focus-billing email --period P`. */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ChecksFailed, UserError } from '../../core/errors.ts';
+import { emailPeriod } from '../../email/send.ts';
+import { loadSiteModel } from '../../site/build.ts';
+import { type Io, plural, printJson } from '../output.ts';
+import { buildDate } from './build.ts';
+import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { now } from './review.ts';
+
+interface EmailCliOptions extends RootOptions {
+  period: string;
+  baseUrl?: string;
+  send?: boolean;
+  only?: string[];
+  resend?: boolean;
+  attachPdf?: boolean;
+  allowPending?: boolean;
+  site: string;
+  out: string;
+}
+
+export function registerEmail(program: Command, io: Io): void {
+  withRoot(
+    program
+      .command('email')
+      .description('email each PI a link to their statements for a period (writes .eml files unless --send)')
+      .requiredOption('--period <YYYY-MM>', 'billing period')
+      .option('--base-url <url>', 'public URL of the site (default: site.base_url in config.yaml)')
+      .option('--send', 'send through SMTP (config email.smtp; credentials from environment variables)')
+      .option('--only <email...>', 'only these PIs')
+      .option('--resend', 'send again to PIs already sent this period (e.g. after a correction)')
+      .option('--attach-pdf', 'attach the PDF statements (from the built site)')
+      .option('--allow-pending', 'send even though flags are pending')
+      .option('--site <dir>', 'built site, for --attach-pdf', 'dist')
+      .option('--out <dir>', 'where .eml files go without --send', 'out/emails')
+      .option('--json', 'print the outcome as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+Without --send nothing leaves the machine: read the .eml files first. A rerun with --send skips
+every PI already sent the same statements (periods/<period>/deliveries.yaml); a PI whose
+statement changed is sent again only with --resend. Exit 1 when any message failed.`,
+    )
+    .action(async (opts: EmailCliOptions) => {
+      const outcomes = await inRepository(opts, async ({ root, config, db }) => {
+        const baseUrl = opts.baseUrl ?? config.site.base_url;
+        if (!baseUrl)
+          throw new UserError('statement links need the site address', {
+            hint: 'pass --base-url https://… or set site.base_url in config.yaml',
+          });
+        try {
+          new URL(baseUrl);
+        } catch {
+          throw new UserError(`--base-url ${JSON.stringify(baseUrl)} is not a URL`, { hint: 'e.g. https://rc.example.edu/billing/' });
+        }
+        const { model } = await loadSiteModel(db, config, {
+          root,
+          periods: [opts.period],
+          audience: 'admin',
+          generated: await buildDate(root),
+          linkSecret: process.env.STATEMENT_LINK_SECRET || undefined,
+          progress: io.progress,
+        });
+        const [report] = model.periods;
+        if (!report) throw new UserError(`no data for period ${opts.period}`);
+        const pending = report.flag_counts.pending;
+        if (pending > 0 && !opts.allowPending) {
+          throw new UserError(`${opts.period} has ${pending} pending flag${pending > 1 ? 's' : ''}: statements are not final`, {
+            hint: 'decide them first (focus-billing review list), or pass --allow-pending',
+          });
+        }
+        return emailPeriod(config, {
+          root,
+          period: report,
+          baseUrl,
+          send: Boolean(opts.send),
+          only: opts.only,
+          resend: opts.resend,
+          attachPdf: opts.attachPdf,
+          siteDir: resolve(root, opts.site),
+          outDir: resolve(root, opts.out, opts.period),
+          now,
+          progress: io.progress,
+        });
+      });
+      const failed = outcomes.filter((o) => o.status === 'failed');
+      if (opts.json) printJson(io, { period: opts.period, outcomes });
+      else {
+        for (const o of outcomes) {
+          if (o.status === 'failed') io.err(`failed  ${o.pi}: ${o.error} (after ${plural(o.attempts, 'attempt')})`);
+          else if (o.status === 'skipped') io.out(`skipped ${o.pi}: ${o.reason}`);
+          else if (o.status === 'sent') io.out(`sent    ${o.pi}${o.attempts > 1 ? ` (after ${o.attempts} attempts)` : ''}`);
+        }
+        const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+        io.out(
+          opts.send
+            ? `${count('sent')} sent, ${count('skipped')} skipped, ${failed.length} failed; log: periods/${opts.period}/deliveries.yaml`
+            : `Wrote ${plural(count('written'), 'email')} to ${join(opts.out, opts.period)}/ (nothing sent; read them, then run again with --send)`,
+        );
+      }
+      if (failed.length > 0) throw new ChecksFailed(`${failed.length} failed`);
+    });
+}

@@ -1,0 +1,76 @@
+/** The email a PI receives for a period: a digest of their statements, as HTML and text. Pure. */
+import type { Config } from '../config/schema.ts';
+import type { PiPeriodView } from '../site/model.ts';
+
+export interface Composed {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+export function fill(template: string, fields: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => fields[name] ?? whole);
+}
+
+export function composeDigest(pi: PiPeriodView, period: { period: string; label: string }, config: Config, baseUrl: string): Composed {
+  const url = (path: string) => new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+  const org = config.organization;
+  const subject = fill(config.email.subject, {
+    period: period.period,
+    period_label: period.label,
+    pi_name: pi.name,
+    organization: org.name,
+  });
+  const contact = `Questions? Contact ${org.contact_name ?? org.name}${org.contact_email ? ` at ${org.contact_email}` : ''}.`;
+  const rows = pi.statements.map((s) => ({
+    project: s.project_id,
+    fund: s.fund_org,
+    list: s.list.text,
+    discount: `${s.discount.text}${s.discount_percent && s.discount_percent !== '0.0' ? ` (${s.discount_percent}%)` : ''}`,
+    due: s.amount_due.text,
+    pdf: url(s.paths.pdf),
+    page: url(s.paths.page),
+  }));
+  const text = [
+    `Dear ${pi.name},`,
+    '',
+    `Your research computing statement for ${period.label} is ready. It covers ${rows.length} project${rows.length === 1 ? '' : 's'}:`,
+    '',
+    ...rows.map(
+      (r) => `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n    PDF: ${r.pdf}`,
+    ),
+    '',
+    `Total amount due: ${pi.amount_due.text} (list price ${pi.list.text}; subsidies and discounts ${pi.discount.text}).`,
+    '',
+    `View your statements: ${url(pi.piPage)}`,
+    '',
+    contact,
+    '',
+    `${org.name}`,
+  ].join('\n');
+  const cell = 'padding:6px 10px;border-bottom:1px solid #d9dee5;text-align:left';
+  const num = `${cell};text-align:right;white-space:nowrap`;
+  const html = `<!doctype html><html lang="en"><body style="font-family:Arial,Helvetica,sans-serif;color:#1b1f24;line-height:1.45">
+<p>Dear ${escapeHtml(pi.name)},</p>
+<p>Your research computing statement for <strong>${escapeHtml(period.label)}</strong> is ready.</p>
+<table style="border-collapse:collapse" role="presentation">
+<thead><tr><th style="${cell}">Project</th><th style="${cell}">Fund/org</th><th style="${num}">List price</th><th style="${num}">Discount</th><th style="${num}">Amount due</th><th style="${cell}">Statement</th></tr></thead>
+<tbody>
+${rows
+  .map(
+    (r) =>
+      `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td><td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>`,
+  )
+  .join('\n')}
+</tbody>
+<tfoot><tr><th style="${cell}" colspan="2">Total</th><td style="${num}">${escapeHtml(pi.list.text)}</td><td style="${num}">${escapeHtml(pi.discount.text)}</td><td style="${num}"><strong>${escapeHtml(pi.amount_due.text)}</strong></td><td style="${cell}"></td></tr></tfoot>
+</table>
+<p><a href="${escapeHtml(url(pi.piPage))}">View all your statements for ${escapeHtml(period.label)}</a></p>
+<p style="color:#5a6472">${escapeHtml(contact)}<br>${escapeHtml(org.name)}</p>
+</body></html>`;
+  return { to: pi.email, subject, text, html };
+}
