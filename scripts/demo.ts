@@ -14,7 +14,14 @@ const project = resolve(import.meta.dirname, '..');
 const workspace = join(project, 'demo');
 const say = (t: string) => process.stdout.write(`${t}\n`);
 const quiet: Io = { out: () => {}, err: (t) => process.stderr.write(`${t}\n`), progress: () => {} };
-const loud: Io = { out: say, err: (t) => process.stderr.write(`${t}\n`), progress: (t) => process.stderr.write(`${t}\n`) };
+const loud: Io = {
+  out: say,
+  err: (t) => process.stderr.write(`${t}\n`),
+  progress: (t) => {
+    // Step-level progress only: per-PDF and per-email lines are for long interactive runs.
+    if (!t.startsWith('  ')) process.stderr.write(`${t}\n`);
+  },
+};
 
 async function focusBilling(args: string[], io: Io = loud): Promise<void> {
   if (io === loud) say(`\n$ focus-billing ${args.join(' ')}`);
@@ -61,10 +68,16 @@ await git.add('.').commit('Billing office notes for December');
 
 await focusBilling(['periods', 'list']);
 await focusBilling(['build', '--out', 'dist']);
+for (const period of ['2025-01', '2025-12'])
+  await focusBilling(['journal', '--period', period, '--format', 'gl', '--out', `out/journal-gl-${period}.csv`]);
+// A preview of the emails PIs would get (nothing is sent without --send).
+await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
 say(`
 Demo workspace: ${workspace}
   Site:  ${join(workspace, 'dist', 'index.html')}   (serve it: npx focus-billing web --root demo)
   PDFs:  ${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/
+  Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
+  Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/
   Git history of every decision: git -C demo log --stat`);
 
 /** A reviewer's decisions on the demo's flags, each with a note. */
