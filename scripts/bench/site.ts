@@ -42,6 +42,7 @@ export function siteBench(work: string, cli: string, pis = 500, rowsPerStatement
     const p = spawnSync(process.execPath, [cli, ...args, '--root', repo], {
       env: { ...process.env, OCB_REPORT_MAXRSS: rss },
       encoding: 'utf8',
+      maxBuffer: 1 << 30,
     });
     if (p.status !== 0) throw new Error(`${args.join(' ')} failed: ${p.stderr}`);
     return { seconds: (performance.now() - t) / 1000, out: p.stdout, rssMb: Number(readFileSync(rss, 'utf8')) / 1024 };

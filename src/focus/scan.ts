@@ -225,6 +225,8 @@ export async function locateFlaggedRows(
   if (flagged.length === 0) return byHash;
   const hashesByCost = new Map<string, string[]>();
   for (const r of flagged) hashesByCost.set(r.cost_raw, [...(hashesByCost.get(r.cost_raw) ?? []), r.row_hash]);
+  // Counting newlines (JS) overlaps the numbered pass (DuckDB's threads).
+  const simple = isOneRecordPerLine(f, totalRows);
   const params = new Params();
   const candidates = await db.query<{ rec: string; cost_raw: string }>(
     `SELECT rec, cost_raw FROM (SELECT row_number() OVER () AS rec, ${rawCostSql(f, config)} AS cost_raw FROM ${readCsvSql(f, params)})
@@ -251,7 +253,7 @@ export async function locateFlaggedRows(
     for (const r of rows) if (wanted.has(r.row_hash)) byHash.set(r.row_hash, [...(byHash.get(r.row_hash) ?? []), Number(r.rec)]);
   }
   const recs = [...byHash.values()].flat();
-  const lines = (await isOneRecordPerLine(f, totalRows)) ? null : await recordLines(f.file.path, f.file.compression, recs);
+  const lines = (await simple) ? null : await recordLines(f.file.path, f.file.compression, recs);
   for (const [hash, list] of byHash)
     byHash.set(
       hash,

@@ -20,7 +20,7 @@ import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { locateFlaggedRows, type PeriodTotals, scanFile } from '../focus/scan.ts';
 import { assertOpen } from '../periods/status.ts';
 import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
-import { commitWrites, type PlannedWrite, type StagedCopy, stageCopy } from '../repo/write.ts';
+import { commitWrites, type PlannedWrite, stageCopy } from '../repo/write.ts';
 
 export interface IngestOptions {
   root: string;
@@ -78,26 +78,6 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   const required = requiredColumns(config.billing.cost_basis);
   const columns = mapColumns(sniffed, required);
   const scanTarget: ChargeFile = { file: sniffed, columns, sourceSlug: slug, relPath: options.display };
-  // The byte-for-byte copy into data/ runs while DuckDB reads; it is discarded unless ingest succeeds.
-  const staged = options.dryRun ? undefined : await stageCopy(options.file, layout.dataDir(options.root));
-  try {
-    return await ingestScanned(db, config, options, { source, slug, sniffed, scanTarget, staged });
-  } finally {
-    await staged?.discard();
-  }
-}
-
-interface Scanned {
-  source: SourceConfig;
-  slug: string;
-  sniffed: SniffedFile;
-  scanTarget: ChargeFile;
-  staged?: StagedCopy;
-}
-
-async function ingestScanned(db: Database, config: Config, options: IngestOptions, ctx: Scanned): Promise<IngestReport> {
-  const { source, slug, sniffed, scanTarget, staged } = ctx;
-  const columns = scanTarget.columns;
   const scan = await scanFile(db, scanTarget, config, options.period ?? null);
 
   const period = options.period ?? singlePeriod(scan.periods, sniffed);
@@ -135,30 +115,36 @@ async function ingestScanned(db: Database, config: Config, options: IngestOption
     );
   }
 
-  const fileForFlags: ChargeFile = { ...scanTarget, relPath: stored };
-  const lines = await locateFlaggedRows(db, fileForFlags, config, scan.flagged, totalRows(scan.periods));
-  const incoming = buildFlags(scan.flagged, { config, source: slug, file: stored, period, lines });
-  const flagsPath = layout.flagsFile(options.root, period);
-  const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
-  const merged = mergeFlags(current.flags, incoming, slug);
-  const previousIds = new Set(current.flags.filter((f) => f.source === slug).map((f) => f.id));
-  const flagSummary = {
-    total: incoming.length,
-    new: incoming.filter((f) => !previousIds.has(f.id)).length,
-    decisions_kept: merged.kept,
-    decisions_dropped: merged.dropped,
-    by_rule: countByRule(incoming),
-  };
-  if (options.dryRun) return report('dry-run', flagSummary);
+  // The byte-for-byte copy into data/ runs while DuckDB finds the flagged rows' lines (a serial
+  // pass, so a core is free); it is discarded unless every write succeeds.
+  const staged = options.dryRun ? undefined : await stageCopy(options.file, layout.dataDir(options.root));
+  try {
+    const lines = await locateFlaggedRows(db, { ...scanTarget, relPath: stored }, config, scan.flagged, totalRows(scan.periods));
+    const incoming = buildFlags(scan.flagged, { config, source: slug, file: stored, period, lines });
+    const flagsPath = layout.flagsFile(options.root, period);
+    const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
+    const merged = mergeFlags(current.flags, incoming, slug);
+    const previousIds = new Set(current.flags.filter((f) => f.source === slug).map((f) => f.id));
+    const flagSummary = {
+      total: incoming.length,
+      new: incoming.filter((f) => !previousIds.has(f.id)).length,
+      decisions_kept: merged.kept,
+      decisions_dropped: merged.dropped,
+      by_rule: countByRule(incoming),
+    };
+    if (options.dryRun) return report('dry-run', flagSummary);
 
-  const writes: PlannedWrite[] = [staged ? { target, staged } : { target, copyFrom: options.file }];
-  if (merged.flags.length > 0 || current.flags.length > 0) {
-    writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
+    const writes: PlannedWrite[] = [staged ? { target, staged } : { target, copyFrom: options.file }];
+    if (merged.flags.length > 0 || current.flags.length > 0) {
+      writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
+    }
+    await commitWrites(writes);
+    // A replaced export may have changed compression, and so its file name.
+    if (existing && existing !== target) await rm(existing);
+    return report(existing ? 'replaced' : 'ingested', flagSummary);
+  } finally {
+    await staged?.discard();
   }
-  await commitWrites(writes);
-  // A replaced export may have changed compression, and so its file name.
-  if (existing && existing !== target) await rm(existing);
-  return report(existing ? 'replaced' : 'ingested', flagSummary);
 }
 
 function totalRows(periods: PeriodTotals[]): number {

@@ -20,6 +20,7 @@ import { scanFile } from '../focus/scan.ts';
 import { type PeriodStatus, periodStatus } from '../periods/status.ts';
 import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
+import { readReportCache, reportCacheKey, writeReportCache } from './cache.ts';
 
 export interface SourceTotals {
   source: string;
@@ -104,13 +105,21 @@ export async function periodReport(db: Database, root: string, config: Config, p
       coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
       count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
     FROM (${union}) GROUP BY ALL`;
-  let rows: (ChargeGroup & { file: string; invalid: string })[];
-  try {
-    rows = await db.query(sql, params.values);
-  } catch (e) {
-    // Attribute the failure to a file: reading each alone throws a located error.
-    for (const f of files) await scanFile(db, f, config, period);
-    throw e;
+  const key = await reportCacheKey(
+    sql,
+    params.values,
+    files.map((f) => f.file.path),
+  );
+  let rows = await readReportCache<(ChargeGroup & { file: string; invalid: string })[]>(root, key);
+  if (!rows) {
+    try {
+      rows = await db.query<ChargeGroup & { file: string; invalid: string }>(sql, params.values);
+    } catch (e) {
+      // Attribute the failure to a file: reading each alone throws a located error.
+      for (const f of files) await scanFile(db, f, config, period);
+      throw e;
+    }
+    if (!rows.some((r) => Number(r.invalid) > 0)) await writeReportCache(root, key, rows);
   }
   const invalidFile = files.find((f) => rows.some((r) => r.file === f.relPath && Number(r.invalid) > 0));
   if (invalidFile) await scanFile(db, invalidFile, config, period); // throws the located error
