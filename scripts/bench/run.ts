@@ -43,7 +43,11 @@ function run(label: string, args: string[], prepare?: () => void): Measure {
     prepare?.();
     rmSync(rssFile, { force: true });
     const t = performance.now();
-    const p = spawnSync(process.execPath, args, { env: { ...process.env, OCB_REPORT_MAXRSS: rssFile }, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const p = spawnSync(process.execPath, args, {
+      env: { ...process.env, OCB_REPORT_MAXRSS: rssFile },
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    });
     const seconds = (performance.now() - t) / 1000;
     if (p.status !== 0) throw new Error(`${label} failed (${p.status}): ${p.stderr}`);
     times.push(seconds);
@@ -86,9 +90,9 @@ if (values.only !== 'site') {
   console.log(fmt('direct DuckDB', direct, false));
   console.log(fmt('ingest', ingest, true));
   console.log(fmt('generate --dry-run', generate, true));
-console.log(
-  `  generate: first run ${(generate.times[0] as number).toFixed(2)} s (reads the data); later runs reuse the report cached by content hash (.cache/report)`,
-);
+  console.log(
+    `  generate: first run ${(generate.times[0] as number).toFixed(2)} s (reads the data); later runs reuse the report cached by content hash (.cache/report)`,
+  );
 }
 
 if (values.only !== 'cli') {

@@ -1,10 +1,10 @@
 /** Closing and reopening periods. A closed period's manifest holds the sha256 of every file. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, stringify } from 'yaml';
-import { schemaError } from '../config/load.ts';
+import { stringify } from 'yaml';
+import { readYamlFile } from '../config/yaml-file.ts';
 import { UserError } from '../core/errors.ts';
 import { readFlags } from '../flags/file.ts';
 import { layout, relPath } from '../repo/layout.ts';
@@ -18,25 +18,13 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export async function readPeriodFile(root: string, period: string): Promise<PeriodFile | null> {
-  const display = relPath('periods', period, 'period.yaml');
-  let text: string;
-  try {
-    text = await readFile(layout.periodFile(root, period), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors[0]) {
-    const pos = lineCounter.linePos(doc.errors[0].pos[0]);
-    throw new UserError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, {
-      location: { file: display, line: pos.line, column: pos.col },
-    });
-  }
-  const result = periodFileSchema.safeParse(doc.toJS() ?? {});
-  if (!result.success) throw schemaError(result.error, doc, lineCounter, display);
-  return result.data;
+  return readYamlFile(
+    layout.periodFile(root, period),
+    relPath('periods', period, 'period.yaml'),
+    periodFileSchema,
+    'status is open or closed',
+    () => null,
+  );
 }
 
 /** The current sha256 of each data file of a period and of its flags.yaml. */

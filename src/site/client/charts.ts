@@ -22,10 +22,16 @@ export function initDashboardCharts(): void {
   if (!el?.textContent) return;
   const data = JSON.parse(el.textContent) as DashboardData;
   const charts: Chart<'bar'>[] = [];
-  const colors = () => {
-    const css = getComputedStyle(document.documentElement);
-    return { text: css.getPropertyValue('--text').trim(), grid: css.getPropertyValue('--border').trim() };
+  // The palette uses light-dark(): resolve a variable to a colour through a probe element.
+  const resolve = (variable: string) => {
+    const probe = document.createElement('span');
+    probe.style.color = `var(${variable})`;
+    document.body.append(probe);
+    const color = getComputedStyle(probe).color;
+    probe.remove();
+    return color;
   };
+  const colors = () => ({ text: resolve('--text'), grid: resolve('--border') });
   // Charts plot numbers; tooltips show the exact formatted amounts from the statements.
   const plot = (m: MoneyJson) => Number(m.value);
   const make = (id: string, config: ChartConfiguration<'bar'>) => {
