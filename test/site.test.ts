@@ -98,6 +98,8 @@ describe('statement site', () => {
     assert.deepEqual([...amounts].sort(), expected);
     // j.smith@a.edu: 40.005 → 40.01 (half away from zero), 0 for the subsidised job, −5.00 credit.
     assert.ok(amounts.includes('35.01'));
+    // The file's exact total is 55.585: shown rounded half away from zero, not truncated.
+    assert.match(await page.locator('table:has(caption:text("by source"))').innerText(), /data\/2025-03\/aws\.csv\s+6\s+\$55\.59/);
     const reconciliation = await page.locator('table.reconciliation').innerText();
     assert.match(reconciliation, /Excluded, rejected\s+3\.33/);
     await page.close();

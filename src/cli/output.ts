@@ -1,6 +1,6 @@
 /** Printing for people: aligned tables and money; JSON for scripts. */
-import { formatMoney, minorDigits } from '../core/currency.ts';
-import { formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE } from '../core/money.ts';
+import { formatExactMoney } from '../core/currency.ts';
+import { parseDecimal } from '../core/money.ts';
 
 export interface Io {
   out: (text: string) => void;
@@ -23,9 +23,7 @@ export function printJson(io: Io, value: unknown): void {
 
 /** An exact decimal shown as money, rounded for display only ("$1,234.57"). */
 export function money(decimal: string, currency: string, overrides: Record<string, number> = {}): string {
-  const digits = minorDigits(currency, overrides);
-  const rounded = roundHalfAwayFromZero(parseDecimal(decimal), SCALE, digits);
-  return formatMoney(formatUnits(rounded, digits), currency, 'en-US', digits);
+  return formatExactMoney(parseDecimal(decimal), currency, overrides);
 }
 
 export function table(headers: string[], rows: (string | number)[][], align?: ('l' | 'r')[]): string {

@@ -1,4 +1,5 @@
 /** Currency facts: minor-unit digits and display, from ICU unless the config overrides them. */
+import { formatUnits, roundHalfAwayFromZero, SCALE } from './money.ts';
 
 const ISO_4217 = /^[A-Z]{3}$/;
 
@@ -17,6 +18,15 @@ export function minorDigits(code: string, overrides: Record<string, number> = {}
   const override = overrides[code];
   if (override !== undefined) return override;
   return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/**
+ * An exact amount (units of 10^-SCALE, as summed from the data) shown as money: rounded half
+ * away from zero to the currency's minor unit, for display only.
+ */
+export function formatExactMoney(exact: bigint, code: string, overrides: Record<string, number> = {}): string {
+  const digits = minorDigits(code, overrides);
+  return formatMoney(formatUnits(roundHalfAwayFromZero(exact, SCALE, digits), digits), code, 'en-US', digits);
 }
 
 /**

@@ -1,5 +1,6 @@
 /** The email a PI receives for a period: a digest of their statements, as HTML and text. Pure. */
 import type { Config } from '../config/schema.ts';
+import { fill } from '../core/template.ts';
 import type { PiPeriodView } from '../site/model.ts';
 
 export interface Composed {
@@ -11,10 +12,6 @@ export interface Composed {
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-export function fill(template: string, fields: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => fields[name] ?? whole);
-}
 
 export function composeDigest(pi: PiPeriodView, period: { period: string; label: string }, config: Config, baseUrl: string): Composed {
   const url = (path: string) => new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();

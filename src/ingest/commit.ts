@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Config } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
-import { formatMoney, minorDigits } from '../core/currency.ts';
+import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
-import { formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE } from '../core/money.ts';
+import { parseDecimal } from '../core/money.ts';
 import { findSource, type IngestReport } from './ingest.ts';
 
 export async function commitIngest(
@@ -43,10 +43,7 @@ export async function commitIngest(
   await git.add(['-A', '--', ...paths]);
   const staged = (await git.diff(['--cached', '--name-only'])).trim();
   if (!staged) throw new UserError('nothing to commit: the files are already committed');
-  const money = (v: string, c: string) => {
-    const d = minorDigits(c, config.billing.minor_units);
-    return formatMoney(formatUnits(roundHalfAwayFromZero(parseDecimal(v), SCALE, d), d), c, 'en-US', d);
-  };
+  const money = (v: string, c: string) => formatExactMoney(parseDecimal(v), c, config.billing.minor_units);
   const totals = report.totals.map((t) => `${money(t.billed, t.currency)} ${t.currency}`).join(', ');
   const flagged = report.totals.reduce((n, t) => n + t.flagged_rows, 0);
   const subject = `Ingest ${report.source} ${report.period}: ${report.rows.toLocaleString('en-US')} rows, ${totals}${flagged ? `, ${flagged} flagged` : ''}`;

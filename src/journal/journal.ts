@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.ts';
 import { sourceName, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal } from '../core/money.ts';
+import { fill } from '../core/template.ts';
 import type { Statement } from '../statements/build.ts';
 
 export const JOURNAL_FORMATS = ['detail', 'summary', 'gl'] as const;
@@ -182,7 +183,7 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
       debit: debit > 0n ? formatUnits(debit, d) : '',
       credit: debit < 0n ? formatUnits(-debit, d) : '',
       amount: formatUnits(debit, d),
-      description: describe(j.description, fields).slice(0, j.description_max),
+      description: fill(j.description, fields).slice(0, j.description_max),
       reference: `${period.replace('-', '')}-${slug.toUpperCase()}`.slice(0, 30),
       line: rows.length + 1,
     });
@@ -232,8 +233,4 @@ function splitFundOrg(config: Config, fundOrg: string): Record<string, string> {
     });
   }
   return Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? '']));
-}
-
-function describe(template: string, fields: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => fields[name] ?? whole);
 }

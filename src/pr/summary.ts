@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { type Config, sourceName } from '../config/schema.ts';
-import { formatMoney, minorDigits } from '../core/currency.ts';
+import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
-import { formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE } from '../core/money.ts';
+import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { loadAllFlags } from '../flags/review.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
@@ -107,10 +107,7 @@ interface RenderInput {
 
 function render(input: RenderInput): string {
   const { config } = input;
-  const money = (value: bigint, currency: string) => {
-    const d = minorDigits(currency, config.billing.minor_units);
-    return formatMoney(formatUnits(roundHalfAwayFromZero(value, SCALE, d), d), currency, 'en-US', d);
-  };
+  const money = (value: bigint, currency: string) => formatExactMoney(value, currency, config.billing.minor_units);
   const delta = (value: bigint, currency: string) =>
     value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
-import { formatMoney, minorDigits } from '../core/currency.ts';
-import { discountPercent, formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
+import { discountPercent, formatUnits, parseDecimal } from '../core/money.ts';
 import { trimDecimal } from '../flags/build.ts';
 import { type DetailRow, statementKey } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
@@ -127,11 +127,10 @@ export function buildSiteModel(input: ModelInput): SiteModel {
   const { config } = input;
   const digitsOf = (c: string) => minorDigits(c, config.billing.minor_units);
   const money = (value: string, currency: string): Money => ({ value, text: formatMoney(value, currency, 'en-US', digitsOf(currency)) });
-  const exactMoney = (value: string, currency: string): Money => {
-    const d = digitsOf(currency);
-    const rounded = formatUnits((parseDecimal(value) * 10n ** BigInt(d)) / 10n ** BigInt(SCALE), d);
-    return { value: trimDecimal(value), text: formatMoney(rounded, currency, 'en-US', d) };
-  };
+  const exactMoney = (value: string, currency: string): Money => ({
+    value: trimDecimal(value),
+    text: formatExactMoney(parseDecimal(value), currency, config.billing.minor_units),
+  });
   const nameOf = (slug: string) => sourceName(config, slug);
   const periods = input.reports
     .map(({ report, details }) => {
