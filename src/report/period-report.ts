@@ -39,6 +39,8 @@ export interface FlagCounts {
 
 export interface PeriodReport extends StatementSet {
   status: PeriodStatus;
+  /** The data files read (for further queries on the same period). */
+  files: ChargeFile[];
   /** Flagged charges as the data holds them: identical rows share a hash (ids hash, hash-2, …). */
   flagged: { source: string; file: string; row_hash: string; rows: number }[];
   sources: SourceTotals[];
@@ -140,6 +142,7 @@ export async function periodReport(db: Database, root: string, config: Config, p
       rejected: flagsFile.flags.filter((f) => f.status === 'rejected').length,
     },
     flags: flagsFile.flags,
+    files,
     flagged: flaggedGroups(groups as (ChargeGroup & { file: string })[]),
   };
 }

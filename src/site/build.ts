@@ -20,7 +20,7 @@ import { launchChromium } from '../pdf/browser.ts';
 import { type PrintResult, printStatements } from '../pdf/statements.ts';
 import { PERIOD_RE } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
-import { dataFiles, listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
 import type { ChargeTable } from './client/charges.ts';
 import { type Audience, buildSiteModel, type PeriodView, type SiteModel } from './model.ts';
 
@@ -299,8 +299,7 @@ export async function loadSiteModel(
   for (const period of options.periods) {
     options.progress(`Reading ${period}…`);
     const report = await periodReport(db, options.root, config, period);
-    const files = await dataFiles(options.root, config, period);
-    const details = await periodDetails(db, files, config, period, report.flags, config.statements.detail_rows);
+    const details = await periodDetails(db, report.files, config, period, report.flags, config.statements.detail_rows);
     reports.push(report);
     withDetails.push({ report, details });
   }

@@ -88,8 +88,8 @@ export function registerPeriods(program: Command, io: Io): void {
   ).action(async (period: string, opts: RootOptions) => {
     const report = await inRepository(opts, ({ root, config, db }) => periodReport(db, root, config, period));
     if (opts.json) {
-      const { flags: _flags, statements, ...rest } = report;
-      return printJson(io, { ...rest, statements: statements.length });
+      const { period: p, status, sources, flag_counts, reconciliation, warnings, statements } = report;
+      return printJson(io, { period: p, status, sources, flag_counts, reconciliation, warnings, statements: statements.length });
     }
     io.out(describePeriod(report));
   });
