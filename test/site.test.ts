@@ -3,7 +3,7 @@
  * opened in Chromium (Playwright), its PDFs read back with pdftotext, axe-core on every kind of page.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -237,6 +237,28 @@ describe('build', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the site did not build/);
     assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+  });
+  it('serves the built site on 127.0.0.1 with `web`, and stops on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [join(PROJECT, 'bin', 'focus-billing.mjs'), 'web', '--port', '0', '--root', repo], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const url = await new Promise<string>((ok, fail) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) ok(m[1] as string);
+      });
+      child.on('exit', (code) => fail(new Error(`web exited ${code}: ${out}`)));
+    });
+    const home = await fetch(url);
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /<title>Dashboard · Fixture University<\/title>/);
+    assert.equal((await fetch(`${url}periods/2025-03/charges.json`)).headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal((await fetch(`${url}../../etc/passwd`)).status, 404);
+    const exited = new Promise<number | null>((ok) => child.on('exit', ok));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
   });
   it('explains how to get a browser when none is found', () => {
     assert.throws(
