@@ -16,8 +16,7 @@ import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { toCsv } from '../journal/csv.ts';
 import { buildJournal, JOURNAL_FORMATS } from '../journal/journal.ts';
-import { launchChromium } from '../pdf/browser.ts';
-import { type PrintResult, printStatements } from '../pdf/statements.ts';
+import type { PrintResult } from '../pdf/statements.ts';
 import { PERIOD_RE } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
@@ -120,6 +119,8 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         })),
       );
       options.progress(`Printing PDF statements (${jobs.length})…`);
+      // Loaded here: Playwright and pdf-lib cost most of a second to import, and only PDFs need them.
+      const [{ launchChromium }, { printStatements }] = await Promise.all([import('../pdf/browser.ts'), import('../pdf/statements.ts')]);
       const result = await lap('pdf', () =>
         printStatements(
           async () => {

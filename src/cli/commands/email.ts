@@ -2,7 +2,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
-import { emailPeriod } from '../../email/send.ts';
 import { loadSiteModel } from '../../site/build.ts';
 import { type Io, plural, printJson } from '../output.ts';
 import { buildDate } from './build.ts';
@@ -72,6 +71,7 @@ statement changed is sent again only with --resend. Exit 1 when any message fail
             hint: 'decide them first (focus-billing review list), or pass --allow-pending',
           });
         }
+        const { emailPeriod } = await import('../../email/send.ts'); // nodemailer: only for this command
         return emailPeriod(config, {
           root,
           period: report,
