@@ -40,6 +40,7 @@ let server: Server;
 let base: string;
 let browser: Browser;
 let model: any;
+let built: any;
 
 async function open(path: string): Promise<Page> {
   const page = await browser.newPage();
@@ -73,6 +74,7 @@ before(async () => {
   await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Storage rates **fall** in April.\n');
   const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--json');
   assert.equal(r.code, 0, r.stderr);
+  built = r.json();
   model = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
   server = serveStatic(join(repo, 'dist'));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -100,6 +102,11 @@ describe('statement site', () => {
     assert.ok(amounts.includes('35.01'));
     // The file's exact total is 55.585: shown rounded half away from zero, not truncated.
     assert.match(await page.locator('table:has(caption:text("by source"))').innerText(), /data\/2025-03\/aws\.csv\s+6\s+\$55\.59/);
+    // Journals for finance sit beside the period, in the staff site; without recharge fund/orgs
+    // the GL cannot balance, so it is left out and the build says why.
+    for (const format of ['detail', 'summary']) assert.ok(existsSync(join(repo, 'dist/periods/2025-03', `journal-${format}.csv`)), format);
+    assert.ok(!existsSync(join(repo, 'dist/periods/2025-03/journal-gl.csv')));
+    assert.match(built.warnings.join('\n'), /2025-03: no gl journal: no recharge fund\/org for AWS/);
     const reconciliation = await page.locator('table.reconciliation').innerText();
     assert.match(reconciliation, /Excluded, rejected\s+3\.33/);
     await page.close();
@@ -196,6 +203,28 @@ describe('PDF statements', () => {
     assert.match(text, /<script>alert\("x"\)<\/script>/);
     const info = execFileSync('pdfinfo', [join(repo, 'dist/periods/2025-03/pdf', file)], { encoding: 'utf8' });
     assert.match(info, /Page size:\s+612 x 792 pts \(letter\)/);
+  });
+  it('attaches them to the emails with --attach-pdf', async () => {
+    const r = await cli(
+      'email',
+      '--period',
+      '2025-03',
+      '--base-url',
+      'https://rc.fixture.edu/',
+      '--attach-pdf',
+      '--allow-pending',
+      '--root',
+      repo,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const dir = join(repo, 'out/emails/2025-03');
+    const { simpleParser } = await import('mailparser');
+    for (const file of readdirSync(dir)) {
+      const mail = await simpleParser(await readFile(join(dir, file)));
+      assert.equal(mail.attachments.length, 1);
+      assert.equal(mail.attachments[0]?.contentType, 'application/pdf');
+      assert.ok(pdfs().includes(mail.attachments[0]?.filename as string));
+    }
   });
   it('prints nothing again when nothing changed', async () => {
     const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--json');
