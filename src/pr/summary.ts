@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
@@ -44,7 +45,8 @@ export async function prSummary(db: Database, root: string, config: Config, base
   for (const p of periods) {
     if ((await listPeriods(root)).includes(p)) after.set(p, await periodReport(db, root, config, p));
   }
-  return render({ config, base, changes, periods, before, after });
+  const directory = await loadPiDirectory(root);
+  return render({ config, base, changes, periods, before, after, directory });
 }
 
 async function defaultBase(git: ReturnType<typeof simpleGit>): Promise<string> {
@@ -98,6 +100,7 @@ async function reportsAt(db: Database, root: string, config: Config, ref: string
 
 interface RenderInput {
   config: Config;
+  directory: PiDirectory;
   base: string;
   changes: FileChange[];
   periods: string[];
@@ -111,6 +114,10 @@ function render(input: RenderInput): string {
   const delta = (value: bigint, currency: string) =>
     value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  const who = (email: string) => {
+    const name = input.directory.get(email.toLowerCase())?.name;
+    return cell(name ? `${name} (${email})` : email);
+  };
   const sections: Section[] = [];
   const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with \`${cell(input.base)}\`: ${input.changes.length} data file${input.changes.length === 1 ? '' : 's'} changed${
     input.periods.length ? ` in ${input.periods.join(', ')}` : ''
@@ -180,7 +187,7 @@ function render(input: RenderInput): string {
         size: d < 0n ? -d : d,
         row: [
           p,
-          cell(pi),
+          who(pi),
           b.has(k) ? money(b.get(k) ?? 0n, currency) : '–',
           a.has(k) ? money(a.get(k) ?? 0n, currency) : '–',
           delta(d, currency),
@@ -220,7 +227,7 @@ function render(input: RenderInput): string {
           p,
           `\`${f.id}\``,
           [f.rule, ...(f.also ?? [])].join(', '),
-          cell(f.assign?.pi_email ?? f.charge.pi_email ?? '(none)'),
+          (f.assign?.pi_email ?? f.charge.pi_email) ? who((f.assign?.pi_email ?? f.charge.pi_email) as string) : '(none)',
           money(parseDecimal(f.charge.amount), f.charge.currency),
           `\`${cell(f.file)}:${f.line}\``,
         ]),
