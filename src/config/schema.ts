@@ -144,7 +144,7 @@ export const configSchema = z
           .regex(/^\/([^?#]*\/)?$/, 'a path starting and ending with /')
           .default('/'),
         /** Public URL of the site, for links in emails. @example https://rc.example.edu/billing/ */
-        base_url: z.string().url().optional(),
+        base_url: z.url().optional(),
       })
       .strict()
       .prefault({}),
