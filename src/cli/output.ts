@@ -26,16 +26,10 @@ export function money(decimal: string, currency: string, overrides: Record<strin
   return formatExactMoney(parseDecimal(decimal), currency, overrides);
 }
 
-export function table(headers: string[], rows: (string | number)[][], align?: ('l' | 'r')[]): string {
+export function table(headers: string[], rows: (string | number)[][], align: ('l' | 'r')[]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const a =
-    align ??
-    headers.map((_, i) =>
-      rows.every((r) => typeof r[i] === 'number' || /^[-$€£¥(]?[\d,.]+%?\)?$|^-?[A-Z]{0,3}\$?[\d,.]+$/.test(String(r[i] ?? ''))) && i > 0
-        ? 'r'
-        : 'l',
-    );
+  const a = align;
   const line = (r: string[]) =>
     r
       .map((c, i) => (a[i] === 'r' ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))

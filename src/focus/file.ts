@@ -4,7 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { invalidInput, showValue, UserError } from '../core/errors.ts';
+import { invalidInput, UserError } from '../core/errors.ts';
 import { parseHeaderLine } from './header.ts';
 
 export type Compression = 'none' | 'gzip';
@@ -105,5 +105,3 @@ export function positionOf(buf: Buffer, offset: number): { line: number; column:
   }
   return { line, column: offset - lineStart + 1 };
 }
-
-export { showValue };
