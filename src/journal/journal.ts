@@ -81,10 +81,22 @@ export function buildJournal(format: JournalFormat, input: JournalInput): Journa
   return generalLedger(input);
 }
 
-function totalsBy(rows: { currency: string; amount: bigint }[], digitsOf: (c: string) => number) {
-  const m = new Map<string, bigint>();
-  for (const r of rows) m.set(r.currency, (m.get(r.currency) ?? 0n) + r.amount);
-  return [...m].sort(([a], [b]) => a.localeCompare(b)).map(([currency, v]) => ({ currency, amount: formatUnits(v, digitsOf(currency)) }));
+/** A detail or summary journal: rows with an `amount` and a `currency`, totalled per currency. */
+function amountJournal(
+  format: JournalFormat,
+  columns: string[],
+  rows: Record<string, string | number>[],
+  digitsOf: (c: string) => number,
+): Journal {
+  const sums = new Map<string, bigint>();
+  for (const r of rows) {
+    const currency = r.currency as string;
+    sums.set(currency, (sums.get(currency) ?? 0n) + parseDecimal(r.amount as string, digitsOf(currency)));
+  }
+  const totals = [...sums]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, v]) => ({ currency, amount: formatUnits(v, digitsOf(currency)) }));
+  return { format, columns, numeric: NUMERIC, rows, totals };
 }
 
 function detail({ period, statements, config, digitsOf }: JournalInput): Journal {
@@ -102,11 +114,7 @@ function detail({ period, statements, config, digitsOf }: JournalInput): Journal
       charge_count: l.charges,
     })),
   );
-  const totals = totalsBy(
-    rows.map((r) => ({ currency: r.currency, amount: parseDecimal(r.amount, digitsOf(r.currency)) })),
-    digitsOf,
-  );
-  return { format: 'detail', columns: DETAIL_COLUMNS, numeric: NUMERIC, rows, totals };
+  return amountJournal('detail', DETAIL_COLUMNS, rows, digitsOf);
 }
 
 function summary({ period, statements, digitsOf }: JournalInput): Journal {
@@ -122,11 +130,7 @@ function summary({ period, statements, digitsOf }: JournalInput): Journal {
     amount: s.amount_due,
     charge_count: s.charges,
   }));
-  const totals = totalsBy(
-    rows.map((r) => ({ currency: r.currency, amount: parseDecimal(r.amount, digitsOf(r.currency)) })),
-    digitsOf,
-  );
-  return { format: 'summary', columns: SUMMARY_COLUMNS, numeric: NUMERIC, rows, totals };
+  return amountJournal('summary', SUMMARY_COLUMNS, rows, digitsOf);
 }
 
 function generalLedger({ period, statements, config, digitsOf, buildDate }: JournalInput): Journal {

@@ -111,31 +111,23 @@ export function registerReview(program: Command, io: Io): void {
       throw new UserError('some flags were not decided (see above)', { exitCode: 1 });
   };
 
-  withRoot(
-    review
-      .command('approve')
-      .description('approve flagged charges: they go on statements (each flag records its own decision)')
-      .argument('[ids...]', 'flag ids')
-      .option('--note <text>', 'why')
-      .option('--period <YYYY-MM>', 'period of the ids, or of --all')
-      .option('--rule <rule>', 'with --all: only flags of this rule')
-      .option('--all', 'every pending flag of --period (those without a PI are skipped and counted)')
-      .option('--reviewer <email>', 'who decides (default: git user.email)')
-      .option('--json', 'print the outcome as JSON'),
-  ).action(decideAction('approved'));
-
-  withRoot(
-    review
-      .command('reject')
-      .description('reject flagged charges: they stay off statements, shown as excluded')
-      .argument('[ids...]', 'flag ids')
-      .requiredOption('--note <text>', 'why (required)')
-      .option('--period <YYYY-MM>', 'period of the ids, or of --all')
-      .option('--rule <rule>', 'with --all: only flags of this rule')
-      .option('--all', 'every pending flag of --period')
-      .option('--reviewer <email>', 'who decides (default: git user.email)')
-      .option('--json', 'print the outcome as JSON'),
-  ).action(decideAction('rejected'));
+  // approve and reject take the same arguments; a rejection must say why.
+  for (const [name, status, description] of [
+    ['approve', 'approved', 'approve flagged charges: they go on statements (each flag records its own decision)'],
+    ['reject', 'rejected', 'reject flagged charges: they stay off statements, shown as excluded'],
+  ] as const) {
+    const command = review.command(name).description(description).argument('[ids...]', 'flag ids');
+    if (status === 'rejected') command.requiredOption('--note <text>', 'why (required)');
+    else command.option('--note <text>', 'why');
+    withRoot(
+      command
+        .option('--period <YYYY-MM>', 'period of the ids, or of --all')
+        .option('--rule <rule>', 'with --all: only flags of this rule')
+        .option('--all', 'every pending flag of --period (for approve, those without a PI are skipped and counted)')
+        .option('--reviewer <email>', 'who decides (default: git user.email)')
+        .option('--json', 'print the outcome as JSON'),
+    ).action(decideAction(status));
+  }
 
   withRoot(
     review
