@@ -2,11 +2,11 @@
  * Review decisions, written into flags.yaml in place (yaml Document API): comments, order and
  * untouched flags stay as they were, so a PR diff shows exactly the decisions taken.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { assertOpen } from '../periods/status.ts';
-import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 import { parseFlags } from './file.ts';
 import type { Flag, FlagStatus } from './schema.ts';
@@ -31,11 +31,7 @@ export interface ReviewOutcome {
 }
 
 export async function periodsWithFlags(root: string): Promise<string[]> {
-  const entries = await readdir(layout.periodsDir(root), { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
-    .map((e) => e.name)
-    .sort();
+  return periodFolders(layout.periodsDir(root));
 }
 
 export async function loadAllFlags(root: string, period?: string): Promise<{ period: string; flags: Flag[] }[]> {

@@ -1,4 +1,5 @@
 /** Where things live in a billing repository. */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compression } from '../focus/file.ts';
 
@@ -17,4 +18,13 @@ export const layout = {
 /** Repository-relative path with forward slashes, as recorded in flags and shown to people. */
 export function relPath(...parts: string[]): string {
   return parts.join('/');
+}
+
+/** The YYYY-MM folders directly under `dir`, sorted (none if it does not exist). */
+export async function periodFolders(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
+    .map((e) => e.name)
+    .sort();
 }

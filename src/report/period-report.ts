@@ -18,7 +18,7 @@ import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { sniffFile } from '../focus/file.ts';
 import { scanFile } from '../focus/scan.ts';
 import { type PeriodStatus, periodStatus } from '../periods/status.ts';
-import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { layout, PERIOD_RE, periodFolders, relPath } from '../repo/layout.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { readReportCache, reportCacheKey, writeReportCache } from './cache.ts';
 
@@ -49,11 +49,7 @@ export interface PeriodReport extends StatementSet {
 }
 
 export async function listPeriods(root: string): Promise<string[]> {
-  const entries = await readdir(layout.dataDir(root), { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
-    .map((e) => e.name)
-    .sort();
+  return periodFolders(layout.dataDir(root));
 }
 
 export async function dataFiles(root: string, config: Config, period: string): Promise<ChargeFile[]> {

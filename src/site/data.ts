@@ -26,3 +26,10 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 }
+
+/** Paths of the staff-only pages made once per period (period page, charge browser): none for PIs. */
+export function adminPeriodPaths() {
+  const model = siteModel();
+  if (model.audience !== 'admin') return [];
+  return model.periods.map((p) => ({ params: { period: p.period }, props: { period: p } }));
+}

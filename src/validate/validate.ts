@@ -2,7 +2,6 @@
  * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
  * with its location; validation goes on past the first error so a reviewer sees them all.
  */
-import { readdir } from 'node:fs/promises';
 import { loadPiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
@@ -10,7 +9,7 @@ import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { trimDecimal } from '../flags/build.ts';
 import { manifestOf, readPeriodFile } from '../periods/close.ts';
-import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
 import { flagId } from '../statements/build.ts';
 
@@ -53,9 +52,7 @@ export async function validateRepository(
 ): Promise<ValidationResult> {
   const findings: Finding[] = [];
   await loadPiDirectory(root).catch((e) => findings.push(fromError(e)));
-  const periodDirs = (await readdir(layout.periodsDir(root), { withFileTypes: true }).catch(() => []))
-    .filter((e) => e.isDirectory() && PERIOD_RE.test(e.name))
-    .map((e) => e.name);
+  const periodDirs = await periodFolders(layout.periodsDir(root));
   const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
   const reports = new Map<string, PeriodReport>();
   const summary: ValidationResult['periods'] = [];
