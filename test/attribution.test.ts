@@ -24,7 +24,12 @@ after(async () => {
 
 const HEADER = ['BillingPeriodStart', 'BilledCost', 'ListCost', 'ServiceName', 'ResourceName', 'Tags'];
 
-async function charges(tagCells: string[], config: Config = parseConfig('', 'c'), extra: Partial<Record<string, string>> = {}) {
+async function charges(
+  tagCells: string[],
+  config: Config = parseConfig('', 'c'),
+  extra: Partial<Record<string, string>> = {},
+  tagKeys?: string[],
+) {
   const path = await writeCsv(dir, `t${Math.random().toString(36).slice(2)}.csv`, [
     [...HEADER, 'ChargeCategory'],
     ...tagCells.map((t) => [
@@ -38,7 +43,7 @@ async function charges(tagCells: string[], config: Config = parseConfig('', 'c')
     ]),
   ]);
   const file = await sniffFile(path, 'test.csv');
-  const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv' };
+  const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv', tagKeys };
   const params = new Params();
   return db.query<Record<string, any>>(
     `SELECT ${ATTRIBUTES.join(', ')}, tags_invalid, flagged, ${RULES_LIST_SQL} AS rules FROM (${chargesSql(f, { config, period: '2025-01', attributes: ATTRIBUTES }, params)})`,
@@ -65,6 +70,43 @@ describe('attribution from Tags', () => {
     );
     assert.ok(rows.every((r) => r.flagged === false));
   });
+  it('finds the same values when the first rows of a file showed only some spellings (narrowed lookups)', async () => {
+    const cells = [
+      tags({ pi_email: 'a@x.edu', project_id: 'p1', fund_org: 'f1' }),
+      tags({ 'user:pi_email': 'c@x.edu', 'user:project': 'p3', 'costCategory/fund_org': 'f3' }),
+      tags({ PI_Email: 'b@x.edu', 'tag:project_id': 'p2', ' fund_org': 'f2' }),
+      // Two spellings: the earlier one in tag_mapping precedence wins, narrowed or not.
+      tags({ 'tag:pi_email': 'late@x.edu', 'user:pi_email': 'early@x.edu', project_id: 'p', fund_org: 'f' }),
+    ];
+    const full = await charges(cells);
+    for (const seen of [['pi_email', 'project_id', 'fund_org'], ['user:pi_email'], ['tag:pi_email', 'user:project'], []]) {
+      const narrowed = await charges(cells, parseConfig('', 'c'), {}, seen);
+      assert.deepEqual(
+        narrowed.map((r) => [r.pi_email, r.project_id, r.fund_org, r.flagged]),
+        full.map((r) => [r.pi_email, r.project_id, r.fund_org, r.flagged]),
+        `seen: ${seen.join(', ')}`,
+      );
+    }
+    assert.deepEqual(
+      full.map((r) => r.pi_email),
+      ['a@x.edu', 'c@x.edu', 'b@x.edu', 'early@x.edu'],
+    );
+  });
+  it('ignores spaces and no-break spaces around values, and rejects misread dates such as 4/1/25', async () => {
+    const ok = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f' });
+    const padded = async (extra: Partial<Record<string, string>>) => (await chargesRow([ok], extra)) as Record<string, unknown>;
+    const row = await padded({ cost: ' 1.50\u00a0', list: '\u00a02 ', service: ' Compute\u00a0', period: ' 2025-01-01T00:00:00Z ' });
+    assert.deepEqual(
+      [row.cost, row.list_cost, row.service, row.period, row.bad_cost, row.bad_list],
+      ['1.500000000000000000', '2.000000000000000000', 'Compute', '2025-01', false, false],
+    );
+    const blank = await padded({ list: ' \u00a0 ' });
+    assert.deepEqual([blank.bad_list, blank.list_cost], [false, '1.000000000000000000']);
+    for (const period of ['4/1/25', '1/4/2025', '25-01-01']) {
+      const bad = await padded({ period });
+      assert.equal(bad.bad_period, true, period);
+    }
+  });
   it('reads the optional references and cost fields through the configured mapping', async () => {
     const config = parseConfig('tag_mapping:\n  reference_1: [grant]\n  cost_center: cc\n', 'c');
     const [row] = await charges([tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f', Grant: 'NSF-123', 'user:CC': '77' })], config);
@@ -89,6 +131,29 @@ describe('attribution from Tags', () => {
     );
   });
 });
+
+async function chargesRow(tagCells: string[], extra: Partial<Record<string, string>>) {
+  const path = await writeCsv(dir, `r${Math.random().toString(36).slice(2)}.csv`, [
+    [...HEADER, 'ChargeCategory'],
+    ...tagCells.map((t) => [
+      extra.period ?? '2025-01-01',
+      extra.cost ?? '1.00',
+      extra.list ?? '',
+      extra.service ?? 'Compute',
+      'vm-1',
+      t,
+      'Usage',
+    ]),
+  ]);
+  const file = await sniffFile(path, 'test.csv');
+  const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv' };
+  const params = new Params();
+  const [row] = await db.query(
+    `SELECT cost, list_cost, service, period, bad_cost, bad_list, bad_period FROM (${chargesSql(f, { config: parseConfig('', 'c'), period: '2025-01' }, params)})`,
+    params.values,
+  );
+  return row;
+}
 
 describe('flag rules', () => {
   const ok = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '123456-1234' });

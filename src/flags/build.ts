@@ -12,11 +12,9 @@ export interface FlagContext {
   source: string;
   file: string;
   period: string;
-  /** Lines of each row hash's occurrences, in file order. */
-  lines: Map<string, number[]>;
 }
 
-/** Builds flags with stable ids: the row hash, and `-N` for the N-th identical row. */
+/** Builds flags with stable ids: the row hash, and `-N` for the N-th identical row (rows in file order). */
 export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
   const seen = new Map<string, number>();
   const flags = rows.map((row) => {
@@ -32,7 +30,7 @@ export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
       message: row.rules.map((r) => ruleMessage(r, row, ctx)).join('; '),
       source: ctx.source,
       file: ctx.file,
-      line: ctx.lines.get(row.row_hash)?.[n - 1] ?? 1,
+      line: row.line,
       charge: {
         pi_email: row.pi_email,
         project_id: row.project_id,

@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.ts';
 import { ATTRIBUTES, type Attribute } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
-import type { ColumnMap, FocusField } from './columns.ts';
+import { type ColumnMap, FOCUS_COLUMNS, type FocusField } from './columns.ts';
 import type { SniffedFile } from './file.ts';
 
 export const DECIMAL = 'DECIMAL(38,18)';
@@ -17,14 +17,17 @@ export interface ChargeFile {
   sourceSlug: string;
   /** Repository-relative path recorded in flags. */
   relPath: string;
+  /**
+   * Tag keys seen in the file's first rows (`sampleTagKeys`). The fast path then looks up only
+   * the spellings the file uses; rows spelling a key otherwise still resolve through the slow path.
+   */
+  tagKeys?: readonly string[];
 }
 
 export interface ChargesOptions {
   config: Config;
   /** The period the file is stored under; rows of other periods are flagged. Null: no check. */
   period: string | null;
-  /** Adds `rec`, the 1-based record number. Serialises the scan: only for the rare look-ups. */
-  withRecordNumbers?: boolean;
   /** Attributes to read from Tags (others are NULL): each costs a lookup per row. */
   attributes?: readonly Attribute[];
 }
@@ -51,6 +54,9 @@ export type RowError = (typeof ROW_ERRORS)[number];
 
 const col = (i: number) => `c${i}`;
 
+/** FOCUS ChargeCategory values, as spelled by the spec (files may differ in case). */
+const CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'];
+
 /** `read_csv` over the file with every column as text, named c0…cN so no header text enters the SQL. */
 export function readCsvSql(f: ChargeFile, params: Params): string {
   const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
@@ -59,30 +65,71 @@ export function readCsvSql(f: ChargeFile, params: Params): string {
     compression = ${params.add(f.file.compression === 'gzip' ? 'gzip' : 'none')})`;
 }
 
-/** The identity of a row for its flag id: the source and every cell, columns in name order. */
-export function rowIdentitySql(f: ChargeFile, params: Params): string {
-  const ordered = f.file.header
-    .map((name, i) => ({ name: name.toLowerCase(), i }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));
-  return `sha256(concat_ws(chr(30), ${params.add(f.sourceSlug)}, ${ordered.map(({ i }) => `coalesce(${col(i)}, chr(0))`).join(', ')}))`;
+/** The distinct top-level keys of Tags in the file's first rows. */
+export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): string | null {
+  const i = f.columns.tags;
+  if (i === undefined) return null;
+  return `SELECT DISTINCT unnest(TRY(json_keys(${col(i)}))) AS k FROM (SELECT ${col(i)} FROM ${readCsvSql(f, params)} LIMIT ${rows}) ORDER BY k`;
 }
 
-/** The cost column's text under the configured cost basis. */
-export function rawCostSql(f: ChargeFile, config: Config): string {
-  return field(f, config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost');
+/**
+ * The identity of a row for its flag id: the source and the row's charge, that is every FOCUS
+ * column the tool reads (by FOCUS name, so column order and spelling do not matter). Columns the
+ * tool ignores are left out, so a re-export that adds columns keeps every id and decision.
+ */
+export function rowIdentitySql(f: ChargeFile, params: Params): string {
+  const fields = (Object.keys(FOCUS_COLUMNS) as FocusField[]).sort();
+  const cells = fields.map((name) => {
+    const i = f.columns[name];
+    return i === undefined ? 'chr(0)' : `coalesce(${col(i)}, chr(0))`;
+  });
+  return `sha256(concat_ws(chr(30), ${params.add(f.sourceSlug)}, ${cells.join(', ')}))`;
+}
+
+/** The cost column's text under the configured cost basis, as in the file. */
+function rawCostSql(f: ChargeFile, config: Config): string {
+  return rawField(f, config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost');
+}
+
+/** Characters trimmed from both ends of every value: spaces and no-break spaces. */
+const PAD = ' \u00a0';
+
+/** A text value with surrounding spaces removed (NULL when nothing remains), or NULL when absent. */
+function trimmedSql(value: string): string {
+  // Trimming every value costs more than reading the file; testing the ends first is nearly free.
+  const padded = [...PAD].flatMap((c) => [`${value} LIKE '${c}%'`, `${value} LIKE '%${c}'`]).join(' OR ');
+  return `CASE WHEN ${padded} THEN nullif(trim(${value}, '${PAD}'), '') ELSE ${value} END`;
 }
 
 /** Text of a FOCUS column, trimmed; NULL when the file lacks it. */
 function field(f: ChargeFile, name: FocusField): string {
   const i = f.columns[name];
-  return i === undefined ? 'NULL::VARCHAR' : `nullif(trim(${col(i)}), '')`;
+  return i === undefined ? 'NULL::VARCHAR' : trimmedSql(col(i));
 }
 
-/** All tag keys to look up exactly (fast path): each configured spelling, bare and with each prefix. */
-export function tagKeyVariants(config: Config, attribute: Attribute): string[] {
+/** Text of a FOCUS column as in the file (for casts, which ignore surrounding spaces); NULL when the file lacks it. */
+function rawField(f: ChargeFile, name: FocusField): string {
+  const i = f.columns[name];
+  return i === undefined ? 'NULL::VARCHAR' : col(i);
+}
+
+/** A cast that ignores surrounding spaces, no-break spaces included (trimmed only when the plain cast fails). */
+function castSql(value: string, type: string): string {
+  return `coalesce(TRY_CAST(${value} AS ${type}), TRY_CAST(${trimmedSql(value)} AS ${type}))`;
+}
+
+/**
+ * Tag keys to look up exactly (fast path): each configured spelling, bare and with each prefix,
+ * in precedence order. Given the keys a file was `seen` to use, only those up to the last one
+ * seen: whatever the fast path finds is then what the full list would have found.
+ */
+export function tagKeyVariants(config: Config, attribute: Attribute, seen?: readonly string[]): string[] {
   const prefixes = ['', ...config.tag_mapping.strip_prefixes];
   const names = config.tag_mapping[attribute].flatMap((k) => [k, k.toLowerCase()]);
-  return [...new Set(prefixes.flatMap((p) => names.map((n) => `${p}${n}`)))];
+  const all = [...new Set(prefixes.flatMap((p) => names.map((n) => `${p}${n}`)))];
+  if (!seen) return all;
+  const last = all.reduce((n, k, i) => (seen.includes(k) ? i : n), 0);
+  return all.slice(0, last + 1);
 }
 
 /** A JSON pointer to a top-level key (RFC 6901 escaping), safe for any key text. */
@@ -95,18 +142,25 @@ export function jsonPointer(key: string): string {
  * Slow path, only for rows where that found nothing but the text mentions the key: a
  * case-insensitive scan of all keys with prefixes stripped (e.g. `PI_Email`, ` org`).
  */
-function fastAttributeSql(config: Config, attribute: Attribute, paths: string[]): string {
-  const exact = tagKeyVariants(config, attribute).map((k) => `_tag_values[${paths.indexOf(jsonPointer(k)) + 1}]`);
-  return `nullif(trim(${exact.length === 1 ? exact[0] : `coalesce(${exact.join(', ')})`}), '')`;
+function fastAttributeSql(config: Config, attribute: Attribute, paths: string[], seen?: readonly string[]): string {
+  const exact = tagKeyVariants(config, attribute, seen).map((k) => `_tag_values[${paths.indexOf(jsonPointer(k)) + 1}]`);
+  return trimmedSql(exact.length === 1 ? (exact[0] as string) : `coalesce(${exact.join(', ')})`);
 }
 
 function attributeSql(config: Config, attribute: Attribute): string {
   const wanted = [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
   const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
-  const normKey = prefixRe ? `regexp_replace(lower(trim(e.key)), ${sqlString(`^(${prefixRe})`)}, '')` : 'lower(trim(e.key))';
+  const normKey = prefixRe
+    ? `regexp_replace(lower(trim(e.key, '${PAD}')), ${sqlString(`^(${prefixRe})`)}, '')`
+    : `lower(trim(e.key, '${PAD}'))`;
   const mentions = wanted.map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`).join(' OR ');
-  const slow = `nullif(trim(list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, VARCHAR)"'))),
-      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND nullif(trim(e.value), '') IS NOT NULL)[1].value), '')`;
+  // Several matching keys: the fast path's precedence (prefix order, then name order) decides.
+  const key = `lower(trim(e.key, '${PAD}'))`;
+  const prefixRank = `CASE ${config.tag_mapping.strip_prefixes.map((p, i) => `WHEN starts_with(${key}, ${sqlString(p.toLowerCase())}) THEN ${i + 1}`).join(' ')} ELSE 0 END`;
+  const rank = `${config.tag_mapping.strip_prefixes.length ? prefixRank : '0'} * 1000 + list_position([${wanted.map(sqlString).join(', ')}], ${normKey})`;
+  const slow = `nullif(trim(list_sort(list_transform(list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, VARCHAR)"'))),
+      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND nullif(trim(e.value, '${PAD}'), '') IS NOT NULL),
+      e -> {rank: ${rank}, value: e.value}))[1].value, '${PAD}'), '')`;
   return `CASE WHEN _fast_${attribute} IS NULL AND NOT tags_invalid AND (${mentions}) THEN ${slow} ELSE _fast_${attribute} END`;
 }
 
@@ -115,11 +169,12 @@ function escapeRe(s: string): string {
 }
 
 /**
- * An ISO 8601 date or datetime as TIMESTAMPTZ (UTC when no offset is given), or NULL. The shape
- * is checked first because DuckDB's cast also accepts forms such as 4/1/25, which it misreads.
+ * A parsed timestamp kept only when plausible. DuckDB's cast reads ISO 8601 with `T` or a space,
+ * with or without an offset (UTC when none), but also misreads forms such as 4/1/25 (as the year
+ * 4): a range check, far cheaper than checking each value's shape, rejects those.
  */
-function timestampSql(column: string): string {
-  return `CASE WHEN ${column}[5] = '-' AND ${column}[8] = '-' THEN TRY_CAST(${column} AS TIMESTAMPTZ) END`;
+function plausibleSql(column: string): string {
+  return `CASE WHEN ${column} >= TIMESTAMPTZ '1900-01-01 00:00:00+00' AND ${column} < TIMESTAMPTZ '2200-01-01 00:00:00+00' THEN ${column} END`;
 }
 
 /**
@@ -133,22 +188,22 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
   const rules = config.flag_rules;
   const anomalies = rules.anomalies;
   const fundPatterns = rules.fund_org_patterns;
-  const paths = [...new Set(attributes.flatMap((a) => tagKeyVariants(config, a).map(jsonPointer)))];
+  const seen = f.tagKeys;
+  const paths = [...new Set(attributes.flatMap((a) => tagKeyVariants(config, a, seen).map(jsonPointer)))];
   const patternCases = rules.patterns.map((p, i) => {
     const re = params.add(p.pattern);
     const matches = (column: string) => `regexp_matches(coalesce(${column}, ''), ${re})`;
     return `WHEN ${p.field === 'service' ? matches('service') : `${matches('resource_name')} OR ${matches('resource_id')}`} THEN ${i}`;
   });
-  const recordNumber = options.withRecordNumbers ? 'row_number() OVER () AS rec,' : '';
   const identity = rowIdentitySql(f, params);
 
-  const raw = `SELECT ${recordNumber} *,
+  const raw = `SELECT *,
       ${field(f, 'tags')} AS _tags_raw,
       ${rawCostSql(f, config)} AS cost_raw,
-      ${field(f, 'listCost')} AS list_raw,
-      ${field(f, 'billingPeriodStart')} AS period_raw,
+      ${rawField(f, 'listCost')} AS list_raw,
+      ${rawField(f, 'billingPeriodStart')} AS period_raw,
       ${field(f, 'currency')} AS currency_raw,
-      ${field(f, 'chargePeriodStart')} AS charge_start_raw,
+      ${rawField(f, 'chargePeriodStart')} AS charge_start_raw,
       ${field(f, 'serviceName')} AS service,
       ${field(f, 'resourceId')} AS resource_id,
       ${field(f, 'resourceName')} AS resource_name,
@@ -160,20 +215,23 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
   const parsed = `SELECT *,
       CASE WHEN starts_with(_tags_raw, '{')
         THEN TRY(json_extract_string(_tags_raw, ${sqlString(`[${paths.map((p) => JSON.stringify(p)).join(', ')}]`)}::VARCHAR[])) END AS _tag_values,
-      TRY_CAST(cost_raw AS ${DECIMAL}) AS cost,
-      TRY_CAST(list_raw AS ${DECIMAL}) AS _list_num,
-      ${timestampSql('period_raw')} AS _period_ts,
-      ${timestampSql('charge_start_raw')} AS charge_start
+      ${castSql('cost_raw', DECIMAL)} AS cost,
+      ${castSql('list_raw', DECIMAL)} AS _list_num,
+      ${castSql('period_raw', 'TIMESTAMPTZ')} AS _period_cast,
+      ${castSql('charge_start_raw', 'TIMESTAMPTZ')} AS _charge_start_cast
     FROM (${raw})`;
 
   const normalised = `SELECT *,
       _tags_raw IS NOT NULL AND _tag_values IS NULL AS tags_invalid,
-      ${attributes.map((a) => `${fastAttributeSql(config, a, paths)} AS _fast_${a}`).join(',\n      ')},
+      ${attributes.map((a) => `${fastAttributeSql(config, a, paths, seen)} AS _fast_${a}`).join(',\n      ')},
       coalesce(_list_num, cost) AS list_cost,
-      strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') AS period,
+      ${plausibleSql('_period_cast')} AS _period_ts,
+      ${plausibleSql('_charge_start_cast')} AS charge_start,
+      strftime(make_timestamp(epoch_us(${plausibleSql('_period_cast')})), '%Y-%m') AS period,
       upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) AS currency,
-      CASE lower(category_raw) WHEN 'usage' THEN 'Usage' WHEN 'purchase' THEN 'Purchase' WHEN 'tax' THEN 'Tax'
-        WHEN 'credit' THEN 'Credit' WHEN 'adjustment' THEN 'Adjustment' ELSE coalesce(category_raw, 'Usage') END AS category,
+      CASE ${CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}
+        ${CATEGORIES.map((c) => `WHEN lower(category_raw) = ${sqlString(c.toLowerCase())} THEN ${sqlString(c)}`).join(' ')}
+        ELSE coalesce(category_raw, 'Usage') END AS category,
     FROM (${parsed})`;
 
   const attributed = `SELECT *,
@@ -184,9 +242,9 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
   const checked = `SELECT *,
       _period_ts IS NULL AS bad_period,
       cost IS NULL AS bad_cost,
-      list_raw IS NOT NULL AND _list_num IS NULL AS bad_list,
+      _list_num IS NULL AND ${trimmedSql('list_raw')} IS NOT NULL AS bad_list,
       NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
-      charge_start_raw IS NOT NULL AND charge_start IS NULL AS bad_charge_start,
+      charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
       ${rules.invalid_tags ? 'tags_invalid' : 'false'} AS r_invalid_tags,
       ${rules.missing_pi_email ? 'pi_email IS NULL' : 'false'} AS r_missing_pi_email,
       ${rules.missing_project_id ? 'project_id IS NULL' : 'false'} AS r_missing_project_id,

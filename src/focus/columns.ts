@@ -1,6 +1,6 @@
 /**
  * Which FOCUS columns a file has. Columns are matched by name, case-insensitively; unknown and
- * `x_` columns are ignored (but still part of a row's identity, see flag ids).
+ * `x_` columns are ignored, in a row's identity (flag ids) too.
  */
 import { UserError } from '../core/errors.ts';
 import type { SniffedFile } from './file.ts';

@@ -1,24 +1,16 @@
 /**
  * Scans one FOCUS file with DuckDB: per-period totals, validation counts and the flagged rows,
- * in one parallel pass. Line numbers (which need an ordered, serial pass) are looked up only for
- * the few rows that need them: the first invalid row, and flagged rows.
+ * with their record numbers, in one parallel pass. Record numbers become line numbers by
+ * counting newlines (JavaScript, alongside DuckDB's threads), or by a quote-aware scan when some
+ * record spans lines or blank lines are skipped.
  */
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/schema.ts';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
-import {
-  type ChargeFile,
-  chargesSql,
-  type FlagRule,
-  ROW_ERRORS,
-  type RowError,
-  RULES_LIST_SQL,
-  rawCostSql,
-  readCsvSql,
-  rowIdentitySql,
-} from './charges-sql.ts';
+import { type ChargeFile, chargesSql, type FlagRule, ROW_ERRORS, type RowError, RULES_LIST_SQL, sampleTagKeysSql } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
 import { FOCUS_COLUMNS } from './columns.ts';
 import { recordLines } from './lines.ts';
@@ -49,8 +41,8 @@ export interface FlaggedRow {
   charge_date: string | null;
   cost: string;
   list_cost: string;
-  /** Filled in by `locateFlaggedRows`. */
-  line?: number;
+  /** Physical line in the file (1 is the header). */
+  line: number;
 }
 
 export interface ScanResult {
@@ -103,53 +95,97 @@ export function csvError(e: unknown, f: ChargeFile): never {
   throw new UserError(`could not read the file: ${message.split('\n')[0]}`, { location, hint: 'check that the file is a CSV export' });
 }
 
-export async function scanFile(db: Database, f: ChargeFile, config: Config, period: string | null): Promise<ScanResult> {
+let scans = 0;
+
+/**
+ * The file with the tag keys its first rows use (see `ChargeFile.tagKeys`): a quick look that
+ * lets the full scan skip lookups of spellings the file does not use.
+ */
+export async function withTagKeys(db: Database, f: ChargeFile): Promise<ChargeFile> {
   const params = new Params();
-  const sql = `WITH c AS (${chargesSql(f, { config, period }, params)})
-    SELECT period, currency, count(*) AS rows,
-      coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
-      ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k}) AS ${k}`).join(', ')},
-      count(*) FILTER (WHERE flagged) AS flagged_rows,
-      coalesce(sum(cost) FILTER (WHERE flagged), 0) AS flagged_cost,
-      list({
-        row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
-        period: period, currency: currency, pi_email: pi_email, project_id: project_id, fund_org: fund_org,
-        service: service, resource_id: resource_id, resource_name: resource_name,
-        charge_date: strftime(charge_start, '%Y-%m-%d'), cost: cost, list_cost: list_cost
-      }) FILTER (WHERE flagged) AS flagged
-    FROM c GROUP BY period, currency ORDER BY period, currency`;
-  let rows: Record<string, unknown>[];
+  const sql = sampleTagKeysSql(f, params, 4096);
+  if (sql === null) return f;
   try {
-    rows = await db.query(sql, params.values);
+    const rows = await db.query<{ k: string }>(sql, params.values);
+    return { ...f, tagKeys: rows.map((r) => r.k) };
+  } catch {
+    return f; // the full scan reports what is wrong with the file
+  }
+}
+
+/**
+ * Reads a file once, in parallel, into a temporary table of what ingest needs per row. DuckDB
+ * keeps a single-table scan's order when it materialises it, so `rowid + 1` is the record number:
+ * flagged and invalid rows are located without a serial, numbered pass over the file.
+ */
+export async function scanFile(db: Database, file: ChargeFile, config: Config, period: string | null): Promise<ScanResult> {
+  const table = `_scan_${++scans}`;
+  const f = await withTagKeys(db, file);
+  const params = new Params();
+  const anyError = ROW_ERRORS.join(' OR ');
+  const create = `CREATE TEMP TABLE ${table} AS
+    SELECT period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
+      CASE WHEN flagged THEN to_json({
+        row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
+        pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service,
+        resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d')
+      }) END AS flag,
+      CASE WHEN ${anyError} THEN to_json({
+        period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw, charge_start_raw: charge_start_raw
+      }) END AS invalid
+    FROM (${chargesSql(f, { config, period }, params)})`;
+  const counting = new AbortController();
+  const lineCount = countLines(f, counting.signal);
+  lineCount.catch(() => {}); // awaited only when some row needs a line number, else abandoned
+  try {
+    await db.query(create, params.values);
   } catch (e) {
+    counting.abort();
     csvError(e, f);
   }
-  if (rows.length === 0) {
-    throw invalidInput(
-      { file: f.file.display, line: 2 },
-      'no charges',
-      'at least one data row after the header',
-      'a header only',
-      'export a billing period that has charges',
+  try {
+    const rows = await db.query(
+      `SELECT period, currency, count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
+        ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k}) AS ${k}`).join(', ')},
+        count(*) FILTER (WHERE flagged) AS flagged_rows, coalesce(sum(cost) FILTER (WHERE flagged), 0) AS flagged_cost
+      FROM ${table} GROUP BY period, currency ORDER BY period, currency`,
     );
+    if (rows.length === 0) {
+      throw invalidInput(
+        { file: f.file.display, line: 2 },
+        'no charges',
+        'at least one data row after the header',
+        'a header only',
+        'export a billing period that has charges',
+      );
+    }
+    const invalid = rows.reduce((n, r) => n + ROW_ERRORS.reduce((m, k) => m + Number(r[k]), 0), 0);
+    const totalRows = rows.reduce((n, r) => n + Number(r.rows), 0);
+    const toLines = async (recs: number[]) =>
+      (await lineCount) === totalRows + 1 ? new Map(recs.map((r) => [r, r + 1])) : recordLines(f.file.path, f.file.compression, recs);
+    if (invalid > 0) await throwFirstRowError(db, f, config, table, invalid, toLines);
+    const flagged = (
+      await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
+        `SELECT rowid + 1 AS rec, flag, period, currency, cost, list_cost FROM ${table} WHERE flagged ORDER BY rowid`,
+      )
+    ).map(({ flag, ...r }) => ({ ...r, ...(JSON.parse(flag) as Omit<FlaggedRow, 'line' | keyof typeof r>) }));
+    const lines = flagged.length ? await toLines(flagged.map((r) => Number(r.rec))) : new Map<number, number>();
+    return {
+      periods: rows.map((r) => ({
+        period: r.period as string,
+        currency: r.currency as string,
+        rows: Number(r.rows),
+        cost: r.cost as string,
+        list: r.list as string,
+        flagged_rows: Number(r.flagged_rows),
+        flagged_cost: r.flagged_cost as string,
+      })),
+      flagged: flagged.map(({ rec, ...r }) => ({ ...r, line: lines.get(Number(rec)) ?? Number(rec) + 1 })),
+    };
+  } finally {
+    counting.abort();
+    await db.query(`DROP TABLE ${table}`);
   }
-  const errors = ROW_ERRORS.filter((k) => rows.some((r) => Number(r[k]) > 0));
-  if (errors.length > 0) {
-    const count = rows.reduce((n, r) => n + ROW_ERRORS.reduce((m, k) => m + Number(r[k]), 0), 0);
-    await throwFirstRowError(db, f, config, count);
-  }
-  return {
-    periods: rows.map((r) => ({
-      period: r.period as string,
-      currency: r.currency as string,
-      rows: Number(r.rows),
-      cost: r.cost as string,
-      list: r.list as string,
-      flagged_rows: Number(r.flagged_rows),
-      flagged_cost: r.flagged_cost as string,
-    })),
-    flagged: rows.flatMap((r) => (r.flagged as FlaggedRow[] | null) ?? []),
-  };
 }
 
 const ERROR_TEXT: Record<RowError, { column: FocusField; expected: string; hint: string }> = {
@@ -180,25 +216,34 @@ const ERROR_TEXT: Record<RowError, { column: FocusField; expected: string; hint:
   },
 };
 
-async function throwFirstRowError(db: Database, f: ChargeFile, config: Config, count: number): Promise<never> {
-  const params = new Params();
-  const sql = `SELECT rec, ${ROW_ERRORS.map((k) => `${k}`).join(', ')}, period_raw, cost_raw, list_raw, currency_raw, charge_start_raw
-    FROM (${chargesSql(f, { config, period: null, withRecordNumbers: true }, params)})
-    WHERE ${ROW_ERRORS.join(' OR ')} ORDER BY rec LIMIT 1`;
-  const [row] = await db.query(sql, params.values);
-  if (!row) throw new UserError(`${f.file.display}: invalid rows found, but the first could not be located`);
-  const kind = ROW_ERRORS.find((k) => row[k] === true) as RowError;
+async function throwFirstRowError(
+  db: Database,
+  f: ChargeFile,
+  config: Config,
+  table: string,
+  count: number,
+  toLines: (recs: number[]) => Promise<Map<number, number>>,
+): Promise<never> {
+  const [first] = await db.query<Record<RowError, boolean> & { rec: string; invalid: string }>(
+    `SELECT rowid + 1 AS rec, ${ROW_ERRORS.join(', ')}, invalid FROM ${table} WHERE ${ROW_ERRORS.join(' OR ')} ORDER BY rowid LIMIT 1`,
+  );
+  if (!first) throw new UserError(`${f.file.display}: invalid rows found, but the first could not be located`);
+  const values = JSON.parse(first.invalid) as Record<
+    'period_raw' | 'cost_raw' | 'list_raw' | 'currency_raw' | 'charge_start_raw',
+    string | null
+  >;
+  const kind = ROW_ERRORS.find((k) => first[k] === true) as RowError;
   const text = ERROR_TEXT[kind];
   const column = kind === 'bad_cost' && config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : text.column;
   const raw = {
-    bad_period: row.period_raw,
-    bad_cost: row.cost_raw,
-    bad_list: row.list_raw,
-    bad_currency: row.currency_raw,
-    bad_charge_start: row.charge_start_raw,
-  }[kind] as string | null;
-  const rec = Number(row.rec);
-  const line = (await recordLines(f.file.path, f.file.compression, [rec])).get(rec);
+    bad_period: values.period_raw,
+    bad_cost: values.cost_raw,
+    bad_list: values.list_raw,
+    bad_currency: values.currency_raw,
+    bad_charge_start: values.charge_start_raw,
+  }[kind];
+  const rec = Number(first.rec);
+  const line = (await toLines([rec])).get(rec);
   const others = count - 1;
   throw invalidInput(
     { file: f.file.display, line, column: (f.columns[column] ?? 0) + 1 },
@@ -210,70 +255,21 @@ async function throwFirstRowError(db: Database, f: ChargeFile, config: Config, c
 }
 
 /**
- * Finds the lines of flagged rows, as hash → lines in file order. A serial, numbered pass reads
- * only the cost column and keeps rows whose cost text some flagged row has; a cost shared by
- * rows of different content is settled by hashing those candidates in a second pass.
+ * Physical lines in the file, counting a last line without a newline. When it is the record
+ * count plus the header, record N is on line N + 1 (no quoted newlines, no blank lines).
  */
-export async function locateFlaggedRows(
-  db: Database,
-  f: ChargeFile,
-  config: Config,
-  flagged: FlaggedRow[],
-  totalRows: number,
-): Promise<Map<string, number[]>> {
-  const byHash = new Map<string, number[]>();
-  if (flagged.length === 0) return byHash;
-  const hashesByCost = new Map<string, string[]>();
-  for (const r of flagged) hashesByCost.set(r.cost_raw, [...(hashesByCost.get(r.cost_raw) ?? []), r.row_hash]);
-  // Counting newlines (JS) overlaps the numbered pass (DuckDB's threads).
-  const simple = isOneRecordPerLine(f, totalRows);
-  const params = new Params();
-  const candidates = await db.query<{ rec: string; cost_raw: string }>(
-    `SELECT rec, cost_raw FROM (SELECT row_number() OVER () AS rec, ${rawCostSql(f, config)} AS cost_raw FROM ${readCsvSql(f, params)})
-     WHERE cost_raw IN (SELECT unnest(${params.add([...hashesByCost.keys()])}::VARCHAR[])) ORDER BY rec`,
-    params.values,
-  );
-  const recsByCost = new Map<string, number[]>();
-  for (const c of candidates) recsByCost.set(c.cost_raw, [...(recsByCost.get(c.cost_raw) ?? []), Number(c.rec)]);
-  const ambiguous: string[] = [];
-  for (const [cost, hashes] of hashesByCost) {
-    const recs = recsByCost.get(cost) ?? [];
-    // Every row with this cost is flagged, and they are all the same row: no doubt which is which.
-    if (recs.length === hashes.length && new Set(hashes).size === 1) byHash.set(hashes[0] as string, recs);
-    else ambiguous.push(cost);
-  }
-  if (ambiguous.length > 0) {
-    const p2 = new Params();
-    const wanted = new Set(ambiguous.flatMap((c) => hashesByCost.get(c) ?? []));
-    const rows = await db.query<{ rec: string; row_hash: string }>(
-      `SELECT rec, row_hash FROM (SELECT row_number() OVER () AS rec, ${rowIdentitySql(f, p2)} AS row_hash, ${rawCostSql(f, config)} AS cost_raw
-         FROM ${readCsvSql(f, p2)}) WHERE cost_raw IN (SELECT unnest(${p2.add(ambiguous)}::VARCHAR[])) ORDER BY rec`,
-      p2.values,
-    );
-    for (const r of rows) if (wanted.has(r.row_hash)) byHash.set(r.row_hash, [...(byHash.get(r.row_hash) ?? []), Number(r.rec)]);
-  }
-  const recs = [...byHash.values()].flat();
-  const lines = (await simple) ? null : await recordLines(f.file.path, f.file.compression, recs);
-  for (const [hash, list] of byHash)
-    byHash.set(
-      hash,
-      list.map((rec) => lines?.get(rec) ?? rec + 1),
-    );
-  return byHash;
-}
-
-/**
- * True when record N is on line N + 1: the file has exactly one line per record plus the header
- * (no blank lines, no quoted newlines). Counting newlines is fast; a full quote-aware scan is not.
- */
-async function isOneRecordPerLine(f: ChargeFile, totalRows: number): Promise<boolean> {
-  if (f.file.compression !== 'none') return false;
+async function countLines(f: ChargeFile, signal: AbortSignal): Promise<number> {
+  const raw = createReadStream(f.file.path, { highWaterMark: 1 << 20, signal });
+  const stream = f.file.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
   let newlines = 0;
   let last = 10;
-  for await (const chunk of createReadStream(f.file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+      if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+    }
+  } finally {
+    raw.destroy();
   }
-  const lines = newlines + (last === 10 ? 0 : 1);
-  return lines === totalRows + 1;
+  return newlines + (last === 10 ? 0 : 1);
 }

@@ -3,7 +3,7 @@
  * the charges its rows hold for review in periods/<period>/flags.yaml.
  * Read → plan → apply: nothing is written until every check has passed.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, SourceConfig } from '../config/schema.ts';
@@ -17,10 +17,10 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
-import { locateFlaggedRows, type PeriodTotals, scanFile } from '../focus/scan.ts';
+import { type PeriodTotals, scanFile } from '../focus/scan.ts';
 import { assertOpen } from '../periods/status.ts';
 import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
-import { commitWrites, type PlannedWrite, stageCopy } from '../repo/write.ts';
+import { commitWrites, type PlannedWrite, type StagedCopy, stageCopy } from '../repo/write.ts';
 
 export interface IngestOptions {
   root: string;
@@ -78,6 +78,28 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   const required = requiredColumns(config.billing.cost_basis);
   const columns = mapColumns(sniffed, required);
   const scanTarget: ChargeFile = { file: sniffed, columns, sourceSlug: slug, relPath: options.display };
+  // The byte-for-byte copy into data/ runs while DuckDB reads the file; it is renamed into place
+  // only if every check and write succeeds, and removed otherwise.
+  const dataDir = layout.dataDir(options.root);
+  const staged = options.dryRun || !existsSync(dataDir) ? undefined : await stageCopy(options.file, dataDir);
+  try {
+    return await ingestScanned(db, config, options, { source, slug, sniffed, columns, scanTarget, staged });
+  } finally {
+    await staged?.discard();
+  }
+}
+
+interface Scanned {
+  source: SourceConfig;
+  slug: string;
+  sniffed: SniffedFile;
+  columns: ChargeFile['columns'];
+  scanTarget: ChargeFile;
+  staged: StagedCopy | undefined;
+}
+
+async function ingestScanned(db: Database, config: Config, options: IngestOptions, ctx: Scanned): Promise<IngestReport> {
+  const { source, slug, sniffed, columns, scanTarget, staged } = ctx;
   const scan = await scanFile(db, scanTarget, config, options.period ?? null);
 
   const period = options.period ?? singlePeriod(scan.periods, sniffed);
@@ -115,36 +137,28 @@ export async function ingest(db: Database, config: Config, options: IngestOption
     );
   }
 
-  // The byte-for-byte copy into data/ runs while DuckDB finds the flagged rows' lines (a serial
-  // pass, so a core is free); it is discarded unless every write succeeds.
-  const staged = options.dryRun ? undefined : await stageCopy(options.file, layout.dataDir(options.root));
-  try {
-    const lines = await locateFlaggedRows(db, { ...scanTarget, relPath: stored }, config, scan.flagged, totalRows(scan.periods));
-    const incoming = buildFlags(scan.flagged, { config, source: slug, file: stored, period, lines });
-    const flagsPath = layout.flagsFile(options.root, period);
-    const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
-    const merged = mergeFlags(current.flags, incoming, slug);
-    const previousIds = new Set(current.flags.filter((f) => f.source === slug).map((f) => f.id));
-    const flagSummary = {
-      total: incoming.length,
-      new: incoming.filter((f) => !previousIds.has(f.id)).length,
-      decisions_kept: merged.kept,
-      decisions_dropped: merged.dropped,
-      by_rule: countByRule(incoming),
-    };
-    if (options.dryRun) return report('dry-run', flagSummary);
+  const incoming = buildFlags(scan.flagged, { config, source: slug, file: stored, period });
+  const flagsPath = layout.flagsFile(options.root, period);
+  const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
+  const merged = mergeFlags(current.flags, incoming, slug);
+  const previousIds = new Set(current.flags.filter((f) => f.source === slug).map((f) => f.id));
+  const flagSummary = {
+    total: incoming.length,
+    new: incoming.filter((f) => !previousIds.has(f.id)).length,
+    decisions_kept: merged.kept,
+    decisions_dropped: merged.dropped,
+    by_rule: countByRule(incoming),
+  };
+  if (options.dryRun) return report('dry-run', flagSummary);
 
-    const writes: PlannedWrite[] = [staged ? { target, staged } : { target, copyFrom: options.file }];
-    if (merged.flags.length > 0 || current.flags.length > 0) {
-      writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
-    }
-    await commitWrites(writes);
-    // A replaced export may have changed compression, and so its file name.
-    if (existing && existing !== target) await rm(existing);
-    return report(existing ? 'replaced' : 'ingested', flagSummary);
-  } finally {
-    await staged?.discard();
+  const writes: PlannedWrite[] = [staged ? { target, staged } : { target, copyFrom: options.file }];
+  if (merged.flags.length > 0 || current.flags.length > 0) {
+    writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
   }
+  await commitWrites(writes);
+  // A replaced export may have changed compression, and so its file name.
+  if (existing && existing !== target) await rm(existing);
+  return report(existing ? 'replaced' : 'ingested', flagSummary);
 }
 
 function totalRows(periods: PeriodTotals[]): number {

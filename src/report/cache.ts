@@ -3,38 +3,90 @@
  * exact SQL (which carries the config, the flag rules and each file's column mapping), its
  * parameters, and the sha256 of every data file's bytes: any change to any of them is a
  * miss. Never keyed on modification times.
+ *
+ * Hashing a large file costs a fraction of a second, so it overlaps the query when a hit is
+ * unlikely. Whether it is likely is guessed from the files' size and mtime at the last run (a
+ * hint only: what is served is always chosen by the content key).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from '../periods/close.ts';
 
-const VERSION = 1;
+const VERSION = 2;
 
 export async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
-  const hash = createHash('sha256').update(
-    `${VERSION}\n${sql}\n${JSON.stringify(params, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
-  );
+  const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);
   for (const f of files) hash.update(`\n${await sha256File(f)}`);
   return hash.digest('hex');
 }
 
+function queryText(sql: string, params: Record<string, unknown>): string {
+  return `${sql}\n${JSON.stringify(params, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+}
+
+const dir = (root: string) => join(root, '.cache', 'report');
+
 export async function readReportCache<T>(root: string, key: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(join(root, '.cache', 'report', `${key}.json`), 'utf8')) as T;
+    return JSON.parse(await readFile(join(dir(root), `${key}.json`), 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
-export async function writeReportCache(root: string, key: string, value: unknown): Promise<void> {
-  const dir = join(root, '.cache', 'report');
+async function writeAtomic(path: string, content: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
-    const tmp = join(dir, `${key}.${process.pid}.tmp`);
-    await writeFile(tmp, JSON.stringify(value));
-    await rename(tmp, join(dir, `${key}.json`));
+    await mkdir(join(path, '..'), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, content);
+    await rename(tmp, path);
   } catch {
     // A cache that cannot be written (read-only checkout) only costs time.
   }
+}
+
+export async function writeReportCache(root: string, key: string, value: unknown): Promise<void> {
+  await writeAtomic(join(dir(root), `${key}.json`), JSON.stringify(value));
+}
+
+/** Size and mtime of each file: the hint that the content is what it was at the last run. */
+async function statHint(files: string[]): Promise<string> {
+  const stats = await Promise.all(files.map((f) => stat(f)));
+  return JSON.stringify(stats.map((s, i) => [files[i], s.size, s.mtimeMs]));
+}
+
+/**
+ * The query's rows from the cache, or from `run` (then cached when `cacheable`). With a likely
+ * hit the files are hashed first; otherwise hashing and the query run side by side.
+ */
+export async function cachedQuery<T>(
+  root: string,
+  query: { sql: string; params: Record<string, unknown>; files: string[] },
+  run: () => Promise<T>,
+  cacheable: (rows: T) => boolean,
+): Promise<T> {
+  const { sql, params, files } = query;
+  const hintPath = join(dir(root), `hint-${createHash('sha256').update(queryText(sql, params)).digest('hex').slice(0, 32)}.json`);
+  const [hint, last] = await Promise.all([
+    statHint(files),
+    readFile(hintPath, 'utf8').then(
+      (t) => JSON.parse(t) as { stats: string; key: string },
+      () => undefined,
+    ),
+  ]);
+  const keyPromise = reportCacheKey(sql, params, files);
+  if (last?.stats === hint) {
+    const key = await keyPromise;
+    const cached = await readReportCache<T>(root, key);
+    if (cached !== undefined) return cached;
+  }
+  keyPromise.catch(() => {}); // awaited below, once the query has settled
+  const rows = await run();
+  const key = await keyPromise;
+  if (cacheable(rows)) {
+    await writeReportCache(root, key, rows);
+    await writeAtomic(hintPath, JSON.stringify({ stats: hint, key }));
+  }
+  return rows;
 }

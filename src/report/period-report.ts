@@ -16,11 +16,11 @@ import type { Flag } from '../flags/schema.ts';
 import { type ChargeFile, CORE_ATTRIBUTES, chargesSql, ROW_ERRORS } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { sniffFile } from '../focus/file.ts';
-import { scanFile } from '../focus/scan.ts';
+import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { type PeriodStatus, periodStatus } from '../periods/status.ts';
 import { layout, PERIOD_RE, periodFolders, relPath } from '../repo/layout.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
-import { readReportCache, reportCacheKey, writeReportCache } from './cache.ts';
+import { cachedQuery } from './cache.ts';
 
 export interface SourceTotals {
   source: string;
@@ -87,7 +87,7 @@ const GROUP_COLUMNS = [
 
 export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
   if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
-  const files = await dataFiles(root, config, period);
+  const files = await Promise.all((await dataFiles(root, config, period)).map((f) => withTagKeys(db, f)));
   if (files.length === 0) {
     const known = await listPeriods(root);
     throw new UserError(`no data for period ${period}`, {
@@ -103,22 +103,21 @@ export async function periodReport(db: Database, root: string, config: Config, p
       coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
       count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
     FROM (${union}) GROUP BY ALL`;
-  const key = await reportCacheKey(
-    sql,
-    params.values,
-    files.map((f) => f.file.path),
+  type Row = ChargeGroup & { file: string; invalid: string };
+  const rows = await cachedQuery<Row[]>(
+    root,
+    { sql, params: params.values, files: files.map((f) => f.file.path) },
+    async () => {
+      try {
+        return await db.query<Row>(sql, params.values);
+      } catch (e) {
+        // Attribute the failure to a file: reading each alone throws a located error.
+        for (const f of files) await scanFile(db, f, config, period);
+        throw e;
+      }
+    },
+    (rows) => !rows.some((r) => Number(r.invalid) > 0),
   );
-  let rows = await readReportCache<(ChargeGroup & { file: string; invalid: string })[]>(root, key);
-  if (!rows) {
-    try {
-      rows = await db.query<ChargeGroup & { file: string; invalid: string }>(sql, params.values);
-    } catch (e) {
-      // Attribute the failure to a file: reading each alone throws a located error.
-      for (const f of files) await scanFile(db, f, config, period);
-      throw e;
-    }
-    if (!rows.some((r) => Number(r.invalid) > 0)) await writeReportCache(root, key, rows);
-  }
   const invalidFile = files.find((f) => rows.some((r) => r.file === f.relPath && Number(r.invalid) > 0));
   if (invalidFile) await scanFile(db, invalidFile, config, period); // throws the located error
   const groups = rows.map((r) => ({ ...r, rows: Number(r.rows) }));
