@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so a fresh clone works after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// The `focus-billing` command. Runs the prebuilt bundle when it matches the sources (see
+// cli-bundle.mjs), else the TypeScript itself through tsx: a fresh clone works either way.
+import { freshBundle } from './cli-bundle.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const bundle = process.env.OCB_NO_BUNDLE ? null : freshBundle();
+if (bundle && process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
+let main;
+if (bundle) {
+  ({ main } = await import(bundle));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv);
 // For the benchmark: peak memory of this process, in kB.
 if (process.env.OCB_REPORT_MAXRSS) {

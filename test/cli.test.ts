@@ -1,19 +1,25 @@
 /** The real `focus-billing` binary in a child process: the quick start a user types. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { makeRepo, PROJECT, removeDir, SAMPLE } from './helpers.ts';
+import { freshBundle } from '../bin/cli-bundle.mjs';
+import { makeRepo, PROJECT, removeDir, SAMPLE, tempDir } from './helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT, 'bin', 'focus-billing.mjs');
 let repo: string;
 
 async function focusBilling(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return focusBillingWith({}, ...args);
+}
+
+async function focusBillingWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...env } });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -60,5 +66,38 @@ describe('focus-billing (child process)', () => {
     assert.equal(r.code, 2);
     assert.deepEqual(JSON.parse(r.stdout), { error: 'no data for period 2031-01', hint: 'periods with data: 2025-01', exit_code: 2 });
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it('gives the same answers from the prebuilt bundle and from the TypeScript sources', async () => {
+    assert.ok(freshBundle(), 'npm test builds the bundle first (pretest)');
+    const args = ['periods', 'show', '2025-01', '--json'];
+    const bundled = await focusBilling(...args);
+    const sources = await focusBillingWith({ OCB_NO_BUNDLE: '1' }, ...args);
+    assert.equal(bundled.code, 0, bundled.stderr);
+    assert.deepEqual(JSON.parse(bundled.stdout), JSON.parse(sources.stdout));
+    assert.equal(JSON.parse(bundled.stdout).period, '2025-01');
+  });
+});
+
+describe('CLI bundle freshness', () => {
+  it('is used only while every source file it was built from is unchanged', async () => {
+    const root = await tempDir();
+    const source = join(root, 'src', 'a.ts');
+    await mkdir(dirname(source), { recursive: true });
+    await writeFile(source, 'export const a = 1;\n');
+    assert.equal(freshBundle(root), null, 'no bundle yet');
+    const s = await stat(source);
+    await mkdir(join(root, 'build', 'cli'), { recursive: true });
+    await writeFile(
+      join(root, 'build', 'cli', 'manifest.json'),
+      JSON.stringify({ entry: 'main.js', inputs: { 'src/a.ts': [s.size, s.mtimeMs] } }),
+    );
+    assert.equal(freshBundle(root), pathToFileURL(join(root, 'build', 'cli', 'main.js')).href);
+    await writeFile(source, 'export const a = 2;\n'); // same size, new content and mtime
+    await utimes(source, s.atime, new Date(s.mtimeMs + 1000));
+    assert.equal(freshBundle(root), null, 'an edited source');
+    await rm(source);
+    assert.equal(freshBundle(root), null, 'a removed source');
+    await removeDir(root);
   });
 });

@@ -23,7 +23,15 @@ import { listPeriods, type PeriodReport, periodReport } from '../report/period-r
 import type { ChargeTable } from './client/charges.ts';
 import { type Audience, buildSiteModel, type PeriodView, type SiteModel } from './model.ts';
 
-export const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
+/** The project folder (Astro's root): found upwards, as this module may run from src/ or from the CLI bundle. */
+export const PACKAGE_ROOT = findPackageRoot(import.meta.dirname);
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'astro.config.mjs')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no astro.config.mjs above ${from}`);
+  }
+}
 
 export interface BuildOptions {
   root: string;
