@@ -13,7 +13,9 @@ export class Database {
   ) {}
 
   static async open(options: { threads?: number; memoryLimit?: string } = {}): Promise<Database> {
-    const settings: Record<string, string> = {};
+    // The default, relied on: a table made from one file's scan keeps the file's row order, so
+    // rowid is the record number (see scanFile).
+    const settings: Record<string, string> = { preserve_insertion_order: 'true' };
     if (options.threads) settings.threads = String(options.threads);
     if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', settings);

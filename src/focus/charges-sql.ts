@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.ts';
 import { ATTRIBUTES, type Attribute } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
-import { type ColumnMap, FOCUS_COLUMNS, type FocusField } from './columns.ts';
+import type { ColumnMap, FocusField } from './columns.ts';
 import type { SniffedFile } from './file.ts';
 
 export const DECIMAL = 'DECIMAL(38,18)';
@@ -73,12 +73,25 @@ export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): s
 }
 
 /**
- * The identity of a row for its flag id: the source and the row's charge, that is every FOCUS
- * column the tool reads (by FOCUS name, so column order and spelling do not matter). Columns the
- * tool ignores are left out, so a re-export that adds columns keeps every id and decision.
+ * The identity of a row for its flag id: the source and the charge as the tool sees it (its
+ * periods, amounts, currency, category, service, resource and tags), by FOCUS name, so column
+ * order and spelling do not matter and a re-export that adds columns keeps every id and
+ * decision. Descriptive columns stay out: reading a column only to hash it costs every row.
  */
-export function rowIdentitySql(f: ChargeFile, params: Params): string {
-  const fields = (Object.keys(FOCUS_COLUMNS) as FocusField[]).sort();
+export function rowIdentitySql(f: ChargeFile, config: Config, params: Params): string {
+  const cost: FocusField = config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost';
+  const fields: FocusField[] = [
+    'billingPeriodStart',
+    'chargePeriodStart',
+    cost,
+    'listCost',
+    'currency',
+    'chargeCategory',
+    'serviceName',
+    'resourceId',
+    'resourceName',
+    'tags',
+  ];
   const cells = fields.map((name) => {
     const i = f.columns[name];
     return i === undefined ? 'chr(0)' : `coalesce(${col(i)}, chr(0))`;
@@ -207,7 +220,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
     const matches = (column: string) => `regexp_matches(coalesce(${column}, ''), ${re})`;
     return `WHEN ${p.field === 'service' ? matches('service') : `${matches('resource_name')} OR ${matches('resource_id')}`} THEN ${i}`;
   });
-  const identity = rowIdentitySql(f, params);
+  const identity = rowIdentitySql(f, config, params);
 
   const raw = `SELECT *,
       ${field(f, 'tags')} AS _tags_raw,

@@ -1,6 +1,6 @@
 /**
  * Which FOCUS columns a file has. Columns are matched by name, case-insensitively; unknown and
- * `x_` columns are ignored, in a row's identity (flag ids) too.
+ * `x_` columns are ignored, and are not part of a row's identity (flag ids).
  */
 import { UserError } from '../core/errors.ts';
 import type { SniffedFile } from './file.ts';

@@ -72,18 +72,8 @@ export async function dataFiles(root: string, config: Config, period: string): P
   return files;
 }
 
-const GROUP_COLUMNS = [
-  'source',
-  'file',
-  'currency',
-  'pi_email',
-  'project_id',
-  'fund_org',
-  'account_code',
-  'service',
-  'category',
-  'row_hash',
-];
+/** Grouped per file; `source` and `file` are added to each file's groups (hashing constants costs every row). */
+const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'account_code', 'service', 'category', 'row_hash'];
 
 export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
   if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
@@ -98,11 +88,14 @@ export async function periodReport(db: Database, root: string, config: Config, p
   }
   const flagsFile = await readFlags(layout.flagsFile(root, period), relPath('periods', period, 'flags.yaml'), period);
   const params = new Params();
-  const union = periodChargesSql(files, config, period, params);
-  const sql = `SELECT ${GROUP_COLUMNS.join(', ')}, count(*) AS rows,
-      coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
-      count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
-    FROM (${union}) GROUP BY ALL`;
+  const sql = files
+    .map(
+      (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
+        FROM (SELECT ${GROUP_COLUMNS.join(', ')}, count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
+          count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
+        FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
+    )
+    .join('\nUNION ALL\n');
   type Row = ChargeGroup & { file: string; invalid: string };
   const rows = await cachedQuery<Row[]>(
     root,
@@ -158,10 +151,12 @@ export function periodChargesSql(files: ChargeFile[], config: Config, period: st
   return files
     .map(
       (f) =>
-        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: [...CORE_ATTRIBUTES, 'account_code'] }, params)})`,
+        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
     )
     .join('\nUNION ALL\n');
 }
+
+const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
 
 const chargeProjection = `resource_id, resource_name, charge_start, currency, account_code, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
 
