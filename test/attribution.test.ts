@@ -29,6 +29,7 @@ async function charges(
   config: Config = parseConfig('', 'c'),
   extra: Partial<Record<string, string>> = {},
   tagKeys?: string[],
+  select = `${ATTRIBUTES.join(', ')}, tags_invalid, flagged, ${RULES_LIST_SQL} AS rules`,
 ) {
   const path = await writeCsv(dir, `t${Math.random().toString(36).slice(2)}.csv`, [
     [...HEADER, 'ChargeCategory'],
@@ -46,7 +47,7 @@ async function charges(
   const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv', tagKeys };
   const params = new Params();
   return db.query<Record<string, any>>(
-    `SELECT ${ATTRIBUTES.join(', ')}, tags_invalid, flagged, ${RULES_LIST_SQL} AS rules FROM (${chargesSql(f, { config, period: '2025-01', attributes: ATTRIBUTES }, params)})`,
+    `SELECT ${select} FROM (${chargesSql(f, { config, period: '2025-01', attributes: ATTRIBUTES }, params)})`,
     params.values,
   );
 }
@@ -94,7 +95,16 @@ describe('attribution from Tags', () => {
   });
   it('ignores spaces and no-break spaces around values, and rejects misread dates such as 4/1/25', async () => {
     const ok = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f' });
-    const padded = async (extra: Partial<Record<string, string>>) => (await chargesRow([ok], extra)) as Record<string, unknown>;
+    const padded = async (extra: Partial<Record<string, string>>) =>
+      (
+        await charges(
+          [ok],
+          parseConfig('', 'c'),
+          { list: '', ...extra },
+          undefined,
+          'cost, list_cost, service, period, bad_cost, bad_list, bad_period',
+        )
+      )[0] ?? {};
     const row = await padded({ cost: ' 1.50\u00a0', list: '\u00a02 ', service: ' Compute\u00a0', period: ' 2025-01-01T00:00:00Z ' });
     assert.deepEqual(
       [row.cost, row.list_cost, row.service, row.period, row.bad_cost, row.bad_list],
@@ -131,29 +141,6 @@ describe('attribution from Tags', () => {
     );
   });
 });
-
-async function chargesRow(tagCells: string[], extra: Partial<Record<string, string>>) {
-  const path = await writeCsv(dir, `r${Math.random().toString(36).slice(2)}.csv`, [
-    [...HEADER, 'ChargeCategory'],
-    ...tagCells.map((t) => [
-      extra.period ?? '2025-01-01',
-      extra.cost ?? '1.00',
-      extra.list ?? '',
-      extra.service ?? 'Compute',
-      'vm-1',
-      t,
-      'Usage',
-    ]),
-  ]);
-  const file = await sniffFile(path, 'test.csv');
-  const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'test.csv' };
-  const params = new Params();
-  const [row] = await db.query(
-    `SELECT cost, list_cost, service, period, bad_cost, bad_list, bad_period FROM (${chargesSql(f, { config: parseConfig('', 'c'), period: '2025-01' }, params)})`,
-    params.values,
-  );
-  return row;
-}
 
 describe('flag rules', () => {
   const ok = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '123456-1234' });

@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.ts';
 import { ATTRIBUTES, type Attribute } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
-import type { ColumnMap, FocusField } from './columns.ts';
+import { type ColumnMap, costColumn, type FocusField } from './columns.ts';
 import type { SniffedFile } from './file.ts';
 
 export const DECIMAL = 'DECIMAL(38,18)';
@@ -79,11 +79,10 @@ export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): s
  * decision. Descriptive columns stay out: reading a column only to hash it costs every row.
  */
 export function rowIdentitySql(f: ChargeFile, config: Config, params: Params): string {
-  const cost: FocusField = config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost';
   const fields: FocusField[] = [
     'billingPeriodStart',
     'chargePeriodStart',
-    cost,
+    costColumn(config.billing.cost_basis),
     'listCost',
     'currency',
     'chargeCategory',
@@ -101,7 +100,7 @@ export function rowIdentitySql(f: ChargeFile, config: Config, params: Params): s
 
 /** The cost column's text under the configured cost basis, as in the file. */
 function rawCostSql(f: ChargeFile, config: Config): string {
-  return rawField(f, config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost');
+  return rawField(f, costColumn(config.billing.cost_basis));
 }
 
 /** Characters trimmed from both ends of every value: spaces and no-break spaces. */

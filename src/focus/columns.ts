@@ -28,9 +28,14 @@ export type FocusField = keyof typeof FOCUS_COLUMNS;
 /** Index (0-based, in file order) of each FOCUS column the file has. */
 export type ColumnMap = Partial<Record<FocusField, number>>;
 
+/** The column charged under the configured cost basis. */
+export function costColumn(costBasis: 'BilledCost' | 'EffectiveCost'): FocusField {
+  return costBasis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost';
+}
+
 /** Columns a file must have under the configured cost basis. Tags is conditional in FOCUS: without it, every row is flagged. */
 export function requiredColumns(costBasis: 'BilledCost' | 'EffectiveCost'): FocusField[] {
-  return ['billingPeriodStart', costBasis === 'EffectiveCost' ? 'effectiveCost' : 'billedCost'];
+  return ['billingPeriodStart', costColumn(costBasis)];
 }
 
 export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap {

@@ -12,7 +12,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { type ChargeFile, chargesSql, type FlagRule, ROW_ERRORS, type RowError, RULES_LIST_SQL, sampleTagKeysSql } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
-import { FOCUS_COLUMNS } from './columns.ts';
+import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { recordLines } from './lines.ts';
 
 export interface PeriodTotals {
@@ -234,7 +234,7 @@ async function throwFirstRowError(
   >;
   const kind = ROW_ERRORS.find((k) => first[k] === true) as RowError;
   const text = ERROR_TEXT[kind];
-  const column = kind === 'bad_cost' && config.billing.cost_basis === 'EffectiveCost' ? 'effectiveCost' : text.column;
+  const column = kind === 'bad_cost' ? costColumn(config.billing.cost_basis) : text.column;
   const raw = {
     bad_period: values.period_raw,
     bad_cost: values.cost_raw,
