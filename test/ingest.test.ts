@@ -104,6 +104,39 @@ describe('ingest', () => {
     await removeDir(repo);
   });
 
+  it('keeps ids and decisions when a re-export reorders its columns and adds new ones', async () => {
+    const repo = await makeRepo();
+    const rows = [good(1), good(2, { tags: untagged }), good(3, { tags: untagged })];
+    const v1 = await writeCsv(work, 'cols-v1.csv', [HEADER, ...rows]);
+    await cli('ingest', v1, '--source', 'AWS', '--root', repo);
+    const flagsPath = join(repo, 'periods/2025-03/flags.yaml');
+    const doc = parse(await readFile(flagsPath, 'utf8'));
+    doc.flags[0].status = 'rejected';
+    doc.flags[0].note = 'not research';
+    await writeFile(flagsPath, stringify(doc));
+    // The same charges, columns reversed, with a new FOCUS column and a provider's x_ column.
+    const order = [...HEADER.keys()].reverse();
+    const v2 = await writeCsv(work, 'cols-v2.csv', [
+      ['x_Project', 'SubAccountName', ...order.map((i) => HEADER[i] as string)],
+      ...rows.map((row, n) => [`extra-${n}`, 'Lab A', ...order.map((i) => row[i] as string)]),
+    ]);
+    const r = await cli('ingest', v2, '--source', 'AWS', '--root', repo, '--replace', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json().flags, {
+      total: 2,
+      new: 0,
+      decisions_kept: 1,
+      decisions_dropped: 0,
+      by_rule: { missing_pi_email: 2, missing_fund_org: 2 },
+    });
+    const after = parse(await readFile(flagsPath, 'utf8'));
+    assert.deepEqual(
+      after.flags.map((f: { id: string; status: string }) => [f.id, f.status]),
+      doc.flags.map((f: { id: string; status: string }) => [f.id, f.status]),
+    );
+    await removeDir(repo);
+  });
+
   it('gives identical rows distinct ids and finds lines across quoted newlines and blank lines', async () => {
     const repo = await makeRepo();
     const path = join(work, 'lines.csv');
