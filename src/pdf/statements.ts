@@ -10,6 +10,7 @@ import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFRef } from 'pdf-lib';
 import type { Browser } from 'playwright-core';
+import { touchAndPrune } from '../repo/cache-dir.ts';
 
 export interface PrintJob {
   number: string;
@@ -93,6 +94,7 @@ export async function printStatements(
     await mkdir(dirname(job.target), { recursive: true });
     await copyFile(cachePath(job), job.target);
   }
+  await touchAndPrune(options.cacheDir, jobs.map(cachePath));
   return result;
 }
 

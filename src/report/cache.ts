@@ -6,12 +6,14 @@
  *
  * Hashing a large file costs a fraction of a second, so it overlaps the query when a hit is
  * unlikely. Whether it is likely is guessed from the files' size and mtime at the last run (a
- * hint only: what is served is always chosen by the content key).
+ * hint only: what is served is always chosen by the content key). Entries unused for 30 days
+ * are removed.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from '../periods/close.ts';
+import { touchAndPrune } from '../repo/cache-dir.ts';
 
 const VERSION = 2;
 
@@ -76,10 +78,14 @@ export async function cachedQuery<T>(
     ),
   ]);
   const keyPromise = reportCacheKey(sql, params, files);
+  const entry = (key: string) => join(dir(root), `${key}.json`);
   if (last?.stats === hint) {
     const key = await keyPromise;
     const cached = await readReportCache<T>(root, key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      await touchAndPrune(dir(root), [entry(key), hintPath]);
+      return cached;
+    }
   }
   keyPromise.catch(() => {}); // awaited below, once the query has settled
   const rows = await run();
@@ -87,6 +93,7 @@ export async function cachedQuery<T>(
   if (cacheable(rows)) {
     await writeReportCache(root, key, rows);
     await writeAtomic(hintPath, JSON.stringify({ stats: hint, key }));
+    await touchAndPrune(dir(root), [entry(key), hintPath]);
   }
   return rows;
 }
