@@ -24,6 +24,13 @@ export function freshBundle(root = ROOT) {
   } catch {
     return null;
   }
+  for (const file of manifest.outputs ?? []) {
+    try {
+      statSync(join(out, file));
+    } catch {
+      return null;
+    }
+  }
   for (const [file, [size, mtimeMs]] of Object.entries(manifest.inputs)) {
     try {
       const s = statSync(join(root, file));
@@ -61,7 +68,8 @@ export async function buildBundle(root = ROOT) {
     const s = statSync(join(root, file));
     inputs[relative(root, join(root, file))] = [s.size, s.mtimeMs];
   }
-  writeFileSync(join(staging, MANIFEST), `${JSON.stringify({ entry: 'main.js', inputs }, null, 2)}\n`);
+  const outputs = Object.keys(result.metafile.outputs).map((file) => relative(staging, join(root, file)));
+  writeFileSync(join(staging, MANIFEST), `${JSON.stringify({ entry: 'main.js', outputs, inputs }, null, 2)}\n`);
   rmSync(out, { recursive: true, force: true });
   renameSync(staging, out);
   return Object.keys(inputs).length;

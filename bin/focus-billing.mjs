@@ -3,16 +3,22 @@
 // cli-bundle.mjs), else the TypeScript itself through tsx: a fresh clone works either way.
 import { freshBundle } from './cli-bundle.mjs';
 
-const bundle = process.env.OCB_NO_BUNDLE ? null : freshBundle();
-if (bundle && process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
-let main;
-if (bundle) {
-  ({ main } = await import(bundle));
-} else {
+async function loadMain() {
+  const bundle = process.env.OCB_NO_BUNDLE ? null : freshBundle();
+  if (bundle) {
+    try {
+      if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
+      return (await import(bundle)).main;
+    } catch {
+      // A damaged bundle (say, a chunk deleted by hand): the sources still run.
+    }
+  }
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../src/cli/main.ts'));
+  return (await import('../src/cli/main.ts')).main;
 }
+
+const main = await loadMain();
 process.exitCode = await main(process.argv);
 // For the benchmark: peak memory of this process, in kB.
 if (process.env.OCB_REPORT_MAXRSS) {

@@ -90,8 +90,10 @@ describe('CLI bundle freshness', () => {
     await mkdir(join(root, 'build', 'cli'), { recursive: true });
     await writeFile(
       join(root, 'build', 'cli', 'manifest.json'),
-      JSON.stringify({ entry: 'main.js', inputs: { 'src/a.ts': [s.size, s.mtimeMs] } }),
+      JSON.stringify({ entry: 'main.js', outputs: ['main.js'], inputs: { 'src/a.ts': [s.size, s.mtimeMs] } }),
     );
+    assert.equal(freshBundle(root), null, 'an output missing');
+    await writeFile(join(root, 'build', 'cli', 'main.js'), 'export const main = () => 0;\n');
     assert.equal(freshBundle(root), pathToFileURL(join(root, 'build', 'cli', 'main.js')).href);
     await writeFile(source, 'export const a = 2;\n'); // same size, new content and mtime
     await utimes(source, s.atime, new Date(s.mtimeMs + 1000));

@@ -83,13 +83,14 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   const dataDir = layout.dataDir(options.root);
   const staged = options.dryRun || !existsSync(dataDir) ? undefined : await stageCopy(options.file, dataDir);
   try {
-    return await ingestScanned(db, config, options, { source, slug, sniffed, columns, scanTarget, staged });
+    return await ingestPrepared(db, config, options, { source, slug, sniffed, columns, scanTarget, staged });
   } finally {
     await staged?.discard();
   }
 }
 
-interface Scanned {
+/** What `ingest` has checked and started before reading the rows. */
+interface Prepared {
   source: SourceConfig;
   slug: string;
   sniffed: SniffedFile;
@@ -98,7 +99,7 @@ interface Scanned {
   staged: StagedCopy | undefined;
 }
 
-async function ingestScanned(db: Database, config: Config, options: IngestOptions, ctx: Scanned): Promise<IngestReport> {
+async function ingestPrepared(db: Database, config: Config, options: IngestOptions, ctx: Prepared): Promise<IngestReport> {
   const { source, slug, sniffed, columns, scanTarget, staged } = ctx;
   const scan = await scanFile(db, scanTarget, config, options.period ?? null);
 
