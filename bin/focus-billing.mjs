@@ -18,6 +18,12 @@ async function loadMain() {
   return (await import('../src/cli/main.ts')).main;
 }
 
+// A reader that stops early (`focus-billing periods list | head -1`) is not an error.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const main = await loadMain();
 process.exitCode = await main(process.argv);
 // For the benchmark: peak memory of this process, in kB.

@@ -68,6 +68,14 @@ describe('focus-billing (child process)', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
+  it('stops quietly when its reader closes the pipe early', async () => {
+    // Like `focus-billing generate … --json | head -c 10`: 130 kB of JSON for a reader that leaves.
+    const script = '"$0" "$1" generate --period 2025-01 --dry-run --json | head -c 10 > /dev/null; echo "exit $PIPESTATUS"';
+    const { stdout, stderr } = await run('bash', ['-c', script, process.execPath, BIN], { cwd: repo });
+    assert.equal(stderr, '');
+    assert.equal(stdout.trim(), 'exit 0');
+  });
+
   it('gives the same answers from the prebuilt bundle and from the TypeScript sources', async () => {
     if (!freshBundle()) await buildBundle(); // npm test builds it first (pretest); a lone run may not have
     assert.ok(freshBundle());

@@ -1,6 +1,6 @@
 /** `ingest` end to end on real temporary git repositories. */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -161,6 +161,82 @@ describe('ingest', () => {
     assert.equal(flags[2].id, `${flags[1].id}-2`);
     assert.match(flags[1].id, /^[0-9a-f]{16}$/);
     await removeDir(repo);
+  });
+
+  it('ingests an export delivered in parts: stored side by side, ids numbered across them, as one file would be', async () => {
+    const repo = await makeRepo();
+    const dup = good(9, { tags: untagged });
+    const rows1 = [good(1), dup, good(2, { tags: untagged })];
+    const rows2 = [good(3), dup, good(4)];
+    const part1 = await writeCsv(work, 'part-1.csv', [HEADER, ...rows1]);
+    const plain2 = await writeCsv(work, 'part-2.csv', [HEADER, ...rows2]);
+    const part2 = join(work, 'part-2.csv.gz');
+    await writeFile(part2, gzipSync(await readFile(plain2)));
+    const r = await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = r.json();
+    assert.deepEqual(
+      report.parts.map((p: { stored_as: string; rows: number }) => [p.stored_as, p.rows]),
+      [
+        ['data/2025-03/aws.part-001.csv', 3],
+        ['data/2025-03/aws.part-002.csv.gz', 3],
+      ],
+    );
+    assert.equal(report.rows, 6);
+    assert.equal(report.totals[0].billed, '29.500000000000000000'); // 1.25 + 9.25 + 2.25 + 3.25 + 9.25 + 4.25
+    assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.part-002.csv.gz')), await readFile(part2));
+    const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      flags.map((f: { file: string; line: number }) => `${f.file}:${f.line}`),
+      ['data/2025-03/aws.part-001.csv:3', 'data/2025-03/aws.part-001.csv:4', 'data/2025-03/aws.part-002.csv.gz:3'],
+    );
+    assert.equal(flags[2].id, `${flags[0].id}-2`, 'the same charge in two parts: one id, then -2');
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+
+    // The same charges as one file give the same flags and the same statements.
+    const whole = await makeRepo();
+    const single = await writeCsv(work, 'whole.csv', [HEADER, ...rows1, ...rows2]);
+    assert.equal((await cli('ingest', single, '--source', 'AWS', '--root', whole)).code, 0);
+    const wholeFlags = parse(await readFile(join(whole, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      wholeFlags.map((f: { id: string }) => f.id),
+      flags.map((f: { id: string }) => f.id),
+    );
+    const statements = async (root: string) =>
+      (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', root)).json().statements;
+    assert.deepEqual(await statements(repo), await statements(whole));
+
+    // A flag lost from flags.yaml: the fix re-ingests the whole export, every part in order.
+    const flagsPath = join(repo, 'periods/2025-03/flags.yaml');
+    const full = await readFile(flagsPath, 'utf8');
+    const lost = parse(full);
+    lost.flags.pop();
+    await writeFile(flagsPath, stringify(lost));
+    const check = await cli('validate', '--root', repo);
+    assert.equal(check.code, 1);
+    assert.match(
+      check.stdout + check.stderr,
+      /focus-billing ingest data\/2025-03\/aws\.part-001\.csv data\/2025-03\/aws\.part-002\.csv\.gz --source aws --replace/,
+    );
+    await writeFile(flagsPath, full);
+
+    // Parts are one export: the same again is a no-op, another order is a different export.
+    assert.equal((await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo, '--json')).json().outcome, 'unchanged');
+    const swapped = await cli('ingest', part2, part1, '--source', 'AWS', '--root', repo);
+    assert.equal(swapped.code, 2);
+    assert.match(swapped.stderr, /aws\.part-001\.csv, data\/2025-03\/aws\.part-002\.csv\.gz already hold a different AWS export/);
+
+    // Replaced by one corrected file: the parts go, decisions on unchanged charges stay.
+    const doc = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8'));
+    doc.flags[0].status = 'rejected';
+    doc.flags[0].note = 'duplicate';
+    await writeFile(join(repo, 'periods/2025-03/flags.yaml'), stringify(doc));
+    const replaced = await cli('ingest', single, '--source', 'AWS', '--root', repo, '--replace', '--json');
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.equal(replaced.json().flags.decisions_kept, 1);
+    assert.deepEqual((await readdir(join(repo, 'data/2025-03'))).sort(), ['aws.csv']);
+    await removeDir(repo);
+    await removeDir(whole);
   });
 
   it('refuses a file spanning periods, listing them, and with --period flags the others', async () => {

@@ -10,12 +10,14 @@ import type { Flag } from './schema.ts';
 export interface FlagContext {
   config: Config;
   source: string;
-  file: string;
   period: string;
 }
 
-/** Builds flags with stable ids: the row hash, and `-N` for the N-th identical row (rows in file order). */
-export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
+/**
+ * Builds flags with stable ids: the row hash, and `-N` for the N-th identical row. Rows come in
+ * file order (the parts of an export one after the other), each with the data file it is in.
+ */
+export function buildFlags(rows: (FlaggedRow & { file: string })[], ctx: FlagContext): Flag[] {
   const seen = new Map<string, number>();
   const flags = rows.map((row) => {
     const n = (seen.get(row.row_hash) ?? 0) + 1;
@@ -29,7 +31,7 @@ export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
       ...(also.length ? { also } : {}),
       message: row.rules.map((r) => ruleMessage(r, row, ctx)).join('; '),
       source: ctx.source,
-      file: ctx.file,
+      file: row.file,
       line: row.line,
       charge: {
         pi_email: row.pi_email,
@@ -46,7 +48,7 @@ export function buildFlags(rows: FlaggedRow[], ctx: FlagContext): Flag[] {
     };
     return flag;
   });
-  return flags.sort((a, b) => a.line - b.line || a.id.localeCompare(b.id));
+  return flags.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.id.localeCompare(b.id));
 }
 
 function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string {

@@ -48,7 +48,7 @@ export async function commitIngest(
   const flagged = report.totals.reduce((n, t) => n + t.flagged_rows, 0);
   const subject = `Ingest ${report.source} ${report.period}: ${report.rows.toLocaleString('en-US')} rows, ${totals}${flagged ? `, ${flagged} flagged` : ''}`;
   const body = [
-    `File: ${report.file} → ${report.stored_as}`,
+    ...report.parts.map((p) => `File: ${p.file} → ${p.stored_as}`),
     ...report.totals.map(
       (t) =>
         `${t.currency}: billed ${money(t.billed, t.currency)}, list ${money(t.list, t.currency)}, flagged ${t.flagged_rows} (${money(t.flagged_amount, t.currency)})`,

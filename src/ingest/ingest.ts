@@ -4,8 +4,8 @@
  * Read → plan → apply: nothing is written until every check has passed.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Config, SourceConfig } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
@@ -17,16 +17,21 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
-import { type PeriodTotals, scanFile } from '../focus/scan.ts';
+import { type PeriodTotals, type ScanResult, scanFile } from '../focus/scan.ts';
 import { assertOpen } from '../periods/status.ts';
-import { layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { dataFileSlug, layout, PERIOD_RE, relPath } from '../repo/layout.ts';
 import { commitWrites, type PlannedWrite, type StagedCopy, stageCopy } from '../repo/write.ts';
+
+export interface IngestFile {
+  path: string;
+  /** Path shown in messages. */
+  display: string;
+}
 
 export interface IngestOptions {
   root: string;
-  file: string;
-  /** Path shown in messages. */
-  display: string;
+  /** One export: a single file, or its parts in order (stored and replaced together). */
+  files: IngestFile[];
   source: string;
   period?: string;
   replace?: boolean;
@@ -48,8 +53,12 @@ export interface IngestReport {
   outcome: IngestOutcome;
   source: string;
   period: string;
+  /** The file ingested (its parts, comma-separated, for an export in parts). */
   file: string;
+  /** Where it is stored (likewise). */
   stored_as: string;
+  /** Each file of the export, in order. */
+  parts: { file: string; stored_as: string; rows: number }[];
   rows: number;
   periods: { period: string; rows: number }[];
   totals: CurrencyTotal[];
@@ -74,71 +83,90 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   if (options.period !== undefined && !PERIOD_RE.test(options.period)) {
     throw new UserError(`--period ${JSON.stringify(options.period)}: expected a month as YYYY-MM, such as 2025-01`);
   }
-  const sniffed = await sniffFile(options.file, options.display);
+  if (options.files.length === 0) throw new UserError('no file to ingest', { hint: 'name the FOCUS export, or all its parts' });
+  const seen = new Set<string>();
+  for (const f of options.files) {
+    if (seen.has(f.path)) throw new UserError(`${f.display} is named twice`, { hint: 'name each part of the export once' });
+    seen.add(f.path);
+  }
   const required = requiredColumns(config.billing.cost_basis);
-  const columns = mapColumns(sniffed, required);
-  const scanTarget: ChargeFile = { file: sniffed, columns, sourceSlug: slug, relPath: options.display };
-  // The byte-for-byte copy into data/ runs while DuckDB reads the file; it is renamed into place
-  // only if every check and write succeeds, and removed otherwise.
+  const parts: Part[] = [];
+  for (const f of options.files) {
+    const sniffed = await sniffFile(f.path, f.display);
+    const columns = mapColumns(sniffed, required);
+    parts.push({ input: f, sniffed, columns, target: { file: sniffed, columns, sourceSlug: slug, relPath: f.display } });
+  }
+  // The byte-for-byte copies into data/ run while DuckDB reads the files; they are renamed into
+  // place only if every check and write succeeds, and removed otherwise.
   const dataDir = layout.dataDir(options.root);
-  const staged = options.dryRun || !existsSync(dataDir) ? undefined : await stageCopy(options.file, dataDir);
   try {
-    return await ingestPrepared(db, config, options, { source, slug, sniffed, columns, scanTarget, staged });
+    if (!options.dryRun && existsSync(dataDir)) for (const part of parts) part.staged = await stageCopy(part.input.path, dataDir);
+    return await ingestParts(db, config, options, source, parts);
   } finally {
-    await staged?.discard();
+    for (const part of parts) await part.staged?.discard();
   }
 }
 
-/** What `ingest` has checked and started before reading the rows. */
-interface Prepared {
-  source: SourceConfig;
-  slug: string;
+/** One file of the export, checked and (unless a dry run) being copied before its rows are read. */
+interface Part {
+  input: IngestFile;
   sniffed: SniffedFile;
   columns: ChargeFile['columns'];
-  scanTarget: ChargeFile;
-  staged: StagedCopy | undefined;
+  target: ChargeFile;
+  staged?: StagedCopy;
 }
 
-async function ingestPrepared(db: Database, config: Config, options: IngestOptions, ctx: Prepared): Promise<IngestReport> {
-  const { source, slug, sniffed, columns, scanTarget, staged } = ctx;
-  const scan = await scanFile(db, scanTarget, config, options.period ?? null);
+async function ingestParts(
+  db: Database,
+  config: Config,
+  options: IngestOptions,
+  source: SourceConfig,
+  parts: Part[],
+): Promise<IngestReport> {
+  const slug = sourceSlug(source);
+  const scans: ScanResult[] = [];
+  for (const part of parts) scans.push(await scanFile(db, part.target, config, options.period ?? null));
+  const allPeriods = scans.flatMap((s) => s.periods);
 
-  const period = options.period ?? singlePeriod(scan.periods, sniffed);
+  const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
   await assertOpen(options.root, period, `ingest into it`);
-  const fileName = layout.dataFileName(slug, sniffed.compression);
-  const stored = relPath('data', period, fileName);
-  const target = join(options.root, stored);
-  const existing = await existingDataFile(options.root, period, slug);
+  const stored = parts.map((part, i) =>
+    relPath('data', period, layout.dataFileName(slug, part.sniffed.compression, { index: i + 1, count: parts.length })),
+  );
+  const targets = stored.map((s) => join(options.root, s));
+  const existing = await existingDataFiles(options.root, period, slug);
 
   const report = (outcome: IngestOutcome, flags: IngestReport['flags']): IngestReport => ({
     outcome,
     source: source.name,
     period,
-    file: options.display,
-    stored_as: stored,
-    rows: totalRows(scan.periods),
-    periods: periodCounts(scan.periods),
-    totals: currencyTotals(scan.periods),
+    file: parts.map((p) => p.input.display).join(', '),
+    stored_as: stored.join(', '),
+    parts: parts.map((p, i) => ({ file: p.input.display, stored_as: stored[i] as string, rows: totalRows(scans[i]?.periods ?? []) })),
+    rows: totalRows(allPeriods),
+    periods: periodCounts(allPeriods),
+    totals: currencyTotals(allPeriods),
     flags,
-    warnings:
-      columns.tags === undefined ? ['the file has no Tags column, so no charge is attributed: every row is flagged for review'] : [],
+    warnings: parts
+      .filter((p) => p.columns.tags === undefined)
+      .map((p) => `${p.input.display} has no Tags column, so no charge in it is attributed: every row is flagged for review`),
   });
 
-  if (existing && (await sameBytes(existing, options.file))) {
+  if (existing.length > 0 && (await sameExport(existing, parts))) {
     const flagsFile = await readFlags(layout.flagsFile(options.root, period), '', period);
     const mine = flagsFile.flags.filter((f) => f.source === slug);
     return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
   }
-  if (existing && !options.replace) {
-    throw new UserError(
-      `${relPath('data', period, existing.split('/').pop() ?? '')} already holds a different ${source.name} export for ${period}`,
-      {
-        hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
-      },
-    );
+  if (existing.length > 0 && !options.replace) {
+    const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
+    throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
+      hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
+    });
   }
 
-  const incoming = buildFlags(scan.flagged, { config, source: slug, file: stored, period });
+  // Flag ids number identical rows across the parts, in order, as the report reads them.
+  const rows = scans.flatMap((scan, i) => scan.flagged.map((row) => ({ ...row, file: stored[i] as string })));
+  const incoming = buildFlags(rows, { config, source: slug, period });
   const flagsPath = layout.flagsFile(options.root, period);
   const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
   const merged = mergeFlags(current.flags, incoming, slug);
@@ -152,27 +180,30 @@ async function ingestPrepared(db: Database, config: Config, options: IngestOptio
   };
   if (options.dryRun) return report('dry-run', flagSummary);
 
-  const writes: PlannedWrite[] = [staged ? { target, staged } : { target, copyFrom: options.file }];
+  const writes: PlannedWrite[] = parts.map((part, i) => {
+    const target = targets[i] as string;
+    return part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path };
+  });
   if (merged.flags.length > 0 || current.flags.length > 0) {
     writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
   }
   await commitWrites(writes);
-  // A replaced export may have changed compression, and so its file name.
-  if (existing && existing !== target) await rm(existing);
-  return report(existing ? 'replaced' : 'ingested', flagSummary);
+  // The replaced export's files that this one does not overwrite (other parts, or compression).
+  for (const old of existing) if (!targets.includes(old)) await rm(old);
+  return report(existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
 }
 
 function totalRows(periods: PeriodTotals[]): number {
   return periods.reduce((n, p) => n + p.rows, 0);
 }
 
-function singlePeriod(periods: PeriodTotals[], file: SniffedFile): string {
+function singlePeriod(periods: PeriodTotals[], file: string | undefined): string {
   const counts = periodCounts(periods);
   if (counts.length === 1) return (counts[0] as { period: string }).period;
   throw new UserError(
     `rows span ${counts.length} billing periods: ${counts.map((c) => `${c.period} (${c.rows} row${c.rows === 1 ? '' : 's'})`).join(', ')}; expected one`,
     {
-      location: { file: file.display },
+      ...(file ? { location: { file } } : {}),
       hint: `pass --period ${counts.reduce((a, b) => (b.rows > a.rows ? b : a)).period} to store it under one period; rows of other periods are then flagged period_mismatch`,
     },
   );
@@ -211,18 +242,21 @@ function countByRule(flags: Flag[]): Record<string, number> {
   return out;
 }
 
-async function existingDataFile(root: string, period: string, slug: string): Promise<string | undefined> {
-  for (const compression of ['none', 'gzip'] as const) {
-    const path = join(layout.periodDataDir(root, period), layout.dataFileName(slug, compression));
-    if (
-      await stat(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return path;
-  }
-  return undefined;
+/** The files stored for a source and period: `<slug>.csv[.gz]` or its parts, in part order. */
+async function existingDataFiles(root: string, period: string, slug: string): Promise<string[]> {
+  const dir = layout.periodDataDir(root, period);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => dataFileSlug(n) === slug)
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+/** The stored export is this one: as many files, each byte-identical, in order. */
+async function sameExport(existing: string[], parts: Part[]): Promise<boolean> {
+  if (existing.length !== parts.length) return false;
+  for (const [i, part] of parts.entries()) if (!(await sameBytes(existing[i] as string, part.input.path))) return false;
+  return true;
 }
 
 /** Byte equality, streaming both files (sizes first). */

@@ -8,12 +8,21 @@ export const PERIOD_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 export const layout = {
   dataDir: (root: string) => join(root, 'data'),
   periodDataDir: (root: string, period: string) => join(root, 'data', period),
-  dataFileName: (slug: string, compression: Compression) => `${slug}.csv${compression === 'gzip' ? '.gz' : ''}`,
+  /** `<slug>.csv[.gz]`, or `<slug>.part-001.csv[.gz]`… when an export comes in several parts. */
+  dataFileName: (slug: string, compression: Compression, part?: { index: number; count: number }) =>
+    `${slug}${part && part.count > 1 ? `.part-${String(part.index).padStart(Math.max(3, String(part.count).length), '0')}` : ''}.csv${compression === 'gzip' ? '.gz' : ''}`,
   periodsDir: (root: string) => join(root, 'periods'),
   periodDir: (root: string, period: string) => join(root, 'periods', period),
   flagsFile: (root: string, period: string) => join(root, 'periods', period, 'flags.yaml'),
   periodFile: (root: string, period: string) => join(root, 'periods', period, 'period.yaml'),
 };
+
+const DATA_FILE_RE = /^([a-z0-9][a-z0-9-]*)(?:\.part-\d+)?\.csv(?:\.gz)?$/;
+
+/** The source slug a data file belongs to (`aws` for aws.csv and aws.part-002.csv.gz), or null if it is no data file. */
+export function dataFileSlug(name: string): string | null {
+  return DATA_FILE_RE.exec(name)?.[1] ?? null;
+}
 
 /** Repository-relative path with forward slashes, as recorded in flags and shown to people. */
 export function relPath(...parts: string[]): string {

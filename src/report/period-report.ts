@@ -18,7 +18,7 @@ import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { sniffFile } from '../focus/file.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { type PeriodStatus, periodStatus } from '../periods/status.ts';
-import { layout, PERIOD_RE, periodFolders, relPath } from '../repo/layout.ts';
+import { dataFileSlug, layout, PERIOD_RE, periodFolders, relPath } from '../repo/layout.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 
@@ -57,7 +57,7 @@ export async function dataFiles(root: string, config: Config, period: string): P
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.csv(\.gz)?$/.test(n)).sort();
   const files: ChargeFile[] = [];
   for (const name of names) {
-    const slug = name.replace(/\.csv(\.gz)?$/, '');
+    const slug = dataFileSlug(name) ?? name.replace(/\.csv(\.gz)?$/, '');
     const source = config.sources.find((s) => sourceSlug(s) === slug);
     const rel = relPath('data', period, name);
     if (!source) {

@@ -105,6 +105,12 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
   const file = relPath('periods', period, 'flags.yaml');
   const expected = new Map<string, { source: string; data: string }>();
   for (const g of report.flagged) for (let n = 1; n <= g.rows; n++) expected.set(flagId(g.row_hash, n), { source: g.source, data: g.file });
+  // Re-ingesting rebuilds a source's flags from its whole export: every part, in order.
+  const exportOf = (source: string) =>
+    report.files
+      .filter((d) => d.sourceSlug === source)
+      .map((d) => d.relPath)
+      .join(' ');
   const seen = new Set<string>();
   for (const f of report.flags) {
     if (seen.has(f.id)) out.push({ level: 'error', message: `flag ${f.id} appears twice`, file, hint: 'remove the duplicate entry' });
@@ -115,7 +121,7 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
         level: 'error',
         message: `flag ${f.id} (${f.file}:${f.line}) matches no flagged charge in the data: the data changed, the config's rules changed, or the id was edited`,
         file,
-        hint: `re-run \`focus-billing ingest ${f.file} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
+        hint: `re-run \`focus-billing ingest ${exportOf(f.source) || f.file} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
       });
     } else if (want.source !== f.source) {
       out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.data}`, file });
@@ -126,11 +132,12 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
   const missing = [...expected].filter(([id]) => !seen.has(id));
   if (missing.length > 0) {
     const files = [...new Set(missing.map(([, m]) => m.data))];
+    const sources = [...new Set(missing.map(([, m]) => m.source))];
     out.push({
       level: 'error',
       message: `${missing.length} flagged charge${missing.length > 1 ? 's have' : ' has'} no entry in flags.yaml (${files.join(', ')}); they are held back as pending`,
       file,
-      hint: `re-run ingest for ${files.join(', ')} (with --replace) so the flags are written`,
+      hint: `re-run ingest with --replace so the flags are written: ${sources.map((s) => `\`focus-billing ingest ${exportOf(s)} --source ${s} --replace\``).join(', ')}`,
     });
   }
   return out;

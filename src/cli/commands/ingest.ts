@@ -1,4 +1,4 @@
-/** `focus-billing ingest <file> --source <name>`. */
+/** `focus-billing ingest <file...> --source <name>`. */
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
@@ -23,7 +23,7 @@ export function registerIngest(program: Command, io: Io): void {
       .description(
         'validate a FOCUS export (.csv or .csv.gz) and store it byte-for-byte as data/<period>/<source>.csv,\nholding flagged charges for review in periods/<period>/flags.yaml',
       )
-      .argument('<file>', 'FOCUS CSV export')
+      .argument('<files...>', 'FOCUS CSV export; several files are the parts of one export, in order')
       .requiredOption('--source <name>', 'source it came from, as named in config.yaml (e.g. AWS, HPC)')
       .option('--period <YYYY-MM>', 'store under this period; rows of other periods are flagged period_mismatch')
       .option('--replace', 'replace a different export already stored for this period and source')
@@ -37,19 +37,22 @@ export function registerIngest(program: Command, io: Io): void {
       `
 The period comes from BillingPeriodStart (UTC). Importing an identical file again does nothing;
 a corrected export needs --replace, and review decisions on unchanged rows are kept.
+An export delivered in several files (AWS and Azure split large months) is ingested in one
+command and stored as data/<period>/<source>.part-001.csv, .part-002.csv…; its parts are
+replaced together.
 Exit codes: 0 ok, 2 invalid input (nothing written).
 
-Example:
-  focus-billing ingest exports/aws-2025-01.csv.gz --source AWS`,
+Examples:
+  focus-billing ingest exports/aws-2025-01.csv.gz --source AWS
+  focus-billing ingest exports/2025-01/part-*.csv.gz --source AWS`,
     )
-    .action(async (file: string, opts: IngestCliOptions) => {
+    .action(async (files: string[], opts: IngestCliOptions) => {
       if (opts.branch && !opts.commit) throw new UserError('--branch goes with --commit');
       const { report, committed } = await inRepository(opts, async ({ root, config, db }) => {
-        io.progress(`Reading ${file}…`);
+        io.progress(`Reading ${files.join(', ')}…`);
         const report = await ingest(db, config, {
           root,
-          file: resolve(file),
-          display: relative(process.cwd(), resolve(file)) || file,
+          files: files.map((file) => ({ path: resolve(file), display: relative(process.cwd(), resolve(file)) || file })),
           source: opts.source,
           period: opts.period,
           replace: opts.replace,
@@ -74,7 +77,13 @@ export function describeIngest(r: IngestReport): string {
     unchanged: 'Already ingested (identical file), nothing to do:',
     'dry-run': 'Dry run, nothing written:',
   }[r.outcome];
-  const lines = [`${verb} ${r.file} as ${r.source} for ${r.period} → ${r.stored_as}`];
+  const lines =
+    r.parts.length === 1
+      ? [`${verb} ${r.file} as ${r.source} for ${r.period} → ${r.stored_as}`]
+      : [
+          `${verb} ${r.parts.length} files, one export, as ${r.source} for ${r.period}:`,
+          ...r.parts.map((p) => `  ${p.file} → ${p.stored_as} (${plural(p.rows, 'row')})`),
+        ];
   lines.push(
     `  rows      ${r.rows.toLocaleString('en-US')}${r.periods.length > 1 ? ` (${r.periods.map((p) => `${p.period}: ${p.rows}`).join(', ')})` : ''}`,
   );
