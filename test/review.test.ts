@@ -1,6 +1,6 @@
 /** Review in pull requests, on real temporary git repositories. */
 import assert from 'node:assert/strict';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
@@ -262,5 +262,32 @@ describe('validate', () => {
     );
     assert.ok(messages.some((m: string) => m.startsWith('1 flagged charge has no entry in flags.yaml (data/2025-01/hpc.csv)')));
     await removeDir(root);
+  });
+});
+
+describe('an export in parts, in a pull request', () => {
+  it('lists each part and totals the source once, over all its parts', async () => {
+    const root = await makeRepo();
+    const lines = (await readFile(join(SAMPLE, 'aws_2025-01.csv'), 'utf8')).trimEnd().split('\n');
+    const work = join(root, '..', `${root.split('/').pop()}-parts`);
+    await mkdir(work);
+    const part1 = join(work, 'p1.csv');
+    const part2 = join(work, 'p2.csv');
+    await writeFile(part1, `${lines.slice(0, 700).join('\n')}\n`);
+    await writeFile(part2, `${[lines[0], ...lines.slice(700)].join('\n')}\n`);
+    const r = await cli('ingest', part1, part2, '--source', 'AWS', '--root', root, '--commit', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const summary = await cli('pr-summary', '--base', 'main', '--root', root);
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stdout, /\| 2025-01 \| `data\/2025-01\/aws\.part-001\.csv` \| added \| 699 \|/);
+    assert.match(summary.stdout, /\| 2025-01 \| `data\/2025-01\/aws\.part-002\.csv` \| added \| 513 \|/);
+    // The whole sample file's total, as when it is ingested in one piece.
+    assert.match(summary.stdout, /\| 2025-01 \| AWS \| – \| \$29,395\.97 \| \+\$29,395\.97 \|/);
+    assert.match(
+      (await simpleGit(root).log()).latest?.body ?? '',
+      /File: .*p1\.csv → data\/2025-01\/aws\.part-001\.csv\nFile: .*p2\.csv → data\/2025-01\/aws\.part-002\.csv/,
+    );
+    await removeDir(root);
+    await removeDir(work);
   });
 });

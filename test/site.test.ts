@@ -3,7 +3,7 @@
  * opened in Chromium (Playwright), its PDFs read back with pdftotext, axe-core on every kind of page.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -266,6 +266,18 @@ describe('build', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the site did not build/);
     assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+  });
+  it('builds from inside a billing repository that lies outside the project', async () => {
+    // Astro imports its intermediate bundle from below the working directory: here /tmp, where
+    // no node_modules would resolve unless the build runs from the project folder.
+    const out = join(repo, 'from-inside');
+    const r = spawnSync(process.execPath, [join(PROJECT, 'bin', 'focus-billing.mjs'), 'build', '--no-pdf', '--out', out, '--json'], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!PROJECT.startsWith(repo) && !repo.startsWith(PROJECT), 'the repository is outside the project');
+    assert.match(readFileSync(join(out, 'periods', '2025-03', 'index.html'), 'utf8'), /Fixture University/);
   });
   it('serves the built site on 127.0.0.1 with `web`, and stops on Ctrl-C', async () => {
     const child = spawn(process.execPath, [join(PROJECT, 'bin', 'focus-billing.mjs'), 'web', '--port', '0', '--root', repo], {

@@ -15,7 +15,7 @@ import { UserError } from '../core/errors.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { loadAllFlags } from '../flags/review.ts';
-import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { listPeriods, type PeriodReport, periodReport, type SourceTotals } from '../report/period-report.ts';
 import { piIncreases } from '../validate/validate.ts';
 
 export const SUMMARY_MARKER = '<!-- openchargeback:pr-summary -->';
@@ -141,8 +141,14 @@ function render(input: RenderInput): string {
   const totalsRows: string[][] = [];
   for (const p of input.periods) {
     const key = (s: { source: string; currency: string }) => `${s.source}\u0000${s.currency}`;
-    const b = new Map((input.before.get(p)?.sources ?? []).map((s) => [key(s), parseDecimal(s.billed)]));
-    const a = new Map((input.after.get(p)?.sources ?? []).map((s) => [key(s), parseDecimal(s.billed)]));
+    // Summed per source: an export in parts has a row per file.
+    const billed = (sources: SourceTotals[]) => {
+      const m = new Map<string, bigint>();
+      for (const s of sources) m.set(key(s), (m.get(key(s)) ?? 0n) + parseDecimal(s.billed));
+      return m;
+    };
+    const b = billed(input.before.get(p)?.sources ?? []);
+    const a = billed(input.after.get(p)?.sources ?? []);
     for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
       const [source = '', currency = ''] = k.split('\u0000');
       const before = b.get(k) ?? 0n;

@@ -176,6 +176,11 @@ async function runAstro(root: string, outDir: string, work: string, modelFile: s
   process.env.OCB_PERIODS_DIR = periodsDir;
   const { build } = await import('astro');
   let pages = 0;
+  // Astro writes its intermediate server bundle into outDir when outDir is below the working
+  // directory, and imports it from there: from a billing repository outside this project, its
+  // packages would not resolve. Building from the project folder puts that bundle in its .astro/.
+  const cwd = process.cwd();
+  process.chdir(PACKAGE_ROOT);
   try {
     await build({
       root: PACKAGE_ROOT,
@@ -199,6 +204,8 @@ async function runAstro(root: string, outDir: string, work: string, modelFile: s
       hint: 'run with --debug for details; a notes.mdx with an MDX syntax error is a common cause',
       exitCode: 1,
     });
+  } finally {
+    process.chdir(cwd);
   }
   return pages;
 }

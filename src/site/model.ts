@@ -295,12 +295,15 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           list: money(formatUnits(b.list, digitsOf(b.currency)), b.currency),
           amount: money(formatUnits(b.amount, digitsOf(b.currency)), b.currency),
         })),
-      sources: report.sources.map((s) => ({
-        ...s,
-        source: nameOf(s.source),
-        list: exactMoney(s.list, s.currency),
-        billed: exactMoney(s.billed, s.currency),
-      })),
+      // By source and currency, then file: the parts of one export sit together.
+      sources: [...report.sources]
+        .sort((a, b) => a.source.localeCompare(b.source) || a.currency.localeCompare(b.currency) || a.file.localeCompare(b.file))
+        .map((s) => ({
+          ...s,
+          source: nameOf(s.source),
+          list: exactMoney(s.list, s.currency),
+          billed: exactMoney(s.billed, s.currency),
+        })),
       flag_counts: report.flag_counts,
       reconciliation: report.reconciliation.map((r) => ({
         ...r,
