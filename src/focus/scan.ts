@@ -260,7 +260,12 @@ async function throwFirstRowError(
  */
 async function countLines(f: ChargeFile, signal: AbortSignal): Promise<number> {
   const raw = createReadStream(f.file.path, { highWaterMark: 1 << 20, signal });
-  const stream = f.file.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
+  let stream: NodeJS.ReadableStream = raw;
+  if (f.file.compression === 'gzip') {
+    const gunzip = createGunzip();
+    raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
+    stream = raw.pipe(gunzip);
+  }
   let newlines = 0;
   let last = 10;
   try {
