@@ -5,6 +5,7 @@
  * record spans lines or blank lines are skipped.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/schema.ts';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
@@ -259,22 +260,35 @@ async function throwFirstRowError(
  * count plus the header, record N is on line N + 1 (no quoted newlines, no blank lines).
  */
 async function countLines(f: ChargeFile, signal: AbortSignal): Promise<number> {
-  const raw = createReadStream(f.file.path, { highWaterMark: 1 << 20, signal });
-  let stream: NodeJS.ReadableStream = raw;
-  if (f.file.compression === 'gzip') {
-    const gunzip = createGunzip();
-    raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
-    stream = raw.pipe(gunzip);
-  }
   let newlines = 0;
   let last = 10;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-      if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+  const count = (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+  };
+  if (f.file.compression === 'gzip') {
+    const raw = createReadStream(f.file.path, { highWaterMark: 1 << 20, signal });
+    const gunzip = createGunzip();
+    raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
+    try {
+      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) count(chunk);
+    } finally {
+      raw.destroy();
     }
-  } finally {
-    raw.destroy();
+  } else {
+    // Plain files: one reused 4 MB buffer, about twice as fast as a stream's fresh chunks.
+    const handle = await open(f.file.path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 22);
+      for (;;) {
+        signal.throwIfAborted();
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
+        if (bytesRead === 0) break;
+        count(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await handle.close();
+    }
   }
   return newlines + (last === 10 ? 0 : 1);
 }
