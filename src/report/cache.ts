@@ -1,8 +1,8 @@
 /**
  * A content-addressed cache of a period's aggregated charges. The key is the sha256 of the
  * exact SQL (which carries the config, the flag rules and each file's column mapping), its
- * parameters, and the sha256 of every data file's bytes: any change to any of them is a
- * miss. Never keyed on modification times.
+ * parameters, and what every data file holds (its sha256, or git's blob id for a large file
+ * git tracks unchanged): any change to any of them is a miss. Never keyed on modification times.
  *
  * Hashing a large file costs a fraction of a second, so it overlaps the query when a hit is
  * unlikely. Whether it is likely is guessed from the files' size and mtime at the last run (a
@@ -12,14 +12,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../periods/close.ts';
 import { touchAndPrune } from '../repo/cache-dir.ts';
+import { contentIds } from '../repo/content-id.ts';
 
-const VERSION = 2;
+const VERSION = 3;
 
 export async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
   const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);
-  for (const f of files) hash.update(`\n${await sha256File(f)}`);
+  for (const id of await contentIds(files)) hash.update(`\n${id}`);
   return hash.digest('hex');
 }
 

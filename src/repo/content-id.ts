@@ -1,0 +1,46 @@
+/**
+ * What a data file holds, as an id: git's blob id when git already knows it (the file is
+ * tracked and unchanged since it was staged, as git itself judges, racy cases included), else
+ * the sha256 of its bytes. Hashing gigabytes costs seconds; asking git costs milliseconds.
+ */
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { sha256File } from '../periods/close.ts';
+
+const run = promisify(execFile);
+
+/** Files smaller than this are hashed: quicker than starting git. */
+const GIT_MIN_BYTES = 32 << 20;
+
+export async function contentIds(files: string[]): Promise<string[]> {
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const large = files.filter((_, i) => (sizes[i] as number) >= GIT_MIN_BYTES);
+  const known = large.length > 0 ? await gitBlobIds(large) : new Map<string, string>();
+  return Promise.all(files.map(async (f) => known.get(f) ?? `sha256:${await sha256File(f)}`));
+}
+
+/** Blob ids of the files git tracks and reports unmodified in the work tree; none if git cannot tell. */
+async function gitBlobIds(files: string[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  try {
+    const cwd = dirname(files[0] as string);
+    const top = (await run('git', ['rev-parse', '--show-toplevel'], { cwd })).stdout.trim();
+    const rel = files.map((f) => relative(top, f));
+    if (rel.some((r) => r.startsWith('..'))) return ids;
+    const git = (args: string[]) => run('git', ['-C', top, ...args, '--', ...rel], { maxBuffer: 1 << 24 });
+    const [staged, modified] = await Promise.all([git(['ls-files', '-s', '-z']), git(['diff-files', '--name-only', '-z'])]);
+    const changed = new Set(modified.stdout.split('\0').filter(Boolean));
+    for (const entry of staged.stdout.split('\0').filter(Boolean)) {
+      // "<mode> <blob> <stage>\t<path>"
+      const [meta, path] = entry.split('\t') as [string, string];
+      const [, blob, stage] = meta.split(' ');
+      if (stage !== '0' || changed.has(path) || !blob) continue;
+      ids.set(files[rel.indexOf(path)] as string, `git:${blob}`);
+    }
+  } catch {
+    // Not a git work tree, or no git: hash instead.
+  }
+  return ids;
+}

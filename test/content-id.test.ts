@@ -1,0 +1,37 @@
+/** Data files are identified by content: git's blob id when git knows it unchanged, else sha256. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { contentIds } from '../src/repo/content-id.ts';
+import { removeDir, tempDir } from './helpers.ts';
+
+const sha256 = async (path: string) =>
+  `sha256:${createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')}`;
+
+describe('content ids', () => {
+  it('asks git for large tracked files it reports unchanged, and hashes everything else', async () => {
+    const dir = await tempDir();
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    const large = join(dir, 'large.csv');
+    const small = join(dir, 'small.csv');
+    await writeFile(large, `${'0123456789,'.repeat(3_200_000)}\n`); // 35 MB
+    await writeFile(small, 'a,b\n1,2\n');
+    assert.deepEqual(await contentIds([large, small]), [await sha256(large), await sha256(small)], 'not a git work tree');
+
+    git('init', '-q', '-b', 'main');
+    git('-c', 'user.email=t@example.edu', '-c', 'user.name=T', 'add', '.');
+    git('-c', 'user.email=t@example.edu', '-c', 'user.name=T', 'commit', '-q', '-m', 'data');
+    assert.deepEqual(await contentIds([large, small]), [`git:${git('hash-object', 'large.csv')}`, await sha256(small)]);
+
+    // Changed in place, same size: git sees it, and the id follows the new content.
+    const text = await readFile(large, 'utf8');
+    await writeFile(large, text.replace('0123456789', '9876543210'));
+    assert.deepEqual(await contentIds([large]), [await sha256(large)]);
+    await removeDir(dir);
+  });
+});
