@@ -29,12 +29,36 @@ export class Database {
     const connection = await instance.connect();
     // Naive timestamps in FOCUS files are UTC, and periods are UTC months, whatever the machine's zone.
     await connection.run("SET TimeZone = 'UTC'");
+    // Progress is tracked (for watchProgress), never printed by DuckDB itself.
+    await connection.run('SET enable_progress_bar = true');
+    await connection.run('SET enable_progress_bar_print = false');
     return new Database(instance, connection, spillDir);
   }
 
+  private onProgress: ((percent: number) => void) | undefined;
+
+  /** Calls `fn` about once a second with a running query's progress (whole percent, each value once). */
+  watchProgress(fn: (percent: number) => void): void {
+    this.onProgress = fn;
+  }
+
   async query<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<T[]> {
-    const reader = await this.connection.runAndReadAll(sql, params);
-    return reader.getRowObjectsJson() as unknown as T[];
+    const report = this.onProgress;
+    let shown = -1;
+    const timer = report
+      ? setInterval(() => {
+          const percent = Math.floor(this.connection.progress.percentage);
+          if (percent <= shown || percent >= 100) return;
+          shown = percent;
+          report(percent);
+        }, 1000)
+      : undefined;
+    try {
+      const reader = await this.connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJson() as unknown as T[];
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   close(): void {

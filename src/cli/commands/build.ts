@@ -94,7 +94,7 @@ exits non-zero and leaves the last good site in place.`,
 }
 
 async function runBuild(opts: BuildCliOptions, io: Io): Promise<BuildReport> {
-  return inRepository(opts, async ({ root, config, db }) =>
+  return inRepository(opts, io, async ({ root, config, db }) =>
     buildSite(db, config, {
       root,
       out: resolve(root, opts.out),

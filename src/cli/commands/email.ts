@@ -44,7 +44,7 @@ every PI already sent the same statements (periods/<period>/deliveries.yaml); a 
 statement changed is sent again only with --resend. Exit 1 when any message failed.`,
     )
     .action(async (opts: EmailCliOptions) => {
-      const outcomes = await inRepository(opts, async ({ root, config, db }) => {
+      const outcomes = await inRepository(opts, io, async ({ root, config, db }) => {
         const baseUrl = opts.baseUrl ?? config.site.base_url;
         if (!baseUrl)
           throw new UserError('statement links need the site address', {

@@ -23,7 +23,7 @@ export function registerGenerate(program: Command, io: Io): void {
       .option('--out <dir>', 'where the statements JSON is written', 'out')
       .option('--json', 'print the statements as JSON'),
   ).action(async (opts: GenerateOptions) => {
-    const report = await inRepository(opts, ({ root, config, db }) => periodReport(db, root, config, opts.period));
+    const report = await inRepository(opts, io, ({ root, config, db }) => periodReport(db, root, config, opts.period));
     const set = statementJson(report);
     if (!opts.dryRun) {
       const target = join(resolve(opts.root), opts.out, report.period, 'statements.json');

@@ -48,7 +48,7 @@ Examples:
     )
     .action(async (files: string[], opts: IngestCliOptions) => {
       if (opts.branch && !opts.commit) throw new UserError('--branch goes with --commit');
-      const { report, committed } = await inRepository(opts, async ({ root, config, db }) => {
+      const { report, committed } = await inRepository(opts, io, async ({ root, config, db }) => {
         io.progress(`Reading ${files.join(', ')}…`);
         const report = await ingest(db, config, {
           root,

@@ -26,7 +26,7 @@ export function registerJournal(program: Command, io: Io): void {
     .action(async (opts: RootOptions & { period: string; format: string; out?: string; date?: string }) => {
       if (!(JOURNAL_FORMATS as readonly string[]).includes(opts.format))
         throw new UserError(`--format ${opts.format}: expected one of ${JOURNAL_FORMATS.join(', ')}`);
-      const journal = await inRepository(opts, async ({ root, config, db }) => {
+      const journal = await inRepository(opts, io, async ({ root, config, db }) => {
         const report = await periodReport(db, root, config, opts.period);
         return buildJournal(opts.format as JournalFormat, {
           period: opts.period,

@@ -49,7 +49,7 @@ export function registerPeriods(program: Command, io: Io): void {
       .description('each period with sources, rows, list and billed totals, flags and status')
       .option('--json', 'print as JSON'),
   ).action(async (opts: RootOptions) => {
-    const rows = await inRepository(opts, async ({ root, config, db }) => {
+    const rows = await inRepository(opts, io, async ({ root, config, db }) => {
       const out = [];
       for (const period of await listPeriods(root)) {
         io.progress(`Reading ${period}…`);
@@ -86,7 +86,7 @@ export function registerPeriods(program: Command, io: Io): void {
       .argument('<period>', 'YYYY-MM')
       .option('--json', 'print as JSON'),
   ).action(async (period: string, opts: RootOptions) => {
-    const report = await inRepository(opts, ({ root, config, db }) => periodReport(db, root, config, period));
+    const report = await inRepository(opts, io, ({ root, config, db }) => periodReport(db, root, config, period));
     if (opts.json) {
       const { period: p, status, sources, flag_counts, reconciliation, warnings, statements } = report;
       return printJson(io, { period: p, status, sources, flag_counts, reconciliation, warnings, statements: statements.length });

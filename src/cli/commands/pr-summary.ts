@@ -14,7 +14,7 @@ export function registerPrSummary(program: Command, io: Io): void {
       .option('--base <ref>', 'compare with this branch or commit (default: origin/main, else main)')
       .option('--out <file>', 'write the Markdown to a file instead of stdout'),
   ).action(async (opts: RootOptions & { base?: string; out?: string }) => {
-    const markdown = await inRepository(opts, ({ root, config, db }) => prSummary(db, root, config, opts.base));
+    const markdown = await inRepository(opts, io, ({ root, config, db }) => prSummary(db, root, config, opts.base));
     if (opts.out) {
       await commitWrites([{ target: resolve(opts.out), content: markdown }]);
       io.out(`Wrote ${opts.out} (${markdown.length.toLocaleString('en-US')} characters)`);

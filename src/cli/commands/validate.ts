@@ -15,7 +15,7 @@ export function registerValidate(program: Command, io: Io): void {
   )
     .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 1 errors found, 2 the config itself is invalid.')
     .action(async (opts: RootOptions & { requireReviewed?: boolean }) => {
-      const result = await inRepository(opts, ({ root, config, db }) =>
+      const result = await inRepository(opts, io, ({ root, config, db }) =>
         validateRepository(db, root, config, { requireReviewed: opts.requireReviewed }),
       );
       if (opts.json) printJson(io, result);
