@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
+import { Database } from '../src/db/duckdb.ts';
 import { cli, makeRepo, removeDir, SAMPLE, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
 
 const HEADER = [
@@ -237,6 +238,54 @@ describe('ingest', () => {
     assert.deepEqual((await readdir(join(repo, 'data/2025-03'))).sort(), ['aws.csv']);
     await removeDir(repo);
     await removeDir(whole);
+  });
+
+  it('ingests Parquet exports: typed columns and map Tags read as the same charges as CSV', async () => {
+    const rows = [good(1), good(2, { tags: untagged }), good(3, { cost: '1.5E-3' })];
+    const csv = await writeCsv(work, 'typed.csv', [HEADER, ...rows]);
+    const parquet = join(work, 'typed.parquet');
+    const db = await Database.open();
+    try {
+      // As providers write it: decimal and double amounts, timestamps with zone, Tags as a map.
+      await db.query(
+        `COPY (SELECT BillingPeriodStart::TIMESTAMPTZ AS BillingPeriodStart, ChargePeriodStart::DATE AS ChargePeriodStart,
+            BilledCost::DECIMAL(18,10) AS BilledCost, ListCost::DOUBLE AS ListCost, BillingCurrency, ServiceName, ResourceId,
+            json_transform(Tags, '"MAP(VARCHAR, VARCHAR)"') AS Tags
+          FROM read_csv($csv, all_varchar = true)) TO '${parquet}' (FORMAT parquet)`,
+        { csv },
+      );
+    } finally {
+      db.close();
+    }
+    const repo = await makeRepo();
+    const r = await cli('ingest', parquet, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().stored_as, 'data/2025-03/aws.parquet');
+    assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.parquet')), await readFile(parquet));
+    const fromCsv = await cli('ingest', csv, '--source', 'AWS', '--root', await makeRepo(), '--dry-run', '--json');
+    assert.deepEqual(r.json().totals, fromCsv.json().totals);
+    assert.equal(r.json().totals[0].billed, '3.501500000000000000'); // 1.25 + 2.25 + 0.0015
+    const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      flags.map((f: { line: number; rule: string }) => [f.line, f.rule]),
+      [[2, 'missing_pi_email']],
+      'Parquet has rows, not lines: line is the row number',
+    );
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+
+    const bad = join(work, 'bad.parquet');
+    const db2 = await Database.open();
+    try {
+      await db2.query(
+        `COPY (SELECT '2025-03-01' AS BillingPeriodStart, unnest(['1.00', '$5']) AS BilledCost) TO '${bad}' (FORMAT parquet)`,
+      );
+    } finally {
+      db2.close();
+    }
+    const refused = await cli('ingest', bad, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /bad\.parquet \(row 2\): BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$5"/);
+    await removeDir(repo);
   });
 
   it('refuses a file spanning periods, listing them, and with --period flags the others', async () => {

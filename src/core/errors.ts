@@ -6,6 +6,8 @@ export interface ErrorLocation {
   file?: string;
   line?: number;
   column?: number;
+  /** A data row (1 = the first), for files without lines such as Parquet. */
+  row?: number;
 }
 
 export class UserError extends Error {
@@ -23,8 +25,9 @@ export class UserError extends Error {
 
   /** `file:line:column: message` followed by the hint, as printed by the CLI. */
   format(): string {
-    const { file, line, column } = this.location ?? {};
-    const where = file ? `${[file, line, column].filter((p) => p !== undefined).join(':')}: ` : '';
+    const { file, line, column, row } = this.location ?? {};
+    const at = file ? [file, line, column].filter((p) => p !== undefined).join(':') : '';
+    const where = file ? `${at}${row !== undefined ? ` (row ${row})` : ''}: ` : '';
     return `${where}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
   }
 

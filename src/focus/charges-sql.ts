@@ -57,19 +57,35 @@ const col = (i: number) => `c${i}`;
 /** FOCUS ChargeCategory values, as spelled by the spec (files may differ in case). */
 const CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'];
 
-/** `read_csv` over the file with every column as text, named c0…cN so no header text enters the SQL. */
-export function readCsvSql(f: ChargeFile, params: Params): string {
+/**
+ * The file's rows with every column as text, named c0…cN. CSV: `read_csv`, with no header text
+ * in the SQL. Parquet: `read_parquet`, each column as text (maps and structs such as Tags as
+ * JSON), empty and NULL tokens as NULL as in CSV, so every check and rule reads both alike.
+ */
+export function readFileSql(f: ChargeFile, params: Params): string {
+  if (f.file.format === 'parquet') {
+    const types = f.file.types ?? [];
+    const columns = f.file.header.map(
+      (name, i) => `${parquetTextSql(`"${name.replace(/"/g, '""')}"`, types[i] ?? 'VARCHAR')} AS ${col(i)}`,
+    );
+    return `(SELECT ${columns.join(', ')} FROM read_parquet(${params.add(f.file.path)}))`;
+  }
   const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
   return `read_csv(${params.add(f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
     nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
     compression = ${params.add(f.file.compression === 'gzip' ? 'gzip' : 'none')})`;
 }
 
+function parquetTextSql(column: string, type: string): string {
+  const text = /^(MAP|STRUCT|JSON|UNION)\b|\]$/.test(type) ? `to_json(${column})::VARCHAR` : `CAST(${column} AS VARCHAR)`;
+  return `nullif(nullif(nullif(${text}, ''), 'NULL'), 'null')`;
+}
+
 /** The distinct top-level keys of Tags in the file's first rows. */
 export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): string | null {
   const i = f.columns.tags;
   if (i === undefined) return null;
-  return `SELECT DISTINCT unnest(TRY(json_keys(${col(i)}))) AS k FROM (SELECT ${col(i)} FROM ${readCsvSql(f, params)} LIMIT ${rows}) ORDER BY k`;
+  return `SELECT DISTINCT unnest(TRY(json_keys(${col(i)}))) AS k FROM (SELECT ${col(i)} FROM ${readFileSql(f, params)} LIMIT ${rows}) ORDER BY k`;
 }
 
 /**
@@ -234,7 +250,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       ${field(f, 'chargeDescription')} AS description,
       ${field(f, 'chargeCategory')} AS category_raw,
       ${field(f, 'chargeClass')} AS charge_class
-    FROM ${readCsvSql(f, params)}`;
+    FROM ${readFileSql(f, params)}`;
 
   const parsed = `SELECT *,
       CASE WHEN starts_with(_tags_raw, '{')

@@ -1,27 +1,34 @@
 /**
  * First look at an input file, before DuckDB reads it: compression, emptiness, binary content,
  * encoding, and the header row. These checks give precise messages where DuckDB's would be vague.
+ * A Parquet file's columns and types come from its footer, read by DuckDB.
  */
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { invalidInput, UserError } from '../core/errors.ts';
+import { invalidInput, showValue, UserError } from '../core/errors.ts';
+import type { Database } from '../db/duckdb.ts';
 import { parseHeaderLine } from './header.ts';
 
 export type Compression = 'none' | 'gzip';
+export type Format = 'csv' | 'parquet';
 
 export interface SniffedFile {
   path: string;
   /** Path shown in messages (relative to the repository or as given). */
   display: string;
   compression: Compression;
+  format: Format;
   /** Header names in file order, as written (BOM and surrounding spaces removed). */
   header: string[];
+  /** Parquet only: each column's DuckDB type, in header order. */
+  types?: string[];
   size: number;
 }
 
 const PEEK_BYTES = 1 << 16;
 
-export async function sniffFile(path: string, display: string): Promise<SniffedFile> {
+/** `db` reads a Parquet file's schema; CSV needs none. */
+export async function sniffFile(path: string, display: string, db?: Database): Promise<SniffedFile> {
   const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new UserError(`${display}: no such file`, { hint: 'check the path' });
     if (e.code === 'EISDIR') throw new UserError(`${display} is a directory, not a CSV file`);
@@ -49,7 +56,8 @@ export async function sniffFile(path: string, display: string): Promise<SniffedF
   } else if (head[0] === 0x50 && head[1] === 0x4b) {
     throw invalidInput(location, 'unsupported file', 'CSV or gzip-compressed CSV', 'a ZIP archive', 'unzip it and ingest the CSV inside');
   } else if (head.subarray(0, 4).toString('latin1') === 'PAR1') {
-    throw invalidInput(location, 'unsupported file', 'CSV or gzip-compressed CSV', 'a Parquet file', 'export FOCUS as CSV');
+    if (!db) throw new Error('sniffFile: reading a Parquet schema needs the database');
+    return sniffParquet(path, display, size, db);
   }
   if (text.length === 0) {
     throw invalidInput(location, 'empty file', 'a FOCUS CSV with a header row', 'no data after decompression');
@@ -78,7 +86,34 @@ export async function sniffFile(path: string, display: string): Promise<SniffedF
     );
   }
   const header = parseHeaderLine(utf8.replace(/^\uFEFF/, ''), display);
-  return { path, display, compression, header, size };
+  return { path, display, compression, format: 'csv', header, size };
+}
+
+/** A Parquet file's columns and their types, read by DuckDB from the file's footer. */
+async function sniffParquet(path: string, display: string, size: number, db: Database): Promise<SniffedFile> {
+  try {
+    const columns = await db.query<{ column_name: string; column_type: string }>(
+      'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))',
+      { path },
+    );
+    return {
+      path,
+      display,
+      compression: 'none',
+      format: 'parquet',
+      header: columns.map((c) => c.column_name),
+      types: columns.map((c) => c.column_type),
+      size,
+    };
+  } catch (e) {
+    throw invalidInput(
+      { file: display },
+      'unreadable Parquet file',
+      'a complete Parquet file',
+      showValue((e as Error).message.split('\n')[0] ?? ''),
+      'export or download it again',
+    );
+  }
 }
 
 function gunzipPrefix(head: Buffer, display: string): Buffer {

@@ -136,7 +136,8 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
       }) END AS invalid
     FROM (${chargesSql(f, { config, period }, params)})`;
   const counting = new AbortController();
-  const lineCount = countLines(f, counting.signal);
+  const parquet = f.file.format === 'parquet';
+  const lineCount = parquet ? Promise.resolve(0) : countLines(f, counting.signal);
   lineCount.catch(() => {}); // awaited only when some row needs a line number, else abandoned
   try {
     await db.query(create, params.values);
@@ -162,8 +163,13 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
     }
     const invalid = rows.reduce((n, r) => n + ROW_ERRORS.reduce((m, k) => m + Number(r[k]), 0), 0);
     const totalRows = rows.reduce((n, r) => n + Number(r.rows), 0);
+    // A flag's `line`: the physical line in a CSV (1 is the header); the row number in Parquet.
     const toLines = async (recs: number[]) =>
-      (await lineCount) === totalRows + 1 ? new Map(recs.map((r) => [r, r + 1])) : recordLines(f.file.path, f.file.compression, recs);
+      parquet
+        ? new Map(recs.map((r) => [r, r]))
+        : (await lineCount) === totalRows + 1
+          ? new Map(recs.map((r) => [r, r + 1]))
+          : recordLines(f.file.path, f.file.compression, recs);
     if (invalid > 0) await throwFirstRowError(db, f, config, table, invalid, toLines);
     const flagged = (
       await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
@@ -247,7 +253,7 @@ async function throwFirstRowError(
   const line = (await toLines([rec])).get(rec);
   const others = count - 1;
   throw invalidInput(
-    { file: f.file.display, line, column: (f.columns[column] ?? 0) + 1 },
+    f.file.format === 'parquet' ? { file: f.file.display, row: rec } : { file: f.file.display, line, column: (f.columns[column] ?? 0) + 1 },
     FOCUS_COLUMNS[column],
     text.expected,
     `${showValue(raw)}${others > 0 ? ` (and ${others} more invalid value${others > 1 ? 's' : ''} in the file)` : ''}`,

@@ -92,7 +92,7 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   const required = requiredColumns(config.billing.cost_basis);
   const parts: Part[] = [];
   for (const f of options.files) {
-    const sniffed = await sniffFile(f.path, f.display);
+    const sniffed = await sniffFile(f.path, f.display, db);
     const columns = mapColumns(sniffed, required);
     parts.push({ input: f, sniffed, columns, target: { file: sniffed, columns, sourceSlug: slug, relPath: f.display } });
   }
@@ -131,7 +131,7 @@ async function ingestParts(
   const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
   await assertOpen(options.root, period, `ingest into it`);
   const stored = parts.map((part, i) =>
-    relPath('data', period, layout.dataFileName(slug, part.sniffed.compression, { index: i + 1, count: parts.length })),
+    relPath('data', period, layout.dataFileName(slug, part.sniffed, { index: i + 1, count: parts.length })),
   );
   const targets = stored.map((s) => join(options.root, s));
   const existing = await existingDataFiles(options.root, period, slug);

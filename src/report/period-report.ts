@@ -52,12 +52,12 @@ export async function listPeriods(root: string): Promise<string[]> {
   return periodFolders(layout.dataDir(root));
 }
 
-export async function dataFiles(root: string, config: Config, period: string): Promise<ChargeFile[]> {
+export async function dataFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
   const dir = layout.periodDataDir(root, period);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.csv(\.gz)?$/.test(n)).sort();
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.(csv|csv\.gz|parquet)$/.test(n)).sort();
   const files: ChargeFile[] = [];
   for (const name of names) {
-    const slug = dataFileSlug(name) ?? name.replace(/\.csv(\.gz)?$/, '');
+    const slug = dataFileSlug(name) ?? name.replace(/\.(csv|csv\.gz|parquet)$/, '');
     const source = config.sources.find((s) => sourceSlug(s) === slug);
     const rel = relPath('data', period, name);
     if (!source) {
@@ -65,7 +65,7 @@ export async function dataFiles(root: string, config: Config, period: string): P
         hint: `add a source with slug: ${slug} under sources: in config.yaml, or move the file`,
       });
     }
-    const file = await sniffFile(join(dir, name), rel);
+    const file = await sniffFile(join(dir, name), rel, db);
     const required = requiredColumns(config.billing.cost_basis);
     files.push({ file, columns: mapColumns(file, required), sourceSlug: slug, relPath: rel });
   }
@@ -77,7 +77,7 @@ const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'accoun
 
 export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
   if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
-  const files = await Promise.all((await dataFiles(root, config, period)).map((f) => withTagKeys(db, f)));
+  const files = await Promise.all((await dataFiles(db, root, config, period)).map((f) => withTagKeys(db, f)));
   if (files.length === 0) {
     const known = await listPeriods(root);
     throw new UserError(`no data for period ${period}`, {

@@ -21,9 +21,9 @@ export function registerIngest(program: Command, io: Io): void {
     program
       .command('ingest')
       .description(
-        'validate a FOCUS export (.csv or .csv.gz) and store it byte-for-byte as data/<period>/<source>.csv,\nholding flagged charges for review in periods/<period>/flags.yaml',
+        'validate a FOCUS export (.csv, .csv.gz or .parquet) and store it byte-for-byte as data/<period>/<source>.csv,\nholding flagged charges for review in periods/<period>/flags.yaml',
       )
-      .argument('<files...>', 'FOCUS CSV export; several files are the parts of one export, in order')
+      .argument('<files...>', 'FOCUS export (CSV, gzip CSV or Parquet); several files are the parts of one export, in order')
       .requiredOption('--source <name>', 'source it came from, as named in config.yaml (e.g. AWS, HPC)')
       .option('--period <YYYY-MM>', 'store under this period; rows of other periods are flagged period_mismatch')
       .option('--replace', 'replace a different export already stored for this period and source')
