@@ -94,7 +94,7 @@ export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): s
  * order and spelling do not matter and a re-export that adds columns keeps every id and
  * decision. Descriptive columns stay out: reading a column only to hash it costs every row.
  */
-export function rowIdentitySql(f: ChargeFile, config: Config, params: Params): string {
+function rowIdentitySql(f: ChargeFile, config: Config, params: Params): string {
   const fields: FocusField[] = [
     'billingPeriodStart',
     'chargePeriodStart',

@@ -52,7 +52,7 @@ export interface ScanResult {
 }
 
 /** Translates DuckDB's CSV reader errors into located messages. */
-export function csvError(e: unknown, f: ChargeFile): never {
+function csvError(e: unknown, f: ChargeFile): never {
   const message = (e as Error).message ?? String(e);
   const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   const location = { file: f.file.display, line: line ? Number(line) : undefined };

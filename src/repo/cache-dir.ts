@@ -6,7 +6,7 @@
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const CACHE_MAX_AGE_DAYS = 30;
+const CACHE_MAX_AGE_DAYS = 30;
 
 export async function touchAndPrune(
   dir: string,

@@ -10,14 +10,15 @@
  * are removed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { touchAndPrune } from '../repo/cache-dir.ts';
 import { contentIds } from '../repo/content-id.ts';
+import { commitWrites } from '../repo/write.ts';
 
 const VERSION = 3;
 
-export async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
+async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
   const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);
   for (const id of await contentIds(files)) hash.update(`\n${id}`);
   return hash.digest('hex');
@@ -29,27 +30,12 @@ function queryText(sql: string, params: Record<string, unknown>): string {
 
 const dir = (root: string) => join(root, '.cache', 'report');
 
-export async function readReportCache<T>(root: string, key: string): Promise<T | undefined> {
+async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir(root), `${key}.json`), 'utf8')) as T;
+    return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch {
     return undefined;
   }
-}
-
-async function writeAtomic(path: string, content: string): Promise<void> {
-  try {
-    await mkdir(join(path, '..'), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, content);
-    await rename(tmp, path);
-  } catch {
-    // A cache that cannot be written (read-only checkout) only costs time.
-  }
-}
-
-export async function writeReportCache(root: string, key: string, value: unknown): Promise<void> {
-  await writeAtomic(join(dir(root), `${key}.json`), JSON.stringify(value));
 }
 
 /** Size and mtime of each file: the hint that the content is what it was at the last run. */
@@ -70,18 +56,12 @@ export async function cachedQuery<T>(
 ): Promise<T> {
   const { sql, params, files } = query;
   const hintPath = join(dir(root), `hint-${createHash('sha256').update(queryText(sql, params)).digest('hex').slice(0, 32)}.json`);
-  const [hint, last] = await Promise.all([
-    statHint(files),
-    readFile(hintPath, 'utf8').then(
-      (t) => JSON.parse(t) as { stats: string; key: string },
-      () => undefined,
-    ),
-  ]);
+  const [hint, last] = await Promise.all([statHint(files), readJson<{ stats: string; key: string }>(hintPath)]);
   const keyPromise = reportCacheKey(sql, params, files);
   const entry = (key: string) => join(dir(root), `${key}.json`);
   if (last?.stats === hint) {
     const key = await keyPromise;
-    const cached = await readReportCache<T>(root, key);
+    const cached = await readJson<T>(entry(key));
     if (cached !== undefined) {
       await touchAndPrune(dir(root), [entry(key), hintPath]);
       return cached;
@@ -91,8 +71,10 @@ export async function cachedQuery<T>(
   const rows = await run();
   const key = await keyPromise;
   if (cacheable(rows)) {
-    await writeReportCache(root, key, rows);
-    await writeAtomic(hintPath, JSON.stringify({ stats: hint, key }));
+    await commitWrites([
+      { target: entry(key), content: JSON.stringify(rows) },
+      { target: hintPath, content: JSON.stringify({ stats: hint, key }) },
+    ]).catch(() => {}); // a cache that cannot be written (read-only checkout) only costs time
     await touchAndPrune(dir(root), [entry(key), hintPath]);
   }
   return rows;
