@@ -1,7 +1,7 @@
 /** The real `focus-billing` binary in a child process: the quick start a user types. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -66,6 +66,25 @@ describe('focus-billing (child process)', () => {
     assert.equal(r.code, 2);
     assert.deepEqual(JSON.parse(r.stdout), { error: 'no data for period 2031-01', hint: 'periods with data: 2025-01', exit_code: 2 });
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it('init creates a billing repository, and a second init changes nothing', async () => {
+    const dir = join(await tempDir(), 'billing');
+    const first = await focusBilling('init', dir, '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const made = JSON.parse(first.stdout);
+    assert.equal(made.git_init, true);
+    assert.ok(made.created.includes('config.yaml') && made.created.includes('.gitignore'), first.stdout);
+    assert.match(await readFile(join(dir, 'config.yaml'), 'utf8'), /^# /m, 'commented defaults');
+    assert.match(await readFile(join(dir, '.gitignore'), 'utf8'), /^\.cache\/$/m);
+    assert.ok((await stat(join(dir, '.git'))).isDirectory());
+    for (const d of ['data', 'periods']) assert.ok((await stat(join(dir, d))).isDirectory());
+    const again = JSON.parse((await focusBilling('init', dir, '--json')).stdout);
+    assert.deepEqual([again.created, again.git_init], [[], false]);
+    const list = await focusBilling('periods', 'list', '--root', dir);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /No periods yet/);
+    await removeDir(dirname(dir));
   });
 
   it('stops quietly when its reader closes the pipe early', async () => {
