@@ -288,6 +288,36 @@ describe('ingest', () => {
     await removeDir(repo);
   });
 
+  it('bills EffectiveCost under that cost basis, and never adds two currencies on one statement', async () => {
+    const header = [...HEADER, 'EffectiveCost'];
+    const t = tags({ pi_email: 'pi@example.edu', project_id: 'p1', fund_org: '123456-1234' });
+    const rows = [
+      [...good(1, { tags: t }), '0.75'],
+      [...good(2, { tags: t }), '1.50'],
+    ];
+    const file = await writeCsv(work, 'effective.csv', [header, ...rows]);
+    const effective = await makeRepo('billing:\n  cost_basis: EffectiveCost\n');
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', effective, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().totals[0].billed, '2.250000000000000000'); // 0.75 + 1.50, not 1.25 + 2.25
+    const billed = await cli('ingest', file, '--source', 'AWS', '--root', await makeRepo(), '--dry-run', '--json');
+    assert.equal(billed.json().totals[0].billed, '3.500000000000000000');
+
+    const mixed = await makeRepo();
+    const eur = [...good(3, { tags: t })];
+    eur[4] = 'EUR';
+    const two = await writeCsv(work, 'two-currencies.csv', [HEADER, good(1, { tags: t }), eur]);
+    assert.equal((await cli('ingest', two, '--source', 'AWS', '--root', mixed)).code, 0);
+    const gen = await cli('generate', '--period', '2025-03', '--dry-run', '--root', mixed);
+    assert.equal(gen.code, 1, 'a check on the data, not a bad input file');
+    assert.match(
+      gen.stderr,
+      /PI pi@example\.edu, project p1 has charges in (EUR and USD|USD and EUR) in 2025-03: a statement never adds two currencies/,
+    );
+    await removeDir(effective);
+    await removeDir(mixed);
+  });
+
   it('refuses a file spanning periods, listing them, and with --period flags the others', async () => {
     const repo = await makeRepo();
     const path = await writeCsv(work, 'span.csv', [HEADER, good(1), good(2), good(3, { period: '2025-02-01' })]);
