@@ -1,13 +1,6 @@
-// The static site of statements. `focus-billing build` runs it with the report model in
-// OCB_SITE_MODEL; see src/site/build.ts.
-import mdx from '@astrojs/mdx';
+// The static site of statements, for `astro dev` and `astro check`. `focus-billing build` runs
+// Astro with the same settings and the billing repository's model: see src/site/astro.ts.
 import { defineConfig } from 'astro/config';
+import { astroSettings } from './src/site/astro/settings.mjs';
 
-export default defineConfig({
-  output: 'static',
-  integrations: [mdx()],
-  trailingSlash: 'always',
-  build: { format: 'directory', inlineStylesheets: 'never' },
-  devToolbar: { enabled: false },
-  vite: { logLevel: 'warn' },
-});
+export default defineConfig(astroSettings());

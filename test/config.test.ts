@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
+import { cli, makeRepo, removeDir } from './helpers.ts';
 
 function configError(text: string): string {
   try {
@@ -48,12 +51,28 @@ describe('config.yaml', () => {
       /^config\.yaml:3:1: invalid YAML: Missing closing "quote\n {2}hint: check indentation/,
     );
   });
-  it('rejects a bad regular expression and a bad currency', () => {
-    assert.match(
-      configError("flag_rules:\n  fund_org_patterns: ['(unclosed']\n"),
-      /flag_rules\.fund_org_patterns\.0: not a valid regular expression/,
-    );
+  it('rejects a bad journal regular expression and a bad currency', () => {
+    assert.match(configError("journal:\n  fund_org_pattern: '(unclosed'\n"), /journal\.fund_org_pattern: not a valid regular expression/);
     assert.match(configError('billing:\n  default_currency: dollars\n'), /billing\.default_currency: an ISO 4217 currency code/);
+    assert.match(configError('billing:\n  default_currency: ZZZ\n'), /billing\.default_currency: an ISO 4217 currency code/);
+  });
+  it('checks the patterns DuckDB runs with DuckDB itself (RE2), at their line in config.yaml', async (t) => {
+    const repo = await makeRepo(
+      "flag_rules:\n  fund_org_patterns: ['\\d{6}-\\d{4}']\n  patterns:\n    - field: service\n      pattern: '(?i)gpu'\n    - field: resource\n      pattern: 'GPU(?!-free)'\n",
+    );
+    t.after(() => removeDir(repo));
+    const r = await cli('validate', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^error: config\.yaml:7:16: flag_rules\.patterns\.1\.pattern: "GPU\(\?!-free\)" is not a pattern DuckDB can run \(.*\)\n {2}hint: patterns use RE2 syntax/,
+    );
+    // The case-insensitive flag JavaScript lacks is fine: RE2 runs it.
+    await writeFile(join(repo, 'config.yaml'), "flag_rules:\n  patterns:\n    - field: service\n      pattern: '(?i)gpu'\n");
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+  });
+  it('refuses a source whose name gives no file name', () => {
+    assert.match(configError('sources:\n  - name: 日本\n'), /^config\.yaml:2:11: sources\.0\.name: source "日本" gives no file name/);
   });
   it('refuses two sources that would share a file name', () => {
     assert.match(configError('sources:\n  - name: Azure Local\n  - name: azure local\n'), /same file name "azure-local"/);

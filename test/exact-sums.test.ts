@@ -41,7 +41,7 @@ describe('exact sums (property, DuckDB)', () => {
       fc.asyncProperty(fc.array(amount, { minLength: 1, maxLength: 40 }), async (amounts) => {
         const file = await writeCsv(work, `p${n++}.csv`, [
           ['BillingPeriodStart', 'BilledCost', 'Tags'],
-          ...amounts.map((a) => ['2025-01-01', a.text, tags({ pi_email: 'a@x', project_id: 'p', fund_org: 'f' })]),
+          ...amounts.map((a) => ['2025-01-01', a.text, tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f' })]),
         ]);
         const r = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--dry-run', '--json');
         assert.equal(r.code, 0, r.stderr);

@@ -48,7 +48,10 @@ describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', () => {
     const before = await snapshot(repo);
     const r = await cli('ingest', sample('focus-spec-v1.2_saas_spend_agreements_b2.csv'), '--source', 'GCP', '--root', repo);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /saas_spend_agreements_b2\.csv:2:7: BillingPeriodStart: expected a UTC date or datetime .*, found "4\/1\/25"/);
+    assert.match(
+      r.stderr,
+      /saas_spend_agreements_b2\.csv:2:7: BillingPeriodStart: expected an ISO 8601 date or datetime .*, found "4\/1\/25"/,
+    );
     assert.deepEqual(await snapshot(repo), before);
   });
 

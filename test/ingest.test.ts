@@ -146,7 +146,7 @@ describe('ingest', () => {
     const lines = [
       HEADER,
       row(1, untagged, 'Multi\nline'),
-      row(2, tags({ pi_email: 'a@x', project_id: 'p', fund_org: '123456-1234' })),
+      row(2, tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '123456-1234' })),
       row(3, untagged),
       row(3, untagged),
     ].map((r) => r.map(cell).join(','));
@@ -383,7 +383,7 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     [
       'an unparseable date',
       () => writeCsv(work, 'date.csv', [HEADER, good(1), good(2, { period: '3/1/25' })]),
-      /date\.csv:3:1: BillingPeriodStart: expected a UTC date or datetime such as 2025-01-01 or 2025-01-01T00:00:00Z, found "3\/1\/25"/,
+      /date\.csv:3:1: BillingPeriodStart: expected an ISO 8601 date or datetime such as 2025-01-01 or 2025-01-01T00:00:00Z, between 1900 and 2199, found "3\/1\/25"/,
     ],
     [
       'an unterminated quote',

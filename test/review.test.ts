@@ -68,7 +68,7 @@ describe('a billing month as a pull request', () => {
     assert.equal(bulk.code, 0, bulk.stderr);
     // 6 GPU charges have a PI; 3 untagged AWS charges and an HPC charge without a fund/org do not.
     assert.match(bulk.stdout, /2025-01: 6 flags approved, 4 skipped/);
-    assert.equal((bulk.stderr.match(/skipped [0-9a-f]{16}: no PI, project or fund\/org: assign one first/g) ?? []).length, 4);
+    assert.equal((bulk.stderr.match(/skipped [0-9a-f]{16}: no usable PI, project or fund\/org: assign one first/g) ?? []).length, 4);
 
     const [untagged, noTags, badJson, noFund] = (await flags(repo)).filter((f) => f.status === 'pending');
     assert.deepEqual(

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { JSON_SCHEMAS, jsonSchema } from '../src/config/json-schema.ts';
+import { jsonSchema, SCHEMA_NAMES } from '../src/cli/json-schemas.ts';
 import { PROJECT } from './helpers.ts';
 
 describe('JSON Schemas for editors', () => {
-  for (const name of Object.keys(JSON_SCHEMAS) as (keyof typeof JSON_SCHEMAS)[]) {
+  for (const name of SCHEMA_NAMES) {
     it(`schemas/${name} is generated from the current zod schema (npm run schemas)`, async () => {
       assert.equal(await readFile(join(PROJECT, 'schemas', name), 'utf8'), jsonSchema(name));
     });

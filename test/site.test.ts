@@ -92,7 +92,7 @@ describe('statement site', () => {
   it('shows on the period page exactly what the statements bill', async () => {
     const page = await open('periods/2025-03/');
     const amounts = await page
-      .locator('#pi-table tbody td[data-amount]')
+      .locator('#pi-table tbody [data-amount]')
       .evaluateAll((tds) => tds.map((td) => (td as HTMLElement).dataset.amount));
     const byPi = new Map<string, bigint>();
     for (const s of model.statements) byPi.set(s.pi_email, (byPi.get(s.pi_email) ?? 0n) + BigInt(s.amount_due.replace('.', '')));
@@ -188,7 +188,7 @@ describe('PDF statements', () => {
     const files = pdfs();
     assert.equal(files.length, model.statements.length);
     assert.equal(files.length, 2);
-    assert.ok(files.every((f) => /^2025-03_j-smith-[0-9a-f]{6}_shared-lab_[0-9A-F]{8}\.pdf$/.test(f)));
+    assert.ok(files.every((f) => /^2025-03_j-smith-[0-9a-f]{6}_shared-lab_[0-9A-F]{16}\.pdf$/.test(f)));
     assert.notEqual(files[0]?.slice(0, 24), files[1]?.slice(0, 24));
   });
   it('holds the PI, project and amounts as selectable text', () => {
@@ -237,7 +237,7 @@ describe('PDF statements', () => {
 describe('build', () => {
   it('publishes only secret-link statement pages and PDFs for the PI audience', async () => {
     const out = join(repo, 'pi-site');
-    process.env.STATEMENT_LINK_SECRET = 'test-secret-0123456789';
+    process.env.STATEMENT_LINK_SECRET = 'Vq3x9Lr0aT7mZkP2sWd8YbN1cHf6GjE4uQo5RiU0=';
     try {
       const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--audience', 'pi', '--out', out, '--json');
       assert.equal(r.code, 0, r.stderr);

@@ -46,10 +46,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
     if (e instanceof ChecksFailed) return e.exitCode;
-    if (e instanceof UserError) {
-      if (wantsJson) io.out(JSON.stringify(e.toJSON(), null, 2));
-      io.err(`error: ${e.format()}`);
-      return e.exitCode;
+    const user = e instanceof UserError ? e : fileSystemError(e);
+    if (user) {
+      if (wantsJson) io.out(JSON.stringify(user.toJSON(), null, 2));
+      io.err(`error: ${user.format()}`);
+      if (argv.includes('--debug') && user.cause) io.err(`cause: ${(user.cause as Error).stack ?? String(user.cause)}`);
+      return user.exitCode;
     }
     const err = e as Error;
     io.err(`internal error: ${err.message}`);
@@ -57,4 +59,32 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     else io.err('  (run again with --debug for details, and please report it)');
     return 70;
   }
+}
+
+/**
+ * A file system error about a path the user named or owns (a folder where a file should be, no
+ * permission, a full disk) is a problem to fix, not a bug: said as such, without a stack trace.
+ */
+function fileSystemError(e: unknown): UserError | null {
+  const err = e as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'a folder where a file was expected',
+    ENOTDIR: 'a file where a folder was expected',
+    EEXIST: 'something already exists there',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'the file system is read-only',
+    ENAMETOOLONG: 'the name is too long',
+    ELOOP: 'too many symbolic links',
+    EMFILE: 'too many open files',
+  };
+  const reason = err?.code ? reasons[err.code] : undefined;
+  if (!reason || !err.path) return null;
+  return new UserError(`cannot ${err.syscall ?? 'use'} ${err.path}: ${reason}`, {
+    hint: 'check the path and its permissions',
+    exitCode: 2,
+    cause: e,
+  });
 }

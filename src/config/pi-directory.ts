@@ -1,7 +1,7 @@
 /** `pis.yaml`, optional: PI names (and departments) by email, shown on statements. */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readYamlFile } from './yaml-file.ts';
+import { readYamlFile } from '../core/yaml-file.ts';
 
 export const PI_DIRECTORY_FILE = 'pis.yaml';
 
@@ -26,6 +26,7 @@ export async function loadPiDirectory(root: string): Promise<PiDirectory> {
     piDirectorySchema,
     'each entry: { email, name, department? }',
     () => [],
+    [],
   );
   return new Map(list.map((p) => [p.email.toLowerCase(), { name: p.name, department: p.department }]));
 }

@@ -3,8 +3,16 @@
  */
 import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
+import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
 
-const regex = z.string().superRefine((value, ctx) => {
+/**
+ * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
+ * Checked by DuckDB itself when a command opens the repository (config/patterns.ts), with its line.
+ */
+const re2Pattern = z.string().min(1);
+
+/** A pattern JavaScript runs (the journal's fund/org split, with named groups). */
+const jsRegex = z.string().superRefine((value, ctx) => {
   try {
     new RegExp(value);
   } catch (e) {
@@ -34,18 +42,12 @@ export const tagMappingSchema = z
   })
   .strict();
 
-export const ATTRIBUTES = ['pi_email', 'project_id', 'fund_org', 'cost_center', 'account_code', 'reference_1', 'reference_2'] as const;
-export type Attribute = (typeof ATTRIBUTES)[number];
-
 export const sourceSchema = z
   .object({
     /** Name used with `ingest --source`, matched case-insensitively. @example AWS */
     name: z.string().min(1),
     /** File name under data/<period>/; defaults to the lower-cased name. */
-    slug: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes')
-      .optional(),
+    slug: z.string().regex(SOURCE_SLUG_PATTERN, 'lower-case letters, digits and dashes').optional(),
     description: z.string().optional(),
     /** Fund/org credited in the GL journal for this source's recharges. */
     recharge_fund_org: z.string().optional(),
@@ -58,8 +60,8 @@ export const patternRuleSchema = z
   .object({
     /** Which FOCUS column the pattern is tested against. */
     field: z.enum(['service', 'resource']),
-    /** Regular expression (searched, not anchored). @example '(?i)gpu' is not JS; use 'gpu|GPU' */
-    pattern: regex,
+    /** Regular expression, RE2 syntax, searched (not anchored). @example '(?i)gpu' */
+    pattern: re2Pattern,
     /** Shown to reviewers. */
     message: z.string().optional(),
   })
@@ -71,9 +73,11 @@ export const flagRulesSchema = z
     missing_project_id: z.boolean().default(true),
     missing_fund_org: z.boolean().default(true),
     invalid_tags: z.boolean().default(true),
+    /** A PI email that is no email address, or an attribution that is an object, array, boolean or holds a control character. */
+    invalid_attribution: z.boolean().default(true),
     period_mismatch: z.boolean().default(true),
     /** A fund/org must fully match one of these; empty means any value is accepted. */
-    fund_org_patterns: z.array(regex).default([]),
+    fund_org_patterns: z.array(re2Pattern).default([]),
     /** Charges whose service or resource name matches are held for review. */
     patterns: z.array(patternRuleSchema).default([]),
     anomalies: z
@@ -151,7 +155,7 @@ export const configSchema = z
     journal: z
       .object({
         /** Regular expression with named groups splitting a fund/org into ledger fields. @example '^(?<orgn>[^-]+)-(?<fund>.+)$' */
-        fund_org_pattern: regex.optional(),
+        fund_org_pattern: jsRegex.optional(),
         /** GL account when neither the charge's account_code tag nor its source's gl_account gives one. */
         default_account: z.string().min(1).default('5410'),
         /** Account credited on each source's recharge fund/org (default: the source's gl_account, then default_account). */
@@ -210,6 +214,14 @@ export const configSchema = z
     const seen = new Map<string, number>();
     config.sources.forEach((s, i) => {
       const slug = sourceSlug(s);
+      if (!SOURCE_SLUG_PATTERN.test(slug)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `source "${s.name}" gives no file name (letters a–z or digits are needed): add slug: <name> to it`,
+        });
+        return;
+      }
       const before = seen.get(slug);
       if (before !== undefined) {
         ctx.addIssue({

@@ -15,8 +15,8 @@ export class UserError extends Error {
   readonly hint?: string;
   readonly location?: ErrorLocation;
 
-  constructor(message: string, options: { hint?: string; exitCode?: number; location?: ErrorLocation } = {}) {
-    super(message);
+  constructor(message: string, options: { hint?: string; exitCode?: number; location?: ErrorLocation; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UserError';
     this.exitCode = options.exitCode ?? 2;
     this.hint = options.hint;

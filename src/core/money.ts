@@ -62,10 +62,11 @@ export function minorToExact(minor: bigint, minorDigits: number): bigint {
   return minor * 10n ** BigInt(SCALE - minorDigits);
 }
 
-export function sum(values: Iterable<bigint>): bigint {
-  let total = 0n;
-  for (const v of values) total += v;
-  return total;
+/** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
+export function trimDecimal(value: string): string {
+  if (!value.includes('.')) return value;
+  const t = value.replace(/0+$/, '').replace(/\.$/, '');
+  return t === '-0' ? '0' : t;
 }
 
 /** n / d rounded half away from zero (d > 0). */

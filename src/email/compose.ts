@@ -15,6 +15,8 @@ const escapeHtml = (s: string) =>
 
 export function composeDigest(pi: PiPeriodView, period: { period: string; label: string }, config: Config, baseUrl: string): Composed {
   const url = (path: string) => new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+  const totals = pi.totals.map((t) => ({ currency: t.currency, list: t.list.text, discount: t.discount.text, due: t.amount_due.text }));
+  const several = totals.length > 1;
   const org = config.organization;
   const subject = fill(config.email.subject, {
     period: period.period,
@@ -41,7 +43,10 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
       (r) => `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n    PDF: ${r.pdf}`,
     ),
     '',
-    `Total amount due: ${pi.amount_due.text} (list price ${pi.list.text}; subsidies and discounts ${pi.discount.text}).`,
+    ...totals.map(
+      (t) =>
+        `Total amount due${several ? ` in ${t.currency}` : ''}: ${t.due} (list price ${t.list}; subsidies and discounts ${t.discount}).`,
+    ),
     '',
     `View your statements: ${url(pi.piPage)}`,
     '',
@@ -64,7 +69,12 @@ ${rows
   )
   .join('\n')}
 </tbody>
-<tfoot><tr><th style="${cell}" colspan="2">Total</th><td style="${num}">${escapeHtml(pi.list.text)}</td><td style="${num}">${escapeHtml(pi.discount.text)}</td><td style="${num}"><strong>${escapeHtml(pi.amount_due.text)}</strong></td><td style="${cell}"></td></tr></tfoot>
+<tfoot>${totals
+    .map(
+      (t) =>
+        `<tr><th style="${cell}" colspan="2">Total${several ? ` (${escapeHtml(t.currency)})` : ''}</th><td style="${num}">${escapeHtml(t.list)}</td><td style="${num}">${escapeHtml(t.discount)}</td><td style="${num}"><strong>${escapeHtml(t.due)}</strong></td><td style="${cell}"></td></tr>`,
+    )
+    .join('')}</tfoot>
 </table>
 <p><a href="${escapeHtml(url(pi.piPage))}">View all your statements for ${escapeHtml(period.label)}</a></p>
 <p style="color:#5a6472">${escapeHtml(contact)}<br>${escapeHtml(org.name)}</p>

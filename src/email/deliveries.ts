@@ -1,9 +1,7 @@
 /** `periods/<period>/deliveries.yaml`: what was sent to whom, so a rerun never mails twice by accident. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { z } from 'zod';
-import { UserError } from '../core/errors.ts';
+import { readYamlFile } from '../core/yaml-file.ts';
 import { layout, relPath } from '../repo/layout.ts';
 
 export const deliverySchema = z
@@ -26,26 +24,17 @@ export const deliveriesFileSchema = z
 export type Delivery = z.infer<typeof deliverySchema>;
 export type DeliveriesFile = z.infer<typeof deliveriesFileSchema>;
 
-export const deliveriesPath = (root: string, period: string) => join(layout.periodDir(root, period), 'deliveries.yaml');
+export const deliveriesPath = (root: string, period: string) => layout.deliveriesFile(root, period);
 
 export async function readDeliveries(root: string, period: string): Promise<DeliveriesFile> {
-  let text: string;
-  try {
-    text = await readFile(deliveriesPath(root, period), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { period, deliveries: [] };
-    throw e;
-  }
-  const result = deliveriesFileSchema.safeParse(parse(text) ?? {});
-  if (!result.success) {
-    throw new UserError(
-      `${relPath('periods', period, 'deliveries.yaml')} is not a valid delivery log: ${result.error.issues[0]?.message}`,
-      {
-        hint: 'restore it from git; it records what was already sent',
-      },
-    );
-  }
-  return result.data;
+  return readYamlFile(
+    deliveriesPath(root, period),
+    relPath('periods', period, 'deliveries.yaml'),
+    deliveriesFileSchema,
+    'restore it from git: it records what was already sent, so a rerun does not mail anyone twice',
+    () => ({ period, deliveries: [] }),
+    { period },
+  );
 }
 
 export function formatDeliveries(file: DeliveriesFile): string {

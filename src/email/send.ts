@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
+import { deliveryKey, emlFileName, piKey } from '../domain/identity.ts';
+import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { commitWrites } from '../repo/write.ts';
 import type { PeriodView, PiPeriodView } from '../site/model.ts';
 import { composeDigest } from './compose.ts';
@@ -31,6 +33,7 @@ export interface EmailOptions {
   env?: NodeJS.ProcessEnv;
   progress: (text: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  lock?: LockOptions;
 }
 
 export type EmailOutcome =
@@ -52,15 +55,31 @@ export function isTransient(error: unknown): boolean {
   return ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EDNS', 'ETLS'].includes(e.code ?? '');
 }
 
+/**
+ * Writes or sends each PI's email for the period. Sending holds the repository lock (the
+ * delivery log is written after every message). Email is at-least-once: SMTP cannot promise
+ * more. A rerun skips every PI the log says was sent; after a crash, only the message that was
+ * in flight (sent, but not yet logged) can go out twice.
+ */
 export async function emailPeriod(config: Config, options: EmailOptions): Promise<EmailOutcome[]> {
+  if (!options.send) return deliver(config, options);
+  return withRepositoryLock(
+    options.root,
+    `focus-billing email --period ${options.period.period} --send`,
+    () => deliver(config, options),
+    options.lock,
+  );
+}
+
+async function deliver(config: Config, options: EmailOptions): Promise<EmailOutcome[]> {
   const env = options.env ?? process.env;
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const from = config.email.from_address ?? config.organization.contact_email;
   if (!from) throw new UserError('no sender address', { hint: 'set email.from_address (or organization.contact_email) in config.yaml' });
-  const wanted = options.only?.map((e) => e.toLowerCase());
-  const pis = options.period.pis.filter((p) => !wanted || wanted.includes(p.email.toLowerCase()));
+  const wanted = options.only?.map(piKey);
+  const pis = options.period.pis.filter((p) => !wanted || wanted.includes(p.email));
   if (wanted) {
-    const unknown = wanted.filter((w) => !options.period.pis.some((p) => p.email.toLowerCase() === w));
+    const unknown = wanted.filter((w) => !options.period.pis.some((p) => p.email === w));
     if (unknown.length) throw new UserError(`no statement for ${unknown.join(', ')} in ${options.period.period}`);
   }
   const log: DeliveriesFile = await readDeliveries(options.root, options.period.period);
@@ -86,7 +105,7 @@ export async function emailPeriod(config: Config, options: EmailOptions): Promis
     for (const [i, pi] of pis.entries()) {
       const digest = composeDigest(pi, options.period, config, options.baseUrl);
       const hash = digestHash(pi, digest.subject, options.baseUrl);
-      const previous = log.deliveries.find((d) => d.to.toLowerCase() === pi.email.toLowerCase());
+      const previous = log.deliveries.find((d) => deliveryKey(d.to) === deliveryKey(pi.email));
       if (options.send && previous && !options.resend) {
         outcomes.push({
           pi: pi.email,
@@ -112,7 +131,7 @@ export async function emailPeriod(config: Config, options: EmailOptions): Promis
       options.progress(`  ${i + 1}/${pis.length} ${pi.email}`);
       if (!options.send) {
         const info = (await transport.sendMail(message)) as unknown as { message: Buffer };
-        const file = join(options.outDir, `${pi.slug}.eml`);
+        const file = join(options.outDir, emlFileName(pi.email));
         await commitWrites([{ target: file, content: info.message }]);
         outcomes.push({ pi: pi.email, status: 'written', file });
         continue;
@@ -126,7 +145,7 @@ export async function emailPeriod(config: Config, options: EmailOptions): Promis
           lastSent = Date.now();
           const info = await transport.sendMail(message);
           log.deliveries = [
-            ...log.deliveries.filter((d) => d.to.toLowerCase() !== pi.email.toLowerCase()),
+            ...log.deliveries.filter((d) => deliveryKey(d.to) !== deliveryKey(pi.email)),
             { to: pi.email, message_id: info.messageId, sent_at: options.now(), content_hash: hash },
           ];
           // Written after every message: an interrupted run resumes where it stopped.

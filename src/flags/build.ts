@@ -3,7 +3,9 @@
  * Pure: no I/O.
  */
 import type { Config } from '../config/schema.ts';
-import type { FlagRule } from '../focus/charges-sql.ts';
+import { trimDecimal } from '../core/money.ts';
+import { flagId } from '../domain/identity.ts';
+import { attributionProblem, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
 import type { FlaggedRow } from '../focus/scan.ts';
 import type { Flag } from './schema.ts';
 
@@ -22,10 +24,9 @@ export function buildFlags(rows: (FlaggedRow & { file: string })[], ctx: FlagCon
   const flags = rows.map((row) => {
     const n = (seen.get(row.row_hash) ?? 0) + 1;
     seen.set(row.row_hash, n);
-    const base = row.row_hash.slice(0, 16);
     const [rule, ...also] = row.rules as [FlagRule, ...FlagRule[]];
     const flag: Flag = {
-      id: n === 1 ? base : `${base}-${n}`,
+      id: flagId(row.row_hash, n),
       status: 'pending',
       rule,
       ...(also.length ? { also } : {}),
@@ -55,13 +56,15 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
   const keys = (a: 'pi_email' | 'project_id' | 'fund_org') => ctx.config.tag_mapping[a].join(', ');
   switch (rule) {
     case 'invalid_tags':
-      return 'Tags is not a JSON object, so the charge has no attribution';
+      return 'Tags is not a JSON object with each key once, so the charge has no attribution';
     case 'missing_pi_email':
       return `no PI email in Tags (looked for ${keys('pi_email')})`;
     case 'missing_project_id':
       return `no project id in Tags (looked for ${keys('project_id')})`;
     case 'missing_fund_org':
       return `no fund/org in Tags (looked for ${keys('fund_org')})`;
+    case 'invalid_attribution':
+      return invalidAttributionMessage(row);
     case 'invalid_fund_org':
       return `fund/org ${JSON.stringify(row.fund_org)} matches none of flag_rules.fund_org_patterns`;
     case 'pattern_match': {
@@ -83,11 +86,18 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
   }
 }
 
-/** "12.340000000000000000" → "12.34"; "0E-18"-like zeros → "0". */
-export function trimDecimal(value: string): string {
-  if (!value.includes('.')) return value;
-  const t = value.replace(/0+$/, '').replace(/\.$/, '');
-  return t === '-0' ? '0' : t;
+function invalidAttributionMessage(row: FlaggedRow): string {
+  const problems = CORE_ATTRIBUTES.flatMap((a) => {
+    const value = row[a];
+    if (value === null) return [];
+    if (/^(\{|\[|true$|false$)/.test(value))
+      return [
+        `${a} is ${value.startsWith('{') ? 'an object' : value.startsWith('[') ? 'a list' : 'a boolean'} (${JSON.stringify(value)}), not text`,
+      ];
+    const problem = attributionProblem(a, value);
+    return problem && problem !== 'missing' ? [`${a} ${JSON.stringify(value)} ${problem}`] : [];
+  });
+  return problems.length ? problems.join('; ') : 'the attribution in Tags cannot be billed as it is';
 }
 
 /**

@@ -1,12 +1,25 @@
 /** Reads and writes `flags.yaml`, with located messages for hand edits that went wrong. */
 import { stringify } from 'yaml';
-import { parseYaml, readYamlFile } from '../config/yaml-file.ts';
+import { parseYaml, readText } from '../core/yaml-file.ts';
+import { FLAG_SCHEME } from '../domain/identity.ts';
+import { sha256Text } from '../repo/hash.ts';
+import { layout, relPath } from '../repo/layout.ts';
 import { type Flag, type FlagsFile, flagsFileSchema } from './schema.ts';
 
 const HINT = 'status is one of pending, approved, rejected; see docs/REVIEWING.md';
 
-export async function readFlags(path: string, display: string, period: string): Promise<FlagsFile> {
-  return readYamlFile(path, display, flagsFileSchema, HINT, () => ({ period, flags: [] }));
+export const flagsDisplay = (period: string) => relPath('periods', period, 'flags.yaml');
+
+/** A period's flags (none when it has no flags.yaml), and the sha256 of the file as read (for a read-modify-write). */
+export async function readFlagsWithHash(root: string, period: string): Promise<{ file: FlagsFile; sha256: string | null }> {
+  const display = flagsDisplay(period);
+  const text = await readText(layout.flagsFile(root, period), display);
+  if (text === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null };
+  return { file: parseFlags(text, display), sha256: sha256Text(text) };
+}
+
+export async function readFlags(root: string, period: string): Promise<FlagsFile> {
+  return (await readFlagsWithHash(root, period)).file;
 }
 
 export function parseFlags(text: string, display: string): FlagsFile {
@@ -21,6 +34,6 @@ const HEADER = `# yaml-language-server: $schema=../../schemas/flags.schema.json
 `;
 
 export function formatFlags(file: FlagsFile): string {
-  const body = stringify({ period: file.period, flags: file.flags satisfies Flag[] }, { lineWidth: 0 });
+  const body = stringify({ version: file.version, period: file.period, flags: file.flags satisfies Flag[] }, { lineWidth: 0 });
   return HEADER + body;
 }

@@ -1,15 +1,20 @@
 /**
  * Review decisions, written into flags.yaml in place (yaml Document API): comments, order and
- * untouched flags stay as they were, so a PR diff shows exactly the decisions taken.
+ * untouched flags stay as they were, so a PR diff shows exactly the decisions taken. Each
+ * operation holds the repository lock from reading flags.yaml to writing it back; the CLI and
+ * the web app call these same functions.
  */
-import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
-import { assertOpen } from '../periods/status.ts';
+import { readText } from '../core/yaml-file.ts';
+import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule } from '../domain/rules.ts';
+import { sha256Text } from '../repo/hash.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
+import { assertOpen } from '../repo/period-file.ts';
 import { commitWrites } from '../repo/write.ts';
 import { parseFlags } from './file.ts';
-import type { Flag, FlagStatus } from './schema.ts';
+import { assignmentSchema, type Flag, type FlagStatus } from './schema.ts';
 
 export interface Decision {
   status: Exclude<FlagStatus, 'pending'>;
@@ -18,30 +23,41 @@ export interface Decision {
   note?: string;
 }
 
-export interface Assignment {
-  pi_email: string;
-  project_id: string;
-  fund_org: string;
+export type Assignment = Record<CoreAttribute, string>;
+
+/** Why a flag was left as it was (shown to the reviewer; the others were changed). */
+export interface SkipReason {
+  id: string;
+  reason: string;
 }
 
 export interface ReviewOutcome {
   period: string;
   changed: string[];
-  skipped: { id: string; reason: string }[];
-}
-
-export async function periodsWithFlags(root: string): Promise<string[]> {
-  return periodFolders(layout.periodsDir(root));
+  skipped: SkipReason[];
 }
 
 export async function loadAllFlags(root: string, period?: string): Promise<{ period: string; flags: Flag[] }[]> {
-  const periods = period ? [period] : await periodsWithFlags(root);
+  const periods = period ? [period] : await periodFolders(layout.periodsDir(root));
   const out = [];
   for (const p of periods) {
-    const text = await readFile(layout.flagsFile(root, p), 'utf8').catch(() => null);
-    if (text !== null) out.push({ period: p, flags: parseFlags(text, relPath('periods', p, 'flags.yaml')).flags });
+    const display = relPath('periods', p, 'flags.yaml');
+    const text = await readText(layout.flagsFile(root, p), display);
+    if (text !== null) out.push({ period: p, flags: parseFlags(text, display).flags });
   }
   return out;
+}
+
+/** The rule named by `--rule`, checked. */
+export function parseRule(rule: string | undefined): FlagRule | undefined {
+  if (rule === undefined) return undefined;
+  if (!isFlagRule(rule)) throw new UserError(`--rule ${JSON.stringify(rule)}: expected one of ${FLAG_RULES.join(', ')}`);
+  return rule;
+}
+
+/** A flag was raised by this rule (first or also). */
+export function hasRule(flag: Flag, rule: FlagRule): boolean {
+  return flag.rule === rule || (flag.also?.includes(rule) ?? false);
 }
 
 /** Finds which period holds each id; unknown or ambiguous ids are errors. */
@@ -60,9 +76,66 @@ export async function locateIds(root: string, ids: string[], period?: string): P
   return byPeriod;
 }
 
+/** Which flags to decide: ids (found in whichever period holds them), or every pending flag of a period (of one rule). */
+export type Selection = { ids: string[]; period?: string } | { all: true; period: string; rule?: FlagRule };
+
+/** Approves or rejects the selected flags; a rejection needs a note. */
+export async function decideFlags(
+  root: string,
+  selection: Selection,
+  decision: Decision,
+  lock: LockOptions = {},
+): Promise<ReviewOutcome[]> {
+  if (decision.status === 'rejected' && !decision.note?.trim())
+    throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
+  return withRepositoryLock(
+    root,
+    `focus-billing review ${decision.status === 'approved' ? 'approve' : 'reject'}`,
+    async () => {
+      let targets: Map<string, string[]>;
+      if ('all' in selection) {
+        const [p] = await loadAllFlags(root, selection.period);
+        const rule = selection.rule;
+        const pending = (p?.flags ?? []).filter((f) => f.status === 'pending' && (!rule || hasRule(f, rule)));
+        targets = new Map([[selection.period, pending.map((f) => f.id)]]);
+      } else {
+        if (selection.ids.length === 0) throw new UserError('name the flags to decide: review approve <id…>, or --period P --all');
+        targets = await locateIds(root, selection.ids, selection.period);
+      }
+      const outcomes: ReviewOutcome[] = [];
+      for (const [period, ids] of targets) outcomes.push(await editFlags(root, period, ids, (node, flag) => decide(node, flag, decision)));
+      return outcomes;
+    },
+    lock,
+  );
+}
+
+/** Attributes a charge that lacks (usable) tags; approving it then bills it on that statement. */
+export async function assignFlag(
+  root: string,
+  target: { id: string; period?: string },
+  assignment: Assignment,
+  lock: LockOptions = {},
+): Promise<ReviewOutcome> {
+  const checked = assignmentSchema.safeParse(assignment);
+  if (!checked.success)
+    throw new UserError(`cannot assign: ${checked.error.issues.map((i) => i.message).join('; ')}`, {
+      hint: 'give the PI email, project id and fund/org the charge is billed to',
+    });
+  return withRepositoryLock(
+    root,
+    'focus-billing review assign',
+    async () => {
+      const [[period, ids] = ['', []]] = [...(await locateIds(root, [target.id], target.period))];
+      return editFlags(root, period, ids, (node) => assign(node, checked.data));
+    },
+    lock,
+  );
+}
+
 /**
  * Applies a change to the named flags of one period. `change` returns a reason to skip a flag,
- * or edits it. Nothing is written when nothing changed.
+ * or edits it. Nothing is written when nothing changed, or when flags.yaml changed meanwhile.
  */
 export async function editFlags(
   root: string,
@@ -73,7 +146,8 @@ export async function editFlags(
   await assertOpen(root, period, 'change its review decisions');
   const path = layout.flagsFile(root, period);
   const display = relPath('periods', period, 'flags.yaml');
-  const text = await readFile(path, 'utf8');
+  const text = await readText(path, display);
+  if (text === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
   const parsed = parseFlags(text, display);
   const doc = parseDocument(text);
   const seq = doc.get('flags', true);
@@ -87,15 +161,15 @@ export async function editFlags(
     if (reason) outcome.skipped.push({ id, reason });
     else outcome.changed.push(id);
   }
-  if (outcome.changed.length > 0) await commitWrites([{ target: path, content: doc.toString({ lineWidth: 0 }) }]);
+  if (outcome.changed.length > 0)
+    await commitWrites([{ target: path, content: doc.toString({ lineWidth: 0 }), expect: { sha256: sha256Text(text), display } }]);
   return outcome;
 }
 
-/** Records a decision on one flag node. A charge without a PI needs an assignment to be approved. */
+/** Records a decision on one flag node. A charge without a usable PI, project and fund/org needs an assignment to be approved. */
 export function decide(node: YAMLMap, flag: Flag, decision: Decision): string | undefined {
-  const attribution = flag.assign ?? flag.charge;
-  if (decision.status === 'approved' && !(attribution.pi_email && attribution.project_id && attribution.fund_org)) {
-    return 'no PI, project or fund/org: assign one first (review assign)';
+  if (decision.status === 'approved' && !isAttributed(flag.assign ?? flag.charge)) {
+    return 'no usable PI, project or fund/org: assign one first (review assign)';
   }
   node.set('status', decision.status);
   node.set('decided_by', decision.reviewer);
@@ -105,6 +179,10 @@ export function decide(node: YAMLMap, flag: Flag, decision: Decision): string | 
 }
 
 export function assign(node: YAMLMap, assignment: Assignment): string | undefined {
-  node.set('assign', { pi_email: assignment.pi_email, project_id: assignment.project_id, fund_org: assignment.fund_org });
+  node.set('assign', {
+    pi_email: assignment.pi_email.trim(),
+    project_id: assignment.project_id.trim(),
+    fund_org: assignment.fund_org.trim(),
+  });
   return undefined;
 }

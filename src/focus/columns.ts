@@ -17,6 +17,7 @@ export const FOCUS_COLUMNS = {
   chargeClass: 'ChargeClass',
   chargeDescription: 'ChargeDescription',
   chargePeriodStart: 'ChargePeriodStart',
+  chargePeriodEnd: 'ChargePeriodEnd',
   serviceName: 'ServiceName',
   resourceId: 'ResourceId',
   resourceName: 'ResourceName',
@@ -27,6 +28,13 @@ export type FocusField = keyof typeof FOCUS_COLUMNS;
 
 /** Index (0-based, in file order) of each FOCUS column the file has. */
 export type ColumnMap = Partial<Record<FocusField, number>>;
+
+/** The code name of a FOCUS column name (as in FOCUS_COLUMNS). */
+export function fieldOf(focusName: string): FocusField {
+  const hit = (Object.entries(FOCUS_COLUMNS) as [FocusField, string][]).find(([, name]) => name === focusName);
+  if (!hit) throw new Error(`${focusName} is not a FOCUS column the tool reads`);
+  return hit[0];
+}
 
 /** The column charged under the configured cost basis. */
 export function costColumn(costBasis: 'BilledCost' | 'EffectiveCost'): FocusField {

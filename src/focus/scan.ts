@@ -4,17 +4,18 @@
  * counting newlines (JavaScript, alongside DuckDB's threads), or by a quote-aware scan when some
  * record spans lines or blank lines are skipped.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/schema.ts';
-import { invalidInput, showValue, UserError } from '../core/errors.ts';
+import { isCurrencyCode } from '../core/currency.ts';
+import { invalidInput, showValue } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
-import { type ChargeFile, chargesSql, type FlagRule, ROW_ERRORS, type RowError, RULES_LIST_SQL, sampleTagKeysSql } from './charges-sql.ts';
+import { type FlagRule, ROW_ERRORS, type RowError } from '../domain/rules.ts';
+import { type ChargeFile, chargesSql, RULES_LIST_SQL } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
-import { recordLines } from './lines.ts';
+import { corruptGzip, throwReadError } from './duckdb-errors.ts';
+import { type ByteScan, CorruptGzip, recordLines, scanBytes } from './lines.ts';
+import { sampleTagKeysSql } from './read-sql.ts';
 
 export interface PeriodTotals {
   period: string;
@@ -49,51 +50,6 @@ export interface FlaggedRow {
 export interface ScanResult {
   periods: PeriodTotals[];
   flagged: FlaggedRow[];
-}
-
-/** Translates DuckDB's CSV reader errors into located messages. */
-function csvError(e: unknown, f: ChargeFile): never {
-  const message = (e as Error).message ?? String(e);
-  const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
-  const location = { file: f.file.display, line: line ? Number(line) : undefined };
-  if (/unterminated quote/i.test(message)) {
-    throw invalidInput(
-      location,
-      'malformed CSV',
-      'a closing double quote',
-      'a quoted value that never ends',
-      'a field with a " must be quoted and its quotes doubled ("")',
-    );
-  }
-  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
-  if (columns) {
-    throw invalidInput(
-      location,
-      'malformed CSV',
-      `${columns[1]} fields as in the header`,
-      `${columns[2]} fields`,
-      'values with commas must be quoted',
-    );
-  }
-  if (/invalid state|Invalid unicode|not utf-8/i.test(message)) {
-    throw invalidInput(
-      location,
-      'malformed CSV',
-      'RFC 4180 CSV text',
-      'bytes the CSV reader cannot parse',
-      'check the export is a complete, uncorrupted CSV',
-    );
-  }
-  if (/gzip|decompress|zlib/i.test(message)) {
-    throw invalidInput(
-      location,
-      'corrupt gzip file',
-      'a complete .csv.gz',
-      'a stream that ends early or is damaged',
-      'download the export again',
-    );
-  }
-  throw new UserError(`could not read the file: ${message.split('\n')[0]}`, { location, hint: 'check that the file is a CSV export' });
 }
 
 let scans = 0;
@@ -132,21 +88,37 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
         resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d')
       }) END AS flag,
       CASE WHEN ${anyError} THEN to_json({
-        period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw, charge_start_raw: charge_start_raw
+        period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw,
+        charge_start_raw: charge_start_raw, charge_end_raw: charge_end_raw
       }) END AS invalid
     FROM (${chargesSql(f, { config, period }, params)})`;
   const counting = new AbortController();
   const parquet = f.file.format === 'parquet';
-  const lineCount = parquet ? Promise.resolve(0) : countLines(f, counting.signal);
-  lineCount.catch(() => {}); // awaited only when some row needs a line number, else abandoned
+  // Lines, NUL bytes and gzip integrity, counted in JavaScript while DuckDB reads.
+  const bytes: Promise<ByteScan | null> = parquet ? Promise.resolve(null) : scanBytes(f.file.path, f.file.compression, counting.signal);
+  bytes.catch(() => {}); // awaited below, or abandoned with the read
   try {
     await db.query(create, params.values);
   } catch (e) {
+    // A damaged gzip stream misleads the CSV reader; its own check names the real cause.
+    if (f.file.compression === 'gzip') await bytes.catch((g) => g instanceof CorruptGzip && throwCorrupt(f, g));
     counting.abort();
-    csvError(e, f);
+    throwReadError(e, f);
   }
   try {
-    const rows = await db.query(
+    const scanned = await bytes.catch((g) => (g instanceof CorruptGzip ? throwCorrupt(f, g) : Promise.reject(g)));
+    if (scanned?.nul) {
+      throw invalidInput(
+        { file: f.file.display, ...scanned.nul },
+        'not a text file',
+        'UTF-8 CSV text',
+        'a NUL byte',
+        'save the export as UTF-8 CSV; a NUL byte is never part of a FOCUS value',
+      );
+    }
+    const rows = await sumQuery(
+      db,
+      f,
       `SELECT period, currency, count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
         ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k}) AS ${k}`).join(', ')},
         count(*) FILTER (WHERE flagged) AS flagged_rows, coalesce(sum(cost) FILTER (WHERE flagged), 0) AS flagged_cost
@@ -167,10 +139,13 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
     const toLines = async (recs: number[]) =>
       parquet
         ? new Map(recs.map((r) => [r, r]))
-        : (await lineCount) === totalRows + 1
+        : scanned?.lines === totalRows + 1
           ? new Map(recs.map((r) => [r, r + 1]))
           : recordLines(f.file.path, f.file.compression, recs);
     if (invalid > 0) await throwFirstRowError(db, f, config, table, invalid, toLines);
+    // Three capitals are not yet a currency: the codes ISO 4217 assigns (checked per currency, not per row).
+    const unknown = [...new Set(rows.map((r) => r.currency as string))].filter((c) => !isCurrencyCode(c));
+    if (unknown.length > 0) await throwFirstRowError(db, f, config, table, 0, toLines, unknown);
     const flagged = (
       await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
         `SELECT rowid + 1 AS rec, flag, period, currency, cost, list_cost FROM ${table} WHERE flagged ORDER BY rowid`,
@@ -195,11 +170,16 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
   }
 }
 
-const ERROR_TEXT: Record<RowError, { column: FocusField; expected: string; hint: string }> = {
+const ERROR_TEXT: Record<RowError, { column: FocusField | null; expected: string; hint: string }> = {
+  bad_text: {
+    column: null,
+    expected: 'text without NUL characters',
+    hint: 'a NUL character is never part of a FOCUS value; export the data again',
+  },
   bad_period: {
     column: 'billingPeriodStart',
-    expected: 'a UTC date or datetime such as 2025-01-01 or 2025-01-01T00:00:00Z',
-    hint: 'FOCUS timestamps are ISO 8601; re-export, or convert dates like 1/5/25 to 2025-01-05',
+    expected: 'an ISO 8601 date or datetime such as 2025-01-01 or 2025-01-01T00:00:00Z, between 1900 and 2199',
+    hint: 'FOCUS timestamps are ISO 8601 (UTC, or with an offset such as +05:30; not a zone name); re-export, or convert dates like 1/5/25 to 2025-01-05',
   },
   bad_cost: {
     column: 'billedCost',
@@ -218,11 +198,20 @@ const ERROR_TEXT: Record<RowError, { column: FocusField; expected: string; hint:
   },
   bad_charge_start: {
     column: 'chargePeriodStart',
-    expected: 'a UTC date or datetime such as 2025-01-01T00:00:00Z',
-    hint: 'FOCUS timestamps are ISO 8601',
+    expected: 'an ISO 8601 date or datetime such as 2025-01-01T00:00:00Z, between 1900 and 2199',
+    hint: 'FOCUS timestamps are ISO 8601 (UTC, or with an offset such as +05:30; not a zone name)',
+  },
+  bad_charge_end: {
+    column: 'chargePeriodEnd',
+    expected: "an ISO 8601 date or datetime no earlier than the row's ChargePeriodStart",
+    hint: 'ChargePeriodEnd is the (exclusive) end of the charge; it cannot come before its start',
   },
 };
 
+/**
+ * Throws the located error of the first invalid row (`count` invalid values in all), or with
+ * `currencies`, of the first row billed in one of those unknown currencies.
+ */
 async function throwFirstRowError(
   db: Database,
   f: ChargeFile,
@@ -230,71 +219,55 @@ async function throwFirstRowError(
   table: string,
   count: number,
   toLines: (recs: number[]) => Promise<Map<number, number>>,
+  currencies?: string[],
 ): Promise<never> {
-  const [first] = await db.query<Record<RowError, boolean> & { rec: string; invalid: string }>(
-    `SELECT rowid + 1 AS rec, ${ROW_ERRORS.join(', ')}, invalid FROM ${table} WHERE ${ROW_ERRORS.join(' OR ')} ORDER BY rowid LIMIT 1`,
+  const params = new Params();
+  const where = currencies ? `list_contains(${params.add(currencies)}, currency)` : ROW_ERRORS.join(' OR ');
+  const [first] = await db.query<Record<RowError, boolean> & { rec: string; currency: string; raw: string | null }>(
+    `SELECT rowid + 1 AS rec, ${ROW_ERRORS.join(', ')}, currency, invalid::VARCHAR AS raw FROM ${table} WHERE ${where} ORDER BY rowid LIMIT 1`,
+    params.values,
   );
-  if (!first) throw new UserError(`${f.file.display}: invalid rows found, but the first could not be located`);
-  const values = JSON.parse(first.invalid) as Record<
-    'period_raw' | 'cost_raw' | 'list_raw' | 'currency_raw' | 'charge_start_raw',
-    string | null
-  >;
-  const kind = ROW_ERRORS.find((k) => first[k] === true) as RowError;
+  if (!first) throw new Error(`${f.file.display}: invalid rows found, but the first could not be located`);
+  const kind: RowError = currencies ? 'bad_currency' : (ROW_ERRORS.find((k) => first[k] === true) as RowError);
+  const values = (first.raw ? JSON.parse(first.raw) : {}) as Record<string, string | null>;
   const text = ERROR_TEXT[kind];
   const column = kind === 'bad_cost' ? costColumn(config.billing.cost_basis) : text.column;
-  const raw = {
-    bad_period: values.period_raw,
-    bad_cost: values.cost_raw,
-    bad_list: values.list_raw,
-    bad_currency: values.currency_raw,
-    bad_charge_start: values.charge_start_raw,
-  }[kind];
+  const raw: string | null | undefined = currencies
+    ? first.currency
+    : {
+        bad_text: null,
+        bad_period: values.period_raw,
+        bad_cost: values.cost_raw,
+        bad_list: values.list_raw,
+        bad_currency: values.currency_raw,
+        bad_charge_start: values.charge_start_raw,
+        bad_charge_end: values.charge_end_raw,
+      }[kind];
   const rec = Number(first.rec);
   const line = (await toLines([rec])).get(rec);
   const others = count - 1;
   throw invalidInput(
-    f.file.format === 'parquet' ? { file: f.file.display, row: rec } : { file: f.file.display, line, column: (f.columns[column] ?? 0) + 1 },
-    FOCUS_COLUMNS[column],
-    text.expected,
-    `${showValue(raw)}${others > 0 ? ` (and ${others} more invalid value${others > 1 ? 's' : ''} in the file)` : ''}`,
-    text.hint,
+    f.file.format === 'parquet' || column === null
+      ? { file: f.file.display, row: rec }
+      : { file: f.file.display, line, column: (f.columns[column] ?? 0) + 1 },
+    column === null ? 'a text value' : FOCUS_COLUMNS[column],
+    currencies ? 'an ISO 4217 currency code such as USD or EUR' : text.expected,
+    kind === 'bad_text'
+      ? 'a NUL character'
+      : `${showValue(raw)}${others > 0 ? ` (and ${others} more invalid value${others > 1 ? 's' : ''} in the file)` : ''}`,
+    currencies ? 'BillingCurrency holds a currency ISO 4217 assigns; check the export' : text.hint,
   );
 }
 
-/**
- * Physical lines in the file, counting a last line without a newline. When it is the record
- * count plus the header, record N is on line N + 1 (no quoted newlines, no blank lines).
- */
-async function countLines(f: ChargeFile, signal: AbortSignal): Promise<number> {
-  let newlines = 0;
-  let last = 10;
-  const count = (chunk: Buffer) => {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
-  };
-  if (f.file.compression === 'gzip') {
-    const raw = createReadStream(f.file.path, { highWaterMark: 1 << 20, signal });
-    const gunzip = createGunzip();
-    raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
-    try {
-      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) count(chunk);
-    } finally {
-      raw.destroy();
-    }
-  } else {
-    // Plain files: one reused 4 MB buffer, about twice as fast as a stream's fresh chunks.
-    const handle = await open(f.file.path, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(1 << 22);
-      for (;;) {
-        signal.throwIfAborted();
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
-        if (bytesRead === 0) break;
-        count(buffer.subarray(0, bytesRead));
-      }
-    } finally {
-      await handle.close();
-    }
+function throwCorrupt(f: ChargeFile, e: Error): never {
+  throw corruptGzip(f, e.message);
+}
+
+/** An aggregate over a scan's rows; a sum beyond DECIMAL(38,18) is the file's problem, said so. */
+async function sumQuery(db: Database, f: ChargeFile, sql: string): Promise<Record<string, unknown>[]> {
+  try {
+    return await db.query(sql);
+  } catch (e) {
+    throwReadError(e, f);
   }
-  return newlines + (last === 10 ? 0 : 1);
 }

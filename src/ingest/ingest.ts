@@ -3,24 +3,29 @@
  * the charges its rows hold for review in periods/<period>/flags.yaml.
  * Read → plan → apply: nothing is written until every check has passed.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Config, SourceConfig } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
+import { dataFileName, parseDataFileName } from '../domain/identity.ts';
+import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
-import { formatFlags, readFlags } from '../flags/file.ts';
+import { formatFlags, readFlagsWithHash } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { type PeriodTotals, type ScanResult, scanFile } from '../focus/scan.ts';
-import { assertOpen } from '../periods/status.ts';
-import { dataFileSlug, layout, PERIOD_RE, relPath } from '../repo/layout.ts';
+import { sameBytes } from '../repo/hash.ts';
+import { layout, relPath } from '../repo/layout.ts';
+import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
+import { assertOpen } from '../repo/period-file.ts';
 import { commitWrites, type PlannedWrite, type StagedCopy, stageCopy } from '../repo/write.ts';
+import { checkBranchName, commitIngest, planCommit } from './commit.ts';
 
 export interface IngestFile {
   path: string;
@@ -36,6 +41,9 @@ export interface IngestOptions {
   period?: string;
   replace?: boolean;
   dryRun?: boolean;
+  /** Commit what was written on a branch of its own (checked before anything is written). */
+  commit?: { branch?: string };
+  lock?: LockOptions;
 }
 
 export type IngestOutcome = 'ingested' | 'replaced' | 'unchanged' | 'dry-run';
@@ -64,6 +72,8 @@ export interface IngestReport {
   totals: CurrencyTotal[];
   flags: { total: number; new: number; decisions_kept: number; decisions_dropped: number; by_rule: Record<string, number> };
   warnings: string[];
+  /** With `commit`: the branch and commit made. */
+  committed?: { branch: string; commit: string };
 }
 
 export function findSource(config: Config, name: string): SourceConfig {
@@ -80,9 +90,10 @@ export function findSource(config: Config, name: string): SourceConfig {
 export async function ingest(db: Database, config: Config, options: IngestOptions): Promise<IngestReport> {
   const source = findSource(config, options.source);
   const slug = sourceSlug(source);
-  if (options.period !== undefined && !PERIOD_RE.test(options.period)) {
-    throw new UserError(`--period ${JSON.stringify(options.period)}: expected a month as YYYY-MM, such as 2025-01`);
+  if (options.period !== undefined && !isPeriod(options.period)) {
+    throw new UserError(`--period ${JSON.stringify(options.period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
   }
+  if (options.commit?.branch !== undefined && !options.dryRun) await checkBranchName(options.root, options.commit.branch);
   if (options.files.length === 0) throw new UserError('no file to ingest', { hint: 'name the FOCUS export, or all its parts' });
   const seen = new Set<string>();
   for (const f of options.files) {
@@ -129,13 +140,8 @@ async function ingestParts(
   const allPeriods = scans.flatMap((s) => s.periods);
 
   const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
-  await assertOpen(options.root, period, `ingest into it`);
-  const stored = parts.map((part, i) =>
-    relPath('data', period, layout.dataFileName(slug, part.sniffed, { index: i + 1, count: parts.length })),
-  );
+  const stored = parts.map((part, i) => relPath('data', period, dataFileName(slug, part.sniffed, { index: i + 1, count: parts.length })));
   const targets = stored.map((s) => join(options.root, s));
-  const existing = await existingDataFiles(options.root, period, slug);
-
   const report = (outcome: IngestOutcome, flags: IngestReport['flags']): IngestReport => ({
     outcome,
     source: source.name,
@@ -152,45 +158,59 @@ async function ingestParts(
       .map((p) => `${p.input.display} has no Tags column, so no charge in it is attributed: every row is flagged for review`),
   });
 
-  if (existing.length > 0 && (await sameExport(existing, parts))) {
-    const flagsFile = await readFlags(layout.flagsFile(options.root, period), '', period);
-    const mine = flagsFile.flags.filter((f) => f.source === slug);
-    return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
-  }
-  if (existing.length > 0 && !options.replace) {
-    const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
-    throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
-      hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
+  // From here to the end the repository is read and written under its lock: another ingest of
+  // the same source, or a review of the same period, waits rather than losing this one's work.
+  const apply = async (): Promise<IngestReport> => {
+    await assertOpen(options.root, period, 'ingest into it');
+    const existing = await existingDataFiles(options.root, period, slug);
+    if (existing.length > 0 && (await sameExport(existing, parts))) {
+      const { file: flagsFile } = await readFlagsWithHash(options.root, period);
+      const mine = flagsFile.flags.filter((f) => f.source === slug);
+      return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
+    }
+    if (existing.length > 0 && !options.replace) {
+      const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
+      throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
+        hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
+      });
+    }
+
+    // Flag ids number identical rows across the parts, in order, as the report reads them.
+    const rows = scans.flatMap((scan, i) => scan.flagged.map((row) => ({ ...row, file: stored[i] as string })));
+    const incoming = buildFlags(rows, { config, source: slug, period });
+    const current = await readFlagsWithHash(options.root, period);
+    const merged = mergeFlags(current.file.flags, incoming, slug);
+    const previousIds = new Set(current.file.flags.filter((f) => f.source === slug).map((f) => f.id));
+    const flagSummary = {
+      total: incoming.length,
+      new: incoming.filter((f) => !previousIds.has(f.id)).length,
+      decisions_kept: merged.kept,
+      decisions_dropped: merged.dropped,
+      by_rule: countByRule(incoming),
+    };
+    if (options.dryRun) return report('dry-run', flagSummary);
+    const plan = options.commit ? await planCommit(options.root, { period, slug }, options.commit.branch) : undefined;
+
+    const writes: PlannedWrite[] = parts.map((part, i) => {
+      const target = targets[i] as string;
+      return part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path };
     });
-  }
-
-  // Flag ids number identical rows across the parts, in order, as the report reads them.
-  const rows = scans.flatMap((scan, i) => scan.flagged.map((row) => ({ ...row, file: stored[i] as string })));
-  const incoming = buildFlags(rows, { config, source: slug, period });
-  const flagsPath = layout.flagsFile(options.root, period);
-  const current = await readFlags(flagsPath, relPath('periods', period, 'flags.yaml'), period);
-  const merged = mergeFlags(current.flags, incoming, slug);
-  const previousIds = new Set(current.flags.filter((f) => f.source === slug).map((f) => f.id));
-  const flagSummary = {
-    total: incoming.length,
-    new: incoming.filter((f) => !previousIds.has(f.id)).length,
-    decisions_kept: merged.kept,
-    decisions_dropped: merged.dropped,
-    by_rule: countByRule(incoming),
+    if (merged.flags.length > 0 || current.file.flags.length > 0) {
+      writes.push({
+        target: layout.flagsFile(options.root, period),
+        content: formatFlags({ version: current.file.version, period, flags: merged.flags }),
+        expect: { sha256: current.sha256, display: relPath('periods', period, 'flags.yaml') },
+      });
+    }
+    await commitWrites(writes);
+    // The replaced export's files that this one does not overwrite (other parts, or compression).
+    for (const old of existing) if (!targets.includes(old)) await rm(old);
+    const done = report(existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
+    if (plan) done.committed = await commitIngest(options.root, config, plan, { ...done, by_rule: flagSummary.by_rule });
+    return done;
   };
-  if (options.dryRun) return report('dry-run', flagSummary);
-
-  const writes: PlannedWrite[] = parts.map((part, i) => {
-    const target = targets[i] as string;
-    return part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path };
-  });
-  if (merged.flags.length > 0 || current.flags.length > 0) {
-    writes.push({ target: flagsPath, content: formatFlags({ period, flags: merged.flags }) });
-  }
-  await commitWrites(writes);
-  // The replaced export's files that this one does not overwrite (other parts, or compression).
-  for (const old of existing) if (!targets.includes(old)) await rm(old);
-  return report(existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
+  // A dry run writes nothing, so it needs no lock.
+  return options.dryRun ? apply() : withRepositoryLock(options.root, `focus-billing ingest --source ${source.name}`, apply, options.lock);
 }
 
 function totalRows(periods: PeriodTotals[]): number {
@@ -242,12 +262,12 @@ function countByRule(flags: Flag[]): Record<string, number> {
   return out;
 }
 
-/** The files stored for a source and period: `<slug>.csv[.gz]` or its parts, in part order. */
+/** The files stored for a source and period: `<slug>.csv[.gz]` or its parts, in part order (or, where two exports were merged, all of them). */
 async function existingDataFiles(root: string, period: string, slug: string): Promise<string[]> {
   const dir = layout.periodDataDir(root, period);
   const names = await readdir(dir).catch(() => [] as string[]);
   return names
-    .filter((n) => dataFileSlug(n) === slug)
+    .filter((n) => parseDataFileName(n)?.slug === slug)
     .sort()
     .map((n) => join(dir, n));
 }
@@ -257,32 +277,4 @@ async function sameExport(existing: string[], parts: Part[]): Promise<boolean> {
   if (existing.length !== parts.length) return false;
   for (const [i, part] of parts.entries()) if (!(await sameBytes(existing[i] as string, part.input.path))) return false;
   return true;
-}
-
-/** Byte equality, streaming both files (sizes first). */
-async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)]);
-  if (sa.size !== sb.size) return false;
-  const ra = createReadStream(a, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]();
-  const rb = createReadStream(b, { highWaterMark: 1 << 20 });
-  let pending: Buffer = Buffer.alloc(0);
-  try {
-    for await (const chunk of rb as AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (pending.length === 0) {
-          const next = await ra.next();
-          if (next.done) return false;
-          pending = next.value as Buffer;
-        }
-        const n = Math.min(pending.length, chunk.length - offset);
-        if (!pending.subarray(0, n).equals(chunk.subarray(offset, offset + n))) return false;
-        pending = pending.subarray(n);
-        offset += n;
-      }
-    }
-    return true;
-  } finally {
-    await ra.return?.();
-  }
 }

@@ -19,6 +19,8 @@ export interface PrintJob {
   target: string;
   contentHash: string;
   title: string;
+  /** The statement's date: its PDF's creation and modification date, so the same statement gives the same bytes. */
+  date: Date;
 }
 
 export interface PrintResult {
@@ -52,7 +54,6 @@ export async function printStatements(
     siteDir: string;
     base: string;
     cacheDir: string;
-    generated: Date;
     author: string;
     progress?: (done: number, total: number) => void;
   },
@@ -144,14 +145,14 @@ export function outlineStarts(doc: PDFDocument): number[] {
   return starts;
 }
 
-/** Metadata fixed by the build's date, so the same statement gives the same PDF. */
-async function finish(doc: PDFDocument, job: PrintJob, options: { generated: Date; author: string }): Promise<Uint8Array> {
+/** Metadata fixed by the statement's date, so the same statement gives the same PDF. */
+async function finish(doc: PDFDocument, job: PrintJob, options: { author: string }): Promise<Uint8Array> {
   doc.setTitle(job.title);
   doc.setAuthor(options.author);
   doc.setSubject(`Statement ${job.number}`);
   doc.setProducer('OpenChargeback');
   doc.setCreator('OpenChargeback (Chromium)');
-  doc.setCreationDate(options.generated);
-  doc.setModificationDate(options.generated);
+  doc.setCreationDate(job.date);
+  doc.setModificationDate(job.date);
   return doc.save({ useObjectStreams: true });
 }

@@ -1,31 +1,21 @@
-/** Closing and reopening periods. A closed period's manifest holds the sha256 of every file. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+/**
+ * Closing and reopening periods. A closed period's period.yaml holds the sha256 of every data
+ * file and of flags.yaml, and the hashes of everything else its statements show (freeze.ts).
+ * Closing needs no pending flags and statements that can be generated.
+ */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { readYamlFile } from '../config/yaml-file.ts';
+import type { PiDirectory } from '../config/pi-directory.ts';
+import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
-import { readFlags } from '../flags/file.ts';
+import { sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
+import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
+import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
 import { commitWrites } from '../repo/write.ts';
-import { type PeriodFile, periodFileSchema } from './schema.ts';
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-export async function readPeriodFile(root: string, period: string): Promise<PeriodFile | null> {
-  return readYamlFile(
-    layout.periodFile(root, period),
-    relPath('periods', period, 'period.yaml'),
-    periodFileSchema,
-    'status is open or closed',
-    () => null,
-  );
-}
+import type { PeriodReport } from '../report/period-report.ts';
+import { frozenOf } from './freeze.ts';
 
 /** The current sha256 of each data file of a period and of its flags.yaml. */
 export async function manifestOf(root: string, period: string): Promise<{ files: Record<string, string>; flags_sha256: string | null }> {
@@ -38,43 +28,79 @@ export async function manifestOf(root: string, period: string): Promise<{ files:
 }
 
 function periodYaml(p: PeriodFile): string {
-  return `# Period status. A closed period is frozen: \`focus-billing validate\` fails if any file listed
-# here changes. Reopen it with \`focus-billing periods reopen ${p.period} --reason "…"\`.
+  return `# yaml-language-server: $schema=../../schemas/period.schema.json
+# Period status. A closed period is frozen: \`focus-billing validate\` fails if any file listed
+# here, or anything its statements show, changes. Reopen it with
+# \`focus-billing periods reopen ${p.period} --reason "…"\`; never by editing this file.
 ${stringify(p, { lineWidth: 0 })}`;
 }
 
-export async function closePeriod(root: string, period: string, by: string, at: string): Promise<PeriodFile> {
-  const current = await readPeriodFile(root, period);
-  if (current?.status === 'closed')
-    throw new UserError(`period ${period} is already closed (${current.closed_at} by ${current.closed_by})`);
-  const manifest = await manifestOf(root, period);
-  if (Object.keys(manifest.files).length === 0) throw new UserError(`no data for period ${period}: nothing to close`);
-  const flags = await readFlags(layout.flagsFile(root, period), relPath('periods', period, 'flags.yaml'), period);
-  const pending = flags.flags.filter((f) => f.status === 'pending');
-  if (pending.length > 0) {
-    throw new UserError(`period ${period} has ${pending.length} pending flag${pending.length > 1 ? 's' : ''}: decide them before closing`, {
-      hint: `focus-billing review list --period ${period} --status pending`,
-      exitCode: 1,
-    });
-  }
-  const next: PeriodFile = {
-    period,
-    status: 'closed',
-    closed_at: at,
-    closed_by: by,
-    files: manifest.files,
-    flags_sha256: manifest.flags_sha256,
-    history: [...(current?.history ?? []), { action: 'closed', at, by }],
-  };
-  await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
-  return next;
+export interface CloseInput {
+  root: string;
+  period: string;
+  by: string;
+  at: string;
+  config: Config;
+  directory: PiDirectory;
+  /** Reads the period's report (its statements must generate). */
+  report: () => Promise<PeriodReport>;
 }
 
-export async function reopenPeriod(root: string, period: string, by: string, at: string, reason: string): Promise<PeriodFile> {
+export async function closePeriod(input: CloseInput, lock: LockOptions = {}): Promise<PeriodFile> {
+  const { root, period, by, at } = input;
+  return withRepositoryLock(
+    root,
+    `focus-billing periods close ${period}`,
+    async () => {
+      const current = await readPeriodFile(root, period);
+      if (current?.status === 'closed')
+        throw new UserError(`period ${period} is already closed (${current.closed_at} by ${current.closed_by})`);
+      const manifest = await manifestOf(root, period);
+      if (Object.keys(manifest.files).length === 0) throw new UserError(`no data for period ${period}: nothing to close`);
+      const report = await input.report(); // refuses what cannot be billed: two exports of a source, mixed currencies…
+      if (report.flag_counts.pending > 0) {
+        const n = report.flag_counts.pending;
+        throw new UserError(`period ${period} has ${n} pending flag${n > 1 ? 's' : ''}: decide them before closing`, {
+          hint: `focus-billing review list --period ${period} --status pending`,
+          exitCode: 1,
+        });
+      }
+      const next: PeriodFile = {
+        period,
+        status: 'closed',
+        closed_at: at,
+        closed_by: by,
+        files: manifest.files,
+        flags_sha256: manifest.flags_sha256,
+        frozen: await frozenOf(root, period, input.config, report, input.directory),
+        history: [...(current?.history ?? []), { action: 'closed', at, by }],
+      };
+      await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
+      return next;
+    },
+    lock,
+  );
+}
+
+export async function reopenPeriod(
+  root: string,
+  period: string,
+  by: string,
+  at: string,
+  reason: string,
+  lock: LockOptions = {},
+): Promise<PeriodFile> {
   if (!reason.trim()) throw new UserError('reopening needs a reason: pass --reason "…"');
-  const current = await readPeriodFile(root, period);
-  if (current?.status !== 'closed') throw new UserError(`period ${period} is not closed`);
-  const next: PeriodFile = { period, status: 'open', history: [...current.history, { action: 'reopened', at, by, reason }] };
-  await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
-  return next;
+  return withRepositoryLock(
+    root,
+    `focus-billing periods reopen ${period}`,
+    async () => {
+      const current = await readPeriodFile(root, period);
+      if (current?.status !== 'closed') throw new UserError(`period ${period} is not closed`);
+      const next: PeriodFile = { period, status: 'open', history: [...current.history, { action: 'reopened', at, by, reason }] };
+      await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
+      return next;
+    },
+    lock,
+  );
 }

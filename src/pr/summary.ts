@@ -4,19 +4,24 @@
  * needs review. The base side is exported from git into a temporary folder and reported on
  * by the same code.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { parse } from 'yaml';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
+import { isPeriod, previousPeriod } from '../domain/period.ts';
 import { loadAllFlags } from '../flags/review.ts';
+import { openedByHand } from '../periods/history.ts';
+import { type PeriodFile, periodFileSchema, readPeriodFile } from '../repo/period-file.ts';
+import { piIncreases } from '../report/increases.ts';
 import { listPeriods, type PeriodReport, periodReport, type SourceTotals } from '../report/period-report.ts';
-import { piIncreases } from '../validate/validate.ts';
 
 export const SUMMARY_MARKER = '<!-- openchargeback:pr-summary -->';
 /** GitHub refuses comments over 65,536 characters; stay well under. */
@@ -39,14 +44,66 @@ export async function prSummary(db: Database, root: string, config: Config, base
     })
   ).trim();
   const changes = await changedDataFiles(root, mergeBase);
-  const periods = [...new Set([...changes.map((c) => c.period), ...(await pendingPeriods(root))])].sort();
+  const statusChanges = await periodStatusChanges(root, mergeBase);
+  const periods = [
+    ...new Set([...changes.map((c) => c.period), ...statusChanges.map((c) => c.period), ...(await pendingPeriods(root))]),
+  ].sort();
   const before = await reportsAt(db, root, config, mergeBase, periods);
   const after = new Map<string, PeriodReport>();
+  const withData = await listPeriods(root);
+  for (const p of periods) if (withData.includes(p)) after.set(p, await periodReport(db, root, config, p));
+  // Unusual increases compare with the calendar month before, whether or not this PR touches it.
+  const previous = new Map<string, PeriodReport>(after);
   for (const p of periods) {
-    if ((await listPeriods(root)).includes(p)) after.set(p, await periodReport(db, root, config, p));
+    const prev = previousPeriod(p);
+    if (!previous.has(prev) && withData.includes(prev)) previous.set(prev, await periodReport(db, root, config, prev));
   }
+  const increases = piIncreases(config, periods, previous);
   const directory = await loadPiDirectory(root);
-  return render({ config, base, changes, periods, before, after, directory });
+  return render({ config, base, changes, statusChanges, periods, before, after, increases, directory });
+}
+
+interface StatusChange {
+  period: string;
+  change: string;
+  /** A change that went around `periods reopen`: shown as a warning. */
+  irregular: boolean;
+}
+
+/** Period statuses that differ from the base: closings, reopenings, and period.yaml files edited or removed by hand. */
+async function periodStatusChanges(root: string, base: string): Promise<StatusChange[]> {
+  const out = await simpleGit(root).raw(['diff', '--name-status', '--no-renames', base, '--', 'periods']);
+  const changes: StatusChange[] = [];
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [status = '', path = ''] = line.split('\t');
+    const m = /^periods\/([^/]+)\/period\.yaml$/.exec(path);
+    if (!m || !isPeriod(m[1] as string)) continue;
+    const period = m[1] as string;
+    const was = await periodFileAt(root, base, path);
+    const now = status === 'D' ? null : await readPeriodFile(root, period).catch(() => null);
+    if (!now) {
+      if (was?.status === 'closed')
+        changes.push({ period, change: 'period.yaml removed: the closed period is open again with no reason recorded', irregular: true });
+      continue;
+    }
+    if (now.status === (was?.status ?? 'open')) continue;
+    if (now.status === 'closed') changes.push({ period, change: `closed by ${now.closed_by} (${now.closed_at})`, irregular: false });
+    else if (openedByHand(now)) changes.push({ period, change: 'set to open by hand, with no reopening recorded', irregular: true });
+    else {
+      const event = now.history.at(-1);
+      changes.push({ period, change: `reopened by ${event?.by} (${event?.at}): ${event?.reason ?? ''}`, irregular: false });
+    }
+  }
+  return changes;
+}
+
+async function periodFileAt(root: string, ref: string, path: string): Promise<PeriodFile | null> {
+  const text = await simpleGit(root)
+    .show([`${ref}:${path}`])
+    .catch(() => null);
+  if (text === null) return null;
+  const parsed = periodFileSchema.safeParse(parse(text));
+  return parsed.success ? parsed.data : null;
 }
 
 async function defaultBase(git: ReturnType<typeof simpleGit>): Promise<string> {
@@ -68,7 +125,7 @@ async function changedDataFiles(root: string, base: string): Promise<FileChange[
       const period = path.split('/')[1] ?? '';
       return { period, path, change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed' } as FileChange;
     })
-    .filter((c) => /^\d{4}-\d{2}$/.test(c.period));
+    .filter((c) => isPeriod(c.period));
 }
 
 /** Periods whose flags are still pending, even if this PR did not touch their data. */
@@ -78,18 +135,18 @@ async function pendingPeriods(root: string): Promise<string[]> {
 
 /** Reports of the given periods as they were at `ref` (those that had data then). */
 async function reportsAt(db: Database, root: string, config: Config, ref: string, periods: string[]): Promise<Map<string, PeriodReport>> {
-  const git = simpleGit(root);
   const dir = await mkdtemp(join(tmpdir(), 'ocb-base-'));
   const out = new Map<string, PeriodReport>();
   try {
-    const listed = await git.raw(['ls-tree', '-r', '--name-only', ref, '--', 'data', 'periods']);
-    for (const path of listed
-      .split('\n')
-      .filter((p) => periods.some((period) => p.startsWith(`data/${period}/`) || p.startsWith(`periods/${period}/`)))) {
-      const bytes = await git.binaryCatFile(['blob', `${ref}:${path}`]);
-      await mkdir(dirname(join(dir, path)), { recursive: true });
-      await writeFile(join(dir, path), bytes);
-    }
+    const listed = await simpleGit(root).raw([
+      'ls-tree',
+      '--name-only',
+      ref,
+      '--',
+      ...periods.flatMap((p) => [`data/${p}`, `periods/${p}`]),
+    ]);
+    const paths = listed.split('\n').filter(Boolean);
+    if (paths.length > 0) await exportTree(root, ref, paths, dir);
     const had = await listPeriods(dir);
     for (const p of periods) if (had.includes(p)) out.set(p, await periodReport(db, dir, config, p));
   } finally {
@@ -98,14 +155,35 @@ async function reportsAt(db: Database, root: string, config: Config, ref: string
   return out;
 }
 
+/** `git archive <ref> -- paths | tar -x -C dir`: the files streamed to disk, never held in memory. */
+function exportTree(root: string, ref: string, paths: string[], dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const git = spawn('git', ['-C', root, 'archive', '--format=tar', ref, '--', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    git.stdout.pipe(tar.stdin);
+    let pending = 2;
+    const done = (code: number | null) => {
+      if (code !== 0) return reject(new Error(`exporting ${ref} failed: ${stderr.trim()}`));
+      if (--pending === 0) resolve();
+    };
+    git.on('error', reject).on('close', done);
+    tar.on('error', reject).on('close', done);
+  });
+}
+
 interface RenderInput {
   config: Config;
   directory: PiDirectory;
   base: string;
   changes: FileChange[];
+  statusChanges: StatusChange[];
   periods: string[];
   before: Map<string, PeriodReport>;
   after: Map<string, PeriodReport>;
+  increases: ReturnType<typeof piIncreases>;
 }
 
 function render(input: RenderInput): string {
@@ -113,7 +191,7 @@ function render(input: RenderInput): string {
   const money = (value: bigint, currency: string) => formatExactMoney(value, currency, config.billing.minor_units);
   const delta = (value: bigint, currency: string) =>
     value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
-  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  const cell = markdownCell;
   const who = (email: string) => {
     const name = input.directory.get(email.toLowerCase())?.name;
     return cell(name ? `${name} (${email})` : email);
@@ -210,7 +288,16 @@ function render(input: RenderInput): string {
         piRows.map((r) => r.row),
       ),
     );
-  const increases = piIncreases(config, new Map([...input.before, ...input.after]));
+  if (input.statusChanges.length) {
+    sections.push(
+      table(
+        '### Period status',
+        ['Period', 'Change'],
+        input.statusChanges.map((c) => [c.period, `${c.irregular ? '⚠️ ' : ''}${cell(c.change)}`]),
+      ),
+    );
+  }
+  const increases = input.increases;
   if (increases.length) {
     sections.push(
       table(
@@ -253,6 +340,17 @@ interface Section {
   text?: string;
   /** Rows shown; the rest are counted. */
   limit?: number;
+}
+
+/**
+ * A value in a Markdown table cell: pipes escaped, line breaks flattened, and `@` followed by a
+ * zero-width space so that an email or tag in the data never mentions (notifies) anyone.
+ */
+export function markdownCell(s: string): string {
+  return s
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/@/g, '@\u200b');
 }
 
 function table(title: string, headers: string[], rows: string[][]): Section {

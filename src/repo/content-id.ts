@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { sha256File } from '../periods/close.ts';
+import { sha256File } from './hash.ts';
 
 const run = promisify(execFile);
 

@@ -1,16 +1,35 @@
 /**
- * Writes that are all or nothing: each file goes to a temporary name beside its target and is
- * renamed into place only once every file of the change has been written.
+ * Writes into the repository: each file goes to a temporary name beside its target and is
+ * renamed into place only once every file of the change has been written, so a refused or
+ * failed command leaves every target as it was. Each rename is atomic; a crash between the
+ * renames of one change (data file, then flags.yaml) can leave the first renamed, which
+ * `validate` reports (the flags no longer match the data) with the command that repairs it.
+ *
+ * A write may carry what it expects the target to hold (a read-modify-write of flags.yaml):
+ * the target is checked again just before the renames, and if it changed meanwhile nothing is
+ * written. With the repository lock held this never fires; it catches a hand edit or a tool
+ * that does not take the lock.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, rmSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import { onInterrupt } from './cleanup.ts';
+import { sha256Text } from './hash.ts';
 
-export type PlannedWrite =
+/** What a target must hold when the change is applied: the sha256 of its bytes, or null for none. */
+export interface Expectation {
+  sha256: string | null;
+  /** How to show the target in a message. */
+  display: string;
+}
+
+export type PlannedWrite = (
   | { target: string; content: string | Buffer }
   | { target: string; copyFrom: string }
-  | { target: string; staged: StagedCopy };
+  | { target: string; staged: StagedCopy }
+) & { expect?: Expectation };
 
 /**
  * A copy started early into a temporary file, so that a long copy overlaps other work (ingest
@@ -22,40 +41,67 @@ export interface StagedCopy {
   discard: () => Promise<void>;
 }
 
+/** A temporary file that is removed if the process is interrupted before it is renamed or discarded. */
+function temporary(path: string): { path: string; release: () => void } {
+  const release = onInterrupt(() => rmSync(path, { force: true }));
+  return { path, release };
+}
+
 export async function stageCopy(source: string, dir: string): Promise<StagedCopy> {
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
   // A reflink where the file system offers one, else a plain copy.
-  const done = copyFile(source, tmp, constants.COPYFILE_FICLONE);
+  const done = copyFile(source, tmp.path, constants.COPYFILE_FICLONE);
   done.catch(() => {}); // observed by whoever awaits it; avoid an unhandled rejection meanwhile
   return {
-    tmp,
+    tmp: tmp.path,
     done,
     discard: async () => {
       await done.catch(() => {});
-      await rm(tmp, { force: true });
+      await rm(tmp.path, { force: true });
+      tmp.release();
     },
   };
 }
 
+/** The sha256 of a file's bytes, or null when there is none. */
+export async function currentHash(path: string): Promise<string | null> {
+  try {
+    return sha256Text(await readFile(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
 export async function commitWrites(writes: PlannedWrite[]): Promise<void> {
-  const staged: { tmp: string; target: string }[] = [];
+  const staged: { tmp: string; target: string; release: () => void }[] = [];
   try {
     for (const w of writes) {
       await mkdir(dirname(w.target), { recursive: true });
       if ('staged' in w) {
         await w.staged.done;
-        staged.push({ tmp: w.staged.tmp, target: w.target });
+        staged.push({ tmp: w.staged.tmp, target: w.target, release: () => {} });
         continue;
       }
-      const tmp = join(dirname(w.target), `.${basename(w.target)}.${randomBytes(6).toString('hex')}.tmp`);
-      staged.push({ tmp, target: w.target });
-      if ('copyFrom' in w) await copyFile(w.copyFrom, tmp);
-      else await writeFile(tmp, w.content);
+      const tmp = temporary(join(dirname(w.target), `.${basename(w.target)}.${randomBytes(6).toString('hex')}.tmp`));
+      staged.push({ tmp: tmp.path, target: w.target, release: tmp.release });
+      if ('copyFrom' in w) await copyFile(w.copyFrom, tmp.path);
+      else await writeFile(tmp.path, w.content);
+    }
+    for (const w of writes) {
+      if (!w.expect) continue;
+      if ((await currentHash(w.target)) !== w.expect.sha256)
+        throw new UserError(`${w.expect.display} changed while this command ran: nothing was written`, {
+          hint: 'another command or an editor changed it; run the command again',
+          exitCode: 1,
+        });
     }
     for (const s of staged) await rename(s.tmp, s.target);
   } catch (e) {
     await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
     throw e;
+  } finally {
+    for (const s of staged) s.release();
   }
 }

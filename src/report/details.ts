@@ -9,7 +9,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
-import { type ChargeGroup, resolveGroup } from '../statements/build.ts';
+import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -26,9 +26,6 @@ export interface DetailRow {
   exactCost: bigint;
   exactList: bigint;
 }
-
-export const statementKey = (a: { pi_email: string | null; project_id: string | null; fund_org: string | null; currency: string }) =>
-  JSON.stringify([a.pi_email, a.project_id, a.fund_org, a.currency]);
 
 export async function periodDetails(
   db: Database,

@@ -11,14 +11,19 @@ import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
+import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
+import { isPeriod } from '../domain/period.ts';
+import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
 import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
-import { type ChargeFile, CORE_ATTRIBUTES, chargesSql, ROW_ERRORS } from '../focus/charges-sql.ts';
+import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
+import { corruptGzip } from '../focus/duckdb-errors.ts';
 import { sniffFile } from '../focus/file.ts';
+import { CorruptGzip, scanBytes } from '../focus/lines.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
-import { type PeriodStatus, periodStatus } from '../periods/status.ts';
-import { dataFileSlug, layout, PERIOD_RE, periodFolders, relPath } from '../repo/layout.ts';
+import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 
@@ -52,12 +57,35 @@ export async function listPeriods(root: string): Promise<string[]> {
   return periodFolders(layout.dataDir(root));
 }
 
-export async function dataFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
+/** The names of a period's stored data files, checked: one export per source, each well named. */
+export async function dataFileNames(root: string, period: string): Promise<string[]> {
   const dir = layout.periodDataDir(root, period);
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.(csv|csv\.gz|parquet)$/.test(n)).sort();
-  const files: ChargeFile[] = [];
   for (const name of names) {
-    const slug = dataFileSlug(name) ?? name.replace(/\.(csv|csv\.gz|parquet)$/, '');
+    if (!looksLikeDataFile(name) || !parseDataFileName(name))
+      throw new UserError(`${relPath('data', period, name)} is not a data file name the tool gives`, {
+        hint: 'stored exports are named <source slug>.csv, .csv.gz or .parquet (parts: <slug>.part-001.csv…); ingest the export instead of copying it',
+        exitCode: 1,
+      });
+  }
+  const [problem] = exportProblems(names);
+  if (problem) {
+    throw new UserError(
+      `${problem.files.map((f) => relPath('data', period, f)).join(' and ')}: ${problem.reason} (source ${problem.slug}); the export would be billed ${problem.reason.includes('missing') ? 'in part' : 'twice'}`,
+      {
+        hint: 'keep one export per source and period: remove the stray file(s) with git rm, or ingest the right export again with --replace',
+        exitCode: 1,
+      },
+    );
+  }
+  return names;
+}
+
+export async function dataFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
+  const dir = layout.periodDataDir(root, period);
+  const files: ChargeFile[] = [];
+  for (const name of await dataFileNames(root, period)) {
+    const slug = (parseDataFileName(name) as { slug: string }).slug;
     const source = config.sources.find((s) => sourceSlug(s) === slug);
     const rel = relPath('data', period, name);
     if (!source) {
@@ -75,8 +103,20 @@ export async function dataFiles(db: Database, root: string, config: Config, peri
 /** Grouped per file; `source` and `file` are added to each file's groups (hashing constants costs every row). */
 const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'account_code', 'service', 'category', 'row_hash'];
 
-export async function periodReport(db: Database, root: string, config: Config, period: string): Promise<PeriodReport> {
-  if (!PERIOD_RE.test(period)) throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM, such as 2025-01`);
+export interface ReportOptions {
+  /** Also check every CSV file's bytes (gzip checksums, NUL bytes): what ingest checked, for files committed since (validate). */
+  verifyBytes?: boolean;
+}
+
+export async function periodReport(
+  db: Database,
+  root: string,
+  config: Config,
+  period: string,
+  options: ReportOptions = {},
+): Promise<PeriodReport> {
+  if (!isPeriod(period))
+    throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
   const files = await Promise.all((await dataFiles(db, root, config, period)).map((f) => withTagKeys(db, f)));
   if (files.length === 0) {
     const known = await listPeriods(root);
@@ -86,7 +126,8 @@ export async function periodReport(db: Database, root: string, config: Config, p
         : 'ingest a FOCUS export first: focus-billing ingest <file> --source <name>',
     });
   }
-  const flagsFile = await readFlags(layout.flagsFile(root, period), relPath('periods', period, 'flags.yaml'), period);
+  const flagsFile = await readFlags(root, period);
+  if (options.verifyBytes) await verifyBytes(files);
   const params = new Params();
   const sql = files
     .map(
@@ -133,6 +174,22 @@ export async function periodReport(db: Database, root: string, config: Config, p
     files,
     flagged: flaggedGroups(groups as (ChargeGroup & { file: string })[]),
   };
+}
+
+/** Every CSV file's bytes as ingest checked them: whole gzip streams, no NUL bytes. */
+async function verifyBytes(files: ChargeFile[]): Promise<void> {
+  for (const f of files) {
+    if (f.file.format !== 'csv') continue;
+    const scanned = await scanBytes(f.file.path, f.file.compression, new AbortController().signal).catch((e) => {
+      if (e instanceof CorruptGzip) throw corruptGzip(f, e.message);
+      throw e;
+    });
+    if (scanned.nul)
+      throw new UserError('a NUL byte: not a text file', {
+        location: { file: f.file.display, ...scanned.nul },
+        hint: 'the stored export was changed after ingest; restore it from git, or ingest the export again with --replace',
+      });
+  }
 }
 
 function flaggedGroups(groups: (ChargeGroup & { file: string })[]): PeriodReport['flagged'] {

@@ -1,16 +1,14 @@
 /** The site model for the pages, read once per build from the file `focus-billing build` wrote. */
 import { readFileSync } from 'node:fs';
+import { modelPath } from 'virtual:openchargeback/site-input';
 import type { SiteModel } from './model.ts';
 
-// Keyed by file: one process may build several sites (tests, the demo), and this module can
-// outlive a build.
-let cached: { path: string; model: SiteModel } | undefined;
+let cached: SiteModel | undefined;
 
 export function siteModel(): SiteModel {
-  const path = process.env.OCB_SITE_MODEL;
-  if (!path) throw new Error('OCB_SITE_MODEL is not set: build the site with `focus-billing build`');
-  if (cached?.path !== path) cached = { path, model: JSON.parse(readFileSync(path, 'utf8')) as SiteModel };
-  return cached.model;
+  if (!modelPath) throw new Error('no site model: build the site with `focus-billing build`');
+  cached ??= JSON.parse(readFileSync(modelPath, 'utf8')) as SiteModel;
+  return cached;
 }
 
 /** A URL inside the site, under the configured base path. */

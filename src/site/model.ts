@@ -6,13 +6,13 @@ import { createHash } from 'node:crypto';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
-import { discountPercent, formatUnits, parseDecimal } from '../core/money.ts';
-import { trimDecimal } from '../flags/build.ts';
-import { type DetailRow, statementKey } from '../report/details.ts';
+import { UserError } from '../core/errors.ts';
+import { discountPercent, formatUnits, parseDecimal, trimDecimal } from '../core/money.ts';
+import { piKey, piPagePath, piSlug, type StatementPaths, statementPaths } from '../domain/identity.ts';
+import type { DetailRow } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
 import { apportion } from '../statements/apportion.ts';
-import type { Statement } from '../statements/build.ts';
-import { piSlug, type StatementPaths, statementPaths } from './paths.ts';
+import { type Statement, statementKey } from '../statements/build.ts';
 
 export type Audience = 'admin' | 'pi';
 
@@ -40,6 +40,8 @@ export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'am
   pi_slug: string;
   period: string;
   period_label: string;
+  /** The statement's date (YYYY-MM-DD): its period's issue date, not the build's. */
+  date: string;
   paths: StatementPaths;
   list: Money;
   discount: Money;
@@ -68,15 +70,14 @@ export interface CurrencyTotals {
   statements: number;
 }
 
+/** One PI (one person, whatever the spelling of the email) in one period: every statement, totals per currency. */
 export interface PiPeriodView {
+  /** The PI key (lower-cased email): what pages, emails and the delivery log are keyed by. */
   email: string;
   name: string;
   slug: string;
   piPage: string;
-  currency: string;
-  list: Money;
-  discount: Money;
-  amount_due: Money;
+  totals: CurrencyTotals[];
   statements: StatementView[];
 }
 
@@ -84,6 +85,8 @@ export interface PeriodView {
   period: string;
   label: string;
   status: string;
+  /** The date on the period's statements (YYYY-MM-DD). */
+  issued: string;
   totals: CurrencyTotals[];
   by_source: { source: string; currency: string; list: Money; amount: Money }[];
   sources: { source: string; file: string; currency: string; rows: number; list: Money; billed: Money }[];
@@ -99,7 +102,6 @@ export interface SiteModel {
   footer?: string;
   paper: 'Letter' | 'A4';
   audience: Audience;
-  generated: string;
   periods: PeriodView[];
   /** Periods with a notes.mdx from the billing office. */
   notes: string[];
@@ -117,9 +119,9 @@ export interface ModelInput {
   config: Config;
   directory: PiDirectory;
   audience: Audience;
-  generated: string;
   linkSecret?: string;
-  reports: { report: PeriodReport; details: DetailRow[] }[];
+  /** Each period's report, the charge details of its statements, and its issue date. */
+  reports: { report: PeriodReport; details: DetailRow[]; issued: string }[];
   notes: string[];
 }
 
@@ -133,25 +135,28 @@ export function buildSiteModel(input: ModelInput): SiteModel {
   });
   const nameOf = (slug: string) => sourceName(config, slug);
   const periods = input.reports
-    .map(({ report, details }) => {
+    .map(({ report, details, issued }) => {
       const label = periodLabel(report.period);
       const detailsByKey = new Map<string, DetailRow[]>();
       for (const d of details) detailsByKey.set(d.key, [...(detailsByKey.get(d.key) ?? []), d]);
-      const statements = report.statements.map((s) => statementView(s, report.period, label, detailsByKey.get(statementKey(s)) ?? []));
-      return periodView(report, label, statements);
+      const statements = report.statements.map((s) =>
+        statementView(s, report.period, label, issued, detailsByKey.get(statementKey(s)) ?? []),
+      );
+      return periodView(report, label, issued, statements);
     })
     .sort((a, b) => b.period.localeCompare(a.period));
-  return {
+  const model: SiteModel = {
     organization: config.organization,
     footer: config.statements.footer,
     paper: config.statements.paper,
     audience: input.audience,
-    generated: input.generated,
     periods,
     notes: input.notes,
   };
+  assertDistinctIdentities(model);
+  return model;
 
-  function statementView(s: Statement, period: string, label: string, details: DetailRow[]): StatementView {
+  function statementView(s: Statement, period: string, label: string, issued: string, details: DetailRow[]): StatementView {
     const person = input.directory.get(s.pi_email.toLowerCase());
     const d = digitsOf(s.currency);
     const lines = s.lines.map((l) => ({
@@ -175,6 +180,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       pi_slug: piSlug(s.pi_email),
       period,
       period_label: label,
+      date: issued,
       paths: statementPaths(period, s.pi_email, s.project_id, s.number, input.linkSecret),
       list: money(s.list, s.currency),
       discount: money(s.discount, s.currency),
@@ -189,8 +195,10 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       other_subtotal: { amount: money(formatUnits(sumOf(otherLines, 'amount'), d), s.currency), lines: otherLines.length },
       details: detailViews,
     };
+    // Everything the statement shows (its date included, which belongs to its period): a later
+    // month's commit leaves it, and its PDF, as they were.
     const content_hash = createHash('sha256')
-      .update(JSON.stringify([view, config.organization, config.statements, input.generated]))
+      .update(JSON.stringify([view, config.organization, config.statements]))
       .digest('hex');
     return { ...view, content_hash };
   }
@@ -233,10 +241,9 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     );
   }
 
-  function periodView(report: PeriodReport, label: string, statements: StatementView[]): PeriodView {
+  /** Per-currency totals of some statements: list, discount, amount due, count. */
+  function totalsOf(statements: StatementView[]): CurrencyTotals[] {
     const totals = new Map<string, { list: bigint; due: bigint; n: number }>();
-    const bySource = new Map<string, { source: string; currency: string; list: bigint; amount: bigint }>();
-    const pis = new Map<string, PiPeriodView & { _list: bigint; _due: bigint }>();
     for (const s of statements) {
       const d = digitsOf(s.currency);
       const t = totals.get(s.currency) ?? { list: 0n, due: 0n, n: 0 };
@@ -244,37 +251,10 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       t.due += parseDecimal(s.amount_due.value, d);
       t.n++;
       totals.set(s.currency, t);
-      for (const l of s.lines) {
-        const id = `${l.source}\u0000${s.currency}`;
-        const b = bySource.get(id) ?? { source: l.source, currency: s.currency, list: 0n, amount: 0n };
-        b.list += parseDecimal(l.list.value, d);
-        b.amount += parseDecimal(l.amount.value, d);
-        bySource.set(id, b);
-      }
-      const pid = `${s.pi_email}\u0000${s.currency}`;
-      const p = pis.get(pid) ?? {
-        email: s.pi_email,
-        name: s.pi_name,
-        slug: s.pi_slug,
-        piPage: s.paths.piPage,
-        currency: s.currency,
-        list: money('0', s.currency),
-        discount: money('0', s.currency),
-        amount_due: money('0', s.currency),
-        statements: [],
-        _list: 0n,
-        _due: 0n,
-      };
-      p._list += parseDecimal(s.list.value, d);
-      p._due += parseDecimal(s.amount_due.value, d);
-      p.statements.push(s);
-      pis.set(pid, p);
     }
-    return {
-      period: report.period,
-      label,
-      status: report.status,
-      totals: [...totals].map(([currency, t]) => {
+    return [...totals]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([currency, t]) => {
         const d = digitsOf(currency);
         const list = formatUnits(t.list, d);
         const due = formatUnits(t.due, d);
@@ -286,9 +266,32 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           amount_due: money(due, currency),
           statements: t.n,
         };
-      }),
+      });
+  }
+
+  function periodView(report: PeriodReport, label: string, issued: string, statements: StatementView[]): PeriodView {
+    const bySource = new Map<string, { source: string; currency: string; list: bigint; amount: bigint }>();
+    const pis = new Map<string, StatementView[]>();
+    for (const s of statements) {
+      const d = digitsOf(s.currency);
+      for (const l of s.lines) {
+        const id = JSON.stringify([l.source, s.currency]);
+        const b = bySource.get(id) ?? { source: l.source, currency: s.currency, list: 0n, amount: 0n };
+        b.list += parseDecimal(l.list.value, d);
+        b.amount += parseDecimal(l.amount.value, d);
+        bySource.set(id, b);
+      }
+      const key = piKey(s.pi_email);
+      pis.set(key, [...(pis.get(key) ?? []), s]);
+    }
+    return {
+      period: report.period,
+      label,
+      status: report.status,
+      issued,
+      totals: totalsOf(statements),
       by_source: [...bySource.values()]
-        .sort((a, b) => a.source.localeCompare(b.source))
+        .sort((a, b) => a.source.localeCompare(b.source) || a.currency.localeCompare(b.currency))
         .map((b) => ({
           source: b.source,
           currency: b.currency,
@@ -316,21 +319,52 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         },
       })),
       warnings: report.warnings,
-      pis: [...pis.values()]
-        .map(({ _list, _due, ...p }) => {
-          const d = digitsOf(p.currency);
-          const list = formatUnits(_list, d);
-          const due = formatUnits(_due, d);
-          return {
-            ...p,
-            list: money(list, p.currency),
-            discount: money(discountOf(list, due, d), p.currency),
-            amount_due: money(due, p.currency),
-          };
-        })
+      pis: [...pis]
+        .map(([key, own]) => ({
+          email: key,
+          name: (own[0] as StatementView).pi_name,
+          slug: piSlug(key),
+          piPage: piPagePath(report.period, key, input.linkSecret),
+          totals: totalsOf(own),
+          statements: own,
+        }))
         .sort((a, b) => a.name.localeCompare(b.name) || a.email.localeCompare(b.email)),
       statements,
     };
+  }
+}
+
+/**
+ * What PIs and reviewers hold on to must name one thing each: a statement number, page or PDF,
+ * a PI's page. Two statements sharing one (a hash collision, however unlikely) would put one PI's
+ * statement in another's PDF, so the build refuses instead of overwriting.
+ */
+export function assertDistinctIdentities(model: SiteModel): void {
+  const seen = new Map<string, string>();
+  const claim = (kind: string, id: string, owner: string) => {
+    const key = `${kind}\u0000${id}`;
+    const before = seen.get(key);
+    if (before !== undefined && before !== owner)
+      throw new UserError(
+        `two statements share the ${kind} ${id} (${before}; ${owner}): refusing to build rather than overwrite one with the other`,
+        {
+          hint: 'this is a hash collision; please report it with the two PIs and projects named here',
+          exitCode: 1,
+        },
+      );
+    seen.set(key, owner);
+  };
+  for (const p of model.periods) {
+    for (const s of p.statements) {
+      const owner = `${s.pi_email}, ${s.project_id}, ${s.fund_org}, ${s.currency}`;
+      claim('statement number', s.number, owner);
+      claim('page', s.paths.page, owner);
+      claim('PDF', s.paths.pdf, owner);
+    }
+    for (const pi of p.pis) {
+      claim("PI's page", pi.piPage, pi.email);
+      claim('PI file name', pi.slug, pi.email); // .eml files and PDF names
+    }
   }
 }
 

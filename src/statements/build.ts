@@ -4,9 +4,10 @@
  * a statement's totals are the sums of its rounded lines; and for each currency
  * input = statements + excluded + rounding residue, exactly.
  */
-import { createHash } from 'node:crypto';
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, SCALE, toMinor } from '../core/money.ts';
+import { flagId, piKey, statementNumber } from '../domain/identity.ts';
+import { isAttributed } from '../domain/rules.ts';
 import type { Flag } from '../flags/schema.ts';
 import { apportion } from './apportion.ts';
 
@@ -88,12 +89,6 @@ interface Acc {
   rows: number;
 }
 
-/** Flag id of the n-th (1-based) of identical rows. */
-export function flagId(rowHash: string, n: number): string {
-  const base = rowHash.slice(0, 16);
-  return n === 1 ? base : `${base}-${n}`;
-}
-
 export interface Attribution {
   pi_email: string | null;
   project_id: string | null;
@@ -112,21 +107,25 @@ export interface ResolvedPart {
 }
 
 /**
- * Applies review decisions to a group. Unflagged groups are billed as they are. Identical flagged
- * rows share a hash and have equal amounts; each has its own flag id and decision.
+ * Applies review decisions to a group. Unflagged groups are billed as they are, when their
+ * attribution is usable (with the flag rules turned off, a charge without a PI would otherwise be
+ * billed to nobody: it is held back instead). Identical flagged rows share a hash and have equal
+ * amounts; each has its own flag id and decision.
  */
 export function resolveGroup(g: ChargeGroup, decisions: Map<string, Flag>): ResolvedPart[] {
   const cost = parseDecimal(g.cost);
   const list = parseDecimal(g.list);
-  if (g.row_hash === null) return [{ attribution: g, cost, list, rows: g.rows, outcome: 'billed' }];
+  if (g.row_hash === null) {
+    if (isAttributed(g)) return [{ attribution: g, cost, list, rows: g.rows, outcome: 'billed' }];
+    return [{ attribution: g, cost, list, rows: g.rows, outcome: 'pending', problem: 'unattributed' }];
+  }
   const each = cost / BigInt(g.rows);
   const eachList = list / BigInt(g.rows);
   const parts: ResolvedPart[] = [];
   for (let n = 1; n <= g.rows; n++) {
     const flag = decisions.get(flagId(g.row_hash, n));
     const attribution = flag?.assign ?? g;
-    const attributed = Boolean(attribution.pi_email && attribution.project_id && attribution.fund_org);
-    if (flag?.status === 'approved' && attributed) {
+    if (flag?.status === 'approved' && isAttributed(attribution)) {
       parts.push({ attribution, cost: each, list: eachList, rows: 1, outcome: 'billed' });
       continue;
     }
@@ -152,14 +151,15 @@ export function buildStatements(input: BuildInput): StatementSet {
   let unattributed = 0;
 
   const add = (g: ChargeGroup, attribution: Attribution, cost: bigint, list: bigint, rows: number) => {
+    // A PI is one person whatever the spelling of the email: statements are keyed by the PI key.
     const key = {
-      pi_email: attribution.pi_email,
+      pi_email: piKey(attribution.pi_email as string),
       project_id: attribution.project_id,
       fund_org: attribution.fund_org,
       currency: g.currency,
     };
     const service = g.service ?? '(no service name)';
-    const id = JSON.stringify([key.pi_email, key.project_id, key.fund_org, key.currency, g.source, service, g.category]);
+    const id = JSON.stringify([statementKey(key), g.source, service, g.category]);
     const line = lines.get(id) ?? {
       key: key as StatementKey,
       source: g.source,
@@ -185,8 +185,8 @@ export function buildStatements(input: BuildInput): StatementSet {
         add(g, part.attribution, part.cost, part.list, part.rows);
         continue;
       }
-      if (part.problem === 'unknown_flag') unknownFlags++;
-      if (part.problem === 'unattributed') unattributed++;
+      if (part.problem === 'unknown_flag') unknownFlags += part.rows;
+      if (part.problem === 'unattributed') unattributed += part.rows;
       r.excludedRows += part.rows;
       if (part.outcome === 'rejected') r.rejected += part.cost;
       else r.pending += part.cost;
@@ -199,7 +199,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   }
   if (unattributed > 0) {
     warnings.push(
-      `${unattributed} approved charge${unattributed > 1 ? 's have' : ' has'} no PI, project or fund/org and stay held back; assign one with \`review assign\``,
+      `${unattributed} charge${unattributed > 1 ? 's have' : ' has'} no usable PI, project or fund/org and stay${unattributed > 1 ? '' : 's'} held back; assign one with \`review assign\``,
     );
   }
 
@@ -225,6 +225,11 @@ export function buildStatements(input: BuildInput): StatementSet {
       };
     });
   return { period: input.period, statements, reconciliation, warnings };
+}
+
+/** The key of the statement a charge lands on: PI (by PI key), project, fund/org, currency. */
+export function statementKey(a: { pi_email: string | null; project_id: string | null; fund_org: string | null; currency: string }): string {
+  return JSON.stringify([a.pi_email === null ? null : piKey(a.pi_email), a.project_id, a.fund_org, a.currency]);
 }
 
 interface StatementKey {
@@ -260,7 +265,7 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       );
     }
     currencyOf.set(piProject, line.key.currency);
-    const id = JSON.stringify([line.key.pi_email, line.key.project_id, line.key.fund_org, line.key.currency]);
+    const id = statementKey(line.key);
     const s = byStatement.get(id) ?? { key: line.key, lines: [] };
     s.lines.push(line);
     byStatement.set(id, s);
@@ -296,7 +301,12 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
         charges: l.acc.rows,
       }));
     return {
-      number: statementNumber(input.period, key),
+      number: statementNumber(input.period, {
+        pi: key.pi_email,
+        project_id: key.project_id,
+        fund_org: key.fund_org,
+        currency: key.currency,
+      }),
       pi_email: key.pi_email,
       project_id: key.project_id,
       fund_org: key.fund_org,
@@ -321,14 +331,6 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
 function categoryRank(category: string): number {
   const i = NON_USAGE_ORDER.indexOf(category);
   return i === -1 ? NON_USAGE_ORDER.length : i;
-}
-
-/** A statement number that is the same on every build of the same data: period + 8 hex. */
-export function statementNumber(period: string, key: StatementKey): string {
-  const h = createHash('sha256')
-    .update(JSON.stringify([period, key.pi_email, key.project_id, key.fund_org, key.currency]))
-    .digest('hex');
-  return `${period.replace('-', '')}-${h.slice(0, 8).toUpperCase()}`;
 }
 
 /** A rounded line amount split over its accounts so that the parts sum to it exactly. */

@@ -2,16 +2,18 @@
  * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
  * with its location; validation goes on past the first error so a reviewer sees them all.
  */
-import { loadPiDirectory } from '../config/pi-directory.ts';
+import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
-import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
-import { trimDecimal } from '../flags/build.ts';
-import { manifestOf, readPeriodFile } from '../periods/close.ts';
+import { flagId } from '../domain/identity.ts';
+import { manifestOf } from '../periods/close.ts';
+import { frozenChanges, frozenOf } from '../periods/freeze.ts';
+import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
+import { type PiIncrease, piIncreases } from '../report/increases.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
-import { flagId } from '../statements/build.ts';
 
 export interface Finding {
   level: 'error' | 'warning';
@@ -20,16 +22,6 @@ export interface Finding {
   line?: number;
   column?: number;
   hint?: string;
-}
-
-export interface PiIncrease {
-  period: string;
-  previous: string;
-  pi_email: string;
-  currency: string;
-  before: string;
-  after: string;
-  ratio: string;
 }
 
 export interface ValidationResult {
@@ -51,7 +43,10 @@ export async function validateRepository(
   options: { requireReviewed?: boolean } = {},
 ): Promise<ValidationResult> {
   const findings: Finding[] = [];
-  await loadPiDirectory(root).catch((e) => findings.push(fromError(e)));
+  const directory = await loadPiDirectory(root).catch((e) => {
+    findings.push(fromError(e));
+    return null;
+  });
   const periodDirs = await periodFolders(layout.periodsDir(root));
   const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
   const reports = new Map<string, PeriodReport>();
@@ -63,7 +58,7 @@ export async function validateRepository(
     });
     let report: PeriodReport | undefined;
     try {
-      report = await periodReport(db, root, config, period);
+      report = await periodReport(db, root, config, period, { verifyBytes: true });
       reports.set(period, report);
     } catch (e) {
       const f = fromError(e);
@@ -86,9 +81,28 @@ export async function validateRepository(
       }
       summary.push({ period, status: report.status, pending });
     }
-    if (periodFile?.status === 'closed') findings.push(...(await checkManifest(root, period, periodFile)));
+    if (periodFile?.status === 'closed') {
+      findings.push(...(await checkManifest(root, period, periodFile)));
+      if (report && directory) findings.push(...(await checkFrozen(root, period, periodFile, config, report, directory)));
+    }
+    if (periodFile && openedByHand(periodFile)) {
+      findings.push({
+        level: 'error',
+        message: `period ${period} was closed, and its period.yaml now says open with no reopening recorded`,
+        file: relPath('periods', period, 'period.yaml'),
+        hint: `undo the edit, then reopen it with \`focus-billing periods reopen ${period} --reason "…"\`, which records who and why`,
+      });
+    }
   }
-  const increases = piIncreases(config, reports);
+  for (const removed of await removedClosedPeriods(root)) {
+    findings.push({
+      level: 'error',
+      message: removed.message,
+      file: removed.file,
+      hint: `restore it (git checkout -- ${removed.file}), then reopen with \`focus-billing periods reopen ${removed.period} --reason "…"\``,
+    });
+  }
+  const increases = piIncreases(config, [...reports.keys()], reports);
   for (const i of increases) {
     findings.push({
       level: 'warning',
@@ -113,7 +127,6 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
       .join(' ');
   const seen = new Set<string>();
   for (const f of report.flags) {
-    if (seen.has(f.id)) out.push({ level: 'error', message: `flag ${f.id} appears twice`, file, hint: 'remove the duplicate entry' });
     seen.add(f.id);
     const want = expected.get(f.id);
     if (!want) {
@@ -143,15 +156,14 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
   return out;
 }
 
-async function checkManifest(
-  root: string,
-  period: string,
-  closed: { closed_at?: string; files?: Record<string, string>; flags_sha256?: string | null },
-): Promise<Finding[]> {
+const frozenHint = (period: string) =>
+  `a closed period is frozen: revert the change, or reopen it with \`focus-billing periods reopen ${period} --reason "…"\``;
+
+async function checkManifest(root: string, period: string, closed: PeriodFile): Promise<Finding[]> {
   const now = await manifestOf(root, period);
   const out: Finding[] = [];
   const was = closed.files ?? {};
-  const hint = `a closed period is frozen: revert the change, or reopen it with \`focus-billing periods reopen ${period} --reason "…"\``;
+  const hint = frozenHint(period);
   for (const [path, hash] of Object.entries(was)) {
     if (!(path in now.files))
       out.push({ level: 'error', message: `removed after ${period} was closed (${closed.closed_at})`, file: path, hint });
@@ -171,42 +183,30 @@ async function checkManifest(
   return out;
 }
 
-/** PIs whose total in a period is above N× the previous period's (same currency). */
-export function piIncreases(config: Config, reports: Map<string, PeriodReport>): PiIncrease[] {
-  const { pi_increase: factor, pi_increase_minimum: minimum } = config.flag_rules.anomalies;
-  if (factor === null) return [];
-  const totals = (r: PeriodReport) => {
-    const m = new Map<string, bigint>();
-    for (const s of r.statements) {
-      const k = `${s.pi_email}\u0000${s.currency}`;
-      m.set(k, (m.get(k) ?? 0n) + parseDecimal(s.amount_due));
-    }
-    return m;
-  };
-  const out: PiIncrease[] = [];
-  const sorted = [...reports.keys()].sort();
-  const f = parseDecimal(String(factor));
-  const min = parseDecimal(String(minimum));
-  for (let i = 1; i < sorted.length; i++) {
-    const [prev, cur] = [reports.get(sorted[i - 1] as string), reports.get(sorted[i] as string)];
-    if (!prev || !cur) continue;
-    const before = totals(prev);
-    for (const [k, after] of totals(cur)) {
-      const b = before.get(k) ?? 0n;
-      if (after < min || b <= 0n) continue;
-      if (after * 10n ** BigInt(SCALE) > f * b) {
-        const [pi_email = '', currency = ''] = k.split('\u0000');
-        out.push({
-          period: cur.period,
-          previous: prev.period,
-          pi_email,
-          currency,
-          before: trimDecimal(formatUnits(b, SCALE)),
-          after: trimDecimal(formatUnits(after, SCALE)),
-          ratio: (Number((after * 10n) / b) / 10).toFixed(1),
-        });
-      }
-    }
+/** Everything else a closed period's statements show: the settings, notes and PI names they were issued with, and their amounts. */
+async function checkFrozen(
+  root: string,
+  period: string,
+  closed: PeriodFile,
+  config: Config,
+  report: PeriodReport,
+  directory: PiDirectory,
+): Promise<Finding[]> {
+  if (!closed.frozen) {
+    return [
+      {
+        level: 'warning',
+        message: `${period} was closed before closing froze its settings, notes and PI names: only its data and flags are checked`,
+        file: relPath('periods', period, 'period.yaml'),
+        hint: `reopen it and close it again to freeze the rest: focus-billing periods reopen ${period} --reason "freeze settings"`,
+      },
+    ];
   }
-  return out;
+  const now = await frozenOf(root, period, config, report, directory);
+  return frozenChanges(closed.frozen, now).map((c) => ({
+    level: 'error' as const,
+    message: `${period} is closed, but ${c.what} since (${closed.closed_at}): its issued statements would change`,
+    file: c.file === 'notes.mdx' ? relPath('periods', period, 'notes.mdx') : c.file || undefined,
+    hint: frozenHint(period),
+  }));
 }

@@ -2,13 +2,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { simpleGit } from 'simple-git';
 import { loadConfig } from '../../config/load.ts';
 import { UserError } from '../../core/errors.ts';
 import { type BuildReport, buildSite } from '../../site/build.ts';
 import { serveStatic } from '../../site/serve.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkDate, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
 interface BuildCliOptions extends RootOptions {
   out: string;
@@ -16,21 +15,6 @@ interface BuildCliOptions extends RootOptions {
   pdf: boolean;
   audience: 'admin' | 'pi';
   date?: string;
-}
-
-/** The date on statements: --date, SOURCE_DATE_EPOCH, the last commit's date, or today (UTC). */
-export async function buildDate(root: string, explicit?: string): Promise<string> {
-  if (explicit) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(explicit) || Number.isNaN(Date.parse(explicit)))
-      throw new UserError(`--date ${JSON.stringify(explicit)}: expected YYYY-MM-DD`);
-    return explicit;
-  }
-  if (process.env.SOURCE_DATE_EPOCH) return new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString().slice(0, 10);
-  const last = await simpleGit(root)
-    .log({ maxCount: 1 })
-    .then((l) => l.latest?.date)
-    .catch(() => undefined);
-  return (last ? new Date(last) : new Date()).toISOString().slice(0, 10);
 }
 
 export function registerBuild(program: Command, io: Io): void {
@@ -42,7 +26,10 @@ export function registerBuild(program: Command, io: Io): void {
       .option('--period <YYYY-MM...>', 'only these periods (default: all)')
       .option('--no-pdf', 'skip PDF statements')
       .option('--audience <who>', 'admin: everything; pi: only statement pages and PDFs under secret links', 'admin')
-      .option('--date <YYYY-MM-DD>', 'date printed on statements (default: SOURCE_DATE_EPOCH or the last commit)')
+      .option(
+        '--date <YYYY-MM-DD>',
+        "date printed on every statement (default: each period's own: the day it was closed, else its last commit)",
+      )
       .option('--json', 'print counts and timings as JSON'),
   )
     .addHelpText(
@@ -101,8 +88,8 @@ async function runBuild(opts: BuildCliOptions, io: Io): Promise<BuildReport> {
       periods: opts.period,
       pdf: opts.pdf,
       audience: opts.audience,
-      linkSecret: process.env.STATEMENT_LINK_SECRET || undefined,
-      generated: await buildDate(root, opts.date),
+      linkSecret: linkSecret(),
+      date: opts.date === undefined ? undefined : checkDate(opts.date),
       progress: io.progress,
     }),
   );

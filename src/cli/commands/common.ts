@@ -1,9 +1,13 @@
 /** Options and set-up shared by commands. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLocated } from '../../config/load.ts';
+import { checkPatterns } from '../../config/patterns.ts';
 import type { Config } from '../../config/schema.ts';
+import { UserError } from '../../core/errors.ts';
 import { type Database, withDatabase } from '../../db/duckdb.ts';
+import { linkSecretProblem } from '../../domain/identity.ts';
+import { isCalendarDate, isPeriod } from '../../domain/period.ts';
 import type { Io } from '../output.ts';
 
 export interface RootOptions {
@@ -22,10 +26,57 @@ export async function inRepository<T>(
   fn: (ctx: { root: string; config: Config; db: Database }) => Promise<T>,
 ): Promise<T> {
   const root = resolve(opts.root);
-  const config = await loadConfig(root);
-  return withDatabase((db) => {
+  const config = await loadConfigLocated(root);
+  return withDatabase(async (db) => {
+    await checkPatterns(db, config);
     // Long reads (a month of millions of rows) say how far they are, on a terminal.
     db.watchProgress((percent) => io.progress(`  ${percent}% read`));
-    return fn({ root, config, db });
+    return fn({ root, config: config.data, db });
   });
+}
+
+/** A period argument (YYYY-MM, 1900–2199), checked. */
+export function checkPeriod(period: string, option = 'period'): string {
+  if (!isPeriod(period))
+    throw new UserError(`${option} ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
+  return period;
+}
+
+/** A date argument (YYYY-MM-DD that exists on the calendar), checked. */
+export function checkDate(date: string, option = '--date'): string {
+  if (!isCalendarDate(date))
+    throw new UserError(`${option} ${JSON.stringify(date)}: expected a calendar date as YYYY-MM-DD, such as 2025-02-28`);
+  return date;
+}
+
+/** STATEMENT_LINK_SECRET when set; a weak one is refused (exit 2) with how to make one. */
+export function linkSecret(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const secret = env.STATEMENT_LINK_SECRET;
+  if (!secret) return undefined;
+  const problem = linkSecretProblem(secret);
+  if (problem)
+    throw new UserError(`STATEMENT_LINK_SECRET is too weak to keep statement links private: ${problem}`, {
+      hint: 'make one with `openssl rand -base64 32`, keep it in your CI secrets, and never change it once links are sent',
+    });
+  return secret;
+}
+
+/** The public URL of the site (--base-url or site.base_url), checked: http(s), no query or fragment; its path is kept. */
+export function checkBaseUrl(text: string, option = '--base-url'): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`${option} ${JSON.stringify(text)} is not a URL`, { hint: 'e.g. https://rc.example.edu/billing/' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UserError(`${option} ${JSON.stringify(text)}: expected an http:// or https:// address, found ${url.protocol}`, {
+      hint: 'e.g. https://rc.example.edu/billing/',
+    });
+  if (url.search || url.hash || url.username || url.password)
+    throw new UserError(`${option} ${JSON.stringify(text)}: expected the site's address alone, without a query, fragment or credentials`, {
+      hint: 'e.g. https://rc.example.edu/billing/',
+    });
+  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+  return url.toString();
 }

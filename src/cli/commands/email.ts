@@ -2,10 +2,9 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
-import { loadSiteModel } from '../../site/build.ts';
+import { loadSiteModel } from '../../site/load-model.ts';
 import { type Io, plural, printJson } from '../output.ts';
-import { buildDate } from './build.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 import { now } from './review.ts';
 
 interface EmailCliOptions extends RootOptions {
@@ -41,26 +40,23 @@ export function registerEmail(program: Command, io: Io): void {
       `
 Without --send nothing leaves the machine: read the .eml files first. A rerun with --send skips
 every PI already sent the same statements (periods/<period>/deliveries.yaml); a PI whose
-statement changed is sent again only with --resend. Exit 1 when any message failed.`,
+statement changed is sent again only with --resend. Exit 1 when any message failed.
+Email is at-least-once (SMTP cannot promise more): after a crash, a rerun may send again the one
+message that was in flight; every other PI is skipped.`,
     )
     .action(async (opts: EmailCliOptions) => {
       const outcomes = await inRepository(opts, io, async ({ root, config, db }) => {
-        const baseUrl = opts.baseUrl ?? config.site.base_url;
-        if (!baseUrl)
+        const given = opts.baseUrl ?? config.site.base_url;
+        if (!given)
           throw new UserError('statement links need the site address', {
             hint: 'pass --base-url https://… or set site.base_url in config.yaml',
           });
-        try {
-          new URL(baseUrl);
-        } catch {
-          throw new UserError(`--base-url ${JSON.stringify(baseUrl)} is not a URL`, { hint: 'e.g. https://rc.example.edu/billing/' });
-        }
+        const baseUrl = checkBaseUrl(given, opts.baseUrl ? '--base-url' : 'site.base_url');
         const { model } = await loadSiteModel(db, config, {
           root,
-          periods: [opts.period],
+          periods: [checkPeriod(opts.period, '--period')],
           audience: 'admin',
-          generated: await buildDate(root),
-          linkSecret: process.env.STATEMENT_LINK_SECRET || undefined,
+          linkSecret: linkSecret(),
           progress: io.progress,
         });
         const [report] = model.periods;
@@ -84,6 +80,7 @@ statement changed is sent again only with --resend. Exit 1 when any message fail
           outDir: resolve(root, opts.out, opts.period),
           now,
           progress: io.progress,
+          lock: { say: io.err },
         });
       });
       const failed = outcomes.filter((o) => o.status === 'failed');

@@ -2,7 +2,6 @@
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
-import { commitIngest } from '../../ingest/commit.ts';
 import { type IngestReport, ingest } from '../../ingest/ingest.ts';
 import { type Io, money, plural, printJson } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
@@ -48,24 +47,25 @@ Examples:
     )
     .action(async (files: string[], opts: IngestCliOptions) => {
       if (opts.branch && !opts.commit) throw new UserError('--branch goes with --commit');
-      const { report, committed } = await inRepository(opts, io, async ({ root, config, db }) => {
+      if (opts.commit && opts.dryRun) throw new UserError('--commit and --dry-run do not go together: a dry run writes nothing to commit');
+      const report = await inRepository(opts, io, async ({ root, config, db }) => {
         io.progress(`Reading ${files.join(', ')}…`);
-        const report = await ingest(db, config, {
+        return ingest(db, config, {
           root,
           files: files.map((file) => ({ path: resolve(file), display: relative(process.cwd(), resolve(file)) || file })),
           source: opts.source,
           period: opts.period,
           replace: opts.replace,
           dryRun: opts.dryRun,
+          commit: opts.commit ? { branch: opts.branch } : undefined,
+          lock: { say: io.err },
         });
-        const wrote = report.outcome === 'ingested' || report.outcome === 'replaced';
-        const committed = opts.commit && wrote ? await commitIngest(root, config, report, opts.branch) : undefined;
-        return { report, committed };
       });
-      if (opts.json) printJson(io, { ...report, ...(committed ? { committed } : {}) });
+      if (opts.json) printJson(io, report);
       else {
         io.out(describeIngest(report));
-        if (committed) io.out(`Committed ${committed.commit} on branch ${committed.branch}: push it and open a pull request.`);
+        if (report.committed)
+          io.out(`Committed ${report.committed.commit} on branch ${report.committed.branch}: push it and open a pull request.`);
       }
     });
 }

@@ -1,15 +1,17 @@
 /** `focus-billing init [dir]`: create a billing repository. */
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CheckRepoActions, simpleGit } from 'simple-git';
-import { JSON_SCHEMAS, jsonSchema } from '../../config/json-schema.ts';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { CONFIG_TEMPLATE } from '../../config/template.ts';
+import { UserError } from '../../core/errors.ts';
+import { jsonSchema, SCHEMA_NAMES } from '../json-schemas.ts';
 import { type Io, printJson } from '../output.ts';
 
 const GITIGNORE = `node_modules/
 dist/
+dist-pi/
 out/
 .astro/
 *.tmp
@@ -25,6 +27,9 @@ export function registerInit(program: Command, io: Io): void {
     .action(async (dir: string, opts: { json?: boolean }) => {
       const root = resolve(dir);
       const created: string[] = [];
+      const existing = await stat(root).catch(() => null);
+      if (existing && !existing.isDirectory())
+        throw new UserError(`${dir} is a file: a billing repository is a folder`, { hint: 'name a new or existing folder' });
       await mkdir(root, { recursive: true });
       const writeIfMissing = async (rel: string, content: string) => {
         const path = join(root, rel);
@@ -45,8 +50,7 @@ export function registerInit(program: Command, io: Io): void {
       await writeIfMissing(CONFIG_FILE, CONFIG_TEMPLATE);
       // JSON Schemas, so editors check hand edits of config.yaml and flags.yaml.
       await mkdir(join(root, 'schemas'), { recursive: true });
-      for (const name of Object.keys(JSON_SCHEMAS) as (keyof typeof JSON_SCHEMAS)[])
-        await writeIfMissing(`schemas/${name}`, jsonSchema(name));
+      for (const name of SCHEMA_NAMES) await writeIfMissing(`schemas/${name}`, jsonSchema(name));
       await writeIfMissing('.gitignore', GITIGNORE);
       const git = simpleGit(root);
       let gitInit = false;

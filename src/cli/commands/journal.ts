@@ -5,11 +5,11 @@ import { minorDigits } from '../../core/currency.ts';
 import { UserError } from '../../core/errors.ts';
 import { toCsv } from '../../journal/csv.ts';
 import { buildJournal, JOURNAL_FORMATS, type JournalFormat } from '../../journal/journal.ts';
+import { issueDate } from '../../repo/issue-date.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
 import { type Io, plural, printJson } from '../output.ts';
-import { buildDate } from './build.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkDate, checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 
 export function registerJournal(program: Command, io: Io): void {
   withRoot(
@@ -19,7 +19,7 @@ export function registerJournal(program: Command, io: Io): void {
       .requiredOption('--period <YYYY-MM>', 'billing period')
       .option('--format <format>', `${JOURNAL_FORMATS.join(', ')}`, 'gl')
       .option('--out <file>', 'write the CSV to a file (default: stdout)')
-      .option('--date <YYYY-MM-DD>', 'the build date, for journal.date: build_date')
+      .option('--date <YYYY-MM-DD>', "for journal.date: build_date, the entries' date (default: the period's issue date)")
       .option('--json', 'print rows and totals as JSON'),
   )
     .addHelpText('after', '\nEvery format totals exactly what the statements bill. Configure the GL under `journal:` in config.yaml.')
@@ -27,13 +27,13 @@ export function registerJournal(program: Command, io: Io): void {
       if (!(JOURNAL_FORMATS as readonly string[]).includes(opts.format))
         throw new UserError(`--format ${opts.format}: expected one of ${JOURNAL_FORMATS.join(', ')}`);
       const journal = await inRepository(opts, io, async ({ root, config, db }) => {
-        const report = await periodReport(db, root, config, opts.period);
+        const report = await periodReport(db, root, config, checkPeriod(opts.period, '--period'));
         return buildJournal(opts.format as JournalFormat, {
           period: opts.period,
           statements: report.statements,
           config,
           digitsOf: (c) => minorDigits(c, config.billing.minor_units),
-          buildDate: await buildDate(root, opts.date),
+          buildDate: opts.date === undefined ? await issueDate(root, opts.period) : checkDate(opts.date),
         });
       });
       if (opts.json) return printJson(io, { format: journal.format, columns: journal.columns, rows: journal.rows, totals: journal.totals });

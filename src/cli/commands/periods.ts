@@ -2,12 +2,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
-import { formatUnits, parseDecimal, SCALE } from '../../core/money.ts';
-import { trimDecimal } from '../../flags/build.ts';
+import { loadPiDirectory } from '../../config/pi-directory.ts';
+import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../../core/money.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 import { now, reviewer } from './review.ts';
 
 export function registerPeriods(program: Command, io: Io): void {
@@ -20,9 +20,20 @@ export function registerPeriods(program: Command, io: Io): void {
       .option('--by <email>', 'who closes it (default: git user.email)')
       .option('--json', 'print period.yaml as JSON'),
   ).action(async (period: string, opts: RootOptions & { by?: string }) => {
-    const root = resolve(opts.root);
-    await loadConfig(root);
-    const file = await closePeriod(root, period, await reviewer(root, opts.by), now());
+    const file = await inRepository(opts, io, async ({ root, config, db }) =>
+      closePeriod(
+        {
+          root,
+          period: checkPeriod(period),
+          by: await reviewer(root, opts.by),
+          at: now(),
+          config,
+          directory: await loadPiDirectory(root),
+          report: () => periodReport(db, root, config, period),
+        },
+        { say: io.err },
+      ),
+    );
     if (opts.json) return printJson(io, file);
     io.out(
       `Closed ${period}: ${plural(Object.keys(file.files ?? {}).length, 'data file')} frozen in periods/${period}/period.yaml. Commit it.`,
@@ -39,7 +50,7 @@ export function registerPeriods(program: Command, io: Io): void {
   ).action(async (period: string, opts: RootOptions & { reason: string; by?: string }) => {
     const root = resolve(opts.root);
     await loadConfig(root);
-    const file = await reopenPeriod(root, period, await reviewer(root, opts.by), now(), opts.reason);
+    const file = await reopenPeriod(root, checkPeriod(period), await reviewer(root, opts.by), now(), opts.reason, { say: io.err });
     if (opts.json) return printJson(io, file);
     io.out(`Reopened ${period}: ${opts.reason}`);
   });

@@ -3,9 +3,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { simpleGit } from 'simple-git';
 import { UserError } from '../../core/errors.ts';
-import { assign, decide, editFlags, loadAllFlags, locateIds, type ReviewOutcome } from '../../flags/review.ts';
-import type { Flag } from '../../flags/schema.ts';
-import { FLAG_RULES } from '../../focus/charges-sql.ts';
+import { FLAG_RULES } from '../../domain/rules.ts';
+import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { type RootOptions, withRoot } from './common.ts';
 
@@ -49,16 +48,11 @@ export function registerReview(program: Command, io: Io): void {
   ).action(async (opts: RootOptions & { period?: string; status?: string; rule?: string }) => {
     if (opts.status && !['pending', 'approved', 'rejected'].includes(opts.status))
       throw new UserError(`--status ${opts.status}: expected pending, approved or rejected`);
-    if (opts.rule && !(FLAG_RULES as readonly string[]).includes(opts.rule))
-      throw new UserError(`--rule ${opts.rule}: expected one of ${FLAG_RULES.join(', ')}`);
+    const rule = parseRule(opts.rule);
     const all = await loadAllFlags(resolve(opts.root), opts.period);
     const rows = all.flatMap((p) =>
       p.flags
-        .filter(
-          (f) =>
-            (!opts.status || f.status === opts.status) &&
-            (!opts.rule || f.rule === opts.rule || f.also?.includes(opts.rule as Flag['rule'])),
-        )
+        .filter((f) => (!opts.status || f.status === opts.status) && (!rule || hasRule(f, rule)))
         .map((f) => ({ period: p.period, ...f })),
     );
     if (opts.json) return printJson(io, { flags: rows });
@@ -83,29 +77,17 @@ export function registerReview(program: Command, io: Io): void {
 
   const decideAction = (status: 'approved' | 'rejected') => async (ids: string[], opts: DecideOptions) => {
     const root = resolve(opts.root);
-    if (status === 'rejected' && !opts.note)
+    if (status === 'rejected' && !opts.note?.trim())
       throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
-    const who = await reviewer(root, opts.reviewer);
-    const at = now();
-    let targets: Map<string, string[]>;
-    if (opts.all) {
-      if (!opts.period)
-        throw new UserError('--all needs --period', { hint: 'e.g. review approve --period 2025-01 --rule pattern_match --all' });
-      if (ids.length) throw new UserError('give ids or --all, not both');
-      const [p] = await loadAllFlags(root, opts.period);
-      const pending = (p?.flags ?? []).filter(
-        (f) => f.status === 'pending' && (!opts.rule || f.rule === opts.rule || f.also?.includes(opts.rule as Flag['rule'])),
-      );
-      targets = new Map([[opts.period, pending.map((f) => f.id)]]);
-    } else {
-      if (ids.length === 0) throw new UserError('name the flags to decide: review approve <id…>, or --period P --all');
-      targets = await locateIds(root, ids, opts.period);
-    }
-    const outcomes: ReviewOutcome[] = [];
-    for (const [period, list] of targets)
-      outcomes.push(
-        await editFlags(root, period, list, (node, flag) => decide(node, flag, { status, reviewer: who, at, note: opts.note })),
-      );
+    const rule = parseRule(opts.rule);
+    if (opts.all && !opts.period)
+      throw new UserError('--all needs --period', { hint: 'e.g. review approve --period 2025-01 --rule pattern_match --all' });
+    if (opts.all && ids.length) throw new UserError('give ids or --all, not both');
+    if (rule && !opts.all)
+      throw new UserError('--rule goes with --all', { hint: 'name flags by id, or decide a whole rule with --period P --rule R --all' });
+    const selection = opts.all ? { all: true as const, period: opts.period as string, rule } : { ids, period: opts.period };
+    const decision = { status, reviewer: await reviewer(root, opts.reviewer), at: now(), note: opts.note };
+    const outcomes = await decideFlags(root, selection, decision, { say: io.err });
     report(io, status, outcomes, opts.json);
     if (!opts.all && outcomes.some((o) => o.skipped.length > 0))
       throw new UserError('some flags were not decided (see above)', { exitCode: 1 });
@@ -141,12 +123,14 @@ export function registerReview(program: Command, io: Io): void {
       .option('--json', 'print the outcome as JSON'),
   ).action(async (id: string, opts: RootOptions & { pi: string; project: string; fundOrg: string; period?: string }) => {
     const root = resolve(opts.root);
-    const [[period, ids] = ['', []]] = [...(await locateIds(root, [id], opts.period))];
-    const outcome = await editFlags(root, period, ids, (node) =>
-      assign(node, { pi_email: opts.pi, project_id: opts.project, fund_org: opts.fundOrg }),
+    const outcome = await assignFlag(
+      root,
+      { id, period: opts.period },
+      { pi_email: opts.pi, project_id: opts.project, fund_org: opts.fundOrg },
+      { say: io.err },
     );
     if (opts.json) return printJson(io, outcome);
-    io.out(`Assigned ${id} (${period}) to ${opts.pi}, project ${opts.project}, fund/org ${opts.fundOrg}. Approve it to bill it.`);
+    io.out(`Assigned ${id} (${outcome.period}) to ${opts.pi}, project ${opts.project}, fund/org ${opts.fundOrg}. Approve it to bill it.`);
   });
 }
 

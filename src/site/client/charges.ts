@@ -1,14 +1,14 @@
 /**
  * The charge browser: filters, search and sorting over a period's charges in the browser.
  * Data is columnar with dictionaries (small to send); only one page of rows is in the DOM, so
- * 100,000 charges stay responsive. Totals are summed exactly in cents (BigInt).
+ * 100,000 charges stay responsive. Totals are summed exactly in minor units (BigInt), one per
+ * currency: currencies are never added together.
  */
 export interface ChargeTable {
-  currency: string;
-  digits: number;
+  currencies: { code: string; digits: number }[];
   dict: { source: string[]; pi: string[]; project: string[]; service: string[] };
-  /** [source, pi, project, service, date, resource, amount in minor units as a string] */
-  rows: [number, number, number, number, string, string, string][];
+  /** [source, pi, project, service, currency, date, resource, amount in minor units as a string] */
+  rows: [number, number, number, number, number, string, string, string][];
 }
 
 type Key = 'date' | 'pi' | 'project' | 'source' | 'service' | 'resource' | 'amount';
@@ -35,19 +35,23 @@ function setUp(form: HTMLFormElement, status: HTMLElement, data: ChargeTable): v
   const info = document.getElementById('page-info') as HTMLElement;
   const prev = document.getElementById('page-prev') as HTMLButtonElement;
   const next = document.getElementById('page-next') as HTMLButtonElement;
-  const fmt = new Intl.NumberFormat('en-US', {
-    style: 'currency',
-    currency: data.currency,
-    minimumFractionDigits: data.digits,
-    maximumFractionDigits: data.digits,
-  });
-  const money = (minor: bigint) => {
+  const formats = data.currencies.map(
+    (c) =>
+      new Intl.NumberFormat('en-US', {
+        style: 'currency',
+        currency: c.code,
+        minimumFractionDigits: c.digits,
+        maximumFractionDigits: c.digits,
+      }),
+  );
+  const money = (minor: bigint, currency: number) => {
+    const digits = data.currencies[currency]?.digits ?? 2;
     const neg = minor < 0n;
-    const abs = (neg ? -minor : minor).toString().padStart(data.digits + 1, '0');
-    const text = data.digits ? `${abs.slice(0, -data.digits)}.${abs.slice(-data.digits)}` : abs;
-    return fmt.format(`${neg ? '-' : ''}${text}` as unknown as number);
+    const abs = (neg ? -minor : minor).toString().padStart(digits + 1, '0');
+    const text = digits ? `${abs.slice(0, -digits)}.${abs.slice(-digits)}` : abs;
+    return (formats[currency] as Intl.NumberFormat).format(`${neg ? '-' : ''}${text}` as unknown as number);
   };
-  const amounts = data.rows.map((r) => BigInt(r[6]));
+  const amounts = data.rows.map((r) => BigInt(r[7]));
   for (const [name, list] of Object.entries(data.dict) as [keyof ChargeTable['dict'], string[]][]) {
     const select = form.elements.namedItem(name) as HTMLSelectElement | null;
     if (!select) continue;
@@ -70,9 +74,9 @@ function setUp(form: HTMLFormElement, status: HTMLElement, data: ChargeTable): v
       case 'service':
         return data.dict.service[r[3]] ?? '';
       case 'date':
-        return r[4];
-      case 'resource':
         return r[5];
+      case 'resource':
+        return r[6];
       default:
         return '';
     }
@@ -94,18 +98,21 @@ function setUp(form: HTMLFormElement, status: HTMLElement, data: ChargeTable): v
         (service >= 0 && r[3] !== service)
       )
         continue;
-      if (q && !`${r[5]} ${data.dict.service[r[3]]} ${data.dict.pi[r[1]]} ${data.dict.project[r[2]]}`.toLowerCase().includes(q)) continue;
+      if (q && !`${r[6]} ${data.dict.service[r[3]]} ${data.dict.pi[r[1]]} ${data.dict.project[r[2]]}`.toLowerCase().includes(q)) continue;
       view.push(i);
     }
+    const currency = (i: number) => (data.rows[i] as ChargeTable['rows'][number])[4];
     const cmp =
       sortKey === 'amount'
         ? (a: number, b: number) =>
-            (amounts[a] as bigint) < (amounts[b] as bigint) ? -1 : (amounts[a] as bigint) > (amounts[b] as bigint) ? 1 : 0
+            currency(a) - currency(b) ||
+            ((amounts[a] as bigint) < (amounts[b] as bigint) ? -1 : (amounts[a] as bigint) > (amounts[b] as bigint) ? 1 : 0)
         : (a: number, b: number) => text(a, sortKey).localeCompare(text(b, sortKey));
     view.sort((a, b) => sortDir * cmp(a, b) || a - b);
-    let sum = 0n;
-    for (const i of view) sum += amounts[i] as bigint;
-    total.textContent = money(sum);
+    const sums = data.currencies.map(() => 0n);
+    for (const i of view) sums[currency(i)] = (sums[currency(i)] as bigint) + (amounts[i] as bigint);
+    const shown = sums.map((sum, c) => ({ sum, c })).filter(({ c }) => view.some((i) => currency(i) === c));
+    total.textContent = shown.length ? shown.map(({ sum, c }) => money(sum, c)).join(' · ') : data.currencies.length ? money(0n, 0) : '';
     page = 0;
     render();
   };
@@ -122,7 +129,7 @@ function setUp(form: HTMLFormElement, status: HTMLElement, data: ChargeTable): v
       }
       const td = document.createElement('td');
       td.className = 'num';
-      td.textContent = money(amounts[i] as bigint);
+      td.textContent = money(amounts[i] as bigint, (data.rows[i] as ChargeTable['rows'][number])[4]);
       tr.append(td);
       frag.append(tr);
     }

@@ -1,14 +1,21 @@
 /** JSON Schemas for editors (YAML language server), generated from the zod schemas. */
 import { z } from 'zod';
+import { piDirectorySchema } from '../config/pi-directory.ts';
+import { configSchema } from '../config/schema.ts';
 import { flagsFileSchema } from '../flags/schema.ts';
-import { configSchema } from './schema.ts';
+import { periodFileSchema } from '../repo/period-file.ts';
 
 export const JSON_SCHEMAS = {
   'config.schema.json': { title: 'OpenChargeback config.yaml', schema: configSchema },
   'flags.schema.json': { title: 'OpenChargeback periods/<period>/flags.yaml', schema: flagsFileSchema },
+  'period.schema.json': { title: 'OpenChargeback periods/<period>/period.yaml', schema: periodFileSchema },
+  'pis.schema.json': { title: 'OpenChargeback pis.yaml (PI directory)', schema: piDirectorySchema },
 } as const;
 
-export function jsonSchema(name: keyof typeof JSON_SCHEMAS): string {
+export type SchemaName = keyof typeof JSON_SCHEMAS;
+export const SCHEMA_NAMES = Object.keys(JSON_SCHEMAS) as SchemaName[];
+
+export function jsonSchema(name: SchemaName): string {
   const { title, schema } = JSON_SCHEMAS[name];
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   return `${JSON.stringify({ ...json, title }, null, 2)}\n`;

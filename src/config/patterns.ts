@@ -1,0 +1,29 @@
+/**
+ * The config's regular expressions that DuckDB runs (flag rule patterns, fund/org patterns) are
+ * checked by DuckDB itself, RE2, when a command opens the repository: a pattern RE2 cannot run
+ * (a look-ahead, a back-reference) is reported at its line in config.yaml, not later as a fault
+ * of whichever data file happened to be read.
+ */
+
+import { UserError } from '../core/errors.ts';
+import type { Located } from '../core/yaml-file.ts';
+import type { Database } from '../db/duckdb.ts';
+import type { Config } from './schema.ts';
+
+export async function checkPatterns(db: Database, config: Located<Config>): Promise<void> {
+  const patterns: { path: (string | number)[]; pattern: string }[] = [
+    ...config.data.flag_rules.fund_org_patterns.map((pattern, i) => ({ path: ['flag_rules', 'fund_org_patterns', i], pattern })),
+    ...config.data.flag_rules.patterns.map((p, i) => ({ path: ['flag_rules', 'patterns', i, 'pattern'], pattern: p.pattern })),
+  ];
+  for (const { path, pattern } of patterns) {
+    try {
+      await db.query("SELECT regexp_matches('', $pattern) AS m", { pattern });
+    } catch (e) {
+      const reason = ((e as Error).message.split('\n')[0] ?? '').replace(/^Invalid Input Error:\s*/, '');
+      throw new UserError(`${path.join('.')}: ${JSON.stringify(pattern)} is not a pattern DuckDB can run (${reason})`, {
+        location: config.locate(path),
+        hint: 'patterns use RE2 syntax: no look-ahead (?!…) or back-references; (?i) makes one case-insensitive',
+      });
+    }
+  }
+}

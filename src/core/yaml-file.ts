@@ -1,0 +1,108 @@
+/**
+ * Every YAML file the tool reads (config.yaml, rates.yaml, flags.yaml, period.yaml, pis.yaml,
+ * deliveries.yaml…) is parsed and validated the same way: syntax errors and schema problems
+ * both come back with the file, line and column of the offending node. An empty or
+ * comment-only file is the schema's empty value.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Document, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type ErrorLocation, UserError } from './errors.ts';
+
+const SYNTAX_HINT = 'check indentation and quoting; a value with ":" or "#" needs quotes';
+
+/** Validated data, and the location of any node in the file (for checks made after the schema). */
+export interface Located<T> {
+  data: T;
+  locate: (path: readonly (string | number)[]) => ErrorLocation;
+}
+
+export function parseYamlLocated<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  hint: string,
+  empty: unknown = {},
+): Located<z.infer<S>> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    throw new UserError(`invalid YAML: ${syntax.message.split('\n')[0]}`, {
+      location: { file, line: pos.line, column: pos.col },
+      hint: SYNTAX_HINT,
+    });
+  }
+  const locate = (path: readonly (string | number)[]) => locateNode(doc, lineCounter, file, path.map(String));
+  const result = schema.safeParse(doc.toJS() ?? empty);
+  if (result.success) return { data: result.data, locate };
+  throw schemaError(result.error, locate, file, hint);
+}
+
+export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S, hint: string, empty: unknown = {}): z.infer<S> {
+  return parseYamlLocated(text, file, schema, hint, empty).data;
+}
+
+/** Reads and validates a YAML file; a missing file gives `missing()`. */
+export async function readYamlFile<S extends z.ZodType, M>(
+  path: string,
+  display: string,
+  schema: S,
+  hint: string,
+  missing: () => M,
+  empty: unknown = {},
+): Promise<z.infer<S> | M> {
+  const text = await readText(path, display);
+  if (text === null) return missing();
+  return parseYaml(text, display, schema, hint, empty);
+}
+
+/** A file's text, or null when there is none. A folder in its place is a user's mistake, said so. */
+export async function readText(path: string, display: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR')
+      throw new UserError(`${display} is a folder, not a file`, { hint: `move it aside; ${display} must be a YAML file` });
+    throw e;
+  }
+}
+
+/** The line and column of the deepest node on `path` that has a position (a missing key has none). */
+function locateNode(doc: Document, lineCounter: LineCounter, file: string, path: string[]): ErrorLocation {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { file, line: pos.line, column: pos.col };
+    }
+  }
+  return { file };
+}
+
+/** The first schema issue with its YAML line, and a count of the others. */
+function schemaError(error: z.ZodError, locate: Located<unknown>['locate'], file: string, hint: string): UserError {
+  const issues = error.issues;
+  const first = issues[0];
+  if (!first) return new UserError('invalid file', { location: { file } });
+  const path = first.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const where = path.length ? path.join('.') : '(top level)';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return new UserError(`${where}: ${describeIssue(first)}${more}`, { location: locate(path), hint });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_type':
+      return `expected ${issue.expected}${'input' in issue && issue.input === undefined ? ', found nothing' : ''}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The review vocabulary every part shares: the attributes a charge is billed by, the flag rules
+ * that hold a charge for review, the problems that refuse a whole file, and what makes an
+ * attribution value usable. Facts only; this folder imports nothing.
+ */
+
+/** Attributes read from a charge's Tags (the names in config.yaml `tag_mapping`). */
+export const ATTRIBUTES = ['pi_email', 'project_id', 'fund_org', 'cost_center', 'account_code', 'reference_1', 'reference_2'] as const;
+export type Attribute = (typeof ATTRIBUTES)[number];
+
+/** The attributes a statement is keyed by: a charge without all three cannot be billed. */
+export const CORE_ATTRIBUTES = ['pi_email', 'project_id', 'fund_org'] as const satisfies readonly Attribute[];
+export type CoreAttribute = (typeof CORE_ATTRIBUTES)[number];
+
+/** Rules that hold a charge for review. A flag's `rule` is the first it triggered, in this order. */
+export const FLAG_RULES = [
+  'invalid_tags',
+  'missing_pi_email',
+  'missing_project_id',
+  'missing_fund_org',
+  'invalid_attribution',
+  'invalid_fund_org',
+  'pattern_match',
+  'large_charge',
+  'above_list',
+  'negative_usage',
+  'period_mismatch',
+] as const;
+export type FlagRule = (typeof FLAG_RULES)[number];
+
+export function isFlagRule(value: string): value is FlagRule {
+  return (FLAG_RULES as readonly string[]).includes(value);
+}
+
+export const FLAG_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export type FlagStatus = (typeof FLAG_STATUSES)[number];
+
+/** Problems in a row that refuse the whole file, in the order they are reported. */
+export const ROW_ERRORS = ['bad_text', 'bad_period', 'bad_cost', 'bad_list', 'bad_currency', 'bad_charge_start', 'bad_charge_end'] as const;
+export type RowError = (typeof ROW_ERRORS)[number];
+
+/**
+ * An email address as billing uses it: one @, a dotted domain, no spaces, quotes, brackets,
+ * separators or control characters. The same text is a JavaScript and an RE2 (DuckDB) pattern,
+ * so ingest and `review assign` judge a value alike.
+ */
+export const EMAIL_PATTERN =
+  '^[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f]+@[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f.]+(\\.[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f.]+)+$';
+/** A control character (C0 or DEL), which no attribution value may hold. JavaScript and RE2 alike. */
+export const CONTROL_PATTERN = '[\\x00-\\x1f\\x7f]';
+
+const EMAIL_RE = new RegExp(EMAIL_PATTERN);
+const CONTROL_RE = new RegExp(CONTROL_PATTERN);
+
+/**
+ * Why a value cannot attribute a charge (`missing` or a reason), or null when it can. Values
+ * arrive trimmed of spaces; blank is missing.
+ */
+export function attributionProblem(attribute: CoreAttribute, value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value.trim() === '') return 'missing';
+  if (CONTROL_RE.test(value)) return 'holds a control character';
+  if (attribute === 'pi_email' && !EMAIL_RE.test(value.trim())) return 'is not an email address';
+  return null;
+}
+
+/** The three core attributes are all present and usable. */
+export function isAttributed(a: { pi_email: string | null; project_id: string | null; fund_org: string | null }): boolean {
+  return CORE_ATTRIBUTES.every((k) => attributionProblem(k, a[k]) === null);
+}

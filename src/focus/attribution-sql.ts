@@ -1,0 +1,99 @@
+/**
+ * Attribution from Tags, in SQL. Each attribute's value is first found as JSON text (so a string
+ * can be told from an object, array or boolean), then decoded:
+ *
+ * - Fast path: one JSON parse per row extracts every exact key spelling (configured names, bare
+ *   and with each prefix, in precedence order); the first present, non-null, non-empty one wins.
+ * - Slow path, only for rows where that found nothing but the text mentions the key: a
+ *   case-insensitive scan of all keys with prefixes stripped (e.g. `PI_Email`, ` org`).
+ *
+ * A value that is an object, array or boolean is kept as its JSON text and marked bad, so the
+ * flag rules hold it for review instead of billing a PI named `{"x":1}`.
+ */
+import type { Config } from '../config/schema.ts';
+import { sqlString } from '../db/params.ts';
+import type { Attribute } from '../domain/rules.ts';
+
+/** Characters trimmed from both ends of every value: spaces and no-break spaces. */
+export const PAD = ' \u00a0';
+
+/** A text value with surrounding spaces removed (NULL when nothing remains), or NULL when absent. */
+export function trimmedSql(value: string): string {
+  // Trimming every value costs more than reading the file; testing the ends first is nearly free.
+  const padded = [...PAD].flatMap((c) => [`${value} LIKE '${c}%'`, `${value} LIKE '%${c}'`]).join(' OR ');
+  return `CASE WHEN ${padded} THEN nullif(trim(${value}, '${PAD}'), '') ELSE nullif(${value}, '') END`;
+}
+
+/**
+ * Tag keys to look up exactly (fast path): each configured spelling, bare and with each prefix,
+ * in precedence order. Given the keys a file was `seen` to use, only those up to the last one
+ * seen: whatever the fast path finds is then what the full list would have found.
+ */
+export function tagKeyVariants(config: Config, attribute: Attribute, seen?: readonly string[]): string[] {
+  const prefixes = ['', ...config.tag_mapping.strip_prefixes];
+  const names = config.tag_mapping[attribute].flatMap((k) => [k, k.toLowerCase()]);
+  const all = [...new Set(prefixes.flatMap((p) => names.map((n) => `${p}${n}`)))];
+  if (!seen) return all;
+  const last = all.reduce((n, k, i) => (seen.includes(k) ? i : n), 0);
+  return all.slice(0, last + 1);
+}
+
+/** A JSON pointer to a top-level key (RFC 6901 escaping), safe for any key text. */
+export function jsonPointer(key: string): string {
+  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/** Every JSON pointer the fast path looks up for these attributes. */
+export function tagPaths(config: Config, attributes: readonly Attribute[], seen?: readonly string[]): string[] {
+  return [...new Set(attributes.flatMap((a) => tagKeyVariants(config, a, seen).map(jsonPointer)))];
+}
+
+/** The JSON text of each looked-up key (VARCHAR[]), or NULL when Tags is not a JSON object. */
+export function tagJsonSql(tags: string, paths: string[]): string {
+  const list = sqlString(`[${paths.map((p) => JSON.stringify(p)).join(', ')}]`);
+  return `CASE WHEN starts_with(${tags}, '{') THEN TRY(json_extract(${tags}, ${list}::VARCHAR[]))::VARCHAR[] END`;
+}
+
+/** A key's JSON text when it holds something: JSON null and the empty string count as absent. */
+const present = (json: string) => `nullif(nullif(${json}, 'null'), '""')`;
+
+/** Fast path: the JSON text of the first spelling present. */
+export function fastTagSql(config: Config, attribute: Attribute, paths: string[], seen?: readonly string[]): string {
+  const exact = tagKeyVariants(config, attribute, seen).map((k) => present(`_tag_json[${paths.indexOf(jsonPointer(k)) + 1}]`));
+  return exact.length === 1 ? (exact[0] as string) : `coalesce(${exact.join(', ')})`;
+}
+
+/**
+ * The attribute's JSON text: the fast path's, or, when that found nothing and the text mentions
+ * one of the names, the case-insensitive scan's. Several matching keys: the fast path's
+ * precedence (prefix order, then name order) decides.
+ */
+export function tagSql(config: Config, attribute: Attribute): string {
+  const wanted = [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
+  const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
+  const normKey = prefixRe
+    ? `regexp_replace(lower(trim(e.key, '${PAD}')), ${sqlString(`^(${prefixRe})`)}, '')`
+    : `lower(trim(e.key, '${PAD}'))`;
+  const mentions = wanted.map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`).join(' OR ');
+  const key = `lower(trim(e.key, '${PAD}'))`;
+  const prefixRank = `CASE ${config.tag_mapping.strip_prefixes.map((p, i) => `WHEN starts_with(${key}, ${sqlString(p.toLowerCase())}) THEN ${i + 1}`).join(' ')} ELSE 0 END`;
+  const rank = `${config.tag_mapping.strip_prefixes.length ? prefixRank : '0'} * 1000 + list_position([${wanted.map(sqlString).join(', ')}], ${normKey})`;
+  const slow = `list_sort(list_transform(list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, JSON)"'))),
+      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND ${present('e.value::VARCHAR')} IS NOT NULL),
+      e -> {rank: ${rank}, value: e.value::VARCHAR}))[1].value`;
+  return `CASE WHEN _jf_${attribute} IS NULL AND NOT tags_invalid AND (${mentions}) THEN ${slow} ELSE _jf_${attribute} END`;
+}
+
+/** The text a value's JSON holds: a string decoded, a number as written, anything else as its JSON. */
+export function tagTextSql(json: string): string {
+  return `CASE WHEN starts_with(${json}, '"') THEN json_extract_string(${json}, '$') ELSE ${json} END`;
+}
+
+/** The value is an object, array or boolean: no attribution at all. */
+export function tagNotScalarSql(json: string): string {
+  return `(${json} IS NOT NULL AND NOT (starts_with(${json}, '"') OR regexp_matches(${json}, '^-?[0-9]')))`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,90 @@
+/**
+ * DuckDB's errors while reading a data file, as messages for people. Only errors about the file
+ * (its CSV structure, its amounts) are blamed on it; anything else is rethrown as it is.
+ */
+import { invalidInput, UserError } from '../core/errors.ts';
+import type { ChargeFile } from './read-sql.ts';
+
+/** "CSV" or "Parquet", for messages. */
+export function formatName(f: ChargeFile): string {
+  return f.file.format === 'parquet' ? 'Parquet' : f.file.compression === 'gzip' ? 'gzip-compressed CSV' : 'CSV';
+}
+
+/** Translates a DuckDB error met while reading `f`; throws the located message, or the error itself. */
+export function throwReadError(e: unknown, f: ChargeFile): never {
+  const message = (e as Error).message ?? String(e);
+  const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
+  const location = { file: f.file.display, line: line ? Number(line) : undefined };
+  if (/Overflow in (HUGEINT|DECIMAL)|Out of Range Error/i.test(message)) {
+    throw invalidInput(
+      { file: f.file.display },
+      'amounts too large',
+      'amounts that add up to less than 10^20 in each currency',
+      'a sum beyond what an exact DECIMAL(38,18) holds',
+      'check the cost columns for misplaced digits; no real month of charges comes near 10^20',
+    );
+  }
+  if (/Maximum line size of (\d+) bytes exceeded/.test(message)) {
+    const size = /Maximum line size of (\d+) bytes/.exec(message)?.[1];
+    throw invalidInput(
+      location,
+      'line too long',
+      `lines of at most ${Number(size).toLocaleString('en-US')} bytes`,
+      `a longer line${/Actual Size:\s*(\d+)/.test(message) ? ` (${Number(/Actual Size:\s*(\d+)/.exec(message)?.[1]).toLocaleString('en-US')} bytes)` : ''}`,
+      'a FOCUS row this long is usually a quote that was never closed, or a file that is not CSV',
+    );
+  }
+  if (!line && f.file.format === 'parquet') {
+    throw invalidInput(
+      { file: f.file.display },
+      'unreadable Parquet file',
+      'a complete Parquet file',
+      JSON.stringify(message.split('\n')[0]),
+      'export or download it again',
+    );
+  }
+  if (!line && !/CSV|gzip|decompress|zlib|unicode|utf-8/i.test(message)) throw e;
+  if (/unterminated quote/i.test(message)) {
+    throw invalidInput(
+      location,
+      'malformed CSV',
+      'a closing double quote',
+      'a quoted value that never ends',
+      'a field with a " must be quoted and its quotes doubled ("")',
+    );
+  }
+  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
+  if (columns) {
+    throw invalidInput(
+      location,
+      'malformed CSV',
+      `${columns[1]} fields as in the header`,
+      `${columns[2]} fields`,
+      'values with commas must be quoted',
+    );
+  }
+  if (/invalid state|Invalid unicode|not utf-8/i.test(message)) {
+    throw invalidInput(
+      location,
+      'malformed CSV',
+      'RFC 4180 CSV text',
+      'bytes the CSV reader cannot parse',
+      'check the export is a complete, uncorrupted CSV',
+    );
+  }
+  if (/gzip|decompress|zlib/i.test(message)) throw corruptGzip(f, message);
+  throw new UserError(`could not read the file: ${message.split('\n')[0]}`, {
+    location,
+    hint: `check that the file is a complete ${formatName(f)} export`,
+  });
+}
+
+export function corruptGzip(f: ChargeFile, detail: string): UserError {
+  return invalidInput(
+    { file: f.file.display },
+    'corrupt gzip file',
+    'a complete .csv.gz whose checksum and length match',
+    `a stream that ends early or is damaged (${detail.split('\n')[0]})`,
+    'download the export again; a file cut short would bill only part of the month',
+  );
+}

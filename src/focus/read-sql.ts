@@ -1,0 +1,54 @@
+/**
+ * SQL that reads one FOCUS file as text: every column a VARCHAR named c0…cN, NULL for the null
+ * tokens, so every check and rule reads CSV and Parquet alike. Parameters only; no file path or
+ * header text is pasted into the SQL.
+ */
+import type { Params } from '../db/params.ts';
+import type { ColumnMap } from './columns.ts';
+import type { SniffedFile } from './file.ts';
+
+/** A data file as the charge SQL reads it. */
+export interface ChargeFile {
+  file: SniffedFile;
+  columns: ColumnMap;
+  sourceSlug: string;
+  /** Repository-relative path recorded in flags. */
+  relPath: string;
+  /**
+   * Tag keys seen in the file's first rows (`sampleTagKeysSql`). The fast path then looks up only
+   * the spellings the file uses; rows spelling a key otherwise still resolve through the slow path.
+   */
+  tagKeys?: readonly string[];
+}
+
+export const col = (i: number) => `c${i}`;
+
+/**
+ * CSV: `read_csv`, strict RFC 4180, no header text in the SQL. Parquet: `read_parquet`, each
+ * column as text (maps and structs such as Tags as JSON), empty and null tokens as NULL as in CSV.
+ */
+export function readFileSql(f: ChargeFile, params: Params): string {
+  if (f.file.format === 'parquet') {
+    const types = f.file.types ?? [];
+    const columns = f.file.header.map(
+      (name, i) => `${parquetTextSql(`"${name.replace(/"/g, '""')}"`, types[i] ?? 'VARCHAR')} AS ${col(i)}`,
+    );
+    return `(SELECT ${columns.join(', ')} FROM read_parquet(${params.add(f.file.path)}))`;
+  }
+  const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
+  return `read_csv(${params.add(f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
+    nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
+    compression = ${params.add(f.file.compression === 'gzip' ? 'gzip' : 'none')})`;
+}
+
+function parquetTextSql(column: string, type: string): string {
+  const text = /^(MAP|STRUCT|JSON|UNION)\b|\]$/.test(type) ? `to_json(${column})::VARCHAR` : `CAST(${column} AS VARCHAR)`;
+  return `nullif(nullif(nullif(${text}, ''), 'NULL'), 'null')`;
+}
+
+/** The distinct top-level keys of Tags in the file's first rows. */
+export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): string | null {
+  const i = f.columns.tags;
+  if (i === undefined) return null;
+  return `SELECT DISTINCT unnest(TRY(json_keys(${col(i)}))) AS k FROM (SELECT ${col(i)} FROM ${readFileSql(f, params)} LIMIT ${rows}) ORDER BY k`;
+}

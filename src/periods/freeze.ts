@@ -1,0 +1,86 @@
+/**
+ * What a closed period freezes besides its data files and flags: everything its statements show.
+ * At closing, a hash of each is recorded in period.yaml; `validate` recomputes them and names
+ * whatever changed since, so a closed statement can change only through `periods reopen`:
+ *
+ * - the statements as issued (numbers, attribution, every amount): a change of cost basis,
+ *   minor units, tag mapping or flag rules that moves any of them is refused, and the settings
+ *   that differ are named as the cause; a change that leaves them as issued (a new source, a
+ *   rule for later months) is not;
+ * - what they show besides amounts: the organization, the statement settings, the names of the
+ *   sources billed, the period's notes.mdx, and the pis.yaml entries of its PIs.
+ */
+import { readFile } from 'node:fs/promises';
+import type { PiDirectory } from '../config/pi-directory.ts';
+import { type Config, sourceName } from '../config/schema.ts';
+import { piKey } from '../domain/identity.ts';
+import { sha256Text } from '../repo/hash.ts';
+import { layout } from '../repo/layout.ts';
+import type { Frozen } from '../repo/period-file.ts';
+import type { StatementSet } from '../statements/build.ts';
+
+/** config.yaml settings that change what a statement bills or shows. */
+export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sources', 'flag_rules', 'statements'] as const;
+
+/** JSON with object keys sorted, so equal values always hash alike. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+/**
+ * What was issued: each statement's number, PI, project, fund/org and amounts, line by line, and
+ * the reconciliation. Fields a later version of the tool adds to its output are left out, so an
+ * upgrade does not look like a change to a closed period.
+ */
+function issued(set: StatementSet) {
+  return {
+    statements: set.statements.map((s) => ({
+      number: s.number,
+      pi: s.pi_email,
+      project: s.project_id,
+      fund_org: s.fund_org,
+      currency: s.currency,
+      list: s.list,
+      amount_due: s.amount_due,
+      lines: s.lines.map((l) => [l.source, l.service, l.category, l.list, l.amount]),
+    })),
+    reconciliation: set.reconciliation.map((r) => [r.currency, r.input, r.statements, r.excluded_pending, r.excluded_rejected]),
+  };
+}
+
+export async function frozenOf(root: string, period: string, config: Config, set: StatementSet, directory: PiDirectory): Promise<Frozen> {
+  const notes = await readFile(layout.notesFile(root, period)).catch(() => null);
+  const pis = [...new Set(set.statements.map((s) => piKey(s.pi_email)))].sort().map((k) => [k, directory.get(k) ?? null]);
+  const sources = [...new Set(set.statements.flatMap((s) => s.lines.map((l) => l.source)))]
+    .sort()
+    .map((slug) => [slug, sourceName(config, slug)]);
+  return {
+    statements: sha256Text(canonical(issued(set))),
+    presentation: sha256Text(canonical({ organization: config.organization, statements: config.statements, sources })),
+    settings: Object.fromEntries(FROZEN_SETTINGS.map((k) => [k, sha256Text(canonical(config[k]))])),
+    notes: notes === null ? null : sha256Text(notes),
+    pis: sha256Text(canonical(pis)),
+  };
+}
+
+/** What differs between a closed period's frozen hashes and now, in words, with the file to look at. */
+export function frozenChanges(was: Frozen, now: Frozen): { what: string; file: string }[] {
+  const out: { what: string; file: string }[] = [];
+  const settings = FROZEN_SETTINGS.filter((k) => was.settings[k] !== undefined && was.settings[k] !== now.settings[k]);
+  if (was.statements !== now.statements)
+    out.push({
+      what: `its statements (amounts, attribution or numbers) changed${settings.length ? `, with config.yaml's ${settings.join(', ')} settings` : ''}`,
+      file: settings.length ? 'config.yaml' : '',
+    });
+  if (was.presentation !== now.presentation)
+    out.push({ what: 'what its statements show (organization, statement settings or source names) changed', file: 'config.yaml' });
+  if (was.notes !== now.notes)
+    out.push({
+      what: `its notes ${now.notes === null ? 'were removed' : was.notes === null ? 'were added' : 'changed'}`,
+      file: 'notes.mdx',
+    });
+  if (was.pis !== now.pis) out.push({ what: 'the PI directory entries of its PIs changed', file: 'pis.yaml' });
+  return out;
+}

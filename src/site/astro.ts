@@ -1,0 +1,67 @@
+/**
+ * Runs the Astro build of the site in a child process (astro/runner.mjs) whose working folder is
+ * the project: Astro's intermediate bundle then resolves the project's packages whichever
+ * billing repository is built, and nothing of this process (its working folder, environment,
+ * memory) is touched. The model reaches the pages through an integration (astro/site-input.mjs).
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { UserError } from '../core/errors.ts';
+
+/** The project folder (Astro's root): found upwards, as this module may run from src/ or from the CLI bundle. */
+export const PACKAGE_ROOT = findPackageRoot(import.meta.dirname);
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'astro.config.mjs')) && existsSync(join(dir, 'src', 'site', 'astro', 'runner.mjs'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no astro.config.mjs above ${from}`);
+  }
+}
+
+export interface AstroInput {
+  outDir: string;
+  base: string;
+  cacheDir: string;
+  modelPath: string;
+  periodsDir: string;
+}
+
+/** Files Astro leaves in the output when it is outside the project (withastro/astro#14903): build artefacts, not site. */
+const ASTRO_LEFTOVERS = ['content-assets.mjs', 'content-modules.mjs'];
+
+/** Builds the site into `outDir`; returns the number of pages. */
+export async function runAstro(input: AstroInput): Promise<number> {
+  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...input, root: PACKAGE_ROOT })], {
+    cwd: PACKAGE_ROOT,
+    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: [],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = `${stderr}${d.toString()}`.slice(-20_000);
+  });
+  const result = await new Promise<{ pages?: number; error?: string; stack?: string }>((resolve, reject) => {
+    let answer: { pages?: number; error?: string; stack?: string } | undefined;
+    child.on('message', (m) => {
+      answer = m as typeof answer;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      resolve(answer ?? { error: `the Astro build process ended (${signal ?? `exit ${code}`}) without a result`, stack: stderr }),
+    );
+  });
+  if (result.error !== undefined || result.pages === undefined) {
+    const cause = new Error(result.error ?? 'no result');
+    cause.stack = [result.stack, stderr].filter(Boolean).join('\n');
+    throw new UserError(`the site did not build: ${(result.error ?? '').split('\n')[0]}`, {
+      hint: 'run with --debug for the whole error; a notes.mdx with an MDX syntax error is a common cause',
+      exitCode: 1,
+      cause,
+    });
+  }
+  await Promise.all(ASTRO_LEFTOVERS.map((f) => rm(join(input.outDir, f), { force: true })));
+  return result.pages;
+}

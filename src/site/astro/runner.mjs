@@ -1,0 +1,36 @@
+// Builds the site with Astro in a process of its own (forked by src/site/astro.ts), with the
+// project folder as its working directory: Astro resolves its intermediate bundle from there,
+// and whatever Astro keeps in memory goes away with the process. Input: one JSON argument;
+// output: one IPC message, { pages } or { error, stack }.
+import { build } from 'astro';
+import { astroSettings } from './settings.mjs';
+
+const input = JSON.parse(process.argv[2] ?? '{}');
+let pages = 0;
+try {
+  const settings = astroSettings({ modelPath: input.modelPath, periodsDir: input.periodsDir });
+  await build({
+    ...settings,
+    configFile: false,
+    root: input.root,
+    outDir: input.outDir,
+    base: input.base,
+    cacheDir: input.cacheDir,
+    logLevel: 'error',
+    integrations: [
+      ...settings.integrations,
+      {
+        name: 'openchargeback-page-count',
+        hooks: {
+          'astro:build:done': ({ pages: built }) => {
+            pages = built.length;
+          },
+        },
+      },
+    ],
+  });
+  process.send?.({ pages });
+} catch (e) {
+  process.send?.({ error: String(e?.message ?? e), stack: String(e?.stack ?? '') });
+  process.exitCode = 1;
+}
