@@ -1,11 +1,10 @@
 /**
- * The CLI as one prebuilt JavaScript bundle (esbuild), so a command starts in about a third of a
- * second instead of compiling its TypeScript through tsx on every run. `npm ci` builds it (the
- * `prepare` script), as do `npm test` and `npm run bench`. The bundle records the size and mtime
- * of every source file it was built from; when any differs (an edit, a checkout), the bin falls
- * back to tsx, so a stale bundle never runs.
+ * The CLI compiled to JavaScript once (esbuild), at `npm ci` (the `prepare` script): commands
+ * start in about a third of a second, and every run executes the same compiled code. The build
+ * records the size and modification time of each source file it was compiled from, so that a
+ * copy older than the sources is refused with the command that rebuilds it, never run silently.
  *
- *   node bin/cli-bundle.mjs      # (re)build build/cli/
+ *   node bin/cli-bundle.mjs      # (re)build build/cli/   (npm run build:cli)
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,34 +14,38 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MANIFEST = 'manifest.json';
 const outDir = (root) => join(root, 'build', 'cli');
 
-/** The bundle's entry module URL when it matches the sources, else null. */
-export function freshBundle(root = ROOT) {
+/**
+ * The compiled CLI's entry: `{ url }` when it matches the sources, else `{ problem }` saying what
+ * is missing or which source changed since it was built.
+ */
+export function compiledCli(root = ROOT) {
   const out = outDir(root);
   let manifest;
   try {
     manifest = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8'));
   } catch {
-    return null;
+    return { problem: `the compiled CLI is missing (${relative(process.cwd(), out) || out}/)` };
   }
   for (const file of manifest.outputs ?? []) {
     try {
       statSync(join(out, file));
     } catch {
-      return null;
+      return { problem: `the compiled CLI is incomplete (${file} is missing)` };
     }
   }
   for (const [file, [size, mtimeMs]] of Object.entries(manifest.inputs)) {
+    let s;
     try {
-      const s = statSync(join(root, file));
-      if (s.size !== size || s.mtimeMs !== mtimeMs) return null;
+      s = statSync(join(root, file));
     } catch {
-      return null;
+      return { problem: `the compiled CLI was built from ${file}, which is gone` };
     }
+    if (s.size !== size || s.mtimeMs !== mtimeMs) return { problem: `${file} changed after the CLI was compiled` };
   }
-  return pathToFileURL(join(out, manifest.entry)).href;
+  return { url: pathToFileURL(join(out, manifest.entry)).href };
 }
 
-/** Builds build/cli/ from src/cli/main.ts; returns the number of source files in it. */
+/** Builds build/cli/ from src/cli/bin.ts; returns the number of source files in it. */
 export async function buildBundle(root = ROOT) {
   const { build } = await import('esbuild');
   const out = outDir(root);
@@ -50,7 +53,7 @@ export async function buildBundle(root = ROOT) {
   rmSync(staging, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: 'src/cli/main.ts' },
+    entryPoints: { bin: 'src/cli/bin.ts' },
     bundle: true,
     splitting: true, // commands load Astro, Playwright and nodemailer lazily; keep them lazy
     format: 'esm',
@@ -69,7 +72,7 @@ export async function buildBundle(root = ROOT) {
     inputs[relative(root, join(root, file))] = [s.size, s.mtimeMs];
   }
   const outputs = Object.keys(result.metafile.outputs).map((file) => relative(staging, join(root, file)));
-  writeFileSync(join(staging, MANIFEST), `${JSON.stringify({ entry: 'main.js', outputs, inputs }, null, 2)}\n`);
+  writeFileSync(join(staging, MANIFEST), `${JSON.stringify({ entry: 'bin.js', outputs, inputs }, null, 2)}\n`);
   rmSync(out, { recursive: true, force: true });
   renameSync(staging, out);
   return Object.keys(inputs).length;

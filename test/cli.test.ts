@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { buildBundle, freshBundle } from '../bin/cli-bundle.mjs';
-import { makeRepo, PROJECT, removeDir, SAMPLE, tempDir } from './helpers.ts';
+import { buildBundle, compiledCli } from '../bin/cli-bundle.mjs';
+import { makeRepo, PROJECT, removeDir, SAMPLE, SOURCE_CLI, tempDir } from './helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT, 'bin', 'focus-billing.mjs');
@@ -19,7 +19,10 @@ async function focusBilling(...args: string[]): Promise<{ code: number; stdout: 
 
 async function focusBillingWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const { stdout, stderr } = await run(process.execPath, [...SOURCE_CLI, ...args], {
+      cwd: repo,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -53,9 +56,21 @@ describe('focus-billing (child process)', () => {
   });
 
   it('prints help for every command and exits 2 on a usage error', async () => {
-    const help = await focusBilling('ingest', '--help');
-    assert.equal(help.code, 0);
-    assert.match(help.stdout, /--replace\s+replace a different export/);
+    const { buildProgram } = await import('../src/cli/main.ts');
+    const io = { out: () => {}, err: () => {}, progress: () => {} };
+    const commands = buildProgram(io).commands.flatMap((c) =>
+      c.commands.length ? c.commands.map((s) => [c.name(), s.name()]) : [[c.name()]],
+    );
+    assert.ok(commands.length >= 15, commands.join(' '));
+    for (const words of commands) {
+      const help = await focusBilling(...words, '--help');
+      assert.equal(help.code, 0, `${words.join(' ')}: ${help.stderr}`);
+      assert.match(help.stdout, new RegExp(`^Usage: focus-billing ${words.join(' ')} `), words.join(' '));
+      if (words.length > 1 || !['review', 'periods'].includes(words[0] as string))
+        assert.match(help.stdout, /--root <dir>|\[dir\]/, `${words.join(' ')} takes --root`);
+    }
+    const ingest = await focusBilling('ingest', '--help');
+    assert.match(ingest.stdout, /--replace\s+replace a different export/);
     const bad = await focusBilling('ingest', 'x.csv');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /required option '--source <name>' not specified/);
@@ -95,39 +110,48 @@ describe('focus-billing (child process)', () => {
     assert.equal(stdout.trim(), 'exit 0');
   });
 
-  it('gives the same answers from the prebuilt bundle and from the TypeScript sources', async () => {
-    if (!freshBundle()) await buildBundle(); // npm test builds it first (pretest); a lone run may not have
-    assert.ok(freshBundle());
-    const args = ['periods', 'show', '2025-01', '--json'];
-    const bundled = await focusBilling(...args);
-    const sources = await focusBillingWith({ OCB_NO_BUNDLE: '1' }, ...args);
-    assert.equal(bundled.code, 0, bundled.stderr);
-    assert.deepEqual(JSON.parse(bundled.stdout), JSON.parse(sources.stdout));
-    assert.equal(JSON.parse(bundled.stdout).period, '2025-01');
+  it('runs the compiled CLI from bin/, the code `npm ci` built from these sources', async () => {
+    if (compiledCli().problem) await buildBundle(); // npm ci builds it; a run after editing the sources may not have
+    const { stdout } = await run(process.execPath, [BIN, 'periods', 'show', '2025-01', '--json'], { cwd: repo });
+    assert.equal(JSON.parse(stdout).period, '2025-01');
+    assert.match(compiledCli().url as string, /\/build\/cli\/bin\.js$/);
   });
 });
 
-describe('CLI bundle freshness', () => {
-  it('is used only while every source file it was built from is unchanged', async () => {
+describe('the compiled CLI', () => {
+  it('is run only while every source file it was built from is unchanged, and refused otherwise', async () => {
     const root = await tempDir();
     const source = join(root, 'src', 'a.ts');
     await mkdir(dirname(source), { recursive: true });
     await writeFile(source, 'export const a = 1;\n');
-    assert.equal(freshBundle(root), null, 'no bundle yet');
+    assert.match(compiledCli(root).problem ?? '', /the compiled CLI is missing/);
     const s = await stat(source);
     await mkdir(join(root, 'build', 'cli'), { recursive: true });
     await writeFile(
       join(root, 'build', 'cli', 'manifest.json'),
-      JSON.stringify({ entry: 'main.js', outputs: ['main.js'], inputs: { 'src/a.ts': [s.size, s.mtimeMs] } }),
+      JSON.stringify({ entry: 'bin.js', outputs: ['bin.js'], inputs: { 'src/a.ts': [s.size, s.mtimeMs] } }),
     );
-    assert.equal(freshBundle(root), null, 'an output missing');
-    await writeFile(join(root, 'build', 'cli', 'main.js'), 'export const main = () => 0;\n');
-    assert.equal(freshBundle(root), pathToFileURL(join(root, 'build', 'cli', 'main.js')).href);
+    assert.equal(compiledCli(root).problem, 'the compiled CLI is incomplete (bin.js is missing)');
+    await writeFile(join(root, 'build', 'cli', 'bin.js'), 'process.exitCode = 0;\n');
+    assert.equal(compiledCli(root).url, pathToFileURL(join(root, 'build', 'cli', 'bin.js')).href);
     await writeFile(source, 'export const a = 2;\n'); // same size, new content and mtime
     await utimes(source, s.atime, new Date(s.mtimeMs + 1000));
-    assert.equal(freshBundle(root), null, 'an edited source');
+    assert.equal(compiledCli(root).problem, 'src/a.ts changed after the CLI was compiled');
     await rm(source);
-    assert.equal(freshBundle(root), null, 'a removed source');
+    assert.equal(compiledCli(root).problem, 'the compiled CLI was built from src/a.ts, which is gone');
+    await removeDir(root);
+  });
+
+  it('says how to rebuild it instead of running anything else', async () => {
+    // A copy of bin/ beside a build that does not match its sources.
+    const root = await tempDir();
+    await cp(join(PROJECT, 'bin'), join(root, 'bin'), { recursive: true });
+    const r = await run(process.execPath, [join(root, 'bin', 'focus-billing.mjs'), '--version'], { cwd: root }).catch((e) => e);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^error: the compiled CLI is missing \(build\/cli\/\)\n {2}hint: run `npm run build:cli` in \. \(npm ci does it too\)/,
+    );
     await removeDir(root);
   });
 });

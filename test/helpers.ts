@@ -54,6 +54,9 @@ export async function cli(...args: string[]): Promise<CliResult> {
   return { code, stdout, stderr, json: () => JSON.parse(stdout) };
 }
 
+/** The CLI from its sources, as a child process: `[node, ...args]` (tests run the sources; users run the compiled copy). */
+export const SOURCE_CLI = ['--import', import.meta.resolve('tsx'), join(PROJECT, 'src', 'cli', 'bin.ts')];
+
 export async function tempDir(prefix = 'ocb-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { findChromium } from '../src/pdf/browser.ts';
 import { serveStatic } from '../src/site/serve.ts';
-import { cli, makeRepo, PROJECT, removeDir, tags, writeCsv } from './helpers.ts';
+import { cli, makeRepo, PROJECT, removeDir, SOURCE_CLI, tags, writeCsv } from './helpers.ts';
 
 const HEADER = [
   'BillingPeriodStart',
@@ -271,7 +271,7 @@ describe('build', () => {
     // Astro imports its intermediate bundle from below the working directory: here /tmp, where
     // no node_modules would resolve unless the build runs from the project folder.
     const out = join(repo, 'from-inside');
-    const r = spawnSync(process.execPath, [join(PROJECT, 'bin', 'focus-billing.mjs'), 'build', '--no-pdf', '--out', out, '--json'], {
+    const r = spawnSync(process.execPath, [...SOURCE_CLI, 'build', '--no-pdf', '--out', out, '--json'], {
       cwd: repo,
       encoding: 'utf8',
     });
@@ -280,7 +280,7 @@ describe('build', () => {
     assert.match(readFileSync(join(out, 'periods', '2025-03', 'index.html'), 'utf8'), /Fixture University/);
   });
   it('serves the built site on 127.0.0.1 with `web`, and stops on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [join(PROJECT, 'bin', 'focus-billing.mjs'), 'web', '--port', '0', '--root', repo], {
+    const child = spawn(process.execPath, [...SOURCE_CLI, 'web', '--port', '0', '--root', repo], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const url = await new Promise<string>((ok, fail) => {
