@@ -1,19 +1,22 @@
 /** Each public FOCUS sample in ../shared/focus-samples is ingested or refused precisely. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { cli, makeRepo, removeDir, SHARED_SAMPLES, snapshot } from './helpers.ts';
+import { cli, makeRepo, removeDir, sharedSamples, snapshot } from './helpers.ts';
 
-const sample = (name: string) => join(SHARED_SAMPLES, name);
+const samples = sharedSamples();
+const sample = (name: string) => join('dir' in samples ? samples.dir : '', name);
 let repo: string;
 before(async () => {
   repo = await makeRepo();
 });
 after(() => removeDir(repo));
 
-describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', () => {
+describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', { skip: 'missing' in samples ? samples.missing : false }, () => {
   it('FOCUS 1.0 sample: two periods refused, then ingested with --period and every row flagged', async () => {
     const file = sample('finops-sample-data_FOCUS-1.0_focus_sample.csv');
     const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo);
@@ -91,5 +94,17 @@ describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', () => {
       [2, 4, 6],
       'blank lines between rows are counted',
     );
+  });
+});
+
+describe('without the shared samples', { skip: process.env.OCB_SAMPLES_PROBE ? 'the probe itself' : false }, () => {
+  it('skips only the tests that read them, and says where it looked', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, FOCUS_SAMPLES_DIR: '/nonexistent/focus-samples', OCB_SAMPLES_PROBE: '1' };
+    delete env.NODE_TEST_CONTEXT; // a test file run on its own, not as a child of this run
+    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--test', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /# SKIP the shared FOCUS samples are not here \(looked in \/nonexistent\/focus-samples\)/);
+    assert.match(r.stdout, /^# fail 0$/m);
+    assert.match(r.stdout, /^ok 1 - FOCUS samples .* # SKIP /m, 'the suite reading the samples is skipped, not failed');
   });
 });

@@ -12,22 +12,27 @@ import type { Io } from '../src/cli/output.ts';
 export const PROJECT = resolve(import.meta.dirname, '..');
 export const SAMPLE = join(PROJECT, 'sample_data');
 /**
- * The shared FOCUS samples: `$FOCUS_SAMPLES_DIR`, else `../shared/focus-samples` beside the
- * project, else beside the repository this one was cloned from (a scratch clone in /tmp).
+ * The shared FOCUS samples (CC-BY-4.0, never copied into the repository): `$FOCUS_SAMPLES_DIR`,
+ * else `../shared/focus-samples` beside the project, else beside the repository this one was
+ * cloned from (a scratch clone in /tmp). Found when a test asks, so that a checkout without them
+ * skips only the tests that read them, saying why.
  */
-export const SHARED_SAMPLES = findSharedSamples();
+export function sharedSamples(): { dir: string } | { missing: string } {
+  const candidates = process.env.FOCUS_SAMPLES_DIR ? [process.env.FOCUS_SAMPLES_DIR] : defaultSampleDirs();
+  const found = candidates.find((c) => existsSync(c));
+  if (found) return { dir: found };
+  return { missing: `the shared FOCUS samples are not here (looked in ${candidates.join(', ')}); set FOCUS_SAMPLES_DIR to run these tests` };
+}
 
-function findSharedSamples(): string {
-  const candidates = [process.env.FOCUS_SAMPLES_DIR, resolve(PROJECT, '..', 'shared', 'focus-samples')];
+function defaultSampleDirs(): string[] {
+  const dirs = [resolve(PROJECT, '..', 'shared', 'focus-samples')];
   try {
     const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: PROJECT, encoding: 'utf8' }).trim();
-    if (origin && !origin.includes('://')) candidates.push(resolve(PROJECT, origin, '..', 'shared', 'focus-samples'));
+    if (origin && !origin.includes('://')) dirs.push(resolve(PROJECT, origin, '..', 'shared', 'focus-samples'));
   } catch {
-    // not a clone: only the first two places apply
+    // not a clone: only the place beside the project applies
   }
-  const found = candidates.find((c) => c && existsSync(c));
-  if (!found) throw new Error(`FOCUS samples not found; looked in ${candidates.filter(Boolean).join(', ')}. Set FOCUS_SAMPLES_DIR.`);
-  return found;
+  return dirs;
 }
 
 export interface CliResult {
@@ -59,6 +64,20 @@ export const SOURCE_CLI = ['--import', import.meta.resolve('tsx'), join(PROJECT,
 
 export async function tempDir(prefix = 'ocb-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A temporary folder removed when the test (or suite) `t` ends, whether it passed or not. */
+export async function scratch(t: { after: (fn: () => Promise<void>) => void }, prefix?: string): Promise<string> {
+  const dir = await tempDir(prefix);
+  t.after(() => removeDir(dir));
+  return dir;
+}
+
+/** A fresh billing repository (see makeRepo) removed when the test `t` ends. */
+export async function scratchRepo(t: { after: (fn: () => Promise<void>) => void }, config?: string): Promise<string> {
+  const root = await makeRepo(config);
+  t.after(() => removeDir(root));
+  return root;
 }
 
 /** A fresh billing repository (init + git) with the project's sample config, or the given one. */

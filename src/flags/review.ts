@@ -4,7 +4,7 @@
  * operation holds the repository lock from reading flags.yaml to writing it back; the CLI and
  * the web app call these same functions.
  */
-import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import type { YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { readText } from '../core/yaml-file.ts';
 import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule } from '../domain/rules.ts';
@@ -13,6 +13,7 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { commitWrites } from '../repo/write.ts';
+import { editFlagsText, type FlagChange } from './edit.ts';
 import { parseFlags } from './file.ts';
 import { assignmentSchema, type Flag, type FlagStatus } from './schema.ts';
 
@@ -137,33 +138,15 @@ export async function assignFlag(
  * Applies a change to the named flags of one period. `change` returns a reason to skip a flag,
  * or edits it. Nothing is written when nothing changed, or when flags.yaml changed meanwhile.
  */
-export async function editFlags(
-  root: string,
-  period: string,
-  ids: string[],
-  change: (flag: YAMLMap, current: Flag) => string | undefined,
-): Promise<ReviewOutcome> {
+export async function editFlags(root: string, period: string, ids: string[], change: FlagChange): Promise<ReviewOutcome> {
   await assertOpen(root, period, 'change its review decisions');
   const path = layout.flagsFile(root, period);
   const display = relPath('periods', period, 'flags.yaml');
   const text = await readText(path, display);
   if (text === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
-  const parsed = parseFlags(text, display);
-  const doc = parseDocument(text);
-  const seq = doc.get('flags', true);
-  if (!isSeq(seq)) throw new UserError(`${display} has no flags list`);
-  const outcome: ReviewOutcome = { period, changed: [], skipped: [] };
-  for (const id of ids) {
-    const index = parsed.flags.findIndex((f) => f.id === id);
-    const node = seq.items[index];
-    if (index === -1 || !isMap(node)) throw new UserError(`no flag with id ${id} in ${display}`);
-    const reason = change(node, parsed.flags[index] as Flag);
-    if (reason) outcome.skipped.push({ id, reason });
-    else outcome.changed.push(id);
-  }
-  if (outcome.changed.length > 0)
-    await commitWrites([{ target: path, content: doc.toString({ lineWidth: 0 }), expect: { sha256: sha256Text(text), display } }]);
-  return outcome;
+  const edit = editFlagsText(text, display, ids, change);
+  if (edit.changed.length > 0) await commitWrites([{ target: path, content: edit.text, expect: { sha256: sha256Text(text), display } }]);
+  return { period, changed: edit.changed, skipped: edit.skipped };
 }
 
 /** Records a decision on one flag node. A charge without a usable PI, project and fund/org needs an assignment to be approved. */

@@ -3,8 +3,9 @@
  * encoding, and the header row. These checks give precise messages where DuckDB's would be vague.
  * A Parquet file's columns and types come from its footer, read by DuckDB.
  */
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { parseHeaderLine } from './header.ts';
@@ -26,18 +27,23 @@ export interface SniffedFile {
 }
 
 const PEEK_BYTES = 1 << 16;
+/** A header row longer than this is no FOCUS header. */
+const MAX_HEADER_BYTES = 4 << 20;
 
 /** `db` reads a Parquet file's schema; CSV needs none. */
 export async function sniffFile(path: string, display: string, db?: Database): Promise<SniffedFile> {
   const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new UserError(`${display}: no such file`, { hint: 'check the path' });
-    if (e.code === 'EISDIR') throw new UserError(`${display} is a directory, not a CSV file`);
+    if (e.code === 'EISDIR') throw new UserError(`${display} is a folder, not a file`, { hint: 'name the export file itself' });
     throw e;
   });
   let head: Buffer;
   let size: number;
   try {
-    size = (await handle.stat()).size;
+    const s = await handle.stat();
+    if (s.isDirectory())
+      throw new UserError(`${display} is a folder, not a file`, { hint: 'name the export file itself (CSV, .csv.gz or Parquet)' });
+    size = s.size;
     const buf = Buffer.alloc(Math.min(PEEK_BYTES, size));
     await handle.read(buf, 0, buf.length, 0);
     head = buf;
@@ -46,7 +52,7 @@ export async function sniffFile(path: string, display: string, db?: Database): P
   }
   const location = { file: display, line: 1, column: 1 };
   if (size === 0) {
-    throw invalidInput(location, 'empty file', 'a FOCUS CSV with a header row', '0 bytes', 'export the data again');
+    throw invalidInput(location, 'empty file', 'a FOCUS export (CSV with a header row, or Parquet)', '0 bytes', 'export the data again');
   }
   let compression: Compression = 'none';
   let text = head;
@@ -54,7 +60,13 @@ export async function sniffFile(path: string, display: string, db?: Database): P
     compression = 'gzip';
     text = gunzipPrefix(head, display);
   } else if (head[0] === 0x50 && head[1] === 0x4b) {
-    throw invalidInput(location, 'unsupported file', 'CSV or gzip-compressed CSV', 'a ZIP archive', 'unzip it and ingest the CSV inside');
+    throw invalidInput(
+      location,
+      'unsupported file',
+      'a FOCUS export: CSV, gzip-compressed CSV or Parquet',
+      'a ZIP archive',
+      'unzip it and ingest the file inside',
+    );
   } else if (head.subarray(0, 4).toString('latin1') === 'PAR1') {
     if (!db) throw new Error('sniffFile: reading a Parquet schema needs the database');
     return sniffParquet(path, display, size, db);
@@ -85,26 +97,21 @@ export async function sniffFile(path: string, display: string, db?: Database): P
       'convert the file to UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8`',
     );
   }
-  const header = parseHeaderLine(utf8.replace(/^\uFEFF/, ''), display);
+  let firstRow = utf8.replace(/^\uFEFF/, '');
+  // A quoted header longer than the first look (64 KB) is still a header: read on.
+  if (!headerEnds(firstRow) && (head.length < size || compression === 'gzip'))
+    firstRow = (await readHeader(path, compression, display)).replace(/^\uFEFF/, '');
+  const header = parseHeaderLine(firstRow, display);
   return { path, display, compression, format: 'csv', header, size };
 }
 
 /** A Parquet file's columns and their types, read by DuckDB from the file's footer. */
 async function sniffParquet(path: string, display: string, size: number, db: Database): Promise<SniffedFile> {
+  let columns: { column_name: string; column_type: string }[];
+  let stored: { name: string }[];
   try {
-    const columns = await db.query<{ column_name: string; column_type: string }>(
-      'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))',
-      { path },
-    );
-    return {
-      path,
-      display,
-      compression: 'none',
-      format: 'parquet',
-      header: columns.map((c) => c.column_name),
-      types: columns.map((c) => c.column_type),
-      size,
-    };
+    columns = await db.query('SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))', { path });
+    stored = await db.query('SELECT name FROM parquet_schema($path)', { path });
   } catch (e) {
     throw invalidInput(
       { file: display },
@@ -114,6 +121,65 @@ async function sniffParquet(path: string, display: string, size: number, db: Dat
       'export or download it again',
     );
   }
+  // DuckDB renames columns whose names differ only in case (billedcost → billedcost_1); which
+  // one holds the amount would then be a guess, as a CSV with a repeated column name is refused.
+  const names = new Set(stored.map((s) => s.name));
+  const renamed = columns.find((c) => !names.has(c.column_name));
+  if (renamed) {
+    const base = renamed.column_name.replace(/_\d+$/, '').toLowerCase();
+    const same = [...names].filter((n) => n.toLowerCase() === base);
+    throw new UserError(`columns ${same.map((n) => JSON.stringify(n)).join(' and ')} differ only in case: expected each column once`, {
+      location: { file: display },
+      hint: 'column names are matched case-insensitively; remove or rename the duplicate',
+    });
+  }
+  return {
+    path,
+    display,
+    compression: 'none',
+    format: 'parquet',
+    header: columns.map((c) => c.column_name),
+    types: columns.map((c) => c.column_type),
+    size,
+  };
+}
+
+/** The header row's text when it is longer than the first look: read on up to MAX_HEADER_BYTES. */
+async function readHeader(path: string, compression: Compression, display: string): Promise<string> {
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
+  let text = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      text += chunk.toString('utf8');
+      if (text.length > MAX_HEADER_BYTES) break;
+      if (headerEnds(text)) return text;
+    }
+  } catch {
+    // a damaged stream: the scan reports it with its cause
+  } finally {
+    raw.destroy();
+  }
+  if (text.length > MAX_HEADER_BYTES)
+    throw invalidInput(
+      { file: display, line: 1, column: 1 },
+      'unreadable header row',
+      `a header row of column names (at most ${MAX_HEADER_BYTES / (1 << 20)} MB)`,
+      'a longer first row',
+      'check that the file is a complete CSV export',
+    );
+  return text;
+}
+
+/** The text holds a whole first row: a line break outside quotes. */
+function headerEnds(text: string): boolean {
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 34) inQuotes = !inQuotes;
+    else if ((ch === 10 || ch === 13) && !inQuotes) return true;
+  }
+  return false;
 }
 
 function gunzipPrefix(head: Buffer, display: string): Buffer {

@@ -1,0 +1,90 @@
+/** Editing flags.yaml in place: untouched bytes stay, comments stay, odd hand-written layouts still edit right. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { editFlagsText } from '../src/flags/edit.ts';
+import { decide } from '../src/flags/review.ts';
+
+const flag = (id: string, extra = '') => `  - id: ${id}
+    status: pending
+    rule: missing_pi_email
+    message: no PI
+    source: aws
+    file: data/2025-01/aws.csv
+    line: 2
+    charge:
+      pi_email: null
+      project_id: p
+      fund_org: f
+      service: EC2
+      resource: r-1
+      date: 2025-01-02
+      period: 2025-01
+      currency: USD
+      amount: "1.5"
+      list: "1.5"
+${extra}`;
+
+const FILE = `# header comment
+version: 1
+period: 2025-01
+flags:
+${flag('aaaaaaaaaaaaaaaa')}  # a reviewer's comment between flags
+${flag('bbbbbbbbbbbbbbbb', '    note: |-\n      two\n      lines\n')}${flag('cccccccccccccccc')}`;
+
+const reject = (note: string) => (node: Parameters<typeof decide>[0], f: Parameters<typeof decide>[1]) =>
+  decide(node, f, { status: 'rejected', reviewer: 'r@x.edu', at: '2025-02-01T00:00:00Z', note });
+
+describe('editing flags.yaml', () => {
+  it('changes only the flags decided, keeping every other byte and comment', () => {
+    const r = editFlagsText(FILE, 'flags.yaml', ['bbbbbbbbbbbbbbbb'], reject('not ours'));
+    assert.deepEqual(r.changed, ['bbbbbbbbbbbbbbbb']);
+    const [head, tail] = [FILE.indexOf('  - id: bbbbbbbbbbbbbbbb'), FILE.indexOf('  - id: cccccccccccccccc')];
+    assert.equal(r.text.slice(0, head), FILE.slice(0, head), 'everything before it, comments included');
+    assert.ok(r.text.endsWith(FILE.slice(tail)), 'everything after it');
+    const edited = parse(r.text).flags[1];
+    assert.equal(edited.status, 'rejected');
+    assert.equal(edited.note, 'not ours');
+    assert.equal(edited.decided_by, 'r@x.edu');
+    assert.match(r.text, /# a reviewer's comment between flags/);
+  });
+
+  it('edits the last flag, and several at once', () => {
+    const r = editFlagsText(FILE, 'flags.yaml', ['cccccccccccccccc', 'aaaaaaaaaaaaaaaa'], reject('x'));
+    assert.deepEqual(
+      parse(r.text).flags.map((f: { status: string }) => f.status),
+      ['rejected', 'pending', 'rejected'],
+    );
+    assert.match(r.text, /note: \|-\n {6}two\n {6}lines\n/, 'the untouched block scalar as it was');
+  });
+
+  it('edits a layout it cannot splice (flow style, a dash on its own line) through the whole document', () => {
+    const flow = `period: 2025-01\nflags: [{id: aaaaaaaaaaaaaaaa, status: pending, rule: missing_pi_email, message: m, source: aws, file: f, line: 2, charge: {pi_email: null, project_id: p, fund_org: f, service: null, resource: null, date: null, period: null, currency: USD, amount: "1", list: "1"}}]\n`;
+    const a = editFlagsText(flow, 'flags.yaml', ['aaaaaaaaaaaaaaaa'], reject('flow'));
+    assert.equal(parse(a.text).flags[0].status, 'rejected');
+    const dash = FILE.replace('  - id: bbbbbbbbbbbbbbbb', '  -\n    id: bbbbbbbbbbbbbbbb');
+    const b = editFlagsText(dash, 'flags.yaml', ['bbbbbbbbbbbbbbbb'], reject('dash'));
+    assert.deepEqual(
+      parse(b.text).flags.map((f: { status: string; note?: string }) => [f.status, f.note]),
+      [
+        ['pending', undefined],
+        ['rejected', 'dash'],
+        ['pending', undefined],
+      ],
+    );
+  });
+
+  it('refuses an unknown id and reports a flag left as it was', () => {
+    assert.throws(
+      () => editFlagsText(FILE, 'flags.yaml', ['dddddddddddddddd'], reject('x')),
+      /no flag with id dddddddddddddddd in flags\.yaml/,
+    );
+    const approve = (node: Parameters<typeof decide>[0], f: Parameters<typeof decide>[1]) =>
+      decide(node, f, { status: 'approved', reviewer: 'r', at: 't' });
+    const r = editFlagsText(FILE, 'flags.yaml', ['aaaaaaaaaaaaaaaa'], approve);
+    assert.deepEqual(r.skipped, [
+      { id: 'aaaaaaaaaaaaaaaa', reason: 'no usable PI, project or fund/org: assign one first (review assign)' },
+    ]);
+    assert.equal(r.text, FILE);
+  });
+});

@@ -1,0 +1,307 @@
+/**
+ * Nothing deleted, nothing billed twice, no lost writes: `build --out` replaces only a site it
+ * built, one export per source and period, and one writer at a time. Each case reproduces a
+ * finding of the hostile-input report against the real CLI and real git repositories.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { simpleGit } from 'simple-git';
+import { parse } from 'yaml';
+import { withRepositoryLock } from '../src/repo/lock.ts';
+import { commitWrites } from '../src/repo/write.ts';
+import { cli, SAMPLE, SOURCE_CLI, scratch, scratchRepo, snapshot, tags, writeCsv } from './helpers.ts';
+
+const HEADER = ['BillingPeriodStart', 'ChargePeriodStart', 'BilledCost', 'ListCost', 'ServiceName', 'ResourceId', 'Tags'];
+const T = tags({ pi_email: 'a@x.edu', project_id: 'p1', fund_org: '100100-1000' });
+
+/** Runs the CLI from its sources in a child process (several at once, for the concurrency cases). */
+function child(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...SOURCE_CLI, ...args], { env: { ...process.env, ...env } }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('build --out', () => {
+  it('refuses the repository, what holds it, and anything inside data/, periods/ or .git/, touching nothing', async (t) => {
+    const parent = await scratch(t);
+    const repo = join(parent, 'billing');
+    await mkdir(repo);
+    assert.equal((await cli('init', repo)).code, 0);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    await writeFile(join(parent, 'precious.txt'), 'keep me\n');
+    const before = await snapshot(parent, ['.']);
+    for (const [out, why] of [
+      ['data', /lies inside data\//],
+      ['periods', /lies inside periods\//],
+      ['data/2025-01/site', /lies inside data\//],
+      ['.git', /lies inside \.git\//],
+      ['config.yaml', /is the repository's config\.yaml/],
+      ['.', /is the billing repository itself/],
+      ['..', /holds the billing repository/],
+      [parent, /holds the billing repository/],
+    ] as const) {
+      const r = await cli('build', '--no-pdf', '--out', out, '--root', repo);
+      assert.equal(r.code, 2, `--out ${out}: ${r.stderr}`);
+      assert.match(r.stderr, why, out);
+      assert.match(r.stderr, /nothing was written/);
+    }
+    assert.deepEqual(await snapshot(parent, ['.']), before, 'every file as it was');
+  });
+
+  it('replaces only a folder it built (marked) or an empty one', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    // A folder of someone else's files is refused, and kept.
+    await mkdir(join(repo, 'reports'));
+    await writeFile(join(repo, 'reports', 'q3.xlsx'), 'figures');
+    const refused = await cli('build', '--no-pdf', '--out', 'reports', '--root', repo);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /reports: is a folder this tool did not build \(it has no \.openchargeback-site marker\), and it is not empty/,
+    );
+    assert.equal(readFileSync(join(repo, 'reports', 'q3.xlsx'), 'utf8'), 'figures');
+    // An empty folder, then the site it built, are replaced.
+    await mkdir(join(repo, 'site'));
+    assert.equal((await cli('build', '--no-pdf', '--out', 'site', '--root', repo, '--date', '2025-02-01')).code, 0);
+    assert.ok(existsSync(join(repo, 'site', '.openchargeback-site')));
+    assert.equal((await cli('build', '--no-pdf', '--out', 'site', '--root', repo, '--date', '2025-02-01')).code, 0);
+    assert.ok(existsSync(join(repo, 'site', 'index.html')));
+    assert.deepEqual(
+      readdirSync(repo).filter((n) => n.startsWith('.site')),
+      [],
+      'no staging or old copies left beside it',
+    );
+  });
+});
+
+describe('one export per source and period', () => {
+  it('refuses an export stored twice (two merged branches) in validate, generate, build, journal, email and periods close', async (t) => {
+    const repo = await scratchRepo(t);
+    const git = simpleGit(repo);
+    const dir = await scratch(t);
+    const csv = join(SAMPLE, 'storage_2025-01.csv');
+    const gz = join(dir, 'storage_2025-01.csv.gz');
+    await writeFile(gz, gzipSync(await readFile(csv)));
+    await git.checkoutLocalBranch('a');
+    assert.equal((await cli('ingest', csv, '--source', 'Storage', '--root', repo)).code, 0);
+    await git.add('.').commit('a');
+    await git.checkout('main');
+    await git.checkoutLocalBranch('b');
+    assert.equal((await cli('ingest', gz, '--source', 'Storage', '--root', repo)).code, 0);
+    await git.add('.').commit('b');
+    await git.checkout('main');
+    await git.merge(['a']);
+    await git.merge(['b', '-m', 'merge']);
+    assert.deepEqual(readdirSync(join(repo, 'data', '2025-01')).sort(), ['storage.csv', 'storage.csv.gz']);
+
+    const both =
+      /data\/2025-01\/storage\.csv and data\/2025-01\/storage\.csv\.gz: two stored files of one export \(source storage\); the export would be billed twice/;
+    const validate = await cli('validate', '--root', repo);
+    assert.equal(validate.code, 1);
+    assert.match(validate.stderr, both);
+    for (const args of [
+      ['generate', '--period', '2025-01', '--dry-run'],
+      ['build', '--no-pdf'],
+      ['journal', '--period', '2025-01'],
+      ['email', '--period', '2025-01', '--base-url', 'https://rc.example.edu/'],
+      ['periods', 'close', '2025-01'],
+    ]) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, both, args.join(' '));
+    }
+    assert.ok(!existsSync(join(repo, 'periods', '2025-01', 'period.yaml')), 'not closed');
+  });
+
+  it('refuses a whole export beside parts of one, and a missing part', async (t) => {
+    const repo = await scratchRepo(t);
+    await mkdir(join(repo, 'data', '2025-01'), { recursive: true });
+    const csv = await readFile(join(SAMPLE, 'storage_2025-01.csv'));
+    await writeFile(join(repo, 'data', '2025-01', 'storage.csv'), csv);
+    await writeFile(join(repo, 'data', '2025-01', 'storage.part-001.csv'), csv);
+    const r = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /storage\.csv and data\/2025-01\/storage\.part-001\.csv: a whole export beside parts of one/);
+    await writeFile(join(repo, 'data', '2025-01', 'storage.part-003.csv'), csv);
+    await rm(join(repo, 'data', '2025-01', 'storage.csv'));
+    const gap = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
+    assert.equal(gap.code, 1);
+    assert.match(gap.stderr, /part 2 missing \(source storage\); the export would be billed in part/);
+  });
+
+  it('lets only one of two simultaneous ingests of one source and period store it', async (t) => {
+    const repo = await scratchRepo(t);
+    const dir = await scratch(t);
+    const csv = join(SAMPLE, 'aws_2025-01.csv');
+    const gz = join(dir, 'aws_2025-01.csv.gz');
+    await writeFile(gz, gzipSync(await readFile(csv)));
+    const results = await Promise.all([
+      child(['ingest', csv, '--source', 'AWS', '--root', repo]),
+      child(['ingest', gz, '--source', 'AWS', '--root', repo]),
+    ]);
+    assert.deepEqual(results.map((r) => r.code).sort(), [0, 2], results.map((r) => r.stderr).join('\n'));
+    assert.match(results.find((r) => r.code === 2)?.stderr ?? '', /already holds a different AWS export for 2025-01/);
+    assert.equal(readdirSync(join(repo, 'data', '2025-01')).filter((n) => n.startsWith('aws')).length, 1);
+  });
+});
+
+describe('one writer at a time', () => {
+  it('keeps all of four simultaneous review decisions on a 20,000-flag file', async (t) => {
+    const repo = await scratchRepo(t);
+    const rows = Array.from({ length: 20_000 }, (_, i) => [
+      '2025-01-01',
+      '2025-01-05',
+      `1.${String(i % 100).padStart(2, '0')}`,
+      '2',
+      'EC2',
+      `r-${i}`,
+      '',
+    ]);
+    const file = await writeCsv(await scratch(t), 'untagged.csv', [HEADER, ...rows]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const flags = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { id: string }[];
+    const ids = flags.slice(0, 4).map((f) => f.id);
+    const results = await Promise.all(
+      ids.map((id) => child(['review', 'reject', id, '--note', 'concurrent', '--root', repo], { OCB_LOCK_WAIT_MS: '60000' })),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const after = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { id: string; status: string }[];
+    assert.deepEqual(
+      after
+        .filter((f) => f.status === 'rejected')
+        .map((f) => f.id)
+        .sort(),
+      [...ids].sort(),
+    );
+  });
+
+  it('keeps both a review and an ingest of another source running at once', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo)).code, 0);
+    const [first] = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { id: string }[];
+    const [review, ingest] = await Promise.all([
+      child(['review', 'reject', first?.id as string, '--note', 'not ours', '--root', repo], { OCB_LOCK_WAIT_MS: '60000' }),
+      child(['ingest', join(SAMPLE, 'azure_2025-01.csv'), '--source', 'Azure', '--root', repo], { OCB_LOCK_WAIT_MS: '60000' }),
+    ]);
+    assert.equal(review.code, 0, review.stderr);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const flags = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as {
+      id: string;
+      status: string;
+      source: string;
+    }[];
+    assert.equal(flags.find((f) => f.id === first?.id)?.status, 'rejected');
+    assert.equal(flags.filter((f) => f.source === 'azure').length, 2);
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+  });
+
+  it('makes a second writer wait, then give up naming the holder', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    const [flag] = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { id: string }[];
+    await withRepositoryLock(repo, 'focus-billing ingest --source AWS', async () => {
+      const r = await child(['review', 'reject', flag?.id as string, '--note', 'x', '--root', repo], { OCB_LOCK_WAIT_MS: '300' });
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        /Waiting for `focus-billing ingest --source AWS` \(pid \d+, since .*\) to finish writing the billing repository/,
+      );
+      assert.match(
+        r.stderr,
+        /error: the billing repository is busy: `focus-billing ingest --source AWS` \(pid \d+, since [^)]+\) is writing to it/,
+      );
+    });
+    assert.equal(parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags[0].status, 'pending');
+    assert.ok(!existsSync(join(repo, '.cache', 'write.lock')), 'released');
+  });
+
+  it('takes over a lock left by a process that is gone, saying so', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    const [flag] = parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { id: string }[];
+    // A process that ran and ended: its PID is free.
+    const gone = await new Promise<number>((resolve) => {
+      const p = spawn(process.execPath, ['-e', '0']);
+      p.on('exit', () => resolve(p.pid as number));
+    });
+    const { hostname } = await import('node:os');
+    await mkdir(join(repo, '.cache'), { recursive: true });
+    await writeFile(
+      join(repo, '.cache', 'write.lock'),
+      JSON.stringify({
+        pid: gone,
+        host: hostname(),
+        started: '2025-01-01T00:00:00.000Z',
+        process_started: 0,
+        command: 'focus-billing ingest',
+        token: 'dead',
+      }),
+    );
+    const r = await child(['review', 'reject', flag?.id as string, '--note', 'x', '--root', repo]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `Took over the repository lock left by \`focus-billing ingest\` \\(pid ${gone}, since 2025-01-01T00:00:00\\.000Z\\), which is no longer running\\.`,
+      ),
+    );
+    assert.ok(!existsSync(join(repo, '.cache', 'write.lock')));
+  });
+
+  it('writes nothing when flags.yaml changed between its read and the write', async (t) => {
+    const dir = await scratch(t);
+    const target = join(dir, 'flags.yaml');
+    await writeFile(target, 'version: 1\nperiod: 2025-01\nflags: []\n');
+    const { sha256Text } = await import('../src/repo/hash.ts');
+    const expect = { sha256: sha256Text(await readFile(target)), display: 'periods/2025-01/flags.yaml' };
+    await writeFile(target, 'version: 1\nperiod: 2025-01\nflags: [] # edited by hand\n');
+    await assert.rejects(
+      commitWrites([{ target, content: 'version: 1\nperiod: 2025-01\nflags: []\n# new\n', expect }]),
+      /periods\/2025-01\/flags\.yaml changed while this command ran: nothing was written/,
+    );
+    assert.equal(await readFile(target, 'utf8'), 'version: 1\nperiod: 2025-01\nflags: [] # edited by hand\n');
+    assert.deepEqual(readdirSync(dir), ['flags.yaml'], 'no temporary file left');
+  });
+
+  it('removes its temporary copy and its lock when interrupted (Ctrl-C)', async (t) => {
+    const repo = await scratchRepo(t);
+    const big = await writeCsv(await scratch(t), 'big.csv', [
+      HEADER,
+      ...Array.from({ length: 200_000 }, (_, i) => ['2025-01-01', '2025-01-05', '1.00', '1.00', 'EC2', `r-${i}`, T]),
+    ]);
+    const p = spawn(process.execPath, [...SOURCE_CLI, 'ingest', big, '--source', 'AWS', '--root', repo], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Wait until the copy into data/ has started, then interrupt.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const staged = existsSync(join(repo, 'data')) && readdirSync(join(repo, 'data')).some((n) => n.startsWith('.staged.'));
+        if (staged) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+      p.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('ingest finished before it could be interrupted'));
+      });
+    });
+    p.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => p.on('exit', resolve));
+    assert.equal(code, 130);
+    assert.deepEqual(
+      readdirSync(join(repo, 'data')).filter((n) => n !== '.gitkeep'),
+      [],
+      'no staged copy left',
+    );
+    assert.ok(!existsSync(join(repo, '.cache', 'write.lock')));
+  });
+});
