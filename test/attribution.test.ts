@@ -9,7 +9,7 @@ import { ATTRIBUTES } from '../src/domain/rules.ts';
 import { chargesSql, RULES_LIST_SQL } from '../src/focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
 import { sniffFile } from '../src/focus/file.ts';
-import { removeDir, tags, tempDir, writeCsv } from './helpers.ts';
+import { cli, removeDir, scratchRepo, tags, tempDir, writeCsv } from './helpers.ts';
 
 let dir: string;
 let db: Database;
@@ -139,6 +139,64 @@ describe('attribution from Tags', () => {
         [false, 'missing_pi_email'],
       ],
     );
+  });
+});
+
+describe('attribution that cannot be blank', () => {
+  it('counts empty, blank, null and non-text values as missing or invalid, never as a PI named ""', async () => {
+    const rows = await charges([
+      tags({ pi_email: '', project_id: '', fund_org: '' }),
+      tags({ pi_email: '  \u00a0', project_id: 'p', fund_org: 'f' }),
+      tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '' }),
+      tags({ pi_email: { x: 1 }, project_id: ['p1', 'p2'], fund_org: true }),
+      tags({ pi_email: 'not an email', project_id: 'p', fund_org: 'f' }),
+      tags({ pi_email: 'a\u0000@x.edu', project_id: 'p\nq', fund_org: 'f' }),
+      tags({ pi_email: 'a@x.edu\nBcc: evil@evil.com', project_id: 'p', fund_org: 'f' }),
+      tags({ pi_email: null, PI_Email: 'b@x.edu', project_id: 12345, fund_org: 100100 }),
+    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.pi_email, r.project_id, r.fund_org, r.rules]),
+      [
+        [null, null, null, ['missing_pi_email', 'missing_project_id', 'missing_fund_org']],
+        [null, 'p', 'f', ['missing_pi_email']],
+        ['a@x.edu', 'p', null, ['missing_fund_org']],
+        ['{"x":1}', '["p1","p2"]', 'true', ['invalid_attribution']],
+        ['not an email', 'p', 'f', ['invalid_attribution']],
+        ['a\u0000@x.edu', 'p\nq', 'f', ['invalid_attribution']],
+        ['a@x.edu\nBcc: evil@evil.com', 'p', 'f', ['invalid_attribution']],
+        // A JSON null lets another spelling speak; numbers are text as written.
+        ['b@x.edu', '12345', '100100', []],
+      ],
+    );
+  });
+  it('flags a Tags object that repeats a key', async () => {
+    const [dup] = await charges(['{"pi_email":"a@x.edu","pi_email":"b@x.edu","project_id":"p","fund_org":"f"}']);
+    assert.deepEqual([dup?.tags_invalid, dup?.rules], [true, ['invalid_tags']]);
+  });
+  it('refuses review assign with a blank or unusable attribution, and approve without one', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(dir, 'blank.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '30', tags({ pi_email: '', project_id: '', fund_org: '' })],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const [flag] = (await cli('review', 'list', '--json', '--root', repo)).json().flags as { id: string }[];
+    const id = flag?.id as string;
+    for (const [pi, project, fund, why] of [
+      [' ', ' ', ' ', /pi_email is blank; project_id is blank; fund_org is blank/],
+      ['someone', 'p', 'f', /pi_email is not an email address/],
+      ['a@x.edu', 'p\u0007', 'f', /project_id holds a control character/],
+    ] as const) {
+      const r = await cli('review', 'assign', id, '--pi', pi, '--project', project, '--fund-org', fund, '--root', repo);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, why);
+    }
+    const approve = await cli('review', 'approve', id, '--root', repo);
+    assert.equal(approve.code, 1);
+    assert.match(approve.stderr, /skipped [0-9a-f]{16}: no usable PI, project or fund\/org: assign one first/);
+    const set = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    assert.deepEqual(set.statements, [], 'nothing billed to PI ""');
+    assert.equal(set.reconciliation[0].excluded_pending, '30.000000000000000000');
   });
 });
 

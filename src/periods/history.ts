@@ -51,7 +51,8 @@ export async function removedClosedPeriods(root: string): Promise<PeriodTamperin
 /** The last version of a file that git holds (before any deletion), parsed; null when unreadable. */
 async function lastCommitted(root: string, path: string): Promise<PeriodFile | null> {
   try {
-    const commit = (await run('git', ['-C', root, 'log', '-1', '--format=%H', '--diff-filter=d', '--', path])).stdout.trim();
+    // The newest commit that added or changed it (`-1` would stop at the deletion before filtering).
+    const commit = (await run('git', ['-C', root, 'log', '--format=%H', '--diff-filter=AM', '--', path])).stdout.split('\n')[0]?.trim();
     if (!commit) return null;
     const text = (await run('git', ['-C', root, 'show', `${commit}:${path}`])).stdout;
     const parsed = periodFileSchema.safeParse(parse(text));
