@@ -104,8 +104,8 @@ describe('focus-billing (child process)', () => {
 
   it('stops quietly when its reader closes the pipe early', async () => {
     // Like `focus-billing generate … --json | head -c 10`: 130 kB of JSON for a reader that leaves.
-    const script = '"$0" "$1" generate --period 2025-01 --dry-run --json | head -c 10 > /dev/null; echo "exit $PIPESTATUS"';
-    const { stdout, stderr } = await run('bash', ['-c', script, process.execPath, BIN], { cwd: repo });
+    const script = '"$0" "$1" "$2" "$3" generate --period 2025-01 --dry-run --json | head -c 10 > /dev/null; echo "exit $PIPESTATUS"';
+    const { stdout, stderr } = await run('bash', ['-c', script, process.execPath, ...SOURCE_CLI], { cwd: repo });
     assert.equal(stderr, '');
     assert.equal(stdout.trim(), 'exit 0');
   });

@@ -101,7 +101,10 @@ describe('without the shared samples', { skip: process.env.OCB_SAMPLES_PROBE ? '
   it('skips only the tests that read them, and says where it looked', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FOCUS_SAMPLES_DIR: '/nonexistent/focus-samples', OCB_SAMPLES_PROBE: '1' };
     delete env.NODE_TEST_CONTEXT; // a test file run on its own, not as a child of this run
-    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--test', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--test', fileURLToPath(import.meta.url)], {
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /# SKIP the shared FOCUS samples are not here \(looked in \/nonexistent\/focus-samples\)/);
     assert.match(r.stdout, /^# fail 0$/m);

@@ -21,7 +21,9 @@ export function sharedSamples(): { dir: string } | { missing: string } {
   const candidates = process.env.FOCUS_SAMPLES_DIR ? [process.env.FOCUS_SAMPLES_DIR] : defaultSampleDirs();
   const found = candidates.find((c) => existsSync(c));
   if (found) return { dir: found };
-  return { missing: `the shared FOCUS samples are not here (looked in ${candidates.join(', ')}); set FOCUS_SAMPLES_DIR to run these tests` };
+  return {
+    missing: `the shared FOCUS samples are not here (looked in ${candidates.join(', ')}); set FOCUS_SAMPLES_DIR to run these tests`,
+  };
 }
 
 function defaultSampleDirs(): string[] {

@@ -413,7 +413,7 @@ describe('bad input: exit 2, a located message, nothing written', () => {
         await writeFile(p, '');
         return p;
       },
-      /empty\.csv:1:1: empty file: expected a FOCUS CSV with a header row, found 0 bytes/,
+      /empty\.csv:1:1: empty file: expected a FOCUS export \(CSV with a header row, or Parquet\), found 0 bytes/,
     ],
     [
       'a binary file',

@@ -115,17 +115,25 @@ async function defaultBase(git: ReturnType<typeof simpleGit>): Promise<string> {
   throw new UserError('no base branch found (tried origin/main, main)', { hint: 'pass --base <branch or commit>' });
 }
 
+/** Data files that differ from the base: committed, changed in the work tree, or new and not yet added. */
 async function changedDataFiles(root: string, base: string): Promise<FileChange[]> {
-  const out = await simpleGit(root).raw(['diff', '--name-status', '--no-renames', base, '--', 'data']);
-  return out
+  const git = simpleGit(root);
+  const [diff, untracked] = await Promise.all([
+    git.raw(['diff', '--name-status', '--no-renames', base, '--', 'data']),
+    git.raw(['ls-files', '--others', '--exclude-standard', '--', 'data']),
+  ]);
+  const changes = diff
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const [status = '', path = ''] = line.split('\t');
-      const period = path.split('/')[1] ?? '';
-      return { period, path, change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed' } as FileChange;
-    })
-    .filter((c) => isPeriod(c.period));
+      return { path, change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed' } as const;
+    });
+  for (const path of untracked.split('\n').filter(Boolean)) changes.push({ path, change: 'added' });
+  return changes
+    .map((c) => ({ ...c, period: c.path.split('/')[1] ?? '' }))
+    .filter((c) => isPeriod(c.period) && !c.path.endsWith('/.gitkeep'))
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** Periods whose flags are still pending, even if this PR did not touch their data. */

@@ -7,7 +7,7 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { UserError } from '../core/errors.ts';
 
 /** The project folder (Astro's root): found upwards, as this module may run from src/ or from the CLI bundle. */
@@ -20,7 +20,15 @@ function findPackageRoot(from: string): string {
   }
 }
 
+/** A file the build read, shown relative to the billing repository when it is inside it. */
+function displayPath(root: string, file: string): string {
+  const rel = relative(root, file);
+  return rel.startsWith('..') ? file : rel;
+}
+
 export interface AstroInput {
+  /** The billing repository (for showing where a source file is wrong). */
+  root: string;
   outDir: string;
   base: string;
   cacheDir: string;
@@ -33,7 +41,8 @@ const ASTRO_LEFTOVERS = ['content-assets.mjs', 'content-modules.mjs'];
 
 /** Builds the site into `outDir`; returns the number of pages. */
 export async function runAstro(input: AstroInput): Promise<number> {
-  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...input, root: PACKAGE_ROOT })], {
+  const { root: _repository, ...build } = input;
+  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...build, root: PACKAGE_ROOT })], {
     cwd: PACKAGE_ROOT,
     env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -43,8 +52,9 @@ export async function runAstro(input: AstroInput): Promise<number> {
   child.stderr?.on('data', (d: Buffer) => {
     stderr = `${stderr}${d.toString()}`.slice(-20_000);
   });
-  const result = await new Promise<{ pages?: number; error?: string; stack?: string }>((resolve, reject) => {
-    let answer: { pages?: number; error?: string; stack?: string } | undefined;
+  type Answer = { pages?: number; error?: string; stack?: string; loc?: { file: string; line?: number; column?: number } | null };
+  const result = await new Promise<Answer>((resolve, reject) => {
+    let answer: Answer | undefined;
     child.on('message', (m) => {
       answer = m as typeof answer;
     });
@@ -56,10 +66,12 @@ export async function runAstro(input: AstroInput): Promise<number> {
   if (result.error !== undefined || result.pages === undefined) {
     const cause = new Error(result.error ?? 'no result');
     cause.stack = [result.stack, stderr].filter(Boolean).join('\n');
+    const loc = result.loc;
     throw new UserError(`the site did not build: ${(result.error ?? '').split('\n')[0]}`, {
       hint: 'run with --debug for the whole error; a notes.mdx with an MDX syntax error is a common cause',
       exitCode: 1,
       cause,
+      location: loc ? { file: displayPath(input.root, loc.file), line: loc.line, column: loc.column } : undefined,
     });
   }
   await Promise.all(ASTRO_LEFTOVERS.map((f) => rm(join(input.outDir, f), { force: true })));

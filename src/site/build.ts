@@ -89,6 +89,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     options.progress(`Building the site (${statements} statements)…`);
     const pages = await lap('site', () =>
       runAstro({
+        root: options.root,
         outDir: staging,
         base: config.site.base_path,
         cacheDir: join(work, 'astro-cache'),

@@ -31,6 +31,13 @@ try {
   });
   process.send?.({ pages });
 } catch (e) {
-  process.send?.({ error: String(e?.message ?? e), stack: String(e?.stack ?? '') });
+  // Astro and Vite say where a source (a notes.mdx) is wrong: e.loc, or id and loc from Rollup.
+  const loc = e?.loc ?? null;
+  const file = loc?.file ?? e?.id ?? null;
+  process.send?.({
+    error: String(e?.message ?? e),
+    stack: String(e?.stack ?? ''),
+    loc: file ? { file, line: loc?.line, column: loc?.column } : null,
+  });
   process.exitCode = 1;
 }

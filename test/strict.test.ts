@@ -1,0 +1,326 @@
+/**
+ * Strict where the docs promise strictness, and errors that point at the real cause: each input
+ * the hostile-input report found accepted (or answered with "internal error") is refused with
+ * file:line:column and exit 2, nothing written.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { constants, deflateRawSync, gzipSync } from 'node:zlib';
+import { simpleGit } from 'simple-git';
+import { Database } from '../src/db/duckdb.ts';
+import { markdownCell } from '../src/pr/summary.ts';
+import { cli, SAMPLE, scratch, scratchRepo, snapshot, tags, writeCsv } from './helpers.ts';
+
+const H = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'ChargePeriodEnd',
+  'BilledCost',
+  'ListCost',
+  'BillingCurrency',
+  'ServiceName',
+  'ResourceId',
+  'Tags',
+];
+const T = tags({ pi_email: 'a@x.edu', project_id: 'p1', fund_org: '100100-1000' });
+const row = (over: Partial<Record<(typeof H)[number], string>> = {}) =>
+  H.map(
+    (h) =>
+      over[h] ??
+      ({
+        BillingPeriodStart: '2025-01-01',
+        ChargePeriodStart: '2025-01-05',
+        ChargePeriodEnd: '2025-01-06',
+        BilledCost: '10',
+        ListCost: '10',
+        BillingCurrency: 'USD',
+        ServiceName: 'EC2',
+        ResourceId: 'r-1',
+        Tags: T,
+      }[h] as string),
+  );
+
+/** Ingests `file` into a fresh repository and expects exit 2, the message, and nothing written. */
+async function refused(t: Parameters<typeof scratchRepo>[0], file: string, message: RegExp, args: string[] = []) {
+  const repo = await scratchRepo(t);
+  const before = await snapshot(repo);
+  const r = await cli('ingest', file, '--source', 'AWS', ...args, '--root', repo);
+  assert.equal(r.code, 2, `${file}: ${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  assert.deepEqual(await snapshot(repo), before, 'nothing written');
+  return r;
+}
+
+describe('strict input', () => {
+  it('refuses a gzip stream cut at a row boundary, or without its checksum: not half the rows billed', async (t) => {
+    const dir = await scratch(t);
+    const rows = [
+      H.join(','),
+      ...Array.from({ length: 50_000 }, (_, i) =>
+        row({ ResourceId: `r-${i}`, BilledCost: '1.00', ListCost: '1.00' })
+          .map((c) => (c.includes(',') || c.includes('"') ? `"${c.replace(/"/g, '""')}"` : c))
+          .join(','),
+      ),
+    ].join('\n');
+    const data = Buffer.from(`${rows}\n`);
+    const cut = data.subarray(0, data.subarray(0, data.length / 2).lastIndexOf(10) + 1);
+    // A gzip header, the first half deflated and sync-flushed, then nothing: no final block, no trailer.
+    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    await writeFile(join(dir, 'cut.csv.gz'), Buffer.concat([header, deflateRawSync(cut, { finishFlush: constants.Z_SYNC_FLUSH })]));
+    await refused(
+      t,
+      join(dir, 'cut.csv.gz'),
+      /cut\.csv\.gz: corrupt gzip file: expected a complete \.csv\.gz whose checksum and length match, found a stream that ends early/,
+    );
+    await writeFile(join(dir, 'notrailer.csv.gz'), gzipSync(data).subarray(0, -8));
+    await refused(t, join(dir, 'notrailer.csv.gz'), /notrailer\.csv\.gz: corrupt gzip file/);
+  });
+
+  it('refuses digit separators, epoch, zone names, unknown currencies and a charge ending before it starts', async (t) => {
+    const dir = await scratch(t);
+    const cases: [string, Partial<Record<string, string>>, RegExp][] = [
+      ['sep.csv', { BilledCost: '1_000' }, /sep\.csv:3:4: BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "1_000"/],
+      ['sep-list.csv', { ListCost: '1_0' }, /sep-list\.csv:3:5: ListCost: expected a decimal number/],
+      [
+        'epoch.csv',
+        { BillingPeriodStart: 'epoch' },
+        /epoch\.csv:3:1: BillingPeriodStart: expected an ISO 8601 date or datetime.*found "epoch"/,
+      ],
+      ['epoch2.csv', { ChargePeriodStart: 'epoch' }, /epoch2\.csv:3:2: ChargePeriodStart: expected an ISO 8601 date/],
+      [
+        'zone.csv',
+        { BillingPeriodStart: '2025-02-01 00:00:00 America/New_York' },
+        /zone\.csv:3:1: BillingPeriodStart: .*found "2025-02-01 00:00:00 America\/New_York"/,
+      ],
+      [
+        'zzz.csv',
+        { BillingCurrency: 'ZZZ' },
+        /zzz\.csv:3:6: BillingCurrency: expected an ISO 4217 currency code such as USD or EUR, found "ZZZ"/,
+      ],
+      [
+        'ends.csv',
+        { ChargePeriodStart: '2025-01-20', ChargePeriodEnd: '2025-01-10' },
+        /ends\.csv:3:3: ChargePeriodEnd: expected an ISO 8601 date or datetime no earlier than the row's ChargePeriodStart, found "2025-01-10"/,
+      ],
+    ];
+    for (const [name, over, message] of cases) {
+      const file = await writeCsv(dir, name, [H, row(), row({ ResourceId: 'r-2', ...over })]);
+      await refused(t, file, message);
+    }
+  });
+
+  it('accepts the ISO forms FOCUS files use: offsets, fractions, a space for T', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(await scratch(t), 'ok.csv', [
+      H,
+      row({
+        BillingPeriodStart: '2025-01-01T00:00:00Z',
+        ChargePeriodStart: '2025-01-05 10:00:00.123456',
+        ChargePeriodEnd: '2025-01-05T11:00:00+00:00',
+      }),
+      row({ ResourceId: 'r-2', BillingPeriodStart: '2025-01-01T05:30:00+05:30', ChargePeriodEnd: '' }),
+    ]);
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('refuses a NUL byte past the first 64 KB, a folder given as a file, and periods outside 1900–2199', async (t) => {
+    const dir = await scratch(t);
+    const good = Array.from({ length: 2000 }, (_, i) => row({ ResourceId: `r-${i}` }));
+    const nul = await writeCsv(dir, 'nul.csv', [H, ...good, row({ ResourceId: 'r-\u0000z' })]);
+    await refused(t, nul, /nul\.csv:2002:\d+: not a text file: expected UTF-8 CSV text, found a NUL byte/);
+    await mkdir(join(dir, 'folder.csv'));
+    await refused(t, join(dir, 'folder.csv'), /folder\.csv is a folder, not a file/);
+    const ok = await writeCsv(dir, 'ok.csv', [H, row()]);
+    for (const period of ['0000-01', '9999-12', '1899-12', '2200-01'])
+      await refused(t, ok, new RegExp(`--period "${period}": expected a month as YYYY-MM between 1900 and 2199`), ['--period', period]);
+  });
+
+  it('accepts a quoted header longer than 64 KB', async (t) => {
+    const repo = await scratchRepo(t);
+    const long = `"x_${'n'.repeat(70_000)}"`;
+    const path = join(await scratch(t), 'long-header.csv');
+    await writeFile(
+      path,
+      `${[...H, long].join(',')}\n${[...row(), 'v'].map((c) => (c.includes('"') || c.includes(',') ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\n`,
+    );
+    const r = await cli('ingest', path, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('refuses Parquet columns that differ only in case', async (t) => {
+    const dir = await scratch(t);
+    const path = join(dir, 'dup.parquet');
+    const db = await Database.open();
+    try {
+      // DuckDB writes unique names, so write "zilledcost" and rename it in the footer (same length).
+      await db.query(
+        `COPY (SELECT '2025-01-01' AS BillingPeriodStart, 1.0 AS BilledCost, 2.0 AS zilledcost, '${T.replace(/'/g, "''")}' AS Tags) TO '${path}' (FORMAT parquet)`,
+      );
+    } finally {
+      db.close();
+    }
+    const bytes = await readFile(path);
+    const renamed = Buffer.from(bytes.toString('latin1').replaceAll('zilledcost', 'billedcost'), 'latin1');
+    await writeFile(path, renamed);
+    await refused(t, path, /dup\.parquet: columns "BilledCost" and "billedcost" differ only in case: expected each column once/);
+  });
+
+  it('refuses amounts that add up beyond what an exact DECIMAL(38,18) holds, without an internal error', async (t) => {
+    const file = await writeCsv(await scratch(t), 'huge.csv', [
+      H,
+      row({ BilledCost: '99999999999999999999', ListCost: '' }),
+      row({ ResourceId: 'r-2', BilledCost: '99999999999999999999', ListCost: '' }),
+    ]);
+    await refused(t, file, /huge\.csv: amounts too large: expected amounts that add up to less than 10\^20 in each currency/);
+  });
+});
+
+describe('secrets, links and git', () => {
+  it('refuses a short or low-entropy link secret, saying how to make one', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    for (const secret of ['short', 'a'.repeat(40), 'abcabcabcabcabcabcabcabcabcabcabcabc']) {
+      process.env.STATEMENT_LINK_SECRET = secret;
+      try {
+        const r = await cli('build', '--audience', 'pi', '--no-pdf', '--out', 'dist-pi', '--root', repo);
+        assert.equal(r.code, 2, secret);
+        assert.match(
+          r.stderr,
+          /STATEMENT_LINK_SECRET is too weak to keep statement links private: .*\n {2}hint: make one with `openssl rand -base64 32`/,
+        );
+      } finally {
+        delete process.env.STATEMENT_LINK_SECRET;
+      }
+    }
+    assert.ok(!existsSync(join(repo, 'dist-pi')));
+  });
+
+  it('refuses a --base-url that is not an http(s) address, and keeps the path of one that is', async (t) => {
+    const repo = await scratchRepo(t, 'email: { from_address: rc@x.edu }\n');
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    for (const url of ['javascript:alert(1)', 'mailto:x@y.edu', 'data:text/html,hi', 'https://ok.example/x?q=1#frag']) {
+      const r = await cli('email', '--period', '2025-01', '--base-url', url, '--root', repo);
+      assert.equal(r.code, 2, url);
+      assert.match(r.stderr, /--base-url ".*": expected/);
+    }
+    const r = await cli('email', '--period', '2025-01', '--base-url', 'https://rc.example.edu/billing', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const eml = await readFile(r.json().outcomes[0].file, 'utf8');
+    assert.match(eml, /https:\/\/rc\.example\.edu\/billing\/periods\/2025-01\/pi\//);
+  });
+
+  it('checks the branch of ingest --commit before writing anything', async (t) => {
+    const repo = await scratchRepo(t);
+    const git = simpleGit(repo);
+    await git.branch(['ingest/2025-01-aws']);
+    const file = join(SAMPLE, 'aws_2025-01.csv');
+    const before = await snapshot(repo);
+    for (const [args, message] of [
+      [[], /branch ingest\/2025-01-aws exists but is not checked out/],
+      [['--branch', 'main'], /--commit never commits on the default branch \(main\)/],
+      [['--branch', 'refs/heads/main'], /--commit never commits on the default branch \(main\)/],
+      [['--branch=--help'], /--branch "--help" is not a valid branch name/],
+      [['--branch', 'a..b'], /--branch "a\.\.b" is not a valid branch name/],
+    ] as const) {
+      const r = await cli('ingest', file, '--source', 'AWS', '--commit', ...args, '--root', repo);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.deepEqual(await snapshot(repo), before, `${args.join(' ')}: nothing written`);
+    }
+    assert.equal((await git.status()).isClean(), true);
+  });
+
+  it('refuses init on a file', async (t) => {
+    const file = join(await scratch(t), 'f');
+    await writeFile(file, 'x');
+    const r = await cli('init', file);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is a file: a billing repository is a folder/);
+  });
+
+  it('neutralises @mentions from the data in the PR comment', () => {
+    assert.equal(markdownCell('@octocat|pwn@x.edu'), '@\u200boctocat\\|pwn@\u200bx.edu');
+  });
+});
+
+describe('errors that point at the real cause', () => {
+  it('reads deliveries.yaml and an empty pis.yaml through the shared loader', async (t) => {
+    const repo = await scratchRepo(t, 'site: { base_url: "https://rc.x.edu/" }\nemail: { from_address: rc@x.edu }\n');
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    await writeFile(join(repo, 'pis.yaml'), '# no PIs yet\n');
+    assert.equal((await cli('validate', '--root', repo)).code, 0, 'a comment-only pis.yaml is an empty directory');
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await writeFile(join(repo, 'periods/2025-01/deliveries.yaml'), 'period: 2025-01\ndeliveries:\n  - to: "unclosed\n');
+    const r = await cli('email', '--period', '2025-01', '--send', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: periods\/2025-01\/deliveries\.yaml:\d+:\d+: invalid YAML: .*\n {2}hint: check indentation/);
+  });
+
+  it('prints the cause of a failed build with --debug', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), 'Broken <div\n');
+    const plain = await cli('build', '--no-pdf', '--root', repo);
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /^error: periods\/2025-01\/notes\.mdx:1:12: the site did not build: /);
+    assert.doesNotMatch(plain.stderr, /cause:/);
+    const debug = await cli('build', '--no-pdf', '--root', repo, '--debug');
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, /the site did not build: .*\n[\s\S]*cause: [\s\S]*\n\s+at /);
+  });
+
+  it('calls a Parquet file Parquet, and refuses approve --all --rule <typo>', async (t) => {
+    const repo = await scratchRepo(t);
+    const path = join(await scratch(t), 'cut.parquet');
+    await writeFile(path, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(100)]));
+    const r = await cli('ingest', path, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cut\.parquet: unreadable Parquet file/);
+    assert.doesNotMatch(r.stderr, /CSV/);
+    const typo = await cli('review', 'approve', '--period', '2025-01', '--all', '--rule', 'pattern-match', '--root', repo);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /--rule "pattern-match": expected one of invalid_tags, missing_pi_email/);
+  });
+
+  it('compares unusual increases with the calendar month before, even when the PR does not touch it', async (t) => {
+    const repo = await scratchRepo(t);
+    const git = simpleGit(repo);
+    const dir = await scratch(t);
+    const month = async (period: string, amount: string) => {
+      const file = await writeCsv(dir, `${period}.csv`, [
+        H,
+        row({
+          BillingPeriodStart: `${period}-01`,
+          ChargePeriodStart: `${period}-02`,
+          ChargePeriodEnd: `${period}-03`,
+          BilledCost: amount,
+          ListCost: amount,
+        }),
+      ]);
+      assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    };
+    await month('2025-01', '100');
+    await month('2025-03', '1000');
+    // January is not the month before March: nothing to compare.
+    assert.doesNotMatch((await cli('validate', '--root', repo)).stderr, /is \d+\.\d× /);
+    await month('2025-02', '200');
+    await git.add('.').commit('Jan-Mar');
+    const v = await cli('validate', '--root', repo);
+    assert.match(v.stderr, /warning: a@x\.edu: 2025-03 total 1000 USD is 5\.0× 2025-02 \(200\)/);
+    // A PR touching only March still compares with February, which it does not touch.
+    await git.checkoutLocalBranch('april');
+    await month('2025-04', '5000');
+    await git.add('.').commit('April');
+    const summary = await cli('pr-summary', '--base', 'main', '--root', repo);
+    assert.match(
+      summary.stdout,
+      /### Unusual increases\n\n\| Period \| PI \| Previous period \| This period \| Ratio \|\n\|---\|---\|---\|---\|---\|\n\| 2025-04 \| a@\u200bx\.edu \| 1000 USD \| 5000 USD \| 5\.0× \|/,
+    );
+  });
+});
