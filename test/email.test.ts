@@ -1,7 +1,7 @@
 /** Email through a real SMTP server on 127.0.0.1 (smtp-server), read back with mailparser. */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type ParsedMail, simpleParser } from 'mailparser';
@@ -20,6 +20,7 @@ let refusals = new Map<string, number[]>();
 let server: SMTPServer;
 let port: number;
 let repo: string;
+let originalExport: string;
 
 const PIS = [
   ['ann@uni.edu', 'genomics', '10.00', '12.50'],
@@ -66,7 +67,7 @@ before(async () => {
     ].join('\n'),
   );
   await writeFile(join(repo, 'pis.yaml'), '- { email: ann@uni.edu, name: Ann Ames }\n- { email: bob@uni.edu, name: "Bob <b> Boyd" }\n');
-  const file = await writeCsv(repo, 'hpc.csv', [
+  originalExport = await writeCsv(repo, 'hpc.csv', [
     ['BillingPeriodStart', 'BilledCost', 'ListCost', 'ServiceName', 'Tags'],
     ...PIS.map(([pi, project, billed, list]) => [
       '2025-03-01',
@@ -76,7 +77,7 @@ before(async () => {
       tags({ pi_email: pi, project_id: project, fund_org: 'F-1' }),
     ]),
   ]);
-  assert.equal((await focusBilling('ingest', file, '--source', 'HPC')).code, 0);
+  assert.equal((await focusBilling('ingest', originalExport, '--source', 'HPC')).code, 0);
 });
 
 after(async () => {
@@ -84,10 +85,19 @@ after(async () => {
   await removeDir(repo);
 });
 
-beforeEach(() => {
+// Each test starts from the same state: the original data, nothing sent.
+beforeEach(async () => {
   received = [];
   refusals = new Map();
+  await rm(join(repo, 'periods/2025-03/deliveries.yaml'), { force: true });
+  assert.equal((await focusBilling('ingest', originalExport, '--source', 'HPC', '--replace')).code, 0);
 });
+
+/** Sends everyone their email once, as an earlier run would have. */
+async function sendAll(): Promise<void> {
+  assert.equal((await focusBilling('email', '--period', '2025-03', '--send')).code, 0);
+  received = [];
+}
 
 describe('email', () => {
   it('writes .eml files and sends nothing without --send', async () => {
@@ -126,6 +136,7 @@ describe('email', () => {
   });
 
   it('retries a transient failure, and reports a rejected recipient while delivering the others', async () => {
+    await sendAll();
     refusals.set('ann@uni.edu', [451, 451]);
     refusals.set('bob@uni.edu', [550]);
     const r = await focusBilling('email', '--period', '2025-03', '--send', '--resend');
@@ -151,6 +162,7 @@ describe('email', () => {
   });
 
   it('sends a changed statement again only with --resend', async () => {
+    await sendAll();
     const file = await writeCsv(repo, 'hpc2.csv', [
       ['BillingPeriodStart', 'BilledCost', 'ListCost', 'ServiceName', 'Tags'],
       ...PIS.map(([pi, project, billed, list]) => [

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
 import { Database } from '../src/db/duckdb.ts';
-import { cli, makeRepo, removeDir, SAMPLE, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
+import { cli, removeDir, SAMPLE, scratchRepo, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
 
 const HEADER = [
   'BillingPeriodStart',
@@ -37,8 +37,8 @@ before(async () => {
 after(() => removeDir(work));
 
 describe('ingest', () => {
-  it('stores the file byte-for-byte, and a second identical import is a no-op', async () => {
-    const repo = await makeRepo();
+  it('stores the file byte-for-byte, and a second identical import is a no-op', async (t) => {
+    const repo = await scratchRepo(t);
     const r = await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'aws', '--root', repo, '--json');
     assert.equal(r.code, 0, r.stderr);
     const report = r.json();
@@ -50,11 +50,10 @@ describe('ingest', () => {
     assert.equal(again.code, 0);
     assert.match(again.stdout, /Already ingested \(identical file\), nothing to do/);
     assert.deepEqual(await snapshot(repo), before);
-    await removeDir(repo);
   });
 
-  it('refuses a different export for the same period and source unless --replace', async () => {
-    const repo = await makeRepo();
+  it('refuses a different export for the same period and source unless --replace', async (t) => {
+    const repo = await scratchRepo(t);
     const first = await writeCsv(work, 'first.csv', [HEADER, good(1), good(2)]);
     const second = await writeCsv(work, 'second.csv', [HEADER, good(1), good(2, { cost: '9.99' })]);
     assert.equal((await cli('ingest', first, '--source', 'AWS', '--root', repo)).code, 0);
@@ -66,11 +65,10 @@ describe('ingest', () => {
     const replaced = await cli('ingest', second, '--source', 'AWS', '--root', repo, '--replace', '--json');
     assert.equal(replaced.json().outcome, 'replaced');
     assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.csv')), await readFile(second));
-    await removeDir(repo);
   });
 
-  it('keeps review decisions on unchanged rows when a corrected export replaces the old one', async () => {
-    const repo = await makeRepo();
+  it('keeps review decisions on unchanged rows when a corrected export replaces the old one', async (t) => {
+    const repo = await scratchRepo(t);
     const v1 = await writeCsv(work, 'v1.csv', [HEADER, good(1), good(2, { tags: untagged }), good(3, { tags: untagged }), good(4)]);
     await cli('ingest', v1, '--source', 'AWS', '--root', repo);
     const flagsPath = join(repo, 'periods/2025-03/flags.yaml');
@@ -102,11 +100,10 @@ describe('ingest', () => {
     const fresh = after.flags.find((f: { id: string }) => f.id !== keep.id);
     assert.notEqual(fresh.id, change.id, 'a changed row is a new charge');
     assert.equal(fresh.status, 'pending');
-    await removeDir(repo);
   });
 
-  it('keeps ids and decisions when a re-export reorders its columns and adds new ones', async () => {
-    const repo = await makeRepo();
+  it('keeps ids and decisions when a re-export reorders its columns and adds new ones', async (t) => {
+    const repo = await scratchRepo(t);
     const rows = [good(1), good(2, { tags: untagged }), good(3, { tags: untagged })];
     const v1 = await writeCsv(work, 'cols-v1.csv', [HEADER, ...rows]);
     await cli('ingest', v1, '--source', 'AWS', '--root', repo);
@@ -135,11 +132,10 @@ describe('ingest', () => {
       after.flags.map((f: { id: string; status: string }) => [f.id, f.status]),
       doc.flags.map((f: { id: string; status: string }) => [f.id, f.status]),
     );
-    await removeDir(repo);
   });
 
-  it('gives identical rows distinct ids and finds lines across quoted newlines and blank lines', async () => {
-    const repo = await makeRepo();
+  it('gives identical rows distinct ids and finds lines across quoted newlines and blank lines', async (t) => {
+    const repo = await scratchRepo(t);
     const path = join(work, 'lines.csv');
     const row = (i: number, t: string, service = 'Compute') => good(i, { tags: t }).map((c, k) => (k === 5 ? service : c));
     const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
@@ -161,11 +157,10 @@ describe('ingest', () => {
     );
     assert.equal(flags[2].id, `${flags[1].id}-2`);
     assert.match(flags[1].id, /^[0-9a-f]{16}$/);
-    await removeDir(repo);
   });
 
-  it('ingests an export delivered in parts: stored side by side, ids numbered across them, as one file would be', async () => {
-    const repo = await makeRepo();
+  it('ingests an export delivered in parts: stored side by side, ids numbered across them, as one file would be', async (t) => {
+    const repo = await scratchRepo(t);
     const dup = good(9, { tags: untagged });
     const rows1 = [good(1), dup, good(2, { tags: untagged })];
     const rows2 = [good(3), dup, good(4)];
@@ -195,7 +190,7 @@ describe('ingest', () => {
     assert.equal((await cli('validate', '--root', repo)).code, 0);
 
     // The same charges as one file give the same flags and the same statements.
-    const whole = await makeRepo();
+    const whole = await scratchRepo(t);
     const single = await writeCsv(work, 'whole.csv', [HEADER, ...rows1, ...rows2]);
     assert.equal((await cli('ingest', single, '--source', 'AWS', '--root', whole)).code, 0);
     const wholeFlags = parse(await readFile(join(whole, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
@@ -236,11 +231,9 @@ describe('ingest', () => {
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.equal(replaced.json().flags.decisions_kept, 1);
     assert.deepEqual((await readdir(join(repo, 'data/2025-03'))).sort(), ['aws.csv']);
-    await removeDir(repo);
-    await removeDir(whole);
   });
 
-  it('ingests Parquet exports: typed columns and map Tags read as the same charges as CSV', async () => {
+  it('ingests Parquet exports: typed columns and map Tags read as the same charges as CSV', async (t) => {
     const rows = [good(1), good(2, { tags: untagged }), good(3, { cost: '1.5E-3' })];
     const csv = await writeCsv(work, 'typed.csv', [HEADER, ...rows]);
     const parquet = join(work, 'typed.parquet');
@@ -257,12 +250,12 @@ describe('ingest', () => {
     } finally {
       db.close();
     }
-    const repo = await makeRepo();
+    const repo = await scratchRepo(t);
     const r = await cli('ingest', parquet, '--source', 'AWS', '--root', repo, '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json().stored_as, 'data/2025-03/aws.parquet');
     assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.parquet')), await readFile(parquet));
-    const fromCsv = await cli('ingest', csv, '--source', 'AWS', '--root', await makeRepo(), '--dry-run', '--json');
+    const fromCsv = await cli('ingest', csv, '--source', 'AWS', '--root', await scratchRepo(t), '--dry-run', '--json');
     assert.deepEqual(r.json().totals, fromCsv.json().totals);
     assert.equal(r.json().totals[0].billed, '3.501500000000000000'); // 1.25 + 2.25 + 0.0015
     const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
@@ -285,10 +278,9 @@ describe('ingest', () => {
     const refused = await cli('ingest', bad, '--source', 'AWS', '--root', repo);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /bad\.parquet \(row 2\): BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$5"/);
-    await removeDir(repo);
   });
 
-  it('bills EffectiveCost under that cost basis, and never adds two currencies on one statement', async () => {
+  it('bills EffectiveCost under that cost basis, and never adds two currencies on one statement', async (ctx) => {
     const header = [...HEADER, 'EffectiveCost'];
     const t = tags({ pi_email: 'pi@example.edu', project_id: 'p1', fund_org: '123456-1234' });
     const rows = [
@@ -296,14 +288,14 @@ describe('ingest', () => {
       [...good(2, { tags: t }), '1.50'],
     ];
     const file = await writeCsv(work, 'effective.csv', [header, ...rows]);
-    const effective = await makeRepo('billing:\n  cost_basis: EffectiveCost\n');
+    const effective = await scratchRepo(ctx, 'billing:\n  cost_basis: EffectiveCost\n');
     const r = await cli('ingest', file, '--source', 'AWS', '--root', effective, '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json().totals[0].billed, '2.250000000000000000'); // 0.75 + 1.50, not 1.25 + 2.25
-    const billed = await cli('ingest', file, '--source', 'AWS', '--root', await makeRepo(), '--dry-run', '--json');
+    const billed = await cli('ingest', file, '--source', 'AWS', '--root', await scratchRepo(ctx), '--dry-run', '--json');
     assert.equal(billed.json().totals[0].billed, '3.500000000000000000');
 
-    const mixed = await makeRepo();
+    const mixed = await scratchRepo(ctx);
     const eur = [...good(3, { tags: t })];
     eur[4] = 'EUR';
     const two = await writeCsv(work, 'two-currencies.csv', [HEADER, good(1, { tags: t }), eur]);
@@ -314,12 +306,10 @@ describe('ingest', () => {
       gen.stderr,
       /PI pi@example\.edu, project p1 has charges in (EUR and USD|USD and EUR) in 2025-03: a statement never adds two currencies/,
     );
-    await removeDir(effective);
-    await removeDir(mixed);
   });
 
-  it('refuses a file spanning periods, listing them, and with --period flags the others', async () => {
-    const repo = await makeRepo();
+  it('refuses a file spanning periods, listing them, and with --period flags the others', async (t) => {
+    const repo = await scratchRepo(t);
     const path = await writeCsv(work, 'span.csv', [HEADER, good(1), good(2), good(3, { period: '2025-02-01' })]);
     const before = await snapshot(repo);
     const refused = await cli('ingest', path, '--source', 'AWS', '--root', repo);
@@ -332,11 +322,10 @@ describe('ingest', () => {
     const r = await cli('ingest', path, '--source', 'AWS', '--root', repo, '--period', '2025-03', '--json');
     assert.equal(r.code, 0);
     assert.deepEqual(r.json().flags.by_rule, { period_mismatch: 1 });
-    await removeDir(repo);
   });
 
-  it('reads gzip exports and stores them compressed', async () => {
-    const repo = await makeRepo();
+  it('reads gzip exports and stores them compressed', async (t) => {
+    const repo = await scratchRepo(t);
     const gz = join(work, 'hpc.csv.gz');
     await writeFile(gz, gzipSync(await readFile(join(SAMPLE, 'hpc_2025-01.csv'))));
     const plain = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo, '--dry-run', '--json');
@@ -345,11 +334,10 @@ describe('ingest', () => {
     assert.equal(r.json().stored_as, 'data/2025-01/hpc.csv.gz');
     assert.deepEqual(r.json().totals, plain.json().totals);
     assert.equal(r.json().flags.total, plain.json().flags.total);
-    await removeDir(repo);
   });
 
-  it('writes nothing on --dry-run, and refuses a closed period', async () => {
-    const repo = await makeRepo();
+  it('writes nothing on --dry-run, and refuses a closed period', async (t) => {
+    const repo = await scratchRepo(t);
     const before = await snapshot(repo);
     const dry = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo, '--dry-run');
     assert.equal(dry.code, 0);
@@ -360,7 +348,6 @@ describe('ingest', () => {
     const closed = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo);
     assert.equal(closed.code, 2);
     assert.match(closed.stderr, /period 2025-01 is closed: cannot ingest into it/);
-    await removeDir(repo);
   });
 });
 
@@ -447,8 +434,8 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     ],
   ];
   for (const [name, make, message] of cases) {
-    it(name, async () => {
-      const repo = await makeRepo();
+    it(name, async (t) => {
+      const repo = await scratchRepo(t);
       const file = await make();
       const before = await snapshot(repo);
       const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
@@ -456,26 +443,23 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
       assert.deepEqual(await snapshot(repo), before);
-      await removeDir(repo);
     });
   }
-  it('malformed config.yaml', async () => {
-    const repo = await makeRepo('billing:\n  cost_basis: [\n');
+  it('malformed config.yaml', async (t) => {
+    const repo = await scratchRepo(t, 'billing:\n  cost_basis: [\n');
     const before = await snapshot(repo);
     const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: config\.yaml:\d+:\d+: invalid YAML/);
     assert.deepEqual(await snapshot(repo), before);
-    await removeDir(repo);
   });
-  it('an unknown source', async () => {
-    const repo = await makeRepo();
+  it('an unknown source', async (t) => {
+    const repo = await scratchRepo(t);
     const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'Slurm', '--root', repo);
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
       /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage\n {2}hint: add it under `sources:` in config.yaml/,
     );
-    await removeDir(repo);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { parse } from 'yaml';
-import { cli, makeRepo, removeDir, SAMPLE } from './helpers.ts';
+import { cli, makeRepo, removeDir, SAMPLE, scratchRepo } from './helpers.ts';
 
 const NOW = '2026-02-03T10:00:00Z';
 let repo: string;
@@ -187,8 +187,8 @@ describe('a billing month as a pull request', () => {
 });
 
 describe('closed periods', () => {
-  it('freeze data and decisions until reopened with a reason', async () => {
-    const root = await makeRepo();
+  it('freeze data and decisions until reopened with a reason', async (t) => {
+    const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root);
     const closed = await cli('periods', 'close', '2025-01', '--root', root, '--json');
     assert.equal(closed.code, 0, closed.stderr);
@@ -217,22 +217,20 @@ describe('closed periods', () => {
         ['reopened', 'storage quota corrected'],
       ],
     );
-    await removeDir(root);
   });
 
-  it('cannot be closed with pending flags', async () => {
-    const root = await makeRepo();
+  it('cannot be closed with pending flags', async (t) => {
+    const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
     const r = await cli('periods', 'close', '2025-01', '--root', root);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /period 2025-01 has 1 pending flag: decide them before closing/);
-    await removeDir(root);
   });
 });
 
 describe('validate', () => {
-  it('names the line of a typo in a hand-edited flags.yaml', async () => {
-    const root = await makeRepo();
+  it('names the line of a typo in a hand-edited flags.yaml', async (t) => {
+    const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
     const path = join(root, 'periods/2025-01/flags.yaml');
     const text = await readFile(path, 'utf8');
@@ -244,11 +242,10 @@ describe('validate', () => {
       r.stderr,
       new RegExp(`error: periods/2025-01/flags\\.yaml:${line}:13: flags\\.0\\.status: expected one of "pending", "approved", "rejected"`),
     );
-    await removeDir(root);
   });
 
-  it('finds flags that no longer match the data, and flagged charges with no flag', async () => {
-    const root = await makeRepo();
+  it('finds flags that no longer match the data, and flagged charges with no flag', async (t) => {
+    const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);
     const path = join(root, 'periods/2025-01/flags.yaml');
     const text = await readFile(path, 'utf8');
@@ -261,13 +258,12 @@ describe('validate', () => {
       messages.some((m: string) => m.startsWith('flag ffffffffffffffff (data/2025-01/hpc.csv:7) matches no flagged charge in the data')),
     );
     assert.ok(messages.some((m: string) => m.startsWith('1 flagged charge has no entry in flags.yaml (data/2025-01/hpc.csv)')));
-    await removeDir(root);
   });
 });
 
 describe('an export in parts, in a pull request', () => {
-  it('lists each part and totals the source once, over all its parts', async () => {
-    const root = await makeRepo();
+  it('lists each part and totals the source once, over all its parts', async (t) => {
+    const root = await scratchRepo(t);
     const lines = (await readFile(join(SAMPLE, 'aws_2025-01.csv'), 'utf8')).trimEnd().split('\n');
     const work = join(root, '..', `${root.split('/').pop()}-parts`);
     await mkdir(work);
@@ -287,7 +283,6 @@ describe('an export in parts, in a pull request', () => {
       (await simpleGit(root).log()).latest?.body ?? '',
       /File: .*p1\.csv → data\/2025-01\/aws\.part-001\.csv\nFile: .*p2\.csv → data\/2025-01\/aws\.part-002\.csv/,
     );
-    await removeDir(root);
     await removeDir(work);
   });
 });
