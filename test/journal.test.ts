@@ -203,3 +203,12 @@ describe('GL journal (property)', () => {
     );
   });
 });
+
+describe('GL descriptions', () => {
+  it('are cut to description_max whole characters, never half an emoji', async () => {
+    const { cutText } = await import('../src/journal/journal.ts');
+    assert.equal(cutText('AWS 2025-01 🚀 Research', 13), 'AWS 2025-01 🚀');
+    assert.equal(cutText('Café 👩🏽‍🔬 lab', 6), 'Café 👩🏽‍🔬');
+    assert.equal(cutText('short', 35), 'short');
+  });
+});

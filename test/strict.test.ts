@@ -261,6 +261,27 @@ describe('errors that point at the real cause', () => {
     assert.match(r.stderr, /^error: periods\/2025-01\/deliveries\.yaml:\d+:\d+: invalid YAML: .*\n {2}hint: check indentation/);
   });
 
+  it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    const path = join(repo, 'periods/2025-01/flags.yaml');
+    const text = await readFile(path, 'utf8');
+    const entry = text.slice(text.indexOf('  - id:'));
+    await writeFile(path, `${text}${entry.replace('status: pending', 'status: rejected\n    note: no')}`);
+    for (const args of [
+      ['review', 'approve', '--period', '2025-01', '--all'],
+      ['generate', '--period', '2025-01', '--dry-run'],
+      ['periods', 'close', '2025-01'],
+    ]) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(
+        r.stderr,
+        /periods\/2025-01\/flags\.yaml:\d+:\d+: flags\.1\.id: flag [0-9a-f]{16} appears twice \(also flags\[0\]\): keep one entry/,
+      );
+    }
+  });
+
   it('prints the cause of a failed build with --debug', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);

@@ -187,7 +187,7 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
       debit: debit > 0n ? formatUnits(debit, d) : '',
       credit: debit < 0n ? formatUnits(-debit, d) : '',
       amount: formatUnits(debit, d),
-      description: fill(j.description, fields).slice(0, j.description_max),
+      description: cutText(fill(j.description, fields), j.description_max),
       reference: `${period.replace('-', '')}-${slug.toUpperCase()}`.slice(0, 30),
       line: rows.length + 1,
     });
@@ -237,4 +237,10 @@ function splitFundOrg(config: Config, fundOrg: string): Record<string, string> {
     });
   }
   return Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? '']));
+}
+
+/** At most `max` characters as people count them (whole emoji and accented letters, never half of one). */
+export function cutText(text: string, max: number): string {
+  const graphemes = [...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(text)].map((g) => g.segment);
+  return graphemes.length <= max ? text : graphemes.slice(0, max).join('');
 }
