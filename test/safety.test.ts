@@ -82,6 +82,31 @@ describe('build --out', () => {
   });
 });
 
+describe('other outputs', () => {
+  it('never write into data/, periods/ or .git/, nor over config.yaml', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    const before = await snapshot(repo, ['data', 'periods', '.git']);
+    const config = await readFile(join(repo, 'config.yaml'), 'utf8');
+    for (const args of [
+      ['journal', '--period', '2025-01', '--out', join(repo, 'config.yaml')],
+      ['journal', '--period', '2025-01', '--out', join(repo, 'data/2025-01/storage.csv')],
+      ['generate', '--period', '2025-01', '--out', 'periods'],
+      ['pr-summary', '--base', 'HEAD', '--out', join(repo, '.git/config')],
+      ['email', '--period', '2025-01', '--base-url', 'https://x.edu/', '--out', 'data'],
+    ]) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /--out .*: (is the repository's config\.yaml|lies inside (data|periods|\.git)\/, which holds the repository's records); nothing was written/,
+      );
+    }
+    assert.deepEqual(await snapshot(repo, ['data', 'periods', '.git']), before);
+    assert.equal(await readFile(join(repo, 'config.yaml'), 'utf8'), config);
+  });
+});
+
 describe('one export per source and period', () => {
   it('refuses an export stored twice (two merged branches) in validate, generate, build, journal, email and periods close', async (t) => {
     const repo = await scratchRepo(t);

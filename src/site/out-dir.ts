@@ -5,43 +5,22 @@
  * holding it, and anything inside data/, periods/ or .git/ are refused before anything is written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
-import { RECORD_DIRS, REPOSITORY_FILES } from '../repo/layout.ts';
+import { checkOutputPath } from '../repo/outputs.ts';
 
 /** Written into every site this tool builds: what marks a folder as one `build` may replace. */
 export const SITE_MARKER = '.openchargeback-site';
 
-/** The real path of `path`, resolving symbolic links in the part of it that exists. */
-async function realish(path: string): Promise<string> {
-  const rest: string[] = [];
-  let at = resolve(path);
-  for (;;) {
-    try {
-      return join(await realpath(at), ...rest.reverse());
-    } catch {
-      if (dirname(at) === at) return resolve(path);
-      rest.push(basename(at));
-      at = dirname(at);
-    }
-  }
-}
-
-const inside = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : `${folder}${sep}`);
-
 /** Refuses (exit 2, nothing written) an output folder that `build` must not replace. */
 export async function checkOutDir(root: string, out: string, option = '--out'): Promise<void> {
-  const [repo, target] = await Promise.all([realish(root), realish(out)]);
+  const target = await checkOutputPath(root, out, option);
   const refuse = (why: string, hint = `choose a folder of its own, such as ${join(root, 'dist')}`) =>
     new UserError(`${option} ${out}: ${why}; nothing was written`, { hint });
-  if (inside(repo, target)) throw refuse(target === repo ? 'is the billing repository itself' : 'holds the billing repository');
-  for (const dir of RECORD_DIRS)
-    if (inside(target, join(repo, dir))) throw refuse(`lies inside ${dir}/, which holds the repository's records`);
-  for (const file of REPOSITORY_FILES) if (target === join(repo, file)) throw refuse(`is the repository's ${file}`);
   const s = await stat(target).catch(() => null);
   if (s === null) return;
-  if (!s.isDirectory()) throw refuse('is a file, not a folder');
+  if (!s.isDirectory()) throw refuse('is a file, not a folder', `choose a folder of its own, such as ${join(root, 'dist')}`);
   const entries = await readdir(target);
   if (entries.length === 0 || entries.includes(SITE_MARKER)) return;
   throw refuse(

@@ -2,6 +2,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
+import { checkOutputPath } from '../../repo/outputs.ts';
 import { loadSiteModel } from '../../site/load-model.ts';
 import { type Io, plural, printJson } from '../output.ts';
 import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
@@ -77,7 +78,7 @@ message that was in flight; every other PI is skipped.`,
           resend: opts.resend,
           attachPdf: opts.attachPdf,
           siteDir: resolve(root, opts.site),
-          outDir: resolve(root, opts.out, opts.period),
+          outDir: join(await checkOutputPath(root, resolve(root, opts.out), '--out'), opts.period),
           now,
           progress: io.progress,
           lock: { say: io.err },

@@ -1,6 +1,7 @@
 /** `focus-billing generate --period P`: the statements of a period. */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
 import type { StatementSet } from '../../statements/build.ts';
@@ -26,7 +27,8 @@ export function registerGenerate(program: Command, io: Io): void {
     const report = await inRepository(opts, io, ({ root, config, db }) => periodReport(db, root, config, opts.period));
     const set = statementJson(report);
     if (!opts.dryRun) {
-      const target = join(resolve(opts.root), opts.out, report.period, 'statements.json');
+      const root = resolve(opts.root);
+      const target = join(await checkOutputPath(root, resolve(root, opts.out), '--out'), report.period, 'statements.json');
       await commitWrites([{ target, content: `${JSON.stringify(set, null, 2)}\n` }]);
       if (!opts.json) io.out(`Wrote ${target}`);
     }

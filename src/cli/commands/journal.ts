@@ -6,6 +6,7 @@ import { UserError } from '../../core/errors.ts';
 import { toCsv } from '../../journal/csv.ts';
 import { buildJournal, JOURNAL_FORMATS, type JournalFormat } from '../../journal/journal.ts';
 import { issueDate } from '../../repo/issue-date.ts';
+import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
 import { type Io, plural, printJson } from '../output.ts';
@@ -42,7 +43,7 @@ export function registerJournal(program: Command, io: Io): void {
         .map((t) => `${t.currency} ${t.amount}${t.debit ? ` (debits ${t.debit} = credits ${t.credit})` : ''}`)
         .join('; ')}`;
       if (opts.out) {
-        await commitWrites([{ target: resolve(opts.out), content: csv }]);
+        await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out'), content: csv }]);
         io.out(`Wrote ${opts.out}: ${summary}`);
       } else {
         io.out(csv.trimEnd());

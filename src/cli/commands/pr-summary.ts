@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { prSummary } from '../../pr/summary.ts';
+import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import type { Io } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
@@ -16,7 +17,7 @@ export function registerPrSummary(program: Command, io: Io): void {
   ).action(async (opts: RootOptions & { base?: string; out?: string }) => {
     const markdown = await inRepository(opts, io, ({ root, config, db }) => prSummary(db, root, config, opts.base));
     if (opts.out) {
-      await commitWrites([{ target: resolve(opts.out), content: markdown }]);
+      await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out'), content: markdown }]);
       io.out(`Wrote ${opts.out} (${markdown.length.toLocaleString('en-US')} characters)`);
     } else io.out(markdown.trimEnd());
   });
