@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ChecksFailed, UserError } from '../core/errors.ts';
 import { registerBuild } from './commands/build.ts';
+import { registerConvert } from './commands/convert.ts';
 import { registerEmail } from './commands/email.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
@@ -22,6 +23,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
   registerInit(program, io);
+  registerConvert(program, io);
   registerIngest(program, io);
   registerPeriods(program, io);
   registerGenerate(program, io);

@@ -3,13 +3,15 @@
  * run as a formula (starting with = + - @, tab or carriage return) neutralised with a leading '.
  * Numeric columns stay plain numbers.
  */
+import { quoteCsv } from '../core/csv.ts';
+
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 export function csvCell(value: string | number | null | undefined, numeric = false): string {
   if (value === null || value === undefined) return '';
   let text = String(value);
   if (!numeric && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return quoteCsv(text);
 }
 
 export function toCsv(columns: string[], rows: Record<string, string | number | null>[], numeric: ReadonlySet<string>): string {

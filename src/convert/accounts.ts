@@ -1,0 +1,82 @@
+/**
+ * `accounts.yaml`: who owns what a converter measures. A Slurm account, a storage path (a glob)
+ * or a VM name (a glob) maps to the PI, project and fund/org its charges are billed to. Usage
+ * that maps to nobody is converted without those tags, so `ingest` holds it for review: nothing
+ * is dropped, and nothing is billed to a guess.
+ */
+import { z } from 'zod';
+import { UserError } from '../core/errors.ts';
+import { parseYamlLocated, readText } from '../core/yaml-file.ts';
+import { attributionProblem } from '../domain/rules.ts';
+import { globMatch } from '../rates/rates.ts';
+
+export const ACCOUNTS_FILE = 'accounts.yaml';
+
+const owner = {
+  pi_email: z.string().refine((v) => attributionProblem('pi_email', v) === null, 'an email address'),
+  project_id: z.string().refine((v) => attributionProblem('project_id', v) === null, 'a project id'),
+  fund_org: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .refine((v) => attributionProblem('fund_org', v) === null, 'a fund/org'),
+  cost_center: z.union([z.string(), z.number()]).transform(String).optional(),
+};
+
+export const accountsFileSchema = z
+  .object({
+    /** Slurm accounts. @example { account: chen-lab, pi_email: w.chen@example.edu, project_id: climate, fund_org: "100100-1000" } */
+    accounts: z.array(z.object({ account: z.string().min(1), ...owner }).strict()).default([]),
+    /** Storage paths (globs: * within a folder, ** across folders) and their tier. */
+    storage: z.array(z.object({ path: z.string().min(1), tier: z.string().min(1).optional(), ...owner }).strict()).default([]),
+    /** Virtual machines by name (globs), for inventories that carry no owner tags. */
+    vms: z.array(z.object({ name: z.string().min(1), ...owner }).strict()).default([]),
+  })
+  .strict();
+
+export type AccountsFile = z.infer<typeof accountsFileSchema>;
+export type Owner = { pi_email: string; project_id: string; fund_org: string; cost_center?: string };
+
+const HINT = 'see docs/sources/TEMPLATE.md#owners for the shape of accounts.yaml';
+
+export async function loadAccounts(path: string, display = ACCOUNTS_FILE, required = false): Promise<AccountsFile> {
+  const text = await readText(path, display);
+  if (text === null) {
+    if (required) throw new UserError(`no ${display}`, { hint: 'pass --accounts <file>, or create accounts.yaml at the repository root' });
+    return { accounts: [], storage: [], vms: [] };
+  }
+  const { data, locate } = parseYamlLocated(text, display, accountsFileSchema, HINT, { accounts: [] });
+  const seen = new Map<string, number>();
+  data.accounts.forEach((a, i) => {
+    const before = seen.get(a.account);
+    if (before !== undefined)
+      throw new UserError(`accounts.${i}.account: ${a.account} is also accounts.${before}: each account has one owner`, {
+        location: locate(['accounts', i, 'account']),
+        hint: HINT,
+      });
+    seen.set(a.account, i);
+  });
+  return data;
+}
+
+const ownerOf = (o: Owner): Owner => ({
+  pi_email: o.pi_email,
+  project_id: o.project_id,
+  fund_org: o.fund_org,
+  ...(o.cost_center ? { cost_center: o.cost_center } : {}),
+});
+
+export function accountOwner(accounts: AccountsFile, account: string): Owner | undefined {
+  const a = accounts.accounts.find((x) => x.account === account);
+  return a ? ownerOf(a) : undefined;
+}
+
+/** The storage entry owning a path: the first whose glob matches, in file order. */
+export function storageOwner(accounts: AccountsFile, path: string): (Owner & { tier?: string }) | undefined {
+  const s = accounts.storage.find((x) => globMatch(x.path, path));
+  return s ? { ...ownerOf(s), ...(s.tier ? { tier: s.tier } : {}) } : undefined;
+}
+
+export function vmOwner(accounts: AccountsFile, name: string): Owner | undefined {
+  const v = accounts.vms.find((x) => globMatch(x.name, name));
+  return v ? ownerOf(v) : undefined;
+}

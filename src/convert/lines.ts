@@ -1,0 +1,73 @@
+/** Reading a text file line by line, fast, with line numbers (for the converters' own formats). */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { UserError } from '../core/errors.ts';
+
+/** Each line of a (possibly gzip-compressed) UTF-8 text file, without its line break, with its 1-based number. */
+export async function* textLines(path: string, display: string): AsyncGenerator<[string, number]> {
+  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`${display}: ${e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(e))}`, { hint: 'check the path' });
+  });
+  const head = Buffer.alloc(2);
+  const s = await handle.stat();
+  if (s.isDirectory()) {
+    await handle.close();
+    throw new UserError(`${display} is a folder, not a file`, { hint: 'name the file itself' });
+  }
+  await handle.read(head, 0, 2, 0);
+  await handle.close();
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let n = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = rest + decoder.write(chunk);
+      let start = 0;
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
+        n++;
+        yield [text.charCodeAt(i - 1) === 13 ? text.slice(start, i - 1) : text.slice(start, i), n];
+        start = i + 1;
+      }
+      rest = text.slice(start);
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${display}: could not read the file (${(e as Error).message})`, {
+      hint: 'a .gz file that is cut short or damaged? download it again',
+    });
+  } finally {
+    raw.destroy();
+  }
+  rest += decoder.end();
+  if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest, n + 1];
+}
+
+/** Fields of a CSV line (RFC 4180, no line breaks inside quotes: the converters' inputs are one record per line). */
+export function csvFields(line: string): string[] | null {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"') {
+        if (line[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  if (quoted) return null;
+  out.push(field);
+  return out;
+}

@@ -1,0 +1,265 @@
+/**
+ * Storage quota reports to FOCUS. A path's use for the month is the average of its daily samples
+ * in the month (a report taken once, as `isi` and Qumulo give, counts for the whole month).
+ * Paths map to owners by accounts.yaml `storage:` entries (globs, with an optional tier); a
+ * project's paths on one rate are added up, the rate's free allowance (`free_tb`) is taken off,
+ * and the rest is billed in TB-months (10^12 bytes) or GB-months (10^9), as storage is sold.
+ */
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../core/errors.ts';
+import { parseDecimal, SCALE } from '../core/money.ts';
+import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
+import { type AccountsFile, storageOwner } from './accounts.ts';
+import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
+import { csvFields, textLines } from './lines.ts';
+import { periodSpan } from './time.ts';
+
+export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
+export type StorageFormat = (typeof STORAGE_FORMATS)[number];
+
+export interface StorageInput {
+  files: { path: string; display: string }[];
+  period: string;
+  format: StorageFormat;
+  rates: Rates;
+  accounts: AccountsFile;
+  out?: string;
+  outDisplay?: string;
+  provider?: string;
+}
+
+/** A path's samples: bytes used, by day (a snapshot report has one, for the whole month). */
+interface PathUse {
+  path: string;
+  samples: Map<string, bigint>;
+  where: string;
+}
+
+const TB = 10n ** 12n;
+const GB = 10n ** 9n;
+
+export async function convertStorage(input: StorageInput): Promise<ConvertReport> {
+  const uses = new Map<string, PathUse>();
+  const notBilled: Record<string, number> = {};
+  let records = 0;
+  for (const file of input.files) {
+    const read = input.format === 'csv' ? readCsv : readJsonReport;
+    for (const r of await read(file, input.period, input.format)) {
+      records++;
+      if (r.skip) {
+        notBilled[r.skip] = (notBilled[r.skip] ?? 0) + 1;
+        continue;
+      }
+      const use = uses.get(r.path) ?? { path: r.path, samples: new Map(), where: r.where };
+      if (use.samples.has(r.day))
+        throw new UserError(`${r.path} is sampled twice on ${r.day}: expected one sample a day`, {
+          location: r.location,
+          hint: 'keep one sample per path and day (the day’s last, say)',
+        });
+      use.samples.set(r.day, r.bytes);
+      uses.set(r.path, use);
+    }
+  }
+  if (records === 0)
+    throw new UserError(`no quota records in ${input.files.map((f) => f.display).join(', ')}`, { hint: 'is this the right --format?' });
+
+  // Group paths by owner (project, or the path itself when nobody owns it) and tier.
+  const groups = new Map<string, { owner: ReturnType<typeof storageOwner>; tier?: string; paths: PathUse[] }>();
+  for (const use of [...uses.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    const owner = storageOwner(input.accounts, use.path);
+    const key = JSON.stringify(owner ? [owner.pi_email, owner.project_id, owner.fund_org, owner.tier ?? ''] : ['', use.path]);
+    const g = groups.get(key) ?? { owner, tier: owner?.tier, paths: [] };
+    g.paths.push(use);
+    groups.set(key, g);
+  }
+
+  const [monthStart, monthEnd] = periodSpan(input.period);
+  const month = BigInt(monthEnd - monthStart);
+  const writer = await FocusWriter.open(input.period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
+  const unmapped: ConvertReport['unmapped'] = [];
+  let billed = 0;
+  try {
+    for (const g of groups.values()) {
+      // Average bytes of each path (exact: sum × (1 / samples) kept as a fraction), then the group's sum.
+      let num = 0n;
+      let den = 1n;
+      for (const p of g.paths) {
+        const sum = [...p.samples.values()].reduce((a, b) => a + b, 0n);
+        const n = BigInt(p.samples.size);
+        num = num * n + sum * den;
+        den *= n;
+      }
+      const first = g.paths[0] as PathUse;
+      const record = () => `${first.where}: ${g.paths.map((p) => p.path).join(', ')}`;
+      const label = g.owner ? `${g.owner.project_id}${g.tier ? ` (${g.tier})` : ''}` : first.path;
+      if (!g.owner)
+        unmapped.push({ owner: first.path, quantity: quantityText(quantity(num, den * TB)), unit: 'tb-month', records: g.paths.length });
+      // Rates: by tier and path; a group of several paths takes the rate of its first.
+      const attrs = { tier: g.tier, path: first.path };
+      const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
+      for (const s of priceSpan(input.rates, 'storage', unit, attrs, monthStart, monthEnd, record)) {
+        const per = s.rate.unit === 'tb-month' ? TB : GB;
+        const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / 10n ** BigInt(SCALE);
+        // For the part of the month this rate covers: all the use (its list price), and the use
+        // above the allowance (what is billed), so the allowance shows as a discount.
+        const fraction = (bytes: bigint) => quantity(bytes * BigInt(s.end - s.start), den * per * month);
+        const q = fraction(num);
+        if (q === 0n) continue;
+        const above = num - free * den;
+        await writer.write({
+          start: s.start,
+          end: s.end,
+          rate: s.rate,
+          quantity: q,
+          billedQuantity: above > 0n ? fraction(above) : 0n,
+          resourceId: g.paths.map((p) => p.path).join(' '),
+          resourceName: label,
+          description: `${describeAverage(g.paths)}${s.rate.free_tb ? `, less ${s.rate.free_tb} TB free` : ''}`,
+          tags: { ...(g.owner ? withoutTier(g.owner) : {}), ...(g.tier ? { storage_tier: g.tier } : {}) },
+        });
+      }
+      billed += g.paths.length;
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.discard();
+    throw e;
+  }
+  return {
+    converter: 'storage',
+    period: input.period,
+    files: input.files.map((f) => f.display),
+    out: input.outDisplay ?? input.out ?? null,
+    records,
+    billed,
+    charges: writer.rows,
+    not_billed: notBilled,
+    unmapped,
+    rates: writer.totals.rows(),
+    currency: input.rates.currency,
+    ...writer.totals.sums(),
+  };
+}
+
+function withoutTier(o: NonNullable<ReturnType<typeof storageOwner>>) {
+  const { tier: _tier, ...owner } = o;
+  return owner;
+}
+
+/** The unit this storage is priced in: GB-months where a rate asks for that, else TB-months. */
+function pickUnit(rates: Rates, attrs: { tier?: string; path: string }, start: number, end: number): 'tb-month' | 'gb-month' {
+  return !anyRate(rates, 'storage', 'tb-month', attrs, start, end) && anyRate(rates, 'storage', 'gb-month', attrs, start, end)
+    ? 'gb-month'
+    : 'tb-month';
+}
+
+function describeAverage(paths: PathUse[]): string {
+  const samples = paths.reduce((n, p) => n + p.samples.size, 0);
+  return samples === paths.length ? 'use at the report' : `average of ${samples} daily samples`;
+}
+
+interface Sample {
+  path: string;
+  day: string;
+  bytes: bigint;
+  where: string;
+  location: { file: string; line?: number };
+  /** Not billed, and why. */
+  skip?: string;
+}
+
+const CSV_HEADER = ['date', 'path', 'used_bytes'];
+
+async function readCsv(file: { path: string; display: string }, period: string): Promise<Sample[]> {
+  const out: Sample[] = [];
+  let header = true;
+  for await (const [line, n] of textLines(file.path, file.display)) {
+    if (line.trim() === '') continue;
+    const fields = csvFields(line);
+    const at = { file: file.display, line: n };
+    if (header) {
+      header = false;
+      if (fields?.map((f) => f.trim().toLowerCase()).join(',') !== CSV_HEADER.join(','))
+        throw new UserError(`expected the columns ${CSV_HEADER.join(',')}, found ${JSON.stringify(line.slice(0, 80))}`, {
+          location: at,
+          hint: 'one sample per path and day: date (YYYY-MM-DD), path, used_bytes',
+        });
+      continue;
+    }
+    if (fields?.length !== 3)
+      throw new UserError(`expected 3 fields (${CSV_HEADER.join(',')}), found ${fields?.length ?? 'a broken quote'}`, {
+        location: at,
+        hint: 'one sample per line: date,path,used_bytes (quote a path with a comma)',
+      });
+    const [day = '', path = '', used = ''] = fields.map((f) => f.trim());
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day)))
+      throw new UserError(`date: expected YYYY-MM-DD, found ${JSON.stringify(day)}`, {
+        location: { ...at, column: 1 } as typeof at,
+        hint: 'dates are ISO 8601 days, such as 2025-03-01',
+      });
+    if (!day.startsWith(`${period}-`))
+      throw new UserError(`date ${day} is outside the period ${period}`, {
+        location: at,
+        hint: `a month's report holds samples of that month only; pass the right --period or split the file`,
+      });
+    if (!/^\d+$/.test(used))
+      throw new UserError(`used_bytes: expected a whole, non-negative number of bytes, found ${JSON.stringify(used)}`, {
+        location: at,
+        hint: 'bytes, not TB or GB; a negative use is not possible',
+      });
+    if (!path)
+      throw new UserError('path: expected a storage path, found an empty value', {
+        location: at,
+        hint: 'every sample names the path it measures',
+      });
+    out.push({ path, day, bytes: BigInt(used), where: `${file.display}:${n}`, location: at });
+  }
+  return out;
+}
+
+async function readJsonReport(file: { path: string; display: string }, _period: string, format: StorageFormat): Promise<Sample[]> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file.path, 'utf8'));
+  } catch (e) {
+    throw new UserError(`not JSON: ${(e as Error).message}`, {
+      location: { file: file.display },
+      hint: format === 'isilon' ? 'take it with isi quota quotas list --format json' : 'save the API response of /v1/files/quotas/status/',
+    });
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { quotas?: unknown[] })?.quotas;
+  if (!Array.isArray(list))
+    throw new UserError(
+      `expected ${format === 'isilon' ? 'a JSON list of quotas' : 'an object with a "quotas" list (or a list of quotas)'}`,
+      {
+        location: { file: file.display },
+        hint:
+          format === 'isilon' ? 'take it with isi quota quotas list --format json' : 'save the API response of /v1/files/quotas/status/',
+      },
+    );
+  return list.map((q, i) => {
+    const where = `${file.display} (quota ${i + 1})`;
+    const location = { file: file.display };
+    const item = q as Record<string, unknown>;
+    const path = typeof item.path === 'string' ? item.path : '';
+    if (!path) throw new UserError(`quota ${i + 1} has no path`, { location, hint: `expected a "path" in every ${format} quota` });
+    if (format === 'isilon') {
+      if (item.type !== undefined && item.type !== 'directory')
+        return { path, day: 'report', bytes: 0n, where, location, skip: `${item.type} quotas` };
+      const usage = item.usage as Record<string, unknown> | undefined;
+      const used = usage?.fslogical ?? usage?.logical ?? usage?.applogical;
+      return { path, day: 'report', bytes: bytesOf(used, where, location, 'usage.logical'), where, location };
+    }
+    return { path, day: 'report', bytes: bytesOf(item.capacity_used, where, location, 'capacity_used'), where, location };
+  });
+}
+
+function bytesOf(value: unknown, where: string, location: { file: string }, field: string): bigint {
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^\d+$/.test(text))
+    throw new UserError(`${where}: ${field}: expected a whole, non-negative number of bytes, found ${JSON.stringify(value)}`, {
+      location,
+      hint: 'is this the report the --format names? see docs/sources/storage.md',
+    });
+  return BigInt(text);
+}

@@ -1,0 +1,63 @@
+/**
+ * Wall-clock times from usage exports (sacct prints `2025-03-30T10:00:00`, without a zone) as
+ * instants. Times are read in UTC unless a time zone is given (`--timezone America/New_York`):
+ * billing periods are UTC months, as FOCUS's are.
+ */
+import { UserError } from '../core/errors.ts';
+
+const WALL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/** Checks an IANA time zone name. */
+export function checkTimeZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    throw new UserError(`--timezone ${JSON.stringify(zone)} is not a time zone`, { hint: 'an IANA name such as UTC or America/New_York' });
+  }
+}
+
+/** ms since the epoch of a wall-clock time in `zone`, or null when the text is no such time. */
+export function wallTime(text: string, zone = 'UTC'): number | null {
+  const m = WALL.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h = '0', mi = '0', s = '0'] = m.slice(1) as string[];
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const date = new Date(utc);
+  if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
+    return null;
+  if (zone === 'UTC') return utc;
+  // The zone's offset at that wall time (twice: the first guess may fall across a DST change).
+  let instant = utc - offset(zone, utc);
+  instant = utc - offset(zone, instant);
+  return instant;
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in ms. */
+function offset(zone: string, instant: number): number {
+  let f = formats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formats.set(zone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
+  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+/** [start, end) of a UTC billing period, in ms. */
+export function periodSpan(period: string): [number, number] {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return [Date.UTC(y, m - 1, 1), Date.UTC(y, m, 1)];
+}

@@ -1,0 +1,143 @@
+/**
+ * The generic way in: a usage table `date,pi_email,project_id,fund_org,service,resource,quantity,unit`
+ * to FOCUS, each row priced by the rate in rates.yaml whose `match.service` is the row's service
+ * and whose unit is its unit, on its date. This is what a new source's exporter produces
+ * (docs/sources/TEMPLATE.md): a table that anyone can check, priced by rates in git.
+ */
+import { UserError } from '../core/errors.ts';
+import { parseDecimal } from '../core/money.ts';
+import { isPeriod } from '../domain/period.ts';
+import { priceSpan, type Rates } from '../rates/rates.ts';
+import { UNITS, type Unit } from '../rates/schema.ts';
+import type { AccountsFile } from './accounts.ts';
+import { type ConvertReport, FocusWriter, QTY_SCALE } from './focus-writer.ts';
+import { csvFields, textLines } from './lines.ts';
+
+export const USAGE_COLUMNS = ['date', 'pi_email', 'project_id', 'fund_org', 'service', 'resource', 'quantity', 'unit'] as const;
+
+export interface UsageInput {
+  files: { path: string; display: string }[];
+  /** The month; by default the month of the first row (every row must be in it). */
+  period?: string;
+  rates: Rates;
+  accounts: AccountsFile;
+  out?: string;
+  outDisplay?: string;
+  provider?: string;
+}
+
+const DAY = 86_400_000;
+
+export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
+  let period = input.period;
+  let writer: FocusWriter | undefined;
+  let records = 0;
+  try {
+    for (const file of input.files) {
+      let header = true;
+      for await (const [line, n] of textLines(file.path, file.display)) {
+        if (line.trim() === '') continue;
+        const at = { file: file.display, line: n };
+        const fields = csvFields(line);
+        if (header) {
+          header = false;
+          if (fields?.map((f) => f.trim().toLowerCase()).join(',') !== USAGE_COLUMNS.join(','))
+            throw new UserError(`expected the columns ${USAGE_COLUMNS.join(',')}, found ${JSON.stringify(line.slice(0, 100))}`, {
+              location: at,
+              hint: 'see docs/sources/TEMPLATE.md for the usage table',
+            });
+          continue;
+        }
+        if (!fields || fields.length !== USAGE_COLUMNS.length)
+          throw new UserError(
+            `malformed CSV: expected ${USAGE_COLUMNS.length} fields, found ${fields?.length ?? 'a quote that is never closed'}`,
+            {
+              location: at,
+              hint: 'values with commas must be quoted',
+            },
+          );
+        const row = Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, (fields[i] ?? '').trim()])) as Record<
+          (typeof USAGE_COLUMNS)[number],
+          string
+        >;
+        const col = (c: (typeof USAGE_COLUMNS)[number]) => ({ ...at, column: USAGE_COLUMNS.indexOf(c) + 1 });
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(row.date) || Number.isNaN(Date.parse(row.date)) || !isPeriod(row.date.slice(0, 7)))
+          throw new UserError(`date: expected YYYY-MM-DD, found ${JSON.stringify(row.date)}`, {
+            location: col('date'),
+            hint: 'dates are ISO 8601 days between 1900 and 2199, such as 2025-03-01',
+          });
+        period ??= row.date.slice(0, 7);
+        if (!row.date.startsWith(`${period}-`))
+          throw new UserError(`date ${row.date} is outside the period ${period}`, {
+            location: col('date'),
+            hint: input.period
+              ? 'a month’s file holds that month’s usage only'
+              : `the first row set the period to ${period}; split the file by month, or pass --period`,
+          });
+        if (!(UNITS as readonly string[]).includes(row.unit))
+          throw new UserError(`unit: expected one of ${UNITS.join(', ')}, found ${JSON.stringify(row.unit)}`, {
+            location: col('unit'),
+            hint: 'count what you bill in one of these units; anything else (tokens, requests, jobs) is a unit',
+          });
+        let qty: bigint;
+        try {
+          qty = parseDecimal(row.quantity, QTY_SCALE);
+        } catch {
+          throw new UserError(
+            `quantity: expected a decimal number with at most ${QTY_SCALE} places, found ${JSON.stringify(row.quantity)}`,
+            { location: col('quantity') },
+          );
+        }
+        if (qty < 0n)
+          throw new UserError(`quantity: expected zero or more, found ${row.quantity}`, {
+            location: col('quantity'),
+            hint: 'usage cannot be negative; a refund is an adjustment, not usage',
+          });
+        if (!row.service)
+          throw new UserError('service: expected the service the usage is of, found an empty value', {
+            location: col('service'),
+            hint: 'the service names the rate in rates.yaml (match: { service: … })',
+          });
+        writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
+        records++;
+        const day = Date.parse(`${row.date}T00:00:00Z`);
+        const record = () => `${file.display}:${n}: ${row.quantity} ${row.unit} of ${row.service}`;
+        for (const s of priceSpan(input.rates, 'usage', row.unit as Unit, { service: row.service }, day, day + DAY, record)) {
+          const owner = Object.fromEntries((['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]));
+          await writer.write({
+            start: s.start,
+            end: s.end,
+            rate: s.rate,
+            quantity: qty,
+            resourceId: row.resource,
+            resourceName: row.resource,
+            description: `${row.quantity} ${row.unit} of ${row.service}`,
+            tags: owner,
+          });
+        }
+      }
+    }
+    if (!writer || !period)
+      throw new UserError(`no usage rows in ${input.files.map((f) => f.display).join(', ')}`, {
+        hint: 'a header row, then one row per usage record',
+      });
+    await writer.close();
+  } catch (e) {
+    await writer?.discard();
+    throw e;
+  }
+  return {
+    converter: 'usage',
+    period,
+    files: input.files.map((f) => f.display),
+    out: input.outDisplay ?? input.out ?? null,
+    records,
+    billed: records,
+    charges: writer.rows,
+    not_billed: {},
+    unmapped: [],
+    rates: writer.totals.rows(),
+    currency: input.rates.currency,
+    ...writer.totals.sums(),
+  };
+}

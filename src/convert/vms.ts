@@ -1,0 +1,247 @@
+/**
+ * A VM inventory to FOCUS: each VM billed a `vm-month` rate for its size, prorated by the days it
+ * existed in the month (a day it existed at any time counts whole: days / days in the month).
+ * Whether a VM found stopped is billed is the rate's `bill_stopped` (default: yes).
+ *
+ * The inventory is CSV or JSON with these fields (names case-insensitive): name, size (or tier),
+ * state, created, deleted, and the owner as pi_email, project_id, fund_org (or accounts.yaml
+ * `vms:` entries by name). Hyper-V / Azure Local `Get-VM | ConvertTo-Json` output is read as it
+ * is too (Name, State, CreationTime, and the owner in Notes as `pi_email=…;project_id=…;fund_org=…`).
+ */
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../core/errors.ts';
+import { periodDays } from '../domain/period.ts';
+import { priceSpan, type Rates } from '../rates/rates.ts';
+import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
+import { type ConvertReport, FocusWriter, quantity } from './focus-writer.ts';
+import { csvFields, textLines } from './lines.ts';
+import { periodSpan, wallTime } from './time.ts';
+
+export interface VmsInput {
+  files: { path: string; display: string }[];
+  period: string;
+  rates: Rates;
+  accounts: AccountsFile;
+  out?: string;
+  outDisplay?: string;
+  provider?: string;
+}
+
+interface Vm {
+  name: string;
+  size?: string;
+  tier?: string;
+  state: string;
+  created: number | null;
+  deleted: number | null;
+  owner?: Owner;
+  where: string;
+  location: { file: string; line?: number };
+}
+
+const DAY = 86_400_000;
+/** Hyper-V's VMState numbers, as ConvertTo-Json writes them. */
+const HYPERV_STATES: Record<number, string> = {
+  2: 'running',
+  3: 'off',
+  6: 'saved',
+  9: 'paused',
+  32768: 'paused',
+  32769: 'saved',
+  32770: 'starting',
+};
+const STOPPED = new Set(['off', 'stopped', 'saved', 'shutoff', 'poweredoff', 'deallocated', 'paused', 'suspended']);
+
+export async function convertVms(input: VmsInput): Promise<ConvertReport> {
+  const [monthStart, monthEnd] = periodSpan(input.period);
+  const vms: Vm[] = [];
+  for (const file of input.files) vms.push(...(await readInventory(file)));
+  if (vms.length === 0)
+    throw new UserError(`no VMs in ${input.files.map((f) => f.display).join(', ')}`, {
+      hint: 'an inventory with a header row and one VM per row',
+    });
+  const writer = await FocusWriter.open(input.period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
+  const notBilled: Record<string, number> = {};
+  const unmapped = new Map<string, number>();
+  let billed = 0;
+  try {
+    for (const vm of vms) {
+      const from = Math.max(vm.created ?? monthStart, monthStart);
+      const to = Math.min(vm.deleted ?? monthEnd, monthEnd);
+      if (to <= from) {
+        notBilled['not in the month'] = (notBilled['not in the month'] ?? 0) + 1;
+        continue;
+      }
+      const owner = vm.owner ?? vmOwner(input.accounts, vm.name);
+      if (!owner) unmapped.set(vm.name, (unmapped.get(vm.name) ?? 0) + 1);
+      // Whole days: from the day it appeared to the day it was removed (a part day counts).
+      const firstDay = Math.floor(from / DAY) * DAY;
+      const lastDay = Math.ceil(to / DAY) * DAY;
+      const record = () => `${vm.where}: VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
+      const segments = priceSpan(input.rates, 'vms', 'vm-month', { size: vm.size, tier: vm.tier }, firstDay, lastDay, record);
+      const stopped = STOPPED.has(vm.state);
+      let any = false;
+      for (const s of segments) {
+        if (stopped && s.rate.bill_stopped === false) continue;
+        const days = Math.round((s.end - s.start) / DAY);
+        any = true;
+        await writer.write({
+          start: Math.max(s.start, monthStart),
+          end: Math.min(s.end, monthEnd),
+          rate: s.rate,
+          quantity: quantity(BigInt(days), BigInt(periodDays(input.period))),
+          resourceId: vm.name,
+          resourceName: vm.name,
+          description: `${days} day${days === 1 ? '' : 's'} of ${periodDays(input.period)}, ${vm.state}`,
+          tags: { ...(owner ?? {}), ...(vm.size ? { vm_size: vm.size } : {}), ...(vm.tier ? { vm_tier: vm.tier } : {}) },
+        });
+      }
+      if (any) billed++;
+      else notBilled[`stopped (${vm.state})`] = (notBilled[`stopped (${vm.state})`] ?? 0) + 1;
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.discard();
+    throw e;
+  }
+  return {
+    converter: 'vms',
+    period: input.period,
+    files: input.files.map((f) => f.display),
+    out: input.outDisplay ?? input.out ?? null,
+    records: vms.length,
+    billed,
+    charges: writer.rows,
+    not_billed: notBilled,
+    unmapped: [...unmapped].map(([name, n]) => ({ owner: name, quantity: String(n), unit: 'vm', records: n })),
+    rates: writer.totals.rows(),
+    currency: input.rates.currency,
+    ...writer.totals.sums(),
+  };
+}
+
+async function readInventory(file: { path: string; display: string }): Promise<Vm[]> {
+  const text = await readFile(file.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(
+      `${file.display}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a file' : e.message}`,
+    );
+  });
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return readJson(trimmed, file.display);
+  return readCsv(file);
+}
+
+type Row = Record<string, unknown>;
+
+function readJson(text: string, display: string): Vm[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`not JSON: ${(e as Error).message}`, {
+      location: { file: display },
+      hint: 'ConvertTo-Json output, or a JSON list of VMs',
+    });
+  }
+  const list = (Array.isArray(doc) ? doc : [doc]) as Row[];
+  return list.map((item, i) => toVm(lowerKeys(item), `${display} (VM ${i + 1})`, { file: display }));
+}
+
+async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
+  const out: Vm[] = [];
+  let header: string[] | null = null;
+  for await (const [line, n] of textLines(file.path, file.display)) {
+    if (line.trim() === '') continue;
+    const fields = csvFields(line);
+    const at = { file: file.display, line: n };
+    if (!fields)
+      throw new UserError('malformed CSV: a quote that is never closed', {
+        location: at,
+        hint: 'a field with a " must be quoted and its quotes doubled',
+      });
+    if (header === null) {
+      header = fields.map((f) => f.trim().toLowerCase());
+      if (!header.includes('name') || !(header.includes('size') || header.includes('tier')) || !header.includes('state'))
+        throw new UserError(
+          `expected the columns name, size (or tier), state, created, deleted, pi_email, project_id, fund_org; found ${JSON.stringify(line.slice(0, 100))}`,
+          {
+            location: at,
+            hint: 'see docs/sources/local-vms.md for the inventory format and the commands that export it',
+          },
+        );
+      continue;
+    }
+    if (fields.length !== header.length)
+      throw new UserError(`malformed CSV: expected ${header.length} fields as in the header, found ${fields.length}`, {
+        location: at,
+        hint: 'values with commas must be quoted',
+      });
+    out.push(toVm(Object.fromEntries(header.map((h, i) => [h, fields[i]])), `${file.display}:${n}`, at));
+  }
+  return out;
+}
+
+function lowerKeys(item: Row): Row {
+  return Object.fromEntries(Object.entries(item ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function toVm(row: Row, where: string, location: { file: string; line?: number }): Vm {
+  const text = (k: string) => {
+    const v = row[k];
+    return v === null || v === undefined ? '' : String(v).trim();
+  };
+  const name = text('name') || text('vmname');
+  if (!name) throw new UserError(`${where}: a VM without a name`, { location, hint: 'every VM needs its name' });
+  const stateValue = row.state;
+  const state = (typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text('state'))
+    .toLowerCase()
+    .replace(/\s+/g, '');
+  if (!state) throw new UserError(`${where}: VM ${name} has no state`, { location, hint: 'running, stopped, off…' });
+  const created = instant(row.created ?? row.creationtime, where, location, 'created');
+  const deleted = instant(row.deleted, where, location, 'deleted');
+  if (created !== null && deleted !== null && deleted < created)
+    throw new UserError(`${where}: VM ${name} was deleted (${text('deleted')}) before it was created`, {
+      location,
+      hint: 'check the inventory’s created and deleted dates',
+    });
+  const owner = ownerOf(row, text('notes'));
+  return { name, size: text('size') || undefined, tier: text('tier') || undefined, state, created, deleted, owner, where, location };
+}
+
+/** The owner from columns, or from Notes written as pi_email=…;project_id=…;fund_org=… */
+function ownerOf(row: Row, notes: string): Owner | undefined {
+  const fromNotes = Object.fromEntries(
+    notes
+      .split(/[;\n]/)
+      .map((kv) => kv.split('=').map((s) => s.trim()))
+      .filter((kv) => kv.length === 2),
+  );
+  const get = (k: string) => {
+    const v = row[k] ?? fromNotes[k];
+    return v === null || v === undefined || String(v).trim() === '' ? undefined : String(v).trim();
+  };
+  const [pi_email, project_id, fund_org] = [get('pi_email'), get('project_id'), get('fund_org')];
+  if (!pi_email && !project_id && !fund_org) return undefined;
+  return {
+    pi_email: pi_email ?? '',
+    project_id: project_id ?? '',
+    fund_org: fund_org ?? '',
+    ...(get('cost_center') ? { cost_center: get('cost_center') as string } : {}),
+  };
+}
+
+/** A time: ISO 8601 (a date, or a date and time), or .NET's /Date(ms)/ as Windows PowerShell writes it; empty is none. */
+function instant(value: unknown, where: string, location: { file: string; line?: number }, field: string): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  const text = String(value).trim();
+  const dotnet = /^\/Date\((-?\d+)\)\/$/.exec(text);
+  if (dotnet) return Number(dotnet[1]);
+  const wall = wallTime(text.replace(/Z$/, ''));
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : null;
+  const t = iso ?? wall;
+  if (t === null || Number.isNaN(t))
+    throw new UserError(`${where}: ${field}: expected a date such as 2025-03-14 or 2025-03-14T09:30:00Z, found ${JSON.stringify(text)}`, {
+      location,
+    });
+  return t;
+}

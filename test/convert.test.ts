@@ -1,0 +1,539 @@
+/**
+ * The converters against hand-computed expectations (the arithmetic is in the comments, done
+ * apart from the code), then convert → ingest → generate end to end, and bad input refused with
+ * file:line, a hint, and nothing written.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cli, removeDir, scratch, scratchRepo, tempDir } from './helpers.ts';
+
+const RATES = `currency: USD
+rates:
+  - id: cpu-standard
+    service: HPC CPU Compute
+    unit: core-hour
+    list_price: "0.0300"
+    subsidy_percent: "100"
+    match: { partition: [standard, long] }
+    effective_from: 2025-01-01
+  - id: cpu-gpu-nodes
+    service: HPC CPU Compute
+    unit: core-hour
+    list_price: "0.0300"
+    subsidy_percent: "100"
+    match: { partition: gpu }
+    effective_from: 2025-01-01
+  - id: cpu-himem
+    service: HPC CPU Compute
+    unit: core-hour
+    list_price: "0.0300"
+    subsidy_percent: "100"
+    match: { partition: himem }
+    effective_from: 2025-01-01
+  - id: mem-himem
+    service: HPC Memory
+    unit: gb-hour
+    list_price: "0.0050"
+    subsidy_percent: "50"
+    match: { partition: himem }
+    effective_from: 2025-01-01
+  - id: gpu-a100
+    service: HPC GPU Compute
+    unit: gpu-hour
+    list_price: "0.90"
+    subsidy_percent: "50"
+    match: { partition: gpu, gpu_type: a100 }
+    effective_from: 2025-01-01
+    effective_to: 2025-03-14
+  - id: gpu-a100-new
+    service: HPC GPU Compute
+    unit: gpu-hour
+    list_price: "1.20"
+    billed_price: "0.60"
+    match: { partition: gpu, gpu_type: a100 }
+    effective_from: 2025-03-15
+  - id: storage-standard
+    service: Research Storage
+    unit: tb-month
+    list_price: "25.00"
+    free_tb: "1"
+    match: { path: ["/ifs/proj/**", "/ifs/tmp/**", "/proj/**"] }
+    effective_from: 2025-01-01
+  - id: storage-archive
+    service: Archive Storage
+    unit: tb-month
+    list_price: "5.00"
+    match: { tier: archive }
+    effective_from: 2025-01-01
+  - id: vm-small
+    service: Virtual Machines
+    unit: vm-month
+    list_price: "20.00"
+    subsidy_percent: "50"
+    match: { size: small }
+    effective_from: 2025-01-01
+  - id: vm-medium
+    service: Virtual Machines
+    unit: vm-month
+    list_price: "40.00"
+    subsidy_percent: "50"
+    match: { size: medium }
+    effective_from: 2025-01-01
+  - id: vm-large
+    service: Virtual Machines
+    unit: vm-month
+    list_price: "80.00"
+    match: { size: large }
+    effective_from: 2025-01-01
+    bill_stopped: false
+  - id: ai-tokens
+    service: AI Gateway
+    unit: unit
+    list_price: "0.000002"
+    match: { service: AI Gateway }
+    effective_from: 2025-01-01
+`;
+
+const ACCOUNTS = `accounts:
+  - { account: chen-lab, pi_email: w.chen@example.edu, project_id: climate, fund_org: "100100-1000" }
+storage:
+  - { path: "/ifs/proj/a*", pi_email: a.rivera@example.edu, project_id: atlas, fund_org: "100200-2000" }
+  - { path: "/ifs/archive/b", tier: archive, pi_email: b.okafor@example.edu, project_id: ocean, fund_org: "100300-3000" }
+  - { path: "/proj/a/", pi_email: a.rivera@example.edu, project_id: atlas, fund_org: "100200-2000" }
+vms:
+  - { name: "chen-*", pi_email: w.chen@example.edu, project_id: climate, fund_org: "100100-1000" }
+`;
+
+const SACCT = `JobID|JobName|Account|Partition|State|Start|End|Elapsed|AllocTRES
+100|cross|chen-lab|standard|COMPLETED|2025-03-30T00:00:00|2025-04-02T00:00:00|3-00:00:00|billing=4,cpu=4,mem=16G,node=1
+101_3|array|chen-lab|gpu|COMPLETED|2025-03-14T12:00:00|2025-03-15T12:00:00|1-00:00:00|cpu=8,gres/gpu=2,gres/gpu:a100=2,mem=64G,node=1
+102|orphan|nobody|standard|FAILED|2025-03-02T00:00:00|2025-03-02T10:00:00|10:00:00|cpu=1,mem=1G
+105+0|het|chen-lab|standard|COMPLETED|2025-03-03T00:00:00|2025-03-03T01:00:00|01:00:00|cpu=2
+105+1|het|chen-lab|standard|COMPLETED|2025-03-03T00:00:00|2025-03-03T01:00:00|01:00:00|cpu=2
+106|requeued|chen-lab|long|REQUEUED|2025-03-04T00:00:00|2025-03-04T01:00:00|01:00:00|cpu=1
+106|requeued|chen-lab|long|COMPLETED|2025-03-04T02:00:00|2025-03-04T04:00:00|02:00:00|cpu=1
+106|requeued|chen-lab|long|COMPLETED|2025-03-04T02:00:00|2025-03-04T04:00:00|02:00:00|cpu=1
+107.batch|batch|chen-lab|standard|COMPLETED|2025-03-05T00:00:00|2025-03-05T01:00:00|01:00:00|cpu=1
+108|waiting|chen-lab|standard|PENDING|Unknown|Unknown|00:00:00|
+109|never|chen-lab|standard|CANCELLED by 1001|None|2025-03-06T00:00:00|00:00:00|
+110|bigmem|chen-lab|himem|OUT_OF_MEMORY|2025-03-07T00:00:00|2025-03-07T03:00:00|03:00:00|cpu=2,mem=64G
+111|running|chen-lab|standard|RUNNING|2025-03-31T20:00:00|Unknown|04:00:00|cpu=1
+112|old|chen-lab|standard|COMPLETED|2025-02-01T00:00:00|2025-02-02T00:00:00|1-00:00:00|cpu=1
+`;
+
+let dir: string;
+let repo: string;
+
+/** Runs `convert <kind> …` in the test folder with the rates and accounts above; `args` are paths relative to it. */
+async function convert(...args: string[]) {
+  return cli('convert', ...args.map((a) => (a.includes('/') || !/\.(txt|csv|json|gz)$/.test(a) ? a : join(dir, a))), '--root', dir);
+}
+
+/** The FOCUS rows of a converted file, as objects. */
+async function rows(file: string): Promise<Record<string, string>[]> {
+  const [header, ...lines] = (await readFile(file, 'utf8')).trimEnd().split('\n');
+  const columns = (header as string).split(',');
+  return lines.map((line) => {
+    const cells: string[] = [];
+    let cell = '';
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else if (c === '"') quoted = false;
+        else cell += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ',') {
+        cells.push(cell);
+        cell = '';
+      } else cell += c;
+    }
+    cells.push(cell);
+    return Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? '']));
+  });
+}
+
+before(async () => {
+  dir = await tempDir();
+});
+after(() => removeDir(dir));
+
+describe('convert slurm', () => {
+  before(async () => {
+    await writeFile(join(dir, 'rates.yaml'), RATES);
+    await writeFile(join(dir, 'accounts.yaml'), ACCOUNTS);
+    await writeFile(join(dir, 'sacct.txt'), SACCT);
+  });
+
+  it('bills each allocation for its run inside the month, by CPU, GPU type and (where a rate asks) memory', async () => {
+    const out = join(dir, 'hpc.csv');
+    const r = await convert('slurm', 'sacct.txt', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const charges = (await rows(out)).map((c) => [
+      c.ResourceId,
+      c.x_RateId,
+      c.ChargePeriodStart,
+      c.ChargePeriodEnd,
+      c.PricingQuantity,
+      c.ListCost,
+      c.BilledCost,
+    ]);
+    assert.deepEqual(charges, [
+      // 100: March 30 00:00 to April 1 00:00 is 48 h inside March; 4 CPUs × 48 h = 192 core-hours × 0.03 = 5.76 (billed 0: 100% subsidy).
+      ['100', 'cpu-standard', '2025-03-30T00:00:00Z', '2025-04-01T00:00:00Z', '192', '5.76', '0'],
+      // 101_3: 24 h × 8 CPUs = 192; its 2 a100 GPUs (listed typed and untyped: counted once)
+      // 12 h before the 15th at 0.90 (billed 0.45): 24 GPU-hours → 21.60 / 10.80; 12 h after at 1.20 / 0.60: 28.80 / 14.40.
+      ['101_3', 'cpu-gpu-nodes', '2025-03-14T12:00:00Z', '2025-03-15T12:00:00Z', '192', '5.76', '0'],
+      ['101_3', 'gpu-a100', '2025-03-14T12:00:00Z', '2025-03-15T00:00:00Z', '24', '21.6', '10.8'],
+      ['101_3', 'gpu-a100-new', '2025-03-15T00:00:00Z', '2025-03-15T12:00:00Z', '24', '28.8', '14.4'],
+      // 102: 10 h × 1 CPU, an account nobody owns: converted, without a PI.
+      ['102', 'cpu-standard', '2025-03-02T00:00:00Z', '2025-03-02T10:00:00Z', '10', '0.3', '0'],
+      // 105+0, 105+1: each component of the heterogeneous job, 2 CPUs × 1 h.
+      ['105+0', 'cpu-standard', '2025-03-03T00:00:00Z', '2025-03-03T01:00:00Z', '2', '0.06', '0'],
+      ['105+1', 'cpu-standard', '2025-03-03T00:00:00Z', '2025-03-03T01:00:00Z', '2', '0.06', '0'],
+      // 106: each run of the requeued job (1 h, then 2 h); the run listed twice, once.
+      ['106', 'cpu-standard', '2025-03-04T00:00:00Z', '2025-03-04T01:00:00Z', '1', '0.03', '0'],
+      ['106', 'cpu-standard', '2025-03-04T02:00:00Z', '2025-03-04T04:00:00Z', '2', '0.06', '0'],
+      // 110: 2 CPUs × 3 h = 6; 64 GiB × 3 h = 192 GB-hours × 0.005 = 0.96, billed half: 0.48.
+      ['110', 'cpu-himem', '2025-03-07T00:00:00Z', '2025-03-07T03:00:00Z', '6', '0.18', '0'],
+      ['110', 'mem-himem', '2025-03-07T00:00:00Z', '2025-03-07T03:00:00Z', '192', '0.96', '0.48'],
+      // 111: still running: billed to the month's end, 4 h.
+      ['111', 'cpu-standard', '2025-03-31T20:00:00Z', '2025-04-01T00:00:00Z', '4', '0.12', '0'],
+    ]);
+    const report = r.json();
+    assert.deepEqual(report.not_billed, {
+      'listed twice (billed once)': 1,
+      'job steps (billed as their allocation)': 1,
+      PENDING: 1,
+      'never started': 1,
+      'ran outside the month': 1,
+    });
+    assert.deepEqual(report.unmapped, [{ owner: 'nobody', quantity: '10', unit: 'core-hour', records: 1 }]);
+    // 5.76 + 5.76 + 21.60 + 28.80 + 0.30 + 0.06 + 0.06 + 0.03 + 0.06 + 0.18 + 0.96 + 0.12 = 63.69; billed 10.80 + 14.40 + 0.48 = 25.68.
+    assert.deepEqual([report.records, report.billed, report.total_list, report.total_billed], [14, 9, '63.69', '25.68']);
+    const tags = (await rows(out)).map((c) => JSON.parse(c.Tags as string));
+    assert.deepEqual(tags[0], {
+      pi_email: 'w.chen@example.edu',
+      project_id: 'climate',
+      fund_org: '100100-1000',
+      slurm_account: 'chen-lab',
+      partition: 'standard',
+    });
+    assert.deepEqual(tags[4], { slurm_account: 'nobody', partition: 'standard' });
+    assert.equal(tags[2].gpu_type, 'a100');
+  });
+
+  it('reads sacct output without its header line too, and gzip-compressed', async () => {
+    const { gzipSync } = await import('node:zlib');
+    await writeFile(join(dir, 'noheader.txt.gz'), gzipSync(SACCT.split('\n').slice(1).join('\n')));
+    const r = await convert('slurm', join(dir, 'noheader.txt.gz'), '--period', '2025-03', '--out', join(dir, 'h2.csv'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.json().total_list, r.json().total_billed], ['63.69', '25.68']);
+  });
+
+  it('goes through ingest and generate onto the PIs statements, with the unmapped account held for review', async (t) => {
+    repo = await scratchRepo(t);
+    await writeFile(join(repo, 'rates.yaml'), RATES);
+    await writeFile(join(repo, 'accounts.yaml'), ACCOUNTS);
+    const out = join(repo, 'hpc-2025-03.csv');
+    assert.equal((await cli('convert', 'slurm', join(dir, 'sacct.txt'), '--period', '2025-03', '--out', out, '--root', repo)).code, 0);
+    const ingest = await cli('ingest', out, '--source', 'HPC', '--root', repo, '--json');
+    assert.equal(ingest.code, 0, ingest.stderr);
+    assert.deepEqual(ingest.json().flags.by_rule, { missing_pi_email: 1, missing_project_id: 1, missing_fund_org: 1 });
+    const set = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
+    // Everything but the orphan job: list 63.69 − 0.30 = 63.39; due 25.68, by service.
+    assert.deepEqual(
+      set.statements.map((s: { pi_email: string; list: string; amount_due: string; lines: { service: string; amount: string }[] }) => [
+        s.pi_email,
+        s.list,
+        s.amount_due,
+        s.lines.map((l) => `${l.service} ${l.amount}`),
+      ]),
+      [['w.chen@example.edu', '63.39', '25.68', ['HPC CPU Compute 0.00', 'HPC GPU Compute 25.20', 'HPC Memory 0.48']]],
+    );
+  });
+});
+
+describe('convert storage', () => {
+  it('averages daily samples, adds up a project’s paths, takes the free allowance off, by tier', async () => {
+    await writeFile(
+      join(dir, 'usage.csv'),
+      [
+        'date,path,used_bytes',
+        '2025-03-01,/ifs/proj/a1,2000000000000',
+        '2025-03-02,/ifs/proj/a1,4000000000000', // a1 averages 3 TB
+        '2025-03-05,/ifs/proj/a2,1000000000000', // a2: one sample, 1 TB for the month
+        '2025-03-01,/ifs/archive/b,10000000000000',
+        '2025-03-01,/ifs/tmp/x,500000000000',
+      ].join('\n'),
+    );
+    const out = join(dir, 'storage.csv');
+    const r = await convert('storage', 'usage.csv', '--format', 'csv', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => [
+        c.ResourceName,
+        c.x_RateId,
+        c.PricingQuantity,
+        c.ListCost,
+        c.BilledCost,
+        JSON.parse(c.Tags as string).project_id ?? '',
+      ]),
+      [
+        // b: 10 TB archive at 5.00, no allowance.
+        ['ocean (archive)', 'storage-archive', '10', '50', '50', 'ocean'],
+        // atlas: 3 + 1 = 4 TB at 25.00 = 100 list; billed above 1 TB free: 3 × 25 = 75.
+        ['atlas', 'storage-standard', '4', '100', '75', 'atlas'],
+        // x: nobody's; 0.5 TB, all of it within the free TB.
+        ['/ifs/tmp/x', 'storage-standard', '0.5', '12.5', '0', ''],
+      ],
+    );
+    assert.deepEqual(r.json().unmapped, [{ owner: '/ifs/tmp/x', quantity: '0.5', unit: 'tb-month', records: 1 }]);
+  });
+
+  it('reads an Isilon quota list and a Qumulo quota status as one report for the month', async () => {
+    await writeFile(
+      join(dir, 'isi.json'),
+      JSON.stringify([
+        { id: 'q1', path: '/ifs/proj/a1', type: 'directory', usage: { fslogical: 2500000000000, fsphysical: 3100000000000, inodes: 10 } },
+        { id: 'q2', path: '/ifs/proj/a1', type: 'user', persona: { name: 'u1' }, usage: { fslogical: 100 } },
+      ]),
+    );
+    const isi = await convert('storage', 'isi.json', '--format', 'isilon', '--period', '2025-03', '--out', join(dir, 'isi.csv'), '--json');
+    assert.equal(isi.code, 0, isi.stderr);
+    // 2.5 TB: list 62.50, billed (2.5 − 1) × 25 = 37.50; the user quota is not billed.
+    assert.deepEqual([isi.json().total_list, isi.json().total_billed, isi.json().not_billed], ['62.5', '37.5', { 'user quotas': 1 }]);
+    await writeFile(
+      join(dir, 'qumulo.json'),
+      JSON.stringify({
+        quotas: [{ id: '7', path: '/proj/a/', limit: '5000000000000', capacity_used: '1000000000000' }],
+        paging: { next: '' },
+      }),
+    );
+    const q = await convert('storage', 'qumulo.json', '--format', 'qumulo', '--period', '2025-03', '--out', join(dir, 'q.csv'), '--json');
+    assert.equal(q.code, 0, q.stderr);
+    assert.deepEqual([q.json().total_list, q.json().total_billed], ['25', '0']);
+  });
+
+  it('splits a month at a rate change, by the days each rate covers', async (t) => {
+    const d = await scratch(t);
+    await writeFile(
+      join(d, 'rates.yaml'),
+      'currency: USD\nrates:\n  - { id: s1, service: Storage, unit: tb-month, list_price: "25.00", match: { path: "/p/**" }, effective_from: 2025-01-01, effective_to: 2025-03-15 }\n  - { id: s2, service: Storage, unit: tb-month, list_price: "20.00", match: { path: "/p/**" }, effective_from: 2025-03-16 }\n',
+    );
+    await writeFile(join(d, 'u.csv'), 'date,path,used_bytes\n2025-03-01,/p/x,4000000000000\n');
+    const r = await cli(
+      'convert',
+      'storage',
+      join(d, 'u.csv'),
+      '--format',
+      'csv',
+      '--period',
+      '2025-03',
+      '--out',
+      join(d, 'o.csv'),
+      '--root',
+      d,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    // 4 TB × 15/31 = 1.935484 TB-months at 25 = 48.3871; 4 × 16/31 = 2.064516 at 20 = 41.29032.
+    assert.deepEqual(
+      (await rows(join(d, 'o.csv'))).map((c) => [c.x_RateId, c.ChargePeriodStart, c.ChargePeriodEnd, c.PricingQuantity, c.ListCost]),
+      [
+        ['s1', '2025-03-01T00:00:00Z', '2025-03-16T00:00:00Z', '1.935484', '48.3871'],
+        ['s2', '2025-03-16T00:00:00Z', '2025-04-01T00:00:00Z', '2.064516', '41.29032'],
+      ],
+    );
+  });
+});
+
+describe('convert vms', () => {
+  it('prorates each VM by the days it existed, and bills a stopped VM only where its rate says so', async () => {
+    await writeFile(
+      join(dir, 'vms.csv'),
+      [
+        'name,size,state,created,deleted,pi_email,project_id,fund_org',
+        'web-1,medium,running,2025-02-01,,a.rivera@example.edu,atlas,100200-2000',
+        'batch-2,small,running,2025-03-10T09:00:00Z,2025-03-20T10:00:00Z,a.rivera@example.edu,atlas,100200-2000',
+        'big-3,large,off,2025-01-01,,a.rivera@example.edu,atlas,100200-2000',
+        'gone-4,small,running,2025-01-01,2025-02-15,a.rivera@example.edu,atlas,100200-2000',
+        'chen-db,small,stopped,2025-03-31T23:00:00Z,,,,',
+        'mystery,small,running,,,,,',
+      ].join('\n'),
+    );
+    const out = join(dir, 'vms-out.csv');
+    const r = await convert('vms', 'vms.csv', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => [
+        c.ResourceId,
+        c.x_RateId,
+        c.PricingQuantity,
+        c.ListCost,
+        c.BilledCost,
+        JSON.parse(c.Tags as string).pi_email ?? '',
+      ]),
+      [
+        // the whole month: 1 VM-month at 40, billed half.
+        ['web-1', 'vm-medium', '1', '40', '20', 'a.rivera@example.edu'],
+        // March 10 to 20: 11 days of 31 = 0.354839 × 20 = 7.09678, billed × 10 = 3.54839.
+        ['batch-2', 'vm-small', '0.354839', '7.09678', '3.54839', 'a.rivera@example.edu'],
+        // 1 day of 31 = 0.032258 (stopped, but small VMs bill stopped ones); owner from accounts.yaml.
+        ['chen-db', 'vm-small', '0.032258', '0.64516', '0.32258', 'w.chen@example.edu'],
+        ['mystery', 'vm-small', '1', '20', '10', ''],
+      ],
+    );
+    assert.deepEqual(r.json().not_billed, { 'stopped (off)': 1, 'not in the month': 1 });
+    assert.deepEqual(r.json().unmapped, [{ owner: 'mystery', quantity: '1', unit: 'vm', records: 1 }]);
+  });
+
+  it('reads Hyper-V Get-VM | ConvertTo-Json output, owner in Notes, dates as /Date(ms)/', async () => {
+    await writeFile(
+      join(dir, 'getvm.json'),
+      JSON.stringify([
+        {
+          Name: 'lab-vm',
+          State: 2,
+          CreationTime: '/Date(1741392000000)/',
+          Notes: 'pi_email=b.okafor@example.edu;project_id=ocean;fund_org=100300-3000',
+          size: 'small',
+        },
+        { Name: 'off-vm', State: 3, CreationTime: '2025-01-05T10:00:00Z', Notes: '', size: 'large' },
+      ]),
+    );
+    const r = await convert('vms', 'getvm.json', '--period', '2025-03', '--out', join(dir, 'hv.csv'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    // Created 2025-03-08: 24 days of 31 = 0.774194 × 20 = 15.48388 list, 7.74194 billed; the large VM is off and not billed.
+    const [lab] = await rows(join(dir, 'hv.csv'));
+    assert.deepEqual(
+      [lab?.ResourceId, lab?.PricingQuantity, lab?.ListCost, lab?.BilledCost],
+      ['lab-vm', '0.774194', '15.48388', '7.74194'],
+    );
+    assert.equal(JSON.parse(lab?.Tags as string).project_id, 'ocean');
+    assert.deepEqual(r.json().not_billed, { 'stopped (off)': 1 });
+  });
+});
+
+describe('convert usage', () => {
+  it('prices any usage table by the rate for its service and unit', async () => {
+    await writeFile(
+      join(dir, 'ai.csv'),
+      'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n2025-03-02,a.rivera@example.edu,atlas,100200-2000,AI Gateway,key-1,1500000,unit\n2025-03-03,,,,AI Gateway,key-9,250000,unit\n',
+    );
+    const r = await convert('usage', 'ai.csv', '--out', join(dir, 'ai-out.csv'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    // 1,500,000 × 0.000002 = 3; 250,000 × 0.000002 = 0.5; the period is the rows' month.
+    assert.deepEqual(
+      (await rows(join(dir, 'ai-out.csv'))).map((c) => [c.BillingPeriodStart, c.ResourceId, c.BilledCost, c.Tags]),
+      [
+        ['2025-03-01T00:00:00Z', 'key-1', '3', '{"pi_email":"a.rivera@example.edu","project_id":"atlas","fund_org":"100200-2000"}'],
+        ['2025-03-01T00:00:00Z', 'key-9', '0.5', '{}'],
+      ],
+    );
+  });
+});
+
+describe('bad input to a converter', () => {
+  /** Expects exit 2, the message at file:line, a hint, and no output file. */
+  async function refused(args: string[], message: RegExp) {
+    const out = join(dir, 'refused.csv');
+    const r = await convert(...args, '--out', out);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /\n {2}hint: /);
+    assert.ok(!existsSync(out), 'nothing written');
+  }
+
+  it('refuses malformed sacct lines, unknown states, and usage no rate prices', async () => {
+    const bad = async (name: string, line: string) => {
+      await writeFile(join(dir, name), `${SACCT.split('\n')[0]}\n${SACCT.split('\n')[1]}\n${line}\n`);
+      return name;
+    };
+    await refused(
+      ['slurm', await bad('s1.txt', '200|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00'), '--period', '2025-03'],
+      /s1\.txt:3: malformed sacct line: expected 9 fields separated by \|, found 6/,
+    );
+    await refused(
+      [
+        'slurm',
+        await bad('s2.txt', '201|x|chen-lab|standard|COMPLETED|yesterday|2025-03-01T02:00:00|02:00:00|cpu=1'),
+        '--period',
+        '2025-03',
+      ],
+      /s2\.txt:3: malformed sacct line: Start: expected a time such as 2025-03-30T10:00:00, found "yesterday"/,
+    );
+    await refused(
+      [
+        'slurm',
+        await bad('s3.txt', '202|x|chen-lab|standard|EXPLODED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=1'),
+        '--period',
+        '2025-03',
+      ],
+      /s3\.txt:3: unknown job state "EXPLODED" for job 202/,
+    );
+    await refused(
+      [
+        'slurm',
+        await bad('s4.txt', '203|x|chen-lab|gpu|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=1,gres/gpu:v100=1'),
+        '--period',
+        '2025-03',
+      ],
+      /s4\.txt:3: job 203 \(account chen-lab, partition gpu\): no rate in rates\.yaml prices its gpu-hours on 2025-03-01 \(partition gpu, account chen-lab, gpu_type v100\)/,
+    );
+    await refused(
+      [
+        'slurm',
+        await bad('s5.txt', '204|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=lots'),
+        '--period',
+        '2025-03',
+      ],
+      /malformed sacct line: AllocTRES/,
+    );
+  });
+
+  it('refuses a wrong column set, a date outside the period, a negative quantity and an unknown unit', async () => {
+    await writeFile(join(dir, 'u1.csv'), 'day,pi,quantity\n2025-03-01,a,1\n');
+    await refused(['usage', 'u1.csv'], /u1\.csv:1: expected the columns date,pi_email,project_id,fund_org,service,resource,quantity,unit/);
+    const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
+    await writeFile(join(dir, 'u2.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,1,unit\n2025-04-01,a@x.edu,p,f,AI Gateway,k,1,unit\n`);
+    await refused(['usage', 'u2.csv'], /u2\.csv:3:1: date 2025-04-01 is outside the period 2025-03/);
+    await writeFile(join(dir, 'u3.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,-5,unit\n`);
+    await refused(['usage', 'u3.csv'], /u3\.csv:2:7: quantity: expected zero or more, found -5/);
+    await writeFile(join(dir, 'u4.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,5,tokens\n`);
+    await refused(
+      ['usage', 'u4.csv'],
+      /u4\.csv:2:8: unit: expected one of core-hour, gpu-hour, gb-hour, gb-month, tb-month, vm-month, unit, found "tokens"/,
+    );
+    await writeFile(join(dir, 's.csv'), 'date,path,used_bytes\n2025-02-28,/ifs/proj/a1,1\n');
+    await refused(
+      ['storage', 's.csv', '--format', 'csv', '--period', '2025-03'],
+      /s\.csv:2: date 2025-02-28 is outside the period 2025-03/,
+    );
+    await writeFile(join(dir, 's2.csv'), 'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,-1\n');
+    await refused(
+      ['storage', 's2.csv', '--format', 'csv', '--period', '2025-03'],
+      /s2\.csv:2: used_bytes: expected a whole, non-negative number of bytes, found "-1"/,
+    );
+  });
+
+  it('refuses rates.yaml with two rates for the same usage, at its line', async (t) => {
+    const d = await scratch(t);
+    await writeFile(
+      join(d, 'rates.yaml'),
+      'currency: USD\nrates:\n  - { id: a, service: S, unit: core-hour, list_price: "0.03", match: { partition: [standard, long] }, effective_from: 2025-01-01 }\n  - { id: b, service: S, unit: core-hour, list_price: "0.04", match: { partition: long }, effective_from: 2025-03-01 }\n',
+    );
+    await writeFile(join(d, 'x.txt'), SACCT);
+    const r = await cli('convert', 'slurm', join(d, 'x.txt'), '--period', '2025-03', '--root', d);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^error: rates\.yaml:4:\d+: rates a and b both price core-hours of the same usage from 2025-03-01\n {2}hint: end a the day before b starts/,
+    );
+  });
+});
