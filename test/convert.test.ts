@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, removeDir, scratch, scratchRepo, tempDir } from './helpers.ts';
+import { type CliResult, cli, removeDir, scratch, scratchRepo, tempDir } from './helpers.ts';
 
 const RATES = `currency: USD
 rates:
@@ -260,6 +260,81 @@ describe('convert slurm', () => {
   });
 });
 
+describe('convert slurm, a large month in two halves at once', () => {
+  /** A sacct file of n jobs over two accounts, with what the halves must agree on. */
+  const sacctFile = (n: number, extra: string[] = []) =>
+    [
+      'JobID|JobName|Account|Partition|State|Start|End|Elapsed|AllocTRES',
+      ...Array.from({ length: n }, (_, i) => {
+        const day = String(1 + (i % 28)).padStart(2, '0');
+        const kind = i % 5;
+        const state = kind === 4 ? 'PENDING|Unknown|Unknown' : `COMPLETED|2025-03-${day}T0${i % 10}:00:00|2025-03-${day}T1${i % 10}:30:00`;
+        const tres = kind === 1 ? 'cpu=8,gres/gpu:a100=1,mem=64G' : kind === 2 ? 'cpu=4,gres/gpu:a100=2' : `cpu=${1 + (i % 7)},mem=4G`;
+        return `${9000 + i}|j${i}|${i % 3 ? 'chen-lab' : 'nobody'}|${kind === 1 || kind === 2 ? 'gpu' : 'standard'}|${state}|00:00:00|${tres}`;
+      }),
+      ...extra,
+    ].join('\n');
+
+  /** Converts with the halves (OCB_SPLIT_BYTES=1) and in one pass, and returns both. */
+  async function both(file: string): Promise<{ split: CliResult; whole: CliResult; splitCsv: string; wholeCsv: string }> {
+    const run = async (bytes: string, out: string) => {
+      const before = process.env.OCB_SPLIT_BYTES;
+      process.env.OCB_SPLIT_BYTES = bytes;
+      try {
+        return await convert('slurm', file, '--period', '2025-03', '--out', join(dir, out), '--json');
+      } finally {
+        if (before === undefined) delete process.env.OCB_SPLIT_BYTES;
+        else process.env.OCB_SPLIT_BYTES = before;
+      }
+    };
+    for (const f of ['split.csv', 'whole.csv']) await rm(join(dir, f), { force: true });
+    const split = await run('1', 'split.csv');
+    const whole = await run(String(2 ** 40), 'whole.csv');
+    const read = (f: string) => readFile(join(dir, f), 'utf8').catch(() => '');
+    return { split, whole, splitCsv: await read('split.csv'), wholeCsv: await read('whole.csv') };
+  }
+
+  it('writes the same bytes and the same report as one pass', async () => {
+    await writeFile(join(dir, 'big.txt'), sacctFile(400));
+    const r = await both('big.txt');
+    assert.equal(r.split.code, 0, r.split.stderr);
+    assert.equal(r.whole.code, 0, r.whole.stderr);
+    assert.ok(r.wholeCsv.split('\n').length > 400);
+    assert.equal(r.splitCsv, r.wholeCsv);
+    assert.deepEqual({ ...r.split.json(), out: null }, { ...r.whole.json(), out: null });
+    assert.deepEqual(r.split.json().not_billed, { PENDING: 80 });
+  });
+
+  it('bills once an allocation listed in both halves, and a requeued one in each', async () => {
+    // Job 9001 again with its Start (a duplicate across the cut) and with a new Start (a requeue).
+    await writeFile(
+      join(dir, 'dup.txt'),
+      sacctFile(400, [
+        '9001|j1|chen-lab|gpu|COMPLETED|2025-03-02T01:00:00|2025-03-02T11:30:00|00:00:00|cpu=8,gres/gpu:a100=1,mem=64G',
+        '9003|j3|chen-lab|standard|COMPLETED|2025-03-20T00:00:00|2025-03-20T01:00:00|00:00:00|cpu=1',
+      ]),
+    );
+    const r = await both('dup.txt');
+    assert.equal(r.split.code, 0, r.split.stderr);
+    assert.equal(r.splitCsv, r.wholeCsv);
+    assert.equal(r.split.json().not_billed['listed twice (billed once)'], 1);
+    assert.equal(r.split.json().billed, r.whole.json().billed);
+  });
+
+  it('names the line of an error in the second half as it is in the file, and writes nothing', async () => {
+    await writeFile(join(dir, 'bad.txt'), sacctFile(400, ['9999|x|chen-lab|standard|COMPLETED|2025-03-02T10:00:00|soon|00:00:00|cpu=1']));
+    const r = await both('bad.txt');
+    assert.equal(r.split.code, 2);
+    assert.match(r.split.stderr, /bad\.txt:402: malformed sacct line: End/);
+    assert.equal(r.split.stderr, r.whole.stderr);
+    assert.equal(r.splitCsv, '');
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.includes('second-half') || f.endsWith('.tmp')),
+      [],
+    );
+  });
+});
+
 describe('convert storage', () => {
   it('averages daily samples, adds up a project’s paths, takes the free allowance off, by tier', async () => {
     await writeFile(
@@ -390,7 +465,7 @@ describe('convert vms', () => {
       ],
     );
     assert.deepEqual(r.json().not_billed, { 'stopped (off)': 1, 'not in the month': 1 });
-    assert.deepEqual(r.json().unmapped, [{ owner: 'mystery', quantity: '1', unit: 'vm', records: 1 }]);
+    assert.deepEqual(r.json().unmapped, [{ owner: 'mystery', quantity: '1', unit: 'vm-month', records: 1 }]);
   });
 
   it('reads Hyper-V Get-VM | ConvertTo-Json output, owner in Notes, dates as /Date(ms)/', async () => {
@@ -418,6 +493,32 @@ describe('convert vms', () => {
     assert.equal(JSON.parse(lab?.Tags as string).project_id, 'ocean');
     assert.deepEqual(r.json().not_billed, { 'stopped (off)': 1 });
   });
+
+  it('reads VMware PowerState and CreateDate, Proxmox status, and counts a deletion date as a day the VM existed', async () => {
+    await writeFile(
+      join(dir, 'vmware.csv'),
+      [
+        '"Name","PowerState","size","CreateDate","deleted","pi_email","project_id","fund_org"',
+        '"esx-1","PoweredOn","small","2025-03-18T14:05:12.0000000-04:00","","a.rivera@example.edu","atlas","100200-2000"',
+        '"esx-2","PoweredOff","large","2024-03-18T14:05:12.0000000-04:00","","a.rivera@example.edu","atlas","100200-2000"',
+        '"esx-3","PoweredOn","small","2025-03-01","2025-03-01","a.rivera@example.edu","atlas","100200-2000"',
+      ].join('\r\n'),
+    );
+    await writeFile(join(dir, 'pve.json'), JSON.stringify([{ name: 'chen-db', status: 'stopped', size: 'small' }]));
+    const r = await convert('vms', 'vmware.csv', 'pve.json', '--period', '2025-03', '--out', join(dir, 'esx.csv'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    // esx-1: March 18 to 31 = 14 days of 31 = 0.451613 × 20 = 9.03226; esx-3: deleted the day it was
+    // created, 1 day = 0.032258 × 20 = 0.64516; chen-db (Proxmox, stopped, small): the whole month.
+    assert.deepEqual(
+      (await rows(join(dir, 'esx.csv'))).map((c) => [c.ResourceId, c.PricingQuantity, c.ListCost]),
+      [
+        ['esx-1', '0.451613', '9.03226'],
+        ['esx-3', '0.032258', '0.64516'],
+        ['chen-db', '1', '20'],
+      ],
+    );
+    assert.deepEqual(r.json().not_billed, { 'stopped (poweredoff)': 1 });
+  });
 });
 
 describe('convert usage', () => {
@@ -436,6 +537,7 @@ describe('convert usage', () => {
         ['2025-03-01T00:00:00Z', 'key-9', '0.5', '{}'],
       ],
     );
+    assert.deepEqual(r.json().unmapped, [{ owner: 'key-9', quantity: '250000', unit: 'unit', records: 1 }]);
   });
 });
 

@@ -3,12 +3,15 @@
  * 200 PIs) against DuckDB reading the same file directly, and prints times, peak memory and
  * ratios. Targets (2 cores): each command under 10 s, within 1.5× of direct DuckDB, under 1.5 GB.
  *
- *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site]
+ * The Slurm converter on 1,000,000 sacct records: under 10 s and 1 GB.
+ *
+ *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site|convert]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { convertBench } from './convert.ts';
 import { siteBench } from './site.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
 
@@ -21,6 +24,8 @@ const { values } = parseArgs({
   },
 });
 const rows = Number(values.rows);
+const want = (part: 'cli' | 'site' | 'convert') => values.only === undefined || values.only === part;
+if (values.only !== undefined && !['cli', 'site', 'convert'].includes(values.only)) throw new Error('--only takes cli, site or convert');
 const runs = Number(values.runs);
 const project = resolve(import.meta.dirname, '..', '..');
 const work = join(project, 'bench-data');
@@ -99,7 +104,7 @@ const freshRepo = () => {
   writeFileSync(join(repo, 'config.yaml'), 'organization:\n  name: Bench University\n');
 };
 
-if (values.only !== 'site') {
+if (want('cli')) {
   if (!existsSync(csv)) {
     process.stderr.write(`Writing ${rows.toLocaleString('en-US')} synthetic FOCUS rows to ${csv}…\n`);
     const t = performance.now();
@@ -138,7 +143,7 @@ if (values.only !== 'site') {
   console.log('  targets: under 10 s, within 1.5× of direct DuckDB (median of per-round ratios), peak RSS under 1.5 GB');
 }
 
-if (values.only !== 'cli') {
+if (want('site')) {
   process.stderr.write('Site and PDF benchmark…\n');
   const site = siteBench(work, cli, Number(values.pis));
   const rate = site.build.printed / site.build.pdf_s;
@@ -155,4 +160,17 @@ if (values.only !== 'cli') {
   console.log(
     `rebuild, nothing changed      ${site.rebuild.seconds.toFixed(1)} s, ${site.rebuild.printed} PDFs printed, ${site.rebuild.cached} from the cache${site.rebuild.printed === 0 ? '  meets target' : '  MISSES target'}`,
   );
+}
+
+if (want('convert')) {
+  process.stderr.write('Converter benchmark…\n');
+  const c = await convertBench(work, cli, rows, Math.min(runs, 3));
+  const ok = c.seconds <= 10 && c.rssMb <= 1024;
+  console.log(
+    `\nconvert slurm: ${c.records.toLocaleString('en-US')} sacct records (${c.mb.toFixed(0)} MB) → ${c.charges.toLocaleString('en-US')} charges`,
+  );
+  console.log(
+    `  median ${c.seconds.toFixed(2)} s (${c.times.map((t) => t.toFixed(2)).join(', ')}), peak RSS ${c.rssMb.toFixed(0)} MB${ok ? '  meets target (<= 10 s, <= 1 GB)' : '  MISSES target (<= 10 s, <= 1 GB)'}`,
+  );
+  console.log(`  yardstick: reading and splitting every line, nothing else: ${c.yardstick.toFixed(2)} s`);
 }

@@ -65,9 +65,16 @@ const ownerOf = (o: Owner): Owner => ({
   ...(o.cost_center ? { cost_center: o.cost_center } : {}),
 });
 
+const byAccount = new WeakMap<AccountsFile, Map<string, Owner>>();
+
+/** The owner of a Slurm account (looked up in a map: a million jobs ask). */
 export function accountOwner(accounts: AccountsFile, account: string): Owner | undefined {
-  const a = accounts.accounts.find((x) => x.account === account);
-  return a ? ownerOf(a) : undefined;
+  let owners = byAccount.get(accounts);
+  if (!owners) {
+    owners = new Map(accounts.accounts.map((a) => [a.account, ownerOf(a)]));
+    byAccount.set(accounts, owners);
+  }
+  return owners.get(account);
 }
 
 /** The storage entry owning a path: the first whose glob matches, in file order. */

@@ -10,10 +10,16 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { quoteCsv } from '../core/csv.ts';
-import { formatUnits, SCALE, trimDecimal } from '../core/money.ts';
+import { decimalText, SCALE } from '../core/money.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
 import type { PricedRate } from '../rates/rates.ts';
 import { onInterrupt } from '../repo/cleanup.ts';
+
+/** Bytes of FOCUS rows gathered before they are written. */
+const CHUNK = 1 << 20;
+
+/** Rows joined before they are encoded. */
+const ROWS_PER_COPY = 256;
 
 /** Decimal places of a quantity. */
 export const QTY_SCALE = 6;
@@ -48,6 +54,9 @@ export interface Charge {
   /** [start, end) in ms since the epoch, UTC. */
   start: number;
   end: number;
+  /** start and end as FOCUS writes them (2025-03-01T10:00:00Z), where the converter has them already. */
+  startText?: string;
+  endText?: string;
   rate: PricedRate;
   /** Units of 10^-QTY_SCALE. */
   quantity: bigint;
@@ -74,8 +83,12 @@ export function cost(qty: bigint, price: bigint): bigint {
   return (qty * price) / 10n ** BigInt(QTY_SCALE);
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
-const amount = (v: bigint) => trimDecimal(formatUnits(v, SCALE));
+/** An instant as FOCUS writes it: 2025-03-01T00:00:00Z (milliseconds only when there are some). */
+const iso = (ms: number) => {
+  const text = new Date(ms).toISOString();
+  return ms % 1000 === 0 ? `${text.slice(0, 19)}Z` : text;
+};
+const amount = (v: bigint) => decimalText(v, SCALE);
 
 export interface RateTotal {
   rate: string;
@@ -87,17 +100,57 @@ export interface RateTotal {
   billed: string;
 }
 
+/** A rate's totals as plain values. */
+export interface RawTotal {
+  rate: string;
+  charges: number;
+  quantity: bigint;
+  list: bigint;
+  billed: bigint;
+}
+
 /** Totals per rate and counts, for the report. */
 export class Totals {
-  private readonly byRate = new Map<string, { rate: PricedRate; charges: number; quantity: bigint; list: bigint; billed: bigint }>();
+  // By the rate itself (an identity lookup, per charge).
+  private readonly byRate = new Map<PricedRate, { rate: PricedRate; charges: number; quantity: bigint; list: bigint; billed: bigint }>();
 
   add(c: Charge, list: bigint, billed: bigint): void {
-    const t = this.byRate.get(c.rate.id) ?? { rate: c.rate, charges: 0, quantity: 0n, list: 0n, billed: 0n };
+    let t = this.byRate.get(c.rate);
+    if (!t) {
+      t = { rate: c.rate, charges: 0, quantity: 0n, list: 0n, billed: 0n };
+      this.byRate.set(c.rate, t);
+    }
     t.charges++;
     t.quantity += c.quantity;
     t.list += list;
     t.billed += billed;
-    this.byRate.set(c.rate.id, t);
+  }
+
+  /** The totals as plain values (to cross from a worker thread), by rate id. */
+  raw(): RawTotal[] {
+    return [...this.byRate.values()].map((t) => ({
+      rate: t.rate.id,
+      charges: t.charges,
+      quantity: t.quantity,
+      list: t.list,
+      billed: t.billed,
+    }));
+  }
+
+  /** Adds another part's totals. */
+  merge(raw: RawTotal[], rates: readonly PricedRate[]): void {
+    for (const r of raw) {
+      const rate = rates.find((x) => x.id === r.rate) as PricedRate;
+      let t = this.byRate.get(rate);
+      if (!t) {
+        t = { rate, charges: 0, quantity: 0n, list: 0n, billed: 0n };
+        this.byRate.set(rate, t);
+      }
+      t.charges += r.charges;
+      t.quantity += r.quantity;
+      t.list += r.list;
+      t.billed += r.billed;
+    }
   }
 
   rows(): RateTotal[] {
@@ -108,7 +161,7 @@ export class Totals {
         service: t.rate.service,
         unit: t.rate.unit,
         charges: t.charges,
-        quantity: trimDecimal(formatUnits(t.quantity, QTY_SCALE)),
+        quantity: decimalText(t.quantity, QTY_SCALE),
         list: amount(t.list),
         billed: amount(t.billed),
       }));
@@ -145,7 +198,7 @@ export interface ConvertReport {
 }
 
 /** A decimal quantity (units of 10^-QTY_SCALE) as text. */
-export const quantityText = (q: bigint) => trimDecimal(formatUnits(q, QTY_SCALE));
+export const quantityText = (q: bigint) => decimalText(q, QTY_SCALE);
 
 /**
  * Writes FOCUS rows to a temporary file: renamed into place as `file` when `close` succeeds, or,
@@ -155,72 +208,175 @@ export const quantityText = (q: bigint) => trimDecimal(formatUnits(q, QTY_SCALE)
 export class FocusWriter {
   readonly totals = new Totals();
   rows = 0;
-  private buffer = `${FOCUS_OUTPUT_COLUMNS.join(',')}\n`;
+  private readonly listPrices = new Map<PricedRate, string>();
+  private readonly billedPrices = new Map<PricedRate, string>();
+  /** BillingPeriodStart and End, the same on every row. */
+  private readonly bounds: string;
+  /**
+   * Rows are copied into byte chunks as they are made, so each row's text dies young: strings
+   * kept until a write would survive garbage collections and be copied by each.
+   */
+  private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK);
+  private readonly pool: Buffer[] = [];
+  private used = 0;
+  private readonly full: Buffer[] = [];
+  private readonly rowTexts: string[] = [];
+  private readonly lastMs = [Number.NaN, Number.NaN];
+  private readonly lastIso = ['', ''];
+  private readonly tagCells = new WeakMap<object, string>();
   private constructor(
-    private readonly period: string,
+    period: string,
     private readonly currency: string,
     private readonly provider: string,
     private readonly tmp: string,
     private readonly stream: ReturnType<typeof createWriteStream>,
     private readonly target: string | undefined,
     private readonly release: () => void,
-  ) {}
+  ) {
+    this.bounds = `${periodStart(period)}T00:00:00Z,${periodEnd(period)}T00:00:00Z`;
+  }
 
-  static async open(period: string, currency: string, provider: string, file?: string): Promise<FocusWriter> {
+  static async open(period: string, currency: string, provider: string, file?: string, header = true): Promise<FocusWriter> {
     const dir = file ? dirname(file) : tmpdir();
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${file ? basename(file) : 'focus-billing-convert'}.${process.pid}.${Date.now()}.tmp`);
     const release = onInterrupt(() => rmSync(tmp, { force: true }));
-    return new FocusWriter(period, currency, provider, tmp, createWriteStream(tmp), file, release);
+    // A deep write buffer: the disk writes while the next rows are made.
+    const writer = new FocusWriter(period, currency, provider, tmp, createWriteStream(tmp, { highWaterMark: 8 << 20 }), file, release);
+    if (header) writer.push(`${FOCUS_OUTPUT_COLUMNS.join(',')}\n`);
+    return writer;
   }
 
-  async write(c: Charge): Promise<void> {
+  /** Adds a charge to the buffer; `drain` writes the buffer out (call it between batches). */
+  add(c: Charge): void {
     const list = cost(c.quantity, c.rate.list);
     const billed = cost(c.billedQuantity ?? c.quantity, c.rate.billed);
     this.totals.add(c, list, billed);
     this.rows++;
-    const qty = trimDecimal(formatUnits(c.quantity, QTY_SCALE));
-    const unit = c.rate.unit;
-    const cells = [
-      `${periodStart(this.period)}T00:00:00Z`,
-      `${periodEnd(this.period)}T00:00:00Z`,
-      iso(c.start),
-      iso(c.end),
-      'Usage',
-      c.description,
-      this.currency,
-      amount(c.rate.list),
-      amount(list),
-      amount(c.rate.billed),
-      amount(billed), // ContractedCost: the institution's price is the contract
-      amount(billed),
-      amount(billed),
-      qty,
-      unit,
-      qty,
-      unit,
-      c.rate.service,
-      c.resourceId,
-      c.resourceName,
-      this.provider,
-      JSON.stringify(c.tags),
-      c.rate.id,
-    ];
-    this.buffer += `${cells.map(quoteCsv).join(',')}\n`;
-    if (this.buffer.length > 1 << 20) await this.flush();
+    const qty = quantityText(c.quantity);
+    const billedText = amount(billed);
+    // Numbers, dates, units and currency codes never need quoting; text from the source may.
+    // One flat string per row (join), not a rope of concatenations: ropes are slow to encode.
+    this.push(
+      [
+        this.bounds,
+        c.startText ?? this.instant(c.start),
+        c.endText ?? this.instant(c.end),
+        'Usage',
+        quoteCsv(c.description),
+        this.currency,
+        this.prices(c.rate),
+        amount(list),
+        this.billedPrices.get(c.rate),
+        billedText,
+        billedText,
+        billedText,
+        qty,
+        c.rate.unit,
+        qty,
+        c.rate.unit,
+        quoteCsv(c.rate.service),
+        quoteCsv(c.resourceId),
+        quoteCsv(c.resourceName),
+        quoteCsv(this.provider),
+        this.tagsCell(c.tags),
+        `${c.rate.id}\n`,
+      ].join(','),
+    );
+  }
+
+  /** Rows are joined a few at a time, then copied into the byte chunk (one copy per few rows). */
+  push(text: string): void {
+    this.rowTexts.push(text);
+    if (this.rowTexts.length === ROWS_PER_COPY) this.copyRows();
+  }
+
+  private fresh(): Buffer {
+    return this.pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  }
+
+  /** Rows are encoded a few hundred at a time: one call for many rows is much cheaper than one per row. */
+  private copyRows(): void {
+    const text = this.rowTexts.join('');
+    this.rowTexts.length = 0;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (this.used + text.length * 3 > CHUNK) {
+      this.full.push(this.chunk.subarray(0, this.used));
+      this.chunk = text.length * 3 > CHUNK ? Buffer.allocUnsafe(text.length * 3) : this.fresh();
+      this.used = 0;
+    }
+    this.used += this.chunk.write(text, this.used);
+  }
+
+  /** An instant as text; the last two are kept, as consecutive charges (a job's) share them. */
+  private instant(ms: number): string {
+    if (ms === this.lastMs[0]) return this.lastIso[0] as string;
+    if (ms === this.lastMs[1]) return this.lastIso[1] as string;
+    const text = iso(ms);
+    this.lastMs[1] = this.lastMs[0] as number;
+    this.lastIso[1] = this.lastIso[0] as string;
+    this.lastMs[0] = ms;
+    this.lastIso[0] = text;
+    return text;
+  }
+
+  /** The Tags cell: converters share one tags object among charges alike, so its text is kept by object. */
+  private tagsCell(tags: Record<string, string>): string {
+    let cell = this.tagCells.get(tags);
+    if (cell === undefined) {
+      // A fresh flat string: replace() leaves a rope that is slow to copy into every row.
+      cell = Buffer.from(quoteCsv(JSON.stringify(tags))).toString();
+      this.tagCells.set(tags, cell);
+    }
+    return cell;
+  }
+
+  /** Adds a charge and writes the buffer out when it is large. */
+  async write(c: Charge): Promise<void> {
+    this.add(c);
+    await this.drain();
+  }
+
+  /** Writes the buffer out when it is large (after a batch of `add`s). */
+  async drain(): Promise<void> {
+    if (this.full.length > 0) await this.flush();
+  }
+
+  /** The list price of a rate as text (the billed price is kept beside it), worked out once per rate. */
+  private prices(rate: PricedRate): string {
+    let list = this.listPrices.get(rate);
+    if (list === undefined) {
+      list = amount(rate.list);
+      this.listPrices.set(rate, list);
+      this.billedPrices.set(rate, amount(rate.billed));
+    }
+    return list;
   }
 
   private async flush(): Promise<void> {
-    const chunk = this.buffer;
-    this.buffer = '';
-    if (!this.stream.write(chunk)) await new Promise<void>((resolve) => this.stream.once('drain', () => resolve()));
+    if (this.rowTexts.length > 0) this.copyRows();
+    if (this.used > 0) {
+      this.full.push(this.chunk.subarray(0, this.used));
+      this.chunk = this.fresh();
+      this.used = 0;
+    }
+    for (const bytes of this.full.splice(0)) {
+      // A chunk comes back to the pool once written: fresh megabytes cost the kernel page faults.
+      const whole = bytes.buffer.byteLength === CHUNK ? Buffer.from(bytes.buffer, bytes.byteOffset, CHUNK) : undefined;
+      const written = this.stream.write(bytes, () => {
+        if (whole && this.pool.length < 16) this.pool.push(whole);
+      });
+      if (!written) await new Promise<void>((resolve) => this.stream.once('drain', () => resolve()));
+    }
   }
 
   /** Finishes: the file renamed into place, or the rows copied to stdout. */
-  async close(): Promise<void> {
+  async close(append?: string): Promise<void> {
     await this.flush();
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
     try {
+      // The rows another part of the conversion wrote, after these.
+      if (append) await pipeline(createReadStream(append), createWriteStream(this.tmp, { flags: 'a' }));
       if (this.target) await rename(this.tmp, this.target);
       else await pipeline(createReadStream(this.tmp), process.stdout, { end: false });
     } finally {

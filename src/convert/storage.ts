@@ -50,14 +50,16 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
         notBilled[r.skip] = (notBilled[r.skip] ?? 0) + 1;
         continue;
       }
-      const use = uses.get(r.path) ?? { path: r.path, samples: new Map(), where: r.where };
+      // One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x.
+      const path = r.path.replace(/(.)\/+$/, '$1');
+      const use = uses.get(path) ?? { path, samples: new Map(), where: r.where };
       if (use.samples.has(r.day))
-        throw new UserError(`${r.path} is sampled twice on ${r.day}: expected one sample a day`, {
+        throw new UserError(`${path} is sampled twice on ${r.day}: expected one sample a day`, {
           location: r.location,
           hint: 'keep one sample per path and day (the day’s last, say)',
         });
       use.samples.set(r.day, r.bytes);
-      uses.set(r.path, use);
+      uses.set(path, use);
     }
   }
   if (records === 0)

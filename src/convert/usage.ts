@@ -10,7 +10,7 @@ import { isPeriod } from '../domain/period.ts';
 import { priceSpan, type Rates } from '../rates/rates.ts';
 import { UNITS, type Unit } from '../rates/schema.ts';
 import type { AccountsFile } from './accounts.ts';
-import { type ConvertReport, FocusWriter, QTY_SCALE } from './focus-writer.ts';
+import { type ConvertReport, FocusWriter, QTY_SCALE, quantityText } from './focus-writer.ts';
 import { csvFields, textLines } from './lines.ts';
 
 export const USAGE_COLUMNS = ['date', 'pi_email', 'project_id', 'fund_org', 'service', 'resource', 'quantity', 'unit'] as const;
@@ -32,6 +32,8 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
   let period = input.period;
   let writer: FocusWriter | undefined;
   let records = 0;
+  /** Rows without a full owner, by resource and unit. */
+  const unmapped = new Map<string, { owner: string; unit: string; quantity: bigint; records: number }>();
   try {
     for (const file of input.files) {
       let header = true;
@@ -102,6 +104,13 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
         records++;
         const day = Date.parse(`${row.date}T00:00:00Z`);
         const record = () => `${file.display}:${n}: ${row.quantity} ${row.unit} of ${row.service}`;
+        if (!row.pi_email || !row.project_id || !row.fund_org) {
+          const key = `${row.resource || row.service}|${row.unit}`;
+          const u = unmapped.get(key) ?? { owner: row.resource || row.service, unit: row.unit, quantity: 0n, records: 0 };
+          u.quantity += qty;
+          u.records++;
+          unmapped.set(key, u);
+        }
         for (const s of priceSpan(input.rates, 'usage', row.unit as Unit, { service: row.service }, day, day + DAY, record)) {
           const owner = Object.fromEntries((['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]));
           await writer.write({
@@ -111,7 +120,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
             quantity: qty,
             resourceId: row.resource,
             resourceName: row.resource,
-            description: `${row.quantity} ${row.unit} of ${row.service}`,
+            description: `${row.quantity} ${row.unit}${row.quantity === '1' ? '' : 's'} of ${row.service}`,
             tags: owner,
           });
         }
@@ -135,7 +144,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
     billed: records,
     charges: writer.rows,
     not_billed: {},
-    unmapped: [],
+    unmapped: [...unmapped.values()].map((u) => ({ ...u, quantity: quantityText(u.quantity) })),
     rates: writer.totals.rows(),
     currency: input.rates.currency,
     ...writer.totals.sums(),

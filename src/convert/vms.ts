@@ -4,7 +4,7 @@
  * Whether a VM found stopped is billed is the rate's `bill_stopped` (default: yes).
  *
  * The inventory is CSV or JSON with these fields (names case-insensitive): name, size (or tier),
- * state, created, deleted, and the owner as pi_email, project_id, fund_org (or accounts.yaml
+ * state (or PowerState, status), created (or CreationTime, CreateDate), deleted, and the owner as pi_email, project_id, fund_org (or accounts.yaml
  * `vms:` entries by name). Hyper-V / Azure Local `Get-VM | ConvertTo-Json` output is read as it
  * is too (Name, State, CreationTime, and the owner in Notes as `pi_email=…;project_id=…;fund_org=…`).
  */
@@ -13,7 +13,7 @@ import { UserError } from '../core/errors.ts';
 import { periodDays } from '../domain/period.ts';
 import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
-import { type ConvertReport, FocusWriter, quantity } from './focus-writer.ts';
+import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
 import { csvFields, textLines } from './lines.ts';
 import { periodSpan, wallTime } from './time.ts';
 
@@ -50,6 +50,8 @@ const HYPERV_STATES: Record<number, string> = {
   32769: 'saved',
   32770: 'starting',
 };
+/** Where the state is: ours, Hyper-V's State, VMware PowerCLI's PowerState, Proxmox's status. */
+const STATE_FIELDS = ['state', 'powerstate', 'status'];
 const STOPPED = new Set(['off', 'stopped', 'saved', 'shutoff', 'poweredoff', 'deallocated', 'paused', 'suspended']);
 
 export async function convertVms(input: VmsInput): Promise<ConvertReport> {
@@ -62,7 +64,8 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
     });
   const writer = await FocusWriter.open(input.period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
   const notBilled: Record<string, number> = {};
-  const unmapped = new Map<string, number>();
+  /** VM-months of VMs nobody owns, by name. */
+  const unmapped = new Map<string, bigint>();
   let billed = 0;
   try {
     for (const vm of vms) {
@@ -73,7 +76,6 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
         continue;
       }
       const owner = vm.owner ?? vmOwner(input.accounts, vm.name);
-      if (!owner) unmapped.set(vm.name, (unmapped.get(vm.name) ?? 0) + 1);
       // Whole days: from the day it appeared to the day it was removed (a part day counts).
       const firstDay = Math.floor(from / DAY) * DAY;
       const lastDay = Math.ceil(to / DAY) * DAY;
@@ -85,11 +87,13 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
         if (stopped && s.rate.bill_stopped === false) continue;
         const days = Math.round((s.end - s.start) / DAY);
         any = true;
+        const vmMonths = quantity(BigInt(days), BigInt(periodDays(input.period)));
+        if (!owner) unmapped.set(vm.name, (unmapped.get(vm.name) ?? 0n) + vmMonths);
         await writer.write({
           start: Math.max(s.start, monthStart),
           end: Math.min(s.end, monthEnd),
           rate: s.rate,
-          quantity: quantity(BigInt(days), BigInt(periodDays(input.period))),
+          quantity: vmMonths,
           resourceId: vm.name,
           resourceName: vm.name,
           description: `${days} day${days === 1 ? '' : 's'} of ${periodDays(input.period)}, ${vm.state}`,
@@ -113,7 +117,7 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
     billed,
     charges: writer.rows,
     not_billed: notBilled,
-    unmapped: [...unmapped].map(([name, n]) => ({ owner: name, quantity: String(n), unit: 'vm', records: n })),
+    unmapped: [...unmapped].map(([name, q]) => ({ owner: name, quantity: quantityText(q), unit: 'vm-month', records: 1 })),
     rates: writer.totals.rows(),
     currency: input.rates.currency,
     ...writer.totals.sums(),
@@ -161,7 +165,8 @@ async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
       });
     if (header === null) {
       header = fields.map((f) => f.trim().toLowerCase());
-      if (!header.includes('name') || !(header.includes('size') || header.includes('tier')) || !header.includes('state'))
+      const has = (...names: string[]) => names.some((n) => header?.includes(n));
+      if (!has('name', 'vmname') || !has('size', 'tier') || !has(...STATE_FIELDS))
         throw new UserError(
           `expected the columns name, size (or tier), state, created, deleted, pi_email, project_id, fund_org; found ${JSON.stringify(line.slice(0, 100))}`,
           {
@@ -192,13 +197,16 @@ function toVm(row: Row, where: string, location: { file: string; line?: number }
   };
   const name = text('name') || text('vmname');
   if (!name) throw new UserError(`${where}: a VM without a name`, { location, hint: 'every VM needs its name' });
-  const stateValue = row.state;
-  const state = (typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text('state'))
+  const stateField = STATE_FIELDS.find((k) => row[k] !== undefined && row[k] !== null && row[k] !== '') ?? 'state';
+  const stateValue = row[stateField];
+  const state = (typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text(stateField))
     .toLowerCase()
     .replace(/\s+/g, '');
   if (!state) throw new UserError(`${where}: VM ${name} has no state`, { location, hint: 'running, stopped, off…' });
-  const created = instant(row.created ?? row.creationtime, where, location, 'created');
-  const deleted = instant(row.deleted, where, location, 'deleted');
+  const created = instant(row.created ?? row.creationtime ?? row.createdate, where, location, 'created');
+  // A deletion date without a time: the VM existed that day, so it ends at the day's end.
+  const deletedAt = instant(row.deleted, where, location, 'deleted');
+  const deleted = deletedAt !== null && /^\d{4}-\d{2}-\d{2}$/.test(text('deleted')) ? deletedAt + DAY : deletedAt;
   if (created !== null && deleted !== null && deleted < created)
     throw new UserError(`${where}: VM ${name} was deleted (${text('deleted')}) before it was created`, {
       location,

@@ -63,6 +63,18 @@ export function minorToExact(minor: bigint, minorDigits: number): bigint {
 }
 
 /** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
+/** units × 10^-scale as the shortest exact decimal ("12.5", "0", "-0.03"): trimDecimal(formatUnits()) without the regular expressions, for hot loops. */
+export function decimalText(units: bigint, scale: number): string {
+  const negative = units < 0n;
+  let digits = (negative ? -units : units).toString();
+  if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
+  const point = digits.length - scale;
+  let end = digits.length;
+  while (end > point && digits.charCodeAt(end - 1) === 48) end--;
+  const text = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
+  return negative && text !== '0' ? `-${text}` : text;
+}
+
 export function trimDecimal(value: string): string {
   if (!value.includes('.')) return value;
   const t = value.replace(/0+$/, '').replace(/\.$/, '');

@@ -179,12 +179,26 @@ export function priceSpan(
   end: number,
   record: () => string,
 ): Segment[] {
-  const candidates = rates.rates.filter(
-    (r) => r.converter === converter && r.unit === unit && r.from < end && r.to > start && selects(r, attrs),
-  );
+  return splitSpan(matchingRates(rates, converter, unit, attrs), unit, attrs, start, end, record);
+}
+
+/** The rates of a converter that price `unit` for usage with these attributes, at any date, by start date. */
+export function matchingRates(rates: Rates, converter: Converter, unit: Unit, attrs: Attributes): PricedRate[] {
+  return rates.rates.filter((r) => r.converter === converter && r.unit === unit && selects(r, attrs)).sort((a, b) => a.from - b.from);
+}
+
+/** priceSpan over rates already matched (matchingRates, which a converter may keep for records alike). */
+export function splitSpan(
+  matching: readonly PricedRate[],
+  unit: Unit,
+  attrs: Attributes,
+  start: number,
+  end: number,
+  record: () => string,
+): Segment[] {
   const segments: Segment[] = [];
   let at = start;
-  const sorted = [...candidates].sort((a, b) => a.from - b.from);
+  const sorted = matching.filter((r) => r.from < end && r.to > start);
   for (let k = 0; k < sorted.length; k++) {
     const r = sorted[k] as PricedRate;
     const next = sorted[k + 1];
