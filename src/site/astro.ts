@@ -1,12 +1,13 @@
 /**
- * Runs the Astro build of the site in a child process (astro/runner.mjs) whose working folder is
- * the project: Astro's intermediate bundle then resolves the project's packages whichever
- * billing repository is built, and nothing of this process (its working folder, environment,
- * memory) is touched. The model reaches the pages through an integration (astro/site-input.mjs).
+ * Runs the Astro build of the site in a child process (astro/runner.mjs), in a root of its own
+ * linked to the project's packages: Astro's intermediate bundle then resolves them whichever
+ * billing repository is built, two builds at once never share Astro's intermediate files, and
+ * nothing of this process (its working folder, environment, memory) is touched. The model reaches the pages through an integration (astro/site-input.mjs).
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { UserError } from '../core/errors.ts';
 
@@ -42,8 +43,22 @@ const ASTRO_LEFTOVERS = ['content-assets.mjs', 'content-modules.mjs'];
 /** Builds the site into `outDir`; returns the number of pages. */
 export async function runAstro(input: AstroInput): Promise<number> {
   const { root: _repository, ...build } = input;
-  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...build, root: PACKAGE_ROOT })], {
-    cwd: PACKAGE_ROOT,
+  // A root of its own for each build: Astro writes its intermediate files (.astro/) in its root,
+  // so two builds at once (two billing repositories, two tests) would overwrite each other's in
+  // the project's. The project's sources and packages are linked in (and kept as linked).
+  const root = await mkdtemp(join(tmpdir(), 'openchargeback-astro-'));
+  for (const entry of ['node_modules', 'package.json', 'tsconfig.json', 'src'])
+    if (existsSync(join(PACKAGE_ROOT, entry))) await symlink(join(PACKAGE_ROOT, entry), join(root, entry));
+  try {
+    return await runIn(root, input, build);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function runIn(root: string, input: AstroInput, build: Omit<AstroInput, 'root'>): Promise<number> {
+  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...build, root })], {
+    cwd: root,
     env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     execArgv: [],

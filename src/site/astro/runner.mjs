@@ -1,6 +1,6 @@
-// Builds the site with Astro in a process of its own (forked by src/site/astro.ts), with the
-// project folder as its working directory: Astro resolves its intermediate bundle from there,
-// and whatever Astro keeps in memory goes away with the process. Input: one JSON argument;
+// Builds the site with Astro in a process of its own (forked by src/site/astro.ts), in a root of
+// its own that links the project's sources and packages (Astro resolves its intermediate bundle
+// from there); whatever Astro keeps in memory goes away with the process. Input: one JSON argument;
 // output: one IPC message, { pages } or { error, stack }.
 import { build } from 'astro';
 import { astroSettings } from './settings.mjs';
@@ -17,6 +17,8 @@ try {
     base: input.base,
     cacheDir: input.cacheDir,
     logLevel: 'error',
+    // The root links the project's sources: keep their paths under it, as Astro expects.
+    vite: { ...settings.vite, resolve: { preserveSymlinks: true } },
     integrations: [
       ...settings.integrations,
       {
