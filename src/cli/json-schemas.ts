@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { piDirectorySchema } from '../config/pi-directory.ts';
 import { configSchema } from '../config/schema.ts';
+import { accountsFileSchema } from '../convert/accounts.ts';
 import { flagsFileSchema } from '../flags/schema.ts';
+import { ratesFileSchema } from '../rates/schema.ts';
 import { periodFileSchema } from '../repo/period-file.ts';
 
 export const JSON_SCHEMAS = {
@@ -10,6 +12,8 @@ export const JSON_SCHEMAS = {
   'flags.schema.json': { title: 'OpenChargeback periods/<period>/flags.yaml', schema: flagsFileSchema },
   'period.schema.json': { title: 'OpenChargeback periods/<period>/period.yaml', schema: periodFileSchema },
   'pis.schema.json': { title: 'OpenChargeback pis.yaml (PI directory)', schema: piDirectorySchema },
+  'rates.schema.json': { title: 'OpenChargeback rates.yaml (prices of your own services)', schema: ratesFileSchema },
+  'accounts.schema.json': { title: 'OpenChargeback accounts.yaml (owners of Slurm accounts, paths and VMs)', schema: accountsFileSchema },
 } as const;
 
 export type SchemaName = keyof typeof JSON_SCHEMAS;
