@@ -9,6 +9,7 @@ import { simpleGit } from 'simple-git';
 import { main } from '../src/cli/main.ts';
 import type { Io } from '../src/cli/output.ts';
 import { loadAllFlags } from '../src/flags/review.ts';
+import { PIS } from './make-sample-data.ts';
 
 const project = resolve(import.meta.dirname, '..');
 const workspace = join(project, 'demo');
@@ -24,7 +25,7 @@ const loud: Io = {
 };
 
 async function focusBilling(args: string[], io: Io = loud): Promise<void> {
-  if (io === loud) say(`\n$ focus-billing ${args.join(' ')}`);
+  if (io === loud) say(`\n$ focus-billing ${args.map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ')}`);
   const code = await main(['node', 'focus-billing', ...args, '--root', workspace], io);
   if (code !== 0) throw new Error(`focus-billing ${args.join(' ')} exited with ${code}`);
 }
@@ -34,23 +35,35 @@ await main(['node', 'focus-billing', 'init', workspace], quiet);
 const git = simpleGit(workspace);
 await git.addConfig('user.email', 'billing@example.edu').addConfig('user.name', 'Billing Office');
 await cp(join(project, 'config.yaml'), join(workspace, 'config.yaml'));
-await cp(join(project, 'sample_data', 'pis.yaml'), join(workspace, 'pis.yaml'));
+// The price list of the institution's own services and who owns what, beside config.yaml.
+for (const file of ['pis.yaml', 'rates.yaml', 'accounts.yaml']) await cp(join(project, 'sample_data', file), join(workspace, file));
 await git.add('.').commit('Billing repository for Example University');
 
 const samples = join(project, 'sample_data');
+const shown = (path: string) => relative(process.cwd(), path);
 for (const period of ['2025-01', '2025-12']) {
   await git.checkoutLocalBranch(`billing/${period}`);
-  for (const source of ['aws', 'azure', 'hpc', 'storage']) {
-    // --period: December's storage export carries a late November correction, flagged for review.
-    await focusBilling([
-      'ingest',
-      relative(process.cwd(), join(samples, `${source}_${period}.csv`)),
-      '--source',
-      source,
-      '--period',
-      period,
-    ]);
-  }
+  // The group's own services: raw exports converted to FOCUS, priced by rates.yaml.
+  const raw = (name: string) => shown(join(samples, 'raw', `${name}_${period}`));
+  const exported = (source: string) => shown(join(workspace, 'out', 'exports', `${source}_${period}.csv`));
+  await focusBilling(['convert', 'slurm', `${raw('sacct')}.txt`, '--period', period, '--out', exported('hpc')]);
+  const storage = period === '2025-01' ? ['isilon', `${raw('isilon-quotas')}.json`] : ['csv', `${raw('storage-daily')}.csv`];
+  await focusBilling([
+    'convert',
+    'storage',
+    storage[1] as string,
+    '--format',
+    storage[0] as string,
+    '--period',
+    period,
+    '--out',
+    exported('storage'),
+  ]);
+  await focusBilling(['convert', 'vms', `${raw('vm-inventory')}.csv`, '--period', period, '--out', exported('vms')]);
+  // The clouds export FOCUS themselves.
+  for (const source of ['aws', 'azure'])
+    await focusBilling(['ingest', shown(join(samples, `${source}_${period}.csv`)), '--source', source]);
+  for (const source of ['hpc', 'storage', 'vms']) await focusBilling(['ingest', shown(exported(source)), '--source', source]);
   await git.add('.').commit(`Ingest ${period} exports`);
   await review(period);
   await git.add('.').commit(`Review ${period} flags`);
@@ -107,11 +120,36 @@ async function review(period: string): Promise<void> {
         '--fund-org',
         '100248-1004',
       ]);
+    } else if (f.source === 'vms' && !f.charge.pi_email) {
+      await focusBilling(['review', 'reject', f.id, '--note', `${f.charge.resource}: a scratch VM nobody claimed; deleted, not billed`]);
+      continue;
+    } else if (f.source === 'hpc' && !f.charge.pi_email) {
+      // The Slurm account accounts.yaml does not know yet: a visitor in Wei Chen's lab.
+      await focusBilling([
+        'review',
+        'assign',
+        f.id,
+        '--pi',
+        'w.chen@example.edu',
+        '--project',
+        'genome-assembly',
+        '--fund-org',
+        '100951-1023',
+      ]);
+      await focusBilling([
+        'review',
+        'approve',
+        f.id,
+        '--note',
+        'visitor-lab is a visiting student in the Chen lab; added to accounts.yaml',
+      ]);
+      continue;
     } else if (!f.charge.pi_email || !f.charge.project_id || !f.charge.fund_org) {
       // Untagged resources: the account owner confirmed whose they are.
       const pi = f.charge.pi_email ?? 'a.rivera@example.edu';
-      const projectId = f.charge.project_id ?? 'genomics-atlas';
-      const fund = f.charge.fund_org ?? (pi === 'a.rivera@example.edu' ? '100100-1000' : '100100-1011');
+      const projects = PIS.find(([email]) => email === pi)?.[2] ?? [];
+      const projectId = f.charge.project_id ?? projects[0] ?? 'unknown';
+      const fund = f.charge.fund_org ?? '100100-1000';
       await focusBilling(['review', 'assign', f.id, '--pi', pi, '--project', projectId, '--fund-org', fund]);
     }
     const note = rules.includes('pattern_match')

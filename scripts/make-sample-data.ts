@@ -1,6 +1,8 @@
 /**
- * Writes sample_data/: fictional FOCUS exports (AWS, Azure, HPC, storage) for 2025-01 and
- * 2025-12 at a realistic volume. Deterministic, so the committed files can be regenerated
+ * Writes sample_data/: fictional FOCUS exports (AWS, Azure) for 2025-01 and 2025-12 at a
+ * realistic volume, and the raw exports of the institution's own services (Slurm accounting,
+ * storage quotas, a VM inventory, in raw/) with its rates.yaml and accounts.yaml, converted by
+ * the real converters into hpc_, storage_ and vms_<month>.csv. Deterministic, so the committed files can be regenerated
  * byte-for-byte: `npx tsx scripts/make-sample-data.ts`.
  *
  * What the data exercises: 24 PIs (two share the local part j.smith at different domains),
@@ -9,7 +11,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadAccounts } from '../src/convert/accounts.ts';
+import { convertSlurm } from '../src/convert/slurm.ts';
+import { convertStorage } from '../src/convert/storage.ts';
+import { convertVms } from '../src/convert/vms.ts';
+import { loadRates } from '../src/rates/rates.ts';
 import { prng } from './lib/prng.ts';
+import { accountsYaml, dailyUsage, isilonQuotas, RATES_YAML, sacct, vmInventory } from './sample-raw.ts';
 
 export const PIS = [
   ['a.rivera@example.edu', 'Ana Rivera', ['genomics-atlas', 'cell-imaging']],
@@ -322,143 +330,55 @@ function azureRows(month: string, rand: () => number): Row[] {
   return rows;
 }
 
-function hpcRows(month: string, rand: () => number): Row[] {
-  const [ps, pe] = monthBounds(month, 'date');
-  const rows: Row[] = [];
-  for (let i = 0; i < 420; i++) {
-    const pi = Math.floor(rand() * PIS.length);
-    const projects = PIS[pi]?.[2] ?? [];
-    const proj = Math.floor(rand() * projects.length);
-    const gpu = rand() < 0.25;
-    const su = BigInt(Math.floor(rand() * 5000) + 10); // service units
-    const rateCents = gpu ? 45n : 2n; // $0.45 per GPU-SU, $0.02 per CPU core-hour
-    const list = su * rateCents; // cents
-    const billed = gpu ? list / 2n : 0n; // CPU fully subsidised; GPU half
-    const [cs, ce] = day(month, 1 + (i % 28), 'date');
-    const tags: Tags =
-      i === 5
-        ? { pi_email: PIS[pi]?.[0] ?? '', project_id: projects[proj] ?? '' }
-        : { pi_email: PIS[pi]?.[0] ?? '', project_id: projects[proj] ?? '', fund_org: fundOrg(pi, proj) };
-    rows.push({
-      BillingAccountId: 'hpc-cluster',
-      BillingAccountName: 'Research Computing HPC',
-      BillingCurrency: 'USD',
-      BillingPeriodStart: ps,
-      BillingPeriodEnd: pe,
-      ChargePeriodStart: cs,
-      ChargePeriodEnd: ce,
-      ChargeCategory: 'Usage',
-      ChargeClass: '',
-      ChargeDescription: gpu ? 'GPU partition, per GPU-hour' : 'CPU partition, per core-hour',
-      ChargeFrequency: 'Usage-Based',
-      ServiceName: gpu ? 'HPC GPU Compute' : 'HPC CPU Compute',
-      ServiceCategory: 'Compute',
-      ResourceId: `slurm:job/${month.replace('-', '')}${String(i).padStart(5, '0')}`,
-      ResourceName: `job-${i}`,
-      RegionId: 'campus-dc1',
-      ConsumedQuantity: String(su),
-      ConsumedUnit: gpu ? 'GPU-Hours' : 'Core-Hours',
-      ListUnitPrice: dec(rateCents, 2),
-      ListCost: dec(list, 2),
-      ContractedCost: dec(billed, 2),
-      EffectiveCost: dec(billed, 2),
-      BilledCost: dec(billed, 2),
-      ProviderName: 'Research Computing',
-      PublisherName: 'Research Computing',
-      InvoiceIssuerName: 'Example University',
-      SubAccountId: `slurm-account-${pi}`,
-      SubAccountName: projects[proj] ?? '',
-      Tags: tagsJson(tags),
-    });
-  }
-  return rows;
-}
-
-function storageRows(month: string): Row[] {
-  const [ps, pe] = monthBounds(month, 'space');
-  const rows: Row[] = [];
-  PIS.forEach(([email, , projects], pi) => {
-    projects.forEach((project, proj) => {
-      const tb = BigInt(((pi * 7 + proj * 13) % 40) + 2); // tenths of a TB used
-      const rate = 2500n; // $25.00 per TB-month, in cents
-      const list = (tb * rate) / 10n;
-      const free = 10n; // first 1.0 TB free
-      const billed = tb > free ? ((tb - free) * rate) / 10n : 0n;
-      rows.push({
-        BillingAccountId: 'storage-isilon',
-        BillingAccountName: 'Research Storage',
-        BillingCurrency: 'USD',
-        BillingPeriodStart: ps,
-        BillingPeriodEnd: pe,
-        ChargePeriodStart: ps,
-        ChargePeriodEnd: pe,
-        ChargeCategory: 'Usage',
-        ChargeClass: '',
-        ChargeDescription: 'Project storage, first 1 TB free',
-        ChargeFrequency: 'Recurring',
-        ServiceName: 'Research Storage',
-        ServiceCategory: 'Storage',
-        ResourceId: `isilon:/ifs/projects/${project}`,
-        ResourceName: `/ifs/projects/${project}`,
-        RegionId: 'campus-dc1',
-        ConsumedQuantity: dec(tb, 1),
-        ConsumedUnit: 'TB-Month',
-        ListUnitPrice: '25.00',
-        ListCost: dec(list, 2),
-        ContractedCost: dec(billed, 2),
-        EffectiveCost: dec(billed, 2),
-        BilledCost: dec(billed, 2),
-        ProviderName: 'Research Computing',
-        PublisherName: 'Research Computing',
-        InvoiceIssuerName: 'Example University',
-        SubAccountId: 'isilon-01',
-        SubAccountName: 'Isilon',
-        Tags: tagsJson({ pi_email: email, project_id: project, fund_org: fundOrg(pi, proj) }),
-      });
-    });
-  });
-  if (month === '2025-12') {
-    // A late correction for November: stored with December, flagged period_mismatch.
-    const [nps, npe] = monthBounds('2025-11', 'space');
-    rows.push({
-      ...(rows[0] as Row),
-      BillingPeriodStart: nps,
-      BillingPeriodEnd: npe,
-      ChargePeriodStart: nps,
-      ChargePeriodEnd: npe,
-      ChargeClass: 'Correction',
-      ChargeDescription: 'November quota correction',
-      ListCost: '-12.50',
-      ContractedCost: '-12.50',
-      EffectiveCost: '-12.50',
-      BilledCost: '-12.50',
-      ChargeCategory: 'Adjustment',
-    });
-  }
-  return rows;
-}
-
 export async function makeSampleData(dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(dir, 'raw'), { recursive: true });
   const written: string[] = [];
+  const write = async (path: string, text: string) => {
+    await writeFile(path, text);
+    written.push(path);
+  };
+  // The institution's own services: the raw exports, the price list and who owns what.
+  await write(join(dir, 'rates.yaml'), RATES_YAML);
+  await write(join(dir, 'accounts.yaml'), accountsYaml(PIS, fundOrg));
+  const rates = await loadRates(join(dir, 'rates.yaml'));
+  const accounts = await loadAccounts(join(dir, 'accounts.yaml'), 'accounts.yaml', true);
+  const raw = (name: string) => ({ path: join(dir, 'raw', name), display: `raw/${name}` });
+
   for (const [m, month] of MONTHS.entries()) {
-    const files: [string, Row[]][] = [
+    for (const [name, rows] of [
       ['aws', awsRows(month, prng(1000 + m))],
       ['azure', azureRows(month, prng(2000 + m))],
-      ['hpc', hpcRows(month, prng(3000 + m))],
-      ['storage', storageRows(month)],
-    ];
-    for (const [name, rows] of files) {
-      const path = join(dir, `${name}_${month}.csv`);
-      await writeFile(path, toCsv(COLUMNS, rows));
-      written.push(path);
-    }
+    ] as const)
+      await write(join(dir, `${name}_${month}.csv`), toCsv(COLUMNS, rows));
+
+    // Slurm accounting → hpc_<month>.csv
+    const sacctFile = raw(`sacct_${month}.txt`);
+    await write(sacctFile.path, sacct(month, PIS, 3000 + m));
+    await convertSlurm({ files: [sacctFile], period: month, rates, accounts, out: join(dir, `hpc_${month}.csv`) });
+    written.push(join(dir, `hpc_${month}.csv`));
+
+    // Storage: January from an Isilon quota report (one snapshot), December from daily samples.
+    const storageFile = month === '2025-01' ? raw(`isilon-quotas_${month}.json`) : raw(`storage-daily_${month}.csv`);
+    await write(storageFile.path, month === '2025-01' ? isilonQuotas(PIS) : dailyUsage(month, PIS));
+    await convertStorage({
+      files: [storageFile],
+      period: month,
+      format: month === '2025-01' ? 'isilon' : 'csv',
+      rates,
+      accounts,
+      out: join(dir, `storage_${month}.csv`),
+    });
+    written.push(join(dir, `storage_${month}.csv`));
+
+    // The VM inventory → vms_<month>.csv
+    const vmFile = raw(`vm-inventory_${month}.csv`);
+    await write(vmFile.path, vmInventory(month, PIS, fundOrg, 4000 + m));
+    await convertVms({ files: [vmFile], period: month, rates, accounts, out: join(dir, `vms_${month}.csv`) });
+    written.push(join(dir, `vms_${month}.csv`));
   }
   // The PI directory: names for statements (pis.yaml in a billing repository).
   const directory = PIS.map(([email, name]) => `- email: ${email}\n  name: ${JSON.stringify(name)}\n`).join('');
-  const pis = join(dir, 'pis.yaml');
-  await writeFile(pis, `# Sample PI directory: copy to pis.yaml at the top of a billing repository.\n${directory}`);
-  written.push(pis);
+  await write(join(dir, 'pis.yaml'), `# Sample PI directory: copy to pis.yaml at the top of a billing repository.\n${directory}`);
   return written;
 }
 

@@ -48,7 +48,7 @@ describe('focus-billing (child process)', () => {
     assert.equal(hpc.code, 0, hpc.stderr);
     const list = await focusBilling('periods', 'list');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /2025-01\s+open\s+aws, hpc\s+1,632\s+\$183,959\.39 USD\s+\$95,944\.61 USD\s+10\s+0\s+0/);
+    assert.match(list.stdout, /2025-01\s+open\s+aws, hpc\s+1,756\s+\$43,577\.55 USD\s+\$31,493\.02 USD\s+10\s+0\s+0/);
     const gen = await focusBilling('generate', '--period', '2025-01', '--dry-run');
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /^\d+ statements for 2025-01/);

@@ -459,7 +459,7 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage\n {2}hint: add it under `sources:` in config.yaml/,
+      /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage, VMs\n {2}hint: add it under `sources:` in config.yaml/,
     );
   });
 });

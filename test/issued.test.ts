@@ -109,7 +109,10 @@ describe('a closed period', () => {
   it('lets settings change that leave its statements as issued (a new source)', async (t) => {
     const { repo } = await closed(t);
     const config = await readFile(join(repo, 'config.yaml'), 'utf8');
-    await writeFile(join(repo, 'config.yaml'), config.replace('sources:\n', 'sources:\n  - name: Local VMs\n    slug: vms\n'));
+    await writeFile(
+      join(repo, 'config.yaml'),
+      config.replace('sources:\n', 'sources:\n  - name: Cryo-EM Microscope\n    slug: microscope\n'),
+    );
     assert.equal((await cli('validate', '--root', repo)).code, 0);
   });
 

@@ -47,7 +47,7 @@ describe('a billing month as a pull request', () => {
     assert.equal(hpc.code, 0, hpc.stderr);
     assert.equal(hpc.json().committed.branch, 'ingest/2025-01-aws');
     assert.equal((await git.branchLocal()).current, 'ingest/2025-01-aws');
-    assert.match((await git.log()).latest?.message ?? '', /^Ingest HPC 2025-01: 420 rows, \$66,548\.64 USD, 1 flagged$/);
+    assert.match((await git.log()).latest?.message ?? '', /^Ingest HPC 2025-01: 544 rows, \$2,097\.05 USD, 1 flagged$/);
 
     const gate = await cli('validate', '--require-reviewed', '--root', repo);
     assert.equal(gate.code, 1);
@@ -66,14 +66,14 @@ describe('a billing month as a pull request', () => {
     // Bulk approval skips charges without a PI and says how many.
     const bulk = await cli('review', 'approve', '--period', '2025-01', '--all', '--note', 'GPU use confirmed', '--root', repo);
     assert.equal(bulk.code, 0, bulk.stderr);
-    // 6 GPU charges have a PI; 3 untagged AWS charges and an HPC charge without a fund/org do not.
+    // 6 GPU charges have a PI; 3 untagged AWS charges and the HPC job of a Slurm account nobody mapped do not.
     assert.match(bulk.stdout, /2025-01: 6 flags approved, 4 skipped/);
     assert.equal((bulk.stderr.match(/skipped [0-9a-f]{16}: no usable PI, project or fund\/org: assign one first/g) ?? []).length, 4);
 
-    const [untagged, noTags, badJson, noFund] = (await flags(repo)).filter((f) => f.status === 'pending');
+    const [untagged, noTags, badJson, visitor] = (await flags(repo)).filter((f) => f.status === 'pending');
     assert.deepEqual(
-      [untagged.rule, noTags.rule, badJson.rule, noFund.rule],
-      ['missing_pi_email', 'missing_pi_email', 'invalid_tags', 'missing_fund_org'],
+      [untagged.rule, noTags.rule, badJson.rule, visitor.rule, visitor.source],
+      ['missing_pi_email', 'missing_pi_email', 'invalid_tags', 'missing_pi_email', 'hpc'],
     );
     const noNote = await cli('review', 'reject', untagged.id, '--root', repo);
     assert.equal(noNote.code, 2);
@@ -123,20 +123,20 @@ describe('a billing month as a pull request', () => {
         await cli(
           'review',
           'assign',
-          noFund.id,
+          visitor.id,
           '--pi',
-          noFund.charge.pi_email,
+          'w.chen@example.edu',
           '--project',
-          noFund.charge.project_id,
+          'genome-assembly',
           '--fund-org',
-          '100111-1010',
+          '100951-1023',
           '--root',
           repo,
         )
       ).code,
       0,
     );
-    assert.equal((await cli('review', 'approve', noTags.id, noFund.id, '--note', 'owner confirmed', '--root', repo)).code, 0);
+    assert.equal((await cli('review', 'approve', noTags.id, visitor.id, '--note', 'owner confirmed', '--root', repo)).code, 0);
 
     const decided = await flags(repo);
     const rejected = decided.find((f) => f.id === untagged.id);
@@ -255,7 +255,7 @@ describe('validate', () => {
     assert.equal(r.code, 1);
     const messages = r.json().findings.map((f: { message: string }) => f.message);
     assert.ok(
-      messages.some((m: string) => m.startsWith('flag ffffffffffffffff (data/2025-01/hpc.csv:7) matches no flagged charge in the data')),
+      messages.some((m: string) => m.startsWith('flag ffffffffffffffff (data/2025-01/hpc.csv:545) matches no flagged charge in the data')),
     );
     assert.ok(messages.some((m: string) => m.startsWith('1 flagged charge has no entry in flags.yaml (data/2025-01/hpc.csv)')));
   });

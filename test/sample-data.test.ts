@@ -58,10 +58,13 @@ const round2 = (u: bigint) => {
 };
 const cents = (c: bigint) => `${c < 0n ? '-' : ''}${(c < 0n ? -c : c) / 100n}.${String((c < 0n ? -c : c) % 100n).padStart(2, '0')}`;
 
+/** The clouds' own FOCUS exports, and the files the converters made from the raw inputs. */
+const SOURCES = ['aws', 'azure', 'hpc', 'storage', 'vms'];
+
 let repo: string;
 before(async () => {
   repo = await makeRepo();
-  for (const s of ['aws', 'azure', 'hpc', 'storage']) {
+  for (const s of SOURCES) {
     const r = await cli('ingest', join(SAMPLE, `${s}_2025-01.csv`), '--source', s, '--root', repo);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -73,7 +76,7 @@ describe('sample data, 2025-01', () => {
     const pis = new Set<string>();
     const projects = new Set<string>();
     let rows = 0;
-    for (const s of ['aws', 'azure', 'hpc', 'storage']) {
+    for (const s of SOURCES) {
       const [header, ...records] = parseCsv(await readFile(join(SAMPLE, `${s}_2025-01.csv`), 'utf8'));
       const t = header?.cells.indexOf('Tags') ?? -1;
       rows += records.length;
@@ -100,7 +103,7 @@ describe('sample data, 2025-01', () => {
     assert.equal(show.code, 0, show.stderr);
     const sources = show.json().sources;
     const expected: Record<string, { billed: string; list: string; rows: number }> = {};
-    for (const s of ['aws', 'azure', 'hpc', 'storage']) {
+    for (const s of SOURCES) {
       const [header, ...records] = parseCsv(await readFile(join(SAMPLE, `${s}_2025-01.csv`), 'utf8'));
       const b = header?.cells.indexOf('BilledCost') ?? -1;
       const l = header?.cells.indexOf('ListCost') ?? -1;
@@ -115,12 +118,14 @@ describe('sample data, 2025-01', () => {
       ]),
     );
     assert.deepEqual(got, expected);
-    // Checked independently (Python's decimal module), so a change to the sample is noticed.
+    // Checked independently: the clouds' files with Python's decimal module; the converted ones
+    // from the raw inputs by test/oracle/sample-converters.py.
     assert.deepEqual(expected, {
       aws: { billed: '29395.97', list: '35947.52', rows: 1212 },
       azure: { billed: '39488.44', list: '46456.99', rows: 520 },
-      hpc: { billed: '66548.64', list: '148011.87', rows: 420 },
-      storage: { billed: '1290.00', list: '2267.50', rows: 45 },
+      hpc: { billed: '2097.05', list: '7630.03', rows: 544 },
+      storage: { billed: '1590.00', list: '2567.50', rows: 50 },
+      vms: { billed: '669.19', list: '1218.39', rows: 26 },
     });
   });
 
@@ -128,14 +133,14 @@ describe('sample data, 2025-01', () => {
     const gen = await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo);
     assert.equal(gen.code, 0, gen.stderr);
     const { statements, reconciliation } = gen.json();
-    // Oracle: group every unflagged row by PI × project × fund/org × service × category.
+    // Oracle: group every unflagged row by PI × project × fund/org × source × service × category.
     const flagged = new Set(
       (parse(await readFile(join(repo, 'periods/2025-01/flags.yaml'), 'utf8')).flags as { file: string; line: number }[]).map(
         (f) => `${f.file}:${f.line}`,
       ),
     );
     const lines = new Map<string, bigint>();
-    for (const s of ['aws', 'azure', 'hpc', 'storage']) {
+    for (const s of SOURCES) {
       const [header, ...records] = parseCsv(await readFile(join(SAMPLE, `${s}_2025-01.csv`), 'utf8'));
       const col = (n: string) => header?.cells.indexOf(n) ?? -1;
       for (const r of records) {
@@ -146,6 +151,7 @@ describe('sample data, 2025-01', () => {
           lower.pi_email,
           lower.project_id ?? lower.project,
           lower.fund_org,
+          s,
           r.cells[col('ServiceName')],
           r.cells[col('ChargeCategory')],
         ].join('|');
@@ -157,7 +163,7 @@ describe('sample data, 2025-01', () => {
     for (const st of statements) {
       let sum = 0n;
       for (const l of st.lines) {
-        got.set([st.pi_email, st.project_id, st.fund_org, l.service, l.category].join('|'), l.amount);
+        got.set([st.pi_email, st.project_id, st.fund_org, l.source, l.service, l.category].join('|'), l.amount);
         sum += units(l.amount, 2);
       }
       assert.equal(cents(sum), st.amount_due, 'a statement total is the sum of its lines');

@@ -33,6 +33,7 @@ sources:
   - name: GCP
   - name: HPC
   - name: Storage
+  - name: VMs
   # - name: Azure Local
   #   slug: azure-local
   #   recharge_fund_org: "100000-9999"

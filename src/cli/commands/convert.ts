@@ -155,7 +155,7 @@ export function describeConvert(r: ConvertReport): string {
   if (skipped.length) lines.push(`  not billed  ${skipped.map(([why, n]) => `${why} ${n.toLocaleString('en-US')}`).join(', ')}`);
   for (const u of r.unmapped)
     lines.push(
-      `  unmapped    ${u.owner}: ${u.quantity} ${u.unit}s (${plural(u.records, 'record')}), converted without a PI: ingest holds them for review`,
+      `  unmapped    ${u.owner}: ${u.quantity} ${u.unit}${u.quantity === '1' ? '' : 's'} (${plural(u.records, 'record')}), converted without a PI: ingest holds them for review`,
     );
   lines.push(
     '',
