@@ -87,7 +87,8 @@ for (const period of ['2025-01', '2025-12'])
 await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
 say(`
 Demo workspace: ${workspace}
-  Site:  ${join(workspace, 'dist', 'index.html')}   (serve it: npx focus-billing web --root demo)
+  Site:  ${join(workspace, 'dist', 'index.html')}
+  App:   npx focus-billing web --root demo   (import, review, charges, emails; it prints its address)
   PDFs:  ${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/
   Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
   Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { findChromium } from '../src/pdf/browser.ts';
-import { serveStatic } from '../src/site/serve.ts';
-import { cli, makeRepo, PROJECT, removeDir, SOURCE_CLI, tags, writeCsv } from './helpers.ts';
+import { cli, makeRepo, PROJECT, removeDir, SOURCE_CLI, serveDir, tags, writeCsv } from './helpers.ts';
 
 const HEADER = [
   'BillingPeriodStart',
@@ -43,10 +42,10 @@ let model: any;
 let built: any;
 
 /** A GET with the path sent exactly as given. */
-function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method: 'GET' }, (res) => {
+    const req = request({ host: hostname, port, path, method: 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -90,9 +89,7 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
   built = r.json();
   model = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
-  server = serveStatic(join(repo, 'dist'));
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  ({ server, base } = await serveDir(join(repo, 'dist')));
   browser = await chromium.launch({ executablePath: findChromium().path, args: ['--no-sandbox', '--disable-gpu'] });
 });
 
@@ -293,27 +290,37 @@ describe('build', () => {
     assert.ok(!PROJECT.startsWith(repo) && !repo.startsWith(PROJECT), 'the repository is outside the project');
     assert.match(readFileSync(join(out, 'periods', '2025-03', 'index.html'), 'utf8'), /Fixture University/);
   });
-  it('serves the built site on 127.0.0.1 with `web`, and stops on Ctrl-C', async () => {
+  it('serves the site as the working tree is now with `web`, to the token holder only, and stops on Ctrl-C', async () => {
+    const token = 'site-test-token-0123456789';
     const child = spawn(process.execPath, [...SOURCE_CLI, 'web', '--port', '0', '--root', repo], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OCB_WEB_TOKEN: token },
     });
     const url = await new Promise<string>((ok, fail) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        const m = /at (http:\/\/127\.0\.0\.1:\d+\/)\?token=/.exec(out);
         if (m) ok(m[1] as string);
       });
       child.on('exit', (code) => fail(new Error(`web exited ${code}: ${out}`)));
     });
-    const home = await fetch(url);
+    const auth = { authorization: `Bearer ${token}` };
+    assert.equal((await fetch(`${url}site/`)).status, 401);
+    // The live site is built when the app starts: a moment later it is there.
+    let home = await fetch(`${url}site/`, { headers: auth });
+    for (let i = 0; i < 120 && home.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      home = await fetch(`${url}site/`, { headers: auth });
+    }
     assert.equal(home.status, 200);
     assert.match(await home.text(), /<title>Dashboard · Fixture University<\/title>/);
-    assert.equal((await fetch(`${url}periods/2025-03/charges.json`)).headers.get('content-type'), 'application/json; charset=utf-8');
+    const charges = await fetch(`${url}site/periods/2025-03/charges.json`, { headers: auth });
+    assert.match(charges.headers.get('content-type') ?? '', /^application\/json/);
     // Raw paths, as a client sends them (fetch would normalise `..` away before sending).
-    for (const path of ['/../../etc/passwd', '/..%2f..%2fetc%2fpasswd', '/%2e%2e/%2e%2e/etc/passwd']) {
-      const res = await rawGet(url, path);
-      assert.ok(res.status === 403 || res.status === 404, `${path}: ${res.status}`);
+    for (const path of ['/site/../../etc/passwd', '/site/..%2f..%2fetc%2fpasswd', '/site/%2e%2e/%2e%2e/etc/passwd']) {
+      const res = await rawGet(url, path, auth);
+      assert.ok(res.status === 403 || res.status === 404 || res.status === 503, `${path}: ${res.status}`);
       assert.doesNotMatch(res.body, /root:/, path);
     }
     const exited = new Promise<number | null>((ok) => child.on('exit', ok));

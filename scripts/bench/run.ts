@@ -5,7 +5,9 @@
  *
  * The Slurm converter on 1,000,000 sacct records: under 10 s and 1 GB.
  *
- *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site|convert]
+ * The app (`web`): an import through it against the CLI's ingest; the review queue of 20,000 flags.
+ *
+ *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site|convert|web]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { convertBench } from './convert.ts';
 import { siteBench } from './site.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
+import { webBench } from './web.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,8 +27,9 @@ const { values } = parseArgs({
   },
 });
 const rows = Number(values.rows);
-const want = (part: 'cli' | 'site' | 'convert') => values.only === undefined || values.only === part;
-if (values.only !== undefined && !['cli', 'site', 'convert'].includes(values.only)) throw new Error('--only takes cli, site or convert');
+const want = (part: 'cli' | 'site' | 'convert' | 'web') => values.only === undefined || values.only === part;
+if (values.only !== undefined && !['cli', 'site', 'convert', 'web'].includes(values.only))
+  throw new Error('--only takes cli, site, convert or web');
 const runs = Number(values.runs);
 const project = resolve(import.meta.dirname, '..', '..');
 const work = join(project, 'bench-data');
@@ -173,4 +177,20 @@ if (want('convert')) {
     `  median ${c.seconds.toFixed(2)} s (${c.times.map((t) => t.toFixed(2)).join(', ')}), peak RSS ${c.rssMb.toFixed(0)} MB${ok ? '  meets target (<= 10 s, <= 1 GB)' : '  MISSES target (<= 10 s, <= 1 GB)'}`,
   );
   console.log(`  yardstick: reading and splitting every line, nothing else: ${c.yardstick.toFixed(2)} s`);
+}
+
+if (want('web')) {
+  process.stderr.write('App benchmark…\n');
+  if (!existsSync(csv)) await writeSyntheticFocus(csv, { rows, pis: 200 });
+  const w = await webBench(work, cli, csv, Math.min(runs, 3));
+  const ok = w.ratio <= 1.5;
+  console.log(`\nweb: importing ${rows.toLocaleString('en-US')} rows through the app (POST /api/import) against the CLI's ingest`);
+  console.log(
+    `  app ${w.app.map((t) => t.toFixed(2)).join(', ')} s; CLI ${w.cli.map((t) => t.toFixed(2)).join(', ')} s; ratio ${w.ratio.toFixed(2)}×${ok ? '  meets target (<= 1.5×)' : '  MISSES target (<= 1.5×)'}`,
+  );
+  const r = w.review;
+  const fast = Math.max(r.filter, r.search, r.selectAll) <= 200;
+  console.log(
+    `  review queue, ${r.flags.toLocaleString('en-US')} pending flags: page ready ${r.load.toFixed(0)} ms; filter ${r.filter.toFixed(0)} ms, search ${r.search.toFixed(0)} ms (with its 50 ms debounce), select all ${r.selectAll.toFixed(0)} ms${fast ? '  meets target (<= 200 ms)' : '  MISSES target (<= 200 ms)'}`,
+  );
 }

@@ -33,7 +33,13 @@ export interface SyntheticResult {
 
 export async function writeSyntheticFocus(
   path: string,
-  options: { rows: number; pis: number; period?: string; seed?: number },
+  options: {
+    rows: number;
+    pis: number;
+    period?: string;
+    seed?: number /** One row in this many lacks a fund/org (flagged); default 10,000. */;
+    unfundedEvery?: number;
+  },
 ): Promise<SyntheticResult> {
   const { rows, pis } = options;
   const period = options.period ?? '2025-03';
@@ -61,7 +67,8 @@ export async function writeSyntheticFocus(
     const chargeStart = `${period}-${day}T${hour}:00:00Z`;
     const chargeEnd = `${period}-${day}T${hour}:59:59Z`;
     // One row in 10,000 lacks a fund/org, so ingest has flags to record and locate.
-    const fund = i % 10_000 === 1234 ? '' : `, ""fund_org"": ""${100000 + pi}-${1000 + project}""`;
+    const every = options.unfundedEvery ?? 10_000;
+    const fund = i % every === 1234 % every ? '' : `, ""fund_org"": ""${100000 + pi}-${1000 + project}""`;
     const tags = `"{""pi_email"": ""pi${pi}@example.edu"", ""project_id"": ""proj-${pi}-${project}""${fund}}"`;
     const b = scaled(billedUnits);
     const l = scaled(listUnits);

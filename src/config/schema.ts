@@ -140,6 +140,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    web: z
+      .object({
+        /** The largest file `focus-billing web` accepts in an upload, in megabytes (a larger one: 413, nothing written). */
+        max_upload_mb: z.number().int().min(1).max(1_048_576).default(2048),
+      })
+      .strict()
+      .prefault({}),
     site: z
       .object({
         /** Path the site is served under, e.g. /billing/ for GitHub Pages project sites. */

@@ -54,7 +54,8 @@ export async function planCommit(root: string, target: { period: string; slug: s
   return { branch: name, create: true };
 }
 
-async function defaultBranches(git: ReturnType<typeof simpleGit>): Promise<Set<string>> {
+/** The names of the default branch, never committed on: main, master, origin's HEAD, init.defaultBranch. */
+export async function defaultBranches(git: ReturnType<typeof simpleGit>): Promise<Set<string>> {
   const names = new Set(['main', 'master']);
   const originHead = await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '');
   if (originHead.trim()) names.add(originHead.trim().replace(/^origin\//, ''));

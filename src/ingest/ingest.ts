@@ -31,6 +31,8 @@ export interface IngestFile {
   path: string;
   /** Path shown in messages. */
   display: string;
+  /** A temporary file the caller hands over (an upload): stored by a link instead of a copy where it can be. */
+  handedOver?: boolean;
 }
 
 export interface IngestOptions {
@@ -111,7 +113,8 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   // place only if every check and write succeeds, and removed otherwise.
   const dataDir = layout.dataDir(options.root);
   try {
-    if (!options.dryRun && existsSync(dataDir)) for (const part of parts) part.staged = await stageCopy(part.input.path, dataDir);
+    if (!options.dryRun && existsSync(dataDir))
+      for (const part of parts) part.staged = await stageCopy(part.input.path, dataDir, { link: part.input.handedOver });
     return await ingestParts(db, config, options, source, parts);
   } finally {
     for (const part of parts) await part.staged?.discard();

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, rmSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { onInterrupt } from './cleanup.ts';
@@ -47,11 +47,13 @@ function temporary(path: string): { path: string; release: () => void } {
   return { path, release };
 }
 
-export async function stageCopy(source: string, dir: string): Promise<StagedCopy> {
+export async function stageCopy(source: string, dir: string, options: { link?: boolean } = {}): Promise<StagedCopy> {
   await mkdir(dir, { recursive: true });
   const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
-  // A reflink where the file system offers one, else a plain copy.
-  const done = copyFile(source, tmp.path, constants.COPYFILE_FICLONE);
+  // A file the caller hands over (an upload nobody else has) is linked, not copied, where the
+  // file system allows; else a reflink where it offers one, else a plain copy.
+  const copy = () => copyFile(source, tmp.path, constants.COPYFILE_FICLONE);
+  const done = options.link ? link(source, tmp.path).catch(copy) : copy();
   done.catch(() => {}); // observed by whoever awaits it; avoid an unhandled rejection meanwhile
   return {
     tmp: tmp.path,

@@ -1,11 +1,8 @@
 /** `focus-billing build` and `focus-billing web`. */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { UserError } from '../../core/errors.ts';
 import { type BuildReport, buildSite } from '../../site/build.ts';
-import { serveStatic } from '../../site/serve.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
 import { checkDate, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
@@ -50,33 +47,41 @@ exits non-zero and leaves the last good site in place.`,
   withRoot(
     program
       .command('web')
-      .description('serve the built site on 127.0.0.1 (building it first if there is none)')
-      .option('--port <n>', 'port', '8000')
-      .option('--out <dir>', 'site folder', 'dist')
-      .option('--rebuild', 'build again even if a site exists'),
-  ).action(async (opts: RootOptions & { port: string; out: string; rebuild?: boolean }) => {
-    const out = resolve(opts.root, opts.out);
-    if (opts.rebuild || !existsSync(join(out, 'index.html'))) {
-      io.out(describeBuild(await runBuild({ ...opts, out: opts.out, pdf: true, audience: 'admin' }, io)));
-    }
-    const config = await loadConfig(resolve(opts.root));
+      .description("the billing office's app: import, review, every charge, the email log and the live site, writing to git")
+      .option('--port <n>', 'port (0: any free one)', '8000')
+      .option('--host <address>', 'address to listen on; anything but 127.0.0.1 needs OCB_WEB_TOKEN', '127.0.0.1')
+      .option('--allowed-host <name...>', 'with --host: other names the app is reached by (its DNS name)')
+      .option('--no-live-site', "do not build the site (the app's own pages only)")
+      .addHelpText(
+        'after',
+        `
+The app serves the working tree of the billing repository: what it writes (ingest, review
+decisions) is what the CLI writes, with its lock, and it commits to git. Open the address it
+prints: it carries the session token (OCB_WEB_TOKEN, else a random one); scripts send
+Authorization: Bearer <token>. The API (POST /api/import, GET /api/flags, POST
+/api/flags/decide) is in docs/OPERATIONS.md.`,
+      ),
+  ).action(async (opts: RootOptions & { port: string; host: string; allowedHost?: string[]; liveSite: boolean }) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: expected a port number`);
-    const server = serveStatic(out, config.site.base_path);
-    await new Promise<void>((ok, fail) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        fail(e.code === 'EADDRINUSE' ? new UserError(`port ${port} is in use`, { hint: 'pass --port <another>' }) : e),
-      );
-      server.listen(port, '127.0.0.1', ok);
+    const { startWeb } = await import('../../web/server.ts');
+    const { sessionToken } = await import('../../web/security.ts');
+    const token = sessionToken(opts.host);
+    const web = await startWeb({
+      root: resolve(opts.root),
+      host: opts.host,
+      port,
+      token,
+      allowedHosts: opts.allowedHost,
+      liveSite: opts.liveSite,
+      say: io.err,
     });
-    const address = server.address();
-    io.out(
-      `Serving ${out} at http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}${config.site.base_path} (Ctrl-C to stop)`,
-    );
+    io.out(`OpenChargeback for ${resolve(opts.root)} at ${web.url}?token=${token} (Ctrl-C to stop)`);
     await new Promise<void>((done) => {
-      process.once('SIGINT', () => server.close(() => done()));
-      process.once('SIGTERM', () => server.close(() => done()));
+      process.once('SIGINT', () => done());
+      process.once('SIGTERM', () => done());
     });
+    await web.close();
   });
 }
 

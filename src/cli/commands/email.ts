@@ -2,11 +2,11 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
+import { now } from '../../flags/decider.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { loadSiteModel } from '../../site/load-model.ts';
 import { type Io, plural, printJson } from '../output.ts';
 import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
-import { now } from './review.ts';
 
 interface EmailCliOptions extends RootOptions {
   period: string;

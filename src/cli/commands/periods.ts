@@ -4,11 +4,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { loadPiDirectory } from '../../config/pi-directory.ts';
 import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../../core/money.ts';
+import { now, reviewer } from '../../flags/decider.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
-import { now, reviewer } from './review.ts';
 
 export function registerPeriods(program: Command, io: Io): void {
   const periods = program.command('periods').description('billing periods: what data each holds, its review state and reconciliation');

@@ -1,9 +1,9 @@
 /** `focus-billing review list|approve|reject|assign`. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { simpleGit } from 'simple-git';
 import { UserError } from '../../core/errors.ts';
 import { FLAG_RULES } from '../../domain/rules.ts';
+import { now, reviewer } from '../../flags/decider.ts';
 import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { type RootOptions, withRoot } from './common.ts';
@@ -14,24 +14,6 @@ interface DecideOptions extends RootOptions {
   rule?: string;
   all?: boolean;
   reviewer?: string;
-}
-
-/** The reviewer: --reviewer, else git user.email, else the login name. */
-export async function reviewer(root: string, explicit?: string): Promise<string> {
-  if (explicit) return explicit;
-  const email = await simpleGit(root)
-    .getConfig('user.email')
-    .then((c) => c.value)
-    .catch(() => null);
-  return email || process.env.USER || 'unknown';
-}
-
-/** The decision time: OCB_NOW (for reproducible runs and tests), else the clock, in UTC. */
-export function now(): string {
-  const fixed = process.env.OCB_NOW;
-  const date = fixed ? new Date(fixed) : new Date();
-  if (Number.isNaN(date.getTime())) throw new UserError(`OCB_NOW ${JSON.stringify(fixed)} is not a date`);
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function registerReview(program: Command, io: Io): void {

@@ -1,0 +1,383 @@
+/**
+ * `focus-billing web`, the billing office's app: the real server over a real billing repository
+ * (git and all), driven by Chromium (Playwright) the way a coordinator uses it, and by HTTP the
+ * way scripts and attackers do. What it writes is read back from flags.yaml and git log.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { simpleGit } from 'simple-git';
+import { parse } from 'yaml';
+import { findChromium } from '../src/pdf/browser.ts';
+import { sessionToken } from '../src/web/security.ts';
+import { startWeb, type WebServer } from '../src/web/server.ts';
+import { cli, makeRepo, PROJECT, removeDir, SAMPLE, snapshot } from './helpers.ts';
+
+const TOKEN = 'web-test-token-0123456789';
+let repo: string;
+let web: WebServer;
+let browser: Browser;
+
+/** A request to the app: Bearer by default; headers as given. */
+async function call(path: string, init: RequestInit & { bearer?: boolean } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.bearer !== false && !headers.has('authorization')) headers.set('authorization', `Bearer ${TOKEN}`);
+  return fetch(new URL(path, web.url), { ...init, headers });
+}
+
+async function importFile(file: string, fields: Record<string, string>): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([await readFile(file)]), file.split('/').pop());
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  return call('/api/import', { method: 'POST', body: form });
+}
+
+async function flagsOf(
+  period: string,
+): Promise<{ id: string; status: string; rule: string; note?: string; decided_by?: string; source: string }[]> {
+  return parse(await readFile(join(repo, 'periods', period, 'flags.yaml'), 'utf8')).flags;
+}
+
+async function signedIn(): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => {
+    throw e;
+  });
+  await page.goto(`${web.url}?token=${TOKEN}`);
+  return page;
+}
+
+before(async () => {
+  process.env.OCB_NOW = '2026-02-03T04:05:06Z';
+  repo = await makeRepo();
+  for (const f of ['rates.yaml', 'accounts.yaml', 'pis.yaml']) await copyFile(join(SAMPLE, f), join(repo, f));
+  await simpleGit(repo).add('.').commit('rates, accounts and PIs');
+  web = await startWeb({ root: repo, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: false });
+  browser = await chromium.launch({ executablePath: findChromium().path, args: ['--no-sandbox', '--disable-gpu'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await web?.close();
+  await removeDir(repo);
+  delete process.env.OCB_NOW;
+});
+
+describe('the app refuses', () => {
+  it('a request without the token (401), a foreign Host (421), a cross-origin write (403)', async () => {
+    assert.equal((await call('/api/state', { bearer: false })).status, 401);
+    assert.equal((await call('/app/', { bearer: false })).status, 401);
+    assert.match(await (await call('/app/', { bearer: false })).text(), /Open the link printed by focus-billing web/);
+    assert.equal((await call('/api/state', { headers: { authorization: 'Bearer wrong-token-00000000' } })).status, 401);
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) =>
+        request(
+          {
+            host: '127.0.0.1',
+            port: web.port,
+            path: '/api/state',
+            headers: { host: `evil.example:${web.port}`, authorization: `Bearer ${TOKEN}` },
+          },
+          (res) => resolve(res.statusCode ?? 0),
+        )
+          .on('error', reject)
+          .end(),
+      );
+    });
+    assert.equal(rebound, 421);
+    const crossOrigin = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ['x'], status: 'approved' }),
+    });
+    assert.equal(crossOrigin.status, 403);
+  });
+
+  it("a browser write without the app's Origin, and sets the session cookie from the start-up link only", async () => {
+    const link = await fetch(new URL(`/app/?token=${TOKEN}`, web.url), { redirect: 'manual' });
+    assert.equal(link.status, 303);
+    assert.equal(link.headers.get('location'), '/app/');
+    const cookie = (link.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    assert.match(link.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
+    assert.doesNotMatch(cookie, new RegExp(TOKEN), 'the cookie is not the token itself');
+    assert.equal((await call('/api/state', { bearer: false, headers: { cookie } })).status, 200);
+    // A form posted from another site carries the cookie (were it not SameSite) but not our Origin.
+    const noOrigin = await call('/api/flags/decide', {
+      bearer: false,
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(noOrigin.status, 403);
+  });
+
+  it('a shared server without OCB_WEB_TOKEN, and a weak one', () => {
+    assert.throws(() => sessionToken('0.0.0.0', {}), /--host 0\.0\.0\.0 serves the app to the network: set OCB_WEB_TOKEN first/);
+    assert.throws(() => sessionToken('127.0.0.1', { OCB_WEB_TOKEN: 'short' }), /too short/);
+    assert.equal(sessionToken('0.0.0.0', { OCB_WEB_TOKEN: TOKEN }), TOKEN);
+    assert.match(sessionToken('127.0.0.1', {}), /^[\w-]{22}$/);
+  });
+
+  it('an upload over the limit (413), leaving nothing behind', async () => {
+    const config = await readFile(join(repo, 'config.yaml'), 'utf8');
+    await writeFile(join(repo, 'config.yaml'), `${config}\nweb: { max_upload_mb: 1 }\n`);
+    try {
+      const before = await snapshot(repo);
+      const big = join(repo, '..', `big-${process.pid}.csv`);
+      await writeFile(big, 'x'.repeat(3 * 1024 * 1024));
+      const r = await importFile(big, { source: 'AWS' });
+      assert.equal(r.status, 413);
+      assert.match((await r.json()).error.message, /over the limit/);
+      await removeDir(big);
+      assert.deepEqual(await snapshot(repo), before);
+      assert.deepEqual(await readdir(join(repo, '.cache', 'web', 'uploads')).catch(() => []), []);
+    } finally {
+      await writeFile(join(repo, 'config.yaml'), config);
+    }
+  });
+
+  it('a bad file with the located error, writing nothing', async () => {
+    const before = await snapshot(repo);
+    const bad = join(repo, '..', `bad-${process.pid}.csv`);
+    await writeFile(bad, 'BillingPeriodStart,BilledCost,ServiceName,Tags\n2025-01-01,12.x,EC2,{}\n');
+    const r = await importFile(bad, { source: 'AWS' });
+    await removeDir(bad);
+    assert.equal(r.status, 400);
+    const { error } = await r.json();
+    assert.match(error.message, /BilledCost/);
+    assert.equal(error.location.line, 2);
+    assert.deepEqual(await snapshot(repo), before);
+  });
+});
+
+describe('a coordinator in the browser', () => {
+  it('drops an export, previews it, imports and commits it, then approves several flags and rejects one with a note', async () => {
+    const page = await signedIn();
+    await page.goto(new URL('/app/import', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    const content = await readFile(join(SAMPLE, 'aws_2025-01.csv'), 'utf8');
+    const dataTransfer = await page.evaluateHandle(
+      ([name, text]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text as string], name as string, { type: 'text/csv' }));
+        return dt;
+      },
+      ['aws_2025-01.csv', content],
+    );
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    const card = page.locator('section.file');
+    await card.waitFor();
+    assert.equal(await card.locator('select[id^="source-"]').inputValue(), 'AWS', 'the source is guessed from the file name');
+    await card.getByRole('button', { name: 'Preview' }).click();
+    await card.locator('.preview').waitFor();
+    const preview = await card.locator('.preview').innerText();
+    assert.match(preview, /Rows\s+1,212/);
+    assert.match(preview, /Period\s+2025-01/);
+    assert.match(preview, /\$29,395\.97/);
+    assert.match(preview, /pattern_match 6/);
+    assert.equal(existsSync(join(repo, 'data', '2025-01')), false, 'the preview writes nothing');
+    await card.getByRole('button', { name: 'Import' }).click();
+    await card.locator('.done').waitFor();
+    const done = await card.locator('.done').innerText();
+    assert.match(done, /Imported aws_2025-01\.csv as AWS for 2025-01/);
+    assert.match(done, /git push -u origin ingest\/2025-01-aws/);
+    const git = simpleGit(repo);
+    assert.equal((await git.branchLocal()).current, 'ingest/2025-01-aws');
+    assert.match((await git.log()).latest?.message ?? '', /^Ingest AWS 2025-01: 1,212 rows, \$29,395\.97 USD, 9 flagged$/);
+
+    // The review queue: the six GPU flags approved together, one untagged charge rejected.
+    await page.goto(new URL('/app/review?period=2025-01', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.locator('#count').innerText(), /^9 flags match/);
+    await page.selectOption('#f-rule', 'pattern_match');
+    assert.match(await page.locator('#count').innerText(), /^6 flags match/);
+    assert.match(await page.locator('table.flags').innerText(), /2025-01 › pattern_match › aws \(6\)/);
+    await page.check('#select-all');
+    assert.match(await page.locator('#count').innerText(), /6 selected/);
+    await page.fill('#note', 'GPU use approved by the PI');
+    await page.click('#approve');
+    await page.locator('#decided').getByText('6 flags saved').waitFor();
+    await page.selectOption('#f-rule', 'missing_pi_email');
+    const first = page.locator('table.flags input[type="checkbox"]').first();
+    const rejected = (await first.getAttribute('data-id')) as string;
+    await first.check();
+    await page.fill('#note', '');
+    await page.click('#reject');
+    assert.match(await page.locator('#decided').innerText(), /a rejection needs a note/);
+    await page.fill('#note', 'not a research charge');
+    await page.click('#reject');
+    await page.locator('#decided').getByText('1 flag saved').waitFor();
+
+    const flags = await flagsOf('2025-01');
+    assert.equal(
+      flags.filter((f) => f.rule === 'pattern_match' && f.status === 'approved' && f.note === 'GPU use approved by the PI').length,
+      6,
+    );
+    const no = flags.find((f) => f.id === rejected);
+    assert.deepEqual([no?.status, no?.note, no?.decided_by], ['rejected', 'not a research charge', 'reviewer@example.edu']);
+    const log = (await git.log()).all.slice(0, 2).map((c) => `${c.message}\n${c.body}`);
+    assert.match(
+      log[0] as string,
+      /^Review 2025-01: reject 1 flag\n[\s\S]*Flags: [0-9a-f]{16}[\s\S]*Reviewer: reviewer@example\.edu[\s\S]*Note: not a research charge/,
+    );
+    assert.match(log[1] as string, /^Review 2025-01: approve 6 flags/);
+    assert.match(await flagsText('2025-01'), /^# yaml-language-server: \$schema=/, 'comments in flags.yaml kept');
+    await page.close();
+  });
+
+  it('shows every charge, billed or not, and one in full: its columns, raw tags, flag and decisions', async () => {
+    const page = await signedIn();
+    await page.goto(new URL('/app/charges?period=2025-01&status=rejected', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.locator('#charges table').waitFor();
+    assert.match(await page.locator('#charges [role="status"]').innerText(), /^1 charge;/);
+    await page
+      .getByRole('button', { name: /^Details/ })
+      .first()
+      .click();
+    const dialog = page.locator('#detail');
+    await dialog.getByText('Every column').waitFor();
+    const text = await dialog.innerText();
+    const flag = (await flagsOf('2025-01')).find((f) => f.status === 'rejected') as unknown as {
+      id: string;
+      line: number;
+      charge: { amount: string };
+    };
+    assert.match(text, new RegExp(`row \\d+ \\(line ${flag.line}\\)`));
+    assert.match(text, new RegExp(`BilledCost\\s+${flag.charge.amount.replace('.', '\\.')}\\n`));
+    assert.match(text, new RegExp(flag.id));
+    assert.match(text, /Status rejected by reviewer@example\.edu at 2026-02-03T04:05:06Z: not a research charge/);
+    assert.match(text, /Review 2025-01: reject 1 flag/);
+    assert.match(text, /Ingest AWS 2025-01/);
+    await page.close();
+  });
+
+  it('has pages with no accessibility violations (axe-core), in light and dark mode', async () => {
+    const axe = await readFile(join(PROJECT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await signedIn();
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const path of ['/app/', '/app/import', '/app/review?period=2025-01', '/app/charges?period=2025-01', '/app/emails']) {
+        await page.goto(new URL(path, web.url).toString());
+        await page.waitForSelector('body[data-ready="true"]');
+        await page.addScriptTag({ content: axe });
+        const violations = await page.evaluate(async () => {
+          const r = await (
+            window as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }
+          ).axe.run();
+          return r.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`);
+        });
+        assert.deepEqual(violations, [], `${path} in ${scheme} mode`);
+      }
+      await page.close();
+    }
+  });
+});
+
+describe('live pages', () => {
+  it('show the working tree as it is now, pending flags included, rebuilt after each change the app makes', async (t) => {
+    const live = await startWeb({ root: repo, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: true });
+    t.after(() => live.close());
+    await live.site.idle();
+    const get = async (path: string) => {
+      const r = await fetch(new URL(path, live.url), { headers: { authorization: `Bearer ${TOKEN}` } });
+      return { status: r.status, text: await r.text() };
+    };
+    const pendingOf = (html: string) => Number(/Flags: pending \/ approved \/ rejected<\/p><p class="value">(\d+) \//.exec(html)?.[1]);
+    const before = await get('/site/periods/2025-01/');
+    assert.equal(before.status, 200);
+    const pending = (await flagsOf('2025-01')).filter((f) => f.status === 'pending');
+    assert.equal(pendingOf(before.text), pending.length);
+    const decide = await fetch(new URL('/api/flags/decide', live.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [pending[0]?.id], status: 'rejected', note: 'not ours' }),
+    });
+    assert.equal(decide.status, 200);
+    await live.site.idle();
+    assert.equal(pendingOf((await get('/site/periods/2025-01/')).text), pending.length - 1);
+    assert.equal(live.site.status().error, null);
+  });
+
+  it("keep an email log per period, with a preview of each PI's email", async () => {
+    const page = await signedIn();
+    await page.goto(new URL('/app/emails', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.selectOption('#e-period', '2025-01');
+    await page.locator('#emails table').waitFor();
+    assert.match(await page.locator('#emails').innerText(), /0 of \d+ PIs were sent their statements for 2025-01/);
+    await page.getByRole('button', { name: /Preview the email to Ana Rivera/ }).click();
+    await page.locator('#email-preview h2').waitFor();
+    assert.match(await page.locator('#email-preview h2').innerText(), /^To a\.rivera@example\.edu: /);
+    assert.match((await page.locator('#email-preview pre').textContent()) ?? '', /genomics-atlas/);
+    await page.close();
+  });
+});
+
+async function flagsText(period: string): Promise<string> {
+  return readFile(join(repo, 'periods', period, 'flags.yaml'), 'utf8');
+}
+
+describe('the API for scripts', () => {
+  it('imports a raw Slurm export (converted with rates.yaml), lists flags, and decides them', async () => {
+    const r = await importFile(join(SAMPLE, 'raw', 'sacct_2025-12.txt'), { source: 'HPC', period: '2025-12' });
+    assert.equal(r.status, 200, await r.clone().text());
+    const report = await r.json();
+    assert.deepEqual([report.outcome, report.rows, report.stored_as], ['ingested', 552, 'data/2025-12/hpc.csv']);
+    const listed = await (await call('/api/flags?period=2025-12&status=pending')).json();
+    assert.deepEqual(
+      listed.flags.map((f: { period: string; source: string; rule: string }) => [f.period, f.source, f.rule]),
+      [['2025-12', 'hpc', 'missing_pi_email']],
+    );
+    const id = listed.flags[0].id;
+    const assign = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ids: [id],
+        assign: { pi_email: 'w.chen@example.edu', project_id: 'genome-assembly', fund_org: '100951-1023' },
+      }),
+    });
+    assert.equal(assign.status, 200);
+    const approve = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [id], status: 'approved', note: 'visiting student' }),
+    });
+    assert.equal(approve.status, 200);
+    const [flag] = await flagsOf('2025-12');
+    assert.deepEqual([flag?.status, (flag as { assign?: { pi_email: string } }).assign?.pi_email], ['approved', 'w.chen@example.edu']);
+  });
+
+  it('serialises two imports at once with the repository lock', async () => {
+    const [a, b] = await Promise.all([
+      importFile(join(SAMPLE, 'azure_2025-12.csv'), { source: 'Azure' }),
+      importFile(join(SAMPLE, 'vms_2025-12.csv'), { source: 'VMs' }),
+    ]);
+    assert.deepEqual([a.status, b.status], [200, 200]);
+    const flags = await flagsOf('2025-12');
+    assert.deepEqual([...new Set(flags.map((f) => f.source))].sort(), ['azure', 'hpc', 'vms']);
+    assert.equal(existsSync(join(repo, '.cache', 'write.lock')), false);
+  });
+
+  it('refuses a decision in a closed period (409), changing nothing', async () => {
+    const pending = (await flagsOf('2025-12')).filter((f) => f.status === 'pending');
+    for (const f of pending) await cli('review', 'reject', f.id, '--note', 'closing the month', '--root', repo);
+    await simpleGit(repo).add('.').commit('decisions');
+    const close = await cli('periods', 'close', '2025-12', '--root', repo);
+    assert.equal(close.code, 0, close.stderr);
+    const before = await flagsText('2025-12');
+    const r = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [pending[0]?.id], status: 'approved' }),
+    });
+    assert.equal(r.status, 409);
+    assert.match((await r.json()).error.message, /2025-12 is closed/);
+    assert.equal(await flagsText('2025-12'), before);
+  });
+});
