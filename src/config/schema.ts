@@ -140,6 +140,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    data_files: z
+      .object({
+        /** A plain CSV export larger than this (MB) is stored gzip-compressed (git hosts refuse files over 100 MB). */
+        compress_above_mb: z.number().min(0).max(1_000_000).default(50),
+        /** A stored file larger than this (MB) needs Git LFS for data/ (`focus-billing init --lfs`). */
+        lfs_above_mb: z.number().positive().max(1_000_000).default(95),
+      })
+      .strict()
+      .prefault({}),
     web: z
       .object({
         /** The largest file `focus-billing web` accepts in an upload, in megabytes (a larger one: 413, nothing written). */

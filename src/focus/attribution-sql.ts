@@ -91,7 +91,8 @@ export function tagTextSql(json: string): string {
 
 /** The value is an object, array or boolean: no attribution at all. */
 export function tagNotScalarSql(json: string): string {
-  return `(${json} IS NOT NULL AND NOT (starts_with(${json}, '"') OR regexp_matches(${json}, '^-?[0-9]')))`;
+  // A string ("…") or a number (-1, 2.5) is a scalar; the first character tells.
+  return `(${json} IS NOT NULL AND NOT (starts_with(${json}, '"') OR (left(${json}, 1) BETWEEN '0' AND '9') OR starts_with(${json}, '-')))`;
 }
 
 function escapeRe(s: string): string {

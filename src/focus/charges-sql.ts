@@ -159,11 +159,15 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       ${ATTRIBUTES.map((a) => `${attributes.includes(a) ? trimmedSql(`_t_${a}`) : 'NULL::VARCHAR'} AS ${a}`).join(',\n      ')}
     FROM (${decoded})`;
 
+  // A control character anywhere: one regular expression over the values, not one each (the
+  // email pattern refuses control characters itself, so pi_email needs no check of its own).
+  const controlChecked = core.filter((a) => a !== 'pi_email');
   const invalidAttribution = core.length
-    ? core
-        .map((a) => `${tagNotScalarSql(`_j_${a}`)} OR coalesce(regexp_matches(${a}, '${CONTROL_PATTERN}'), false)`)
-        .concat(core.includes('pi_email') ? [`coalesce(NOT regexp_full_match(pi_email, ${sqlString(EMAIL_PATTERN)}), false)`] : [])
-        .join(' OR ')
+    ? [
+        ...core.map((a) => tagNotScalarSql(`_j_${a}`)),
+        ...(controlChecked.length ? [`coalesce(regexp_matches(concat(${controlChecked.join(', ')}), '${CONTROL_PATTERN}'), false)`] : []),
+        ...(core.includes('pi_email') ? [`coalesce(NOT regexp_full_match(pi_email, ${sqlString(EMAIL_PATTERN)}), false)`] : []),
+      ].join(' OR ')
     : 'false';
 
   const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);

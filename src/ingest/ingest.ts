@@ -4,7 +4,7 @@
  * Read → plan → apply: nothing is written until every check has passed.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Config, SourceConfig } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
@@ -20,11 +20,19 @@ import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { type PeriodTotals, type ScanResult, scanFile } from '../focus/scan.ts';
-import { sameBytes } from '../repo/hash.ts';
+import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
-import { commitWrites, type PlannedWrite, type StagedCopy, stageCopy } from '../repo/write.ts';
+import {
+  commitWrites,
+  type OriginalFile,
+  type PlannedWrite,
+  type StagedCompressed,
+  type StagedCopy,
+  stageCompressed,
+  stageCopy,
+} from '../repo/write.ts';
 import { checkBranchName, commitIngest, planCommit } from './commit.ts';
 
 export interface IngestFile {
@@ -104,17 +112,25 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   }
   const required = requiredColumns(config.billing.cost_basis);
   const parts: Part[] = [];
+  const compressAbove = config.data_files.compress_above_mb * MIB;
   for (const f of options.files) {
     const sniffed = await sniffFile(f.path, f.display, db);
     const columns = mapColumns(sniffed, required);
-    parts.push({ input: f, sniffed, columns, target: { file: sniffed, columns, sourceSlug: slug, relPath: f.display } });
+    // A large plain CSV is stored gzip-compressed (git hosts refuse files over 100 MB).
+    const compress = sniffed.format === 'csv' && sniffed.compression === 'none' && sniffed.size > compressAbove;
+    const store = compress ? { format: sniffed.format, compression: 'gzip' as const } : sniffed;
+    parts.push({ input: f, sniffed, columns, store, target: { file: sniffed, columns, sourceSlug: slug, relPath: f.display } });
   }
   // The byte-for-byte copies into data/ run while DuckDB reads the files; they are renamed into
   // place only if every check and write succeeds, and removed otherwise.
   const dataDir = layout.dataDir(options.root);
   try {
     if (!options.dryRun && existsSync(dataDir))
-      for (const part of parts) part.staged = await stageCopy(part.input.path, dataDir, { link: part.input.handedOver });
+      for (const part of parts)
+        part.staged =
+          part.store.compression !== part.sniffed.compression
+            ? await stageCompressed(part.input.path, dataDir)
+            : await stageCopy(part.input.path, dataDir, { link: part.input.handedOver });
     return await ingestParts(db, config, options, source, parts);
   } finally {
     for (const part of parts) await part.staged?.discard();
@@ -127,7 +143,9 @@ interface Part {
   sniffed: SniffedFile;
   columns: ChargeFile['columns'];
   target: ChargeFile;
-  staged?: StagedCopy;
+  /** How it is stored: as delivered, or gzip-compressed when large. */
+  store: { format: SniffedFile['format']; compression: SniffedFile['compression'] };
+  staged?: StagedCopy | StagedCompressed;
 }
 
 async function ingestParts(
@@ -143,7 +161,7 @@ async function ingestParts(
   const allPeriods = scans.flatMap((s) => s.periods);
 
   const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
-  const stored = parts.map((part, i) => relPath('data', period, dataFileName(slug, part.sniffed, { index: i + 1, count: parts.length })));
+  const stored = parts.map((part, i) => relPath('data', period, dataFileName(slug, part.store, { index: i + 1, count: parts.length })));
   const targets = stored.map((s) => join(options.root, s));
   const report = (outcome: IngestOutcome, flags: IngestReport['flags']): IngestReport => ({
     outcome,
@@ -194,10 +212,17 @@ async function ingestParts(
     if (options.dryRun) return report('dry-run', flagSummary);
     const plan = options.commit ? await planCommit(options.root, { period, slug }, options.commit.branch) : undefined;
 
-    const writes: PlannedWrite[] = parts.map((part, i) => {
+    const writes: PlannedWrite[] = [];
+    for (const [i, part] of parts.entries()) {
       const target = targets[i] as string;
-      return part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path };
-    });
+      writes.push(part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path });
+      if (part.staged && 'original' in part.staged) {
+        // What the compressed file holds, so that it is still the export byte for byte.
+        const original = await part.staged.original;
+        writes.push({ target: `${target}${ORIGINAL_SUFFIX}`, content: originalRecord(basename(part.input.display), original) });
+      }
+      await checkSize(options.root, config, part, stored[i] as string);
+    }
     if (merged.flags.length > 0 || current.file.flags.length > 0) {
       writes.push({
         target: layout.flagsFile(options.root, period),
@@ -206,8 +231,15 @@ async function ingestParts(
       });
     }
     await commitWrites(writes);
-    // The replaced export's files that this one does not overwrite (other parts, or compression).
-    for (const old of existing) if (!targets.includes(old)) await rm(old);
+    // The replaced export's files that this one does not overwrite (other parts, or compression),
+    // and the records of originals no longer compressed here.
+    const records = new Set(
+      targets.filter((_, i) => parts[i]?.store.compression !== parts[i]?.sniffed.compression).map((t) => `${t}${ORIGINAL_SUFFIX}`),
+    );
+    for (const old of existing) {
+      if (!targets.includes(old)) await rm(old);
+      if (!records.has(`${old}${ORIGINAL_SUFFIX}`)) await rm(`${old}${ORIGINAL_SUFFIX}`, { force: true });
+    }
     const done = report(existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
     if (plan) done.committed = await commitIngest(options.root, config, plan, { ...done, by_rule: flagSummary.by_rule });
     return done;
@@ -275,9 +307,51 @@ async function existingDataFiles(root: string, period: string, slug: string): Pr
     .map((n) => join(dir, n));
 }
 
-/** The stored export is this one: as many files, each byte-identical, in order. */
+/** The stored export is this one: as many files, each byte-identical (or, compressed, made from identical bytes), in order. */
 async function sameExport(existing: string[], parts: Part[]): Promise<boolean> {
   if (existing.length !== parts.length) return false;
-  for (const [i, part] of parts.entries()) if (!(await sameBytes(existing[i] as string, part.input.path))) return false;
+  for (const [i, part] of parts.entries()) {
+    const stored = existing[i] as string;
+    const original = await readOriginal(stored);
+    if (original) {
+      const s = await stat(part.input.path);
+      if (s.size !== original.bytes || (await sha256File(part.input.path)) !== original.sha256) return false;
+    } else if (!(await sameBytes(stored, part.input.path))) return false;
+  }
   return true;
+}
+
+/** Beside a data file compressed at ingest: the export it was made from (name, size, sha256). */
+export const ORIGINAL_SUFFIX = '.original.json';
+const MIB = 1024 * 1024;
+
+function originalRecord(name: string, original: OriginalFile): string {
+  return `${JSON.stringify({ stored: 'gzip -1, no name or time (gunzip gives the export back)', original: { name, bytes: original.bytes, sha256: original.sha256 } }, null, 2)}\n`;
+}
+
+async function readOriginal(stored: string): Promise<OriginalFile | null> {
+  const text = await readFile(`${stored}${ORIGINAL_SUFFIX}`, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const o = (JSON.parse(text) as { original?: OriginalFile }).original;
+  return o && typeof o.sha256 === 'string' && typeof o.bytes === 'number' ? o : null;
+}
+
+/** A stored file over the LFS threshold needs data/ in Git LFS: refused (exit 2, nothing written) otherwise. */
+async function checkSize(root: string, config: Config, part: Part, stored: string): Promise<void> {
+  if (part.staged) await part.staged.done;
+  const size = part.staged ? (await stat(part.staged.tmp)).size : part.sniffed.size;
+  const limit = config.data_files.lfs_above_mb * MIB;
+  if (size <= limit || (await dataInLfs(root))) return;
+  throw new UserError(
+    `${stored} would be ${(size / MIB).toFixed(0)} MB${part.store.compression === 'gzip' ? ' even compressed' : ''}: git hosts refuse files over 100 MB without Git LFS`,
+    {
+      hint: 'run `focus-billing init --lfs` to keep data/ in Git LFS (it writes .gitattributes), commit that, and ingest again',
+    },
+  );
+}
+
+/** Whether .gitattributes routes data/ through Git LFS. */
+export async function dataInLfs(root: string): Promise<boolean> {
+  const text = await readFile(join(root, '.gitattributes'), 'utf8').catch(() => '');
+  return text.split('\n').some((l) => /^data\/\*\*\s.*\bfilter=lfs\b/.test(l.trim()));
 }

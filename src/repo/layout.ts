@@ -29,6 +29,16 @@ export const REPOSITORY_FILES = [
 /** Folders holding the repository's records: no output may be written inside them. */
 export const RECORD_DIRS = ['data', 'periods', '.git'];
 
+/**
+ * The caches CI keeps between runs (the workflows restore and save exactly these): reports by
+ * content hash, PDFs, and rendered pages per period. A publish after one new month then queries,
+ * renders and prints only that month.
+ */
+export const CACHE_KINDS = ['report', 'pdf', 'site'] as const;
+export const CI_CACHE_PATHS = CACHE_KINDS.map((k) => `.cache/${k}`);
+/** The CI cache key's fixed part; the rest is a hash of what the caches are made from. */
+export const CI_CACHE_KEY_PREFIX = 'openchargeback-cache-v1-';
+
 /** Repository-relative path with forward slashes, as recorded in flags and shown to people. */
 export function relPath(...parts: string[]): string {
   return parts.join('/');

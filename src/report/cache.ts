@@ -14,6 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { touchAndPrune } from '../repo/cache-dir.ts';
 import { contentIds } from '../repo/content-id.ts';
+import { layout } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 
 const VERSION = 3;
@@ -28,7 +29,7 @@ function queryText(sql: string, params: Record<string, unknown>): string {
   return `${sql}\n${JSON.stringify(params, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
 }
 
-const dir = (root: string) => join(root, '.cache', 'report');
+const dir = (root: string) => layout.cacheDir(root, 'report');
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {

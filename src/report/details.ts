@@ -10,6 +10,7 @@ import { Params } from '../db/params.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
+import { cachedQuery } from './cache.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -29,6 +30,7 @@ export interface DetailRow {
 
 export async function periodDetails(
   db: Database,
+  root: string,
   files: ChargeFile[],
   config: Config,
   period: string,
@@ -51,9 +53,13 @@ export async function periodDetails(
     UNION ALL
     SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
       FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
-  const rows = await db.query<ChargeGroup & { date: string | null; resource: string | null; other_count: string | null }>(
-    sql,
-    params.values,
+  type Row = ChargeGroup & { date: string | null; resource: string | null; other_count: string | null };
+  // Cached by content like the period's report: a build after a new month reads only that month.
+  const rows = await cachedQuery<Row[]>(
+    root,
+    { sql, params: params.values, files: files.map((f) => f.file.path) },
+    () => db.query<Row>(sql, params.values),
+    () => true,
   );
   const decisions = new Map(flags.map((f) => [f.id, f]));
   const out: DetailRow[] = [];

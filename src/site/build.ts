@@ -4,7 +4,7 @@
  * and swapped in only when every step succeeded, so a failed build leaves the last good site
  * published; and only a folder this tool built, or an empty one, is ever replaced (out-dir.ts).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -21,6 +21,7 @@ import { writeChargeTables } from './charge-table.ts';
 import { loadSiteModel } from './load-model.ts';
 import type { Audience } from './model.ts';
 import { checkOutDir, swapInto } from './out-dir.ts';
+import { modelForRender, PageCache, periodPageFiles, renderVersion } from './page-cache.ts';
 
 export interface BuildOptions {
   root: string;
@@ -38,6 +39,8 @@ export interface BuildReport {
   out: string;
   audience: Audience;
   periods: string[];
+  /** The periods whose pages were rendered (the others' were reused from .cache/site/). */
+  rendered_periods: string[];
   statements: number;
   pages: number;
   pdfs: (PrintResult & { files: number }) | null;
@@ -84,10 +87,19 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
   const work = await mkdtemp(join(tmpdir(), 'ocb-build-'));
   let browser: Browser | undefined;
   try {
+    // Only periods whose pages changed are rendered; the others' pages come from the page cache.
+    const pageCache = new PageCache(options.root, options.audience);
+    const notes = new Map<string, string>();
+    for (const p of model.notes) notes.set(p, await readFile(layout.notesFile(options.root, p), 'utf8').catch(() => ''));
+    const keys = pageCache.keys(model, await renderVersion(), config.site.base_path, notes);
+    const reused = model.periods.filter((p) => pageCache.has(p.period, keys.get(p.period) as string));
+    const render = model.periods.filter((p) => !reused.includes(p)).map((p) => p.period);
     const modelPath = join(work, 'site-model.json');
-    await writeFile(modelPath, JSON.stringify(model));
-    options.progress(`Building the site (${statements} statements)…`);
-    const pages = await lap('site', () =>
+    await lap('model', () => writeFile(modelPath, JSON.stringify(modelForRender(model, render))));
+    options.progress(
+      `Building the site (${statements} statements${reused.length ? `; the pages of ${reused.length} unchanged period${reused.length === 1 ? '' : 's'} reused` : ''})…`,
+    );
+    let pages = await lap('site', () =>
       runAstro({
         root: options.root,
         outDir: staging,
@@ -97,10 +109,17 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         periodsDir: layout.periodsDir(options.root),
       }),
     );
+    await lap('page-cache', async () => {
+      for (const p of reused) pages += await pageCache.restore(p.period, keys.get(p.period) as string, staging, periodPageFiles(model, p));
+      for (const p of model.periods.filter((x) => render.includes(x.period)))
+        await pageCache.save(p.period, keys.get(p.period) as string, staging, periodPageFiles(model, p));
+      await pageCache.mergeAssets(staging);
+      await pageCache.prune(await listPeriods(options.root)); // not the periods left out of this build
+    });
     const warnings: string[] = [];
     if (options.audience === 'admin') {
       await lap('charges', () => writeChargeTables(staging, model.periods, config));
-      warnings.push(...(await writeJournals(staging, reports, config, dates)));
+      warnings.push(...(await lap('journals', () => writeJournals(staging, reports, config, dates))));
     }
     let pdfs: BuildReport['pdfs'] = null;
     if (options.pdf) {
@@ -135,7 +154,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
       );
       pdfs = { ...result, files: jobs.length };
     }
-    await swapInto(options.root, staging, out, { audience: options.audience });
+    await lap('swap', () => swapInto(options.root, staging, out, { audience: options.audience, pages: String(pages) }));
     const totals = model.periods.flatMap((p) =>
       p.totals.map((t) => ({
         period: p.period,
@@ -146,7 +165,18 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         amount_due: t.amount_due.text,
       })),
     );
-    return { out, audience: options.audience, periods, statements, pages, pdfs, totals, warnings, timings_ms: timings };
+    return {
+      out,
+      audience: options.audience,
+      periods,
+      statements,
+      pages,
+      rendered_periods: [...render].sort(),
+      pdfs,
+      totals,
+      warnings,
+      timings_ms: timings,
+    };
   } finally {
     await browser?.close();
     await rm(staging, { recursive: true, force: true });

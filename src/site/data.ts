@@ -25,9 +25,15 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/** The periods whose pages this build renders (the others are reused from an earlier build). */
+export function renderedPeriods() {
+  const model = siteModel();
+  return model.render ? model.periods.filter((p) => model.render?.includes(p.period)) : model.periods;
+}
+
 /** Paths of the staff-only pages made once per period (period page, charge browser): none for PIs. */
 export function adminPeriodPaths() {
   const model = siteModel();
   if (model.audience !== 'admin') return [];
-  return model.periods.map((p) => ({ params: { period: p.period }, props: { period: p } }));
+  return renderedPeriods().map((p) => ({ params: { period: p.period }, props: { period: p } }));
 }

@@ -31,7 +31,7 @@ export async function loadSiteModel(
   for (const period of options.periods) {
     options.progress(`Reading ${period}…`);
     const report = await periodReport(db, options.root, config, period);
-    const details = await periodDetails(db, report.files, config, period, report.flags, config.statements.detail_rows);
+    const details = await periodDetails(db, options.root, report.files, config, period, report.flags, config.statements.detail_rows);
     reports.push(report);
     inputs.push({ report, details, issued: dates.get(period) as string });
   }

@@ -105,6 +105,8 @@ export interface SiteModel {
   periods: PeriodView[];
   /** Periods with a notes.mdx from the billing office. */
   notes: string[];
+  /** The periods whose pages to render (the others' pages are reused from an earlier build); absent: all. */
+  render?: string[];
 }
 
 const discountOf = (list: string, due: string, digits: number) =>

@@ -1,11 +1,12 @@
 /** `focus-billing init [dir]`: create a billing repository. */
-import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CheckRepoActions, simpleGit } from 'simple-git';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { CONFIG_TEMPLATE } from '../../config/template.ts';
 import { UserError } from '../../core/errors.ts';
+import { dataInLfs } from '../../ingest/ingest.ts';
 import { jsonSchema, SCHEMA_NAMES } from '../json-schemas.ts';
 import { type Io, printJson } from '../output.ts';
 
@@ -23,8 +24,12 @@ export function registerInit(program: Command, io: Io): void {
     .command('init')
     .description('create a billing repository: config.yaml with commented defaults, data/, periods/, .gitignore, and git init')
     .argument('[dir]', 'folder to set up (created if missing)', '.')
+    .option(
+      '--lfs',
+      'keep data/ in Git LFS (writes .gitattributes; for months whose files exceed what git hosts take); also in an existing repository',
+    )
     .option('--json', 'print what was created as JSON')
-    .action(async (dir: string, opts: { json?: boolean }) => {
+    .action(async (dir: string, opts: { json?: boolean; lfs?: boolean }) => {
       const root = resolve(dir);
       const created: string[] = [];
       const existing = await stat(root).catch(() => null);
@@ -59,8 +64,10 @@ export function registerInit(program: Command, io: Io): void {
         await git.init(['-b', 'main']);
         gitInit = true;
       }
+      let lfs: { gitattributes: boolean; installed: boolean } | null = null;
+      if (opts.lfs) lfs = await enableLfs(root, created);
       if (opts.json) {
-        printJson(io, { root, created, git_init: gitInit });
+        printJson(io, { root, created, git_init: gitInit, ...(lfs ? { lfs } : {}) });
         return;
       }
       io.out(
@@ -69,6 +76,37 @@ export function registerInit(program: Command, io: Io): void {
           : `${root} is already set up; nothing to create.`,
       );
       if (gitInit) io.out('Initialised a git repository (branch main).');
+      if (lfs)
+        io.out(
+          lfs.installed
+            ? 'data/ is kept in Git LFS (.gitattributes; git lfs install --local done). Commit .gitattributes before ingesting.'
+            : 'data/ is marked for Git LFS in .gitattributes, but git-lfs is not installed here: install it (apt-get install git-lfs), then run git lfs install.',
+        );
       io.out(`\nNext: focus-billing ingest <export.csv> --source AWS --root ${dir}`);
     });
+}
+
+/** The line of .gitattributes that keeps data/ in Git LFS. */
+export const LFS_ATTRIBUTES = 'data/** filter=lfs diff=lfs merge=lfs -text';
+
+/** Adds the LFS line to .gitattributes (kept as it is otherwise) and, where git-lfs is installed, its hooks. */
+async function enableLfs(root: string, created: string[]): Promise<{ gitattributes: boolean; installed: boolean }> {
+  const path = join(root, '.gitattributes');
+  const text = await readFile(path, 'utf8').catch(() => null);
+  let changed = false;
+  if (!(await dataInLfs(root))) {
+    await writeFile(
+      path,
+      `${text ?? ''}${text && !text.endsWith('\n') ? '\n' : ''}# Exports too large for a git host, in Git LFS (focus-billing init --lfs)\n${LFS_ATTRIBUTES}\n`,
+    );
+    if (text === null) created.push('.gitattributes');
+    changed = true;
+  }
+  const installed = await simpleGit(root)
+    .raw(['lfs', 'install', '--local'])
+    .then(
+      () => true,
+      () => false,
+    );
+  return { gitattributes: changed, installed };
 }

@@ -1,7 +1,19 @@
 /** Dashboard charts (chart.js), drawn from the JSON the page embeds. No animation: prints and screenshots show final bars. */
-import { BarController, BarElement, CategoryScale, Chart, type ChartConfiguration, Legend, LinearScale, Tooltip } from 'chart.js';
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  type ChartConfiguration,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 interface MoneyJson {
   value: string;
@@ -13,6 +25,7 @@ interface DashboardData {
   bySource: { source: string; values: MoneyJson[] }[];
   subsidy: { source: string; list: MoneyJson; amount: MoneyJson }[];
   topPis: { name: string; amount: MoneyJson }[];
+  piTrend: { name: string; values: MoneyJson[] }[];
 }
 
 const PALETTE = ['#1f5fae', '#2a9d8f', '#e9a23b', '#b5485d', '#6c5ce7', '#5d8a3a', '#c0622f', '#4b6584'];
@@ -21,7 +34,7 @@ export function initDashboardCharts(): void {
   const el = document.getElementById('dashboard-data');
   if (!el?.textContent) return;
   const data = JSON.parse(el.textContent) as DashboardData;
-  const charts: Chart<'bar'>[] = [];
+  const charts: Chart<'bar' | 'line'>[] = [];
   // The palette uses light-dark(): resolve a variable to a colour through a probe element.
   const resolve = (variable: string) => {
     const probe = document.createElement('span');
@@ -34,9 +47,9 @@ export function initDashboardCharts(): void {
   const colors = () => ({ text: resolve('--text'), grid: resolve('--border') });
   // Charts plot numbers; tooltips show the exact formatted amounts from the statements.
   const plot = (m: MoneyJson) => Number(m.value);
-  const make = (id: string, config: ChartConfiguration<'bar'>) => {
+  const make = (id: string, config: ChartConfiguration<'bar'> | ChartConfiguration<'line'>) => {
     const canvas = document.getElementById(id) as HTMLCanvasElement | null;
-    if (canvas) charts.push(new Chart(canvas, config));
+    if (canvas) charts.push(new Chart(canvas, config as ChartConfiguration<'bar' | 'line'>));
   };
   const { text, grid } = colors();
   const scales = (stacked: boolean, horizontal = false) => ({
@@ -84,6 +97,29 @@ export function initDashboardCharts(): void {
             },
           },
         },
+      },
+    },
+  });
+  make('chart-pi-trend', {
+    type: 'line',
+    data: {
+      labels: data.periods,
+      datasets: data.piTrend.map((p, i) => ({
+        label: p.name,
+        data: p.values.map(plot),
+        borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: PALETTE[i % PALETTE.length],
+        pointRadius: data.periods.length > 24 ? 0 : 3,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: scales(false),
+      plugins: {
+        legend: { labels: { color: text } },
+        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${data.piTrend[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}` } },
       },
     },
   });

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:large`: a month of 10,000,000 FOCUS rows (about 3.5 GB of CSV, and the same
+ * gzip-compressed as providers deliver it). DuckDB reading each directly (the yardstick), then
+ * `ingest` of each, a first `generate` (no cached report), and `build --no-pdf` of the month.
+ * Targets: ingest and generate within 2× the yardstick, peak memory at most 2 GB, build at most
+ * two minutes.
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { writeSyntheticFocus } from './synthetic-focus.ts';
+
+interface Run {
+  label: string;
+  seconds: number;
+  rssMb: number;
+}
+
+export async function largeBench(work: string, cli: string, rows: number): Promise<void> {
+  const csv = join(work, `focus-${rows}.csv`);
+  const gz = `${csv}.gz`;
+  if (!existsSync(csv)) {
+    process.stderr.write(`Writing ${rows.toLocaleString('en-US')} synthetic FOCUS rows to ${csv}…\n`);
+    await writeSyntheticFocus(csv, { rows, pis: 2000 });
+  }
+  if (!existsSync(gz)) {
+    process.stderr.write(`Compressing it to ${gz}…\n`);
+    await pipeline(createReadStream(csv, { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), createWriteStream(gz));
+  }
+  const rss = join(work, 'maxrss-large');
+  const time = (label: string, args: string[], before?: () => void): Run => {
+    before?.();
+    rmSync(rss, { force: true });
+    const t = performance.now();
+    const p = spawnSync(process.execPath, args, { env: { ...process.env, OCB_REPORT_MAXRSS: rss }, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const seconds = (performance.now() - t) / 1000;
+    if (p.status !== 0) throw new Error(`${label} failed (${p.status}): ${p.stderr}`);
+    const run = { label, seconds, rssMb: Number(readFileSync(rss, 'utf8')) / 1024 };
+    process.stderr.write(`  ${label}: ${seconds.toFixed(1)} s, ${run.rssMb.toFixed(0)} MB\n`);
+    return run;
+  };
+  const repo = (name: string) => {
+    const dir = join(work, name);
+    rmSync(dir, { recursive: true, force: true });
+    for (const d of ['data', 'periods']) mkdirSync(join(dir, d), { recursive: true });
+    // The stored copy of a 10M-row month is over 95 MB even compressed: it needs Git LFS.
+    writeFileSync(join(dir, 'config.yaml'), 'organization:\n  name: Bench University\n');
+    writeFileSync(join(dir, '.gitattributes'), 'data/** filter=lfs diff=lfs merge=lfs -text\n');
+    return dir;
+  };
+  const direct = (file: string) => ['--import', 'tsx', join(import.meta.dirname, 'direct-duckdb.ts'), file];
+  const a = repo('large-csv');
+  const b = repo('large-gz');
+  const results = {
+    directCsv: time('direct DuckDB, .csv', direct(csv)),
+    directGz: time('direct DuckDB, .csv.gz', direct(gz)),
+    startup: time('CLI start-up', [cli, '--version']),
+    ingestCsv: time('ingest .csv', [cli, 'ingest', csv, '--source', 'AWS', '--root', a]),
+    ingestGz: time('ingest .csv.gz', [cli, 'ingest', gz, '--source', 'AWS', '--root', b]),
+    generate: time('generate (first)', [cli, 'generate', '--period', '2025-03', '--dry-run', '--json', '--root', a], () =>
+      rmSync(join(a, '.cache', 'report'), { recursive: true, force: true }),
+    ),
+    build: time('build --no-pdf', [cli, 'build', '--no-pdf', '--date', '2025-04-01', '--root', a]),
+  };
+  const stored = statSync(join(a, 'data', '2025-03', 'aws.csv.gz')).size;
+  const ratio = (r: Run, d: Run) => r.seconds / d.seconds;
+  const line = (r: Run, d: Run | null, limit: number | null) => {
+    const over = d ? ratio(r, d) : null;
+    const ok = (over === null || over <= 2) && r.rssMb <= 2048 && (limit === null || r.seconds <= limit);
+    return `${r.label.padEnd(24)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.rssMb.toFixed(0).padStart(5)} MB${over === null ? '        ' : `  ${over.toFixed(2).padStart(5)}×`}${d || limit ? (ok ? '  meets target' : '  MISSES target') : ''}`;
+  };
+  console.log(
+    `\n${rows.toLocaleString('en-US')} rows: ${(statSync(csv).size / 1e9).toFixed(2)} GB of CSV, ${(statSync(gz).size / 1e6).toFixed(0)} MB gzipped; stored by ingest as ${(stored / 1e6).toFixed(0)} MB (.csv.gz, in Git LFS)`,
+  );
+  console.log(`${'step'.padEnd(24)} ${'time'.padStart(9)}  ${'peak'.padStart(8)}  ratio to direct DuckDB on the same file`);
+  console.log(line(results.directCsv, null, null));
+  console.log(line(results.directGz, null, null));
+  console.log(line(results.startup, null, null));
+  console.log(line(results.ingestCsv, results.directCsv, null));
+  console.log(line(results.ingestGz, results.directGz, null));
+  console.log(line(results.generate, results.directGz, null));
+  console.log(line(results.build, null, 120));
+  console.log(
+    '  targets: ingest and the first generate within 2× of DuckDB directly, peak memory at most 2 GB; build --no-pdf at most 2 minutes',
+  );
+}
