@@ -4,6 +4,7 @@ import { piDirectorySchema } from '../config/pi-directory.ts';
 import { configSchema } from '../config/schema.ts';
 import { accountsFileSchema } from '../convert/accounts.ts';
 import { flagsFileSchema } from '../flags/schema.ts';
+import { adjustmentsFileSchema, creditsFileSchema } from '../policy/schema.ts';
 import { ratesFileSchema } from '../rates/schema.ts';
 import { periodFileSchema } from '../repo/period-file.ts';
 
@@ -13,6 +14,8 @@ export const JSON_SCHEMAS = {
   'period.schema.json': { title: 'OpenChargeback periods/<period>/period.yaml', schema: periodFileSchema },
   'pis.schema.json': { title: 'OpenChargeback pis.yaml (PI directory)', schema: piDirectorySchema },
   'rates.schema.json': { title: 'OpenChargeback rates.yaml (prices of your own services)', schema: ratesFileSchema },
+  'credits.schema.json': { title: 'OpenChargeback credits.yaml (credit programs and prepaid balances)', schema: creditsFileSchema },
+  'adjustments.schema.json': { title: 'OpenChargeback periods/<period>/adjustments.yaml', schema: adjustmentsFileSchema },
   'accounts.schema.json': { title: 'OpenChargeback accounts.yaml (owners of Slurm accounts, paths and VMs)', schema: accountsFileSchema },
 } as const;
 

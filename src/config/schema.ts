@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
+import { policyConfigSchema } from './policy.ts';
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
@@ -217,6 +218,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Caps, showback and the accounts of policy lines (adjustments and credits are in their own files). */
+    policy: policyConfigSchema.prefault({}),
     pdf: z
       .object({
         /** Chromium or Chrome executable; else OCB_CHROMIUM, Playwright's, or the system's. */

@@ -31,6 +31,9 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     list: s.list.text,
     discount: `${s.discount.text}${s.discount_percent && s.discount_percent !== '0.0' ? ` (${s.discount_percent}%)` : ''}`,
     due: s.amount_due.text,
+    policy: s.lines
+      .filter((l) => l.policy)
+      .map((l) => ({ text: `${l.category}: ${l.service}${l.remaining ? ` (${l.remaining.text} remains)` : ''}`, amount: l.amount.text })),
     pdf: url(s.paths.pdf),
     page: url(s.paths.page),
   }));
@@ -40,7 +43,8 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     `Your research computing statement for ${period.label} is ready. It covers ${rows.length} project${rows.length === 1 ? '' : 's'}:`,
     '',
     ...rows.map(
-      (r) => `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n    PDF: ${r.pdf}`,
+      (r) =>
+        `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n${r.policy.map((p) => `    ${p.text}: ${p.amount}\n`).join('')}    PDF: ${r.pdf}`,
     ),
     '',
     ...totals.map(
@@ -65,7 +69,12 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
 ${rows
   .map(
     (r) =>
-      `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td><td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>`,
+      `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td><td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>${r.policy
+        .map(
+          (p) =>
+            `<tr><td style="${cell}" colspan="4">${escapeHtml(p.text)}</td><td style="${num}">${escapeHtml(p.amount)}</td><td style="${cell}"></td></tr>`,
+        )
+        .join('')}`,
   )
   .join('\n')}
 </tbody>

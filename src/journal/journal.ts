@@ -144,9 +144,35 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
   const source = (slug: string) => config.sources.find((s) => sourceSlug(s) === slug);
   // Debits: per currency, fund/org, source and account.
   const debits = new Map<string, { currency: string; fund_org: string; source: string; account: string; amount: bigint }>();
+  // Policy lines: the PI's fund/org and the policy's own fund/org, each side of one amount.
+  const policy = new Map<string, { currency: string; fund_org: string; kind: string; account: string; amount: bigint }>();
+  const showback = new Set(config.policy.showback);
   for (const s of statements) {
+    if (showback.has(s.project_id)) continue; // shown, not charged: the journal debits nothing
     const d = digitsOf(s.currency);
     for (const l of s.lines) {
+      if (l.policy) {
+        const to = config.policy.accounts[l.policy.kind as keyof typeof config.policy.accounts];
+        if (!to)
+          throw new UserError(
+            `no account for ${l.policy.kind} lines (${l.policy.id} on statement ${s.number}): the GL journal could not balance them`,
+            {
+              hint: `set policy.accounts.${l.policy.kind}: { fund_org: …, account: … } in config.yaml`,
+              exitCode: 2,
+            },
+          );
+        const amount = parseDecimal(l.amount, d);
+        for (const [fundOrg, signed] of [
+          [s.fund_org, amount],
+          [to.fund_org, -amount],
+        ] as const) {
+          const key = JSON.stringify([s.currency, l.policy.kind, fundOrg, to.account]);
+          const e = policy.get(key) ?? { currency: s.currency, fund_org: fundOrg, kind: l.policy.kind, account: to.account, amount: 0n };
+          e.amount += signed;
+          policy.set(key, e);
+        }
+        continue;
+      }
       for (const part of l.accounts) {
         const account = part.account_code ?? source(l.source)?.gl_account ?? j.default_account;
         const key = JSON.stringify([s.currency, s.fund_org, l.source, account]);
@@ -174,11 +200,19 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
   }
   const date = j.date === 'build_date' ? buildDate : periodEnd(period);
   const rows: Record<string, string | number | null>[] = [];
-  const push = (type: 'debit' | 'credit', currency: string, fundOrg: string, slug: string, account: string, signed: bigint) => {
+  const push = (
+    type: 'debit' | 'credit',
+    currency: string,
+    fundOrg: string,
+    slug: string,
+    account: string,
+    signed: bigint,
+    label?: string,
+  ) => {
     const d = digitsOf(currency);
     // A negative debit (credits exceeding charges) is written as a credit, and vice versa.
     const debit = type === 'debit' ? signed : -signed;
-    const name = sourceName(config, slug);
+    const name = label ?? sourceName(config, slug);
     const fields = { source: name, period, fund_org: fundOrg, account, currency, date };
     rows.push({
       ...fields,
@@ -202,6 +236,13 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
     const src = source(c.source);
     const account = j.recharge_account ?? src?.gl_account ?? j.default_account;
     if (c.amount !== 0n) push('credit', c.currency, src?.recharge_fund_org as string, c.source, account, c.amount);
+  }
+  for (const e of [...policy.values()].sort(
+    (a, b) => a.currency.localeCompare(b.currency) || a.kind.localeCompare(b.kind) || a.fund_org.localeCompare(b.fund_org),
+  )) {
+    const label = e.kind.charAt(0).toUpperCase() + e.kind.slice(1);
+    if (e.amount !== 0n)
+      push(e.amount > 0n ? 'debit' : 'credit', e.currency, e.fund_org, e.kind, e.account, e.amount > 0n ? e.amount : -e.amount, label);
   }
   const totals = [...new Set(rows.map((r) => r.currency as string))].sort().map((currency) => {
     const d = digitsOf(currency);

@@ -20,7 +20,7 @@ import type { Frozen } from '../repo/period-file.ts';
 import type { StatementSet } from '../statements/build.ts';
 
 /** config.yaml settings that change what a statement bills or shows. */
-export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sources', 'flag_rules', 'statements'] as const;
+export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sources', 'flag_rules', 'statements', 'policy'] as const;
 
 /** JSON with object keys sorted, so equal values always hash alike. */
 function canonical(value: unknown): string {

@@ -5,7 +5,7 @@
  * by the same code.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -45,12 +45,19 @@ export async function prSummary(db: Database, root: string, config: Config, base
   ).trim();
   const changes = await changedDataFiles(root, mergeBase);
   const statusChanges = await periodStatusChanges(root, mergeBase);
+  const policyChanges = await changedPolicyFiles(root, mergeBase);
+  const withData = await listPeriods(root);
+  const policyPeriods = policyChanges.flatMap((c) => (c.period ? [c.period] : withData));
   const periods = [
-    ...new Set([...changes.map((c) => c.period), ...statusChanges.map((c) => c.period), ...(await pendingPeriods(root))]),
+    ...new Set([
+      ...changes.map((c) => c.period),
+      ...statusChanges.map((c) => c.period),
+      ...(await pendingPeriods(root)),
+      ...(await openOnly(root, policyPeriods)),
+    ]),
   ].sort();
   const before = await reportsAt(db, root, config, mergeBase, periods);
   const after = new Map<string, PeriodReport>();
-  const withData = await listPeriods(root);
   for (const p of periods) if (withData.includes(p)) after.set(p, await periodReport(db, root, config, p));
   // Unusual increases compare with the calendar month before, whether or not this PR touches it.
   const previous = new Map<string, PeriodReport>(after);
@@ -60,7 +67,41 @@ export async function prSummary(db: Database, root: string, config: Config, base
   }
   const increases = piIncreases(config, periods, previous);
   const directory = await loadPiDirectory(root);
-  return render({ config, base, changes, statusChanges, periods, before, after, increases, directory });
+  return render({ config, base, changes, statusChanges, policyChanges, periods, before, after, increases, directory });
+}
+
+interface PolicyChange {
+  path: string;
+  /** The period an adjustments.yaml belongs to; none for credits.yaml and config.yaml's policy (every open period). */
+  period?: string;
+}
+
+/** Policy files that differ from the base: credits.yaml, any adjustments.yaml, and config.yaml's `policy` settings. */
+async function changedPolicyFiles(root: string, base: string): Promise<PolicyChange[]> {
+  const git = simpleGit(root);
+  const [diff, untracked] = await Promise.all([
+    git.raw(['diff', '--name-only', '--no-renames', base, '--', 'credits.yaml', 'periods']),
+    git.raw(['ls-files', '--others', '--exclude-standard', '--', 'credits.yaml', 'periods']),
+  ]);
+  const out: PolicyChange[] = [];
+  for (const path of new Set([...diff.split('\n'), ...untracked.split('\n')].filter(Boolean))) {
+    if (path === 'credits.yaml') out.push({ path });
+    const m = /^periods\/([^/]+)\/adjustments\.yaml$/.exec(path);
+    if (m && isPeriod(m[1] as string)) out.push({ path, period: m[1] as string });
+  }
+  const was = await git.show([`${base}:config.yaml`]).catch(() => null);
+  const now = await readFile(join(root, 'config.yaml'), 'utf8').catch(() => '');
+  if (JSON.stringify(rawPolicy(was ?? '') ?? null) !== JSON.stringify(rawPolicy(now) ?? null)) out.push({ path: 'config.yaml (policy)' });
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+const rawPolicy = (text: string) => (parse(text) as { policy?: unknown } | null)?.policy;
+
+/** The periods that are not closed (a closed period's figures are frozen: policy changes do not reach it). */
+async function openOnly(root: string, periods: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of new Set(periods)) if ((await readPeriodFile(root, p).catch(() => null))?.status !== 'closed') out.push(p);
+  return out;
 }
 
 interface StatusChange {
@@ -151,6 +192,7 @@ async function reportsAt(db: Database, root: string, config: Config, ref: string
       '--name-only',
       ref,
       '--',
+      'credits.yaml',
       ...periods.flatMap((p) => [`data/${p}`, `periods/${p}`]),
     ]);
     const paths = listed.split('\n').filter(Boolean);
@@ -188,6 +230,7 @@ interface RenderInput {
   base: string;
   changes: FileChange[];
   statusChanges: StatusChange[];
+  policyChanges: PolicyChange[];
   periods: string[];
   before: Map<string, PeriodReport>;
   after: Map<string, PeriodReport>;
@@ -296,6 +339,38 @@ function render(input: RenderInput): string {
         piRows.map((r) => r.row),
       ),
     );
+  if (input.policyChanges.length) {
+    // What the policy does to each PI now: the sum of their policy lines, and the amount due after them.
+    const rows: string[][] = [];
+    const affected = new Set(input.policyChanges.flatMap((c) => (c.period ? [c.period] : input.periods)));
+    for (const p of input.periods.filter((x) => affected.has(x))) {
+      const byPi = new Map<string, { currency: string; policy: bigint; due: bigint; kinds: Set<string> }>();
+      for (const s of input.after.get(p)?.statements ?? []) {
+        const policyLines = s.lines.filter((l) => l.policy);
+        if (!policyLines.length) continue;
+        const k = `${s.pi_email}\u0000${s.currency}`;
+        const e = byPi.get(k) ?? { currency: s.currency, policy: 0n, due: 0n, kinds: new Set<string>() };
+        for (const l of policyLines) {
+          e.policy += parseDecimal(l.amount);
+          e.kinds.add(l.category);
+        }
+        e.due += parseDecimal(s.amount_due);
+        byPi.set(k, e);
+      }
+      for (const [k, e] of [...byPi].sort(([a], [b]) => a.localeCompare(b)))
+        rows.push([
+          p,
+          who(k.split('\u0000')[0] as string),
+          [...e.kinds].sort().join(', '),
+          delta(e.policy, e.currency),
+          money(e.due, e.currency),
+        ]);
+    }
+    sections.push({
+      ...table('### Billing policy', ['Period', 'PI', 'Policy', 'Policy lines', 'Amount due'], rows),
+      text: `Changed: ${input.policyChanges.map((c) => `\`${cell(c.path)}\``).join(', ')}. Closed periods keep their issued figures.`,
+    });
+  }
   if (input.statusChanges.length) {
     sections.push(
       table(

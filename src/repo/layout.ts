@@ -12,6 +12,8 @@ export const layout = {
   periodFile: (root: string, period: string) => join(root, 'periods', period, 'period.yaml'),
   notesFile: (root: string, period: string) => join(root, 'periods', period, 'notes.mdx'),
   deliveriesFile: (root: string, period: string) => join(root, 'periods', period, 'deliveries.yaml'),
+  adjustmentsFile: (root: string, period: string) => join(root, 'periods', period, 'adjustments.yaml'),
+  creditsFile: (root: string) => join(root, 'credits.yaml'),
   cacheDir: (root: string, ...parts: string[]) => join(root, '.cache', ...parts),
 };
 

@@ -22,6 +22,7 @@ import { corruptGzip } from '../focus/duckdb-errors.ts';
 import { sniffFile } from '../focus/file.ts';
 import { CorruptGzip, scanBytes } from '../focus/lines.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
+import { periodPolicy } from '../policy/load.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
@@ -106,6 +107,8 @@ const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'accoun
 export interface ReportOptions {
   /** Also check every CSV file's bytes (gzip checksums, NUL bytes): what ingest checked, for files committed since (validate). */
   verifyBytes?: boolean;
+  /** Apply the billing policy (adjustments, credits, caps, showback, prepayments); default true. */
+  policy?: boolean;
 }
 
 export async function periodReport(
@@ -155,12 +158,22 @@ export async function periodReport(
   const invalidFile = files.find((f) => rows.some((r) => r.file === f.relPath && Number(r.invalid) > 0));
   if (invalidFile) await scanFile(db, invalidFile, config, period); // throws the located error
   const groups = rows.map((r) => ({ ...r, rows: Number(r.rows) }));
-  const set = buildStatements({
-    period,
-    groups,
-    flags: flagsFile.flags,
-    minorDigits: (c) => minorDigits(c, config.billing.minor_units),
-  });
+  const digitsOf = (c: string) => minorDigits(c, config.billing.minor_units);
+  const base = buildStatements({ period, groups, flags: flagsFile.flags, minorDigits: digitsOf });
+  const set =
+    options.policy === false
+      ? base
+      : (
+          await periodPolicy(
+            root,
+            config,
+            period,
+            base,
+            await listPeriods(root),
+            (q: string) => periodReport(db, root, config, q, { policy: false }),
+            digitsOf,
+          )
+        ).set;
   return {
     ...set,
     status: await periodStatus(root, period),

@@ -51,10 +51,14 @@ export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'am
     discount: Money;
     amount: Money;
     discount_percent: string | null;
+    /** A credit or prepayment line: the program's balance after it. */
+    remaining: Money | null;
   })[];
   credits: Money;
   /** Subtotals of the charge lines (Usage, Purchase) and of the others (credits, adjustments, tax). */
   charges_subtotal: { list: Money; discount: Money; amount: Money };
+  /** Every line from the exports (not policy lines): what the charge details add up to. */
+  export_total: { list: Money; discount: Money; amount: Money };
   other_subtotal: { amount: Money; lines: number };
   details: DetailView[];
   /** sha256 of everything the statement shows: its PDF is reprinted only when this changes. */
@@ -168,12 +172,14 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       discount: money(l.discount, s.currency),
       amount: money(l.amount, s.currency),
       discount_percent: l.category === 'Usage' || l.category === 'Purchase' ? discountPercentOf(l.list, l.discount, d) : null,
+      remaining: l.policy?.remaining === undefined ? null : money(l.policy.remaining, s.currency),
     }));
     const credits = s.lines.filter((l) => l.category === 'Credit').reduce((t, l) => t + parseDecimal(l.amount, d), 0n);
     const isCharge = (c: string) => c === 'Usage' || c === 'Purchase';
     const sumOf = (ls: Statement['lines'], f: 'list' | 'amount') => ls.reduce((t, l) => t + parseDecimal(l[f], d), 0n);
     const chargeLines = s.lines.filter((l) => isCharge(l.category));
     const otherLines = s.lines.filter((l) => !isCharge(l.category));
+    const exportLines = s.lines.filter((l) => !l.policy);
     const detailViews = detailView(s, details, d);
     const view: Omit<StatementView, 'content_hash'> = {
       ...s,
@@ -195,6 +201,11 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         amount: money(formatUnits(sumOf(chargeLines, 'amount'), d), s.currency),
       },
       other_subtotal: { amount: money(formatUnits(sumOf(otherLines, 'amount'), d), s.currency), lines: otherLines.length },
+      export_total: {
+        list: money(formatUnits(sumOf(exportLines, 'list'), d), s.currency),
+        discount: money(formatUnits(sumOf(exportLines, 'list') - sumOf(exportLines, 'amount'), d), s.currency),
+        amount: money(formatUnits(sumOf(exportLines, 'amount'), d), s.currency),
+      },
       details: detailViews,
     };
     // Everything the statement shows (its date included, which belongs to its period): a later
@@ -318,6 +329,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           excluded_pending: trimDecimal(r.excluded_pending),
           excluded_rejected: trimDecimal(r.excluded_rejected),
           rounding_residue: trimDecimal(r.rounding_residue),
+          ...(r.policy === undefined ? {} : { policy: r.policy, amount_due: r.amount_due as string }),
         },
       })),
       warnings: report.warnings,

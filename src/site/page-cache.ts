@@ -57,6 +57,35 @@ export function periodPageFiles(model: SiteModel, p: PeriodView): string[] {
   return dirs.map((d) => `${d.replace(/\/?$/, '/')}index.html`);
 }
 
+/**
+ * The sha256 of a value's JSON, computed piece by piece: a period of millions of charges has a
+ * view whose JSON would exceed the longest string V8 can hold.
+ */
+function hashJson(value: unknown): string {
+  const hash = createHash('sha256');
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      hash.update('[');
+      for (const item of v) {
+        walk(item);
+        hash.update(',');
+      }
+      hash.update(']');
+    } else if (v !== null && typeof v === 'object') {
+      hash.update('{');
+      for (const [k, item] of Object.entries(v)) {
+        if (item === undefined) continue;
+        hash.update(JSON.stringify(k)).update(':');
+        walk(item);
+        hash.update(',');
+      }
+      hash.update('}');
+    } else hash.update(JSON.stringify(v) ?? 'undefined');
+  };
+  walk(value);
+  return hash.digest('hex');
+}
+
 /** Each file from one tree into another: a link where the file system allows (pages are never changed in place), else a copy. */
 async function linkAll(from: string, to: string, files: string[]): Promise<void> {
   const dirs = [...new Set(files.map((f) => dirname(join(to, f))))];
@@ -88,7 +117,7 @@ export class PageCache {
           .update('\0')
           .update(notes.get(p.period) ?? '')
           .update('\0')
-          .update(JSON.stringify(p))
+          .update(hashJson(p))
           .update('\0')
           .update(earlier)
           .digest('hex')

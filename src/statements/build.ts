@@ -39,6 +39,8 @@ export interface StatementLine {
   discount: string;
   amount: string;
   charges: number;
+  /** Set on a line billing policy added (src/policy/apply.ts): which rule, and a program's balance after it. */
+  policy?: { kind: 'showback' | 'cap' | 'adjustment' | 'credit' | 'prepayment'; id: string; remaining?: string };
 }
 
 export interface Statement {
@@ -65,6 +67,9 @@ export interface Reconciliation {
   rounding_residue: string;
   rows: number;
   excluded_rows: number;
+  /** Billing policy lines (credits, caps, adjustments…), when the period has any: amount_due = statements + policy. */
+  policy?: string;
+  amount_due?: string;
 }
 
 export interface StatementSet {

@@ -207,6 +207,8 @@ async function checkFrozen(
     level: 'error' as const,
     message: `${period} is closed, but ${c.what} since (${closed.closed_at}): its issued statements would change`,
     file: c.file === 'notes.mdx' ? relPath('periods', period, 'notes.mdx') : c.file || undefined,
-    hint: frozenHint(period),
+    hint: c.what.startsWith('its statements')
+      ? `${frozenHint(period)}; a correction (to credits.yaml or a charge) lands as an adjustment in an open period instead: periods/<open period>/adjustments.yaml`
+      : frozenHint(period),
   }));
 }

@@ -158,6 +158,12 @@ export function describePeriod(r: PeriodReport): string {
           ['Excluded, pending review', trimDecimal(c.excluded_pending), ''],
           ['Excluded, rejected', trimDecimal(c.excluded_rejected), ''],
           ['Rounding residue', trimDecimal(c.rounding_residue), ''],
+          ...(c.policy === undefined
+            ? []
+            : [
+                ['Policy lines', c.policy, ''],
+                ['Amount due', c.amount_due as string, ''],
+              ]),
         ],
         ['l', 'r', 'r'],
       ),

@@ -1,0 +1,56 @@
+/** `policy` in config.yaml: caps, showback, and where policy lines are journaled (src/policy/ applies them). */
+import { z } from 'zod';
+
+export const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
+
+/** One value or a list of values. */
+export const list = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const fundAccount = z
+  .object({
+    /** The fund/org that carries the other side of the policy line. @example 100000-9000 */
+    fund_org: z.string().min(1),
+    /** The GL account of both sides. @example 5499 */
+    account: z.string().min(1),
+  })
+  .strict();
+
+/** `policy` in config.yaml: caps, showback, and the accounts policy lines are journaled to. */
+export const policyConfigSchema = z
+  .object({
+    /**
+     * The institution pays above a monthly amount. @example [{ services: ["HPC GPU*"], per: pi, above: "500.00",
+     * description: "The institution pays HPC GPU compute above $500 a month" }]
+     */
+    caps: z
+      .array(
+        z
+          .object({
+            id: ID,
+            /** ServiceName globs (`*` any text) the cap covers. */
+            services: list(z.string().min(1)),
+            /** What the cap counts: each PI's charges for these services in a month, or each project's. */
+            per: z.enum(['pi', 'project']).default('pi'),
+            /** The most a PI (or project) pays for these services in a month. @example "500.00" */
+            above: z.string().regex(/^\d+(\.\d+)?$/, 'a decimal written as a string, such as "500.00"'),
+            description: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Projects shown their cost without being charged: the amount due is zero and the journal debits nothing. */
+    showback: z.array(z.string().min(1)).default([]),
+    /** Where each kind of policy line is journaled (the GL needs the ones the policy uses). */
+    accounts: z
+      .object({
+        adjustment: fundAccount.optional(),
+        credit: fundAccount.optional(),
+        cap: fundAccount.optional(),
+        prepayment: fundAccount.optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type PolicyConfig = z.infer<typeof policyConfigSchema>;

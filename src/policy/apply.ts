@@ -1,0 +1,263 @@
+/**
+ * Billing policy applied to a period's statements, exactly. Pure: statements and policy in,
+ * statements with policy lines (and the programs' closing balances) out. Every amount is in the
+ * currency's minor units, so each policy line is exact to the cent and a statement's amount due
+ * is the sum of the lines it shows.
+ *
+ * Order, on each statement: showback (the amount due becomes zero), caps (the institution pays
+ * above the cap), adjustments (as written), credit programs, then prepaid balances. A credit or
+ * prepayment draws what the covered services' charges allow, never taking a statement below zero,
+ * and what it does not draw carries to the next period.
+ */
+
+import type { PolicyConfig } from '../config/policy.ts';
+import { UserError } from '../core/errors.ts';
+import { discountPercent, formatUnits, minorToExact, parseDecimal, toMinor } from '../core/money.ts';
+import { piKey, statementNumber } from '../domain/identity.ts';
+import { apportion } from '../statements/apportion.ts';
+import type { Statement, StatementLine, StatementSet } from '../statements/build.ts';
+import type { Adjustment, BalanceProgram, PolicyKind } from './schema.ts';
+
+/** The source a policy line shows (configured source slugs are lower-case, so it never collides). */
+export const POLICY_SOURCE = 'Policy';
+
+const CATEGORY: Record<PolicyKind, string> = {
+  showback: 'Showback',
+  cap: 'Cap',
+  adjustment: 'Adjustment',
+  credit: 'Credit',
+  prepayment: 'Prepayment',
+};
+
+export interface PolicyInput {
+  period: string;
+  config: PolicyConfig;
+  defaultCurrency: string;
+  adjustments: Adjustment[];
+  credits: BalanceProgram[];
+  prepayments: BalanceProgram[];
+  /** Each program's balance before this period, in minor units (absent: the program's whole amount). */
+  opening: Map<string, bigint>;
+  minorDigits: (currency: string) => number;
+}
+
+export interface PolicyResult {
+  set: StatementSet;
+  /** Each program active this period: its balance after it, in minor units. */
+  closing: Map<string, bigint>;
+}
+
+/** A `*` glob over a service name, case-insensitive. */
+export function serviceMatcher(globs: string[] | undefined): (service: string) => boolean {
+  if (!globs) return () => true;
+  const res = globs.map((g) => new RegExp(`^${g.split('*').map(escapeRegex).join('.*')}$`, 'i'));
+  return (service) => res.some((r) => r.test(service));
+}
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function programActive(p: BalanceProgram, period: string): boolean {
+  return p.start <= period && (p.end === undefined || period <= p.end);
+}
+
+function programCovers(p: BalanceProgram, s: Statement, currency: string): boolean {
+  if (s.currency !== currency) return false;
+  if (p.pis && !p.pis.some((e) => piKey(e) === s.pi_email)) return false;
+  if (p.projects && !p.projects.includes(s.project_id)) return false;
+  return true;
+}
+
+interface Work {
+  s: Statement;
+  digits: number;
+  /** Amount due so far, minor units. */
+  due: bigint;
+  policy: StatementLine[];
+}
+
+export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResult {
+  const work = base.statements.map((s) => {
+    const digits = input.minorDigits(s.currency);
+    return { s, digits, due: parseDecimal(s.amount_due, digits), policy: [] as StatementLine[] };
+  });
+  const add = (w: Work, kind: PolicyKind, id: string, description: string, amount: bigint, remaining?: bigint) => {
+    if (amount === 0n) return;
+    const text = formatUnits(amount, w.digits);
+    // What the institution pays (showback, caps, credits) counts as a subsidy: no list price, so the
+    // statement's discount grows by it. An adjustment or a prepayment is neither: list = amount.
+    const list = kind === 'adjustment' || kind === 'prepayment' ? amount : 0n;
+    w.policy.push({
+      source: POLICY_SOURCE,
+      accounts: [{ account_code: null, amount: text }],
+      service: description,
+      category: CATEGORY[kind],
+      list: formatUnits(list, w.digits),
+      discount: formatUnits(list - amount, w.digits),
+      amount: text,
+      charges: 0,
+      policy: { kind, id, ...(remaining === undefined ? {} : { remaining: formatUnits(remaining, w.digits) }) },
+    });
+    w.due += amount;
+  };
+  const lineAmount = (w: Work, match: (service: string) => boolean) =>
+    w.s.lines.filter((l) => match(l.service)).reduce((t, l) => t + parseDecimal(l.amount, w.digits), 0n);
+
+  // Showback: the cost is shown, nothing is due.
+  const showback = new Set(input.config.showback);
+  for (const w of work) if (showback.has(w.s.project_id)) add(w, 'showback', 'showback', 'Showback: cost shown, not charged', -w.due);
+  const charged = (w: Work) => !showback.has(w.s.project_id);
+
+  // Caps: per PI (or project) and currency, the matching charges above the cap are the institution's.
+  for (const cap of input.config.caps) {
+    const match = serviceMatcher(cap.services);
+    const groups = new Map<string, Work[]>();
+    for (const w of work.filter(charged)) {
+      const key = JSON.stringify([w.s.pi_email, cap.per === 'project' ? w.s.project_id : '', w.s.currency]);
+      groups.set(key, [...(groups.get(key) ?? []), w]);
+    }
+    for (const ws of groups.values()) {
+      const digits = (ws[0] as Work).digits;
+      const amounts = ws.map((w) => lineAmount(w, match));
+      const total = amounts.reduce((a, b) => a + b, 0n);
+      const excess = total - toMinor(parseDecimal(cap.above), digits);
+      if (excess <= 0n || total <= 0n) continue;
+      const parts = apportion(
+        amounts.map((a) => (minorToExact(excess, digits) * a) / total),
+        excess,
+        digits,
+      );
+      const description = cap.description ?? `Cap: the institution pays ${cap.services.join(', ')} above ${cap.above} a month`;
+      ws.forEach((w, i) => {
+        add(w, 'cap', cap.id, description, -(parts[i] as bigint));
+      });
+    }
+  }
+
+  // Adjustments, as written, each on its statement (created when the PI × project has none).
+  for (const a of input.adjustments) {
+    const pi = piKey(a.pi_email);
+    const candidates = work.filter(
+      (w) => w.s.pi_email === pi && w.s.project_id === a.project_id && (!a.fund_org || w.s.fund_org === a.fund_org),
+    );
+    if (candidates.length > 1)
+      throw new UserError(
+        `adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has ${candidates.length} statements in ${input.period} (fund/orgs ${candidates.map((c) => c.s.fund_org).join(', ')})`,
+        {
+          hint: 'add fund_org to the adjustment to say which one it lands on',
+          location: { file: `periods/${input.period}/adjustments.yaml` },
+        },
+      );
+    let w = candidates[0];
+    if (!w) {
+      if (!a.fund_org)
+        throw new UserError(`adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has no statement in ${input.period} to land on`, {
+          hint: 'add fund_org (and currency, if not the default) to the adjustment: it then creates the statement',
+          location: { file: `periods/${input.period}/adjustments.yaml` },
+        });
+      w = newStatement(input, pi, a.project_id, a.fund_org, a.currency ?? input.defaultCurrency);
+      work.push(w);
+    }
+    add(w, 'adjustment', a.id, a.description, toMinor(parseDecimal(a.amount), w.digits));
+  }
+
+  // Credit programs, then prepaid balances: each draws what the covered charges allow, in statement order.
+  const closing = new Map<string, bigint>();
+  const draw = (kind: 'credit' | 'prepayment', programs: BalanceProgram[]) => {
+    for (const p of programs.filter((x) => programActive(x, input.period))) {
+      const currency = p.currency ?? input.defaultCurrency;
+      const digits = input.minorDigits(currency);
+      let balance = input.opening.get(p.id) ?? toMinor(parseDecimal(p.amount), digits);
+      const match = serviceMatcher(p.services);
+      const covered = work.filter((w) => charged(w) && programCovers(p, w.s, currency)).sort((a, b) => order(a.s, b.s));
+      for (const w of covered) {
+        const allowed = min(lineAmount(w, match), w.due);
+        const take = min(balance, allowed > 0n ? allowed : 0n);
+        if (take <= 0n) continue;
+        balance -= take;
+        add(w, kind, p.id, p.description, -take, balance);
+      }
+      closing.set(p.id, balance);
+    }
+  };
+  draw('credit', input.credits);
+  draw('prepayment', input.prepayments);
+
+  const statements = work.map(finish).sort(order);
+  const reconciliation = base.reconciliation.map((r) => {
+    const digits = input.minorDigits(r.currency);
+    const policy = statements
+      .filter((s) => s.currency === r.currency)
+      .flatMap((s) => s.lines.filter((l) => l.policy))
+      .reduce((t, l) => t + parseDecimal(l.amount, digits), 0n);
+    return { ...r, policy: formatUnits(policy, digits), amount_due: formatUnits(parseDecimal(r.statements, digits) + policy, digits) };
+  });
+  for (const s of statements)
+    if (!reconciliation.some((r) => r.currency === s.currency)) {
+      const digits = input.minorDigits(s.currency);
+      const zero = formatUnits(0n, digits);
+      reconciliation.push({
+        currency: s.currency,
+        input: '0',
+        statements: zero,
+        excluded: '0',
+        excluded_pending: '0',
+        excluded_rejected: '0',
+        rounding_residue: '0',
+        rows: 0,
+        excluded_rows: 0,
+        policy: s.amount_due,
+        amount_due: s.amount_due,
+      });
+    }
+  return { set: { ...base, statements, reconciliation }, closing };
+}
+
+function newStatement(input: PolicyInput, pi: string, project: string, fundOrg: string, currency: string): Work {
+  const digits = input.minorDigits(currency);
+  const zero = formatUnits(0n, digits);
+  return {
+    s: {
+      number: statementNumber(input.period, { pi, project_id: project, fund_org: fundOrg, currency }),
+      pi_email: pi,
+      project_id: project,
+      fund_org: fundOrg,
+      currency,
+      list: zero,
+      discount: zero,
+      discount_percent: null,
+      amount_due: zero,
+      charges: 0,
+      lines: [],
+    },
+    digits,
+    due: 0n,
+    policy: [],
+  };
+}
+
+/** The statement with its policy lines after its charge lines, and its totals the sums of all lines. */
+function finish(w: Work): Statement {
+  if (w.policy.length === 0) return w.s;
+  const lines = [...w.s.lines, ...w.policy];
+  const sum = (f: 'list' | 'amount') => lines.reduce((t, l) => t + parseDecimal(l[f], w.digits), 0n);
+  const list = sum('list');
+  const amount = sum('amount');
+  return {
+    ...w.s,
+    lines,
+    list: formatUnits(list, w.digits),
+    discount: formatUnits(list - amount, w.digits),
+    discount_percent: discountPercent(list - amount, list),
+    amount_due: formatUnits(amount, w.digits),
+  };
+}
+
+function order(a: Statement, b: Statement): number {
+  return (
+    a.pi_email.localeCompare(b.pi_email) ||
+    a.project_id.localeCompare(b.project_id) ||
+    a.fund_org.localeCompare(b.fund_org) ||
+    a.currency.localeCompare(b.currency)
+  );
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);

@@ -1,0 +1,90 @@
+/**
+ * The policy of a period, read from the repository: its adjustments, the credit programs and
+ * prepaid balances of credits.yaml, and config.yaml's caps and showback. A program's balance is
+ * never stored: it is derived by applying the policy to every earlier period in order, so a
+ * correction to an earlier period moves every later balance (and a closed period whose figures
+ * would move is caught by `validate`'s frozen check).
+ */
+import type { Config } from '../config/schema.ts';
+import { readYamlFile } from '../core/yaml-file.ts';
+import { layout } from '../repo/layout.ts';
+import type { StatementSet } from '../statements/build.ts';
+import { applyPolicy, type PolicyInput, type PolicyResult, programActive } from './apply.ts';
+import { type Adjustment, adjustmentsFileSchema, type CreditsFile, creditsFileSchema } from './schema.ts';
+
+const ADJUSTMENTS_HINT = 'see docs/POLICY.md#adjustments for the shape of adjustments.yaml';
+const CREDITS_HINT = 'see docs/POLICY.md#credits-and-prepayments for the shape of credits.yaml';
+
+export async function loadAdjustments(root: string, period: string): Promise<Adjustment[]> {
+  const file = await readYamlFile(
+    layout.adjustmentsFile(root, period),
+    `periods/${period}/adjustments.yaml`,
+    adjustmentsFileSchema,
+    ADJUSTMENTS_HINT,
+    () => ({ adjustments: [] }),
+  );
+  return file.adjustments;
+}
+
+export async function loadCredits(root: string): Promise<CreditsFile> {
+  return readYamlFile(layout.creditsFile(root), 'credits.yaml', creditsFileSchema, CREDITS_HINT, () => ({ credits: [], prepayments: [] }));
+}
+
+/** Whether anything of the policy can touch this period's statements. */
+export function hasPolicy(config: Config, credits: CreditsFile, adjustments: Adjustment[], period: string): boolean {
+  return (
+    adjustments.length > 0 ||
+    config.policy.caps.length > 0 ||
+    config.policy.showback.length > 0 ||
+    [...credits.credits, ...credits.prepayments].some((p) => programActive(p, period))
+  );
+}
+
+/**
+ * Applies the policy to a period. `earlier` gives the base statements of an earlier period (it is
+ * asked only for periods with data where a program was active before this one), to derive the
+ * programs' opening balances.
+ */
+export async function periodPolicy(
+  root: string,
+  config: Config,
+  period: string,
+  base: StatementSet,
+  periodsWithData: string[],
+  earlier: (period: string) => Promise<StatementSet>,
+  minorDigits: (currency: string) => number,
+): Promise<PolicyResult & { applied: boolean }> {
+  const [credits, adjustments] = await Promise.all([loadCredits(root), loadAdjustments(root, period)]);
+  if (!hasPolicy(config, credits, adjustments, period)) return { set: base, closing: new Map(), applied: false };
+  const programs = [...credits.credits, ...credits.prepayments];
+  const opening = new Map<string, bigint>();
+  const firstStart = programs.map((p) => p.start).sort()[0];
+  if (firstStart !== undefined)
+    for (const q of periodsWithData.filter((x) => x >= firstStart && x < period).sort()) {
+      if (!programs.some((p) => programActive(p, q))) continue;
+      const done = applyPolicy(await earlier(q), input(config, q, await loadAdjustments(root, q), credits, opening, minorDigits));
+      for (const [id, balance] of done.closing) opening.set(id, balance);
+    }
+  const result = applyPolicy(base, input(config, period, adjustments, credits, opening, minorDigits));
+  return { ...result, applied: true };
+}
+
+function input(
+  config: Config,
+  period: string,
+  adjustments: Adjustment[],
+  credits: CreditsFile,
+  opening: Map<string, bigint>,
+  minorDigits: (currency: string) => number,
+): PolicyInput {
+  return {
+    period,
+    config: config.policy,
+    defaultCurrency: config.billing.default_currency,
+    adjustments,
+    credits: credits.credits,
+    prepayments: credits.prepayments,
+    opening: new Map(opening),
+    minorDigits,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * Billing policy, hand-computed: a cap hit and not hit, showback, an adjustment, a new-faculty
+ * credit drawn down over three periods, and a prepayment that runs out in the second month; the
+ * reconciliation, a balanced GL, and balances that move when an earlier period is corrected.
+ *
+ * By hand (USD), with a cap of $500 a month per PI on "HPC GPU*", showback for project teaching,
+ * a $1,000 credit for a@x.edu (2025-01 to 2025-03) and a $500 prepayment for b@x.edu's p2:
+ *
+ *   2025-01  a: CPU 300 + GPU 700 = 1000; cap −200 (700 − 500); credit −800 (all that is due) → 0, 200 left
+ *            b: GPU 400 (under the cap); adjustment −25 → 375; prepayment −375 → 0, 125 left
+ *            c: teaching 50; showback −50 → 0
+ *   2025-02  a: CPU 150; credit −150 → 0, 50 left
+ *            b: GPU 300; prepayment −125 (runs out) → 175
+ *   2025-03  a: CPU 80; credit −50 (runs out) → 30
+ *            b: GPU 100 → 100
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
+
+const CONFIG = `organization:
+  name: Policy University
+sources:
+  - name: HPC
+    recharge_fund_org: "900000-0001"
+policy:
+  caps:
+    - id: gpu-cap
+      services: ["HPC GPU*"]
+      per: pi
+      above: "500.00"
+  showback: [teaching]
+  accounts:
+    adjustment: { fund_org: "900000-0010", account: "5491" }
+    credit: { fund_org: "900000-0011", account: "5492" }
+    cap: { fund_org: "900000-0012", account: "5493" }
+    prepayment: { fund_org: "900000-0013", account: "2300" }
+`;
+const CREDITS = `credits:
+  - id: new-faculty-a
+    description: New faculty credit
+    amount: "1000.00"
+    pis: [a@x.edu]
+    start: 2025-01
+    end: 2025-03
+prepayments:
+  - id: prepaid-b
+    description: Prepaid balance
+    amount: "500.00"
+    projects: [p2]
+    start: 2025-01
+`;
+const HEADER = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'ChargeCategory',
+  'BilledCost',
+  'ListCost',
+  'ServiceName',
+  'ResourceName',
+  'Tags',
+];
+const row = (period: string, pi: string, project: string, fund: string, service: string, cost: string) => [
+  `${period}-01`,
+  `${period}-02`,
+  'Usage',
+  cost,
+  cost,
+  service,
+  `${service}-${pi}`,
+  tags({ pi_email: pi, project_id: project, fund_org: fund }),
+];
+const DATA: Record<string, string[][]> = {
+  '2025-01': [
+    row('2025-01', 'a@x.edu', 'p1', '100000-0001', 'HPC CPU Compute', '300.00'),
+    row('2025-01', 'a@x.edu', 'p1', '100000-0001', 'HPC GPU Compute', '700.00'),
+    row('2025-01', 'b@x.edu', 'p2', '100000-0002', 'HPC GPU Compute', '400.00'),
+    row('2025-01', 'c@x.edu', 'teaching', '100000-0003', 'HPC CPU Compute', '50.00'),
+  ],
+  '2025-02': [
+    row('2025-02', 'a@x.edu', 'p1', '100000-0001', 'HPC CPU Compute', '150.00'),
+    row('2025-02', 'b@x.edu', 'p2', '100000-0002', 'HPC GPU Compute', '300.00'),
+  ],
+  '2025-03': [
+    row('2025-03', 'a@x.edu', 'p1', '100000-0001', 'HPC CPU Compute', '80.00'),
+    row('2025-03', 'b@x.edu', 'p2', '100000-0002', 'HPC GPU Compute', '100.00'),
+  ],
+};
+
+async function policyRepo(t: Parameters<typeof scratchRepo>[0]): Promise<string> {
+  const root = await scratchRepo(t, CONFIG);
+  await writeFile(join(root, 'credits.yaml'), CREDITS);
+  for (const [period, rows] of Object.entries(DATA)) {
+    const file = await writeCsv(root, `hpc-${period}.csv`, [HEADER, ...rows]);
+    const r = await cli('ingest', file, '--source', 'HPC', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  await mkdir(join(root, 'periods', '2025-01'), { recursive: true });
+  await writeFile(
+    join(root, 'periods', '2025-01', 'adjustments.yaml'),
+    'adjustments:\n  - id: adj-2025-01-001\n    pi_email: b@x.edu\n    project_id: p2\n    amount: "-25.00"\n    description: Refund for the January 9 outage\n',
+  );
+  return root;
+}
+
+async function statements(root: string, period: string) {
+  const r = await cli('generate', '--period', period, '--dry-run', '--json', '--root', root);
+  assert.equal(r.code, 0, r.stderr);
+  return r.json();
+}
+
+/** Each statement as [pi, amount_due, [category, description, amount, remaining]…] for policy lines. */
+const shape = (set: any) =>
+  set.statements.map((s: any) => [
+    s.pi_email,
+    s.amount_due,
+    s.lines.filter((l: any) => l.policy).map((l: any) => [l.category, l.service, l.amount, l.policy.remaining ?? null]),
+  ]);
+
+describe('billing policy', () => {
+  it('applies caps, showback, adjustments, credits and prepayments exactly, period after period', async (t) => {
+    const root = await policyRepo(t);
+    const jan = await statements(root, '2025-01');
+    assert.deepEqual(shape(jan), [
+      [
+        'a@x.edu',
+        '0.00',
+        [
+          ['Cap', 'Cap: the institution pays HPC GPU* above 500.00 a month', '-200.00', null],
+          ['Credit', 'New faculty credit', '-800.00', '200.00'],
+        ],
+      ],
+      [
+        'b@x.edu',
+        '0.00',
+        [
+          ['Adjustment', 'Refund for the January 9 outage', '-25.00', null],
+          ['Prepayment', 'Prepaid balance', '-375.00', '125.00'],
+        ],
+      ],
+      ['c@x.edu', '0.00', [['Showback', 'Showback: cost shown, not charged', '-50.00', null]]],
+    ]);
+    // input = statements + excluded + residue; amount due = statements + policy lines.
+    assert.deepEqual(
+      jan.reconciliation.map((r: any) => [
+        Number(r.input),
+        r.statements,
+        Number(r.excluded),
+        Number(r.rounding_residue),
+        r.policy,
+        r.amount_due,
+      ]),
+      [[1450, '1450.00', 0, 0, '-1450.00', '0.00']],
+    );
+    assert.deepEqual(shape(await statements(root, '2025-02')), [
+      ['a@x.edu', '0.00', [['Credit', 'New faculty credit', '-150.00', '50.00']]],
+      ['b@x.edu', '175.00', [['Prepayment', 'Prepaid balance', '-125.00', '0.00']]],
+    ]);
+    assert.deepEqual(shape(await statements(root, '2025-03')), [
+      ['a@x.edu', '30.00', [['Credit', 'New faculty credit', '-50.00', '0.00']]],
+      ['b@x.edu', '100.00', []],
+    ]);
+
+    // A correction to January moves February's and March's balances (derived, never stored).
+    await writeFile(join(root, 'periods', '2025-01', 'adjustments.yaml'), 'adjustments: []\n');
+    assert.deepEqual(shape(await statements(root, '2025-02')), [
+      ['a@x.edu', '0.00', [['Credit', 'New faculty credit', '-150.00', '50.00']]],
+      ['b@x.edu', '200.00', [['Prepayment', 'Prepaid balance', '-100.00', '0.00']]],
+    ]);
+  });
+
+  it('journals policy lines to their accounts, debits nothing for showback, and balances', async (t) => {
+    const root = await policyRepo(t);
+    const r = await cli('journal', '--period', '2025-01', '--format', 'gl', '--json', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const gl = r.json();
+    const rows = gl.rows.map((x: any) => [x.fund_org, x.account, x.debit, x.credit]);
+    assert.deepEqual(rows, [
+      // Charges debited to the PIs' fund/orgs (not the showback project's), credited to HPC's recharge.
+      ['100000-0001', '5410', '1000.00', ''],
+      ['100000-0002', '5410', '400.00', ''],
+      ['900000-0001', '5410', '', '1400.00'],
+      // Each policy line: the PI's side and the policy's own fund/org.
+      ['100000-0002', '5491', '', '25.00'],
+      ['900000-0010', '5491', '25.00', ''],
+      ['100000-0001', '5493', '', '200.00'],
+      ['900000-0012', '5493', '200.00', ''],
+      ['100000-0001', '5492', '', '800.00'],
+      ['900000-0011', '5492', '800.00', ''],
+      ['100000-0002', '2300', '', '375.00'],
+      ['900000-0013', '2300', '375.00', ''],
+    ]);
+    assert.deepEqual(gl.totals, [{ currency: 'USD', amount: '0.00', debit: '2800.00', credit: '2800.00' }]);
+  });
+
+  it('refuses an adjustment that lands nowhere, and a policy line without an account for the GL', async (t) => {
+    const root = await policyRepo(t);
+    await mkdir(join(root, 'periods', '2025-02'), { recursive: true });
+    await writeFile(
+      join(root, 'periods', '2025-02', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-x\n    pi_email: d@x.edu\n    project_id: new\n    amount: "40.00"\n    description: Setup fee\n',
+    );
+    const nowhere = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /adj-x: d@x\.edu, project new has no statement in 2025-02/);
+    assert.match(nowhere.stderr, /add fund_org/);
+    // With a fund/org it creates the statement.
+    await writeFile(
+      join(root, 'periods', '2025-02', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-x\n    pi_email: d@x.edu\n    project_id: new\n    fund_org: "100000-0004"\n    amount: "40.00"\n    description: Setup fee\n',
+    );
+    const feb = await statements(root, '2025-02');
+    const created = feb.statements.find((s: any) => s.pi_email === 'd@x.edu');
+    assert.equal(created.amount_due, '40.00');
+    assert.equal(created.number, feb.statements.find((s: any) => s.pi_email === 'd@x.edu').number);
+    assert.match(created.number, /^202502-[0-9A-F]{16}$/);
+
+    await writeFile(join(root, 'config.yaml'), CONFIG.replace(/ {2}accounts:[\s\S]*$/, ''));
+    const noAccount = await cli('journal', '--period', '2025-01', '--format', 'gl', '--root', root);
+    assert.equal(noAccount.code, 2);
+    assert.match(noAccount.stderr, /no account for (cap|adjustment) lines/);
+    assert.match(noAccount.stderr, /set policy\.accounts\.(cap|adjustment): \{ fund_org: …, account: … \}/);
+
+    await writeFile(join(root, 'credits.yaml'), 'credits:\n  - id: x\n    description: y\n    amount: 12.5\n    start: 2025-01\n');
+    const invalid = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /credits\.yaml:4:/);
+  });
+});
