@@ -3,9 +3,10 @@
  * as billing staff and a reviewer would: ingest every sample export, decide every flag (with
  * notes), commit, then build the site and the PDF statements and print where they are.
  */
-import { cp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { parse, parseDocument } from 'yaml';
 import { main } from '../src/cli/main.ts';
 import type { Io } from '../src/cli/output.ts';
 import { loadAllFlags } from '../src/flags/review.ts';
@@ -34,9 +35,16 @@ await rm(workspace, { recursive: true, force: true });
 await main(['node', 'focus-billing', 'init', workspace], quiet);
 const git = simpleGit(workspace);
 await git.addConfig('user.email', 'billing@example.edu').addConfig('user.name', 'Billing Office');
-await cp(join(project, 'config.yaml'), join(workspace, 'config.yaml'));
+await writeFile(
+  join(workspace, 'config.yaml'),
+  await withPolicy(join(project, 'config.yaml'), join(project, 'sample_data', 'policy', 'config-policy.yaml')),
+);
 // The price list of the institution's own services and who owns what, beside config.yaml.
 for (const file of ['pis.yaml', 'rates.yaml', 'accounts.yaml']) await cp(join(project, 'sample_data', file), join(workspace, file));
+// Billing policy: credit programs and a prepaid balance, and the institution's logo.
+await cp(join(project, 'sample_data', 'policy', 'credits.yaml'), join(workspace, 'credits.yaml'));
+await mkdir(join(workspace, 'assets'), { recursive: true });
+await cp(join(project, 'sample_data', 'policy', 'logo.svg'), join(workspace, 'assets', 'logo.svg'));
 await git.add('.').commit('Billing repository for Example University');
 
 const samples = join(project, 'sample_data');
@@ -65,6 +73,11 @@ for (const period of ['2025-01', '2025-12']) {
     await focusBilling(['ingest', shown(join(samples, `${source}_${period}.csv`)), '--source', source]);
   for (const source of ['hpc', 'storage', 'vms']) await focusBilling(['ingest', shown(exported(source)), '--source', source]);
   await git.add('.').commit(`Ingest ${period} exports`);
+  if (period === '2025-12') {
+    // Corrections the billing office makes after the export: a refund and a recovery fee.
+    await cp(join(samples, 'policy', `adjustments_${period}.yaml`), join(workspace, 'periods', period, 'adjustments.yaml'));
+    await git.add('.').commit(`Adjustments for ${period}`);
+  }
   await review(period);
   await git.add('.').commit(`Review ${period} flags`);
   await git.checkout('main').merge([`billing/${period}`, '--no-ff', '-m', `Merge billing ${period}`]);
@@ -85,6 +98,8 @@ for (const period of ['2025-01', '2025-12'])
   await focusBilling(['journal', '--period', period, '--format', 'gl', '--out', `out/journal-gl-${period}.csv`]);
 // A preview of the emails PIs would get (nothing is sent without --send).
 await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
+// One PI's statement with the policy applied: a prepaid balance running out.
+await focusBilling(['preview', 'statement', '--period', '2025-12', '--pi', 'd.kowalski@example.edu']);
 say(`
 Demo workspace: ${workspace}
   Site:  ${join(workspace, 'dist', 'index.html')}
@@ -93,6 +108,15 @@ Demo workspace: ${workspace}
   Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
   Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/
   Git history of every decision: git -C demo log --stat`);
+
+/** The sample config.yaml with the demo's policy and look (sample_data/policy/config-policy.yaml) merged in, comments kept. */
+async function withPolicy(configFile: string, policyFile: string): Promise<string> {
+  const doc = parseDocument(await readFile(configFile, 'utf8'));
+  const additions = parse(await readFile(policyFile, 'utf8')) as Record<string, Record<string, unknown>>;
+  for (const [section, values] of Object.entries(additions))
+    for (const [key, value] of Object.entries(values)) doc.setIn([section, key], doc.createNode(value));
+  return doc.toString();
+}
 
 /** A reviewer's decisions on the demo's flags, each with a note. */
 async function review(period: string): Promise<void> {

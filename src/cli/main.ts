@@ -10,6 +10,7 @@ import { registerInit } from './commands/init.ts';
 import { registerJournal } from './commands/journal.ts';
 import { registerPeriods } from './commands/periods.ts';
 import { registerPrSummary } from './commands/pr-summary.ts';
+import { registerPreview } from './commands/preview.ts';
 import { registerReview } from './commands/review.ts';
 import { registerValidate } from './commands/validate.ts';
 import { type Io, processIo } from './output.ts';
@@ -33,6 +34,7 @@ export function buildProgram(io: Io): Command {
   registerPrSummary(program, io);
   registerJournal(program, io);
   registerEmail(program, io);
+  registerPreview(program, io);
   return program;
 }
 

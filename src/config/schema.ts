@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
 import { policyConfigSchema } from './policy.ts';
+import { contrastOnWhite, EMAIL_FIELDS, STATEMENT_FIELDS, templateSchema } from './templates.ts';
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
@@ -110,6 +111,26 @@ export const configSchema = z
         department: z.string().optional(),
         contact_email: z.string().optional(),
         contact_name: z.string().optional(),
+        /** The institution's logo on pages and PDFs: an SVG or PNG file in the repository, at most 512 KB. @example assets/logo.svg */
+        logo: z
+          .string()
+          .regex(/\.(svg|png)$/i, 'an .svg or .png file in the repository')
+          .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path inside the repository')
+          .optional(),
+        /** What the logo says, for screen readers and the PDF's text (default: "<name> logo"). */
+        logo_alt: z.string().min(1).optional(),
+        /** Colour of links, headings' rules and buttons, as #rrggbb; must read on white (contrast 4.5:1 or more). @example "#8c1515" */
+        accent_color: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
+          .superRefine((c, ctx) => {
+            if (contrastOnWhite(c) < 4.5)
+              ctx.addIssue({
+                code: 'custom',
+                message: `${c} is too light to read on white (contrast ${contrastOnWhite(c).toFixed(2)}:1, at least 4.5:1 is needed): choose a darker shade`,
+              });
+          })
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -136,8 +157,10 @@ export const configSchema = z
         paper: z.enum(['Letter', 'A4']).default('Letter'),
         /** Charge details listed per statement; smaller charges are summed on one line. */
         detail_rows: z.number().int().min(0).max(5000).default(200),
-        /** A closing line on every statement. @example Questions? Write to rc-billing@example.edu */
-        footer: z.string().optional(),
+        /** Markdown at the top of every statement; fields in braces ({pi_name}, {period_label}, {amount_due}…, see docs/POLICY.md#templates). */
+        intro: templateSchema(STATEMENT_FIELDS).optional(),
+        /** Markdown closing every statement; the same fields. @example Questions? Write to rc-billing@example.edu */
+        footer: templateSchema(STATEMENT_FIELDS).optional(),
       })
       .strict()
       .prefault({}),
@@ -184,7 +207,21 @@ export const configSchema = z
         /** Date of the journal entries: end of the period (default) or a fixed day of the following month. */
         date: z.enum(['period_end', 'build_date']).default('period_end'),
         /** GL CSV columns, in order: any of the fields listed in docs/OPERATIONS.md#journal. */
-        columns: z.array(z.string().min(1)).min(1).default(['date', 'fund_org', 'account', 'debit', 'credit', 'description', 'reference']),
+        /**
+         * GL CSV columns, in order: a field name (docs/OPERATIONS.md#journal), `{ field, header }` for a
+         * field under the ledger's own header, or `{ value, header }` for a column with the same value on
+         * every line. @example [{ field: date, header: Trans Date }, { value: ABC, header: Program }, debit, credit]
+         */
+        columns: z
+          .array(
+            z.union([
+              z.string().min(1),
+              z.object({ field: z.string().min(1), header: z.string().min(1).optional() }).strict(),
+              z.object({ value: z.string(), header: z.string().min(1) }).strict(),
+            ]),
+          )
+          .min(1)
+          .default(['date', 'fund_org', 'account', 'debit', 'credit', 'description', 'reference']),
       })
       .strict()
       .prefault({}),
@@ -196,6 +233,8 @@ export const configSchema = z
         reply_to: z.string().min(3).optional(),
         /** Subject; fields in braces: period, period_label, pi_name, organization. */
         subject: z.string().min(1).default('Research Computing Charges - {period_label}'),
+        /** Markdown body of the email, above the table of statements; fields in braces ({pi_name}, {amount_due}, {statements_url}…). */
+        body: templateSchema(EMAIL_FIELDS).optional(),
         smtp: z
           .object({
             host: z.string().min(1).default('localhost'),

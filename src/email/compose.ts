@@ -1,5 +1,6 @@
 /** The email a PI receives for a period: a digest of their statements, as HTML and text. Pure. */
 import type { Config } from '../config/schema.ts';
+import { type EMAIL_FIELDS, fillTemplate, markdownHtml } from '../config/templates.ts';
 import { fill } from '../core/template.ts';
 import type { PiPeriodView } from '../site/model.ts';
 
@@ -37,11 +38,29 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     pdf: url(s.paths.pdf),
     page: url(s.paths.page),
   }));
+  const fields = {
+    pi_name: pi.name,
+    pi_email: pi.email,
+    period: period.period,
+    period_label: period.label,
+    amount_due: totals.map((t) => t.due).join(' and '),
+    projects: rows.map((r) => r.project).join(', '),
+    statements_url: url(pi.piPage),
+    organization: org.name,
+    contact_name: org.contact_name ?? org.name,
+    contact_email: org.contact_email ?? '',
+  } satisfies Record<(typeof EMAIL_FIELDS)[number], string>;
+  const body = config.email.body;
+  const opening = body
+    ? [fillTemplate(body, fields).trim(), '']
+    : [
+        `Dear ${pi.name},`,
+        '',
+        `Your research computing statement for ${period.label} is ready. It covers ${rows.length} project${rows.length === 1 ? '' : 's'}:`,
+        '',
+      ];
   const text = [
-    `Dear ${pi.name},`,
-    '',
-    `Your research computing statement for ${period.label} is ready. It covers ${rows.length} project${rows.length === 1 ? '' : 's'}:`,
-    '',
+    ...opening,
     ...rows.map(
       (r) =>
         `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n${r.policy.map((p) => `    ${p.text}: ${p.amount}\n`).join('')}    PDF: ${r.pdf}`,
@@ -61,8 +80,7 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
   const cell = 'padding:6px 10px;border-bottom:1px solid #d9dee5;text-align:left';
   const num = `${cell};text-align:right;white-space:nowrap`;
   const html = `<!doctype html><html lang="en"><body style="font-family:Arial,Helvetica,sans-serif;color:#1b1f24;line-height:1.45">
-<p>Dear ${escapeHtml(pi.name)},</p>
-<p>Your research computing statement for <strong>${escapeHtml(period.label)}</strong> is ready.</p>
+${body ? markdownHtml(body, fields) : `<p>Dear ${escapeHtml(pi.name)},</p>\n<p>Your research computing statement for <strong>${escapeHtml(period.label)}</strong> is ready.</p>`}
 <table style="border-collapse:collapse" role="presentation">
 <thead><tr><th style="${cell}">Project</th><th style="${cell}">Fund/org</th><th style="${num}">List price</th><th style="${num}">Discount</th><th style="${num}">Amount due</th><th style="${cell}">Statement</th></tr></thead>
 <tbody>

@@ -14,8 +14,13 @@ export function csvCell(value: string | number | null | undefined, numeric = fal
   return quoteCsv(text);
 }
 
-export function toCsv(columns: string[], rows: Record<string, string | number | null>[], numeric: ReadonlySet<string>): string {
-  const lines = [columns.map((c) => csvCell(c)).join(',')];
+export function toCsv(
+  columns: string[],
+  rows: Record<string, string | number | null>[],
+  numeric: ReadonlySet<string>,
+  headers: string[] = columns,
+): string {
+  const lines = [headers.map((c) => csvCell(c)).join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvCell(r[c], numeric.has(c))).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }

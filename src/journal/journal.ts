@@ -20,6 +20,8 @@ export type JournalFormat = (typeof JOURNAL_FORMATS)[number];
 export interface Journal {
   format: JournalFormat;
   columns: string[];
+  /** The CSV header of each column, when the ledger names them its own way (journal.columns). */
+  headers?: string[];
   numeric: Set<string>;
   rows: Record<string, string | number | null>[];
   totals: { currency: string; amount: string; debit?: string; credit?: string }[];
@@ -135,7 +137,17 @@ function summary({ period, statements, digitsOf }: JournalInput): Journal {
 
 function generalLedger({ period, statements, config, digitsOf, buildDate }: JournalInput): Journal {
   const j = config.journal;
-  const unknown = j.columns.filter((c) => !GL_FIELDS.includes(c) && !fundOrgGroups(config).includes(c));
+  // Each configured column: a field, a field under its own header, or a constant.
+  const layout = j.columns.map((c, i) =>
+    typeof c === 'string'
+      ? { key: c, header: c, field: c }
+      : 'field' in c
+        ? { key: c.field, header: c.header ?? c.field, field: c.field }
+        : { key: `constant_${i + 1}`, header: c.header, value: c.value },
+  );
+  const unknown = layout.flatMap((c) =>
+    'field' in c && c.field !== undefined && !GL_FIELDS.includes(c.field) && !fundOrgGroups(config).includes(c.field) ? [c.field] : [],
+  );
   if (unknown.length) {
     throw new UserError(`journal.columns: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
       hint: `fields: ${[...GL_FIELDS, ...fundOrgGroups(config)].join(', ')}`,
@@ -254,7 +266,8 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
     const billed = statements.filter((s) => s.currency === currency).reduce((t, s) => t + parseDecimal(s.amount_due, d), 0n);
     return { currency, amount: formatUnits(billed, d), debit: formatUnits(debit, d), credit: formatUnits(credit, d) };
   });
-  return { format: 'gl', columns: j.columns, numeric: NUMERIC, rows, totals };
+  for (const c of layout) if ('value' in c) for (const r of rows) r[c.key] = c.value as string;
+  return { format: 'gl', columns: layout.map((c) => c.key), headers: layout.map((c) => c.header), numeric: NUMERIC, rows, totals };
 }
 
 function periodEnd(period: string): string {

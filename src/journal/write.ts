@@ -23,7 +23,7 @@ export async function writeJournals(dir: string, sets: StatementSet[], config: C
           digitsOf: (c) => minorDigits(c, config.billing.minor_units),
           buildDate: dates.get(set.period) as string,
         });
-        await writeFile(join(out, `journal-${format}.csv`), toCsv(journal.columns, journal.rows, journal.numeric));
+        await writeFile(join(out, `journal-${format}.csv`), toCsv(journal.columns, journal.rows, journal.numeric, journal.headers));
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         warnings.push(`${set.period}: no ${format} journal: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);

@@ -7,6 +7,7 @@ import { issueDates } from '../repo/issue-date.ts';
 import { layout } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
 import { type PeriodReport, periodReport } from '../report/period-report.ts';
+import { readLogo } from './logo.ts';
 import { type Audience, buildSiteModel, type SiteModel } from './model.ts';
 
 export interface ModelOptions {
@@ -43,6 +44,7 @@ export async function loadSiteModel(
     linkSecret: options.linkSecret,
     reports: inputs,
     notes,
+    logo: await readLogo(options.root, config),
   });
   return { model, reports, dates };
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
+import { markdownHtml, type STATEMENT_FIELDS } from '../config/templates.ts';
 import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, parseDecimal, trimDecimal } from '../core/money.ts';
@@ -60,6 +61,9 @@ export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'am
   /** Every line from the exports (not policy lines): what the charge details add up to. */
   export_total: { list: Money; discount: Money; amount: Money };
   other_subtotal: { amount: Money; lines: number };
+  /** statements.intro and statements.footer, filled and rendered (HTML from Markdown, HTML in it escaped). */
+  intro_html: string | null;
+  footer_html: string | null;
   details: DetailView[];
   /** sha256 of everything the statement shows: its PDF is reprinted only when this changes. */
   content_hash: string;
@@ -103,6 +107,8 @@ export interface PeriodView {
 
 export interface SiteModel {
   organization: Config['organization'];
+  logo?: { src: string; alt: string };
+  accent?: string;
   footer?: string;
   paper: 'Letter' | 'A4';
   audience: Audience;
@@ -129,6 +135,30 @@ export interface ModelInput {
   /** Each period's report, the charge details of its statements, and its issue date. */
   reports: { report: PeriodReport; details: DetailRow[]; issued: string }[];
   notes: string[];
+  /** organization.logo read from the repository, as a data: URI (pages and PDFs then need no other file). */
+  logo?: string;
+}
+
+/** The statement's own words from config.yaml, filled with its fields. */
+function statementTexts(config: Config, s: Statement, piName: string, period: string, label: string) {
+  const fields = {
+    pi_name: piName,
+    pi_email: s.pi_email,
+    period,
+    period_label: label,
+    project_id: s.project_id,
+    fund_org: s.fund_org,
+    statement_number: s.number,
+    amount_due: formatMoney(s.amount_due, s.currency, 'en-US', minorDigits(s.currency, config.billing.minor_units)),
+    organization: config.organization.name,
+    contact_name: config.organization.contact_name ?? config.organization.name,
+    contact_email: config.organization.contact_email ?? '',
+  } satisfies Record<(typeof STATEMENT_FIELDS)[number], string>;
+  const { intro, footer } = config.statements;
+  return {
+    intro_html: intro ? markdownHtml(intro, fields) : null,
+    footer_html: footer ? markdownHtml(footer, fields) : null,
+  };
 }
 
 export function buildSiteModel(input: ModelInput): SiteModel {
@@ -153,6 +183,8 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     .sort((a, b) => b.period.localeCompare(a.period));
   const model: SiteModel = {
     organization: config.organization,
+    ...(input.logo ? { logo: { src: input.logo, alt: config.organization.logo_alt ?? `${config.organization.name} logo` } } : {}),
+    ...(config.organization.accent_color ? { accent: config.organization.accent_color } : {}),
     footer: config.statements.footer,
     paper: config.statements.paper,
     audience: input.audience,
@@ -207,11 +239,12 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         amount: money(formatUnits(sumOf(exportLines, 'amount'), d), s.currency),
       },
       details: detailViews,
+      ...statementTexts(config, s, person?.name ?? s.pi_email, period, label),
     };
     // Everything the statement shows (its date included, which belongs to its period): a later
     // month's commit leaves it, and its PDF, as they were.
     const content_hash = createHash('sha256')
-      .update(JSON.stringify([view, config.organization, config.statements]))
+      .update(JSON.stringify([view, config.organization, config.statements, input.logo ?? null]))
       .digest('hex');
     return { ...view, content_hash };
   }

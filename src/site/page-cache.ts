@@ -105,7 +105,16 @@ export class PageCache {
    * the period's notes, its figures, and the PI totals of the periods before it.
    */
   keys(model: SiteModel, version: string, base: string, notes: Map<string, string>): Map<string, string> {
-    const global = JSON.stringify([version, base, model.audience, model.organization, model.footer ?? null, model.paper]);
+    const global = JSON.stringify([
+      version,
+      base,
+      model.audience,
+      model.organization,
+      model.logo ?? null,
+      model.accent ?? null,
+      model.footer ?? null,
+      model.paper,
+    ]);
     const keys = new Map<string, string>();
     // What the periods before each one show of themselves, as a running hash (one pass, not P²).
     let earlier = '';

@@ -37,8 +37,15 @@ export function registerJournal(program: Command, io: Io): void {
           buildDate: opts.date === undefined ? await issueDate(root, opts.period) : checkDate(opts.date),
         });
       });
-      if (opts.json) return printJson(io, { format: journal.format, columns: journal.columns, rows: journal.rows, totals: journal.totals });
-      const csv = toCsv(journal.columns, journal.rows, journal.numeric);
+      if (opts.json)
+        return printJson(io, {
+          format: journal.format,
+          columns: journal.columns,
+          headers: journal.headers ?? journal.columns,
+          rows: journal.rows,
+          totals: journal.totals,
+        });
+      const csv = toCsv(journal.columns, journal.rows, journal.numeric, journal.headers);
       const summary = `${plural(journal.rows.length, 'row')}; ${journal.totals
         .map((t) => `${t.currency} ${t.amount}${t.debit ? ` (debits ${t.debit} = credits ${t.credit})` : ''}`)
         .join('; ')}`;

@@ -1,0 +1,140 @@
+/**
+ * The institution's look and words: logo, accent colour, Markdown templates for the statement and
+ * the email (unknown fields refused at load), `preview`, and GL columns with their own headers.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
+
+const CONFIG = `organization:
+  name: Lakeside University
+  contact_email: rc@lakeside.edu
+  logo: assets/logo.svg
+  logo_alt: Lakeside University crest
+  accent_color: "#8c1515"
+sources:
+  - name: HPC
+    recharge_fund_org: "900000-0001"
+statements:
+  intro: "Dear {pi_name}, here is **{project_id}** for {period_label}: {amount_due} is due."
+  footer: "Statement {statement_number}. Pay by journal transfer to fund/org {fund_org}."
+email:
+  body: |
+    Hello {pi_name},
+
+    Your {period_label} total is **{amount_due}** for {projects}. See {statements_url}
+journal:
+  columns:
+    - { field: date, header: Trans Date }
+    - { value: RC, header: Program }
+    - fund_org
+    - { field: debit, header: Dr }
+    - { field: credit, header: Cr }
+`;
+const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#8c1515"/></svg>\n';
+const HEADER = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'ChargeCategory',
+  'BilledCost',
+  'ListCost',
+  'ServiceName',
+  'ResourceName',
+  'Tags',
+];
+
+it('shows the logo, accent colour and templates on pages, PDFs and emails; previews them; names GL columns', async (t) => {
+  const root = await scratchRepo(t, CONFIG);
+  await mkdir(join(root, 'assets'));
+  await writeFile(join(root, 'assets', 'logo.svg'), LOGO);
+  const file = await writeCsv(root, 'hpc.csv', [
+    HEADER,
+    [
+      '2025-04-01',
+      '2025-04-02',
+      'Usage',
+      '123.45',
+      '200.00',
+      'HPC CPU Compute',
+      'job-1',
+      tags({ pi_email: 'r.okafor@lakeside.edu', project_id: 'ocean-model', fund_org: '100200-0300' }),
+    ],
+  ]);
+  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+
+  const built = await cli('build', '--out', join(root, 'dist'), '--date', '2025-05-01', '--json', '--root', root);
+  assert.equal(built.code, 0, built.stderr);
+  const pdfDir = join(root, 'dist', 'periods', '2025-04', 'pdf');
+  const pdf = join(pdfDir, readdirSync(pdfDir)[0] as string);
+  const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  assert.match(text, /Dear r\.okafor@lakeside\.edu, here is ocean-model for April 2025: \$123\.45 is due\./);
+  assert.match(text, /Statement 202504-[0-9A-F]{16}\. Pay by journal transfer to fund\/org 100200-0300\./);
+  assert.doesNotMatch(text, /Questions about this statement/, 'the footer template replaces the default line');
+  const statementDir = join(root, 'dist', 'periods', '2025-04', 'statements');
+  const page = readFileSync(join(statementDir, readdirSync(statementDir)[0] as string, 'index.html'), 'utf8');
+  assert.match(page, /<img class="statement-logo" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="Lakeside University crest"/);
+  assert.match(page, /--statement-accent: #8c1515/);
+  assert.match(page, /<strong>ocean-model<\/strong>/);
+
+  const email = await cli('preview', 'email', '--period', '2025-04', '--base-url', 'https://rc.lakeside.edu/billing/', '--root', root);
+  assert.equal(email.code, 0, email.stderr);
+  assert.match(
+    email.stdout,
+    /^Subject: Research Computing Charges - April 2025\nTo: r\.okafor@lakeside\.edu\n\nHello r\.okafor@lakeside\.edu,/,
+  );
+  assert.match(
+    email.stdout,
+    /Your April 2025 total is \*\*\$123\.45\*\* for ocean-model\. See https:\/\/rc\.lakeside\.edu\/billing\/periods\/2025-04\/pi\//,
+  );
+  const html = join(root, 'out', 'email.html');
+  assert.equal((await cli('preview', 'email', '--period', '2025-04', '--out', html, '--root', root)).code, 0);
+  assert.match(readFileSync(html, 'utf8'), /Your April 2025 total is <strong>\$123\.45<\/strong>/);
+  const statement = await cli('preview', 'statement', '--period', '2025-04', '--root', root);
+  assert.equal(statement.code, 0, statement.stderr);
+  assert.match(statement.stdout, /Dear r\.okafor@lakeside\.edu, here is ocean-model for April 2025: \$123\.45 is due\./);
+  assert.match(statement.stdout, /Amount due +\$123\.45/);
+
+  const gl = await cli('journal', '--period', '2025-04', '--format', 'gl', '--root', root);
+  assert.equal(gl.code, 0, gl.stderr);
+  assert.deepEqual(gl.stdout.trim().split('\r\n'), [
+    'Trans Date,Program,fund_org,Dr,Cr',
+    '2025-04-30,RC,100200-0300,123.45,',
+    '2025-04-30,RC,900000-0001,,123.45',
+  ]);
+});
+
+it('refuses an unknown template field, a too-light accent and a missing logo, at their lines', async (t) => {
+  const root = await scratchRepo(t, CONFIG.replace('{amount_due} is due', '{amount} is due'));
+  const r = await cli('validate', '--root', root);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /config\.yaml:11:10: statements\.intro/);
+  assert.match(r.stderr, /unknown field \{amount\}; fields: \{pi_name\}/);
+
+  await writeFile(join(root, 'config.yaml'), CONFIG.replace('#8c1515', '#f0c0c0'));
+  const light = await cli('validate', '--root', root);
+  assert.equal(light.code, 2);
+  assert.match(light.stderr, /#f0c0c0 is too light to read on white \(contrast 1\.\d\d:1/);
+
+  await writeFile(join(root, 'config.yaml'), CONFIG);
+  const file = await writeCsv(root, 'hpc.csv', [
+    HEADER,
+    [
+      '2025-04-01',
+      '2025-04-02',
+      'Usage',
+      '1.00',
+      '1.00',
+      'HPC CPU Compute',
+      'job-1',
+      tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '1' }),
+    ],
+  ]);
+  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+  const noLogo = await cli('build', '--no-pdf', '--out', join(root, 'dist'), '--root', root);
+  assert.equal(noLogo.code, 2);
+  assert.match(noLogo.stderr, /organization\.logo assets\/logo\.svg: no such file in the repository/);
+});
