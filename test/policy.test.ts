@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { simpleGit } from 'simple-git';
 import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const CONFIG = `organization:
@@ -227,5 +228,46 @@ describe('billing policy', () => {
     const invalid = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /credits\.yaml:4:/);
+  });
+
+  it('keeps a closed period as issued: a credit change that would move it fails validate, which says to adjust instead', async (t) => {
+    const root = await policyRepo(t);
+    const git = simpleGit(root);
+    await git.add('.').commit('three months');
+    const closed = await cli('periods', 'close', '2025-01', '--root', root);
+    assert.equal(closed.code, 0, closed.stderr);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+    // Raising the credit moves nothing in January (it drew all it could): still valid.
+    await writeFile(join(root, 'credits.yaml'), CREDITS.replace('"1000.00"', '"1200.00"'));
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+    // Lowering it would take January's credit line down: refused, naming the remedy.
+    await writeFile(join(root, 'credits.yaml'), CREDITS.replace('"1000.00"', '"500.00"'));
+    const v = await cli('validate', '--root', root);
+    assert.equal(v.code, 1);
+    assert.match(v.stdout + v.stderr, /2025-01 is closed, but its statements \(amounts, attribution or numbers\) changed/);
+    assert.match(v.stdout + v.stderr, /lands as an adjustment in an open period instead: periods\/<open period>\/adjustments\.yaml/);
+  });
+
+  it('pr-summary lists policy changes and their effect per PI', async (t) => {
+    const root = await policyRepo(t);
+    const git = simpleGit(root);
+    await git.add('.').commit('three months');
+    await git.checkoutLocalBranch('policy');
+    await mkdir(join(root, 'periods', '2025-03'), { recursive: true });
+    await writeFile(
+      join(root, 'periods', '2025-03', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-3\n    pi_email: b@x.edu\n    project_id: p2\n    amount: "-40.00"\n    description: Goodwill credit\n',
+    );
+    const r = await cli('pr-summary', '--base', 'main', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /### Billing policy\n\n\| Period \| PI \| Policy \| Policy lines \| Amount due \|/);
+    // (Emails in a PR comment carry a zero-width space, so GitHub does not link or mention them.)
+    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\.edu \| Adjustment \| −\$40\.00 \| \$60\.00 \|/);
+    assert.match(r.stdout, /Changed: `periods\/2025-03\/adjustments\.yaml`/);
+    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\.edu \| \$100\.00 \| \$60\.00 \| −\$40\.00 \|/);
+    // a@x.edu's credit is the same before and after: not a change (the base side derives balances too).
+    const changes = /### Statements by PI[\s\S]*?\n\n[\s\S]*?\n\n/.exec(r.stdout)?.[0] ?? '';
+    assert.match(changes, /b@/);
+    assert.doesNotMatch(changes, /a@/);
   });
 });

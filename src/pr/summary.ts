@@ -187,13 +187,14 @@ async function reportsAt(db: Database, root: string, config: Config, ref: string
   const dir = await mkdtemp(join(tmpdir(), 'ocb-base-'));
   const out = new Map<string, PeriodReport>();
   try {
+    // With credit programs, a period's balances come from every period before it: export them all.
+    const credits = (await simpleGit(root).raw(['ls-tree', '--name-only', ref, '--', 'credits.yaml'])).trim() !== '';
     const listed = await simpleGit(root).raw([
       'ls-tree',
       '--name-only',
       ref,
       '--',
-      'credits.yaml',
-      ...periods.flatMap((p) => [`data/${p}`, `periods/${p}`]),
+      ...(credits ? ['credits.yaml', 'data', 'periods'] : periods.flatMap((p) => [`data/${p}`, `periods/${p}`])),
     ]);
     const paths = listed.split('\n').filter(Boolean);
     if (paths.length > 0) await exportTree(root, ref, paths, dir);
