@@ -10,10 +10,12 @@ import { parse, parseDocument } from 'yaml';
 import { main } from '../src/cli/main.ts';
 import type { Io } from '../src/cli/output.ts';
 import { loadAllFlags } from '../src/flags/review.ts';
+import { chromiumOrNull, INSTALL_HINT } from '../src/pdf/browser.ts';
 import { PIS } from './make-sample-data.ts';
 
 const project = resolve(import.meta.dirname, '..');
-const workspace = join(project, 'demo');
+// OCB_DEMO_DIR: where the demo repository goes (tests use a temporary folder).
+const workspace = resolve(process.env.OCB_DEMO_DIR ?? join(project, 'demo'));
 const say = (t: string) => process.stdout.write(`${t}\n`);
 const quiet: Io = { out: () => {}, err: (t) => process.stderr.write(`${t}\n`), progress: () => {} };
 const loud: Io = {
@@ -25,89 +27,120 @@ const loud: Io = {
   },
 };
 
-async function focusBilling(args: string[], io: Io = loud): Promise<void> {
-  if (io === loud) say(`\n$ focus-billing ${args.map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ')}`);
-  const code = await main(['node', 'focus-billing', ...args, '--root', workspace], io);
-  if (code !== 0) throw new Error(`focus-billing ${args.join(' ')} exited with ${code}`);
-}
-
-await rm(workspace, { recursive: true, force: true });
-await main(['node', 'focus-billing', 'init', workspace], quiet);
-const git = simpleGit(workspace);
-await git.addConfig('user.email', 'billing@example.edu').addConfig('user.name', 'Billing Office');
-await writeFile(
-  join(workspace, 'config.yaml'),
-  await withPolicy(join(project, 'config.yaml'), join(project, 'sample_data', 'policy', 'config-policy.yaml')),
-);
-// The price list of the institution's own services and who owns what, beside config.yaml.
-for (const file of ['pis.yaml', 'rates.yaml', 'accounts.yaml']) await cp(join(project, 'sample_data', file), join(workspace, file));
-// Billing policy: credit programs and a prepaid balance, and the institution's logo.
-await cp(join(project, 'sample_data', 'policy', 'credits.yaml'), join(workspace, 'credits.yaml'));
-await mkdir(join(workspace, 'assets'), { recursive: true });
-await cp(join(project, 'sample_data', 'policy', 'logo.svg'), join(workspace, 'assets', 'logo.svg'));
-await git.add('.').commit('Billing repository for Example University');
-
-const samples = join(project, 'sample_data');
-const shown = (path: string) => relative(process.cwd(), path);
-for (const period of ['2025-01', '2025-12']) {
-  await git.checkoutLocalBranch(`billing/${period}`);
-  // The group's own services: raw exports converted to FOCUS, priced by rates.yaml.
-  const raw = (name: string) => shown(join(samples, 'raw', `${name}_${period}`));
-  const exported = (source: string) => shown(join(workspace, 'out', 'exports', `${source}_${period}.csv`));
-  await focusBilling(['convert', 'slurm', `${raw('sacct')}.txt`, '--period', period, '--out', exported('hpc')]);
-  const storage = period === '2025-01' ? ['isilon', `${raw('isilon-quotas')}.json`] : ['csv', `${raw('storage-daily')}.csv`];
-  await focusBilling([
-    'convert',
-    'storage',
-    storage[1] as string,
-    '--format',
-    storage[0] as string,
-    '--period',
-    period,
-    '--out',
-    exported('storage'),
-  ]);
-  await focusBilling(['convert', 'vms', `${raw('vm-inventory')}.csv`, '--period', period, '--out', exported('vms')]);
-  // The clouds export FOCUS themselves.
-  for (const source of ['aws', 'azure'])
-    await focusBilling(['ingest', shown(join(samples, `${source}_${period}.csv`)), '--source', source]);
-  for (const source of ['hpc', 'storage', 'vms']) await focusBilling(['ingest', shown(exported(source)), '--source', source]);
-  await git.add('.').commit(`Ingest ${period} exports`);
-  if (period === '2025-12') {
-    // Corrections the billing office makes after the export: a refund and a recovery fee.
-    await cp(join(samples, 'policy', `adjustments_${period}.yaml`), join(workspace, 'periods', period, 'adjustments.yaml'));
-    await git.add('.').commit(`Adjustments for ${period}`);
+/** A step that failed: its own message is already printed; the demo stops with its exit code, no stack trace. */
+class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly code: number,
+  ) {
+    super(`${step} exited with ${code}`);
   }
-  await review(period);
-  await git.add('.').commit(`Review ${period} flags`);
-  await git.checkout('main').merge([`billing/${period}`, '--no-ff', '-m', `Merge billing ${period}`]);
 }
-await writeFile(
-  join(workspace, 'periods', '2025-12', 'notes.mdx'),
-  `**Rate change.** From January 2026 research storage costs **$22.00 per TB-month** (was $25.00), and the first
+
+const shell = (args: string[]) => args.map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
+
+async function focusBilling(args: string[], io: Io = loud): Promise<void> {
+  if (io === loud) say(`\n$ focus-billing ${shell(args)}`);
+  const code = await main(['node', 'focus-billing', ...args, '--root', workspace], io);
+  if (code !== 0) throw new StepFailed(`focus-billing ${shell(args)}`, code);
+}
+
+try {
+  await demo();
+} catch (e) {
+  // The step printed why it failed; say which step, and stop without a stack trace.
+  const step = e instanceof StepFailed ? e.step : 'the demo';
+  const why = e instanceof StepFailed ? `exited with ${e.code} (its message is above)` : `failed: ${(e as Error).message}`;
+  process.stderr.write(`\nThe demo stopped: ${step} ${why}.\n`);
+  process.exitCode = e instanceof StepFailed ? e.code : 1;
+}
+
+async function demo(): Promise<void> {
+  await rm(workspace, { recursive: true, force: true });
+  const init = await main(['node', 'focus-billing', 'init', workspace], quiet);
+  if (init !== 0) throw new StepFailed(`focus-billing init ${shell([workspace])}`, init);
+  const git = simpleGit(workspace);
+  await git.addConfig('user.email', 'billing@example.edu').addConfig('user.name', 'Billing Office');
+  await writeFile(
+    join(workspace, 'config.yaml'),
+    await withPolicy(join(project, 'config.yaml'), join(project, 'sample_data', 'policy', 'config-policy.yaml')),
+  );
+  // The price list of the institution's own services and who owns what, beside config.yaml.
+  for (const file of ['pis.yaml', 'rates.yaml', 'accounts.yaml']) await cp(join(project, 'sample_data', file), join(workspace, file));
+  // Billing policy: credit programs and a prepaid balance, and the institution's logo.
+  await cp(join(project, 'sample_data', 'policy', 'credits.yaml'), join(workspace, 'credits.yaml'));
+  await mkdir(join(workspace, 'assets'), { recursive: true });
+  await cp(join(project, 'sample_data', 'policy', 'logo.svg'), join(workspace, 'assets', 'logo.svg'));
+  await git.add('.').commit('Billing repository for Example University');
+
+  const samples = join(project, 'sample_data');
+  const shown = (path: string) => relative(process.cwd(), path);
+  for (const period of ['2025-01', '2025-12']) {
+    await git.checkoutLocalBranch(`billing/${period}`);
+    // The group's own services: raw exports converted to FOCUS, priced by rates.yaml.
+    const raw = (name: string) => shown(join(samples, 'raw', `${name}_${period}`));
+    const exported = (source: string) => shown(join(workspace, 'out', 'exports', `${source}_${period}.csv`));
+    await focusBilling(['convert', 'slurm', `${raw('sacct')}.txt`, '--period', period, '--out', exported('hpc')]);
+    const storage = period === '2025-01' ? ['isilon', `${raw('isilon-quotas')}.json`] : ['csv', `${raw('storage-daily')}.csv`];
+    await focusBilling([
+      'convert',
+      'storage',
+      storage[1] as string,
+      '--format',
+      storage[0] as string,
+      '--period',
+      period,
+      '--out',
+      exported('storage'),
+    ]);
+    await focusBilling(['convert', 'vms', `${raw('vm-inventory')}.csv`, '--period', period, '--out', exported('vms')]);
+    // The clouds export FOCUS themselves.
+    for (const source of ['aws', 'azure'])
+      await focusBilling(['ingest', shown(join(samples, `${source}_${period}.csv`)), '--source', source]);
+    for (const source of ['hpc', 'storage', 'vms']) await focusBilling(['ingest', shown(exported(source)), '--source', source]);
+    await git.add('.').commit(`Ingest ${period} exports`);
+    if (period === '2025-12') {
+      // Corrections the billing office makes after the export: a refund and a recovery fee.
+      await cp(join(samples, 'policy', `adjustments_${period}.yaml`), join(workspace, 'periods', period, 'adjustments.yaml'));
+      await git.add('.').commit(`Adjustments for ${period}`);
+    }
+    await review(period);
+    await git.add('.').commit(`Review ${period} flags`);
+    await git.checkout('main').merge([`billing/${period}`, '--no-ff', '-m', `Merge billing ${period}`]);
+  }
+  await writeFile(
+    join(workspace, 'periods', '2025-12', 'notes.mdx'),
+    `**Rate change.** From January 2026 research storage costs **$22.00 per TB-month** (was $25.00), and the first
 terabyte stays free.
 
 Please send corrections to fund/org codes to rc-billing@example.edu by *January 15, 2026*.
 `,
-);
-await git.add('.').commit('Billing office notes for December');
+  );
+  await git.add('.').commit('Billing office notes for December');
 
-await focusBilling(['periods', 'list']);
-await focusBilling(['build', '--out', 'dist']);
-for (const period of ['2025-01', '2025-12'])
-  await focusBilling(['journal', '--period', period, '--format', 'gl', '--out', `out/journal-gl-${period}.csv`]);
-// A preview of the emails PIs would get (nothing is sent without --send).
-await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
-// One PI's statement with the policy applied: a prepaid balance running out.
-await focusBilling(['preview', 'statement', '--period', '2025-12', '--pi', 'd.kowalski@example.edu']);
-say(`
+  await focusBilling(['periods', 'list']);
+  // PDFs need Chrome or Chromium; without one the site is built alone, and one line says how to add them.
+  const browser = chromiumOrNull();
+  await focusBilling(['build', '--out', 'dist', ...(browser ? [] : ['--no-pdf'])]);
+  const noPdfs = browser
+    ? null
+    : `No PDFs: no Chrome or Chromium was found (\`npx focus-billing doctor\` says where it looked). ${INSTALL_HINT.replace(/^install/, 'Install')}, then run: npx focus-billing build --root ${shown(workspace)} --out ${shown(join(workspace, 'dist'))}`;
+  for (const period of ['2025-01', '2025-12'])
+    await focusBilling(['journal', '--period', period, '--format', 'gl', '--out', `out/journal-gl-${period}.csv`]);
+  // A preview of the emails PIs would get (nothing is sent without --send).
+  await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
+  // One PI's statement with the policy applied: a prepaid balance running out.
+  await focusBilling(['preview', 'statement', '--period', '2025-12', '--pi', 'd.kowalski@example.edu']);
+  say(`
 Demo workspace: ${workspace}
   Site:  ${join(workspace, 'dist', 'index.html')}
-  App:   npx focus-billing web --root demo   (import, review, charges, emails; it prints its address)
-  PDFs:  ${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/
+  App:   npx focus-billing web --root ${shown(workspace)}   (import, review, charges, emails; it prints its address)
+  PDFs:  ${browser ? `${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/` : 'none (see below)'}
   Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
   Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/
-  Git history of every decision: git -C demo log --stat`);
+  Git history of every decision: git -C ${shown(workspace)} log --stat`);
+  if (noPdfs) say(`\n${noPdfs}`);
+}
 
 /** The sample config.yaml with the demo's policy and look (sample_data/policy/config-policy.yaml) merged in, comments kept. */
 async function withPolicy(configFile: string, policyFile: string): Promise<string> {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ChecksFailed, UserError } from '../core/errors.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerConvert } from './commands/convert.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerEmail } from './commands/email.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIngest } from './commands/ingest.ts';
@@ -35,6 +36,7 @@ export function buildProgram(io: Io): Command {
   registerJournal(program, io);
   registerEmail(program, io);
   registerPreview(program, io);
+  registerDoctor(program, io);
   return program;
 }
 

@@ -1,0 +1,235 @@
+/**
+ * `focus-billing doctor [--json]`: what this machine and this folder have, and what is missing,
+ * each with the fix. Exit 1 when something blocks a command (a missing git, DuckDB that does not
+ * load, an invalid config.yaml, a weak link secret, a .cache/ that cannot be written); a missing
+ * browser or an unset sender is a warning (the site builds with --no-pdf; email previews work).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfigLocated } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { ChecksFailed, UserError } from '../../core/errors.ts';
+import { withDatabase } from '../../db/duckdb.ts';
+import { linkSecretProblem } from '../../domain/identity.ts';
+import { browserCandidates, chromiumOrNull, INSTALL_HINT } from '../../pdf/browser.ts';
+import { layout } from '../../repo/layout.ts';
+import { PACKAGE_ROOT } from '../../site/astro.ts';
+import { type Io, printJson } from '../output.ts';
+import type { RootOptions } from './common.ts';
+
+export type CheckStatus = 'ok' | 'warning' | 'error';
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warning or an error. */
+  fix?: string;
+}
+
+const run = (cmd: string, args: string[], cwd?: string): Promise<string | null> =>
+  new Promise((done) => {
+    execFile(cmd, args, { cwd, timeout: 15_000, encoding: 'utf8' }, (error, stdout) => done(error ? null : stdout.trim()));
+  });
+
+/** `>=20.19` against a version such as 20.20.2 (the form engines takes here). */
+export function satisfiesMinimum(version: string, range: string): boolean | null {
+  const m = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(range.trim());
+  if (!m) return null;
+  const want = [m[1], m[2], m[3]].map((x) => Number(x ?? 0));
+  const have = version.replace(/^v/, '').split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((have[i] ?? 0) > (want[i] ?? 0)) return true;
+    if ((have[i] ?? 0) < (want[i] ?? 0)) return false;
+  }
+  return true;
+}
+
+export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+
+  const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } };
+  const range = pkg.engines?.node ?? '>=20.19';
+  const fits = satisfiesMinimum(process.versions.node, range);
+  add(
+    fits === false
+      ? {
+          name: 'Node.js',
+          status: 'error',
+          detail: `${process.versions.node}, but ${range} is needed`,
+          fix: `install Node.js ${range.replace('>=', '')} or later (https://nodejs.org)`,
+        }
+      : { name: 'Node.js', status: 'ok', detail: `${process.versions.node} (needs ${range})` },
+  );
+
+  const git = await run('git', ['--version']);
+  if (git === null)
+    add({
+      name: 'git',
+      status: 'error',
+      detail: 'not found',
+      fix: 'install git (Debian/Ubuntu: `sudo apt-get install git`; https://git-scm.com)',
+    });
+  else {
+    const email = await run('git', ['config', 'user.email'], existsSync(root) ? root : undefined);
+    add(
+      email
+        ? { name: 'git', status: 'ok', detail: `${git.replace('git version ', '')}, commits as ${email}` }
+        : {
+            name: 'git',
+            status: 'warning',
+            detail: `${git.replace('git version ', '')}, but user.email is not set: commits (web app, demo) would fail`,
+            fix: 'git config --global user.email you@example.edu && git config --global user.name "Your Name"',
+          },
+    );
+  }
+
+  let config: Config | undefined;
+  const isRepo = existsSync(join(root, 'config.yaml'));
+  if (!isRepo)
+    add({
+      name: 'billing repository',
+      status: 'warning',
+      detail: `${root} has no config.yaml`,
+      fix: `focus-billing init ${root} (or pass --root <billing repository>)`,
+    });
+  else {
+    try {
+      config = (await loadConfigLocated(root)).data;
+      add({ name: 'billing repository', status: 'ok', detail: `${root}: config.yaml is valid` });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      const at = e.location ? `${[e.location.file, e.location.line, e.location.column].filter((x) => x !== undefined).join(':')}: ` : '';
+      add({ name: 'billing repository', status: 'error', detail: `${at}${e.message.split('\n')[0]}`, fix: e.hint ?? 'fix config.yaml' });
+    }
+  }
+
+  const browser = chromiumOrNull(config?.pdf.chromium, env);
+  if (browser) {
+    const version = await run(browser.path, ['--version']);
+    add({ name: 'browser (PDFs)', status: 'ok', detail: `${version ?? 'version unknown'} at ${browser.path} (${browser.from})` });
+  } else {
+    const places = [
+      ...new Set(
+        browserCandidates({ platform: process.platform, env, home: homedir(), exists: () => false, list: () => [] }).map((c) => c.from),
+      ),
+    ];
+    add({
+      name: 'browser (PDFs)',
+      status: 'warning',
+      detail: `no Chrome or Chromium found (looked in ${places.join(', ')}): sites build with --no-pdf, without PDFs`,
+      fix: `${INSTALL_HINT}, or set OCB_CHROMIUM to its path`,
+    });
+  }
+
+  try {
+    const version = await withDatabase(async (db) => (await db.query<{ v: string }>('SELECT version() AS v'))[0]?.v);
+    add({ name: 'DuckDB', status: 'ok', detail: `${version} loads` });
+  } catch (e) {
+    add({
+      name: 'DuckDB',
+      status: 'error',
+      detail: `does not load: ${(e as Error).message.split('\n')[0]}`,
+      fix: 'run `npm ci` again; DuckDB ships a native module for this platform',
+    });
+  }
+
+  const secret = env.STATEMENT_LINK_SECRET;
+  const problem = secret ? linkSecretProblem(secret) : null;
+  add(
+    !secret
+      ? {
+          name: 'link secret',
+          status: 'warning',
+          detail: 'STATEMENT_LINK_SECRET is not set: the PI site (--audience pi) cannot be built',
+          fix: 'make one with `openssl rand -base64 32` and keep it in your CI secrets',
+        }
+      : problem
+        ? {
+            name: 'link secret',
+            status: 'error',
+            detail: `STATEMENT_LINK_SECRET is too weak: ${problem}`,
+            fix: 'make one with `openssl rand -base64 32`',
+          }
+        : { name: 'link secret', status: 'ok', detail: `STATEMENT_LINK_SECRET is set (${secret.length} characters)` },
+  );
+
+  if (config) {
+    const smtp = config.email.smtp;
+    const from = config.email.from_address ?? config.organization.contact_email;
+    const user = env[smtp.user_env];
+    const password = env[smtp.password_env];
+    const where = `${smtp.host}:${smtp.port} (${smtp.security})`;
+    if (!from)
+      add({
+        name: 'email (SMTP)',
+        status: 'warning',
+        detail: `${where}; no sender address: email --send would stop`,
+        fix: 'set email.from_address in config.yaml',
+      });
+    else if (Boolean(user) !== Boolean(password))
+      add({
+        name: 'email (SMTP)',
+        status: 'warning',
+        detail: `${where}, from ${from}; only one of ${smtp.user_env} and ${smtp.password_env} is set`,
+        fix: `set both ${smtp.user_env} and ${smtp.password_env}, or neither for a relay without login`,
+      });
+    else
+      add({
+        name: 'email (SMTP)',
+        status: 'ok',
+        detail: `${where}, from ${from}${user ? `, login ${user}` : ', no login'} (not contacted)`,
+      });
+  }
+
+  const cache = layout.cacheDir(root);
+  try {
+    await mkdir(cache, { recursive: true });
+    const probe = join(cache, `.doctor-${process.pid}`);
+    await writeFile(probe, 'ok');
+    await rm(probe);
+    add({ name: '.cache/', status: 'ok', detail: `${cache} is writable` });
+  } catch (e) {
+    add({
+      name: '.cache/',
+      status: 'error',
+      detail: `${cache} cannot be written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      fix: `make ${cache} writable by this user`,
+    });
+  }
+  return checks;
+}
+
+export function registerDoctor(program: Command, io: Io): void {
+  program
+    .command('doctor')
+    .description(
+      'check this machine and billing repository: Node, git, the browser for PDFs, DuckDB, config.yaml, the link secret, email, .cache/',
+    )
+    .option('--root <dir>', 'billing repository folder', '.')
+    .option('--json', 'print the checks as JSON')
+    .action(async (opts: RootOptions) => {
+      const checks = await diagnose(resolve(opts.root));
+      const blocked = checks.some((c) => c.status === 'error');
+      if (opts.json) printJson(io, { ok: !blocked, checks });
+      else {
+        const width = Math.max(...checks.map((c) => c.name.length));
+        for (const c of checks) {
+          io.out(`${c.status.padEnd(7)} ${c.name.padEnd(width)}  ${c.detail}`);
+          if (c.fix && c.status !== 'ok') io.out(`${' '.repeat(8 + width)}  fix: ${c.fix}`);
+        }
+        const warnings = checks.filter((c) => c.status === 'warning').length;
+        io.out('');
+        io.out(
+          blocked
+            ? 'Something blocks focus-billing: fix the errors above.'
+            : `Ready${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}.`,
+        );
+      }
+      if (blocked) throw new ChecksFailed('doctor found something that blocks focus-billing');
+    });
+}

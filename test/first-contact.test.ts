@@ -1,0 +1,284 @@
+/**
+ * The first five minutes on any machine: the browser lookup on every platform (its search list is
+ * data, tested here without the platforms), the demo on a machine without a browser, `doctor`,
+ * and a statement that prints across pages with its total once.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
+import { cli, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
+
+/** A lookup over a fake file system: only `files` exist. */
+const fake = (platform: NodeJS.Platform, files: string[], env: NodeJS.ProcessEnv = {}, home = '/home/pat'): LookupEnvironment => ({
+  platform,
+  env,
+  home,
+  exists: (p) => files.includes(p),
+  list: (dir) => [
+    ...new Set(
+      files
+        .filter((f) => f.startsWith(`${dir}/`) || f.startsWith(`${dir}\\`))
+        .map((f) => f.slice(dir.length + 1).split(/[\\/]/)[0] as string),
+    ),
+  ],
+});
+
+describe('finding Chrome or Chromium', () => {
+  const cases: [string, NodeJS.Platform, string, NodeJS.ProcessEnv, string][] = [
+    ['macOS Google Chrome', 'darwin', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', {}, 'macOS applications'],
+    ['macOS Chromium', 'darwin', '/Applications/Chromium.app/Contents/MacOS/Chromium', {}, 'macOS applications'],
+    ['macOS Edge', 'darwin', '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge', {}, 'macOS applications'],
+    [
+      'macOS, in the home folder',
+      'darwin',
+      '/Users/pat/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+      {},
+      'macOS applications',
+    ],
+    [
+      'macOS Playwright cache',
+      'darwin',
+      '/Users/pat/Library/Caches/ms-playwright/chromium-1200/chrome-mac/Chromium.app/Contents/MacOS/Chromium',
+      {},
+      "Playwright's cache",
+    ],
+    [
+      'Windows Chrome',
+      'win32',
+      'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
+      { PROGRAMFILES: 'C:\\Program Files' },
+      'Windows program folders',
+    ],
+    [
+      'Windows Chrome (x86)',
+      'win32',
+      'C:\\Program Files (x86)\\Google\\Chrome\\Application\\chrome.exe',
+      { PROGRAMFILES: 'C:\\Program Files', 'PROGRAMFILES(X86)': 'C:\\Program Files (x86)' },
+      'Windows program folders',
+    ],
+    [
+      'Windows Edge',
+      'win32',
+      'C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe',
+      { 'PROGRAMFILES(X86)': 'C:\\Program Files (x86)' },
+      'Windows program folders',
+    ],
+    [
+      'Windows Chrome for one user',
+      'win32',
+      'C:\\Users\\pat\\AppData\\Local\\Google\\Chrome\\Application\\chrome.exe',
+      { LOCALAPPDATA: 'C:\\Users\\pat\\AppData\\Local' },
+      'Windows program folders',
+    ],
+    ['Linux chromium on the PATH', 'linux', '/usr/bin/chromium', { PATH: '/usr/local/bin:/usr/bin' }, 'PATH'],
+    ['Linux google-chrome-stable', 'linux', '/opt/google/bin/google-chrome-stable', { PATH: '/usr/bin:/opt/google/bin' }, 'PATH'],
+    ['Linux snap', 'linux', '/snap/bin/chromium', { PATH: '/usr/bin' }, 'snap'],
+    [
+      'Linux Playwright cache',
+      'linux',
+      '/home/pat/.cache/ms-playwright/chromium-1187/chrome-linux/chrome',
+      { PATH: '/usr/bin' },
+      "Playwright's cache",
+    ],
+  ];
+  for (const [name, platform, path, env, from] of cases) {
+    it(`finds ${name}`, () => {
+      const home = platform === 'darwin' ? '/Users/pat' : platform === 'win32' ? 'C:\\Users\\pat' : '/home/pat';
+      assert.deepEqual(findChromium(undefined, env, fake(platform, [path], env, home)), { path, from });
+      // And nothing where nothing is installed.
+      assert.throws(() => findChromium(undefined, env, fake(platform, [], env, home)), /no Chrome or Chromium found/);
+    });
+  }
+
+  it('prefers the newest revision in Playwright’s cache, and says everywhere it looked', () => {
+    const env = { PATH: '/usr/local/bin:/usr/bin' };
+    const old = '/home/pat/.cache/ms-playwright/chromium-1100/chrome-linux/chrome';
+    const recent = '/home/pat/.cache/ms-playwright/chromium-1200/chrome-linux/chrome';
+    assert.equal(findChromium(undefined, env, fake('linux', [old, recent], env)).path, recent);
+    assert.throws(
+      () => findChromium(undefined, env, fake('linux', [], env)),
+      (e: Error) =>
+        /looked in PATH: \/usr\/local\/bin, \/usr\/bin; snap: \/snap\/bin/.test(e.message) &&
+        /npx playwright install chromium/.test((e as { hint?: string }).hint ?? ''),
+    );
+    const mac = browserCandidates(fake('darwin', [], {}, '/Users/pat')).map((c) => c.path);
+    assert.ok(mac.includes('/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'));
+  });
+});
+
+/** A PATH with git and nothing else: no browser can be found on it. */
+async function pathWithoutBrowser(dir: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const git = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  await symlink(git, join(bin, 'git'));
+  return bin;
+}
+
+function runDemo(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'scripts', 'demo.ts')], { cwd: PROJECT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('the demo on a machine without a browser', () => {
+  it('builds the site without PDFs, says why in one line with the command that adds them, and exits 0', async (t) => {
+    const dir = await scratch(t);
+    const env = {
+      PATH: await pathWithoutBrowser(dir),
+      HOME: dir,
+      PLAYWRIGHT_BROWSERS_PATH: join(dir, 'no-browsers'),
+      OCB_DEMO_DIR: join(dir, 'demo'),
+      TZ: 'UTC',
+      LC_ALL: 'C.UTF-8',
+      SOURCE_DATE_EPOCH: '1767225600',
+    };
+    const r = await runDemo(env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(dir, 'demo', 'dist', 'index.html')));
+    assert.equal(existsSync(join(dir, 'demo', 'dist', 'periods', '2025-12', 'pdf')), false);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('No PDFs'));
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0] as string,
+      /^No PDFs: no Chrome or Chromium was found .*then run: npx focus-billing build --root \S+ --out \S+dist$/,
+    );
+    assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, 'no stack trace');
+  });
+
+  it('stops at a failing step with that step’s message, never a stack trace', async (t) => {
+    const dir = await scratch(t);
+    // A link secret too weak to use: the build step refuses it, after everything before it worked.
+    const r = await runDemo({ ...process.env, OCB_DEMO_DIR: join(dir, 'demo'), STATEMENT_LINK_SECRET: 'short' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error: STATEMENT_LINK_SECRET is too weak to keep statement links private/);
+    assert.match(r.stderr, /The demo stopped: focus-billing build --out dist( --no-pdf)? exited with 2 \(its message is above\)\.\n$/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    // Something that is not a step (the folder cannot be made): its message, still no stack trace.
+    await writeFile(join(dir, 'a-file'), 'not a folder');
+    const bad = await runDemo({ ...process.env, OCB_DEMO_DIR: join(dir, 'a-file', 'demo') });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^The demo stopped: the demo failed: ENOTDIR: not a directory/m);
+    assert.doesNotMatch(bad.stderr, /^\s+at /m);
+  });
+});
+
+describe('doctor', () => {
+  it('reports a good repository ready, with the browser and DuckDB found', async (t) => {
+    const root = await scratchRepo(t);
+    const secret = 'k8Jq2vN5xR7wB3mZ9pL4tY6cF1hD0sGa';
+    const prev = process.env.STATEMENT_LINK_SECRET;
+    process.env.STATEMENT_LINK_SECRET = secret;
+    t.after(() => {
+      if (prev === undefined) delete process.env.STATEMENT_LINK_SECRET;
+      else process.env.STATEMENT_LINK_SECRET = prev;
+    });
+    const r = await cli('doctor', '--json', '--root', root);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = r.json();
+    assert.equal(doc.ok, true);
+    const by = Object.fromEntries(doc.checks.map((c: { name: string }) => [c.name, c]));
+    assert.deepEqual(Object.keys(by), [
+      'Node.js',
+      'git',
+      'billing repository',
+      'browser (PDFs)',
+      'DuckDB',
+      'link secret',
+      'email (SMTP)',
+      '.cache/',
+    ]);
+    assert.equal(by['Node.js'].status, 'ok');
+    assert.match(by.git.detail, /commits as reviewer@example\.edu/);
+    assert.equal(by['browser (PDFs)'].status, 'ok');
+    assert.match(by['browser (PDFs)'].detail, /Chrom(e|ium) \d+/);
+    assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads$/);
+    assert.equal(by['link secret'].status, 'ok');
+    assert.equal(by['.cache/'].status, 'ok');
+  });
+
+  it('says what blocks a broken repository, with the fix, and exits 1', async (t) => {
+    const root = await scratchRepo(t);
+    await writeFile(join(root, 'config.yaml'), 'organization:\n  nmae: Typo University\n');
+    const prev = process.env.STATEMENT_LINK_SECRET;
+    process.env.STATEMENT_LINK_SECRET = 'short';
+    t.after(() => {
+      if (prev === undefined) delete process.env.STATEMENT_LINK_SECRET;
+      else process.env.STATEMENT_LINK_SECRET = prev;
+    });
+    await mkdir(join(root, '.cache'), { recursive: true });
+    await chmod(join(root, '.cache'), 0o500);
+    t.after(() => chmod(join(root, '.cache'), 0o700).catch(() => {}));
+    const r = await cli('doctor', '--root', root);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^error +billing repository +config\.yaml:2:3: .*nmae/m);
+    assert.match(
+      r.stdout,
+      /^error +link secret +STATEMENT_LINK_SECRET is too weak: it has 5 characters; at least 32 are needed\n +fix: make one with `openssl rand -base64 32`/m,
+    );
+    assert.match(r.stdout, /Something blocks focus-billing: fix the errors above\./);
+    if (process.getuid?.() !== 0) assert.match(r.stdout, /^error +\.cache\/ +\S+ cannot be written: EACCES/m);
+    // Outside any billing repository: a warning with the command that makes one.
+    const empty = await scratch(t);
+    const outside = await cli('doctor', '--json', '--root', empty);
+    const repo = outside.json().checks.find((c: { name: string }) => c.name === 'billing repository');
+    assert.equal(repo.status, 'warning');
+    assert.match(repo.fix, /^focus-billing init /);
+  });
+});
+
+describe('a statement across two pages', () => {
+  it('prints its total row once, at the end', async (t) => {
+    const root = await scratchRepo(t);
+    const HEADER = [
+      'BillingPeriodStart',
+      'ChargePeriodStart',
+      'ChargeCategory',
+      'BilledCost',
+      'ListCost',
+      'ServiceName',
+      'ResourceName',
+      'Tags',
+    ];
+    const rows = Array.from({ length: 90 }, (_, i) => [
+      '2025-06-01',
+      `2025-06-${String((i % 28) + 1).padStart(2, '0')}`,
+      'Usage',
+      '1.10',
+      '1.10',
+      'Compute',
+      `vm-${String(i).padStart(3, '0')}`,
+      tags({ pi_email: 'long@x.edu', project_id: 'many', fund_org: '100100-1000' }),
+    ]);
+    const file = await writeCsv(root, 'aws.csv', [HEADER, ...rows]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', root)).code, 0);
+    const built = await cli('build', '--out', join(root, 'dist'), '--date', '2025-07-01', '--root', root);
+    assert.equal(built.code, 0, built.stderr);
+    const pdfDir = join(root, 'dist', 'periods', '2025-06', 'pdf');
+    const pdf = join(pdfDir, readdirSync(pdfDir)[0] as string);
+    const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))?.[1]);
+    assert.ok(pages >= 2, `${pages} pages`);
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+    assert.equal(text.match(/Total \(90 charges\)/g)?.length, 1);
+    // After the last charge, on the last page.
+    assert.ok(text.lastIndexOf('Total (90 charges)') > text.lastIndexOf('vm-089'));
+    assert.match(
+      text
+        .split('\f')
+        .filter((p) => p.trim())
+        .at(-1) as string,
+      /Total \(90 charges\) +\$99\.00 +\$0\.00 +\$99\.00/,
+    );
+    // The header row repeats on the page the table continues on.
+    assert.ok((text.match(/Date +Resource +Service/g)?.length ?? 0) >= 2);
+  });
+});
