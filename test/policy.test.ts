@@ -164,6 +164,18 @@ describe('billing policy', () => {
       ['b@x.edu', '100.00', []],
     ]);
 
+    // A build derives the balances once, period after period: the same figures.
+    const built = await cli('build', '--no-pdf', '--out', join(root, 'dist'), '--json', '--root', root);
+    assert.equal(built.code, 0, built.stderr);
+    assert.deepEqual(
+      built.json().totals.map((x: any) => [x.period, x.amount_due]),
+      [
+        ['2025-03', '$130.00'],
+        ['2025-02', '$175.00'],
+        ['2025-01', '$0.00'],
+      ],
+    );
+
     // A correction to January moves February's and March's balances (derived, never stored).
     await writeFile(join(root, 'periods', '2025-01', 'adjustments.yaml'), 'adjustments: []\n');
     assert.deepEqual(shape(await statements(root, '2025-02')), [
@@ -217,6 +229,16 @@ describe('billing policy', () => {
     assert.equal(created.amount_due, '40.00');
     assert.equal(created.number, feb.statements.find((s: any) => s.pi_email === 'd@x.edu').number);
     assert.match(created.number, /^202502-[0-9A-F]{16}$/);
+
+    // Showback projects are not charged: an adjustment to one is refused.
+    await writeFile(
+      join(root, 'periods', '2025-02', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-t\n    pi_email: c@x.edu\n    project_id: teaching\n    fund_org: "100000-0003"\n    amount: "5.00"\n    description: Fee\n',
+    );
+    const showback = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+    assert.equal(showback.code, 2);
+    assert.match(showback.stderr, /adj-t: project teaching is showback/);
+    await writeFile(join(root, 'periods', '2025-02', 'adjustments.yaml'), 'adjustments: []\n');
 
     await writeFile(join(root, 'config.yaml'), CONFIG.replace(/ {2}accounts:[\s\S]*$/, ''));
     const noAccount = await cli('journal', '--period', '2025-01', '--format', 'gl', '--root', root);

@@ -134,6 +134,14 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
 
   // Adjustments, as written, each on its statement (created when the PI × project has none).
   for (const a of input.adjustments) {
+    if (showback.has(a.project_id))
+      throw new UserError(
+        `adjustment ${a.id}: project ${a.project_id} is showback (policy.showback): nothing is charged to it, so nothing can be adjusted`,
+        {
+          hint: 'remove the adjustment, or take the project out of policy.showback to charge it',
+          location: { file: `periods/${input.period}/adjustments.yaml` },
+        },
+      );
     const pi = piKey(a.pi_email);
     const candidates = work.filter(
       (w) => w.s.pi_email === pi && w.s.project_id === a.project_id && (!a.fund_org || w.s.fund_org === a.fund_org),

@@ -53,19 +53,29 @@ export async function periodPolicy(
   periodsWithData: string[],
   earlier: (period: string) => Promise<StatementSet>,
   minorDigits: (currency: string) => number,
+  /** Balances after each period already computed by this command (period → every program's balance): saves re-deriving them. */
+  known: Map<string, Map<string, bigint>> = new Map(),
 ): Promise<PolicyResult & { applied: boolean }> {
   const [credits, adjustments] = await Promise.all([loadCredits(root), loadAdjustments(root, period)]);
   if (!hasPolicy(config, credits, adjustments, period)) return { set: base, closing: new Map(), applied: false };
   const programs = [...credits.credits, ...credits.prepayments];
-  const opening = new Map<string, bigint>();
+  let opening = new Map<string, bigint>();
   const firstStart = programs.map((p) => p.start).sort()[0];
-  if (firstStart !== undefined)
-    for (const q of periodsWithData.filter((x) => x >= firstStart && x < period).sort()) {
-      if (!programs.some((p) => programActive(p, q))) continue;
+  if (firstStart !== undefined) {
+    const before = periodsWithData.filter((x) => x >= firstStart && x < period && programs.some((p) => programActive(p, x))).sort();
+    // Start from the latest period this command already derived, if any.
+    const from = before.findLastIndex((q) => known.has(q));
+    if (from >= 0) opening = new Map(known.get(before[from] as string));
+    for (const q of before.slice(from + 1)) {
       const done = applyPolicy(await earlier(q), input(config, q, await loadAdjustments(root, q), credits, opening, minorDigits));
       for (const [id, balance] of done.closing) opening.set(id, balance);
+      known.set(q, new Map(opening));
     }
+  }
   const result = applyPolicy(base, input(config, period, adjustments, credits, opening, minorDigits));
+  const after = new Map(opening);
+  for (const [id, balance] of result.closing) after.set(id, balance);
+  known.set(period, after);
   return { ...result, applied: true };
 }
 

@@ -109,6 +109,8 @@ export interface ReportOptions {
   verifyBytes?: boolean;
   /** Apply the billing policy (adjustments, credits, caps, showback, prepayments); default true. */
   policy?: boolean;
+  /** Credit and prepayment balances after each period, shared by one command's reports (see policy/load.ts). */
+  balances?: Map<string, Map<string, bigint>>;
 }
 
 export async function periodReport(
@@ -172,6 +174,7 @@ export async function periodReport(
             await listPeriods(root),
             (q: string) => periodReport(db, root, config, q, { policy: false }),
             digitsOf,
+            options.balances,
           )
         ).set;
   return {

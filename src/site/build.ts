@@ -4,7 +4,7 @@
  * and swapped in only when every step succeeded, so a failed build leaves the last good site
  * published; and only a folder this tool built, or an empty one, is ever replaced (out-dir.ts).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -20,6 +20,7 @@ import { runAstro } from './astro.ts';
 import { writeChargeTables } from './charge-table.ts';
 import { loadSiteModel } from './load-model.ts';
 import type { Audience } from './model.ts';
+import { writeModelFile } from './model-file.ts';
 import { checkOutDir, swapInto } from './out-dir.ts';
 import { modelForRender, PageCache, periodPageFiles, renderVersion } from './page-cache.ts';
 
@@ -94,8 +95,8 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     const keys = pageCache.keys(model, await renderVersion(), config.site.base_path, notes);
     const reused = model.periods.filter((p) => pageCache.has(p.period, keys.get(p.period) as string));
     const render = model.periods.filter((p) => !reused.includes(p)).map((p) => p.period);
-    const modelPath = join(work, 'site-model.json');
-    await lap('model', () => writeFile(modelPath, JSON.stringify(modelForRender(model, render))));
+    const modelPath = join(work, 'site-model.jsonl');
+    await lap('model', () => writeModelFile(modelPath, modelForRender(model, render)));
     options.progress(
       `Building the site (${statements} statements${reused.length ? `; the pages of ${reused.length} unchanged period${reused.length === 1 ? '' : 's'} reused` : ''})…`,
     );

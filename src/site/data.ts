@@ -1,13 +1,13 @@
 /** The site model for the pages, read once per build from the file `focus-billing build` wrote. */
-import { readFileSync } from 'node:fs';
 import { modelPath } from 'virtual:openchargeback/site-input';
 import type { SiteModel } from './model.ts';
+import { readModelFile } from './model-file.ts';
 
 let cached: SiteModel | undefined;
 
 export function siteModel(): SiteModel {
   if (!modelPath) throw new Error('no site model: build the site with `focus-billing build`');
-  cached ??= JSON.parse(readFileSync(modelPath, 'utf8')) as SiteModel;
+  cached ??= readModelFile(modelPath);
   return cached;
 }
 

@@ -29,9 +29,10 @@ export async function loadSiteModel(
   const dates = await issueDates(options.root, options.periods, options.date);
   const reports: PeriodReport[] = [];
   const inputs = [];
-  for (const period of options.periods) {
+  const balances = new Map<string, Map<string, bigint>>(); // credit balances, carried from period to period
+  for (const period of [...options.periods].sort()) {
     options.progress(`Reading ${period}…`);
-    const report = await periodReport(db, options.root, config, period);
+    const report = await periodReport(db, options.root, config, period, { balances });
     const details = await periodDetails(db, options.root, report.files, config, period, report.flags, config.statements.detail_rows);
     reports.push(report);
     inputs.push({ report, details, issued: dates.get(period) as string });
