@@ -41,3 +41,18 @@ describe('architecture', () => {
     assert.match(r.stdout, /error domain-is-dependency-free: src\/domain\/rules\.ts → src\/flags\/file\.ts/);
   });
 });
+
+describe('start-up', () => {
+  it('loads neither Playwright nor pdf-lib until PDFs are printed (they cost most of a second)', () => {
+    // playwright-core and pdf-lib are CommonJS: whatever loaded them is in the require cache.
+    const script = `await import(${JSON.stringify(join(PROJECT, 'src/cli/main.ts'))});
+      const { createRequire } = await import('node:module');
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({ heavy: loaded.filter((k) => /[\\\\/](playwright-core|pdf-lib)[\\\\/]/.test(k)), count: loaded.length }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { heavy, count } = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+    assert.ok(count > 50, `${count} CommonJS modules loaded: the check sees the CLI's dependencies`);
+    assert.deepEqual(heavy, []);
+  });
+});

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const CONFIG = `organization:
   name: Lakeside University
@@ -36,16 +36,7 @@ journal:
     - { field: credit, header: Cr }
 `;
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#8c1515"/></svg>\n';
-const HEADER = [
-  'BillingPeriodStart',
-  'ChargePeriodStart',
-  'ChargeCategory',
-  'BilledCost',
-  'ListCost',
-  'ServiceName',
-  'ResourceName',
-  'Tags',
-];
+const HEADER = FOCUS_HEADER;
 
 it('shows the logo, accent colour and templates on pages, PDFs and emails; previews them; names GL columns', async (t) => {
   const root = await scratchRepo(t, CONFIG);

@@ -10,7 +10,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
-import { cli, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 /** A lookup over a fake file system: only `files` exist. */
 const fake = (platform: NodeJS.Platform, files: string[], env: NodeJS.ProcessEnv = {}, home = '/home/pat'): LookupEnvironment => ({
@@ -239,16 +239,7 @@ describe('doctor', () => {
 describe('a statement across two pages', () => {
   it('prints its total row once, at the end', async (t) => {
     const root = await scratchRepo(t);
-    const HEADER = [
-      'BillingPeriodStart',
-      'ChargePeriodStart',
-      'ChargeCategory',
-      'BilledCost',
-      'ListCost',
-      'ServiceName',
-      'ResourceName',
-      'Tags',
-    ];
+    const HEADER = FOCUS_HEADER;
     const rows = Array.from({ length: 90 }, (_, i) => [
       '2025-06-01',
       `2025-06-${String((i % 28) + 1).padStart(2, '0')}`,

@@ -130,6 +130,18 @@ export async function writeCsv(dir: string, name: string, rows: (string | number
 
 export const tags = (t: Record<string, unknown>) => JSON.stringify(t);
 
+/** The FOCUS columns most tests write: enough for a billed, attributed charge. */
+export const FOCUS_HEADER = [
+  'BillingPeriodStart',
+  'ChargePeriodStart',
+  'ChargeCategory',
+  'BilledCost',
+  'ListCost',
+  'ServiceName',
+  'ResourceName',
+  'Tags',
+];
+
 /** Serves a folder of files on 127.0.0.1 (a built site, as a web server would), on a free port. */
 export async function serveDir(dir: string): Promise<{ server: import('node:http').Server; base: string }> {
   const { serve } = await import('@hono/node-server');

@@ -7,18 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { it } from 'node:test';
-import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, scratchRepo, tags, writeCsv } from './helpers.ts';
 
-const HEADER = [
-  'BillingPeriodStart',
-  'ChargePeriodStart',
-  'ChargeCategory',
-  'BilledCost',
-  'ListCost',
-  'ServiceName',
-  'ResourceName',
-  'Tags',
-];
+const HEADER = FOCUS_HEADER;
 const row = (period: string, cost: string, pi: string, project: string) => [
   `${period}-01`,
   `${period}-02`,

@@ -19,7 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
-import { cli, scratchRepo, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const CONFIG = `organization:
   name: Policy University
@@ -53,16 +53,7 @@ prepayments:
     projects: [p2]
     start: 2025-01
 `;
-const HEADER = [
-  'BillingPeriodStart',
-  'ChargePeriodStart',
-  'ChargeCategory',
-  'BilledCost',
-  'ListCost',
-  'ServiceName',
-  'ResourceName',
-  'Tags',
-];
+const HEADER = FOCUS_HEADER;
 const row = (period: string, pi: string, project: string, fund: string, service: string, cost: string) => [
   `${period}-01`,
   `${period}-02`,

@@ -11,18 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { findChromium } from '../src/pdf/browser.ts';
-import { cli, makeRepo, PROJECT, removeDir, SOURCE_CLI, serveDir, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, makeRepo, PROJECT, removeDir, SOURCE_CLI, serveDir, tags, writeCsv } from './helpers.ts';
 
-const HEADER = [
-  'BillingPeriodStart',
-  'ChargePeriodStart',
-  'ChargeCategory',
-  'BilledCost',
-  'ListCost',
-  'ServiceName',
-  'ResourceName',
-  'Tags',
-];
+const HEADER = FOCUS_HEADER;
 const t = (pi: string, project: string, fund = '123456-0001') => tags({ pi_email: pi, project_id: project, fund_org: fund });
 const ROWS = [
   HEADER,

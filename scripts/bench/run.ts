@@ -126,7 +126,10 @@ if (want('cli')) {
   rmSync(plain, { recursive: true, force: true });
   for (const dir of ['data', 'periods']) mkdirSync(join(plain, dir), { recursive: true });
   writeFileSync(join(plain, 'config.yaml'), 'organization:\n  name: Bench University\ndata_files: { compress_above_mb: 100000 }\n');
-  spawnSync(process.execPath, [cli, 'ingest', csv, '--source', 'AWS', '--root', plain]);
+  // A 349 MB stored file needs Git LFS (data_files.lfs_above_mb), as `init --lfs` would set up.
+  writeFileSync(join(plain, '.gitattributes'), 'data/** filter=lfs diff=lfs merge=lfs -text\n');
+  const stored = spawnSync(process.execPath, [cli, 'ingest', csv, '--source', 'AWS', '--root', plain], { encoding: 'utf8' });
+  if (stored.status !== 0) throw new Error(`ingest into ${plain} failed: ${stored.stderr}`);
   const steps: Step[] = [
     { label: 'direct DuckDB', args: ['--import', 'tsx', join(import.meta.dirname, 'direct-duckdb.ts'), csv], target: false },
     { label: 'CLI start-up', args: [cli, '--version'], target: false },

@@ -15,7 +15,6 @@ import type { Config } from '../../config/schema.ts';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
 import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
-import { browserCandidates, chromiumOrNull, INSTALL_HINT } from '../../pdf/browser.ts';
 import { layout } from '../../repo/layout.ts';
 import { PACKAGE_ROOT } from '../../site/astro.ts';
 import { type Io, printJson } from '../output.ts';
@@ -108,6 +107,8 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
     }
   }
 
+  // Loaded here: Playwright costs most of a second to import, and every other command starts without it.
+  const { browserCandidates, chromiumOrNull, INSTALL_HINT } = await import('../../pdf/browser.ts');
   const browser = chromiumOrNull(config?.pdf.chromium, env);
   if (browser) {
     const version = await run(browser.path, ['--version']);

@@ -56,22 +56,21 @@ export function initDashboardCharts(): void {
     x: { stacked, ticks: { color: text }, grid: { color: grid } },
     y: { stacked, ticks: { color: text }, grid: { color: grid }, ...(horizontal ? {} : { beginAtZero: true }) },
   });
+  // What every chart shares: no animation, the container's size, the theme's colours, exact amounts in tooltips.
+  const options = (stacked: boolean, label: (c: { dataset: { label?: string }; datasetIndex: number; dataIndex: number }) => string) => ({
+    animation: false as const,
+    responsive: true,
+    maintainAspectRatio: false,
+    scales: scales(stacked),
+    plugins: { legend: { labels: { color: text } }, tooltip: { callbacks: { label } } },
+  });
   make('chart-source', {
     type: 'bar',
     data: {
       labels: data.periods,
       datasets: data.bySource.map((s, i) => ({ label: s.source, data: s.values.map(plot), backgroundColor: PALETTE[i % PALETTE.length] })),
     },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: scales(true),
-      plugins: {
-        legend: { labels: { color: text } },
-        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${data.bySource[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}` } },
-      },
-    },
+    options: options(true, (c) => `${c.dataset.label}: ${data.bySource[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}`),
   });
   make('chart-subsidy', {
     type: 'bar',
@@ -82,23 +81,10 @@ export function initDashboardCharts(): void {
         { label: 'Billed', data: data.subsidy.map((s) => plot(s.amount)), backgroundColor: '#1f5fae' },
       ],
     },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: scales(false),
-      plugins: {
-        legend: { labels: { color: text } },
-        tooltip: {
-          callbacks: {
-            label: (c) => {
-              const s = data.subsidy[c.dataIndex];
-              return `${c.dataset.label}: ${(c.datasetIndex === 0 ? s?.list.text : s?.amount.text) ?? ''}`;
-            },
-          },
-        },
-      },
-    },
+    options: options(false, (c) => {
+      const s = data.subsidy[c.dataIndex];
+      return `${c.dataset.label}: ${(c.datasetIndex === 0 ? s?.list.text : s?.amount.text) ?? ''}`;
+    }),
   });
   make('chart-pi-trend', {
     type: 'line',
@@ -112,16 +98,7 @@ export function initDashboardCharts(): void {
         pointRadius: data.periods.length > 24 ? 0 : 3,
       })),
     },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: scales(false),
-      plugins: {
-        legend: { labels: { color: text } },
-        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${data.piTrend[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}` } },
-      },
-    },
+    options: options(false, (c) => `${c.dataset.label}: ${data.piTrend[c.datasetIndex]?.values[c.dataIndex]?.text ?? ''}`),
   });
   make('chart-pis', {
     type: 'bar',
