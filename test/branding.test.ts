@@ -65,6 +65,7 @@ it('shows the logo, accent colour and templates on pages, PDFs and emails; previ
   assert.match(text, /Dear r\.okafor@lakeside\.edu, here is ocean-model for April 2025: \$123\.45 is due\./);
   assert.match(text, /Statement 202504-[0-9A-F]{16}\. Pay by journal transfer to fund\/org 100200-0300\./);
   assert.doesNotMatch(text, /Questions about this statement/, 'the footer template replaces the default line');
+  assert.match(text, /Lakeside University crest/, "the logo's alt text is in the PDF's text");
   const statementDir = join(root, 'dist', 'periods', '2025-04', 'statements');
   const page = readFileSync(join(statementDir, readdirSync(statementDir)[0] as string, 'index.html'), 'utf8');
   assert.match(page, /<img class="statement-logo" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="Lakeside University crest"/);
