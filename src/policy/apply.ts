@@ -112,7 +112,9 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     const groups = new Map<string, Work[]>();
     for (const w of work.filter(charged)) {
       const key = JSON.stringify([w.s.pi_email, cap.per === 'project' ? w.s.project_id : '', w.s.currency]);
-      groups.set(key, [...(groups.get(key) ?? []), w]);
+      const group = groups.get(key);
+      if (group) group.push(w);
+      else groups.set(key, [w]);
     }
     for (const ws of groups.values()) {
       const digits = (ws[0] as Work).digits;

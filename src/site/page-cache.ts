@@ -126,7 +126,8 @@ export class PageCache {
           .update('\0')
           .update(notes.get(p.period) ?? '')
           .update('\0')
-          .update(hashJson(p))
+          // Each PI's statements are the period's own, listed again: hashed once, named by number under the PI.
+          .update(hashJson({ ...p, pis: p.pis.map((pi) => ({ ...pi, statements: pi.statements.map((x) => x.number) })) }))
           .update('\0')
           .update(earlier)
           .digest('hex')
