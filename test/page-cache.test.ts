@@ -70,3 +70,45 @@ it('renders only the periods that changed, and reused pages equal a cold build',
   for (const [path, html] of fresh) assert.ok(warm.get(path) === html, `${path} differs from a cold build's`);
   assert.match(warm.get('periods/2025-02/pi/a-0d6a66/index.html') ?? '', /A note for February/);
 });
+
+it('carries credit balances through reused periods, and a change to an earlier month moves the later ones', async (t) => {
+  const root = await scratchRepo(t);
+  await writeFile(
+    join(root, 'credits.yaml'),
+    'credits:\n  - id: start-up\n    description: Start-up credit\n    amount: "100.00"\n    pis: [a@x.edu]\n    start: 2025-01\n',
+  );
+  const ingest = async (period: string, cost: string) => {
+    const file = await writeCsv(root, `aws-${period}.csv`, [HEADER, row(period, cost, 'a@x.edu', 'p1')]);
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', root, '--replace');
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const build = async (out = 'dist') => {
+    const r = await cli('build', '--no-pdf', '--out', join(root, out), '--date', '2025-05-01', '--json', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const json = r.json() as { rendered_periods: string[]; totals: { period: string; amount_due: string }[] };
+    return { rendered: json.rendered_periods, due: Object.fromEntries(json.totals.map((x) => [x.period, x.amount_due])) };
+  };
+  await ingest('2025-01', '60.00');
+  await ingest('2025-02', '30.00');
+  assert.deepEqual(await build(), { rendered: ['2025-01', '2025-02'], due: { '2025-01': '$0.00', '2025-02': '$0.00' } });
+
+  // March opens with what January and February left of the credit (10.00), though neither is read again.
+  await ingest('2025-03', '50.00');
+  assert.deepEqual(await build(), { rendered: ['2025-03'], due: { '2025-01': '$0.00', '2025-02': '$0.00', '2025-03': '$40.00' } });
+  const march = files(join(root, 'dist'));
+  const page = [...march].find(([path]) => path.startsWith('periods/2025-03/statements/'))?.[1] ?? '';
+  assert.match(page, /\$40\.00/);
+
+  // January uses more of the credit: February and March, whose balances it carries, are built again.
+  await ingest('2025-01', '70.00');
+  assert.deepEqual(await build(), {
+    rendered: ['2025-01', '2025-02', '2025-03'],
+    due: { '2025-01': '$0.00', '2025-02': '$0.00', '2025-03': '$50.00' },
+  });
+
+  // A folder of its own (no earlier site to carry periods from): every period linked from the cache, the same pages.
+  assert.deepEqual((await build('dist-2')).rendered, []);
+  const [a, b] = [files(join(root, 'dist')), files(join(root, 'dist-2'))];
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  for (const [path, html] of a) assert.ok(b.get(path) === html, `${path} differs`);
+});

@@ -4,7 +4,8 @@
  * and swapped in only when every step succeeded, so a failed build leaves the last good site
  * published; and only a folder this tool built, or an empty one, is ever replaced (out-dir.ts).
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -12,17 +13,31 @@ import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
+import { JOURNAL_FORMATS } from '../journal/journal.ts';
 import { writeJournals } from '../journal/write.ts';
 import type { PrintResult } from '../pdf/statements.ts';
+import { loadCredits } from '../policy/load.ts';
+import { sha256Text } from '../repo/hash.ts';
+import { issueDates } from '../repo/issue-date.ts';
 import { layout } from '../repo/layout.ts';
-import { listPeriods } from '../report/period-report.ts';
+import { listPeriods, type PeriodReport } from '../report/period-report.ts';
 import { runAstro } from './astro.ts';
 import { writeChargeTables } from './charge-table.ts';
-import { loadSiteModel } from './load-model.ts';
-import type { Audience } from './model.ts';
+import { loadPeriodView, modelContext, modelFrame } from './load-model.ts';
+import { type Audience, assertDistinctIdentities, type PeriodView, type SiteModel } from './model.ts';
 import { writeModelFile } from './model-file.ts';
-import { checkOutDir, swapInto } from './out-dir.ts';
-import { modelForRender, PageCache, periodPageFiles, renderVersion } from './page-cache.ts';
+import { checkOutDir, readSiteMarker, swapInto } from './out-dir.ts';
+import {
+  globalKey,
+  PageCache,
+  type PeriodSummary,
+  periodInputs,
+  periodKey,
+  periodPageFiles,
+  periodSummaryHash,
+  siteFolders,
+  withoutStatements,
+} from './page-cache.ts';
 
 export interface BuildOptions {
   root: string;
@@ -59,7 +74,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     try {
       return await fn();
     } finally {
-      timings[name] = Math.round(performance.now() - t);
+      timings[name] = (timings[name] ?? 0) + Math.round(performance.now() - t);
     }
   };
   const out = resolve(options.out);
@@ -71,34 +86,62 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
   }
   const periods = await chosenPeriods(options.root, options.periods);
 
-  const { model, reports, dates } = await lap('report', () =>
-    loadSiteModel(db, config, {
-      root: options.root,
-      periods,
-      audience: options.audience,
-      date: options.date,
-      linkSecret: options.linkSecret,
-      progress: options.progress,
-    }),
-  );
-  const statements = model.periods.reduce((n, p) => n + p.statements.length, 0);
+  // Period by period, in order: each one's outputs reused from .cache/site/ when its key (what it
+  // is made of) is kept there, else queried and rendered.
+  const ctx = await modelContext(config, { root: options.root, periods, audience: options.audience, linkSecret: options.linkSecret });
+  const frame = modelFrame(config, ctx);
+  const pageCache = new PageCache(options.root, options.audience);
+  const built: { report: PeriodReport; view: PeriodView; key: string }[] = [];
+  const kept: { summary: PeriodSummary; key: string }[] = [];
+  const dates = await issueDates(options.root, periods, options.date);
+  await lap('report', async () => {
+    const global = await globalKey({ ...ctx, config, date: options.date });
+    const credits = await loadCredits(options.root);
+    // Credit programs carry balances from period to period: then every earlier period's inputs count.
+    const carries = credits.credits.length + credits.prepayments.length > 0;
+    let earlierViews = '';
+    let earlierInputs = '';
+    for (const period of await listPeriods(options.root)) {
+      const chosen = periods.includes(period);
+      if (!chosen && !carries) continue;
+      const inputs = await periodInputs(options.root, period, dates.get(period) ?? '');
+      if (chosen) {
+        const key = periodKey(global, inputs, earlierViews, carries ? earlierInputs : '');
+        const summary = await pageCache.summary(period, key);
+        let view: PeriodView;
+        if (summary) {
+          kept.push({ summary, key });
+          view = summary.view;
+          if (summary.balances) ctx.balances.set(period, new Map(summary.balances.map(([id, b]) => [id, BigInt(b)])));
+        } else {
+          options.progress(`Reading ${period}…`);
+          const done = await loadPeriodView(db, config, ctx, period, dates.get(period) as string);
+          built.push({ ...done, key });
+          view = done.view;
+        }
+        earlierViews = periodSummaryHash(earlierViews, view);
+      }
+      if (carries) earlierInputs = sha256Text(`${earlierInputs}\0${inputs}`);
+    }
+  });
+  const render = built.map((b) => b.view.period);
+  const model: SiteModel = {
+    ...frame,
+    periods: [...built.map((b) => b.view), ...kept.map((k) => k.summary.view)].sort((a, b) => b.period.localeCompare(a.period)),
+    render,
+  };
+  assertDistinctIdentities(model);
+  const statements = built.reduce((n, b) => n + b.view.statements.length, 0) + kept.reduce((n, k) => n + k.summary.statements, 0);
 
   await mkdir(dirname(out), { recursive: true });
   const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.building-`));
   const work = await mkdtemp(join(tmpdir(), 'ocb-build-'));
   let browser: Browser | undefined;
   try {
-    // Only periods whose pages changed are rendered; the others' pages come from the page cache.
-    const pageCache = new PageCache(options.root, options.audience);
-    const notes = new Map<string, string>();
-    for (const p of model.notes) notes.set(p, await readFile(layout.notesFile(options.root, p), 'utf8').catch(() => ''));
-    const keys = pageCache.keys(model, await renderVersion(), config.site.base_path, notes);
-    const reused = model.periods.filter((p) => pageCache.has(p.period, keys.get(p.period) as string));
-    const render = model.periods.filter((p) => !reused.includes(p)).map((p) => p.period);
     const modelPath = join(work, 'site-model.jsonl');
-    await lap('model', () => writeModelFile(modelPath, modelForRender(model, render)));
+    await lap('model', () => writeModelFile(modelPath, model));
     options.progress(
-      `Building the site (${statements} statements${reused.length ? `; the pages of ${reused.length} unchanged period${reused.length === 1 ? '' : 's'} reused` : ''})…`,
+      `Building the site (${statements} statements${kept.length ? `; ${kept.length} unchanged period${kept.length === 1 ? '' : 's'} reused` : ''})…`,
     );
     let pages = await lap('site', () =>
       runAstro({
@@ -110,30 +153,74 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         periodsDir: layout.periodsDir(options.root),
       }),
     );
+    const warnings: string[] = [];
+    const summaries = new Map<string, PeriodSummary>();
+    for (const b of built) {
+      const period = b.view.period;
+      const files = periodPageFiles(model, b.view);
+      const journalWarnings: string[] = [];
+      if (options.audience === 'admin') {
+        await lap('charges', () => writeChargeTables(staging, [b.view], config));
+        journalWarnings.push(...(await lap('journals', () => writeJournals(staging, [b.report], config, dates))));
+        for (const f of [`periods/${period}/charges.json`, ...JOURNAL_FORMATS.map((j) => `periods/${period}/journal-${j}.csv`)])
+          if (existsSync(join(staging, f))) files.push(f);
+      }
+      const balances = ctx.balances.get(period);
+      summaries.set(period, {
+        view: withoutStatements(b.view),
+        statements: b.view.statements.length,
+        jobs: b.view.statements.map((s) => ({
+          number: s.number,
+          page: s.paths.page,
+          pdf: s.paths.pdf,
+          content_hash: s.content_hash,
+          project_id: s.project_id,
+          period_label: s.period_label,
+          date: s.date,
+        })),
+        balances: balances ? [...balances].map(([id, v]) => [id, v.toString()]) : null,
+        warnings: journalWarnings,
+        files,
+      });
+    }
+    // A kept period whose folders the site in `out` holds as this key built them (PDFs too, when
+    // printing) is moved from there at the swap; the others are linked from the page cache.
+    const previous = await readSiteMarker(out);
+    const carried = kept.filter(
+      (k) =>
+        previous?.audience === options.audience &&
+        previous.pdf === options.pdf &&
+        previous.periods?.[k.summary.view.period] === k.key &&
+        siteFolders(k.summary.files).every((f) => existsSync(join(out, f)) && !existsSync(join(staging, f))),
+    );
     await lap('page-cache', async () => {
-      for (const p of reused) pages += await pageCache.restore(p.period, keys.get(p.period) as string, staging, periodPageFiles(model, p));
-      for (const p of model.periods.filter((x) => render.includes(x.period)))
-        await pageCache.save(p.period, keys.get(p.period) as string, staging, periodPageFiles(model, p));
+      for (const k of kept) {
+        if (!carried.includes(k)) await pageCache.restore(k.summary.view.period, k.key, staging, k.summary.files);
+        pages += k.summary.files.filter((f) => f.endsWith('.html')).length;
+      }
+      for (const b of built) await pageCache.save(b.view.period, b.key, staging, summaries.get(b.view.period) as PeriodSummary);
       await pageCache.mergeAssets(staging);
       await pageCache.prune(await listPeriods(options.root)); // not the periods left out of this build
     });
-    const warnings: string[] = [];
-    if (options.audience === 'admin') {
-      await lap('charges', () => writeChargeTables(staging, model.periods, config));
-      warnings.push(...(await lap('journals', () => writeJournals(staging, reports, config, dates))));
-    }
+    // Every period's summary, newest first as the model lists them.
+    for (const k of kept) summaries.set(k.summary.view.period, k.summary);
+    const ordered = model.periods.map((p) => summaries.get(p.period) as PeriodSummary);
+    for (const summary of [...ordered].reverse()) warnings.push(...summary.warnings);
     let pdfs: BuildReport['pdfs'] = null;
     if (options.pdf) {
-      const jobs = model.periods.flatMap((p) =>
-        p.statements.map((s) => ({
-          number: s.number,
-          html: join(staging, s.paths.page, 'index.html'),
-          target: join(staging, s.paths.pdf),
-          contentHash: s.content_hash,
-          title: `${model.organization.name}: statement ${s.number}, ${s.project_id}, ${s.period_label}`,
-          date: new Date(`${s.date}T00:00:00Z`),
-        })),
-      );
+      const carriedPeriods = new Set(carried.map((k) => k.summary.view.period));
+      const jobs = ordered
+        .filter((p) => !carriedPeriods.has(p.view.period))
+        .flatMap((p) =>
+          p.jobs.map((s) => ({
+            number: s.number,
+            html: join(staging, s.page, 'index.html'),
+            target: join(staging, s.pdf),
+            contentHash: s.content_hash,
+            title: `${model.organization.name}: statement ${s.number}, ${s.project_id}, ${s.period_label}`,
+            date: new Date(`${s.date}T00:00:00Z`),
+          })),
+        );
       options.progress(`Printing PDF statements (${jobs.length})…`);
       // Loaded here: Playwright and pdf-lib cost most of a second to import, and only PDFs need them.
       const [{ launchChromium }, { printStatements }] = await Promise.all([import('../pdf/browser.ts'), import('../pdf/statements.ts')]);
@@ -153,9 +240,25 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
           },
         ),
       );
-      pdfs = { ...result, files: jobs.length };
+      // The carried periods' PDFs are in their folders, unchanged.
+      const carriedPdfs = carried.reduce((n, k) => n + k.summary.jobs.length, 0);
+      pdfs = { ...result, cached: result.cached + carriedPdfs, files: jobs.length + carriedPdfs };
     }
-    await lap('swap', () => swapInto(options.root, staging, out, { audience: options.audience, pages: String(pages) }));
+    const marker = {
+      audience: options.audience,
+      pages: String(pages),
+      pdf: options.pdf,
+      periods: Object.fromEntries([...built.map((b) => [b.view.period, b.key]), ...kept.map((k) => [k.summary.view.period, k.key])]),
+    };
+    await lap('swap', () =>
+      swapInto(
+        options.root,
+        staging,
+        out,
+        marker,
+        carried.flatMap((k) => siteFolders(k.summary.files)),
+      ),
+    );
     const totals = model.periods.flatMap((p) =>
       p.totals.map((t) => ({
         period: p.period,

@@ -1,6 +1,6 @@
 /** The report of each period, read by DuckDB, and the site model built from them (for the site and the emails). */
 import { existsSync } from 'node:fs';
-import { loadPiDirectory } from '../config/pi-directory.ts';
+import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../db/duckdb.ts';
 import { issueDates } from '../repo/issue-date.ts';
@@ -8,7 +8,7 @@ import { layout } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
 import { type PeriodReport, periodReport } from '../report/period-report.ts';
 import { readLogo } from './logo.ts';
-import { type Audience, buildSiteModel, type SiteModel } from './model.ts';
+import { type Audience, assertDistinctIdentities, buildSiteModel, type PeriodView, type SiteModel } from './model.ts';
 
 export interface ModelOptions {
   root: string;
@@ -20,32 +20,66 @@ export interface ModelOptions {
   progress: (text: string) => void;
 }
 
+/** What every period's view is built with: read once per command. */
+export interface ModelContext {
+  root: string;
+  audience: Audience;
+  linkSecret?: string;
+  directory: PiDirectory;
+  logo?: string;
+  /** Periods with a notes.mdx from the billing office. */
+  notes: string[];
+  /** Credit and prepayment balances after each period, carried from period to period (see policy/load.ts). */
+  balances: Map<string, Map<string, bigint>>;
+}
+
+export async function modelContext(config: Config, options: Omit<ModelOptions, 'progress' | 'date'>): Promise<ModelContext> {
+  return {
+    root: options.root,
+    audience: options.audience,
+    linkSecret: options.linkSecret,
+    directory: await loadPiDirectory(options.root),
+    logo: await readLogo(options.root, config),
+    notes: options.periods.filter((p) => existsSync(layout.notesFile(options.root, p))),
+    balances: new Map(),
+  };
+}
+
+/** The model without periods: the organization, branding and audience every page shows. */
+export function modelFrame(config: Config, ctx: ModelContext): SiteModel {
+  return buildSiteModel({ ...ctx, config, reports: [] });
+}
+
+/** One period's report (with the balances of the periods before it in `ctx`) and its view. */
+export async function loadPeriodView(
+  db: Database,
+  config: Config,
+  ctx: ModelContext,
+  period: string,
+  issued: string,
+): Promise<{ report: PeriodReport; view: PeriodView }> {
+  const report = await periodReport(db, ctx.root, config, period, { balances: ctx.balances });
+  const details = await periodDetails(db, ctx.root, report.files, config, period, report.flags, config.statements.detail_rows);
+  const view = buildSiteModel({ ...ctx, config, reports: [{ report, details, issued }] }).periods[0] as PeriodView;
+  return { report, view };
+}
+
 export async function loadSiteModel(
   db: Database,
   config: Config,
   options: ModelOptions,
 ): Promise<{ model: SiteModel; reports: PeriodReport[]; dates: Map<string, string> }> {
-  const directory = await loadPiDirectory(options.root);
+  const ctx = await modelContext(config, options);
   const dates = await issueDates(options.root, options.periods, options.date);
   const reports: PeriodReport[] = [];
-  const inputs = [];
-  const balances = new Map<string, Map<string, bigint>>(); // credit balances, carried from period to period
+  const views: PeriodView[] = [];
   for (const period of [...options.periods].sort()) {
     options.progress(`Reading ${period}…`);
-    const report = await periodReport(db, options.root, config, period, { balances });
-    const details = await periodDetails(db, options.root, report.files, config, period, report.flags, config.statements.detail_rows);
+    const { report, view } = await loadPeriodView(db, config, ctx, period, dates.get(period) as string);
     reports.push(report);
-    inputs.push({ report, details, issued: dates.get(period) as string });
+    views.push(view);
   }
-  const notes = options.periods.filter((p) => existsSync(layout.notesFile(options.root, p)));
-  const model = buildSiteModel({
-    config,
-    directory,
-    audience: options.audience,
-    linkSecret: options.linkSecret,
-    reports: inputs,
-    notes,
-    logo: await readLogo(options.root, config),
-  });
+  const model = { ...modelFrame(config, ctx), periods: views.sort((a, b) => b.period.localeCompare(a.period)) };
+  assertDistinctIdentities(model);
   return { model, reports, dates };
 }

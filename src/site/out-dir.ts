@@ -32,10 +32,46 @@ export async function checkOutDir(root: string, out: string, option = '--out'): 
   );
 }
 
-/** Replaces `out` with the built site in `staging` (two renames; the old site is removed only after). */
-export async function swapInto(root: string, staging: string, out: string, marker: Record<string, string>): Promise<void> {
+/** What a built site's marker says of it. */
+export interface SiteMarker {
+  audience: string;
+  pages: string;
+  /** Whether its statements' PDFs were printed into it. */
+  pdf: boolean;
+  /** Each period's key (page-cache.ts): the period's folders hold what that key built. */
+  periods: Record<string, string>;
+}
+
+/** The marker of the site in `out`, or null (none there, or unreadable). */
+export async function readSiteMarker(out: string): Promise<Partial<SiteMarker> | null> {
+  try {
+    const marker = JSON.parse(await readFile(join(out, SITE_MARKER), 'utf8')) as unknown;
+    return marker !== null && typeof marker === 'object' ? (marker as Partial<SiteMarker>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Replaces `out` with the built site in `staging` (two renames; the old site is removed only
+ * after). The folders named in `carry` (of periods unchanged since the site in `out` was built)
+ * are first moved from the old site into the new one: renaming a period's folder costs what
+ * linking its thousands of files again would not. Should a move fail, those moved go back.
+ */
+export async function swapInto(root: string, staging: string, out: string, marker: SiteMarker, carry: string[] = []): Promise<void> {
   await writeFile(join(staging, SITE_MARKER), `${JSON.stringify({ generator: 'openchargeback', ...marker })}\n`);
   await checkOutDir(root, out); // again, right before replacing it: it may have changed during the build
+  const moved: string[] = [];
+  try {
+    for (const folder of carry) {
+      await mkdir(dirname(join(staging, folder)), { recursive: true });
+      await rename(join(out, folder), join(staging, folder));
+      moved.push(folder);
+    }
+  } catch (e) {
+    for (const folder of moved.reverse()) await rename(join(staging, folder), join(out, folder)).catch(() => {});
+    throw e;
+  }
   let old = `${out}.old-${process.pid}`;
   const hadOld = existsSync(out);
   if (hadOld) {

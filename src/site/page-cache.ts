@@ -1,31 +1,32 @@
 /**
- * Rendered pages kept between builds, per period: a period's pages (its PI pages, statements,
- * period page and charge browser) depend on its own figures, the periods before it, the
- * repository's settings and the code that renders them, and on nothing else. So a build after a
- * new month renders that month (and the dashboard) and reuses every other period's pages from
- * .cache/site/, which a CI cache keeps between runs. Asset files (content-hashed) are kept
- * beside them, so that a reused page always finds its stylesheet and scripts.
+ * A period's outputs kept between builds: its rendered pages (PI pages, statements, period page,
+ * charge browser), its charge table and journals, and a summary of it (what the dashboard and
+ * later periods' pages show, its PDFs, its closing credit balances). They are kept under a key
+ * computed from what the period is made of, before anything is queried: the tool's code, the
+ * repository's settings, the period's data files and records, its issue date, what the earlier
+ * periods of the build show of themselves, and (where credit programs carry balances between
+ * periods) every earlier period's inputs. So a build after a new month queries, renders and
+ * writes that month (and the dashboard) and reuses every other period from .cache/site/, which
+ * a CI cache keeps between runs. Asset files (content-hashed) are kept beside them, so that a
+ * reused page always finds its stylesheet and scripts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import type { Config } from '../config/schema.ts';
 import { forEachLimit } from '../core/parallel.ts';
-import { layout } from '../repo/layout.ts';
+import { contentIds } from '../repo/content-id.ts';
+import { sha256Text } from '../repo/hash.ts';
+import { layout, REPOSITORY_FILES } from '../repo/layout.ts';
+import { dataFileNames } from '../report/period-report.ts';
 import { PACKAGE_ROOT } from './astro.ts';
-import type { PeriodView, SiteModel } from './model.ts';
+import type { Audience, PeriodView, SiteModel } from './model.ts';
 
-/** What renders pages: a change to any of these renders every period again. */
-const RENDER_SOURCES = [
-  'src/pages',
-  'src/components',
-  'src/layouts',
-  'src/styles',
-  'src/site/client',
-  'src/site/data.ts',
-  'package-lock.json',
-];
+/** The tool's code: a change to any of these builds every period again. */
+const CODE_SOURCES = ['src', 'package.json', 'package-lock.json', 'astro.config.mjs'];
 const DONE = '.complete';
+const SUMMARY = 'summary.json';
 
 async function filesUnder(path: string): Promise<string[]> {
   if (!existsSync(path)) return [];
@@ -34,17 +35,98 @@ async function filesUnder(path: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-/** The version of the rendering code: a hash of its sources (and of the locked packages). */
-export async function renderVersion(): Promise<string> {
+/** A hash of files' names (relative to `base`) and bytes, in name order. */
+async function hashFiles(base: string, files: string[]): Promise<string> {
   const hash = createHash('sha256');
-  const files = (await Promise.all(RENDER_SOURCES.map((s) => filesUnder(join(PACKAGE_ROOT, s))))).flat().sort();
-  for (const f of files)
+  for (const f of [...files].sort())
     hash
-      .update(relative(PACKAGE_ROOT, f))
+      .update(relative(base, f))
       .update('\0')
       .update(await readFile(f))
       .update('\0');
   return hash.digest('hex');
+}
+
+/** The version of the tool's code: a hash of its sources and locked packages. */
+export async function codeVersion(): Promise<string> {
+  return hashFiles(PACKAGE_ROOT, (await Promise.all(CODE_SOURCES.map((s) => filesUnder(join(PACKAGE_ROOT, s))))).flat());
+}
+
+export interface KeyContext {
+  root: string;
+  config: Config;
+  audience: Audience;
+  date?: string;
+  linkSecret?: string;
+  /** organization.logo as read (a data: URI). */
+  logo?: string;
+}
+
+/** What every period's outputs depend on alike: the code, the build's options, the repository's settings. */
+export async function globalKey(ctx: KeyContext): Promise<string> {
+  const settings = REPOSITORY_FILES.map((f) => join(ctx.root, f)).filter((f) => existsSync(f));
+  const files = (await Promise.all(settings.map(filesUnder))).flat();
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        await codeVersion(),
+        ctx.audience,
+        ctx.date ?? null,
+        // The secret decides every PI page's address; only a hash of it enters the key.
+        ctx.linkSecret ? sha256Text(ctx.linkSecret) : null,
+        ctx.config,
+        ctx.logo ?? null,
+        await hashFiles(ctx.root, files),
+      ]),
+    )
+    .digest('hex');
+}
+
+/** What one period is made of: its data files' content, its records (not its delivery log), its issue date. */
+export async function periodInputs(root: string, period: string, issued: string): Promise<string> {
+  const dataDir = layout.periodDataDir(root, period);
+  const names = await dataFileNames(root, period);
+  const ids = await contentIds(names.map((n) => join(dataDir, n)));
+  const records = (await filesUnder(layout.periodDir(root, period))).filter((f) => f !== layout.deliveriesFile(root, period));
+  return createHash('sha256')
+    .update(JSON.stringify([period, issued, names, ids, await hashFiles(root, records)]))
+    .digest('hex');
+}
+
+/** What a period's pages show of itself on later periods' pages: each PI's page and amounts due. */
+export function periodSummaryHash(earlier: string, p: PeriodView): string {
+  const summary = [p.period, p.label, p.pis.map((pi) => [pi.email, pi.piPage, pi.totals.map((t) => t.amount_due.text)])];
+  return createHash('sha256').update(earlier).update(JSON.stringify(summary)).digest('hex');
+}
+
+/** A period's key: the global key, its inputs, what earlier periods contribute. */
+export function periodKey(global: string, inputs: string, earlierSummaries: string, earlierInputs: string): string {
+  return createHash('sha256').update([global, inputs, earlierSummaries, earlierInputs].join('\0')).digest('hex').slice(0, 32);
+}
+
+/** A statement's PDF as printed from its page: all a reused period needs to print (or reuse) it. */
+export interface PdfJobSummary {
+  number: string;
+  page: string;
+  pdf: string;
+  content_hash: string;
+  project_id: string;
+  period_label: string;
+  date: string;
+}
+
+/** What is kept of a period beside its files. */
+export interface PeriodSummary {
+  /** The period as the dashboard and later periods' pages show it (no statements). */
+  view: PeriodView;
+  statements: number;
+  jobs: PdfJobSummary[];
+  /** Credit and prepayment balances after the period, when the policy computed them. */
+  balances: [string, string][] | null;
+  /** Why a journal of the period was not written. */
+  warnings: string[];
+  /** The period's files in the site. */
+  files: string[];
 }
 
 /** The files a period's pages are written to, relative to the site. */
@@ -57,33 +139,14 @@ export function periodPageFiles(model: SiteModel, p: PeriodView): string[] {
   return dirs.map((d) => `${d.replace(/\/?$/, '/')}index.html`);
 }
 
-/**
- * The sha256 of a value's JSON, computed piece by piece: a period of millions of charges has a
- * view whose JSON would exceed the longest string V8 can hold.
- */
-function hashJson(value: unknown): string {
-  const hash = createHash('sha256');
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      hash.update('[');
-      for (const item of v) {
-        walk(item);
-        hash.update(',');
-      }
-      hash.update(']');
-    } else if (v !== null && typeof v === 'object') {
-      hash.update('{');
-      for (const [k, item] of Object.entries(v)) {
-        if (item === undefined) continue;
-        hash.update(JSON.stringify(k)).update(':');
-        walk(item);
-        hash.update(',');
-      }
-      hash.update('}');
-    } else hash.update(JSON.stringify(v) ?? 'undefined');
-  };
-  walk(value);
-  return hash.digest('hex');
+/** The site's folders holding a period's files (the period's own, or each PI's under a link secret): the first two parts of each path. */
+export function siteFolders(files: string[]): string[] {
+  return [...new Set(files.map((f) => f.split('/').slice(0, 2).join('/')))];
+}
+
+/** A period's view without its statements: what the dashboard and later periods' PI pages show of it. */
+export function withoutStatements(p: PeriodView): PeriodView {
+  return { ...p, statements: [], pis: p.pis.map((pi) => ({ ...pi, statements: [] })) };
 }
 
 /** Each file from one tree into another: a link where the file system allows (pages are never changed in place), else a copy. */
@@ -100,51 +163,19 @@ export class PageCache {
     this.dir = layout.cacheDir(root, 'site', audience);
   }
 
-  /**
-   * Each period's key: everything its pages show. The settings every page shows, the base path,
-   * the period's notes, its figures, and the PI totals of the periods before it.
-   */
-  keys(model: SiteModel, version: string, base: string, notes: Map<string, string>): Map<string, string> {
-    const global = JSON.stringify([
-      version,
-      base,
-      model.audience,
-      model.organization,
-      model.logo ?? null,
-      model.accent ?? null,
-      model.footer ?? null,
-      model.paper,
-    ]);
-    const keys = new Map<string, string>();
-    // What the periods before each one show of themselves, as a running hash (one pass, not P²).
-    let earlier = '';
-    for (const p of [...model.periods].sort((a, b) => a.period.localeCompare(b.period))) {
-      keys.set(
-        p.period,
-        createHash('sha256')
-          .update(global)
-          .update('\0')
-          .update(notes.get(p.period) ?? '')
-          .update('\0')
-          // Each PI's statements are the period's own, listed again: hashed once, named by number under the PI.
-          .update(hashJson({ ...p, pis: p.pis.map((pi) => ({ ...pi, statements: pi.statements.map((x) => x.number) })) }))
-          .update('\0')
-          .update(earlier)
-          .digest('hex')
-          .slice(0, 32),
-      );
-      const summary = [p.period, p.label, p.pis.map((pi) => [pi.email, pi.piPage, pi.totals.map((t) => t.amount_due.text)])];
-      earlier = createHash('sha256').update(earlier).update(JSON.stringify(summary)).digest('hex');
-    }
-    return keys;
-  }
-
   private periodDir(period: string, key: string): string {
     return join(this.dir, period, key);
   }
 
-  has(period: string, key: string): boolean {
-    return existsSync(join(this.periodDir(period, key), DONE));
+  /** A kept period's summary, or null when the period is not kept under this key. */
+  async summary(period: string, key: string): Promise<PeriodSummary | null> {
+    const dir = this.periodDir(period, key);
+    if (!existsSync(join(dir, DONE))) return null;
+    try {
+      return JSON.parse(await readFile(join(dir, SUMMARY), 'utf8')) as PeriodSummary;
+    } catch {
+      return null; // unreadable: built again
+    }
   }
 
   /** Copies a kept period's pages into the site being built; returns how many. */
@@ -153,11 +184,12 @@ export class PageCache {
     return files.length;
   }
 
-  /** Keeps a rendered period's pages (and forgets its older renderings). */
-  async save(period: string, key: string, site: string, files: string[]): Promise<void> {
+  /** Keeps a built period's files and summary (and forgets its older builds). */
+  async save(period: string, key: string, site: string, summary: PeriodSummary): Promise<void> {
     await rm(join(this.dir, period), { recursive: true, force: true });
     const to = this.periodDir(period, key);
-    await linkAll(site, to, files);
+    await linkAll(site, to, summary.files);
+    await writeFile(join(to, SUMMARY), JSON.stringify(summary));
     await writeFile(join(to, DONE), '');
   }
 
@@ -174,25 +206,4 @@ export class PageCache {
     for (const name of await readdir(this.dir).catch(() => [] as string[]))
       if (name !== '_astro' && !periods.includes(name)) await rm(join(this.dir, name), { recursive: true, force: true });
   }
-}
-
-/**
- * The model Astro reads: whole for the periods it renders; for the others, what the dashboard and
- * the PI pages of later periods show (totals, and each PI's totals and page), without the
- * statements: a model of three years is then a few megabytes, not hundreds.
- */
-export function modelForRender(model: SiteModel, render: string[]): SiteModel {
-  return {
-    ...model,
-    render,
-    periods: model.periods.map((p) =>
-      render.includes(p.period)
-        ? p
-        : {
-            ...p,
-            statements: [],
-            pis: p.pis.map((pi) => ({ ...pi, statements: [] })),
-          },
-    ),
-  };
 }
