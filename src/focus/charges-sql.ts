@@ -134,7 +134,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
     FROM (${raw})`;
 
   const normalised = `SELECT *,
-      _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> len(list_distinct(_tag_keys))) AS tags_invalid,
+      _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> list_unique(_tag_keys)) AS tags_invalid,
       ${attributes.map((a) => `${fastTagSql(config, a, paths, f.tagKeys)} AS _jf_${a}`).join(',\n      ')},
       coalesce(_list_num, cost) AS list_cost,
       ${plausibleSql('period_raw', '_period_cast')} AS _period_ts,
