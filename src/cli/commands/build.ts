@@ -106,7 +106,12 @@ export function describeBuild(r: BuildReport): string {
     `Built ${r.out} (${r.audience} audience): ${plural(r.pages, 'page')}, ${plural(r.statements, 'statement')} for ${r.periods.join(', ')}`,
   ];
   lines.push(`  report ${(t.report ?? 0) / 1000}s · site ${(t.site ?? 0) / 1000}s${t.pdf !== undefined ? ` · PDFs ${t.pdf / 1000}s` : ''}`);
-  if (r.pdfs) lines.push(`  PDFs: ${r.pdfs.files} (${r.pdfs.printed} printed, ${r.pdfs.cached} unchanged from the cache)`);
+  const reused = r.periods.length - r.rendered_periods.length;
+  if (reused > 0)
+    lines.push(
+      `  ${plural(r.rendered_periods.length, 'period')} built (${r.rendered_periods.join(', ') || 'none'}); ${reused} unchanged, reused from earlier builds`,
+    );
+  if (r.pdfs) lines.push(`  PDFs: ${r.pdfs.files} (${r.pdfs.printed} printed, ${r.pdfs.cached} unchanged from earlier builds)`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   lines.push(
     '',
