@@ -15,11 +15,29 @@ const run = promisify(execFile);
 const GIT_MIN_BYTES = 32 << 20;
 
 export async function contentIds(files: string[]): Promise<string[]> {
-  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
-  const large = files.filter((_, i) => (sizes[i] as number) >= GIT_MIN_BYTES);
+  const stats = await Promise.all(files.map((f) => stat(f)));
+  // A file this process has already identified, unchanged since (same inode, size and time):
+  // a build asks for each data file's id several times (its period's key, its report, its details).
+  const stamp = (i: number) => {
+    const s = stats[i] as Awaited<ReturnType<typeof stat>>;
+    return `${files[i]}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`;
+  };
+  const todo = files.filter((_, i) => !seen.has(stamp(i)));
+  const large = todo.filter((f) => (stats[files.indexOf(f)]?.size ?? 0) >= GIT_MIN_BYTES);
   const known = large.length > 0 ? await gitBlobIds(large) : new Map<string, string>();
-  return Promise.all(files.map(async (f) => known.get(f) ?? `sha256:${await sha256File(f)}`));
+  return Promise.all(
+    files.map(async (f, i) => {
+      const cached = seen.get(stamp(i));
+      if (cached) return cached;
+      const id = known.get(f) ?? `sha256:${await sha256File(f)}`;
+      seen.set(stamp(i), id);
+      return id;
+    }),
+  );
 }
+
+/** Ids found by this process, by file and its stat stamp. */
+const seen = new Map<string, string>();
 
 /** Blob ids of the files git tracks and reports unmodified in the work tree; none if git cannot tell. */
 async function gitBlobIds(files: string[]): Promise<Map<string, string>> {

@@ -174,7 +174,11 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     .map(({ report, details, issued }) => {
       const label = periodLabel(report.period);
       const detailsByKey = new Map<string, DetailRow[]>();
-      for (const d of details) detailsByKey.set(d.key, [...(detailsByKey.get(d.key) ?? []), d]);
+      for (const d of details) {
+        const list = detailsByKey.get(d.key);
+        if (list) list.push(d);
+        else detailsByKey.set(d.key, [d]);
+      }
       const statements = report.statements.map((s) =>
         statementView(s, report.period, label, issued, detailsByKey.get(statementKey(s)) ?? []),
       );
