@@ -11,6 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
+import { groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -28,6 +29,22 @@ export interface DetailRow {
   exactList: bigint;
 }
 
+/**
+ * The details query over `grouped` (charges grouped by source, statement, service, category,
+ * day, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
+ * and the rest summed per statement line.
+ */
+function detailsSql(grouped: string, cap: string): string {
+  return `WITH d AS (${grouped}),
+    r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
+        ORDER BY abs(cost) DESC, date, resource, service) AS rn FROM d)
+    SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash, rows, cost, list, NULL AS other_count
+      FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
+    UNION ALL
+    SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
+      FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
+}
+
 export async function periodDetails(
   db: Database,
   root: string,
@@ -36,29 +53,30 @@ export async function periodDetails(
   period: string,
   flags: Flag[],
   perStatement = 200,
+  groups?: PeriodGroups,
 ): Promise<DetailRow[]> {
   const params = new Params();
   const union = periodChargesSql(files, config, period, params);
   const cap = params.add(perStatement);
-  const sql = `WITH d AS (
-      SELECT source, currency, pi_email, project_id, fund_org, service, category,
+  const grouped = `SELECT source, currency, pi_email, project_id, fund_org, service, category,
         strftime(make_timestamp(epoch_us(charge_start)), '%Y-%m-%d') AS date,
         coalesce(resource_name, resource_id) AS resource, row_hash,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
-      FROM (${union}) GROUP BY ALL),
-    r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
-        ORDER BY abs(cost) DESC, date, resource, service) AS rn FROM d)
-    SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash, rows, cost, list, NULL AS other_count
-      FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
-    UNION ALL
-    SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
-      FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
+      FROM (${union}) GROUP BY ALL`;
+  const sql = detailsSql(grouped, cap);
   type Row = ChargeGroup & { date: string | null; resource: string | null; other_count: string | null };
   // Cached by content like the period's report: a build after a new month reads only that month.
+  // When the report has just grouped the period's charges (PeriodGroups), the details come from
+  // those groups instead of another pass over the files.
   const rows = await cachedQuery<Row[]>(
     root,
     { sql, params: params.values, files: files.map((f) => f.file.path) },
-    () => db.query<Row>(sql, params.values),
+    async () => {
+      const table = groups?.table;
+      if (!table) return db.query<Row>(sql, params.values);
+      const fromGroups = new Params();
+      return db.query<Row>(detailsSql(groupsDetailSql(table), fromGroups.add(perStatement)), fromGroups.values);
+    },
     () => true,
   );
   const decisions = new Map(flags.map((f) => [f.id, f]));

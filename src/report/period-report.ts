@@ -13,7 +13,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
-import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
+import { ROW_ERRORS } from '../domain/rules.ts';
 import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
@@ -27,6 +27,7 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
+import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
 
 export interface SourceTotals {
   source: string;
@@ -111,6 +112,8 @@ export interface ReportOptions {
   policy?: boolean;
   /** Credit and prepayment balances after each period, shared by one command's reports (see policy/load.ts). */
   balances?: Map<string, Map<string, bigint>>;
+  /** Group the charges for the details too (a build), so that they need no pass of their own. */
+  groups?: PeriodGroups;
 }
 
 export async function periodReport(
@@ -148,6 +151,8 @@ export async function periodReport(
     { sql, params: params.values, files: files.map((f) => f.file.path) },
     async () => {
       try {
+        const { groups } = options;
+        if (groups) return await db.query<Row>(groupsReportSql(await groups.make(files, config, period), GROUP_COLUMNS));
         return await db.query<Row>(sql, params.values);
       } catch (e) {
         // Attribute the failure to a file: reading each alone throws a located error.
@@ -228,8 +233,6 @@ export function periodChargesSql(files: ChargeFile[], config: Config, period: st
     )
     .join('\nUNION ALL\n');
 }
-
-const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
 
 const chargeProjection = `resource_id, resource_name, charge_start, currency, account_code, pi_email, project_id, fund_org, service, category, row_hash, cost, list_cost, ${ROW_ERRORS.join(', ')}`;
 

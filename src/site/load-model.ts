@@ -6,6 +6,7 @@ import type { Database } from '../db/duckdb.ts';
 import { issueDates } from '../repo/issue-date.ts';
 import { layout } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
+import { PeriodGroups } from '../report/groups.ts';
 import { type PeriodReport, periodReport } from '../report/period-report.ts';
 import { readLogo } from './logo.ts';
 import { type Audience, assertDistinctIdentities, buildSiteModel, type PeriodView, type SiteModel } from './model.ts';
@@ -58,10 +59,16 @@ export async function loadPeriodView(
   period: string,
   issued: string,
 ): Promise<{ report: PeriodReport; view: PeriodView }> {
-  const report = await periodReport(db, ctx.root, config, period, { balances: ctx.balances });
-  const details = await periodDetails(db, ctx.root, report.files, config, period, report.flags, config.statements.detail_rows);
-  const view = buildSiteModel({ ...ctx, config, reports: [{ report, details, issued }] }).periods[0] as PeriodView;
-  return { report, view };
+  // The report and the details read the files once between them (when neither is cached).
+  const groups = new PeriodGroups(db);
+  try {
+    const report = await periodReport(db, ctx.root, config, period, { balances: ctx.balances, groups });
+    const details = await periodDetails(db, ctx.root, report.files, config, period, report.flags, config.statements.detail_rows, groups);
+    const view = buildSiteModel({ ...ctx, config, reports: [{ report, details, issued }] }).periods[0] as PeriodView;
+    return { report, view };
+  } finally {
+    await groups.drop();
+  }
 }
 
 export async function loadSiteModel(

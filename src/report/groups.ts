@@ -1,0 +1,60 @@
+/**
+ * A period's charges grouped once, finely enough for both its report (statement lines) and its
+ * charge details (day and resource). A build needs both for every period it queries; grouping
+ * once reads the files once, where the report and the details would each read them.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Database } from '../db/duckdb.ts';
+import { Params } from '../db/params.ts';
+import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
+import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
+
+/** The attributes a report reads from Tags. */
+export const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
+
+let tables = 0;
+
+export class PeriodGroups {
+  /** The temporary table holding the groups, once made. */
+  table: string | null = null;
+
+  constructor(private readonly db: Database) {}
+
+  /** Groups the files' charges (per file) into a temporary table, once; returns its name. */
+  async make(files: ChargeFile[], config: Config, period: string): Promise<string> {
+    if (this.table) return this.table;
+    const name = `_groups_${++tables}`;
+    const params = new Params();
+    const sql = files
+      .map(
+        (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
+        FROM (SELECT currency, pi_email, project_id, fund_org, account_code, service, category,
+            strftime(make_timestamp(epoch_us(charge_start)), '%Y-%m-%d') AS date, coalesce(resource_name, resource_id) AS resource,
+            row_hash, count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
+          FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
+      )
+      .join('\nUNION ALL\n');
+    await this.db.query(`CREATE TEMP TABLE ${name} AS ${sql}`, params.values);
+    this.table = name;
+    return name;
+  }
+
+  async drop(): Promise<void> {
+    if (this.table) await this.db.query(`DROP TABLE IF EXISTS ${this.table}`);
+    this.table = null;
+  }
+}
+
+/** The report's rows (per file, grouped by `columns`) from the groups: what the report's own query returns. */
+export function groupsReportSql(table: string, columns: readonly string[]): string {
+  return `SELECT source, file, ${columns.join(', ')}, sum(rows) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list), 0) AS list,
+      sum(invalid) AS invalid
+    FROM ${table} GROUP BY ALL`;
+}
+
+/** The details' groups (per source, day and resource) from the groups. */
+export function groupsDetailSql(table: string): string {
+  return `SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash,
+      sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list
+    FROM ${table} GROUP BY ALL`;
+}
