@@ -16,28 +16,26 @@ const GIT_MIN_BYTES = 32 << 20;
 
 export async function contentIds(files: string[]): Promise<string[]> {
   const stats = await Promise.all(files.map((f) => stat(f)));
-  // A file this process has already identified, unchanged since (same inode, size and time):
-  // a build asks for each data file's id several times (its period's key, its report, its details).
-  const stamp = (i: number) => {
-    const s = stats[i] as Awaited<ReturnType<typeof stat>>;
-    return `${files[i]}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`;
-  };
-  const todo = files.filter((_, i) => !seen.has(stamp(i)));
-  const large = todo.filter((f) => (stats[files.indexOf(f)]?.size ?? 0) >= GIT_MIN_BYTES);
+  const large = files.filter((_, i) => (stats[i]?.size ?? 0) >= GIT_MIN_BYTES);
   const known = large.length > 0 ? await gitBlobIds(large) : new Map<string, string>();
+  // A sha256 this process already computed for the file, unchanged since (same inode, size and
+  // times): a build asks for each data file's id several times (its period's key, its report,
+  // its details). Git's id, when git knows the file, always comes first.
   return Promise.all(
     files.map(async (f, i) => {
-      const cached = seen.get(stamp(i));
-      if (cached) return cached;
-      const id = known.get(f) ?? `sha256:${await sha256File(f)}`;
-      seen.set(stamp(i), id);
+      const fromGit = known.get(f);
+      if (fromGit) return fromGit;
+      const s = stats[i] as Awaited<ReturnType<typeof stat>>;
+      const stamp = `${f}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`;
+      const id = hashed.get(stamp) ?? `sha256:${await sha256File(f)}`;
+      hashed.set(stamp, id);
       return id;
     }),
   );
 }
 
-/** Ids found by this process, by file and its stat stamp. */
-const seen = new Map<string, string>();
+/** Hashes computed by this process, by file and its stat stamp. */
+const hashed = new Map<string, string>();
 
 /** Blob ids of the files git tracks and reports unmodified in the work tree; none if git cannot tell. */
 async function gitBlobIds(files: string[]): Promise<Map<string, string>> {
