@@ -38,24 +38,20 @@ journal:
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#8c1515"/></svg>\n';
 const HEADER = FOCUS_HEADER;
 
+/** One April HPC job billed `cost` (list price `list`) to `attribution`, ingested. */
+async function ingestJob(root: string, cost: string, list: string, attribution: Record<string, string>): Promise<void> {
+  const file = await writeCsv(root, 'hpc.csv', [
+    HEADER,
+    ['2025-04-01', '2025-04-02', 'Usage', cost, list, 'HPC CPU Compute', 'job-1', tags(attribution)],
+  ]);
+  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+}
+
 it('shows the logo, accent colour and templates on pages, PDFs and emails; previews them; names GL columns', async (t) => {
   const root = await scratchRepo(t, CONFIG);
   await mkdir(join(root, 'assets'));
   await writeFile(join(root, 'assets', 'logo.svg'), LOGO);
-  const file = await writeCsv(root, 'hpc.csv', [
-    HEADER,
-    [
-      '2025-04-01',
-      '2025-04-02',
-      'Usage',
-      '123.45',
-      '200.00',
-      'HPC CPU Compute',
-      'job-1',
-      tags({ pi_email: 'r.okafor@lakeside.edu', project_id: 'ocean-model', fund_org: '100200-0300' }),
-    ],
-  ]);
-  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+  await ingestJob(root, '123.45', '200.00', { pi_email: 'r.okafor@lakeside.edu', project_id: 'ocean-model', fund_org: '100200-0300' });
 
   const built = await cli('build', '--out', join(root, 'dist'), '--date', '2025-05-01', '--json', '--root', root);
   assert.equal(built.code, 0, built.stderr);
@@ -112,20 +108,7 @@ it('refuses an unknown template field, a too-light accent and a missing logo, at
   assert.match(light.stderr, /#f0c0c0 is too light to read on white \(contrast 1\.\d\d:1/);
 
   await writeFile(join(root, 'config.yaml'), CONFIG);
-  const file = await writeCsv(root, 'hpc.csv', [
-    HEADER,
-    [
-      '2025-04-01',
-      '2025-04-02',
-      'Usage',
-      '1.00',
-      '1.00',
-      'HPC CPU Compute',
-      'job-1',
-      tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '1' }),
-    ],
-  ]);
-  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+  await ingestJob(root, '1.00', '1.00', { pi_email: 'a@x.edu', project_id: 'p', fund_org: '1' });
   const noLogo = await cli('build', '--no-pdf', '--out', join(root, 'dist'), '--root', root);
   assert.equal(noLogo.code, 2);
   assert.match(noLogo.stderr, /organization\.logo assets\/logo\.svg: no such file in the repository/);

@@ -1,8 +1,9 @@
 /** The email a PI receives for a period: a digest of their statements, as HTML and text. Pure. */
 import type { Config } from '../config/schema.ts';
 import { type EMAIL_FIELDS, fillTemplate, markdownHtml } from '../config/templates.ts';
+import { escapeHtml } from '../core/html.ts';
 import { fill } from '../core/template.ts';
-import type { PiPeriodView } from '../site/model.ts';
+import { type PiPeriodView, policyLineText } from '../site/model.ts';
 
 export interface Composed {
   to: string;
@@ -10,9 +11,6 @@ export interface Composed {
   text: string;
   html: string;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 export function composeDigest(pi: PiPeriodView, period: { period: string; label: string }, config: Config, baseUrl: string): Composed {
   const url = (path: string) => new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
@@ -32,9 +30,7 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     list: s.list.text,
     discount: `${s.discount.text}${s.discount_percent && s.discount_percent !== '0.0' ? ` (${s.discount_percent}%)` : ''}`,
     due: s.amount_due.text,
-    policy: s.lines
-      .filter((l) => l.policy)
-      .map((l) => ({ text: `${l.category}: ${l.service}${l.remaining ? ` (${l.remaining.text} remains)` : ''}`, amount: l.amount.text })),
+    policy: s.lines.filter((l) => l.policy).map((l) => ({ text: policyLineText(l), amount: l.amount.text })),
     pdf: url(s.paths.pdf),
     page: url(s.paths.page),
   }));

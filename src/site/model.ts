@@ -122,6 +122,11 @@ export interface SiteModel {
 const discountOf = (list: string, due: string, digits: number) =>
   formatUnits(parseDecimal(list, digits) - parseDecimal(due, digits), digits);
 
+/** A policy line (credit, cap, adjustment…) in words: its kind, its program, and what remains of it. */
+export function policyLineText(l: StatementView['lines'][number]): string {
+  return `${l.category}: ${l.service}${l.remaining ? ` (${l.remaining.text} remains)` : ''}`;
+}
+
 export function periodLabel(period: string): string {
   const [y, m] = period.split('-').map(Number) as [number, number];
   return new Intl.DateTimeFormat('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));

@@ -7,11 +7,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/schema.ts';
 import { UserError } from '../../core/errors.ts';
+import { escapeHtml } from '../../core/html.ts';
 import { composeDigest } from '../../email/compose.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { loadSiteModel } from '../../site/load-model.ts';
-import type { PiPeriodView, StatementView } from '../../site/model.ts';
+import { type PiPeriodView, policyLineText, type StatementView } from '../../site/model.ts';
 import { type Io, printJson } from '../output.ts';
 import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
@@ -103,9 +104,7 @@ function statementText(s: StatementView, pi: PiPeriodView, config: Config): stri
   if (s.intro_html) out.push(strip(s.intro_html), '');
   const width = Math.max(...s.lines.map((l) => l.amount.text.length), s.amount_due.text.length);
   for (const l of s.lines) {
-    const label = l.policy
-      ? `${l.category}: ${l.service}${l.remaining ? ` (${l.remaining.text} remains)` : ''}`
-      : `${l.source} · ${l.service}`;
+    const label = l.policy ? policyLineText(l) : `${l.source} · ${l.service}`;
     out.push(`  ${label.padEnd(60)} ${l.amount.text.padStart(width)}`);
   }
   out.push(`  ${'Amount due'.padEnd(60)} ${s.amount_due.text.padStart(width)}`, '');
@@ -113,22 +112,20 @@ function statementText(s: StatementView, pi: PiPeriodView, config: Config): stri
   return out.join('\n').trimEnd();
 }
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 /** A statement as a small standalone HTML page (the site's printable page needs a build). */
 function statementHtml(s: StatementView, config: Config): string {
   const rows = s.lines
     .map(
       (l) =>
-        `<tr><td>${esc(l.policy ? l.category : l.source)}</td><td>${esc(l.service)}${l.remaining ? ` (${esc(l.remaining.text)} remains)` : ''}</td><td style="text-align:right">${esc(l.amount.text)}</td></tr>`,
+        `<tr><td>${escapeHtml(l.policy ? l.category : l.source)}</td><td>${escapeHtml(l.service)}${l.remaining ? ` (${escapeHtml(l.remaining.text)} remains)` : ''}</td><td style="text-align:right">${escapeHtml(l.amount.text)}</td></tr>`,
     )
     .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Statement ${esc(s.number)}</title></head><body>
-<h1>${esc(config.organization.name)}: statement ${esc(s.number)}</h1>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Statement ${escapeHtml(s.number)}</title></head><body>
+<h1>${escapeHtml(config.organization.name)}: statement ${escapeHtml(s.number)}</h1>
 ${s.intro_html ?? ''}
 <table><tbody>
 ${rows}
-</tbody><tfoot><tr><th colspan="2">Amount due</th><td style="text-align:right">${esc(s.amount_due.text)}</td></tr></tfoot></table>
+</tbody><tfoot><tr><th colspan="2">Amount due</th><td style="text-align:right">${escapeHtml(s.amount_due.text)}</td></tr></tfoot></table>
 ${s.footer_html ?? ''}
 </body></html>
 `;
