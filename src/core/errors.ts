@@ -23,12 +23,16 @@ export class UserError extends Error {
     this.location = options.location;
   }
 
+  /** `file:line:column (row N): `, or nothing when the error has no file. */
+  where(): string {
+    const { file, line, column, row } = this.location ?? {};
+    if (!file) return '';
+    return `${[file, line, column].filter((p) => p !== undefined).join(':')}${row !== undefined ? ` (row ${row})` : ''}: `;
+  }
+
   /** `file:line:column: message` followed by the hint, as printed by the CLI. */
   format(): string {
-    const { file, line, column, row } = this.location ?? {};
-    const at = file ? [file, line, column].filter((p) => p !== undefined).join(':') : '';
-    const where = file ? `${at}${row !== undefined ? ` (row ${row})` : ''}: ` : '';
-    return `${where}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
+    return `${this.where()}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
   }
 
   toJSON(): Record<string, unknown> {

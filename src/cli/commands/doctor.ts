@@ -102,8 +102,12 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
       add({ name: 'billing repository', status: 'ok', detail: `${root}: config.yaml is valid` });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      const at = e.location ? `${[e.location.file, e.location.line, e.location.column].filter((x) => x !== undefined).join(':')}: ` : '';
-      add({ name: 'billing repository', status: 'error', detail: `${at}${e.message.split('\n')[0]}`, fix: e.hint ?? 'fix config.yaml' });
+      add({
+        name: 'billing repository',
+        status: 'error',
+        detail: `${e.where()}${e.message.split('\n')[0]}`,
+        fix: e.hint ?? 'fix config.yaml',
+      });
     }
   }
 
