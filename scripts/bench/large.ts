@@ -50,7 +50,7 @@ export async function largeBench(work: string, cli: string, rows: number): Promi
     writeFileSync(join(dir, '.gitattributes'), 'data/** filter=lfs diff=lfs merge=lfs -text\n');
     return dir;
   };
-  const direct = (file: string) => ['--import', 'tsx', join(import.meta.dirname, 'direct-duckdb.ts'), file];
+  const direct = (file: string) => [join(import.meta.dirname, 'direct-duckdb.mjs'), file];
   const a = repo('large-csv');
   const b = repo('large-gz');
   const results = {

@@ -131,7 +131,7 @@ if (want('cli')) {
   const stored = spawnSync(process.execPath, [cli, 'ingest', csv, '--source', 'AWS', '--root', plain], { encoding: 'utf8' });
   if (stored.status !== 0) throw new Error(`ingest into ${plain} failed: ${stored.stderr}`);
   const steps: Step[] = [
-    { label: 'direct DuckDB', args: ['--import', 'tsx', join(import.meta.dirname, 'direct-duckdb.ts'), csv], target: false },
+    { label: 'direct DuckDB', args: [join(import.meta.dirname, 'direct-duckdb.mjs'), csv], target: false },
     { label: 'CLI start-up', args: [cli, '--version'], target: false },
     { label: 'ingest', args: [cli, 'ingest', csv, '--source', 'AWS', '--root', repo], prepare: freshRepo, target: true },
     {
