@@ -18,6 +18,18 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * A table's header row. Each column is its label, or `{ label, num, hidden }`: `num` right-aligns
+ * a number column; `hidden` labels it for screen readers only (a column of checkboxes or links).
+ */
+function head(...columns) {
+  const th = (c) => {
+    const { label, num, hidden } = typeof c === 'string' ? { label: c } : c;
+    return el('th', { scope: 'col', class: num ? 'num' : undefined }, hidden ? el('span', { class: 'visually-hidden' }, label) : label);
+  };
+  return el('thead', {}, el('tr', {}, columns.flat().map(th)));
+}
+
 /** The API's answer as JSON; an error answer throws an Error carrying its { message, location, hint }. */
 async function api(path, options = {}) {
   const init = { ...options, headers: { ...(options.headers ?? {}) } };
@@ -126,18 +138,7 @@ async function home() {
       : el(
           'table',
           {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              el('th', { scope: 'col' }, 'Period'),
-              el('th', { scope: 'col' }, 'Status'),
-              el('th', { scope: 'col', class: 'num' }, 'Pending flags'),
-              el('th', { scope: 'col' }, 'Pages'),
-            ),
-          ),
+          head('Period', 'Status', { label: 'Pending flags', num: true }, 'Pages'),
           el(
             'tbody',
             {},
@@ -352,14 +353,9 @@ function totalsTable(totals) {
     'table',
     {},
     el('caption', {}, 'Totals per currency'),
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        ['Currency', 'Rows', 'Billed', 'List', 'Flagged'].map((h, i) => el('th', { scope: 'col', class: i ? 'num' : undefined }, h)),
-      ),
+    head(
+      'Currency',
+      ['Rows', 'Billed', 'List', 'Flagged'].map((label) => ({ label, num: true })),
     ),
     el(
       'tbody',
@@ -545,18 +541,7 @@ async function reviewPage() {
       'table',
       { class: 'flags' },
       el('caption', { class: 'visually-hidden' }, 'Flags, grouped by period, rule and source'),
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Select')),
-          ['Flag', 'Charge', 'PI / project / fund-org', 'Amount', 'Status'].map((h) =>
-            el('th', { scope: 'col', class: h === 'Amount' ? 'num' : undefined }, h),
-          ),
-        ),
-      ),
+      head({ label: 'Select', hidden: true }, 'Flag', 'Charge', 'PI / project / fund-org', { label: 'Amount', num: true }, 'Status'),
     );
     let group = '';
     let body = null;
@@ -802,17 +787,18 @@ async function chargesPage() {
         el(
           'table',
           {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              ['Row', 'Status', 'Date', 'PI / project / fund-org', 'Service', 'Resource', 'Amount'].map((h) =>
-                el('th', { scope: 'col', class: h === 'Amount' ? 'num' : undefined }, h),
-              ),
-              el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Details')),
-            ),
+          head(
+            'Row',
+            'Status',
+            'Date',
+            'PI / project / fund-org',
+            'Service',
+            'Resource',
+            { label: 'Amount', num: true },
+            {
+              label: 'Details',
+              hidden: true,
+            },
           ),
           el(
             'tbody',
@@ -949,16 +935,7 @@ async function emailsPage() {
         el(
           'table',
           {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              ['PI', 'Statements', 'Sent'].map((h) => el('th', { scope: 'col' }, h)),
-              el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Preview')),
-            ),
-          ),
+          head('PI', 'Statements', 'Sent', { label: 'Preview', hidden: true }),
           el(
             'tbody',
             {},
