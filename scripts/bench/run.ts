@@ -10,7 +10,7 @@
  *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site|convert|web]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertBench } from './convert.ts';
@@ -159,9 +159,7 @@ if (want('cli')) {
     const spread = `${Math.min(...m.times).toFixed(2)}–${Math.max(...m.times).toFixed(2)}`;
     return `${step.label.padEnd(22)} ${m.seconds.toFixed(2).padStart(6)} s  ${spread.padStart(11)}  ${m.rssMb.toFixed(0).padStart(5)} MB  ${m.ratio.toFixed(2).padStart(5)}×  ${step.label === 'CLI start-up' || step.label === 'direct DuckDB' ? '      ' : `${ratio.toFixed(2).padStart(5)}×`}${step.target ? (ok ? '  meets target' : '  MISSES target') : ''}`;
   };
-  console.log(
-    `\n${rows.toLocaleString('en-US')} rows, ${(Number(spawnSync('stat', ['-c', '%s', csv]).stdout.toString()) / 1e6).toFixed(0)} MB; ${runs} rounds`,
-  );
+  console.log(`\n${rows.toLocaleString('en-US')} rows, ${(statSync(csv).size / 1e6).toFixed(0)} MB; ${runs} rounds`);
   console.log(
     `${'step'.padEnd(22)} ${'median'.padStart(8)}  ${'min–max'.padStart(11)}  ${'peak RSS'.padStart(8)}  ratio   beyond start-up`,
   );
