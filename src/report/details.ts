@@ -11,7 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
-import { groupsDetailSql, type PeriodGroups } from './groups.ts';
+import { CHARGE_DAY, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -31,14 +31,15 @@ export interface DetailRow {
 
 /**
  * The details query over `grouped` (charges grouped by source, statement, service, category,
- * day, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
+ * `day`, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
  * and the rest summed per statement line.
  */
 function detailsSql(grouped: string, cap: string): string {
   return `WITH d AS (${grouped}),
     r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
-        ORDER BY abs(cost) DESC, date, resource, service) AS rn FROM d)
-    SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash, rows, cost, list, NULL AS other_count
+        ORDER BY abs(cost) DESC, day, resource, service) AS rn FROM d)
+    SELECT source, currency, pi_email, project_id, fund_org, service, category, strftime(day, '%Y-%m-%d') AS date, resource, row_hash,
+        rows, cost, list, NULL AS other_count
       FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
     UNION ALL
     SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
@@ -59,8 +60,7 @@ export async function periodDetails(
   const union = periodChargesSql(files, config, period, params);
   const cap = params.add(perStatement);
   const grouped = `SELECT source, currency, pi_email, project_id, fund_org, service, category,
-        strftime(make_timestamp(epoch_us(charge_start)), '%Y-%m-%d') AS date,
-        coalesce(resource_name, resource_id) AS resource, row_hash,
+        ${CHARGE_DAY} AS day, coalesce(resource_name, resource_id) AS resource, row_hash,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
       FROM (${union}) GROUP BY ALL`;
   const sql = detailsSql(grouped, cap);

@@ -9,6 +9,12 @@ import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
 import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
 
+/**
+ * A charge's day (UTC) as a DATE: grouped and ordered as a 4-byte value, and spelled as text only
+ * for the groups listed (formatting it for every charge cost 10% of the grouping).
+ */
+export const CHARGE_DAY = 'make_timestamp(epoch_us(charge_start))::DATE';
+
 /** The attributes a report reads from Tags. */
 export const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
 
@@ -29,7 +35,7 @@ export class PeriodGroups {
       .map(
         (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
         FROM (SELECT currency, pi_email, project_id, fund_org, account_code, service, category,
-            strftime(make_timestamp(epoch_us(charge_start)), '%Y-%m-%d') AS date, coalesce(resource_name, resource_id) AS resource,
+            ${CHARGE_DAY} AS day, coalesce(resource_name, resource_id) AS resource,
             row_hash, count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
           FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
       )
@@ -54,7 +60,7 @@ export function groupsReportSql(table: string, columns: readonly string[]): stri
 
 /** The details' groups (per source, day and resource) from the groups. */
 export function groupsDetailSql(table: string): string {
-  return `SELECT source, currency, pi_email, project_id, fund_org, service, category, date, resource, row_hash,
+  return `SELECT source, currency, pi_email, project_id, fund_org, service, category, day, resource, row_hash,
       sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list
     FROM ${table} GROUP BY ALL`;
 }
