@@ -385,6 +385,20 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       /quote\.csv:3: malformed CSV: expected a closing double quote, found a quoted value that never ends/,
     ],
     [
+      // Longer than the reader's buffer (4 MB) too, where DuckDB itself reports a quote that never ends.
+      'a line of 5 MB',
+      async () => {
+        const p = join(work, 'long.csv');
+        const tagsText = `"{""pi_email"": ""a@b.edu"", ""note"": ""${'x'.repeat(5_000_000)}""}"`;
+        await writeFile(
+          p,
+          `${HEADER.join(',')}\n2025-03-01,2025-03-01,1,1,USD,Compute,vm,{}\n2025-03-01,2025-03-01,1,1,USD,Compute,vm,${tagsText}\n`,
+        );
+        return p;
+      },
+      /long\.csv:3: line too long: expected lines of at most 2,000,000 bytes, found a longer line \(5,000,\d{3} bytes\)/,
+    ],
+    [
       'a row with too many fields',
       async () => {
         const p = join(work, 'fields.csv');

@@ -26,13 +26,8 @@ export function throwReadError(e: unknown, f: ChargeFile): never {
   }
   if (/Maximum line size of (\d+) bytes exceeded/.test(message)) {
     const size = /Maximum line size of (\d+) bytes/.exec(message)?.[1];
-    throw invalidInput(
-      location,
-      'line too long',
-      `lines of at most ${Number(size).toLocaleString('en-US')} bytes`,
-      `a longer line${/Actual Size:\s*(\d+)/.test(message) ? ` (${Number(/Actual Size:\s*(\d+)/.exec(message)?.[1]).toLocaleString('en-US')} bytes)` : ''}`,
-      'a FOCUS row this long is usually a quote that was never closed, or a file that is not CSV',
-    );
+    const actual = /Actual Size:\s*(\d+)/.exec(message)?.[1];
+    throw lineTooLong(location, Number(size), actual === undefined ? undefined : Number(actual));
   }
   if (!line && f.file.format === 'parquet') {
     throw invalidInput(
@@ -77,6 +72,17 @@ export function throwReadError(e: unknown, f: ChargeFile): never {
     location,
     hint: `check that the file is a complete ${formatName(f)} export`,
   });
+}
+
+/** A line longer than the CSV reader accepts (`bytes` of it, when known). */
+export function lineTooLong(location: { file: string; line?: number }, limit: number, bytes?: number): UserError {
+  return invalidInput(
+    location,
+    'line too long',
+    `lines of at most ${limit.toLocaleString('en-US')} bytes`,
+    `a longer line${bytes === undefined ? '' : ` (${bytes.toLocaleString('en-US')} bytes)`}`,
+    'a FOCUS row this long is usually a quote that was never closed, or a file that is not CSV',
+  );
 }
 
 export function corruptGzip(f: ChargeFile, detail: string): UserError {

@@ -58,6 +58,8 @@ export interface ByteScan {
   lines: number;
   /** Where the first NUL byte is (a text file has none), or null. */
   nul: { line: number; column: number } | null;
+  /** The longest physical line: where, and its bytes (without the newline). */
+  longest: { line: number; bytes: number };
 }
 
 /** The gzip stream is damaged: a bad checksum or length, a cut, or bytes that are not gzip. */
@@ -75,6 +77,7 @@ export async function scanBytes(path: string, compression: Compression, signal: 
   let offset = 0; // bytes before the current chunk
   let lineStart = 0; // offset of the current line's first byte
   let nul: ByteScan['nul'] = null;
+  const longest = { line: 1, bytes: 0 };
   const scan = (chunk: Buffer) => {
     if (nul === null) {
       const at = chunk.indexOf(0);
@@ -90,6 +93,8 @@ export async function scanBytes(path: string, compression: Compression, signal: 
     }
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
       newlines++;
+      const bytes = offset + i - lineStart;
+      if (bytes > longest.bytes) Object.assign(longest, { line: newlines, bytes });
       lineStart = offset + i + 1;
     }
     if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
@@ -122,5 +127,6 @@ export async function scanBytes(path: string, compression: Compression, signal: 
       await handle.close();
     }
   }
-  return { lines: newlines + (last === 10 ? 0 : 1), nul };
+  if (offset - lineStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - lineStart });
+  return { lines: newlines + (last === 10 ? 0 : 1), nul, longest };
 }

@@ -13,9 +13,9 @@ import { type FlagRule, ROW_ERRORS, type RowError } from '../domain/rules.ts';
 import { type ChargeFile, chargesSql, RULES_LIST_SQL } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
-import { corruptGzip, throwReadError } from './duckdb-errors.ts';
+import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
 import { type ByteScan, CorruptGzip, recordLines, scanBytes } from './lines.ts';
-import { sampleTagKeysSql } from './read-sql.ts';
+import { MAX_LINE_BYTES, sampleTagKeysSql } from './read-sql.ts';
 
 export interface PeriodTotals {
   period: string;
@@ -102,6 +102,12 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
   } catch (e) {
     // A damaged gzip stream misleads the CSV reader; its own check names the real cause.
     if (f.file.compression === 'gzip') await bytes.catch((g) => g instanceof CorruptGzip && throwCorrupt(f, g));
+    // So does a line longer than its buffer: it reports a quote that never ends.
+    if (/unterminated quote/i.test((e as Error).message ?? '')) {
+      const longest = (await bytes.catch(() => null))?.longest;
+      if (longest && longest.bytes > MAX_LINE_BYTES)
+        throw lineTooLong({ file: f.file.display, line: longest.line }, MAX_LINE_BYTES, longest.bytes);
+    }
     counting.abort();
     throwReadError(e, f);
   }
