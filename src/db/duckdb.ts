@@ -3,7 +3,7 @@
  * as exact strings (never JavaScript numbers).
  */
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
@@ -22,9 +22,12 @@ export class Database {
     // Where DuckDB spills what outgrows memory: its default, `.tmp` in the working directory,
     // would be the billing repository. Created only if needed; removed on close.
     const spillDir = join(tmpdir(), `openchargeback-duckdb-${process.pid}-${++opened}`);
-    const settings: Record<string, string> = { preserve_insertion_order: 'true', temp_directory: spillDir };
+    const settings: Record<string, string> = {
+      preserve_insertion_order: 'true',
+      temp_directory: spillDir,
+      memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    };
     if (options.threads) settings.threads = String(options.threads);
-    if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', settings);
     const connection = await instance.connect();
     // Naive timestamps in FOCUS files are UTC, and periods are UTC months, whatever the machine's zone.
@@ -69,6 +72,14 @@ export class Database {
 }
 
 let opened = 0;
+
+/**
+ * What DuckDB may hold in memory before it spills to `temp_directory`: 2 GiB, or half the
+ * machine's memory on a smaller one. DuckDB's own default (80% of the machine) leaves nothing
+ * for Node's heap beside it; a 10M-row month's charge details peaked at 4 GB with it, and at
+ * 3 GB with this, and took no longer (95 s against 102 s, single runs).
+ */
+const DEFAULT_MEMORY_LIMIT = `${Math.floor(Math.min(2 * 1024, totalmem() / 2 / 1024 / 1024))}MiB`;
 
 /** Runs `fn` with a fresh in-memory database, closing it afterwards. */
 export async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
