@@ -76,8 +76,9 @@ let opened = 0;
 /**
  * What DuckDB may hold in memory before it spills to `temp_directory`: 2 GiB, or half the
  * machine's memory on a smaller one. DuckDB's own default (80% of the machine) leaves nothing
- * for Node's heap beside it; a 10M-row month's charge details peaked at 4 GB with it, and at
- * 3 GB with this, and took no longer (95 s against 102 s, single runs).
+ * for Node's heap beside it (a small CI runner has 7 GB). A 10M-row month's charge details
+ * peaked at 4.9 GB with it, and at 3.05 GB with this, spilling, for about a tenth more time
+ * (106 s against 97 s, one run each in one process).
  */
 const DEFAULT_MEMORY_LIMIT = `${Math.floor(Math.min(2 * 1024, totalmem() / 2 / 1024 / 1024))}MiB`;
 
