@@ -551,7 +551,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
   const { shape } = run;
   const attrs = { partition: shape.partition, account: shape.account || undefined, qos: shape.qos, gpu_type: u.gpuType };
   const record = () => `${run.file}:${run.line}: job ${job.id} (account ${job.account || '(none)'}, partition ${shape.partition})`;
-  for (const s of splitSpan(rates, u.unit, attrs, from, to, record))
+  for (const s of splitSpan(rates, { unit: u.unit, attrs, start: from, end: to, record }))
     writer.add({
       start: s.start,
       end: s.end,

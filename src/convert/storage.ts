@@ -99,7 +99,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
       // Rates: by tier and path; a group of several paths takes the rate of its first.
       const attrs = { tier: g.tier, path: first.path };
       const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
-      for (const s of priceSpan(input.rates, 'storage', unit, attrs, monthStart, monthEnd, record)) {
+      for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record })) {
         const per = s.rate.unit === 'tb-month' ? TB : GB;
         const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / 10n ** BigInt(SCALE);
         // For the part of the month this rate covers: all the use (its list price), and the use

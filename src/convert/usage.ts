@@ -111,7 +111,13 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
           u.records++;
           unmapped.set(key, u);
         }
-        for (const s of priceSpan(input.rates, 'usage', row.unit as Unit, { service: row.service }, day, day + DAY, record)) {
+        for (const s of priceSpan(input.rates, 'usage', {
+          unit: row.unit as Unit,
+          attrs: { service: row.service },
+          start: day,
+          end: day + DAY,
+          record,
+        })) {
           const owner = Object.fromEntries((['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]));
           await writer.write({
             start: s.start,

@@ -80,7 +80,13 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
       const firstDay = Math.floor(from / DAY) * DAY;
       const lastDay = Math.ceil(to / DAY) * DAY;
       const record = () => `${vm.where}: VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
-      const segments = priceSpan(input.rates, 'vms', 'vm-month', { size: vm.size, tier: vm.tier }, firstDay, lastDay, record);
+      const segments = priceSpan(input.rates, 'vms', {
+        unit: 'vm-month',
+        attrs: { size: vm.size, tier: vm.tier },
+        start: firstDay,
+        end: lastDay,
+        record,
+      });
       const stopped = STOPPED.has(vm.state);
       let any = false;
       for (const s of segments) {

@@ -165,21 +165,22 @@ export interface Segment {
   end: number;
 }
 
+/** What is priced: `unit`s of a usage with these attributes over [start, end) in ms, and the record it comes from (for messages). */
+export interface PricedSpan {
+  unit: Unit;
+  attrs: Attributes;
+  start: number;
+  end: number;
+  record: () => string;
+}
+
 /**
- * The rates pricing `unit` of a usage with these attributes over [start, end), split where a
- * rate ends and another begins. Part of the span without a rate, or priced by two at once, is
- * an error naming the record: usage is never priced at zero by accident.
+ * The rates pricing a span of usage, split where a rate ends and another begins. Part of the
+ * span without a rate, or priced by two at once, is an error naming the record: usage is never
+ * priced at zero by accident.
  */
-export function priceSpan(
-  rates: Rates,
-  converter: Converter,
-  unit: Unit,
-  attrs: Attributes,
-  start: number,
-  end: number,
-  record: () => string,
-): Segment[] {
-  return splitSpan(matchingRates(rates, converter, unit, attrs), unit, attrs, start, end, record);
+export function priceSpan(rates: Rates, converter: Converter, span: PricedSpan): Segment[] {
+  return splitSpan(matchingRates(rates, converter, span.unit, span.attrs), span);
 }
 
 /** The rates of a converter that price `unit` for usage with these attributes, at any date, by start date. */
@@ -188,14 +189,8 @@ export function matchingRates(rates: Rates, converter: Converter, unit: Unit, at
 }
 
 /** priceSpan over rates already matched (matchingRates, which a converter may keep for records alike). */
-export function splitSpan(
-  matching: readonly PricedRate[],
-  unit: Unit,
-  attrs: Attributes,
-  start: number,
-  end: number,
-  record: () => string,
-): Segment[] {
+export function splitSpan(matching: readonly PricedRate[], span: PricedSpan): Segment[] {
+  const { unit, attrs, start, end, record } = span;
   const segments: Segment[] = [];
   let at = start;
   const sorted = matching.filter((r) => r.from < end && r.to > start);
