@@ -11,7 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
-import { CHARGE_DAY, groupsDetailSql, type PeriodGroups } from './groups.ts';
+import { DETAIL_GRAIN, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -60,7 +60,7 @@ export async function periodDetails(
   const union = periodChargesSql(files, config, period, params);
   const cap = params.add(perStatement);
   const grouped = `SELECT source, currency, pi_email, project_id, fund_org, service, category,
-        ${CHARGE_DAY} AS day, coalesce(resource_name, resource_id) AS resource, row_hash,
+        ${DETAIL_GRAIN}, row_hash,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
       FROM (${union}) GROUP BY ALL`;
   const sql = detailsSql(grouped, cap);

@@ -10,10 +10,11 @@ import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
 import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
 
 /**
- * A charge's day (UTC) as a DATE: grouped and ordered as a 4-byte value, and spelled as text only
- * for the groups listed (formatting it for every charge cost 10% of the grouping).
+ * The details' grain of a charge: its day (UTC) as a DATE, grouped and ordered as a 4-byte value
+ * and spelled as text only for the groups listed (formatting it for every charge cost a tenth of
+ * the grouping), and its resource.
  */
-export const CHARGE_DAY = 'make_timestamp(epoch_us(charge_start))::DATE';
+export const DETAIL_GRAIN = 'make_timestamp(epoch_us(charge_start))::DATE AS day, coalesce(resource_name, resource_id) AS resource';
 
 /** The attributes a report reads from Tags. */
 export const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
@@ -35,7 +36,7 @@ export class PeriodGroups {
       .map(
         (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
         FROM (SELECT currency, pi_email, project_id, fund_org, account_code, service, category,
-            ${CHARGE_DAY} AS day, coalesce(resource_name, resource_id) AS resource,
+            ${DETAIL_GRAIN},
             row_hash, count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
           FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
       )
