@@ -32,12 +32,19 @@ export interface DetailRow {
 /**
  * The details query over `grouped` (charges grouped by source, statement, service, category,
  * `day`, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
- * and the rest summed per statement line.
+ * and the rest summed per statement line. Groups of equal amount are ranked by day, resource,
+ * service, category and source: the order is total, so which are listed at the cap never
+ * depends on the order DuckDB's threads deliver them in.
+ *
+ * Tried: ranking only the groups at least as large as each statement's cap-th (found by a
+ * top-N aggregate, joined back). Faster over a table (0.8 s against 1.5 s for a 1M-row month),
+ * but in one query the grouped charges are then read twice through a materialized CTE: 9.3 s
+ * against 5.1 s.
  */
 function detailsSql(grouped: string, cap: string): string {
   return `WITH d AS (${grouped}),
     r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
-        ORDER BY abs(cost) DESC, day, resource, service) AS rn FROM d)
+        ORDER BY abs(cost) DESC, day, resource, service, category, source) AS rn FROM d)
     SELECT source, currency, pi_email, project_id, fund_org, service, category, strftime(day, '%Y-%m-%d') AS date, resource, row_hash,
         rows, cost, list, NULL AS other_count
       FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL

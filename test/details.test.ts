@@ -1,0 +1,124 @@
+/**
+ * Charge details: each statement lists its largest charge groups (day × resource × service), up
+ * to the cap, every flagged one whatever its size, and one row summing the rest per line.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load.ts';
+import { formatUnits, SCALE } from '../src/core/money.ts';
+import { withDatabase } from '../src/db/duckdb.ts';
+import { periodDetails } from '../src/report/details.ts';
+import { periodReport } from '../src/report/period-report.ts';
+import { cli, FOCUS_HEADER, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
+
+const A = tags({ pi_email: 'a@x.edu', project_id: 'pa', fund_org: '123456-1001' });
+const B = tags({ pi_email: 'b@x.edu', project_id: 'pb', fund_org: '123456-1002' });
+
+/** [day, category, cost, resource, tags] in FOCUS_HEADER's columns. */
+const charge = (day: string, category: string, cost: string, resource: string, t = A) => [
+  '2025-03-01',
+  `2025-03-${day}T10:00:00Z`,
+  category,
+  cost,
+  cost.replace('-', ''),
+  'Amazon EC2',
+  resource,
+  t,
+];
+
+const ROWS = [
+  charge('05', 'Usage', '5.00', 'node-1'),
+  charge('02', 'Usage', '3.00', 'node-c'), // three charges of 3.00: ranked by day, then resource
+  charge('02', 'Usage', '3.00', 'node-a'),
+  charge('01', 'Usage', '3.00', 'node-b'),
+  charge('01', 'Credit', '-3.00', 'node-b'), // as large, same day and resource: ranked by category
+  charge('03', 'Usage', '1.00', 'node-2'),
+  charge('03', 'Usage', '0.50', 'node-2'), // same day and resource: one group of 1.50
+  charge('04', 'Usage', '2.00', 'node-3'),
+  charge('06', 'Usage', '7.00', 'node-4'),
+  charge('07', 'Credit', '-8.00', 'node-5'), // the largest by amount, though negative
+  charge('08', 'Usage', '0.25', 'p3.2xlarge'), // flagged (GPU pattern): listed whatever its size
+  charge('09', 'Usage', '4.00', 'node-6', B),
+  charge('09', 'Usage', '1.00', 'node-7', B),
+];
+
+async function details(t: Parameters<typeof scratchRepo>[0], cap: number) {
+  const repo = await scratchRepo(t);
+  const file = await writeCsv(await scratch(t), 'march.csv', [FOCUS_HEADER, ...ROWS]);
+  const ingest = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+  assert.equal(ingest.code, 0, ingest.stderr);
+  // The flagged charge is billed once approved; details list billed charges only.
+  const list = (await cli('review', 'list', '--json', '--root', repo)).json().flags as { id: string }[];
+  assert.equal(list.length, 1);
+  assert.equal((await cli('review', 'approve', (list[0] as { id: string }).id, '--root', repo)).code, 0);
+  const config = await loadConfig(repo);
+  return withDatabase(async (db) => {
+    const report = await periodReport(db, repo, config, '2025-03');
+    const rows = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, cap);
+    return rows.map((r) => ({
+      pi: (JSON.parse(r.key) as string[])[0] as string,
+      what: r.other_count ? `${r.other_count} others` : `${r.date} ${r.resource}`,
+      charges: r.charges,
+      cost: formatUnits(r.exactCost, SCALE).replace(/0+$/, '').replace(/\.$/, ''),
+    }));
+  });
+}
+
+/** Rows sorted as a reader scans them: per PI, listed charges first. */
+const sorted = (rows: Awaited<ReturnType<typeof details>>) =>
+  rows.toSorted(
+    (a, b) =>
+      a.pi.localeCompare(b.pi) || Number(a.what.includes('others')) - Number(b.what.includes('others')) || a.what.localeCompare(b.what),
+  );
+
+describe('charge details', () => {
+  it('lists the largest groups per statement, ties by day then resource, every flagged one, and sums the rest', async (t) => {
+    const rows = sorted(await details(t, 4));
+    assert.deepEqual(
+      rows.filter((r) => r.pi.startsWith('a@')).map((r) => [r.what, r.charges, r.cost]),
+      [
+        ['2025-03-01 node-b', 1, '-3'], // Credit before Usage
+        ['2025-03-05 node-1', 1, '5'],
+        ['2025-03-06 node-4', 1, '7'],
+        ['2025-03-07 node-5', 1, '-8'],
+        ['2025-03-08 p3.2xlarge', 1, '0.25'],
+        // node-b's usage, node-a and node-c (3.00 each), node-3 (2.00) and node-2 (1.00 + 0.50)
+        ['5 others', 6, '12.5'],
+      ],
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.pi.startsWith('b@')).map((r) => [r.what, r.cost]),
+      [
+        ['2025-03-09 node-6', '4'],
+        ['2025-03-09 node-7', '1'],
+      ],
+      'a statement under the cap lists every charge and no sum',
+    );
+  });
+
+  it('ranks equal amounts by day, resource, then category, and sums the rest per line at any cap', async (t) => {
+    const five = sorted(await details(t, 5)).filter((r) => r.pi.startsWith('a@'));
+    assert.deepEqual(
+      five.map((r) => r.what),
+      [
+        '2025-03-01 node-b',
+        '2025-03-01 node-b',
+        '2025-03-05 node-1',
+        '2025-03-06 node-4',
+        '2025-03-07 node-5',
+        '2025-03-08 p3.2xlarge',
+        '4 others',
+      ],
+    );
+    const none = sorted(await details(t, 0)).filter((r) => r.pi.startsWith('a@'));
+    assert.deepEqual(
+      none.map((r) => [r.what, r.charges, r.cost]),
+      [
+        ['2025-03-08 p3.2xlarge', 1, '0.25'],
+        ['2 others', 2, '-11'], // the credits: a statement line of their own
+        ['7 others', 8, '24.5'],
+      ],
+      'cap 0: only the flagged charge is listed; the rest summed per line',
+    );
+  });
+});
