@@ -3,8 +3,8 @@ import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import { UserError } from '../core/errors.ts';
+import { gunzipStream } from '../core/zlib.ts';
 
 /**
  * The lines of a (possibly gzip-compressed) UTF-8 text file, without their line breaks, a chunk
@@ -30,7 +30,7 @@ export async function* textLineBatches(
   await handle.close();
   // A range (bytes [start, end), from a line's start) is read as it is: ranges are of plain files.
   const raw = createReadStream(path, { highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
-  const stream = !range && head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  const stream = !range && head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(gunzipStream()) : raw;
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let n = 0;

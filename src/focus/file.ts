@@ -5,8 +5,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
+import { gunzipStream } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { parseHeaderLine } from './header.ts';
 
@@ -147,7 +148,7 @@ async function sniffParquet(path: string, display: string, size: number, db: Dat
 /** The header row's text when it is longer than the first look: read on up to MAX_HEADER_BYTES. */
 async function readHeader(path: string, compression: Compression, display: string): Promise<string> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
+  const stream = compression === 'gzip' ? raw.pipe(gunzipStream()) : raw;
   let text = '';
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {

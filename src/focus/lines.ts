@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { gunzipStream } from '../core/zlib.ts';
 import type { Compression } from './file.ts';
 
 /** One streaming pass over the file, stopping after the last record asked for. */
@@ -20,7 +20,7 @@ export async function recordLines(path: string, compression: Compression, record
   let inQuotes = false;
   let recordStarted = false;
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
+  const stream = compression === 'gzip' ? raw.pipe(gunzipStream()) : raw;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (let i = 0; i < chunk.length; i++) {
@@ -102,7 +102,7 @@ export async function scanBytes(path: string, compression: Compression, signal: 
   };
   if (compression === 'gzip') {
     const raw = createReadStream(path, { highWaterMark: 1 << 20, signal });
-    const gunzip = createGunzip();
+    const gunzip = gunzipStream();
     raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
     try {
       for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) scan(chunk);
