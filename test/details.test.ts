@@ -72,7 +72,7 @@ const sorted = (rows: Awaited<ReturnType<typeof details>>) =>
   );
 
 describe('charge details', () => {
-  it('lists the largest groups per statement, ties by day then resource, every flagged one, and sums the rest', async (t) => {
+  it("lists each statement's largest groups up to the cap, every flagged one, and sums the rest per line", async (t) => {
     const rows = sorted(await details(t, 4));
     assert.deepEqual(
       rows.filter((r) => r.pi.startsWith('a@')).map((r) => [r.what, r.charges, r.cost]),
@@ -96,7 +96,7 @@ describe('charge details', () => {
     );
   });
 
-  it('ranks equal amounts by day, resource, then category, and sums the rest per line at any cap', async (t) => {
+  it('ranks equal amounts by day, then resource, then category, at any cap', async (t) => {
     const five = sorted(await details(t, 5)).filter((r) => r.pi.startsWith('a@'));
     assert.deepEqual(
       five.map((r) => r.what),
