@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { nodeCheck } from '../src/cli/commands/doctor.ts';
 import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
 import { cli, FOCUS_HEADER, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
@@ -204,6 +205,20 @@ describe('doctor', () => {
     assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads$/);
     assert.equal(by['link secret'].status, 'ok');
     assert.equal(by['.cache/'].status, 'ok');
+  });
+
+  it('checks Node.js against any range package.json engines may give', async () => {
+    assert.deepEqual(await nodeCheck('18.20.4', '>=20.19'), {
+      name: 'Node.js',
+      status: 'error',
+      detail: '18.20.4, but >=20.19 is needed',
+      fix: 'install a Node.js version in >=20.19 (the oldest is 20.19.0): https://nodejs.org',
+    });
+    assert.equal((await nodeCheck('20.20.2', '>=20.19')).status, 'ok');
+    const range = '^20.19 || >=22.12';
+    const statuses = [];
+    for (const v of ['20.18.3', '20.19.0', '21.7.0', '22.11.0', '22.12.0', '24.1.0']) statuses.push((await nodeCheck(v, range)).status);
+    assert.deepEqual(statuses, ['error', 'ok', 'error', 'error', 'ok', 'ok']);
   });
 
   it('says what blocks a broken repository, with the fix, and exits 1', async (t) => {

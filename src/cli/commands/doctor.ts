@@ -34,17 +34,20 @@ const run = (cmd: string, args: string[], cwd?: string): Promise<string | null> 
     execFile(cmd, args, { cwd, timeout: 15_000, encoding: 'utf8' }, (error, stdout) => done(error ? null : stdout.trim()));
   });
 
-/** `>=20.19` against a version such as 20.20.2 (the form engines takes here). */
-export function satisfiesMinimum(version: string, range: string): boolean | null {
-  const m = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(range.trim());
-  if (!m) return null;
-  const want = [m[1], m[2], m[3]].map((x) => Number(x ?? 0));
-  const have = version.replace(/^v/, '').split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    if ((have[i] ?? 0) > (want[i] ?? 0)) return true;
-    if ((have[i] ?? 0) < (want[i] ?? 0)) return false;
-  }
-  return true;
+/**
+ * The Node.js check: `version` (such as 20.20.2) against package.json's engines range (any npm
+ * range). semver is loaded here, not at start-up, where it would cost every command tens of ms.
+ */
+export async function nodeCheck(version: string, range: string): Promise<Check> {
+  const { default: semver } = await import('semver');
+  if (semver.validRange(range) !== null && !semver.satisfies(version, range))
+    return {
+      name: 'Node.js',
+      status: 'error',
+      detail: `${version}, but ${range} is needed`,
+      fix: `install a Node.js version in ${range} (the oldest is ${semver.minVersion(range)?.version}): https://nodejs.org`,
+    };
+  return { name: 'Node.js', status: 'ok', detail: `${version} (needs ${range})` };
 }
 
 export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
@@ -53,17 +56,7 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
 
   const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } };
   const range = pkg.engines?.node ?? '>=20.19';
-  const fits = satisfiesMinimum(process.versions.node, range);
-  add(
-    fits === false
-      ? {
-          name: 'Node.js',
-          status: 'error',
-          detail: `${process.versions.node}, but ${range} is needed`,
-          fix: `install Node.js ${range.replace('>=', '')} or later (https://nodejs.org)`,
-        }
-      : { name: 'Node.js', status: 'ok', detail: `${process.versions.node} (needs ${range})` },
-  );
+  add(await nodeCheck(process.versions.node, range));
 
   const git = await run('git', ['--version']);
   if (git === null)
