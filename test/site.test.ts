@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -233,6 +233,22 @@ describe('PDF statements', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json().pdfs.printed, 0);
     assert.equal(r.json().pdfs.cached, 2);
+  });
+  it('places the kept PDFs in a new folder as links to the PDF cache, the same bytes, none printed', async (t) => {
+    const out = join(repo, 'fresh-site');
+    t.after(() => removeDir(out));
+    const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().pdfs.printed, 0);
+    const cache = join(repo, '.cache/pdf');
+    const cached = new Set(readdirSync(cache).map((f) => statSync(join(cache, f)).ino));
+    const placed = readdirSync(join(out, 'periods/2025-03/pdf')).sort();
+    assert.deepEqual(placed, pdfs());
+    for (const f of placed) {
+      const path = join(out, 'periods/2025-03/pdf', f);
+      assert.ok(cached.has(statSync(path).ino), `${f} is a link to its cache entry, not a copy`);
+      assert.ok(readFileSync(path).equals(readFileSync(join(repo, 'dist/periods/2025-03/pdf', f))));
+    }
   });
 });
 

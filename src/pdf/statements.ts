@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFRef } from 'pdf-lib';
 import type { Browser } from 'playwright-core';
-import { touchAndPrune } from '../repo/cache-dir.ts';
+import { placeFromCache, touchAndPrune } from '../repo/cache-dir.ts';
 
 export interface PrintJob {
   number: string;
@@ -91,10 +91,7 @@ export async function printStatements(
       await page.close();
     }
   }
-  for (const job of jobs) {
-    await mkdir(dirname(job.target), { recursive: true });
-    await copyFile(cachePath(job), job.target);
-  }
+  await placeFromCache(jobs.map((job) => ({ from: cachePath(job), to: job.target })));
   await touchAndPrune(options.cacheDir, jobs.map(cachePath));
   return result;
 }

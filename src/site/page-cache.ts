@@ -12,10 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { forEachLimit } from '../core/parallel.ts';
+import { placeFromCache } from '../repo/cache-dir.ts';
 import { contentIds } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout, REPOSITORY_FILES } from '../repo/layout.ts';
@@ -149,11 +149,9 @@ export function withoutStatements(p: PeriodView): PeriodView {
   return { ...p, statements: [], pis: p.pis.map((pi) => ({ ...pi, statements: [] })) };
 }
 
-/** Each file from one tree into another: a link where the file system allows (pages are never changed in place), else a copy. */
+/** Each file from one tree into another (see placeFromCache). */
 async function linkAll(from: string, to: string, files: string[]): Promise<void> {
-  const dirs = [...new Set(files.map((f) => dirname(join(to, f))))];
-  await forEachLimit(dirs, 16, (d) => mkdir(d, { recursive: true }));
-  await forEachLimit(files, 32, (f) => link(join(from, f), join(to, f)).catch(() => copyFile(join(from, f), join(to, f))));
+  await placeFromCache(files.map((f) => ({ from: join(from, f), to: join(to, f) })));
 }
 
 export class PageCache {
