@@ -248,3 +248,20 @@ describe('flag rules', () => {
     assert.equal(row?.flagged, false);
   });
 });
+
+describe('charges without attributes', () => {
+  it('reads amounts and periods when no attribute is asked for, every attribute NULL', async () => {
+    const path = await writeCsv(dir, 'no-attributes.csv', [
+      HEADER,
+      ['2025-01-01', '2.50', '3.00', 'Compute', 'vm-1', tags({ pi_email: 'a@x.edu' })],
+    ]);
+    const file = await sniffFile(path, 'no-attributes.csv');
+    const f = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'no-attributes.csv' };
+    const params = new Params();
+    const rows = await db.query(
+      `SELECT cost::VARCHAR AS cost, period, pi_email FROM (${chargesSql(f, { config: parseConfig('', 'c'), period: '2025-01', attributes: [] }, params)})`,
+      params.values,
+    );
+    assert.deepEqual(rows, [{ cost: '2.500000000000000000', period: '2025-01', pi_email: null }]);
+  });
+});

@@ -135,7 +135,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
 
   const normalised = `SELECT *,
       _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> list_unique(_tag_keys)) AS tags_invalid,
-      ${attributes.map((a) => `${fastTagSql(config, a, paths, f.tagKeys)} AS _jf_${a}`).join(',\n      ')},
+      ${attributes.map((a) => `${fastTagSql(config, a, paths, f.tagKeys)} AS _jf_${a},`).join('\n      ')}
       coalesce(_list_num, cost) AS list_cost,
       ${plausibleSql('period_raw', '_period_cast')} AS _period_ts,
       ${plausibleSql('charge_start_raw', '_charge_start_cast')} AS charge_start,
@@ -147,12 +147,10 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
         ELSE coalesce(category_raw, 'Usage') END AS category,
     FROM (${parsed})`;
 
-  const found = `SELECT *,
-      ${attributes.map((a) => `${tagSql(config, a)} AS _j_${a}`).join(',\n      ')}
+  const found = `SELECT *${attributes.map((a) => `,\n      ${tagSql(config, a)} AS _j_${a}`).join('')}
     FROM (${normalised})`;
 
-  const decoded = `SELECT *,
-      ${attributes.map((a) => `${tagTextSql(`_j_${a}`)} AS _t_${a}`).join(',\n      ')}
+  const decoded = `SELECT *${attributes.map((a) => `,\n      ${tagTextSql(`_j_${a}`)} AS _t_${a}`).join('')}
     FROM (${found})`;
 
   const attributed = `SELECT *,
