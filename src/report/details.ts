@@ -11,7 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
-import { DETAIL_GRAIN, groupsDetailSql, type PeriodGroups } from './groups.ts';
+import { DETAIL_GRAIN, DETAIL_LINE, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -45,11 +45,11 @@ function detailsSql(grouped: string, cap: string): string {
   return `WITH d AS (${grouped}),
     r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
         ORDER BY abs(cost) DESC, day, resource, service, category, source) AS rn FROM d)
-    SELECT source, currency, pi_email, project_id, fund_org, service, category, strftime(day, '%Y-%m-%d') AS date, resource, row_hash,
+    SELECT ${DETAIL_LINE}, strftime(day, '%Y-%m-%d') AS date, resource, row_hash,
         rows, cost, list, NULL AS other_count
       FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
     UNION ALL
-    SELECT source, currency, pi_email, project_id, fund_org, service, category, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
+    SELECT ${DETAIL_LINE}, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
       FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
 }
 
@@ -66,7 +66,7 @@ export async function periodDetails(
   const params = new Params();
   const union = periodChargesSql(files, config, period, params);
   const cap = params.add(perStatement);
-  const grouped = `SELECT source, currency, pi_email, project_id, fund_org, service, category,
+  const grouped = `SELECT ${DETAIL_LINE},
         ${DETAIL_GRAIN}, row_hash,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
       FROM (${union}) GROUP BY ALL`;

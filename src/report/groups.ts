@@ -16,6 +16,9 @@ import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
  */
 export const DETAIL_GRAIN = 'make_timestamp(epoch_us(charge_start))::DATE AS day, coalesce(resource_name, resource_id) AS resource';
 
+/** A statement line, as the details group and sum by it: source, currency, statement and service. */
+export const DETAIL_LINE = 'source, currency, pi_email, project_id, fund_org, service, category';
+
 /** The attributes a report reads from Tags. */
 export const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
 
@@ -61,7 +64,7 @@ export function groupsReportSql(table: string, columns: readonly string[]): stri
 
 /** The details' groups (per source, day and resource) from the groups. */
 export function groupsDetailSql(table: string): string {
-  return `SELECT source, currency, pi_email, project_id, fund_org, service, category, day, resource, row_hash,
+  return `SELECT ${DETAIL_LINE}, day, resource, row_hash,
       sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list
     FROM ${table} GROUP BY ALL`;
 }
