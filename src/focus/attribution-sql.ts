@@ -63,18 +63,33 @@ export function fastTagSql(config: Config, attribute: Attribute, paths: string[]
   return exact.length === 1 ? (exact[0] as string) : `coalesce(${exact.join(', ')})`;
 }
 
+/** The attribute's configured key names, lower case and trimmed: what the slow path compares keys to. */
+function wantedKeys(config: Config, attribute: Attribute): string[] {
+  return [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
+}
+
+/**
+ * SQL: `_tags_raw` mentions one of the attribute's key names, in any case. Every key either path
+ * finds contains one, so a text that mentions none holds no value for the attribute.
+ */
+export function mentionsSql(config: Config, attribute: Attribute): string {
+  return wantedKeys(config, attribute)
+    .map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`)
+    .join(' OR ');
+}
+
 /**
  * The attribute's JSON text: the fast path's, or, when that found nothing and the text mentions
  * one of the names, the case-insensitive scan's. Several matching keys: the fast path's
  * precedence (prefix order, then name order) decides.
  */
 export function tagSql(config: Config, attribute: Attribute): string {
-  const wanted = [...new Set(config.tag_mapping[attribute].map((k) => k.toLowerCase().trim()))];
+  const wanted = wantedKeys(config, attribute);
   const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
   const normKey = prefixRe
     ? `regexp_replace(lower(trim(e.key, '${PAD}')), ${sqlString(`^(${prefixRe})`)}, '')`
     : `lower(trim(e.key, '${PAD}'))`;
-  const mentions = wanted.map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`).join(' OR ');
+  const mentions = mentionsSql(config, attribute);
   const key = `lower(trim(e.key, '${PAD}'))`;
   const prefixRank = `CASE ${config.tag_mapping.strip_prefixes.map((p, i) => `WHEN starts_with(${key}, ${sqlString(p.toLowerCase())}) THEN ${i + 1}`).join(' ')} ELSE 0 END`;
   const rank = `${config.tag_mapping.strip_prefixes.length ? prefixRank : '0'} * 1000 + list_position([${wanted.map(sqlString).join(', ')}], ${normKey})`;

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
 import { IDENTITY_ABSENT, IDENTITY_SEPARATOR, rowIdentityColumns } from '../domain/identity.ts';
 import { FIRST_YEAR, LAST_YEAR } from '../domain/period.ts';
-import { ATTRIBUTES, type Attribute, CONTROL_PATTERN, CORE_ATTRIBUTES, EMAIL_PATTERN, FLAG_RULES } from '../domain/rules.ts';
+import { ATTRIBUTES, type Attribute, CONTROL_PATTERN, CORE_ATTRIBUTES, EMAIL_PATTERN, FLAG_RULES, type FlagRule } from '../domain/rules.ts';
 import { fastTagSql, tagJsonSql, tagNotScalarSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
 import { costColumn, type FocusField, fieldOf } from './columns.ts';
 import { type ChargeFile, col, readFileSql } from './read-sql.ts';
@@ -23,6 +23,11 @@ export interface ChargesOptions {
   period: string | null;
   /** Attributes to read from Tags (others are NULL): each costs a lookup per row. */
   attributes?: readonly Attribute[];
+  /**
+   * Only the rows whose trimmed Tags text is in this relation's column `_tags_raw` (a NULL there
+   * keeps the rows without Tags), filtered as the file is read, before any other work.
+   */
+  tagsIn?: string;
 }
 
 /** FOCUS ChargeCategory values, as spelled by the spec (files may differ in case). */
@@ -81,25 +86,47 @@ function plausibleSql(text: string, cast: string): string {
     AND regexp_full_match(${trimmedSql(text)}, '${TIMESTAMP_SHAPE}') THEN ${cast} END`;
 }
 
+/** The flag rules Tags alone decide: every row with the same (trimmed) Tags text triggers the same ones. */
+export const TAG_RULES = [
+  'invalid_tags',
+  'missing_pi_email',
+  'missing_project_id',
+  'missing_fund_org',
+  'invalid_attribution',
+  'invalid_fund_org',
+] as const satisfies readonly FlagRule[];
+
+/** The flag rules each row's other columns decide. */
+export const ROW_RULES = FLAG_RULES.filter((r) => !(TAG_RULES as readonly FlagRule[]).includes(r));
+
+/** SQL: one of these rules holds for the row (or group). */
+export function anyRuleSql(rules: readonly FlagRule[]): string {
+  return rules.map((r) => (r === 'pattern_match' ? 'pattern_index IS NOT NULL' : `r_${r}`)).join(' OR ') || 'false';
+}
+
 /**
  * The normalised charges of one file. Columns: period, currency, category, service,
  * resource_id, resource_name, description, charge_start, cost, list_cost, the attributes, one
  * boolean per row error and per flag rule, `pattern_index`, `flagged`, `row_hash` (flagged rows only).
  */
 export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Params): string {
+  return flaggedSql(tagsSql(rowChargesSql(f, options, params), f, options, params), f, options.config, params, FLAG_RULES);
+}
+
+/**
+ * Each row's charge without what Tags decides: everything `chargesSql` gives but the attributes
+ * and the TAG_RULES, with the row's trimmed Tags text as `_tags_raw`. `tagsSql` adds the rest,
+ * to each row or, where many rows share a text, to each group of them.
+ */
+export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Params): string {
   const { config } = options;
-  const attributes = options.attributes ?? CORE_ATTRIBUTES;
   const rules = config.flag_rules;
   const anomalies = rules.anomalies;
-  const fundPatterns = rules.fund_org_patterns;
-  const paths = tagPaths(config, attributes, f.tagKeys);
   const patternCases = rules.patterns.map((p, i) => {
     const re = params.add(p.pattern);
     const matches = (column: string) => `regexp_matches(coalesce(${column}, ''), ${re})`;
     return `WHEN ${p.field === 'service' ? matches('service') : `${matches('resource_name')} OR ${matches('resource_id')}`} THEN ${i}`;
   });
-  const identity = rowIdentitySql(f, config, params);
-  const core = CORE_ATTRIBUTES.filter((a) => attributes.includes(a));
   // A NUL character in a Parquet text value (CSV files are checked byte by byte as they are read).
   const nul =
     f.file.format === 'parquet'
@@ -121,11 +148,9 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       ${field(f, 'chargeCategory')} AS category_raw,
       ${field(f, 'chargeClass')} AS charge_class,
       ${nul} AS bad_text
-    FROM ${readFileSql(f, params)}`;
+    FROM ${options.tagsIn ? tagsInSql(f, options.tagsIn, params) : readFileSql(f, params)}`;
 
   const parsed = `SELECT *,
-      ${tagJsonSql('_tags_raw', paths)} AS _tag_json,
-      CASE WHEN starts_with(_tags_raw, '{') THEN TRY(json_keys(_tags_raw)) END AS _tag_keys,
       ${decimalSql('cost_raw')} AS cost,
       ${decimalSql('list_raw')} AS _list_num,
       ${castSql('period_raw', 'TIMESTAMPTZ')} AS _period_cast,
@@ -134,8 +159,6 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
     FROM (${raw})`;
 
   const normalised = `SELECT *,
-      _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> list_unique(_tag_keys)) AS tags_invalid,
-      ${attributes.map((a) => `${fastTagSql(config, a, paths, f.tagKeys)} AS _jf_${a},`).join('\n      ')}
       coalesce(_list_num, cost) AS list_cost,
       ${plausibleSql('period_raw', '_period_cast')} AS _period_ts,
       ${plausibleSql('charge_start_raw', '_charge_start_cast')} AS charge_start,
@@ -147,8 +170,53 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
         ELSE coalesce(category_raw, 'Usage') END AS category,
     FROM (${parsed})`;
 
-  const found = `SELECT *${attributes.map((a) => `,\n      ${tagSql(config, a)} AS _j_${a}`).join('')}
+  const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
+  return `SELECT *,
+      _period_ts IS NULL AS bad_period,
+      cost IS NULL AS bad_cost,
+      _list_num IS NULL AND ${trimmedSql('list_raw')} IS NOT NULL AS bad_list,
+      NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
+      charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
+      (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
+      ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
+      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(String(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
+      ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
+      ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
+      ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
     FROM (${normalised})`;
+}
+
+/** The file's rows whose Tags text is among `texts` (see `ChargesOptions.tagsIn`). */
+function tagsInSql(f: ChargeFile, texts: string, params: Params): string {
+  const tags = field(f, 'tags');
+  return `(SELECT * FROM ${readFileSql(f, params)}
+    WHERE ${tags} IN (SELECT _tags_raw FROM ${texts}) OR (${tags} IS NULL AND EXISTS (SELECT 1 FROM ${texts} WHERE _tags_raw IS NULL)))`;
+}
+
+/**
+ * Adds what Tags decides to each row of `from`, which has `_tags_raw`: the attributes asked for
+ * (the others NULL) and one boolean per TAG_RULES rule.
+ */
+export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, params: Params): string {
+  const { config } = options;
+  const attributes = options.attributes ?? CORE_ATTRIBUTES;
+  const rules = config.flag_rules;
+  const fundPatterns = rules.fund_org_patterns;
+  const paths = tagPaths(config, attributes, f.tagKeys);
+  const core = CORE_ATTRIBUTES.filter((a) => attributes.includes(a));
+
+  const parsed = `SELECT *,
+      ${tagJsonSql('_tags_raw', paths)} AS _tag_json,
+      CASE WHEN starts_with(_tags_raw, '{') THEN TRY(json_keys(_tags_raw)) END AS _tag_keys
+    FROM (${from})`;
+
+  const fast = `SELECT *,
+      ${attributes.map((a) => `${fastTagSql(config, a, paths, f.tagKeys)} AS _jf_${a},`).join('\n      ')}
+      _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> list_unique(_tag_keys)) AS tags_invalid
+    FROM (${parsed})`;
+
+  const found = `SELECT *${attributes.map((a) => `,\n      ${tagSql(config, a)} AS _j_${a}`).join('')}
+    FROM (${fast})`;
 
   const decoded = `SELECT *${attributes.map((a) => `,\n      ${tagTextSql(`_j_${a}`)} AS _t_${a}`).join('')}
     FROM (${found})`;
@@ -168,14 +236,7 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
       ].join(' OR ')
     : 'false';
 
-  const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
-  const checked = `SELECT *,
-      _period_ts IS NULL AS bad_period,
-      cost IS NULL AS bad_cost,
-      _list_num IS NULL AND ${trimmedSql('list_raw')} IS NOT NULL AS bad_list,
-      NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
-      charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
-      (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
+  return `SELECT *,
       ${rules.invalid_tags ? 'tags_invalid' : 'false'} AS r_invalid_tags,
       ${rules.missing_pi_email ? 'pi_email IS NULL' : 'false'} AS r_missing_pi_email,
       ${rules.missing_project_id ? 'project_id IS NULL' : 'false'} AS r_missing_project_id,
@@ -185,18 +246,19 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
         fundPatterns.length
           ? `fund_org IS NOT NULL AND NOT regexp_full_match(fund_org, ${params.add(fundPatterns.map((p) => `(?:${p})`).join('|'))})`
           : 'false'
-      } AS r_invalid_fund_org,
-      ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
-      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(String(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
-      ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
-      ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
-      ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
+      } AS r_invalid_fund_org
     FROM (${attributed})`;
+}
 
+/**
+ * Adds `flagged` (one of `rules` holds, or `also`) and, for flagged rows, `row_hash`, to the
+ * rows of `from`.
+ */
+export function flaggedSql(from: string, f: ChargeFile, config: Config, params: Params, rules: readonly FlagRule[], also?: string): string {
   return `SELECT *,
-      ${FLAG_RULES.map((r) => (r === 'pattern_match' ? 'pattern_index IS NOT NULL' : `r_${r}`)).join(' OR ')} AS flagged,
-      CASE WHEN flagged THEN ${identity} END AS row_hash
-    FROM (${checked})`;
+      ${anyRuleSql(rules)}${also ? ` OR ${also}` : ''} AS flagged,
+      CASE WHEN flagged THEN ${rowIdentitySql(f, config, params)} END AS row_hash
+    FROM (${from})`;
 }
 
 /** SQL listing the flag rules a row triggers, as a VARCHAR[] in FLAG_RULES order. */

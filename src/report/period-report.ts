@@ -28,6 +28,7 @@ import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
+import { GROUP_COLUMNS, groupByTags, reportRows, reportSql } from './report-query.ts';
 
 export interface SourceTotals {
   source: string;
@@ -102,9 +103,6 @@ export async function dataFiles(db: Database, root: string, config: Config, peri
   return files;
 }
 
-/** Grouped per file; `source` and `file` are added to each file's groups (hashing constants costs every row). */
-const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'account_code', 'service', 'category', 'row_hash'];
-
 export interface ReportOptions {
   /** Also check every CSV file's bytes (gzip checksums, NUL bytes): what ingest checked, for files committed since (validate). */
   verifyBytes?: boolean;
@@ -137,14 +135,7 @@ export async function periodReport(
   const flagsFile = await readFlags(root, period);
   if (options.verifyBytes) await verifyBytes(files);
   const params = new Params();
-  const sql = files
-    .map(
-      (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
-        FROM (SELECT ${GROUP_COLUMNS.join(', ')}, count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
-          count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
-        FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
-    )
-    .join('\nUNION ALL\n');
+  const sql = reportSql(files, config, period, params);
   type Row = ChargeGroup & { file: string; invalid: string };
   const rows = await cachedQuery<Row[]>(
     root,
@@ -153,7 +144,9 @@ export async function periodReport(
       try {
         const { groups } = options;
         if (groups) return await db.query<Row>(groupsReportSql(await groups.make(files, config, period), GROUP_COLUMNS));
-        return await db.query<Row>(sql, params.values);
+        const byTags = new Set<ChargeFile>();
+        for (const f of files) if (await groupByTags(db, f, config)) byTags.add(f);
+        return await reportRows<Row>(db, files, config, period, (f) => byTags.has(f));
       } catch (e) {
         // Attribute the failure to a file: reading each alone throws a located error.
         for (const f of files) await scanFile(db, f, config, period);
