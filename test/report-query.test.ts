@@ -4,6 +4,7 @@
  * row hashes, whatever the Tags texts hold. And the choice between the two, from a file's first rows.
  */
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { type Config, configSchema } from '../src/config/schema.ts';
 import type { Database } from '../src/db/duckdb.ts';
@@ -140,13 +141,21 @@ describe('report rows grouped by Tags text', () => {
       ['a new text every 50th row', texts(5000, (i) => tag(i, i % 50 ? {} : { Name: `n${i}` })), true],
       ['most rows held', texts(5000, (i) => (i % 4 ? '' : tag(i))), false],
       ['a few rows held', texts(5000, (i) => (i % 100 ? tag(i) : '')), true],
-      ['a small file', texts(10, (i) => tag(i)), true],
+      ['a small file', texts(10, (i) => tag(i % 2)), true],
+      ['a small file of texts seen once', texts(10, (i) => tag(i)), false],
+      // 5,000 texts in turn: the first 4,096 rows see each at most once.
+      ['5,000 texts in a small file', texts(20_000, (i) => tag(0, { Name: `n${i % 5000}` })), false],
     ];
     await withDatabase(async (db) => {
       for (const [name, body, expected] of cases) {
         const path = await writeCsv(dir, `${name.replace(/ /g, '-')}.csv`, [FOCUS_HEADER, ...body]);
         assert.equal(await groupByTags(db, await fileOf(db, path, 'x.csv'), config), expected, name);
       }
+      // The same texts in a file of 32 MB or more: worth a larger sample, which sees each 13 times.
+      const large = texts(100_000, (i) => tag(0, { Name: `n${i % 5000}`, Owner: 'x'.repeat(200) }));
+      const path = await writeCsv(dir, 'large.csv', [FOCUS_HEADER, ...large]);
+      assert.ok((await stat(path)).size >= 32 << 20);
+      assert.equal(await groupByTags(db, await fileOf(db, path, 'large.csv'), config), true, '5,000 texts in a large file');
       const untagged = await writeCsv(dir, 'untagged.csv', [
         FOCUS_HEADER.filter((h) => h !== 'Tags'),
         ...texts(100, () => '').map((r) => r.slice(0, -1)),
