@@ -12,20 +12,21 @@ export type Attribute = (typeof ATTRIBUTES)[number];
 export const CORE_ATTRIBUTES = ['pi_email', 'project_id', 'fund_org'] as const satisfies readonly Attribute[];
 export type CoreAttribute = (typeof CORE_ATTRIBUTES)[number];
 
-/** Rules that hold a charge for review. A flag's `rule` is the first it triggered, in this order. */
-export const FLAG_RULES = [
+/** The rules Tags alone decides: every row with the same (trimmed) Tags text triggers the same ones. */
+export const TAG_RULES = [
   'invalid_tags',
   'missing_pi_email',
   'missing_project_id',
   'missing_fund_org',
   'invalid_attribution',
   'invalid_fund_org',
-  'pattern_match',
-  'large_charge',
-  'above_list',
-  'negative_usage',
-  'period_mismatch',
 ] as const;
+
+/** The rules each row's other columns decide. */
+export const ROW_RULES = ['pattern_match', 'large_charge', 'above_list', 'negative_usage', 'period_mismatch'] as const;
+
+/** Rules that hold a charge for review. A flag's `rule` is the first it triggered, in this order. */
+export const FLAG_RULES = [...TAG_RULES, ...ROW_RULES] as const;
 export type FlagRule = (typeof FLAG_RULES)[number];
 
 export function isFlagRule(value: string): value is FlagRule {

@@ -86,19 +86,6 @@ function plausibleSql(text: string, cast: string): string {
     AND regexp_full_match(${trimmedSql(text)}, '${TIMESTAMP_SHAPE}') THEN ${cast} END`;
 }
 
-/** The flag rules Tags alone decide: every row with the same (trimmed) Tags text triggers the same ones. */
-export const TAG_RULES = [
-  'invalid_tags',
-  'missing_pi_email',
-  'missing_project_id',
-  'missing_fund_org',
-  'invalid_attribution',
-  'invalid_fund_org',
-] as const satisfies readonly FlagRule[];
-
-/** The flag rules each row's other columns decide. */
-export const ROW_RULES = FLAG_RULES.filter((r) => !(TAG_RULES as readonly FlagRule[]).includes(r));
-
 /** SQL: one of these rules holds for the row (or group). */
 export function anyRuleSql(rules: readonly FlagRule[]): string {
   return rules.map((r) => (r === 'pattern_match' ? 'pattern_index IS NOT NULL' : `r_${r}`)).join(' OR ') || 'false';
@@ -115,8 +102,8 @@ export function chargesSql(f: ChargeFile, options: ChargesOptions, params: Param
 
 /**
  * Each row's charge without what Tags decides: everything `chargesSql` gives but the attributes
- * and the TAG_RULES, with the row's trimmed Tags text as `_tags_raw`. `tagsSql` adds the rest,
- * to each row or, where many rows share a text, to each group of them.
+ * and the TAG_RULES (domain/rules.ts), with the row's trimmed Tags text as `_tags_raw`.
+ * `tagsSql` adds the rest, to each row or, where many rows share a text, to each group of them.
  */
 export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Params): string {
   const { config } = options;

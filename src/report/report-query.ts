@@ -12,9 +12,9 @@
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
-import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
+import { CORE_ATTRIBUTES, ROW_ERRORS, ROW_RULES, TAG_RULES } from '../domain/rules.ts';
 import { mentionsSql, trimmedSql } from '../focus/attribution-sql.ts';
-import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, ROW_RULES, rowChargesSql, TAG_RULES, tagsSql } from '../focus/charges-sql.ts';
+import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, rowChargesSql, tagsSql } from '../focus/charges-sql.ts';
 import { col, readFileSql } from '../focus/read-sql.ts';
 import { REPORT_ATTRIBUTES } from './groups.ts';
 
