@@ -14,7 +14,7 @@ import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
 import { sniffFile } from '../src/focus/file.ts';
 import { withTagKeys } from '../src/focus/scan.ts';
 import { groupByTags, reportRows } from '../src/report/report-query.ts';
-import { FOCUS_HEADER, scratch, tags, writeCsv } from './helpers.ts';
+import { FOCUS_HEADER, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
 
 const config: Config = configSchema.parse({
   flag_rules: { fund_org_patterns: ['\\d{6}-\\d{4}'], patterns: [{ field: 'resource', pattern: '(?i)gpu' }] },
@@ -126,6 +126,35 @@ describe('report rows grouped by Tags text', () => {
         assert.deepEqual(canonical(rs), canonical(perRow));
       }
       assert.deepEqual([...new Set(perRow.map((r) => r.file))].sort(), ['data/2025-03/aws.csv', 'data/2025-03/gcp.csv']);
+    });
+  });
+
+  const samples = sharedSamples();
+  it('equal them on the public FOCUS samples', { skip: 'missing' in samples ? samples.missing : false }, async () => {
+    const dir = 'dir' in samples ? samples.dir : '';
+    const names = [
+      'finops-sample-data_FOCUS-1.0_focus_sample.csv',
+      'focus-spec-v1.2_saas_spend_agreements_b2.csv',
+      'focus-spec-v1.2_simple_saas_agreements_c.csv',
+      'focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv',
+    ];
+    await withDatabase(async (db) => {
+      for (const name of names) {
+        const f = await fileOf(db, `${dir}/${name}`, name);
+        const periods = await db.query<{ p: string }>(
+          `SELECT DISTINCT strftime(BillingPeriodStart::TIMESTAMPTZ, '%Y-%m') AS p FROM read_csv($path) ORDER BY p`,
+          { path: `${dir}/${name}` },
+        );
+        assert.ok(periods.length > 0, name);
+        for (const { p } of periods) {
+          const perRow = await reportRows<Record<string, unknown>>(db, [f], config, p, () => false);
+          const grouped = await reportRows<Record<string, unknown>>(db, [f], config, p, () => true);
+          assert.deepEqual(canonical(grouped), canonical(perRow), `${name} ${p}`);
+          // No sample carries a PI's tags: every charge is held, each with its row hash.
+          assert.ok(perRow.length > 0 && perRow.every((r) => r.row_hash !== null), `${name} ${p}`);
+        }
+        assert.equal(await groupByTags(db, f, config), false, `${name}: every row held, so read row by row`);
+      }
     });
   });
 
