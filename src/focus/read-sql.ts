@@ -23,6 +23,11 @@ export interface ChargeFile {
 
 export const col = (i: number) => `c${i}`;
 
+/** The file's source and repository path as the first two columns of a query over several files. */
+export function fileColumnsSql(f: ChargeFile, params: Params): string {
+  return `${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file`;
+}
+
 /**
  * CSV: `read_csv`, strict RFC 4180, no header text in the SQL. Parquet: `read_parquet`, each
  * column as text (maps and structs such as Tags as JSON), empty and null tokens as NULL as in CSV.

@@ -8,6 +8,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, ROW_ERRORS } from '../domain/rules.ts';
 import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
+import { fileColumnsSql } from '../focus/read-sql.ts';
 
 /**
  * The details' grain of a charge: its day (UTC) as a DATE, grouped and ordered as a 4-byte value
@@ -37,7 +38,7 @@ export class PeriodGroups {
     const params = new Params();
     const sql = files
       .map(
-        (f) => `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, *
+        (f) => `SELECT ${fileColumnsSql(f, params)}, *
         FROM (SELECT currency, pi_email, project_id, fund_org, account_code, service, category,
             ${DETAIL_GRAIN},
             row_hash, count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid

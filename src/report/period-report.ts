@@ -21,6 +21,7 @@ import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { corruptGzip } from '../focus/duckdb-errors.ts';
 import { sniffFile } from '../focus/file.ts';
 import { CorruptGzip, scanBytes } from '../focus/lines.ts';
+import { fileColumnsSql } from '../focus/read-sql.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
@@ -222,7 +223,7 @@ export function periodChargesSql(files: ChargeFile[], config: Config, period: st
   return files
     .map(
       (f) =>
-        `SELECT ${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
+        `SELECT ${fileColumnsSql(f, params)}, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
     )
     .join('\nUNION ALL\n');
 }

@@ -15,7 +15,7 @@ import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, ROW_ERRORS, ROW_RULES, TAG_RULES } from '../domain/rules.ts';
 import { mentionsSql, trimmedSql } from '../focus/attribution-sql.ts';
 import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, rowChargesSql, tagsSql } from '../focus/charges-sql.ts';
-import { col, readFileSql } from '../focus/read-sql.ts';
+import { col, fileColumnsSql, readFileSql } from '../focus/read-sql.ts';
 import { REPORT_ATTRIBUTES } from './groups.ts';
 
 /** The report's group columns, per file (`source` and `file` are added to each file's groups). */
@@ -24,11 +24,9 @@ export const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 
 const SUMS = `count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
           count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid`;
 
-const fileColumns = (f: ChargeFile, params: Params) => `${params.add(f.sourceSlug)} AS source, ${params.add(f.relPath)} AS file`;
-
 /** One file's report rows, Tags read for every row. */
 function perRowSql(f: ChargeFile, config: Config, period: string, params: Params): string {
-  return `SELECT ${fileColumns(f, params)}, *
+  return `SELECT ${fileColumnsSql(f, params)}, *
         FROM (SELECT ${GROUP_COLUMNS.join(', ')}, ${SUMS}
         FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`;
 }
@@ -47,7 +45,7 @@ function byTagsSql(f: ChargeFile, config: Config, period: string, params: Params
   const rows = flaggedSql(rowChargesSql(f, options, params), f, config, params, ROW_RULES, surelyHeldSql(config));
   const grouped = `SELECT _tags_raw, currency, service, category, ${anyRuleSql(ROW_RULES)} AS _row_flagged, row_hash AS _row_hash, ${SUMS}
     FROM (${rows}) GROUP BY ALL`;
-  return `SELECT ${fileColumns(f, params)}, _tags_raw, ${GROUP_COLUMNS.filter((c) => c !== 'row_hash').join(', ')},
+  return `SELECT ${fileColumnsSql(f, params)}, _tags_raw, ${GROUP_COLUMNS.filter((c) => c !== 'row_hash').join(', ')},
       _row_flagged, _row_hash, rows, cost, list, invalid, ${anyRuleSql(TAG_RULES)} AS _tag_flagged
     FROM (${tagsSql(grouped, f, options, params)})`;
 }
@@ -152,7 +150,7 @@ export async function reportRows<Row>(
         .map((f) => {
           const texts = `(SELECT _tags_raw FROM ${table} WHERE file = ${q.add(f.relPath)} AND _tag_flagged AND _row_hash IS NULL)`;
           const charges = chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES, tagsIn: texts }, q);
-          return `SELECT ${fileColumns(f, q)}, ${GROUP_COLUMNS.join(', ')}, ${SUMS}
+          return `SELECT ${fileColumnsSql(f, q)}, ${GROUP_COLUMNS.join(', ')}, ${SUMS}
             FROM (${charges}) WHERE (${anyRuleSql(TAG_RULES)}) AND NOT (${anyRuleSql(ROW_RULES)}) GROUP BY ALL`;
         }),
       ...files.filter((f) => !grouped(f)).map((f) => perRowSql(f, config, period, q)),
