@@ -3,11 +3,14 @@
  * to the cap, every flagged one whatever its size, and one row summing the rest per line.
  */
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
 import { formatUnits, SCALE } from '../src/core/money.ts';
 import { withDatabase } from '../src/db/duckdb.ts';
 import { periodDetails } from '../src/report/details.ts';
+import { PeriodGroups } from '../src/report/groups.ts';
 import { periodReport } from '../src/report/period-report.ts';
 import { cli, FOCUS_HEADER, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
@@ -120,5 +123,47 @@ describe('charge details', () => {
       ],
       'cap 0: only the flagged charge is listed; the rest summed per line',
     );
+  });
+
+  it("gives the same report and details from the build's one grouping as from their own queries", async (t) => {
+    // node-1 on March 2 spans both parts of the export and two account codes: one detail row.
+    const withAccount = (code: string) => tags({ pi_email: 'a@x.edu', project_id: 'pa', fund_org: '123456-1001', account_code: code });
+    const work = await scratch(t);
+    const part1 = await writeCsv(work, 'part-1.csv', [
+      FOCUS_HEADER,
+      charge('02', 'Usage', '1.25', 'node-1', withAccount('5100')),
+      charge('02', 'Usage', '4.00', 'node-2'),
+      charge('08', 'Usage', '0.25', 'p3.2xlarge'), // flagged (GPU pattern)
+    ]);
+    const part2 = await writeCsv(work, 'part-2.csv', [
+      FOCUS_HEADER,
+      charge('02', 'Usage', '2.50', 'node-1', withAccount('5200')),
+      charge('03', 'Credit', '-1.00', 'node-2'),
+      charge('09', 'Usage', '6.00', 'node-6', B),
+    ]);
+    const repo = await scratchRepo(t);
+    const ingest = await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const config = await loadConfig(repo);
+    const both = (groups: boolean) =>
+      withDatabase(async (db) => {
+        await rm(join(repo, '.cache'), { recursive: true, force: true }); // each way computes, none is served from the other's cache
+        const g = groups ? new PeriodGroups(db) : undefined;
+        const report = await periodReport(db, repo, config, '2025-03', { groups: g });
+        const details = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, 200, g);
+        await g?.drop();
+        const canonical = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+        return {
+          report: canonical({ statements: report.statements, sources: report.sources, reconciliation: report.reconciliation }),
+          flagged: report.flagged.map(canonical).sort(),
+          details: details.map(canonical).sort(),
+          node1: details.filter((d) => d.resource === 'node-1').map((d) => [d.date, d.charges, formatUnits(d.exactCost, SCALE)]),
+        };
+      });
+    const grouped = await both(true);
+    const own = await both(false);
+    assert.deepEqual(grouped.node1, [['2025-03-02', 2, '3.750000000000000000']]);
+    assert.equal(grouped.details.length, 4, 'node-1, node-2 twice (usage, credit), node-6; the pending flagged charge is not billed');
+    assert.deepEqual(grouped, own);
   });
 });

@@ -23,6 +23,9 @@ export const DETAIL_LINE = 'source, currency, pi_email, project_id, fund_org, se
 /** The attributes a report reads from Tags. */
 export const REPORT_ATTRIBUTES = [...CORE_ATTRIBUTES, 'account_code'] as const;
 
+/** The report's group columns, per file (`source` and `file` are added to each file's groups). */
+export const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'account_code', 'service', 'category', 'row_hash'];
+
 let tables = 0;
 
 export class PeriodGroups {
@@ -31,21 +34,32 @@ export class PeriodGroups {
 
   constructor(private readonly db: Database) {}
 
-  /** Groups the files' charges (per file) into a temporary table, once; returns its name. */
+  /**
+   * Groups the files' charges into a temporary table, once; returns its name. One pass makes two
+   * sets of groups (GROUPING SETS): the report's, per file, and the details', per source, day
+   * and resource. Each is what its query reads, as it is: the details' set holds a row per
+   * resource-day, ten million in a month of one-charge resources, and grouping them a second
+   * time (to drop the file and account code) took 24 s of such a month's build.
+   */
   async make(files: ChargeFile[], config: Config, period: string): Promise<string> {
     if (this.table) return this.table;
     const name = `_groups_${++tables}`;
     const params = new Params();
-    const sql = files
+    const charges = files
       .map(
-        (f) => `SELECT ${fileColumnsSql(f, params)}, *
-        FROM (SELECT currency, pi_email, project_id, fund_org, account_code, service, category,
-            ${DETAIL_GRAIN},
-            row_hash, count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid
-          FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)}) GROUP BY ALL)`,
+        (f) => `SELECT ${fileColumnsSql(f, params)}, ${GROUP_COLUMNS.join(', ')}, ${DETAIL_GRAIN}, cost, list_cost,
+          ${ROW_ERRORS.join(' OR ')} AS _invalid
+        FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
       )
       .join('\nUNION ALL\n');
-    await this.db.query(`CREATE TEMP TABLE ${name} AS ${sql}`, params.values);
+    await this.db.query(
+      `CREATE TEMP TABLE ${name} AS
+      SELECT source, file, ${GROUP_COLUMNS.join(', ')}, day, resource, GROUPING(file) = 0 AS _report,
+        count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE _invalid) AS invalid
+      FROM (${charges})
+      GROUP BY GROUPING SETS ((source, file, ${GROUP_COLUMNS.join(', ')}), (${DETAIL_LINE}, day, resource, row_hash))`,
+      params.values,
+    );
     this.table = name;
     return name;
   }
@@ -56,16 +70,13 @@ export class PeriodGroups {
   }
 }
 
-/** The report's rows (per file, grouped by `columns`) from the groups: what the report's own query returns. */
-export function groupsReportSql(table: string, columns: readonly string[]): string {
-  return `SELECT source, file, ${columns.join(', ')}, sum(rows) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list), 0) AS list,
-      sum(invalid) AS invalid
-    FROM ${table} GROUP BY ALL`;
+/** The report's rows (per file, grouped by GROUP_COLUMNS) from the groups: what the report's own query returns. */
+export function groupsReportSql(table: string): string {
+  return `SELECT source, file, ${GROUP_COLUMNS.join(', ')}, rows, coalesce(cost, 0) AS cost, coalesce(list, 0) AS list, invalid
+    FROM ${table} WHERE _report`;
 }
 
 /** The details' groups (per source, day and resource) from the groups. */
 export function groupsDetailSql(table: string): string {
-  return `SELECT ${DETAIL_LINE}, day, resource, row_hash,
-      sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list
-    FROM ${table} GROUP BY ALL`;
+  return `SELECT ${DETAIL_LINE}, day, resource, row_hash, rows, cost, list FROM ${table} WHERE NOT _report`;
 }

@@ -29,7 +29,7 @@ import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
-import { GROUP_COLUMNS, groupByTags, reportRows, reportSql } from './report-query.ts';
+import { groupByTags, reportRows, reportSql } from './report-query.ts';
 
 export interface SourceTotals {
   source: string;
@@ -144,7 +144,7 @@ export async function periodReport(
     async () => {
       try {
         const { groups } = options;
-        if (groups) return await db.query<Row>(groupsReportSql(await groups.make(files, config, period), GROUP_COLUMNS));
+        if (groups) return await db.query<Row>(groupsReportSql(await groups.make(files, config, period)));
         const byTags = new Set<ChargeFile>();
         for (const f of files) if (await groupByTags(db, f, config)) byTags.add(f);
         return await reportRows<Row>(db, files, config, period, (f) => byTags.has(f));

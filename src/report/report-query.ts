@@ -16,10 +16,7 @@ import { CORE_ATTRIBUTES, ROW_ERRORS, ROW_RULES, TAG_RULES } from '../domain/rul
 import { mentionsSql, trimmedSql } from '../focus/attribution-sql.ts';
 import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, rowChargesSql, tagsSql } from '../focus/charges-sql.ts';
 import { col, fileColumnsSql, readFileSql } from '../focus/read-sql.ts';
-import { REPORT_ATTRIBUTES } from './groups.ts';
-
-/** The report's group columns, per file (`source` and `file` are added to each file's groups). */
-export const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 'account_code', 'service', 'category', 'row_hash'];
+import { GROUP_COLUMNS, REPORT_ATTRIBUTES } from './groups.ts';
 
 const SUMS = `count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
           count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid`;
