@@ -145,9 +145,10 @@ describe('charge details', () => {
     const ingest = await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo);
     assert.equal(ingest.code, 0, ingest.stderr);
     const config = await loadConfig(repo);
-    const both = (groups: boolean) =>
+    const both = (groups: boolean, cached = false) =>
       withDatabase(async (db) => {
-        await rm(join(repo, '.cache'), { recursive: true, force: true }); // each way computes, none is served from the other's cache
+        // Each way computes, none served from the other's cache; then once more from the cache.
+        if (!cached) await rm(join(repo, '.cache'), { recursive: true, force: true });
         const g = groups ? new PeriodGroups(db) : undefined;
         const report = await periodReport(db, repo, config, '2025-03', { groups: g });
         const details = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, 200, g);
@@ -165,5 +166,6 @@ describe('charge details', () => {
     assert.deepEqual(grouped.node1, [['2025-03-02', 2, '3.750000000000000000']]);
     assert.equal(grouped.details.length, 4, 'node-1, node-2 twice (usage, credit), node-6; the pending flagged charge is not billed');
     assert.deepEqual(grouped, own);
+    assert.deepEqual(await both(false, true), own, 'the same again from the cache');
   });
 });

@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue, type Json } from '@duckdb/node-api';
 
 export type Row = Record<string, unknown>;
 
@@ -46,6 +46,18 @@ export class Database {
   }
 
   async query<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<T[]> {
+    return this.run(sql, params, (reader) => reader.getRowObjectsJson() as unknown as T[]);
+  }
+
+  /**
+   * `query`'s rows as arrays, in the order of `columns`: no column name repeated in every row,
+   * for results of a million rows that are cached as they come.
+   */
+  async queryRows(sql: string, params: Record<string, DuckDBValue> = {}): Promise<{ columns: string[]; rows: Json[][] }> {
+    return this.run(sql, params, (reader) => ({ columns: reader.columnNames(), rows: reader.getRowsJson() }));
+  }
+
+  private async run<T>(sql: string, params: Record<string, DuckDBValue>, read: (reader: DuckDBResultReader) => T): Promise<T> {
     const report = this.onProgress;
     let shown = -1;
     const timer = report
@@ -57,8 +69,7 @@ export class Database {
         }, 1000)
       : undefined;
     try {
-      const reader = await this.connection.runAndReadAll(sql, params);
-      return reader.getRowObjectsJson() as unknown as T[];
+      return read(await this.connection.runAndReadAll(sql, params));
     } finally {
       clearInterval(timer);
     }
