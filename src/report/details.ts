@@ -30,18 +30,6 @@ export interface DetailRow {
 }
 
 /**
- * The details query over `grouped` (charges grouped by source, statement, service, category,
- * `day`, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
- * and the rest summed per statement line. Groups of equal amount are ranked by day, resource,
- * service, category and source: the order is total, so which are listed at the cap never
- * depends on the order DuckDB's threads deliver them in.
- *
- * Tried: ranking only the groups at least as large as each statement's cap-th (found by a
- * top-N aggregate, joined back). Faster over a table (0.8 s against 1.5 s for a 1M-row month),
- * but in one query the grouped charges are then read twice through a materialized CTE: 9.3 s
- * against 5.1 s.
- */
-/**
  * A row of `detailsSql`, as an array: a 10M-row month's million details are 0.2 GB of JSON in the
  * cache so, and were 0.33 GB as objects (writing them took 14 s, reading them back 7 s).
  */
@@ -69,6 +57,19 @@ function tuples(result: { columns: string[]; rows: unknown[][] }): { columns: st
   return { columns: result.columns, rows: result.rows as DetailTuple[] };
 }
 
+/**
+ * The details query over `grouped` (charges grouped by source, statement, service, category,
+ * `day`, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
+ * and the rest summed per statement line. Groups of equal amount are ranked by day, resource,
+ * service, category and source: the order is total, so which are listed at the cap never
+ * depends on the order DuckDB's threads deliver them in.
+ *
+ * Tried: ranking only the groups at least as large as each statement's cap-th (found by a
+ * top-N aggregate, joined back). Faster over a table (0.8 s against 1.5 s for a 1M-row month),
+ * but in one query the grouped charges are then read twice through a materialized CTE: 9.3 s
+ * against 5.1 s. Over the build's table of groups (PeriodGroups) it lost too: 1.44 s against
+ * 1.22 s for the 1M-row month.
+ */
 function detailsSql(grouped: string, cap: string): string {
   return `WITH d AS (${grouped}),
     r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
