@@ -17,8 +17,8 @@ import { contentIds } from '../repo/content-id.ts';
 import { layout } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 
-/** Changed with the form of what is cached (4: the charge details as arrays, not objects). */
-const VERSION = 4;
+/** Changed with the form of what is cached (5: the charge details per statement line, as arrays). */
+const VERSION = 5;
 
 async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
   const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);

@@ -29,18 +29,8 @@ export interface DetailRow {
   exactList: bigint;
 }
 
-/**
- * A row of `detailsSql`, as an array: a 10M-row month's million details are 0.2 GB of JSON in the
- * cache so, and were 0.33 GB as objects (writing them took 14 s, reading them back 7 s).
- */
-type DetailTuple = [
-  source: string,
-  currency: string,
-  pi_email: string | null,
-  project_id: string | null,
-  fund_org: string | null,
-  service: string | null,
-  category: string,
+/** A listed group of `detailsSql`, or a line's sum of the rest (other_count set), as an array. */
+type DetailCell = [
   date: string | null,
   resource: string | null,
   row_hash: string | null,
@@ -50,11 +40,41 @@ type DetailTuple = [
   other_count: string | null,
 ];
 
-/** The columns of `detailsSql`, in order: the DetailTuple. */
-const DETAIL_COLUMNS = [...DETAIL_LINE.split(', '), 'date', 'resource', 'row_hash', 'rows', 'cost', 'list', 'other_count'];
+/**
+ * A statement line with its details, as DuckDB gives them (`byLine`) and the cache keeps them:
+ * each line's seven values once, not once per detail, and arrays, not objects. For the million
+ * details of a 10M-row month, objects with every column took 0.33 GB of JSON (14 s to write,
+ * 7 s to read back) and 19 s to convert from DuckDB's values; per line, that conversion takes
+ * about half the time (0.8 s against 1.6 s for the 1M-row month's 101,000 details).
+ */
+type DetailLine = [
+  source: string,
+  currency: string,
+  pi_email: string | null,
+  project_id: string | null,
+  fund_org: string | null,
+  service: string | null,
+  category: string,
+  details: DetailCell[],
+];
 
-function tuples(result: { columns: string[]; rows: unknown[][] }): { columns: string[]; rows: DetailTuple[] } {
-  return { columns: result.columns, rows: result.rows as DetailTuple[] };
+const CELL = ['date', 'resource', 'row_hash', 'rows', 'cost', 'list', 'other_count'] as const;
+
+/** The columns of `byLine`, in order: the DetailLine. */
+const LINE_COLUMNS = [...DETAIL_LINE.split(', '), 'details'];
+
+/** `detailsSql`'s rows gathered per statement line. */
+function byLine(sql: string): string {
+  return `SELECT ${DETAIL_LINE}, list({${CELL.map((c) => `${c}: ${c}`).join(', ')}}) AS details FROM (${sql}) GROUP BY ALL`;
+}
+
+/** DuckDB's rows of `byLine` (each detail a struct, an object in JSON) as DetailLines. */
+function detailLines(result: { columns: string[]; rows: unknown[][] }): { columns: string[]; rows: DetailLine[] } {
+  const rows = result.rows.map((row) => {
+    const cells = (row[7] as Record<(typeof CELL)[number], string | null>[]).map((d) => CELL.map((c) => d[c]) as DetailCell);
+    return [...row.slice(0, 7), cells] as DetailLine;
+  });
+  return { columns: result.columns, rows };
 }
 
 /**
@@ -103,65 +123,51 @@ export async function periodDetails(
   // Cached by content like the period's report: a build after a new month reads only that month.
   // When the report has just grouped the period's charges (PeriodGroups), the details come from
   // those groups instead of another pass over the files.
-  const { columns, rows } = await cachedQuery<{ columns: string[]; rows: DetailTuple[] }>(
+  const { columns, rows } = await cachedQuery<{ columns: string[]; rows: DetailLine[] }>(
     root,
     { sql, params: params.values, files: files.map((f) => f.file.path) },
     async () => {
       const table = groups?.table;
-      if (!table) return tuples(await db.queryRows(sql, params.values));
+      if (!table) return detailLines(await db.queryRows(byLine(sql), params.values));
       const fromGroups = new Params();
-      return tuples(await db.queryRows(detailsSql(groupsDetailSql(table), fromGroups.add(perStatement)), fromGroups.values));
+      return detailLines(await db.queryRows(byLine(detailsSql(groupsDetailSql(table), fromGroups.add(perStatement))), fromGroups.values));
     },
     () => true,
   );
-  if (columns.join() !== DETAIL_COLUMNS.join())
-    throw new Error(`charge details: columns ${columns.join(', ')}, expected ${DETAIL_COLUMNS.join(', ')}`);
+  if (columns.join() !== LINE_COLUMNS.join())
+    throw new Error(`charge details: columns ${columns.join(', ')}, expected ${LINE_COLUMNS.join(', ')}`);
   const decisions = new Map(flags.map((f) => [f.id, f]));
   const out: DetailRow[] = [];
-  for (const [
-    source,
-    currency,
-    pi_email,
-    project_id,
-    fund_org,
-    service,
-    category,
-    date,
-    resource,
-    row_hash,
-    count,
-    cost,
-    list,
-    others,
-  ] of rows) {
-    const group: ChargeGroup = {
-      source,
-      currency,
-      pi_email,
-      project_id,
-      fund_org,
-      service,
-      category,
-      row_hash,
-      rows: Number(count),
-      cost,
-      list,
-    };
-    for (const part of resolveGroup(group, decisions)) {
-      if (part.outcome !== 'billed') continue;
-      out.push({
-        key: statementKey({ ...part.attribution, currency }),
+  for (const [source, currency, pi_email, project_id, fund_org, service, category, cells] of rows)
+    for (const [date, resource, row_hash, count, cost, list, others] of cells) {
+      const group: ChargeGroup = {
         source,
-        service: service ?? '(no service name)',
+        currency,
+        pi_email,
+        project_id,
+        fund_org,
+        service,
         category,
-        date,
-        resource,
-        ...(others ? { other_count: Number(others) } : {}),
-        charges: part.rows,
-        exactCost: part.cost,
-        exactList: part.list,
-      });
+        row_hash,
+        rows: Number(count),
+        cost,
+        list,
+      };
+      for (const part of resolveGroup(group, decisions)) {
+        if (part.outcome !== 'billed') continue;
+        out.push({
+          key: statementKey({ ...part.attribution, currency }),
+          source,
+          service: service ?? '(no service name)',
+          category,
+          date,
+          resource,
+          ...(others ? { other_count: Number(others) } : {}),
+          charges: part.rows,
+          exactCost: part.cost,
+          exactList: part.list,
+        });
+      }
     }
-  }
   return out;
 }
