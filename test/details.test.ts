@@ -7,11 +7,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
+import { loadPiDirectory } from '../src/config/pi-directory.ts';
 import { formatUnits, SCALE } from '../src/core/money.ts';
 import { withDatabase } from '../src/db/duckdb.ts';
 import { periodDetails } from '../src/report/details.ts';
 import { PeriodGroups } from '../src/report/groups.ts';
 import { periodReport } from '../src/report/period-report.ts';
+import { buildSiteModel } from '../src/site/model.ts';
 import { cli, FOCUS_HEADER, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const A = tags({ pi_email: 'a@x.edu', project_id: 'pa', fund_org: '123456-1001' });
@@ -167,5 +169,36 @@ describe('charge details', () => {
     assert.equal(grouped.details.length, 4, 'node-1, node-2 twice (usage, credit), node-6; the pending flagged charge is not billed');
     assert.deepEqual(grouped, own);
     assert.deepEqual(await both(false, true), own, 'the same again from the cache');
+  });
+
+  it('gives the same rows the rounded cents whatever order the details come in', async (t) => {
+    // Three charges of 1.005 on one line: each rounds down to 1.00, and the line's 3.02 leaves two
+    // cents for three equal remainders. Which rows get them must not depend on DuckDB's order.
+    const work = await scratch(t);
+    const file = await writeCsv(work, 'march.csv', [
+      FOCUS_HEADER,
+      charge('03', 'Usage', '1.005', 'node-c'),
+      charge('01', 'Usage', '1.005', 'node-a'),
+      charge('02', 'Usage', '1.005', 'node-b'),
+    ]);
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const config = await loadConfig(repo);
+    const [report, details] = await withDatabase(async (db) => {
+      const r = await periodReport(db, repo, config, '2025-03');
+      return [r, await periodDetails(db, repo, r.files, config, '2025-03', r.flags, 200)] as const;
+    });
+    const directory = await loadPiDirectory(repo);
+    const shown = (rows: typeof details) =>
+      buildSiteModel({
+        config,
+        directory,
+        audience: 'admin',
+        reports: [{ report, details: rows, issued: '2025-04-01' }],
+        notes: [],
+      }).periods[0]?.statements[0]?.details.map((d) => `${d.date} ${d.resource} ${d.amount.value}`);
+    const forward = shown(details);
+    assert.deepEqual(forward, ['2025-03-01 node-a 1.01', '2025-03-02 node-b 1.01', '2025-03-03 node-c 1.00']);
+    assert.deepEqual(shown(details.toReversed()), forward);
   });
 });

@@ -262,7 +262,11 @@ export function buildSiteModel(input: ModelInput): SiteModel {
   function detailView(s: Statement, details: DetailRow[], d: number): DetailView[] {
     const out: DetailView[] = [];
     for (const line of s.lines) {
-      const rows = details.filter((r) => r.source === line.source && r.service === line.service && r.category === line.category);
+      // In one order whatever order DuckDB gave them in: largest-remainder rounding gives a
+      // tied cent to the first, so the order decides which row shows it.
+      const rows = details
+        .filter((r) => r.source === line.source && r.service === line.service && r.category === line.category)
+        .sort(detailOrder);
       if (rows.length === 0) continue;
       const amounts = apportion(
         rows.map((r) => r.exactCost),
@@ -430,4 +434,20 @@ function discountPercentOf(list: string, discount: string, d: number): string | 
   if (l <= 0n) return null;
   // Reuse the statement rule: never 100% while something is due.
   return discountPercent(disc, l);
+}
+
+/**
+ * A total order of a statement line's details: listed before the line's sum of the rest, then by
+ * day, resource, amount, list amount and count (rows equal in all of these show the same).
+ */
+function detailOrder(a: DetailRow, b: DetailRow): number {
+  const cmp = <T extends string | bigint | number>(x: T, y: T) => (x < y ? -1 : x > y ? 1 : 0);
+  return (
+    cmp(a.other_count ? 1 : 0, b.other_count ? 1 : 0) ||
+    cmp(a.date ?? '', b.date ?? '') ||
+    cmp(a.resource ?? '', b.resource ?? '') ||
+    cmp(a.exactCost, b.exactCost) ||
+    cmp(a.exactList, b.exactList) ||
+    cmp(a.charges, b.charges)
+  );
 }
