@@ -18,6 +18,9 @@ import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, rowChargesSql, tag
 import { col, fileColumnsSql, readFileSql } from '../focus/read-sql.ts';
 import { GROUP_COLUMNS, REPORT_ATTRIBUTES } from './groups.ts';
 
+/** The report's group columns but the row hash, which a grouping by Tags text sets apart (`_row_hash`). */
+const COLUMNS_BUT_HASH = GROUP_COLUMNS.filter((c) => c !== 'row_hash').join(', ');
+
 const SUMS = `count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
           count(*) FILTER (WHERE ${ROW_ERRORS.join(' OR ')}) AS invalid`;
 
@@ -42,7 +45,7 @@ function byTagsSql(f: ChargeFile, config: Config, period: string, params: Params
   const rows = flaggedSql(rowChargesSql(f, options, params), f, config, params, ROW_RULES, surelyHeldSql(config));
   const grouped = `SELECT _tags_raw, currency, service, category, ${anyRuleSql(ROW_RULES)} AS _row_flagged, row_hash AS _row_hash, ${SUMS}
     FROM (${rows}) GROUP BY ALL`;
-  return `SELECT ${fileColumnsSql(f, params)}, _tags_raw, ${GROUP_COLUMNS.filter((c) => c !== 'row_hash').join(', ')},
+  return `SELECT ${fileColumnsSql(f, params)}, _tags_raw, ${COLUMNS_BUT_HASH},
       _row_flagged, _row_hash, rows, cost, list, invalid, ${anyRuleSql(TAG_RULES)} AS _tag_flagged
     FROM (${tagsSql(grouped, f, options, params)})`;
 }
@@ -99,11 +102,12 @@ async function sampleShape(db: Database, f: ChargeFile, config: Config, tags: nu
 export async function groupByTags(db: Database, f: ChargeFile, config: Config): Promise<boolean> {
   const tags = f.columns.tags;
   if (tags === undefined) return false;
-  const pays = (s: SampleShape) => s.rows > 0 && s.once * 10 <= s.rows && s.held * 16 <= s.rows;
+  const fewHeld = (s: SampleShape) => s.held * 16 <= s.rows;
+  const pays = (s: SampleShape) => s.rows > 0 && s.once * 10 <= s.rows && fewHeld(s);
   try {
     const first = await sampleShape(db, f, config, tags, SAMPLE_ROWS);
     if (pays(first)) return true;
-    const worthMore = first.rows === SAMPLE_ROWS && f.file.size >= LARGE_FILE_BYTES && first.held * 16 <= first.rows;
+    const worthMore = first.rows === SAMPLE_ROWS && f.file.size >= LARGE_FILE_BYTES && fewHeld(first);
     return worthMore && pays(await sampleShape(db, f, config, tags, LARGE_SAMPLE_ROWS));
   } catch {
     return false; // the full read reports what is wrong with the file
@@ -138,7 +142,7 @@ export async function reportRows<Row>(
     const q = new Params();
     const parts = [
       // A row_hash only where a rule holds: surelyHeldSql may hash a row no rule holds.
-      `SELECT source, file, ${GROUP_COLUMNS.filter((c) => c !== 'row_hash').join(', ')},
+      `SELECT source, file, ${COLUMNS_BUT_HASH},
           CASE WHEN _row_flagged OR _tag_flagged THEN _row_hash END AS row_hash, rows, cost, list, invalid
         FROM ${table} WHERE NOT (_tag_flagged AND _row_hash IS NULL)`,
       // The rows Tags holds and nothing else did: read again, only those, each with its row_hash.
