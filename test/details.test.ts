@@ -47,9 +47,9 @@ const ROWS = [
   charge('09', 'Usage', '1.00', 'node-7', B),
 ];
 
-async function details(t: Parameters<typeof scratchRepo>[0], cap: number) {
+async function details(t: Parameters<typeof scratchRepo>[0], cap: number, rows = ROWS) {
   const repo = await scratchRepo(t);
-  const file = await writeCsv(await scratch(t), 'march.csv', [FOCUS_HEADER, ...ROWS]);
+  const file = await writeCsv(await scratch(t), 'march.csv', [FOCUS_HEADER, ...rows]);
   const ingest = await cli('ingest', file, '--source', 'AWS', '--root', repo);
   assert.equal(ingest.code, 0, ingest.stderr);
   // The flagged charge is billed once approved; details list billed charges only.
@@ -124,6 +124,26 @@ describe('charge details', () => {
         ['7 others', 8, '24.5'],
       ],
       'cap 0: only the flagged charge is listed; the rest summed per line',
+    );
+  });
+
+  it('ranks flagged charges apart: a large one takes no place under the cap', async (t) => {
+    const rows = sorted(
+      await details(t, 2, [
+        charge('08', 'Usage', '50.00', 'p3.2xlarge'), // flagged (GPU pattern), approved
+        charge('01', 'Usage', '3.00', 'node-1'),
+        charge('02', 'Usage', '2.00', 'node-2'),
+        charge('03', 'Usage', '1.00', 'node-3'),
+      ]),
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.what, r.cost]),
+      [
+        ['2025-03-01 node-1', '3'],
+        ['2025-03-02 node-2', '2'],
+        ['2025-03-08 p3.2xlarge', '50'],
+        ['1 others', '1'],
+      ],
     );
   });
 

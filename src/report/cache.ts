@@ -17,8 +17,8 @@ import { contentIds } from '../repo/content-id.ts';
 import { layout } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 
-/** Changed with the form of what is cached (5: the charge details per statement line, as arrays). */
-const VERSION = 5;
+/** Changed with the form of what is cached (6: the charge details per statement line, as DuckDB's JSON). */
+const VERSION = 6;
 
 async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
   const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);
@@ -56,6 +56,32 @@ export async function cachedQuery<T>(
   run: () => Promise<T>,
   cacheable: (rows: T) => boolean,
 ): Promise<T> {
+  return cached(root, query, async () => {
+    const rows = await run();
+    return { rows, text: cacheable(rows) ? JSON.stringify(rows) : null };
+  });
+}
+
+/**
+ * `cachedQuery` for a query whose rows DuckDB writes as JSON text (`run`): the text is cached as
+ * it is, never serialised again in JavaScript.
+ */
+export async function cachedJson<T>(
+  root: string,
+  query: { sql: string; params: Record<string, unknown>; files: string[] },
+  run: () => Promise<string>,
+): Promise<T> {
+  return cached(root, query, async () => {
+    const text = await run();
+    return { rows: JSON.parse(text) as T, text };
+  });
+}
+
+async function cached<T>(
+  root: string,
+  query: { sql: string; params: Record<string, unknown>; files: string[] },
+  run: () => Promise<{ rows: T; text: string | null }>,
+): Promise<T> {
   const { sql, params, files } = query;
   const hintPath = join(dir(root), `hint-${createHash('sha256').update(queryText(sql, params)).digest('hex').slice(0, 32)}.json`);
   const [hint, last] = await Promise.all([statHint(files), readJson<{ stats: string; key: string }>(hintPath)]);
@@ -63,18 +89,18 @@ export async function cachedQuery<T>(
   const entry = (key: string) => join(dir(root), `${key}.json`);
   if (last?.stats === hint) {
     const key = await keyPromise;
-    const cached = await readJson<T>(entry(key));
-    if (cached !== undefined) {
+    const hit = await readJson<T>(entry(key));
+    if (hit !== undefined) {
       await touchAndPrune(dir(root), [entry(key), hintPath]);
-      return cached;
+      return hit;
     }
   }
   keyPromise.catch(() => {}); // awaited below, once the query has settled
-  const rows = await run();
+  const { rows, text } = await run();
   const key = await keyPromise;
-  if (cacheable(rows)) {
+  if (text !== null) {
     await commitWrites([
-      { target: entry(key), content: JSON.stringify(rows) },
+      { target: entry(key), content: text },
       { target: hintPath, content: JSON.stringify({ stats: hint, key }) },
     ]).catch(() => {}); // a cache that cannot be written (read-only checkout) only costs time
     await touchAndPrune(dir(root), [entry(key), hintPath]);

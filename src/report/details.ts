@@ -10,7 +10,7 @@ import { Params } from '../db/params.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
-import { cachedQuery } from './cache.ts';
+import { cachedJson } from './cache.ts';
 import { DETAIL_GRAIN, DETAIL_LINE, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
@@ -41,11 +41,8 @@ type DetailCell = [
 ];
 
 /**
- * A statement line with its details, as DuckDB gives them (`byLine`) and the cache keeps them:
- * each line's seven values once, not once per detail, and arrays, not objects. For the million
- * details of a 10M-row month, objects with every column took 0.33 GB of JSON (14 s to write,
- * 7 s to read back) and 19 s to convert from DuckDB's values; per line, that conversion takes
- * about half the time (0.8 s against 1.6 s for the 1M-row month's 101,000 details).
+ * A statement line with its details, as DuckDB gives them (`asJson`) and the cache keeps them:
+ * each line's seven values once, not once per detail, and arrays, not objects.
  */
 type DetailLine = [
   source: string,
@@ -58,24 +55,19 @@ type DetailLine = [
   details: DetailCell[],
 ];
 
-const CELL = ['date', 'resource', 'row_hash', 'rows', 'cost', 'list', 'other_count'] as const;
-
-/** The columns of `byLine`, in order: the DetailLine. */
-const LINE_COLUMNS = [...DETAIL_LINE.split(', '), 'details'];
-
-/** `detailsSql`'s rows gathered per statement line. */
-function byLine(sql: string): string {
-  return `SELECT ${DETAIL_LINE}, list({${CELL.map((c) => `${c}: ${c}`).join(', ')}}) AS details FROM (${sql}) GROUP BY ALL`;
+/**
+ * `detailsSql`'s rows as one JSON text per statement line (a DetailLine), written by DuckDB
+ * with exact amounts as text. Converting each value from DuckDB's vectors cost 1–3 µs: the
+ * million details of a 10M-row month took 10 s to read that way, and 2.5 s more to write to
+ * the cache as JSON; as text, 3.6 s to read and parse, and the text is what is cached.
+ */
+function asJson(sql: string): string {
+  const cell = 'date, resource, row_hash, rows::VARCHAR, cost::VARCHAR, list::VARCHAR, other_count::VARCHAR';
+  return `SELECT json_array(${DETAIL_LINE}, list([${cell}]))::VARCHAR AS line FROM (${sql}) GROUP BY ${DETAIL_LINE}`;
 }
 
-/** DuckDB's rows of `byLine` (each detail a struct, an object in JSON) as DetailLines. */
-function detailLines(result: { columns: string[]; rows: unknown[][] }): { columns: string[]; rows: DetailLine[] } {
-  const rows = result.rows.map((row) => {
-    const cells = (row[7] as Record<(typeof CELL)[number], string | null>[]).map((d) => CELL.map((c) => d[c]) as DetailCell);
-    return [...row.slice(0, 7), cells] as DetailLine;
-  });
-  return { columns: result.columns, rows };
-}
+/** A statement: what the details are ranked within. */
+const STATEMENT = ['pi_email', 'project_id', 'fund_org', 'currency'];
 
 /**
  * The details query over `grouped` (charges grouped by source, statement, service, category,
@@ -84,22 +76,27 @@ function detailLines(result: { columns: string[]; rows: unknown[][] }): { column
  * service, category and source: the order is total, so which are listed at the cap never
  * depends on the order DuckDB's threads deliver them in.
  *
- * Tried: ranking only the groups at least as large as each statement's cap-th (found by a
- * top-N aggregate, joined back). Faster over a table (0.8 s against 1.5 s for a 1M-row month),
- * but in one query the grouped charges are then read twice through a materialized CTE: 9.3 s
- * against 5.1 s. Over the build's table of groups (PeriodGroups) it lost too: 1.44 s against
- * 1.22 s for the 1M-row month.
+ * Only the candidates are ranked: the groups at least as large as their statement's cap-th
+ * largest (a top-N aggregate), ties included. Ranking every group sorted ten million rows by
+ * their text columns for a 10M-row month (31 s of 47 s); the rest are summed per line as every
+ * group less the listed ones. `grouped` is read three times: over a table as it is, over the
+ * files once (MATERIALIZED).
  */
-function detailsSql(grouped: string, cap: string): string {
-  return `WITH d AS (${grouped}),
-    r AS (SELECT *, row_number() OVER (PARTITION BY pi_email, project_id, fund_org, currency, row_hash IS NULL
-        ORDER BY abs(cost) DESC, day, resource, service, category, source) AS rn FROM d)
-    SELECT ${DETAIL_LINE}, strftime(day, '%Y-%m-%d') AS date, resource, row_hash,
-        rows, cost, list, NULL AS other_count
-      FROM r WHERE rn <= ${cap} OR row_hash IS NOT NULL
+function detailsSql(grouped: string, cap: string, materialized: boolean): string {
+  const same = STATEMENT.map((c) => `d.${c} IS NOT DISTINCT FROM f.${c}`).join(' AND ');
+  return `WITH d AS ${materialized ? '' : 'NOT '}MATERIALIZED (${grouped}),
+    f AS (SELECT ${STATEMENT.join(', ')}, max(abs(cost), greatest(${cap}, 1))[${cap}] AS floor
+      FROM d WHERE row_hash IS NULL GROUP BY ALL HAVING count(*) > ${cap}),
+    listed AS (SELECT d.* FROM d LEFT JOIN f ON ${same}
+      WHERE d.row_hash IS NOT NULL OR f.floor IS NULL OR abs(d.cost) >= f.floor
+      QUALIFY d.row_hash IS NOT NULL OR row_number() OVER (PARTITION BY ${STATEMENT.map((c) => `d.${c}`).join(', ')}, d.row_hash IS NULL
+        ORDER BY abs(d.cost) DESC, d.day, d.resource, d.service, d.category, d.source) <= ${cap})
+    SELECT ${DETAIL_LINE}, strftime(day, '%Y-%m-%d') AS date, resource, row_hash, rows, cost, list, NULL AS other_count FROM listed
     UNION ALL
-    SELECT ${DETAIL_LINE}, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), count(*)
-      FROM r WHERE rn > ${cap} AND row_hash IS NULL GROUP BY ALL`;
+    SELECT ${DETAIL_LINE}, NULL, NULL, NULL, sum(rows), sum(cost), sum(list), sum(n) FROM (
+      SELECT ${DETAIL_LINE}, rows, cost, list, 1 AS n FROM d WHERE row_hash IS NULL
+      UNION ALL SELECT ${DETAIL_LINE}, -rows, -cost, -list, -1 FROM listed WHERE row_hash IS NULL
+    ) GROUP BY ALL HAVING sum(n) > 0`;
 }
 
 export async function periodDetails(
@@ -119,23 +116,19 @@ export async function periodDetails(
         ${DETAIL_GRAIN}, row_hash,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list
       FROM (${union}) GROUP BY ALL`;
-  const sql = detailsSql(grouped, cap);
+  const sql = detailsSql(grouped, cap, true);
   // Cached by content like the period's report: a build after a new month reads only that month.
-  // When the report has just grouped the period's charges (PeriodGroups), the details come from
-  // those groups instead of another pass over the files.
-  const { columns, rows } = await cachedQuery<{ columns: string[]; rows: DetailLine[] }>(
-    root,
-    { sql, params: params.values, files: files.map((f) => f.file.path) },
-    async () => {
-      const table = groups?.table;
-      if (!table) return detailLines(await db.queryRows(byLine(sql), params.values));
-      const fromGroups = new Params();
-      return detailLines(await db.queryRows(byLine(detailsSql(groupsDetailSql(table), fromGroups.add(perStatement))), fromGroups.values));
-    },
-    () => true,
-  );
-  if (columns.join() !== LINE_COLUMNS.join())
-    throw new Error(`charge details: columns ${columns.join(', ')}, expected ${LINE_COLUMNS.join(', ')}`);
+  // A build's details come from the period's groups (PeriodGroups), made once for the report and
+  // the details, or now when the report was cached.
+  const rows = await cachedJson<DetailLine[]>(root, { sql, params: params.values, files: files.map((f) => f.file.path) }, async () => {
+    let lines: { line: string }[];
+    if (groups) {
+      const own = new Params();
+      const table = await groups.make(files, config, period);
+      lines = await db.query(asJson(detailsSql(groupsDetailSql(table), own.add(perStatement), false)), own.values);
+    } else lines = await db.query(asJson(sql), params.values);
+    return `[${lines.map((l) => l.line).join(',')}]`;
+  });
   const decisions = new Map(flags.map((f) => [f.id, f]));
   const out: DetailRow[] = [];
   for (const [source, currency, pi_email, project_id, fund_org, service, category, cells] of rows)
