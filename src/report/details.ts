@@ -5,11 +5,13 @@
  * to the rounded line shown above them (largest remainder).
  */
 import type { Config } from '../config/schema.ts';
+import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
+import { isAttributed } from '../domain/rules.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
-import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
+import { resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedJson } from './cache.ts';
 import { DETAIL_GRAIN, DETAIL_LINE, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
@@ -131,36 +133,34 @@ export async function periodDetails(
   });
   const decisions = new Map(flags.map((f) => [f.id, f]));
   const out: DetailRow[] = [];
-  for (const [source, currency, pi_email, project_id, fund_org, service, category, cells] of rows)
+  for (const [source, currency, pi_email, project_id, fund_org, service, category, cells] of rows) {
+    const line = { source, currency, pi_email, project_id, fund_org, service, category };
+    // A charge no flag holds is billed to its own line's statement when the line is attributed
+    // (what resolveGroup decides for it): decided once per line, not per detail.
+    const key = isAttributed(line) ? statementKey(line) : null;
     for (const [date, resource, row_hash, count, cost, list, others] of cells) {
-      const group: ChargeGroup = {
+      const shown = {
         source,
-        currency,
-        pi_email,
-        project_id,
-        fund_org,
-        service,
+        service: service ?? '(no service name)',
         category,
-        row_hash,
-        rows: Number(count),
-        cost,
-        list,
+        date,
+        resource,
+        ...(others ? { other_count: Number(others) } : {}),
       };
-      for (const part of resolveGroup(group, decisions)) {
-        if (part.outcome !== 'billed') continue;
-        out.push({
-          key: statementKey({ ...part.attribution, currency }),
-          source,
-          service: service ?? '(no service name)',
-          category,
-          date,
-          resource,
-          ...(others ? { other_count: Number(others) } : {}),
-          charges: part.rows,
-          exactCost: part.cost,
-          exactList: part.list,
-        });
+      if (row_hash === null) {
+        if (key !== null) out.push({ key, ...shown, charges: Number(count), exactCost: parseDecimal(cost), exactList: parseDecimal(list) });
+        continue;
       }
+      for (const part of resolveGroup({ ...line, row_hash, rows: Number(count), cost, list }, decisions))
+        if (part.outcome === 'billed')
+          out.push({
+            key: statementKey({ ...part.attribution, currency }),
+            ...shown,
+            charges: part.rows,
+            exactCost: part.cost,
+            exactList: part.list,
+          });
     }
+  }
   return out;
 }
