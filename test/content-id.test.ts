@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { contentIds } from '../src/repo/content-id.ts';
@@ -33,5 +33,41 @@ describe('content ids', () => {
     await writeFile(large, text.replace('0123456789', '9876543210'));
     assert.deepEqual(await contentIds([large]), [await sha256(large)]);
     await removeDir(dir);
+  });
+
+  it("asks git once per file until git's index changes: no process starts beside a query", async () => {
+    const dir = await tempDir();
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    // A git on PATH that counts its runs before running the real one.
+    const bin = join(dir, 'bin');
+    const log = join(dir, 'git-runs.log');
+    await mkdir(bin);
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const runs = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const repo = join(dir, 'repo');
+      await mkdir(repo);
+      git('-C', repo, 'init', '-q', '-b', 'main');
+      const large = join(repo, 'large.csv');
+      await writeFile(large, `${'0123456789,'.repeat(3_200_000)}\n`); // 35 MB, not yet staged
+      const hashed = await sha256(large);
+      assert.deepEqual(await contentIds([large]), [hashed]);
+      const first = await runs();
+      assert.ok(first > 0, 'git was asked');
+      assert.deepEqual(await contentIds([large]), [hashed]);
+      assert.equal(await runs(), first, 'asked again with the index unchanged');
+      git('-C', repo, 'add', 'large.csv');
+      assert.deepEqual(await contentIds([large]), [`git:${git('-C', repo, 'hash-object', 'large.csv')}`], 'the index changed: asked again');
+      const second = await runs();
+      assert.ok(second > first);
+      await contentIds([large]);
+      assert.equal(await runs(), second, 'a blob id, once known, is kept for the unchanged file');
+    } finally {
+      process.env.PATH = path;
+      await removeDir(dir);
+    }
   });
 });

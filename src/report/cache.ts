@@ -5,7 +5,7 @@
  * git tracks unchanged): any change to any of them is a miss. Never keyed on modification times.
  *
  * Hashing a large file costs a fraction of a second, so it overlaps the query when a hit is
- * unlikely. Whether it is likely is guessed from the files' size and mtime at the last run (a
+ * unlikely; git is asked first, so that no process starts beside the query (see askGit). Whether it is likely is guessed from the files' size and mtime at the last run (a
  * hint only: what is served is always chosen by the content key). Entries unused for 30 days
  * are removed.
  */
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { touchAndPrune } from '../repo/cache-dir.ts';
-import { contentIds } from '../repo/content-id.ts';
+import { askGit, contentIds } from '../repo/content-id.ts';
 import { layout } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 
@@ -84,7 +84,7 @@ async function cached<T>(
 ): Promise<T> {
   const { sql, params, files } = query;
   const hintPath = join(dir(root), `hint-${createHash('sha256').update(queryText(sql, params)).digest('hex').slice(0, 32)}.json`);
-  const [hint, last] = await Promise.all([statHint(files), readJson<{ stats: string; key: string }>(hintPath)]);
+  const [hint, last] = await Promise.all([statHint(files), readJson<{ stats: string; key: string }>(hintPath), askGit(files)]);
   const keyPromise = reportCacheKey(sql, params, files);
   const entry = (key: string) => join(dir(root), `${key}.json`);
   if (last?.stats === hint) {
