@@ -5,9 +5,10 @@
  * git tracks unchanged): any change to any of them is a miss. Never keyed on modification times.
  *
  * Hashing a large file costs a fraction of a second, so it overlaps the query when a hit is
- * unlikely; git is asked first, so that no process starts beside the query (see askGit). Whether it is likely is guessed from the files' size and mtime at the last run (a
- * hint only: what is served is always chosen by the content key). Entries unused for 30 days
- * are removed.
+ * unlikely (git is asked first, so that no process starts beside the query: see askGit).
+ * Whether a hit is likely is guessed from the files' size and mtime at the last run (a hint
+ * only: what is served is always chosen by the content key). Entries unused for 30 days are
+ * removed.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
