@@ -5,10 +5,8 @@
  * to the rounded line shown above them (largest remainder).
  */
 import type { Config } from '../config/schema.ts';
-import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
-import { isAttributed } from '../domain/rules.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { resolveGroup, statementKey } from '../statements/build.ts';
@@ -138,31 +136,26 @@ export async function periodDetails(
   const out: DetailRow[] = [];
   for (const [source, currency, pi_email, project_id, fund_org, service, category, cells] of rows) {
     const line = { source, currency, pi_email, project_id, fund_org, service, category };
-    // A charge no flag holds is billed to its own line's statement when the line is attributed
-    // (what resolveGroup decides for it): decided once per line, not per detail.
-    const key = isAttributed(line) ? statementKey(line) : null;
+    // Most details are billed to their own line's statement: its key is made once per line.
+    const lineKey = statementKey(line);
     for (const [date, resource, row_hash, count, cost, list, others] of cells) {
-      const shown = {
-        source,
-        service: service ?? '(no service name)',
-        category,
-        date,
-        resource,
-        ...(others ? { other_count: Number(others) } : {}),
-      };
-      if (row_hash === null) {
-        if (key !== null) out.push({ key, ...shown, charges: Number(count), exactCost: parseDecimal(cost), exactList: parseDecimal(list) });
-        continue;
+      const group = { ...line, row_hash, rows: Number(count), cost, list };
+      for (const part of resolveGroup(group, decisions)) {
+        if (part.outcome !== 'billed') continue;
+        const key = part.attribution === group ? lineKey : statementKey({ ...part.attribution, currency });
+        out.push({
+          key,
+          source,
+          service: service ?? '(no service name)',
+          category,
+          date,
+          resource,
+          ...(others ? { other_count: Number(others) } : {}),
+          charges: part.rows,
+          exactCost: part.cost,
+          exactList: part.list,
+        });
       }
-      for (const part of resolveGroup({ ...line, row_hash, rows: Number(count), cost, list }, decisions))
-        if (part.outcome === 'billed')
-          out.push({
-            key: statementKey({ ...part.attribution, currency }),
-            ...shown,
-            charges: part.rows,
-            exactCost: part.cost,
-            exactList: part.list,
-          });
     }
   }
   return out;

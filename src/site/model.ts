@@ -436,12 +436,13 @@ function discountPercentOf(list: string, discount: string, d: number): string | 
   return discountPercent(disc, l);
 }
 
+const cmp = <T extends string | bigint | number>(x: T, y: T) => (x < y ? -1 : x > y ? 1 : 0);
+
 /**
  * A total order of a statement line's details: listed before the line's sum of the rest, then by
  * day, resource, amount, list amount and count (rows equal in all of these show the same).
  */
 function detailOrder(a: DetailRow, b: DetailRow): number {
-  const cmp = <T extends string | bigint | number>(x: T, y: T) => (x < y ? -1 : x > y ? 1 : 0);
   return (
     cmp(a.other_count ? 1 : 0, b.other_count ? 1 : 0) ||
     cmp(a.date ?? '', b.date ?? '') ||
