@@ -9,7 +9,7 @@ import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
-import { resolveGroup, statementKey } from '../statements/build.ts';
+import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedJson } from './cache.ts';
 import { DETAIL_GRAIN, DETAIL_LINE, groupsDetailSql, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
@@ -138,23 +138,39 @@ export async function periodDetails(
     const line = { source, currency, pi_email, project_id, fund_org, service, category };
     // Most details are billed to their own line's statement: its key is made once per line.
     const lineKey = statementKey(line);
+    const shown = service ?? '(no service name)';
     for (const [date, resource, row_hash, count, cost, list, others] of cells) {
-      const group = { ...line, row_hash, rows: Number(count), cost, list };
+      // Spelled out: `{ ...line, row_hash, … }` for each of the million groups of a 10M-row month
+      // took 18 s of its details, against 5 s so (and 1.3 s more with `other_count` spread in).
+      const group: ChargeGroup = {
+        source,
+        currency,
+        pi_email,
+        project_id,
+        fund_org,
+        service,
+        category,
+        row_hash,
+        rows: Number(count),
+        cost,
+        list,
+      };
       for (const part of resolveGroup(group, decisions)) {
         if (part.outcome !== 'billed') continue;
         const key = part.attribution === group ? lineKey : statementKey({ ...part.attribution, currency });
-        out.push({
+        const row: DetailRow = {
           key,
           source,
-          service: service ?? '(no service name)',
+          service: shown,
           category,
           date,
           resource,
-          ...(others ? { other_count: Number(others) } : {}),
           charges: part.rows,
           exactCost: part.cost,
           exactList: part.list,
-        });
+        };
+        if (others) row.other_count = Number(others);
+        out.push(row);
       }
     }
   }
