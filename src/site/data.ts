@@ -1,11 +1,10 @@
 /** The site model for the pages, read once per build from the file `focus-billing build` wrote. */
 import { modelPath } from 'virtual:openchargeback/site-input';
-import type { SiteModel } from './model.ts';
-import { readModelFile } from './model-file.ts';
+import { type PageModel, readModelFile } from './model-file.ts';
 
-let cached: SiteModel | undefined;
+let cached: PageModel | undefined;
 
-export function siteModel(): SiteModel {
+export function siteModel(): PageModel {
   if (!modelPath) throw new Error('no site model: build the site with `focus-billing build`');
   cached ??= readModelFile(modelPath);
   return cached;

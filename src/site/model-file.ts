@@ -3,14 +3,22 @@
  * without statements (each PI lists its statements by number); each further line is one
  * statement. A month of millions of charges has thousands of statements whose one-document JSON
  * (each statement was also repeated under its PI) is longer than the longest string V8 holds.
+ *
+ * A statement's charge details reach the pages as rows of HTML, made here: a million details
+ * as objects cost the page builder seconds to parse and to keep, and its rendering more.
  */
 
 import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { detailRowsHtml } from './detail-rows.ts';
 import type { SiteModel, StatementView } from './model.ts';
 
-interface Head extends SiteModel {
-  periods: (SiteModel['periods'][number] & { pis: (SiteModel['periods'][number]['pis'][number] & { numbers?: string[] })[] })[];
+/** A statement as the pages read it: its charge details as the rows of their table, escaped. */
+export type PageStatement = Omit<StatementView, 'details'> & { details_html: string };
+export type PageModel = SiteModel<PageStatement>;
+
+interface Head extends PageModel {
+  periods: (PageModel['periods'][number] & { pis: (PageModel['periods'][number]['pis'][number] & { numbers?: string[] })[] })[];
 }
 
 export async function writeModelFile(path: string, model: SiteModel): Promise<void> {
@@ -27,12 +35,16 @@ export async function writeModelFile(path: string, model: SiteModel): Promise<vo
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   };
   await write(JSON.stringify(head));
-  for (const p of model.periods) for (const s of p.statements) await write(JSON.stringify({ period: p.period, statement: s }));
+  for (const p of model.periods)
+    for (const { details, ...s } of p.statements) {
+      const statement: PageStatement = { ...s, details_html: detailRowsHtml(details) };
+      await write(JSON.stringify({ period: p.period, statement }));
+    }
   out.end();
   await once(out, 'finish');
 }
 
-export function readModelFile(path: string): SiteModel {
+export function readModelFile(path: string): PageModel {
   const bytes = readFileSync(path);
   let start = bytes.indexOf(10);
   const head = JSON.parse(bytes.toString('utf8', 0, start)) as Head;
@@ -41,7 +53,7 @@ export function readModelFile(path: string): SiteModel {
     const end = bytes.indexOf(10, start + 1);
     const line = JSON.parse(bytes.toString('utf8', start + 1, end === -1 ? bytes.length : end)) as {
       period: string;
-      statement: StatementView;
+      statement: PageStatement;
     };
     byPeriod.get(line.period)?.statements.push(line.statement);
     start = end === -1 ? bytes.length : end;
@@ -49,7 +61,7 @@ export function readModelFile(path: string): SiteModel {
   for (const p of head.periods) {
     const byNumber = new Map(p.statements.map((s) => [s.number, s]));
     for (const pi of p.pis) {
-      if (pi.numbers) pi.statements = pi.numbers.map((n) => byNumber.get(n) as StatementView);
+      if (pi.numbers) pi.statements = pi.numbers.map((n) => byNumber.get(n) as PageStatement);
       delete pi.numbers;
     }
   }

@@ -79,17 +79,18 @@ export interface CurrencyTotals {
 }
 
 /** One PI (one person, whatever the spelling of the email) in one period: every statement, totals per currency. */
-export interface PiPeriodView {
+export interface PiPeriodView<S = StatementView> {
   /** The PI key (lower-cased email): what pages, emails and the delivery log are keyed by. */
   email: string;
   name: string;
   slug: string;
   piPage: string;
   totals: CurrencyTotals[];
-  statements: StatementView[];
+  statements: S[];
 }
 
-export interface PeriodView {
+/** `S`: a statement as the builder holds it, or as the pages read it from the model file (model-file.ts). */
+export interface PeriodView<S = StatementView> {
   period: string;
   label: string;
   status: string;
@@ -101,18 +102,18 @@ export interface PeriodView {
   flag_counts: PeriodReport['flag_counts'];
   reconciliation: (PeriodReport['reconciliation'][number] & { display: Record<string, string> })[];
   warnings: string[];
-  pis: PiPeriodView[];
-  statements: StatementView[];
+  pis: PiPeriodView<S>[];
+  statements: S[];
 }
 
-export interface SiteModel {
+export interface SiteModel<S = StatementView> {
   organization: Config['organization'];
   logo?: { src: string; alt: string };
   accent?: string;
   footer?: string;
   paper: 'Letter' | 'A4';
   audience: Audience;
-  periods: PeriodView[];
+  periods: PeriodView<S>[];
   /** Periods with a notes.mdx from the billing office. */
   notes: string[];
   /** The periods whose pages to render (the others' pages are reused from an earlier build); absent: all. */
@@ -281,7 +282,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       rows.forEach((r, i) => {
         const amount = amounts[i] as bigint;
         const list = lists[i] as bigint;
-        out.push({
+        const view: DetailView = {
           date: r.date ?? '',
           resource: r.other_count ? `${r.other_count.toLocaleString('en-US')} smaller charges` : (r.resource ?? ''),
           source: nameOf(r.source),
@@ -291,8 +292,9 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           discount: money(formatUnits(list - amount, d), s.currency),
           amount: money(formatUnits(amount, d), s.currency),
           charges: r.charges,
-          ...(r.other_count ? { other_count: r.other_count } : {}),
-        });
+        };
+        if (r.other_count) view.other_count = r.other_count; // set, not spread in (see periodDetails)
+        out.push(view);
       });
     }
     return out.sort(
