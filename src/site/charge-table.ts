@@ -3,7 +3,7 @@
  * dictionary-encoded (small to send), amounts in minor units of each line's own currency.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { minorDigits } from '../core/currency.ts';
 import { parseDecimal } from '../core/money.ts';
@@ -12,12 +12,18 @@ import type { PeriodView } from './model.ts';
 
 export function chargeTable(p: PeriodView, config: Config): ChargeTable {
   const dict: ChargeTable['dict'] = { source: [], pi: [], project: [], service: [] };
-  const index = new Map<string, number>();
+  // One index per column: a key made per value and column cost a second for a million charges.
+  const indexes = {
+    source: new Map<string, number>(),
+    pi: new Map<string, number>(),
+    project: new Map<string, number>(),
+    service: new Map<string, number>(),
+  };
   const id = (k: keyof ChargeTable['dict'], v: string) => {
-    let i = index.get(`${k}\u0000${v}`);
+    let i = indexes[k].get(v);
     if (i === undefined) {
       i = dict[k].push(v) - 1;
-      index.set(`${k}\u0000${v}`, i);
+      indexes[k].set(v, i);
     }
     return i;
   };
@@ -27,11 +33,17 @@ export function chargeTable(p: PeriodView, config: Config): ChargeTable {
     let c = currencies.findIndex((x) => x.code === s.currency);
     if (c === -1) c = currencies.push({ code: s.currency, digits: minorDigits(s.currency, config.billing.minor_units) }) - 1;
     const digits = (currencies[c] as { digits: number }).digits;
+    let pi = -1;
+    let project = -1;
     for (const d of s.details) {
+      if (pi === -1) {
+        pi = id('pi', s.pi_name);
+        project = id('project', s.project_id);
+      }
       rows.push([
         id('source', d.source),
-        id('pi', s.pi_name),
-        id('project', s.project_id),
+        pi,
+        project,
         id('service', d.service),
         c,
         d.date,
@@ -43,9 +55,12 @@ export function chargeTable(p: PeriodView, config: Config): ChargeTable {
   return { currencies, dict, rows };
 }
 
-export async function writeChargeTables(siteDir: string, periods: PeriodView[], config: Config): Promise<void> {
-  for (const p of periods) {
-    await mkdir(join(siteDir, 'periods', p.period), { recursive: true });
-    await writeFile(join(siteDir, 'periods', p.period, 'charges.json'), JSON.stringify(chargeTable(p, config)));
-  }
+/** The charge browser's data of a period: where it goes in the site, and its text. */
+export function chargeTableFile(p: PeriodView, config: Config): { path: string; text: string } {
+  return { path: `periods/${p.period}/charges.json`, text: JSON.stringify(chargeTable(p, config)) };
+}
+
+export async function writeChargeTable(siteDir: string, file: { path: string; text: string }): Promise<void> {
+  await mkdir(dirname(join(siteDir, file.path)), { recursive: true });
+  await writeFile(join(siteDir, file.path), file.text);
 }
