@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -284,6 +285,32 @@ describe('build', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the site did not build/);
     assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+  });
+  it('stops the page build it started when a period cannot be read, and leaves nothing behind', async () => {
+    // Astro starts before the periods are read (it bundles the pages meanwhile): a period that
+    // fails must stop it, and the error must be the period's.
+    const data = join(repo, 'data/2025-03/aws.csv');
+    const stored = await readFile(data);
+    const tmp = await mkdtemp(join(tmpdir(), 'ocb-site-fail-'));
+    try {
+      await writeFile(data, 'BilledCost,BillingCurrency\n1.00,USD\n');
+      const r = spawnSync(process.execPath, [...SOURCE_CLI, 'build', '--root', repo, '--no-pdf', '--out', join(repo, 'failed')], {
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: tmp },
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^error: data\/2025-03\/aws\.csv:1:1: missing required column BillingPeriodStart/);
+      assert.doesNotMatch(r.stderr, /the site did not build/);
+      assert.deepEqual(
+        readdirSync(tmp).filter((f) => !f.startsWith('tsx-')),
+        [],
+        'Astro stopped and its folders removed',
+      );
+      assert.ok(!existsSync(join(repo, 'failed')));
+    } finally {
+      await writeFile(data, stored);
+      await removeDir(tmp);
+    }
   });
   it('builds from inside a billing repository that lies outside the project', async () => {
     // Astro imports its intermediate bundle from below the working directory: here /tmp, where

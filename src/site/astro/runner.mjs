@@ -6,6 +6,22 @@ import { build } from 'astro';
 import { astroSettings } from './settings.mjs';
 
 const input = JSON.parse(process.argv[2] ?? '{}');
+// Started before the model file is written (waitForModel): the pages are bundled, then the builder
+// is asked for the file and answers once it is written. A builder that goes away takes this
+// process with it.
+const modelWritten = () =>
+  input.waitForModel &&
+  new Promise((resolve) => {
+    const answer = (m) => {
+      if (m?.model !== 'written') return;
+      process.off('message', answer);
+      resolve();
+    };
+    process.on('message', answer);
+    process.send?.({ waiting: 'model' });
+  });
+const orphaned = () => process.exit(1);
+process.on('disconnect', orphaned);
 let pages = 0;
 try {
   const settings = astroSettings({ modelPath: input.modelPath, periodsDir: input.periodsDir });
@@ -24,6 +40,8 @@ try {
       {
         name: 'openchargeback-page-count',
         hooks: {
+          // After the pages are bundled, before any is rendered (or the model read).
+          'astro:build:ssr': () => modelWritten(),
           'astro:build:done': ({ pages: built }) => {
             pages = built.length;
           },
@@ -43,3 +61,5 @@ try {
   });
   process.exitCode = 1;
 }
+// The answer sent, the channel is let go (a listener would keep this process alive).
+process.off('disconnect', orphaned);
