@@ -39,6 +39,7 @@ export class Database {
   }
 
   private onProgress: ((percent: number) => void) | undefined;
+  private unordered: DuckDBConnection | undefined;
 
   /** Calls `fn` about once a second with a running query's progress (whole percent, each value once). */
   watchProgress(fn: (percent: number) => void): void {
@@ -57,25 +58,51 @@ export class Database {
     return this.run(sql, params, (reader) => ({ columns: reader.columnNames(), rows: reader.getRowsJson() }));
   }
 
-  private async run<T>(sql: string, params: Record<string, DuckDBValue>, read: (reader: DuckDBResultReader) => T): Promise<T> {
+  /**
+   * Runs a statement whose rows' order nothing relies on (a table of grouped rows) on a connection
+   * of its own that need not keep insertion order. Grouping a 10M-row month into ten million
+   * groups took 58-61 s so, against 66-73 s keeping each thread's rows in order. What it makes
+   * must be a table of the database (a TEMP table is seen by its own connection only).
+   */
+  async runUnordered(sql: string, params: Record<string, DuckDBValue> = {}): Promise<void> {
+    if (!this.unordered) {
+      this.unordered = await this.instance.connect();
+      for (const setting of [
+        "TimeZone = 'UTC'",
+        'enable_progress_bar = true',
+        'enable_progress_bar_print = false',
+        'preserve_insertion_order = false',
+      ])
+        await this.unordered.run(`SET SESSION ${setting}`);
+    }
+    await this.run(sql, params, () => undefined, this.unordered);
+  }
+
+  private async run<T>(
+    sql: string,
+    params: Record<string, DuckDBValue>,
+    read: (reader: DuckDBResultReader) => T,
+    connection = this.connection,
+  ): Promise<T> {
     const report = this.onProgress;
     let shown = -1;
     const timer = report
       ? setInterval(() => {
-          const percent = Math.floor(this.connection.progress.percentage);
+          const percent = Math.floor(connection.progress.percentage);
           if (percent <= shown || percent >= 100) return;
           shown = percent;
           report(percent);
         }, 1000)
       : undefined;
     try {
-      return read(await this.connection.runAndReadAll(sql, params));
+      return read(await connection.runAndReadAll(sql, params));
     } finally {
       clearInterval(timer);
     }
   }
 
   close(): void {
+    this.unordered?.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
     rmSync(this.spillDir, { recursive: true, force: true });

@@ -29,7 +29,7 @@ export const GROUP_COLUMNS = ['currency', 'pi_email', 'project_id', 'fund_org', 
 let tables = 0;
 
 export class PeriodGroups {
-  /** The temporary table holding the groups, once made. */
+  /** The table holding the groups, once made (dropped by `drop`, or with the database). */
   table: string | null = null;
 
   constructor(private readonly db: Database) {}
@@ -52,8 +52,9 @@ export class PeriodGroups {
         FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
       )
       .join('\nUNION ALL\n');
-    await this.db.query(
-      `CREATE TEMP TABLE ${name} AS
+    // No order to keep: grouped on a connection that need not (a table, so the others see it).
+    await this.db.runUnordered(
+      `CREATE TABLE ${name} AS
       SELECT source, file, ${GROUP_COLUMNS.join(', ')}, day, resource, GROUPING(file) = 0 AS _report,
         count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list, count(*) FILTER (WHERE _invalid) AS invalid
       FROM (${charges})
