@@ -160,7 +160,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     const statements = built.reduce((n, b) => n + b.view.statements.length, 0) + kept.reduce((n, k) => n + k.summary.statements, 0);
     await lap('model', () => writeModelFile(modelPath, model));
     modelFile.written();
-    await modelWritten; // Astro told (runAstro), before this process is busy with the charges
+    await modelWritten; // Astro, if it has asked (runAstro), is told before this process is busy with the charges
     options.progress(
       `Building the site (${statements} statements${kept.length ? `; ${kept.length} unchanged period${kept.length === 1 ? '' : 's'} reused` : ''})…`,
     );
