@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue, type Json } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
 
 export type Row = Record<string, unknown>;
 
@@ -48,14 +48,6 @@ export class Database {
 
   async query<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<T[]> {
     return this.run(sql, params, (reader) => reader.getRowObjectsJson() as unknown as T[]);
-  }
-
-  /**
-   * `query`'s rows as arrays, in the order of `columns`: no column name repeated in every row,
-   * for results of a million rows that are cached as they come.
-   */
-  async queryRows(sql: string, params: Record<string, DuckDBValue> = {}): Promise<{ columns: string[]; rows: Json[][] }> {
-    return this.run(sql, params, (reader) => ({ columns: reader.columnNames(), rows: reader.getRowsJson() }));
   }
 
   /**
