@@ -43,11 +43,11 @@ const ASTRO_LEFTOVERS = ['content-assets.mjs', 'content-modules.mjs'];
 /**
  * Builds the site into `outDir`; returns the number of pages.
  *
- * With `modelWritten`, Astro starts at once, before the model file exists: it bundles the pages
- * (6-7 s) at a lower priority, on what the builder's queries leave idle, and renders them once
- * the promise settles (the file written). Rejected, the build is abandoned and Astro stopped.
+ * Astro starts at once, before the model file exists: it bundles the pages (6-7 s) at a lower
+ * priority, on what the builder's queries leave idle, and renders them once `modelWritten`
+ * settles (the file written). Rejected, the build is abandoned and Astro stopped.
  */
-export async function runAstro(input: AstroInput, modelWritten?: Promise<void>): Promise<number> {
+export async function runAstro(input: AstroInput, modelWritten: Promise<void>): Promise<number> {
   const { root: _repository, ...build } = input;
   // A root of its own for each build: Astro writes its intermediate files (.astro/) in its root,
   // so two builds at once (two billing repositories, two tests) would overwrite each other's in
@@ -62,27 +62,19 @@ export async function runAstro(input: AstroInput, modelWritten?: Promise<void>):
   }
 }
 
-async function runIn(root: string, input: AstroInput, build: Omit<AstroInput, 'root'>, modelWritten?: Promise<void>): Promise<number> {
-  const child = fork(
-    join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'),
-    [JSON.stringify({ ...build, root, waitForModel: !!modelWritten })],
-    {
-      cwd: root,
-      env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [],
-    },
-  );
-  if (modelWritten) {
-    if (child.pid !== undefined) {
-      try {
-        setPriority(child.pid, 10);
-      } catch {
-        // Only the time it takes.
-      }
-    }
-    modelWritten.catch(() => child.kill());
+async function runIn(root: string, input: AstroInput, build: Omit<AstroInput, 'root'>, modelWritten: Promise<void>): Promise<number> {
+  const child = fork(join(PACKAGE_ROOT, 'src', 'site', 'astro', 'runner.mjs'), [JSON.stringify({ ...build, root })], {
+    cwd: root,
+    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: [],
+  });
+  try {
+    if (child.pid !== undefined) setPriority(child.pid, 10);
+  } catch {
+    // Only the time it takes.
   }
+  modelWritten.catch(() => child.kill());
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = `${stderr}${d.toString()}`.slice(-20_000);
@@ -93,7 +85,7 @@ async function runIn(root: string, input: AstroInput, build: Omit<AstroInput, 'r
     child.on('message', (m: Answer | { waiting: 'model' }) => {
       // Asked once the pages are bundled: answered once the model file is written.
       if ('waiting' in m)
-        modelWritten?.then(
+        modelWritten.then(
           () => child.connected && child.send({ model: 'written' }),
           () => {},
         );

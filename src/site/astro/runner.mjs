@@ -6,11 +6,9 @@ import { build } from 'astro';
 import { astroSettings } from './settings.mjs';
 
 const input = JSON.parse(process.argv[2] ?? '{}');
-// Started before the model file is written (waitForModel): the pages are bundled, then the builder
-// is asked for the file and answers once it is written. A builder that goes away takes this
-// process with it.
+// Started before the model file is written: the pages are bundled, then the builder is asked for
+// the file and answers once it is written. A builder that goes away takes this process with it.
 const modelWritten = () =>
-  input.waitForModel &&
   new Promise((resolve) => {
     const answer = (m) => {
       if (m?.model !== 'written') return;
