@@ -167,11 +167,11 @@ describe('charge details', () => {
     const ingest = await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo);
     assert.equal(ingest.code, 0, ingest.stderr);
     const config = await loadConfig(repo);
-    const both = (groups: boolean, cached = false) =>
+    const both = (groups: boolean, cached = false, lineHash?: string) =>
       withDatabase(async (db) => {
         // Each way computes, none served from the other's cache; then once more from the cache.
         if (!cached) await rm(join(repo, '.cache'), { recursive: true, force: true });
-        const g = groups ? new PeriodGroups(db) : undefined;
+        const g = groups ? new PeriodGroups(db, lineHash) : undefined;
         const report = await periodReport(db, repo, config, '2025-03', { groups: g });
         const details = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, 200, g);
         await g?.drop();
@@ -189,6 +189,8 @@ describe('charge details', () => {
     assert.equal(grouped.details.length, 4, 'node-1, node-2 twice (usage, credit), node-6; the pending flagged charge is not billed');
     assert.deepEqual(grouped, own);
     assert.deepEqual(await both(false, true), own, 'the same again from the cache');
+    // Statement lines whose keys collide (every line keyed 0 here) are grouped by their columns.
+    assert.deepEqual(await both(true, false, '0::UBIGINT'), own, 'the same when two lines share a key');
   });
 
   it('gives the same rows the rounded cents whatever order the details come in', async (t) => {

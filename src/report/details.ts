@@ -11,7 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedJson } from './cache.ts';
-import { DETAIL_GRAIN, DETAIL_LINE, groupsDetailSql, type PeriodGroups } from './groups.ts';
+import { DETAIL_GRAIN, DETAIL_LINE, type PeriodGroups } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -127,8 +127,8 @@ export async function periodDetails(
     let lines: { line: string }[];
     if (groups) {
       const own = new Params();
-      const table = await groups.make(files, config, period);
-      lines = await db.query(asJson(detailsSql(groupsDetailSql(table), own.add(perStatement), false)), own.values);
+      await groups.make(files, config, period);
+      lines = await db.query(asJson(detailsSql(groups.detailSql(), own.add(perStatement), false)), own.values);
     } else lines = await db.query(asJson(sql), params.values);
     return `[${lines.map((l) => l.line).join(',')}]`;
   });
