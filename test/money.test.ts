@@ -99,4 +99,27 @@ describe('currency', () => {
     // 17 significant digits survive: a float would print 12345678901234567.00 wrongly.
     assert.equal(formatMoney('12345678901234.57', 'USD'), '$12,345,678,901,234.57');
   });
+  it('writes what Intl writes, whatever the amount, currency, locale and digits', () => {
+    const intl = (text: string, code: string, locale: string, d: number) =>
+      new Intl.NumberFormat(locale, { style: 'currency', currency: code, minimumFractionDigits: d, maximumFractionDigits: d }).format(
+        text as unknown as number,
+      );
+    const plain = fc.tuple(fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }), fc.integer({ min: 0, max: 4 }));
+    // Also what formatUnits never writes: Intl rounds or reads these, and so must formatMoney.
+    const odd = fc.constantFrom('007.50', '-0', '+1.00', '1e3', '1.005', '.5', '5.', '1.2', '-0.000', '12345.6789');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          plain.map(([units, d]) => [formatUnits(units, d), d] as const),
+          fc.tuple(odd, fc.integer({ min: 0, max: 3 })),
+        ),
+        fc.constantFrom('USD', 'EUR', 'JPY', 'BHD', 'INR', 'CHF', 'GBP', 'CAD'),
+        fc.constantFrom('en-US', 'de-DE', 'fr-FR', 'en-IN', 'es-ES', 'de-CH', 'ja-JP', 'ar-EG', 'he-IL', 'nl-NL'),
+        ([text, d], code, locale) => {
+          assert.equal(formatMoney(text, code, locale, d), intl(text, code, locale, d), `${text} ${code} ${locale} ${d}`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });
