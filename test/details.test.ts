@@ -11,7 +11,7 @@ import { loadPiDirectory } from '../src/config/pi-directory.ts';
 import { formatUnits, SCALE } from '../src/core/money.ts';
 import { withDatabase } from '../src/db/duckdb.ts';
 import { periodDetails } from '../src/report/details.ts';
-import { PeriodGroups } from '../src/report/groups.ts';
+import { DETAIL_KEYS, PeriodGroups } from '../src/report/groups.ts';
 import { periodReport } from '../src/report/period-report.ts';
 import { buildSiteModel } from '../src/site/model.ts';
 import { cli, FOCUS_HEADER, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
@@ -167,13 +167,13 @@ describe('charge details', () => {
     const ingest = await cli('ingest', part1, part2, '--source', 'AWS', '--root', repo);
     assert.equal(ingest.code, 0, ingest.stderr);
     const config = await loadConfig(repo);
-    const both = (groups: boolean, cached = false, lineHash?: string) =>
+    const both = (groups: boolean, cached = false, keys?: typeof DETAIL_KEYS, cap = 200) =>
       withDatabase(async (db) => {
         // Each way computes, none served from the other's cache; then once more from the cache.
         if (!cached) await rm(join(repo, '.cache'), { recursive: true, force: true });
-        const g = groups ? new PeriodGroups(db, lineHash) : undefined;
+        const g = groups ? new PeriodGroups(db, keys) : undefined;
         const report = await periodReport(db, repo, config, '2025-03', { groups: g });
-        const details = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, 200, g);
+        const details = await periodDetails(db, repo, report.files, config, '2025-03', report.flags, cap, g);
         await g?.drop();
         const canonical = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
         return {
@@ -189,8 +189,13 @@ describe('charge details', () => {
     assert.equal(grouped.details.length, 4, 'node-1, node-2 twice (usage, credit), node-6; the pending flagged charge is not billed');
     assert.deepEqual(grouped, own);
     assert.deepEqual(await both(false, true), own, 'the same again from the cache');
-    // Statement lines whose keys collide (every line keyed 0 here) are grouped by their columns.
-    assert.deepEqual(await both(true, false, '0::UBIGINT'), own, 'the same when two lines share a key');
+    // One detail listed per statement, the rest summed: ranked within each statement alike.
+    const ownTop = await both(false, false, undefined, 1);
+    assert.notDeepEqual(ownTop.details, own.details);
+    assert.deepEqual(await both(true, false, undefined, 1), ownTop);
+    // Statement lines or statements whose keys collide (all keyed 0 here) are grouped by their columns.
+    assert.deepEqual(await both(true, false, { ...DETAIL_KEYS, line: '0::UBIGINT' }, 1), ownTop, 'two lines share a key');
+    assert.deepEqual(await both(true, false, { ...DETAIL_KEYS, statement: '0::UBIGINT' }, 1), ownTop, 'two statements share one');
   });
 
   it('gives the same rows the rounded cents whatever order the details come in', async (t) => {

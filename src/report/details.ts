@@ -11,7 +11,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { type ChargeGroup, resolveGroup, statementKey } from '../statements/build.ts';
 import { cachedJson } from './cache.ts';
-import { DETAIL_GRAIN, DETAIL_LINE, type PeriodGroups } from './groups.ts';
+import { DETAIL_GRAIN, DETAIL_LINE, type PeriodGroups, DETAIL_STATEMENT as STATEMENT } from './groups.ts';
 import { periodChargesSql } from './period-report.ts';
 
 export interface DetailRow {
@@ -67,9 +67,6 @@ function asJson(sql: string): string {
   return `SELECT json_array(${DETAIL_LINE}, list([${cell}]))::VARCHAR AS line FROM (${sql}) GROUP BY ${DETAIL_LINE}`;
 }
 
-/** A statement: what the details are ranked within. */
-const STATEMENT = ['pi_email', 'project_id', 'fund_org', 'currency'];
-
 /**
  * The details query over `grouped` (charges grouped by source, statement, service, category,
  * `day`, resource and flag hash): the largest `cap` groups of each statement, every flagged one,
@@ -102,6 +99,34 @@ function detailsSql(grouped: string, cap: string, materialized: boolean): string
     ) GROUP BY ALL HAVING sum(n) > 0`;
 }
 
+/**
+ * `detailsSql` over the build's groups (PeriodGroups): the same rows. Where the details' groups
+ * are keyed by their line's and statement's hashes, they are ranked within the statement's hash,
+ * and the line's columns are joined to the candidates and the lines' sums only (see DETAIL_KEYS).
+ */
+function groupsDetailsSql(groups: PeriodGroups, table: string, cap: string): string {
+  if (!groups.hashed)
+    return detailsSql(`SELECT ${DETAIL_LINE}, day, resource, row_hash, rows, cost, list FROM ${table} WHERE NOT _report`, cap, false);
+  const line = DETAIL_LINE.split(', ')
+    .map((c) => `l.${c}`)
+    .join(', ');
+  return `WITH d AS NOT MATERIALIZED (SELECT line, stmt, day, resource, row_hash, rows, cost, list FROM ${table} WHERE NOT _report),
+    lines AS (SELECT DISTINCT line, ${DETAIL_LINE} FROM ${table} WHERE _report),
+    f AS (SELECT stmt, max(abs(cost), greatest(${cap}, 1))[${cap}] AS floor
+      FROM d WHERE row_hash IS NULL GROUP BY stmt HAVING count(*) > ${cap}),
+    listed AS (SELECT ${line}, c.* FROM (SELECT d.* FROM d LEFT JOIN f ON d.stmt = f.stmt
+        WHERE d.row_hash IS NOT NULL OR f.floor IS NULL OR abs(d.cost) >= f.floor) c JOIN lines l ON c.line = l.line
+      QUALIFY c.row_hash IS NOT NULL OR row_number() OVER (PARTITION BY c.stmt, c.row_hash IS NULL
+        ORDER BY abs(c.cost) DESC, c.day, c.resource, l.service, l.category, l.source) <= ${cap}),
+    rest AS (SELECT line, sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list, sum(n) AS n FROM (
+        SELECT line, rows, cost, list, 1 AS n FROM d WHERE row_hash IS NULL
+        UNION ALL SELECT line, -rows, -cost, -list, -1 FROM listed WHERE row_hash IS NULL
+      ) GROUP BY line HAVING sum(n) > 0)
+    SELECT ${DETAIL_LINE}, strftime(day, '%Y-%m-%d') AS date, resource, row_hash, rows, cost, list, NULL AS other_count FROM listed
+    UNION ALL
+    SELECT ${line}, NULL, NULL, NULL, r.rows, r.cost, r.list, r.n FROM rest r JOIN lines l ON r.line = l.line`;
+}
+
 export async function periodDetails(
   db: Database,
   root: string,
@@ -127,8 +152,8 @@ export async function periodDetails(
     let lines: { line: string }[];
     if (groups) {
       const own = new Params();
-      await groups.make(files, config, period);
-      lines = await db.query(asJson(detailsSql(groups.detailSql(), own.add(perStatement), false)), own.values);
+      const table = await groups.make(files, config, period);
+      lines = await db.query(asJson(groupsDetailsSql(groups, table, own.add(perStatement))), own.values);
     } else lines = await db.query(asJson(sql), params.values);
     return `[${lines.map((l) => l.line).join(',')}]`;
   });
