@@ -76,24 +76,30 @@ export async function largeBench(work: string, cli: string, rows: number): Promi
   };
   const stored = statSync(join(a, 'data', '2025-03', 'aws.csv.gz')).size;
   const ratio = (r: Run, d: Run) => r.seconds / d.seconds;
-  const line = (r: Run, d: Run | null, limit: number | null) => {
+  /** A step against its targets: within 2× of `d`, at most `memoryMb` at its peak, at most `limit` seconds; what it misses is named. */
+  const line = (r: Run, d: Run | null, limit: number | null, memoryMb: number | null) => {
     const over = d ? ratio(r, d) : null;
-    const ok = (over === null || over <= 2) && r.rssMb <= 2048 && (limit === null || r.seconds <= limit);
-    return `${r.label.padEnd(24)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.rssMb.toFixed(0).padStart(5)} MB${over === null ? '        ' : `  ${over.toFixed(2).padStart(5)}×`}${d || limit ? (ok ? '  meets target' : '  MISSES target') : ''}`;
+    const missed = [
+      ...(over !== null && over > 2 ? ['2×'] : []),
+      ...(memoryMb !== null && r.rssMb > memoryMb ? ['2 GB'] : []),
+      ...(limit !== null && r.seconds > limit ? ['2 minutes'] : []),
+    ];
+    const verdict = d || limit ? (missed.length === 0 ? '  meets target' : `  MISSES target (${missed.join(', ')})`) : '';
+    return `${r.label.padEnd(24)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.rssMb.toFixed(0).padStart(5)} MB${over === null ? '        ' : `  ${over.toFixed(2).padStart(5)}×`}${verdict}`;
   };
   console.log(
     `\n${rows.toLocaleString('en-US')} rows: ${(statSync(csv).size / 1e9).toFixed(2)} GB of CSV, ${(statSync(gz).size / 1e6).toFixed(0)} MB gzipped; stored by ingest as ${(stored / 1e6).toFixed(0)} MB (.csv.gz, in Git LFS)`,
   );
   console.log(`${'step'.padEnd(24)} ${'time'.padStart(9)}  ${'peak'.padStart(8)}  ratio to direct DuckDB on the same file`);
-  console.log(line(results.directCsv, null, null));
-  console.log(line(results.directGz, null, null));
-  console.log(line(results.startup, null, null));
-  console.log(line(results.ingestCsv, results.directCsv, null));
-  console.log(line(results.ingestGz, results.directGz, null));
-  console.log(line(results.generate, results.directGz, null));
-  console.log(line(results.build, null, 120));
-  console.log(line(results.coldBuild, null, 120));
+  console.log(line(results.directCsv, null, null, null));
+  console.log(line(results.directGz, null, null, null));
+  console.log(line(results.startup, null, null, null));
+  console.log(line(results.ingestCsv, results.directCsv, null, 2048));
+  console.log(line(results.ingestGz, results.directGz, null, 2048));
+  console.log(line(results.generate, results.directGz, null, 2048));
+  console.log(line(results.build, null, 120, null));
+  console.log(line(results.coldBuild, null, 120, null));
   console.log(
-    '  targets: ingest and the first generate within 2× of DuckDB directly, peak memory at most 2 GB; build --no-pdf at most 2 minutes',
+    '  targets (issue 12): ingest and the first generate within 2× of DuckDB directly, peak memory at most 2 GB; build --no-pdf at most 2 minutes (its peak is shown: the 2 GB bound is on ingest and generate)',
   );
 }
