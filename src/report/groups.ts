@@ -69,12 +69,17 @@ export class PeriodGroups {
     const shared = (key: string, columns: string) =>
       `(SELECT count(*) FROM (SELECT ${key} FROM (SELECT DISTINCT ${key}, ${columns} FROM ${name} WHERE _report)
         GROUP BY ${key} HAVING count(*) > 1))`;
-    const [check] = await this.db.query<{ n: string }>(
-      `SELECT ${shared('line', DETAIL_LINE)} + ${shared('stmt', DETAIL_STATEMENT.join(', '))} AS n`,
-    );
-    if (Number(check?.n) > 0) {
-      await this.db.query(`DROP TABLE ${name}`);
-      await this.group(name, files, config, period, false);
+    try {
+      const [check] = await this.db.query<{ n: string }>(
+        `SELECT ${shared('line', DETAIL_LINE)} + ${shared('stmt', DETAIL_STATEMENT.join(', '))} AS n`,
+      );
+      if (Number(check?.n) > 0) {
+        await this.db.query(`DROP TABLE ${name}`);
+        await this.group(name, files, config, period, false);
+      }
+    } catch (e) {
+      await this.db.query(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
+      throw e;
     }
     this.table = name;
     return name;
