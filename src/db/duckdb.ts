@@ -9,6 +9,17 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type Du
 
 export type Row = Record<string, unknown>;
 
+/**
+ * What every connection is set to. Naive timestamps in FOCUS files are UTC, and periods are UTC
+ * months, whatever the machine's zone; progress is tracked (for watchProgress), never printed by
+ * DuckDB itself.
+ */
+const SESSION = ["TimeZone = 'UTC'", 'enable_progress_bar = true', 'enable_progress_bar_print = false'];
+
+async function setSession(connection: DuckDBConnection, settings: string[]): Promise<void> {
+  for (const setting of settings) await connection.run(`SET SESSION ${setting}`);
+}
+
 export class Database {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -30,11 +41,7 @@ export class Database {
     if (options.threads) settings.threads = String(options.threads);
     const instance = await DuckDBInstance.create(':memory:', settings);
     const connection = await instance.connect();
-    // Naive timestamps in FOCUS files are UTC, and periods are UTC months, whatever the machine's zone.
-    await connection.run("SET TimeZone = 'UTC'");
-    // Progress is tracked (for watchProgress), never printed by DuckDB itself.
-    await connection.run('SET enable_progress_bar = true');
-    await connection.run('SET enable_progress_bar_print = false');
+    await setSession(connection, SESSION);
     return new Database(instance, connection, spillDir);
   }
 
@@ -59,13 +66,7 @@ export class Database {
   async runUnordered(sql: string, params: Record<string, DuckDBValue> = {}): Promise<void> {
     if (!this.unordered) {
       this.unordered = await this.instance.connect();
-      for (const setting of [
-        "TimeZone = 'UTC'",
-        'enable_progress_bar = true',
-        'enable_progress_bar_print = false',
-        'preserve_insertion_order = false',
-      ])
-        await this.unordered.run(`SET SESSION ${setting}`);
+      await setSession(this.unordered, [...SESSION, 'preserve_insertion_order = false']);
     }
     await this.run(sql, params, () => undefined, this.unordered);
   }
