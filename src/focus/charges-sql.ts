@@ -28,6 +28,11 @@ export interface ChargesOptions {
    * keeps the rows without Tags), filtered as the file is read, before any other work.
    */
   tagsIn?: string;
+  /**
+   * Read the rows from this relation instead of the file: columns c0…cN as text, as the file's
+   * reader gives them (other columns pass through to the result).
+   */
+  rows?: string;
 }
 
 /** FOCUS ChargeCategory values, as spelled by the spec (files may differ in case). */
@@ -135,7 +140,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       ${field(f, 'chargeCategory')} AS category_raw,
       ${field(f, 'chargeClass')} AS charge_class,
       ${nul} AS bad_text
-    FROM ${options.tagsIn ? tagsInSql(f, options.tagsIn, params) : readFileSql(f, params)}`;
+    FROM ${options.rows ?? (options.tagsIn ? tagsInSql(f, options.tagsIn, params) : readFileSql(f, params))}`;
 
   const parsed = `SELECT *,
       ${decimalSql('cost_raw')} AS cost,

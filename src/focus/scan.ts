@@ -1,21 +1,22 @@
 /**
  * Scans one FOCUS file with DuckDB: per-period totals, validation counts and the flagged rows,
- * with their record numbers, in one parallel pass. Record numbers become line numbers by
- * counting newlines (JavaScript, alongside DuckDB's threads), or by a quote-aware scan when some
- * record spans lines or blank lines are skipped.
+ * with their record numbers, in parallel reads (one, or by Tags text two: see scanFile). Record
+ * numbers become line numbers by counting newlines (JavaScript, alongside DuckDB's threads), or
+ * by a quote-aware scan when some record spans lines or blank lines are skipped.
  */
 import type { Config } from '../config/schema.ts';
 import { isCurrencyCode } from '../core/currency.ts';
 import { invalidInput, showValue } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
-import { type FlagRule, ROW_ERRORS, type RowError } from '../domain/rules.ts';
-import { type ChargeFile, chargesSql, RULES_LIST_SQL } from './charges-sql.ts';
+import { CORE_ATTRIBUTES, type FlagRule, ROW_ERRORS, ROW_RULES, type RowError, TAG_RULES } from '../domain/rules.ts';
+import { anyRuleSql, type ChargeFile, chargesSql, RULES_LIST_SQL, rowChargesSql, tagsSql } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
 import { type ByteScan, CorruptGzip, recordLines, scanBytes } from './lines.ts';
-import { MAX_LINE_BYTES, sampleTagKeysSql } from './read-sql.ts';
+import { col, MAX_LINE_BYTES, sampleTagKeysSql } from './read-sql.ts';
+import { tagsRepeat } from './tag-sample.ts';
 
 export interface PeriodTotals {
   period: string;
@@ -70,18 +71,15 @@ export async function withTagKeys(db: Database, f: ChargeFile): Promise<ChargeFi
   }
 }
 
-/**
- * Reads a file once, in parallel, into a temporary table of what ingest needs per row. DuckDB
- * keeps a single-table scan's order when it materialises it, so `rowid + 1` is the record number:
- * flagged and invalid rows are located without a serial, numbered pass over the file.
- */
-export async function scanFile(db: Database, file: ChargeFile, config: Config, period: string | null): Promise<ScanResult> {
-  const table = `_scan_${++scans}`;
-  const f = await withTagKeys(db, file);
-  const params = new Params();
-  const anyError = ROW_ERRORS.join(' OR ');
-  const create = `CREATE TEMP TABLE ${table} AS
-    SELECT period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
+export interface ScanOptions {
+  /** Group the rows by Tags text first (see tagsRepeat); decided from the file's first rows when not said. */
+  byTags?: boolean;
+  /** Buckets of the bitmap of held Tags texts (by default 65,536): fewer read more rows again (tests). */
+  textBuckets?: number;
+}
+
+/** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
+const LOCATED_COLUMNS = (anyError: string) => `period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
       CASE WHEN flagged THEN to_json({
         row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
         pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service,
@@ -90,28 +88,100 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
       CASE WHEN ${anyError} THEN to_json({
         period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw,
         charge_start_raw: charge_start_raw, charge_end_raw: charge_end_raw
-      }) END AS invalid
-    FROM (${chargesSql(f, { config, period }, params)})`;
+      }) END AS invalid`;
+
+/** Per period and currency: rows, sums, invalid values by kind, and the rows held for review. */
+const TOTALS = (rows: string) => `period, currency, ${rows} AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
+        ${ROW_ERRORS.map((k) => `coalesce(${rows} FILTER (WHERE ${k}), 0) AS ${k}`).join(', ')},
+        coalesce(${rows} FILTER (WHERE flagged), 0) AS flagged_rows, coalesce(sum(cost) FILTER (WHERE flagged), 0) AS flagged_cost`;
+
+/** The rows a scan located: a table of (some of) the file's rows, with the SQL of each one's record number (1 = first data row). */
+interface Located {
+  table: string;
+  rec: string;
+}
+
+/**
+ * Reads a file, in parallel, for what ingest needs: per-period totals, the located error of the
+ * first invalid row, and the rows held for review with their record numbers and line numbers.
+ *
+ * Row by row: one read into a temporary table of every row's verdict. DuckDB keeps a
+ * single-table scan's order when it materialises it, so `rowid + 1` is the record number.
+ *
+ * By Tags text (`byTags`), where rows share few texts: the first read groups the rows by their
+ * Tags text and everything else that decides their totals and verdicts, and reads Tags once
+ * per group. Only when some rows are held or invalid, a second read keeps, in the file's order,
+ * the text of the rows that may be (a superset: the rules their other columns decide, and the
+ * texts held, by a bitmap of their hashes), and the same SQL as row by row judges just those.
+ * Both ways give the same result; the second checks that it finds as many as the first counted.
+ */
+export async function scanFile(
+  db: Database,
+  file: ChargeFile,
+  config: Config,
+  period: string | null,
+  options: ScanOptions = {},
+): Promise<ScanResult> {
+  const f = await withTagKeys(db, file);
+  const byTags = options.byTags ?? (await tagsRepeat(db, f, config, CORE_ATTRIBUTES));
   const counting = new AbortController();
   const parquet = f.file.format === 'parquet';
   // Lines, NUL bytes and gzip integrity, counted in JavaScript while DuckDB reads.
   const bytes: Promise<ByteScan | null> = parquet ? Promise.resolve(null) : scanBytes(f.file.path, f.file.compression, counting.signal);
   bytes.catch(() => {}); // awaited below, or abandoned with the read
-  try {
-    await db.query(create, params.values);
-  } catch (e) {
-    // A damaged gzip stream misleads the CSV reader; its own check names the real cause.
-    if (f.file.compression === 'gzip') await bytes.catch((g) => g instanceof CorruptGzip && throwCorrupt(f, g));
-    // So does a line longer than its buffer: it reports a quote that never ends.
-    if (/unterminated quote/i.test((e as Error).message ?? '')) {
-      const longest = (await bytes.catch(() => null))?.longest;
-      if (longest && longest.bytes > MAX_LINE_BYTES)
-        throw lineTooLong({ file: f.file.display, line: longest.line }, MAX_LINE_BYTES, longest.bytes);
+  const made: string[] = [];
+  const table = () => {
+    const name = `_scan_${++scans}`;
+    made.push(name);
+    return name;
+  };
+  const anyError = ROW_ERRORS.join(' OR ');
+  /** A read of the file: errors are the file's, located where they can be. */
+  const read = async (sql: string, params: Params) => {
+    try {
+      await db.query(sql, params.values);
+    } catch (e) {
+      // A damaged gzip stream misleads the CSV reader; its own check names the real cause.
+      if (f.file.compression === 'gzip') await bytes.catch((g) => g instanceof CorruptGzip && throwCorrupt(f, g));
+      // So does a line longer than its buffer: it reports a quote that never ends.
+      if (/unterminated quote/i.test((e as Error).message ?? '')) {
+        const longest = (await bytes.catch(() => null))?.longest;
+        if (longest && longest.bytes > MAX_LINE_BYTES)
+          throw lineTooLong({ file: f.file.display, line: longest.line }, MAX_LINE_BYTES, longest.bytes);
+      }
+      counting.abort();
+      throwReadError(e, f);
     }
-    counting.abort();
-    throwReadError(e, f);
-  }
+  };
   try {
+    // The rows' totals, and a table to locate rows in (by Tags text: made below, when needed).
+    let totalsSql: string;
+    let located: Located | undefined;
+    let groups: string | undefined;
+    if (byTags) {
+      groups = table();
+      const params = new Params();
+      const options = { config, period };
+      const grouped = `SELECT _tags_raw, period, currency, ${ROW_ERRORS.join(', ')}, ${anyRuleSql(ROW_RULES)} AS _row_flagged,
+          count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list_cost
+        FROM (${rowChargesSql(f, options, params)}) GROUP BY ALL`;
+      await read(
+        `CREATE TEMP TABLE ${groups} AS SELECT _tags_raw, period, currency, ${ROW_ERRORS.join(', ')}, rows, cost, list_cost,
+          _row_flagged, ${anyRuleSql(TAG_RULES)} AS _tag_flagged
+        FROM (${tagsSql(grouped, f, options, params)})`,
+        params,
+      );
+      totalsSql = `SELECT ${TOTALS('sum(rows)')} FROM (SELECT *, _row_flagged OR _tag_flagged AS flagged FROM ${groups})
+        GROUP BY period, currency ORDER BY period, currency`;
+    } else {
+      located = { table: table(), rec: 'rowid + 1' };
+      const params = new Params();
+      await read(
+        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS(anyError)} FROM (${chargesSql(f, { config, period }, params)})`,
+        params,
+      );
+      totalsSql = `SELECT ${TOTALS('count(*)')} FROM ${located.table} GROUP BY period, currency ORDER BY period, currency`;
+    }
     const scanned = await bytes.catch((g) => (g instanceof CorruptGzip ? throwCorrupt(f, g) : Promise.reject(g)));
     if (scanned?.nul) {
       throw invalidInput(
@@ -122,14 +192,7 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
         'save the export as UTF-8 CSV; a NUL byte is never part of a FOCUS value',
       );
     }
-    const rows = await sumQuery(
-      db,
-      f,
-      `SELECT period, currency, count(*) AS rows, coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list,
-        ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k}) AS ${k}`).join(', ')},
-        count(*) FILTER (WHERE flagged) AS flagged_rows, coalesce(sum(cost) FILTER (WHERE flagged), 0) AS flagged_cost
-      FROM ${table} GROUP BY period, currency ORDER BY period, currency`,
-    );
+    const rows = await sumQuery(db, f, totalsSql);
     if (rows.length === 0) {
       throw invalidInput(
         { file: f.file.display, line: 2 },
@@ -141,6 +204,20 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
     }
     const invalid = rows.reduce((n, r) => n + ROW_ERRORS.reduce((m, k) => m + Number(r[k]), 0), 0);
     const totalRows = rows.reduce((n, r) => n + Number(r.rows), 0);
+    const flaggedRows = rows.reduce((n, r) => n + Number(r.flagged_rows), 0);
+    // Three capitals are not yet a currency: the codes ISO 4217 assigns (checked per currency, not per row).
+    const unknown = [...new Set(rows.map((r) => r.currency as string))].filter((c) => !isCurrencyCode(c));
+    if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
+      located = await locate(db, f, config, period, {
+        groups,
+        table: table(),
+        read,
+        invalid,
+        unknown,
+        flaggedRows,
+        buckets: options.textBuckets ?? TEXT_BUCKETS,
+      });
+    }
     // A flag's `line`: the physical line in a CSV (1 is the header); the row number in Parquet.
     const toLines = async (recs: number[]) =>
       parquet
@@ -148,15 +225,15 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
         : scanned?.lines === totalRows + 1
           ? new Map(recs.map((r) => [r, r + 1]))
           : recordLines(f.file.path, f.file.compression, recs);
-    if (invalid > 0) await throwFirstRowError(db, f, config, table, invalid, toLines);
-    // Three capitals are not yet a currency: the codes ISO 4217 assigns (checked per currency, not per row).
-    const unknown = [...new Set(rows.map((r) => r.currency as string))].filter((c) => !isCurrencyCode(c));
-    if (unknown.length > 0) await throwFirstRowError(db, f, config, table, 0, toLines, unknown);
-    const flagged = (
-      await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
-        `SELECT rowid + 1 AS rec, flag, period, currency, cost, list_cost FROM ${table} WHERE flagged ORDER BY rowid`,
-      )
-    ).map(({ flag, ...r }) => ({ ...r, ...(JSON.parse(flag) as Omit<FlaggedRow, 'line' | keyof typeof r>) }));
+    if (invalid > 0) await throwFirstRowError(db, f, config, located as Located, invalid, toLines);
+    if (unknown.length > 0) await throwFirstRowError(db, f, config, located as Located, 0, toLines, unknown);
+    const flagged = located
+      ? (
+          await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
+            `SELECT ${located.rec} AS rec, flag, period, currency, cost, list_cost FROM ${located.table} WHERE flagged ORDER BY rec`,
+          )
+        ).map(({ flag, ...r }) => ({ ...r, ...(JSON.parse(flag) as Omit<FlaggedRow, 'line' | keyof typeof r>) }))
+      : [];
     const lines = flagged.length ? await toLines(flagged.map((r) => Number(r.rec))) : new Map<number, number>();
     return {
       periods: rows.map((r) => ({
@@ -172,8 +249,75 @@ export async function scanFile(db: Database, file: ChargeFile, config: Config, p
     };
   } finally {
     counting.abort();
-    await db.query(`DROP TABLE ${table}`);
+    for (const name of made) await db.query(`DROP TABLE IF EXISTS ${name}`);
   }
+}
+
+/** Buckets of the Tags texts' hashes in the bitmap that finds the rows of held texts: one bit each, 8 KB. */
+const TEXT_BUCKETS = 65_536;
+
+/**
+ * The second read of a scan by Tags text: the rows that may be held or invalid, kept as text in
+ * the file's order (rowid + 1 is the record number) and judged by the row-by-row SQL.
+ */
+async function locate(
+  db: Database,
+  f: ChargeFile,
+  config: Config,
+  period: string | null,
+  scan: {
+    groups: string;
+    table: string;
+    read: (sql: string, params: Params) => Promise<void>;
+    invalid: number;
+    unknown: string[];
+    flaggedRows: number;
+    buckets: number;
+  },
+): Promise<Located> {
+  const params = new Params();
+  const [held] = await db.query<{ rows: string; tags: string; buckets: number[] | null }>(
+    `SELECT count(*) FILTER (WHERE _row_flagged) AS rows, count(*) FILTER (WHERE _tag_flagged) AS tags,
+      list(DISTINCT (hash(_tags_raw) % ${scan.buckets})::INTEGER) FILTER (WHERE _tag_flagged) AS buckets
+    FROM ${scan.groups}`,
+  );
+  const bucket = `(hash(_tags_raw) % ${scan.buckets})::INTEGER`;
+  const bits = Array.from({ length: scan.buckets }, () => '0');
+  for (const b of held?.buckets ?? []) bits[b] = '1';
+  const maybe = [
+    scan.invalid > 0 ? `(${ROW_ERRORS.join(' OR ')})` : null,
+    scan.unknown.length > 0 ? `list_contains(${params.add(scan.unknown)}, currency)` : null,
+    Number(held?.rows) > 0 ? `(${anyRuleSql(ROW_RULES)})` : null,
+    Number(held?.tags) > 0 ? `get_bit(${params.add(bits.join(''))}::BIT, ${bucket}) = 1` : null,
+  ].filter((c) => c !== null);
+  const texts = `${scan.table}_text`;
+  const columns = f.file.header.map((_, i) => col(i));
+  await scan.read(
+    `CREATE TEMP TABLE ${texts} AS SELECT CASE WHEN ${maybe.join(' OR ')} THEN [${columns.join(', ')}] END AS raw
+    FROM (${rowChargesSql(f, { config, period }, params)})`,
+    params,
+  );
+  try {
+    const rows = `(SELECT rowid + 1 AS _rec, ${columns.map((c, i) => `raw[${i + 1}] AS ${c}`).join(', ')} FROM ${texts} WHERE raw IS NOT NULL)`;
+    const judged = new Params();
+    const anyError = ROW_ERRORS.join(' OR ');
+    await db.query(
+      `CREATE TEMP TABLE ${scan.table} AS SELECT _rec AS rec, ${LOCATED_COLUMNS(anyError)}
+      FROM (${chargesSql(f, { config, period, rows }, judged)})`,
+      judged.values,
+    );
+  } finally {
+    await db.query(`DROP TABLE IF EXISTS ${texts}`);
+  }
+  const [found] = await db.query<{ flagged: string; invalid: string }>(
+    `SELECT count(*) FILTER (WHERE flagged) AS flagged, ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k})`).join(' + ')} AS invalid FROM ${scan.table}`,
+  );
+  if (Number(found?.flagged) !== scan.flaggedRows || Number(found?.invalid) !== scan.invalid) {
+    throw new Error(
+      `${f.file.display}: the rows located (${found?.flagged} held, ${found?.invalid} invalid values) differ from those counted (${scan.flaggedRows}, ${scan.invalid})`,
+    );
+  }
+  return { table: scan.table, rec: 'rec' };
 }
 
 const ERROR_TEXT: Record<RowError, { column: FocusField | null; expected: string; hint: string }> = {
@@ -222,7 +366,7 @@ async function throwFirstRowError(
   db: Database,
   f: ChargeFile,
   config: Config,
-  table: string,
+  located: Located,
   count: number,
   toLines: (recs: number[]) => Promise<Map<number, number>>,
   currencies?: string[],
@@ -230,7 +374,7 @@ async function throwFirstRowError(
   const params = new Params();
   const where = currencies ? `list_contains(${params.add(currencies)}, currency)` : ROW_ERRORS.join(' OR ');
   const [first] = await db.query<Record<RowError, boolean> & { rec: string; currency: string; raw: string | null }>(
-    `SELECT rowid + 1 AS rec, ${ROW_ERRORS.join(', ')}, currency, invalid::VARCHAR AS raw FROM ${table} WHERE ${where} ORDER BY rowid LIMIT 1`,
+    `SELECT ${located.rec} AS rec, ${ROW_ERRORS.join(', ')}, currency, invalid::VARCHAR AS raw FROM ${located.table} WHERE ${where} ORDER BY rec LIMIT 1`,
     params.values,
   );
   if (!first) throw new Error(`${f.file.display}: invalid rows found, but the first could not be located`);

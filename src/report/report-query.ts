@@ -13,9 +13,10 @@ import type { Config } from '../config/schema.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, ROW_ERRORS, ROW_RULES, TAG_RULES } from '../domain/rules.ts';
-import { mentionsSql, trimmedSql } from '../focus/attribution-sql.ts';
+import { mentionsSql } from '../focus/attribution-sql.ts';
 import { anyRuleSql, type ChargeFile, chargesSql, flaggedSql, rowChargesSql, tagsSql } from '../focus/charges-sql.ts';
-import { col, fileColumnsSql, readFileSql } from '../focus/read-sql.ts';
+import { fileColumnsSql } from '../focus/read-sql.ts';
+import { tagsRepeat } from '../focus/tag-sample.ts';
 import { GROUP_COLUMNS, REPORT_ATTRIBUTES } from './groups.ts';
 
 /** The report's group columns but the row hash, which a grouping by Tags text sets apart (`_row_hash`). */
@@ -62,56 +63,12 @@ function surelyHeldSql(config: Config): string {
   return `(_tags_raw IS NULL OR ${required.map((a) => `NOT (${mentionsSql(config, a)})`).join(' OR ')})`;
 }
 
-/** Rows of a file's first this many that decide how it is read; more for a large file that needs them. */
-const SAMPLE_ROWS = 4096;
-const LARGE_SAMPLE_ROWS = 65_536;
-/** A file this large can afford the larger sample (about a third of a second). */
-const LARGE_FILE_BYTES = 32 << 20;
-
-interface SampleShape {
-  rows: number;
-  /** Rows whose Tags text occurs once in the sample. */
-  once: number;
-  /** Rows Tags holds for review. */
-  held: number;
-}
-
-/** How a file's first `rows` rows' Tags texts repeat, and how many Tags holds for review. */
-async function sampleShape(db: Database, f: ChargeFile, config: Config, tags: number, rows: number): Promise<SampleShape> {
-  const params = new Params();
-  const texts = `SELECT _tags_raw, count(*) AS _n
-    FROM (SELECT ${trimmedSql(col(tags))} AS _tags_raw FROM ${readFileSql(f, params)} LIMIT ${rows}) GROUP BY ALL`;
-  const options = { config, period: null, attributes: REPORT_ATTRIBUTES };
-  const [shape] = await db.query<Record<keyof SampleShape, string>>(
-    `SELECT coalesce(sum(_n), 0) AS rows, count(*) FILTER (WHERE _n = 1) AS once,
-      coalesce(sum(_n) FILTER (WHERE ${anyRuleSql(TAG_RULES)}), 0) AS held
-    FROM (${tagsSql(texts, f, options, params)})`,
-    params.values,
-  );
-  return { rows: Number(shape?.rows ?? 0), once: Number(shape?.once ?? 0), held: Number(shape?.held ?? 0) };
-}
-
 /**
- * Whether grouping a file's rows by Tags text pays, judged from its first rows: it pays when few
- * rows bring a text not seen before (the share of the sample's rows whose text occurs once
- * estimates how often the next row brings a new one, and that only falls further on), and few
- * rows are held for review by Tags (each is read again, or hashed alone). A large file whose
- * texts are too many for the first sample to repeat them gets a larger one. Either way gives the
- * same rows; a wrong guess costs only time.
+ * Whether grouping a file's rows by Tags text pays for the report (see `tagsRepeat`). Either way
+ * gives the same rows; a wrong guess costs only time.
  */
-export async function groupByTags(db: Database, f: ChargeFile, config: Config): Promise<boolean> {
-  const tags = f.columns.tags;
-  if (tags === undefined) return false;
-  const fewHeld = (s: SampleShape) => s.held * 16 <= s.rows;
-  const pays = (s: SampleShape) => s.rows > 0 && s.once * 10 <= s.rows && fewHeld(s);
-  try {
-    const first = await sampleShape(db, f, config, tags, SAMPLE_ROWS);
-    if (pays(first)) return true;
-    const worthMore = first.rows === SAMPLE_ROWS && f.file.size >= LARGE_FILE_BYTES && fewHeld(first);
-    return worthMore && pays(await sampleShape(db, f, config, tags, LARGE_SAMPLE_ROWS));
-  } catch {
-    return false; // the full read reports what is wrong with the file
-  }
+export function groupByTags(db: Database, f: ChargeFile, config: Config): Promise<boolean> {
+  return tagsRepeat(db, f, config, REPORT_ATTRIBUTES);
 }
 
 let tables = 0;

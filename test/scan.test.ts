@@ -1,0 +1,201 @@
+/**
+ * Ingest's scan grouped by Tags text (Tags read once per text, the held and invalid rows found in
+ * a second read) gives what the scan row by row gives: the same totals, the same flagged rows
+ * with the same row hashes, record and line numbers, and the same located error for a file it
+ * refuses. Whichever the file's first rows choose, only the time differs.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { type Config, configSchema } from '../src/config/schema.ts';
+import { UserError } from '../src/core/errors.ts';
+import type { Database } from '../src/db/duckdb.ts';
+import { withDatabase } from '../src/db/duckdb.ts';
+import type { ChargeFile } from '../src/focus/charges-sql.ts';
+import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
+import { sniffFile } from '../src/focus/file.ts';
+import { type ScanOptions, type ScanResult, scanFile } from '../src/focus/scan.ts';
+import { FOCUS_HEADER, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
+
+const config: Config = configSchema.parse({
+  flag_rules: {
+    fund_org_patterns: ['\\d{6}-\\d{4}'],
+    patterns: [{ field: 'resource', pattern: '(?i)gpu' }],
+    anomalies: { large_charge: 10000 },
+  },
+});
+
+const A = tags({ pi_email: 'a@x.edu', project_id: 'pa', fund_org: '123456-1001' });
+const B = tags({ pi_email: 'b@x.edu', project_id: 'pb', fund_org: '123456-1002' });
+/** Tags texts held for review, each for its own reason. */
+const HELD = [
+  '',
+  '{}',
+  '{"pi_email": "a@x.edu"',
+  '{"pi_email":"a@x.edu","pi_email":"b@x.edu","project_id":"p","fund_org":"123456-1001"}',
+  '{"pi_email":{"x":1},"project_id":"p","fund_org":"123456-1001"}',
+  '{"pi_email":"not-an-email","project_id":"p","fund_org":"123456-1001"}',
+  '{"pi_email":"a@x.edu","project_id":"p","fund_org":"nope"}',
+  '{"pi_email":"a@x.edu","project_id":"pa"}',
+];
+
+/** A month whose rows repeat two clean texts, with rows held by every kind of rule between them. */
+function month(): string[][] {
+  const row = (day: number, cost: string, resource: string, t: string, period = '2025-03-01', category = 'Usage') => [
+    period,
+    `2025-03-${String(day).padStart(2, '0')}T10:00:00Z`,
+    category,
+    cost,
+    cost.replace('-', ''),
+    'Amazon EC2',
+    resource,
+    t,
+  ];
+  const out: string[][] = [];
+  for (let i = 0; i < 300; i++) {
+    out.push(row(1 + (i % 28), `${i}.0${i % 10}1`, `node-${i % 3}`, i % 2 ? A : B));
+    if (i % 37 === 5) out.push(row(2, '1.25', 'node-h', HELD[i % HELD.length] as string));
+  }
+  for (const [i, t] of HELD.entries()) {
+    out.push(row(3, `1.2${i}`, 'node-h', t));
+    out.push(row(3, `1.2${i}`, 'node-h', t)); // the same charge twice: one row hash, two flags
+  }
+  out.push(row(4, '2.50', 'gpu-1', A)); // held by the pattern, its Tags clean
+  out.push(row(5, '12000.00', 'node-big', B)); // large
+  out.push(row(6, '-3.00', 'node-neg', A)); // negative usage
+  out.push(row(7, '4.00', 'node-feb', B, '2025-02-01')); // another period
+  out.push(row(8, '-0.75', 'node-1', A, '2025-03-01', 'Credit')); // a credit: not held
+  out.push(row(9, '5.00', 'two\nlines', HELD[1] as string)); // held, on a record of two lines
+  return out;
+}
+
+async function fileOf(db: Database, path: string): Promise<ChargeFile> {
+  const file = await sniffFile(path, path.split('/').pop() as string, db);
+  return { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 'aws', relPath: 'data/2025-03/aws.csv' };
+}
+
+/** The scan's result, or the message of the error it throws. */
+async function scan(db: Database, f: ChargeFile, period: string | null, options: ScanOptions): Promise<ScanResult | string> {
+  try {
+    return await scanFile(db, f, config, period, options);
+  } catch (e) {
+    return e instanceof UserError ? e.format() : (e as Error).message;
+  }
+}
+
+/** Every way of scanning the file gives what the scan row by row gives; that result. */
+async function sameEveryWay(db: Database, path: string, period: string | null = '2025-03'): Promise<ScanResult | string> {
+  const f = await fileOf(db, path);
+  const perRow = await scan(db, f, period, { byTags: false });
+  assert.deepEqual(await scan(db, f, period, { byTags: true }), perRow, `${path}: by Tags text`);
+  // One bucket: every row whose text shares it with a held one is read again, and judged so.
+  assert.deepEqual(await scan(db, f, period, { byTags: true, textBuckets: 1 }), perRow, `${path}: one bucket`);
+  assert.deepEqual(await scan(db, f, period, {}), perRow, `${path}: as the first rows choose`);
+  return perRow;
+}
+
+describe("ingest's scan by Tags text", () => {
+  it('finds the same totals and held rows, with their lines, as row by row', async (t) => {
+    const dir = await scratch(t);
+    const rows = month();
+    const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...rows]);
+    await withDatabase(async (db) => {
+      const r = await sameEveryWay(db, path);
+      assert.ok(typeof r !== 'string', String(r));
+      const heldRows = rows.filter((row) => HELD.includes(row[7] as string)).length;
+      assert.equal(r.flagged.length, heldRows + 4, 'every held text, and the pattern, large, negative and other-period rows');
+      assert.deepEqual(
+        r.periods.map((p) => [p.period, p.rows, p.flagged_rows]),
+        [
+          ['2025-02', 1, 1],
+          ['2025-03', rows.length - 1, heldRows + 3],
+        ],
+      );
+      // The record of two lines is the last: its line is the header, every row, and one more.
+      const last = r.flagged.at(-1);
+      assert.equal(last?.resource_name, 'two\nlines');
+      assert.equal(last?.line, rows.length + 1);
+      const twice = r.flagged.filter((x) => x.cost === '1.210000000000000000');
+      assert.equal(twice.length, 2);
+      assert.equal(twice[0]?.row_hash, twice[1]?.row_hash, 'the same charge twice has one row hash');
+      assert.equal((twice[1]?.line as number) - (twice[0]?.line as number), 1);
+    });
+  });
+
+  it('finds the same from the .csv.gz, with no period asked for, and when nothing is held', async (t) => {
+    const dir = await scratch(t);
+    const rows = month();
+    const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...rows]);
+    const gz = join(dir, 'aws.csv.gz');
+    await writeFile(gz, gzipSync(await import('node:fs/promises').then((fs) => fs.readFile(path))));
+    const clean = await writeCsv(dir, 'clean.csv', [
+      FOCUS_HEADER,
+      ...rows.filter((r) => r[7] === A && r[6]?.startsWith('node-') && r[3] !== '-3.00'),
+    ]);
+    await withDatabase(async (db) => {
+      const r = await sameEveryWay(db, gz);
+      assert.ok(typeof r !== 'string' && r.flagged.length > 0);
+      const any = await sameEveryWay(db, path, null);
+      assert.ok(typeof any !== 'string' && any.flagged.length === r.flagged.length - 1, 'no period: the February row is not held');
+      const none = await sameEveryWay(db, clean);
+      assert.ok(typeof none !== 'string' && none.flagged.length === 0, 'nothing held');
+    });
+  });
+
+  it('finds the same from Parquet, where a record number is a row', async (t) => {
+    const dir = await scratch(t);
+    const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...month()]);
+    const parquet = join(dir, 'aws.parquet');
+    await withDatabase(async (db) => {
+      await db.query(`COPY (SELECT * FROM read_csv($path, all_varchar = true)) TO '${parquet}' (FORMAT parquet)`, { path });
+      const r = await sameEveryWay(db, parquet);
+      assert.ok(typeof r !== 'string' && r.flagged.length > 0, String(r));
+    });
+  });
+
+  it('refuses a file with the same located error', async (t) => {
+    const dir = await scratch(t);
+    const rows = month();
+    const cases: [string, (r: string[]) => void, RegExp][] = [
+      ['cost', (r) => (r[3] = '12,5'), /bad-cost\.csv:\d+:4: .*BilledCost/],
+      ['period', (r) => (r[0] = 'yesterday'), /bad-period\.csv:\d+:1: .*BillingPeriodStart/],
+      ['start', (r) => (r[1] = '2025-13-40'), /bad-start\.csv:\d+:2: .*ChargePeriodStart/],
+    ];
+    await withDatabase(async (db) => {
+      for (const [name, spoil, message] of cases) {
+        const spoilt = rows.map((r) => [...r]);
+        for (const i of [250, 180]) spoil(spoilt[i] as string[]);
+        const path = await writeCsv(dir, `bad-${name}.csv`, [FOCUS_HEADER, ...spoilt]);
+        const r = await sameEveryWay(db, path);
+        assert.equal(typeof r, 'string', name);
+        assert.match(r as string, message);
+        assert.match(r as string, new RegExp(`:${180 + 2}:`), `${name}: the first invalid row, on its line`);
+      }
+      const currency = await writeCsv(dir, 'xyz.csv', [
+        [...FOCUS_HEADER, 'BillingCurrency'],
+        ...rows.map((r, i) => [...r, i === 200 ? 'XYZ' : 'USD']),
+      ]);
+      const r = await sameEveryWay(db, currency);
+      assert.match(String(r), /xyz\.csv:202:9: .*ISO 4217.*XYZ/);
+    });
+  });
+
+  const samples = sharedSamples();
+  it('finds the same on the public FOCUS samples', { skip: 'missing' in samples ? samples.missing : false }, async () => {
+    const dir = 'dir' in samples ? samples.dir : '';
+    const names = [
+      'finops-sample-data_FOCUS-1.0_focus_sample.csv',
+      'focus-spec-v1.2_saas_spend_agreements_b2.csv',
+      'focus-spec-v1.2_simple_saas_agreements_c.csv',
+      'focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv',
+    ];
+    await withDatabase(async (db) => {
+      const results = [];
+      for (const name of names) results.push(await sameEveryWay(db, `${dir}/${name}`, null));
+      // Some samples write dates as 4/1/25, which FOCUS does not allow: refused both ways alike.
+      assert.ok(results.filter((r) => typeof r !== 'string' && r.periods.length > 0).length >= 2, String(results));
+    });
+  });
+});
