@@ -71,10 +71,19 @@ function wantedKeys(config: Config, attribute: Attribute): string[] {
 /**
  * SQL: `_tags_raw` mentions one of the attribute's key names, in any case. Every key either path
  * finds contains one, so a text that mentions none holds no value for the attribute.
+ *
+ * The report asks this of every row (see surelyHeldSql in report/report-query.ts), and lowering
+ * each row's text cost a third of a second per million rows. A text that holds an ASCII name as
+ * written mentions it (lowering leaves those bytes as they are), so only a text that does not is
+ * lowered: the same answer for about a tenth of the time.
  */
 export function mentionsSql(config: Config, attribute: Attribute): string {
   return wantedKeys(config, attribute)
-    .map((k) => `contains(lower(_tags_raw), ${sqlString(k)})`)
+    .map((k) => {
+      const inAnyCase = `contains(lower(_tags_raw), ${sqlString(k)})`;
+      const ascii = [...k].every((c) => c.charCodeAt(0) < 0x80);
+      return ascii ? `CASE WHEN contains(_tags_raw, ${sqlString(k)}) THEN true ELSE ${inAnyCase} END` : inAnyCase;
+    })
     .join(' OR ');
 }
 
