@@ -26,6 +26,14 @@ export function sharedSamples(): { dir: string } | { missing: string } {
   };
 }
 
+/** The public FOCUS samples in the shared folder (see SOURCES.md there): the CSVs tests read. */
+export const SAMPLE_CSVS = [
+  'finops-sample-data_FOCUS-1.0_focus_sample.csv',
+  'focus-spec-v1.2_saas_spend_agreements_b2.csv',
+  'focus-spec-v1.2_simple_saas_agreements_c.csv',
+  'focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv',
+];
+
 function defaultSampleDirs(): string[] {
   const dirs = [resolve(PROJECT, '..', 'shared', 'focus-samples')];
   try {
@@ -141,6 +149,11 @@ export const FOCUS_HEADER = [
   'ResourceName',
   'Tags',
 ];
+
+/** A row under FOCUS_HEADER: a charge on a day of March 2025 (its list cost the billed cost without its sign). */
+export function focusRow(day: number, category: string, cost: string, resource: string, tags: string, period = '2025-03-01'): string[] {
+  return [period, `2025-03-${String(day).padStart(2, '0')}T10:00:00Z`, category, cost, cost.replace('-', ''), 'Amazon EC2', resource, tags];
+}
 
 /** Serves a folder of files on 127.0.0.1 (a built site, as a web server would), on a free port. */
 export async function serveDir(dir: string): Promise<{ server: import('node:http').Server; base: string }> {

@@ -14,7 +14,7 @@ import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
 import { sniffFile } from '../src/focus/file.ts';
 import { withTagKeys } from '../src/focus/scan.ts';
 import { groupByTags, reportRows } from '../src/report/report-query.ts';
-import { FOCUS_HEADER, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
+import { FOCUS_HEADER, focusRow, SAMPLE_CSVS, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
 
 const config: Config = configSchema.parse({
   flag_rules: { fund_org_patterns: ['\\d{6}-\\d{4}'], patterns: [{ field: 'resource', pattern: '(?i)gpu' }] },
@@ -43,16 +43,7 @@ const HOSTILE: [string, string][] = [
 /** [BillingPeriodStart, ChargePeriodStart, ChargeCategory, BilledCost, ListCost, ServiceName, ResourceName, Tags] */
 function rows(): string[][] {
   const out: string[][] = [];
-  const row = (day: number, category: string, cost: string, resource: string, t: string, period = '2025-03-01') => [
-    period,
-    `2025-03-${String(day).padStart(2, '0')}T10:00:00Z`,
-    category,
-    cost,
-    cost.replace('-', ''),
-    'Amazon EC2',
-    resource,
-    t,
-  ];
+  const row = focusRow;
   for (let i = 0; i < 40; i++) {
     out.push(row(1 + (i % 28), 'Usage', `${i}.0${i % 10}1`, `node-${i % 3}`, A));
     out.push(row(1 + (i % 28), 'Usage', `0.${String(i).padStart(2, '0')}5`, `disk-${i % 2}`, B));
@@ -132,14 +123,8 @@ describe('report rows grouped by Tags text', () => {
   const samples = sharedSamples();
   it('equal them on the public FOCUS samples', { skip: 'missing' in samples ? samples.missing : false }, async () => {
     const dir = 'dir' in samples ? samples.dir : '';
-    const names = [
-      'finops-sample-data_FOCUS-1.0_focus_sample.csv',
-      'focus-spec-v1.2_saas_spend_agreements_b2.csv',
-      'focus-spec-v1.2_simple_saas_agreements_c.csv',
-      'focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv',
-    ];
     await withDatabase(async (db) => {
-      for (const name of names) {
+      for (const name of SAMPLE_CSVS) {
         const f = await fileOf(db, `${dir}/${name}`, name);
         const periods = await db.query<{ p: string }>(
           `SELECT DISTINCT strftime(BillingPeriodStart::TIMESTAMPTZ, '%Y-%m') AS p FROM read_csv($path) ORDER BY p`,

@@ -17,7 +17,7 @@ import type { ChargeFile } from '../src/focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
 import { sniffFile } from '../src/focus/file.ts';
 import { type ScanOptions, type ScanResult, scanFile } from '../src/focus/scan.ts';
-import { FOCUS_HEADER, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
+import { FOCUS_HEADER, focusRow, SAMPLE_CSVS, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
 
 const config: Config = configSchema.parse({
   flag_rules: {
@@ -43,16 +43,8 @@ const HELD = [
 
 /** A month whose rows repeat two clean texts, with rows held by every kind of rule between them. */
 function month(): string[][] {
-  const row = (day: number, cost: string, resource: string, t: string, period = '2025-03-01', category = 'Usage') => [
-    period,
-    `2025-03-${String(day).padStart(2, '0')}T10:00:00Z`,
-    category,
-    cost,
-    cost.replace('-', ''),
-    'Amazon EC2',
-    resource,
-    t,
-  ];
+  const row = (day: number, cost: string, resource: string, t: string, period = '2025-03-01', category = 'Usage') =>
+    focusRow(day, category, cost, resource, t, period);
   const out: string[][] = [];
   for (let i = 0; i < 300; i++) {
     out.push(row(1 + (i % 28), `${i}.0${i % 10}1`, `node-${i % 3}`, i % 2 ? A : B));
@@ -185,15 +177,9 @@ describe("ingest's scan by Tags text", () => {
   const samples = sharedSamples();
   it('finds the same on the public FOCUS samples', { skip: 'missing' in samples ? samples.missing : false }, async () => {
     const dir = 'dir' in samples ? samples.dir : '';
-    const names = [
-      'finops-sample-data_FOCUS-1.0_focus_sample.csv',
-      'focus-spec-v1.2_saas_spend_agreements_b2.csv',
-      'focus-spec-v1.2_simple_saas_agreements_c.csv',
-      'focus-spec-v1.2_zero_percent_utilization_without_commitment_discount_flexibility.csv',
-    ];
     await withDatabase(async (db) => {
       const results = [];
-      for (const name of names) results.push(await sameEveryWay(db, `${dir}/${name}`, null));
+      for (const name of SAMPLE_CSVS) results.push(await sameEveryWay(db, `${dir}/${name}`, null));
       // Some samples write dates as 4/1/25, which FOCUS does not allow: refused both ways alike.
       assert.ok(results.filter((r) => typeof r !== 'string' && r.periods.length > 0).length >= 2, String(results));
     });
