@@ -79,13 +79,13 @@ export interface ScanOptions {
 }
 
 /** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
-const LOCATED_COLUMNS = (anyError: string) => `period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
+const LOCATED_COLUMNS = `period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
       CASE WHEN flagged THEN to_json({
         row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
         pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service,
         resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d')
       }) END AS flag,
-      CASE WHEN ${anyError} THEN to_json({
+      CASE WHEN ${ROW_ERRORS.join(' OR ')} THEN to_json({
         period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw,
         charge_start_raw: charge_start_raw, charge_end_raw: charge_end_raw
       }) END AS invalid`;
@@ -135,7 +135,6 @@ export async function scanFile(
     made.push(name);
     return name;
   };
-  const anyError = ROW_ERRORS.join(' OR ');
   /** A read of the file: errors are the file's, located where they can be. */
   const read = async (sql: string, params: Params) => {
     try {
@@ -177,7 +176,7 @@ export async function scanFile(
       located = { table: table(), rec: 'rowid + 1' };
       const params = new Params();
       await read(
-        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS(anyError)} FROM (${chargesSql(f, { config, period }, params)})`,
+        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS} FROM (${chargesSql(f, { config, period }, params)})`,
         params,
       );
       totalsSql = `SELECT ${TOTALS('count(*)')} FROM ${located.table} GROUP BY period, currency ORDER BY period, currency`;
@@ -300,9 +299,8 @@ async function locate(
   try {
     const rows = `(SELECT rowid + 1 AS _rec, ${columns.map((c, i) => `raw[${i + 1}] AS ${c}`).join(', ')} FROM ${texts} WHERE raw IS NOT NULL)`;
     const judged = new Params();
-    const anyError = ROW_ERRORS.join(' OR ');
     await db.query(
-      `CREATE TEMP TABLE ${scan.table} AS SELECT _rec AS rec, ${LOCATED_COLUMNS(anyError)}
+      `CREATE TEMP TABLE ${scan.table} AS SELECT _rec AS rec, ${LOCATED_COLUMNS}
       FROM (${chargesSql(f, { config, period, rows }, judged)})`,
       judged.values,
     );
