@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prng } from '../lib/prng.ts';
+import { median } from './median.ts';
 
 const ACCOUNTS = 500;
 
@@ -106,6 +107,5 @@ export async function convertBench(work: string, cli: string, records: number, r
     charges = JSON.parse(p.stdout).charges;
     process.stderr.write(`  round ${r + 1}: convert slurm ${seconds.toFixed(2)} s, yardstick ${yard[r]?.toFixed(2)} s\n`);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return { records, mb: statSync(sacct).size / 1e6, times, seconds: median(times), rssMb, charges, yardstick: median(yard) };
 }

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { convertBench } from './convert.ts';
 import { historyBench } from './history.ts';
 import { largeBench } from './large.ts';
+import { median } from './median.ts';
 import { siteBench } from './site.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
 import { webBench } from './web.ts';
@@ -71,12 +72,6 @@ function once(step: Step): { seconds: number; rssMb: number } {
   if (p.status !== 0) throw new Error(`${step.label} failed (${p.status}): ${p.stderr}`);
   return { seconds, rssMb: Number(readFileSync(rssFile, 'utf8')) / 1024 };
 }
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /**
  * Runs the steps in rounds (each step once per round, in order) so that a machine that speeds up
@@ -222,6 +217,6 @@ if (want('web')) {
 }
 
 // Not in the default run: a 3.5 GB month (npm run bench:large).
-if (values.only === 'large') await largeBench(work, cli, rows);
+if (values.only === 'large') await largeBench(work, cli, rows, runs);
 // Not in the default run: three years of periods (npm run bench:history).
 if (values.only === 'history') await historyBench(work, cli);

@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { findChromium } from '../../src/pdf/browser.ts';
+import { median } from './median.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -66,8 +67,6 @@ function postFile(url: URL, path: string, fields: Record<string, string>): Promi
     file.pipe(req, { end: false });
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 function freshRepo(repo: string): void {
   rmSync(repo, { recursive: true, force: true });
