@@ -6,10 +6,11 @@
  * Targets: ingest and generate within 2× the yardstick, peak memory at most 2 GB, build at most
  * two minutes.
  *
- * The yardsticks, `ingest` and `generate` run in rounds (`--runs`, 3 by default), each round all
- * of them in turn, and a ratio is the median over rounds of a step's time over the same round's
- * yardstick: this machine's speed drifts by a fifth, at times by half, and one slow yardstick run
- * once made `generate` look within 2× when three rounds put it at 1.8–2.5×.
+ * The yardsticks, `ingest` and `generate` run in rounds (`--runs`; `npm run bench:large` asks
+ * for 3), each round all of them in turn, and a ratio is the median over rounds of a step's time
+ * over the same round's yardstick: this machine's speed drifts by a fifth, at times by half, and
+ * one slow yardstick run once made `generate` look within 2× when three rounds put it at
+ * 1.8–2.5×.
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
