@@ -280,14 +280,17 @@ async function locate(
       list(DISTINCT (hash(_tags_raw) % ${scan.buckets})::INTEGER) FILTER (WHERE _tag_flagged) AS buckets
     FROM ${scan.groups}`,
   );
-  const bucket = `(hash(_tags_raw) % ${scan.buckets})::INTEGER`;
-  const bits = Array.from({ length: scan.buckets }, () => '0');
-  for (const b of held?.buckets ?? []) bits[b] = '1';
+  /** The rows whose Tags text's hash falls in a held text's bucket. */
+  const heldText = () => {
+    const bits = Array.from({ length: scan.buckets }, () => '0');
+    for (const b of held?.buckets ?? []) bits[b] = '1';
+    return `get_bit(${params.add(bits.join(''))}::BIT, (hash(_tags_raw) % ${scan.buckets})::INTEGER) = 1`;
+  };
   const maybe = [
     scan.invalid > 0 ? `(${ROW_ERRORS.join(' OR ')})` : null,
     scan.unknown.length > 0 ? `list_contains(${params.add(scan.unknown)}, currency)` : null,
     Number(held?.rows) > 0 ? `(${anyRuleSql(ROW_RULES)})` : null,
-    Number(held?.tags) > 0 ? `get_bit(${params.add(bits.join(''))}::BIT, ${bucket}) = 1` : null,
+    Number(held?.tags) > 0 ? heldText() : null,
   ].filter((c) => c !== null);
   const texts = `${scan.table}_text`;
   const columns = f.file.header.map((_, i) => col(i));
