@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -83,5 +83,70 @@ describe('a large export', () => {
     assert.match(await readFile(join(repo, '.gitattributes'), 'utf8'), /^data\/\*\* filter=lfs diff=lfs merge=lfs -text$/m);
     assert.equal((await cli('init', repo, '--lfs', '--json')).json().lfs.gitattributes, false, 'a second time changes nothing');
     assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+  });
+});
+
+describe('the plain copy of a compressed export', () => {
+  const statements = async (repo: string) => {
+    const r = await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+    return r.json().statements;
+  };
+  const gzSha = async (repo: string) => sha(await readFile(join(repo, 'data/2025-01/aws.csv.gz')));
+
+  it('is kept by ingest in .cache/data/, named by the stored file, and holds the export byte for byte', async (t) => {
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 0.5 }');
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo, '--dry-run')).code, 0);
+    assert.equal(existsSync(join(repo, '.cache/data')), false, 'a dry run keeps nothing');
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+    assert.deepEqual(await readdir(join(repo, '.cache/data')), [`${await gzSha(repo)}.csv`]);
+    assert.ok((await readFile(join(repo, '.cache/data', `${await gzSha(repo)}.csv`))).equals(await readFile(EXPORT)));
+    assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json'], 'nothing staged is left');
+
+    const off = await scratchRepo(t);
+    await withSettings(off, '{ compress_above_mb: 0.5, plain_copy: false }');
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', off)).code, 0);
+    assert.equal(existsSync(join(off, '.cache/data')), false, 'plain_copy: false keeps none');
+    assert.deepEqual(await statements(off), await statements(repo));
+  });
+
+  it('is what the report reads, only for the stored file it was made from, and messages name the stored file', async (t) => {
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 0.5 }');
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+    const billed = await statements(repo);
+    const copy = join(repo, '.cache/data', `${await gzSha(repo)}.csv`);
+    const lines = (await readFile(EXPORT, 'utf8')).split('\n');
+    const header = (lines[0] as string).split(',');
+    const cost = header.indexOf('BilledCost');
+
+    // A copy that says otherwise (made here by hand) is what a report then shows: the copy is read.
+    const cells = (lines[1] as string).split(',');
+    cells[cost] = String(Number(cells[cost]) + 1000);
+    await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
+    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    assert.notDeepEqual(await statements(repo), billed);
+
+    // A bad amount in it is reported at its line of the stored file's name.
+    cells[cost] = 'twelve';
+    await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
+    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    const refused = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /data\/2025-01\/aws\.csv\.gz/);
+    assert.doesNotMatch(refused.stderr, /\.cache/);
+
+    // Without it, the stored file is read; a replaced export never reads the old copy.
+    await rm(join(repo, '.cache'), { recursive: true, force: true });
+    assert.deepEqual(await statements(repo), billed);
+    const corrected = join(repo, '..', `corrected-plain-${process.pid}.csv`);
+    await writeFile(corrected, lines.filter((_, i) => i !== 1).join('\n'));
+    t.after(() => rm(corrected, { force: true }));
+    assert.equal((await cli('ingest', corrected, '--source', 'AWS', '--root', repo, '--replace')).code, 0);
+    await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n')); // the old name, bad again
+    const plain = await scratchRepo(t);
+    assert.equal((await cli('ingest', corrected, '--source', 'AWS', '--root', plain)).code, 0);
+    assert.deepEqual(await statements(repo), await statements(plain));
   });
 });

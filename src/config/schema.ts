@@ -170,6 +170,11 @@ export const configSchema = z
         compress_above_mb: z.number().min(0).max(1_000_000).default(50),
         /** A stored file larger than this (MB) needs Git LFS for data/ (`focus-billing init --lfs`). */
         lfs_above_mb: z.number().positive().max(1_000_000).default(95),
+        /**
+         * Keep an uncompressed copy of each export stored compressed, in .cache/data/ (as large as the
+         * export; never committed), so that generate and build read the month without inflating it.
+         */
+        plain_copy: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -12,7 +12,9 @@ export function formatName(f: ChargeFile): string {
 
 /** Translates a DuckDB error met while reading `f`; throws the located message, or the error itself. */
 export function throwReadError(e: unknown, f: ChargeFile): never {
-  const message = (e as Error).message ?? String(e);
+  const raw = (e as Error).message ?? String(e);
+  // Read from its plain copy, the file is still the stored one for whoever reads the message.
+  const message = f.file.plain === undefined ? raw : raw.split(f.file.plain).join(f.file.display);
   const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   const location = { file: f.file.display, line: line ? Number(line) : undefined };
   if (/Overflow in (HUGEINT|DECIMAL)|Out of Range Error/i.test(message)) {

@@ -25,6 +25,11 @@ export interface SniffedFile {
   /** Parquet only: each column's DuckDB type, in header order. */
   types?: string[];
   size: number;
+  /**
+   * A gzip file only: a plain copy of the bytes it holds (repo/plain-copy.ts), which DuckDB reads
+   * instead of inflating the file. Checks of the stored bytes (gzip checksums) read `path`.
+   */
+  plain?: string;
 }
 
 const PEEK_BYTES = 1 << 16;

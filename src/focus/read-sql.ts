@@ -29,7 +29,8 @@ export function fileColumnsSql(f: ChargeFile, params: Params): string {
 }
 
 /**
- * CSV: `read_csv`, strict RFC 4180, no header text in the SQL. Parquet: `read_parquet`, each
+ * CSV: `read_csv`, strict RFC 4180, no header text in the SQL (a compressed file from its plain
+ * copy when it has one). Parquet: `read_parquet`, each
  * column as text (maps and structs such as Tags as JSON), empty and null tokens as NULL as in CSV.
  */
 export function readFileSql(f: ChargeFile, params: Params): string {
@@ -41,9 +42,10 @@ export function readFileSql(f: ChargeFile, params: Params): string {
     return `(SELECT ${columns.join(', ')} FROM read_parquet(${params.add(f.file.path)}))`;
   }
   const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
-  return `read_csv(${params.add(f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
+  const gzip = f.file.compression === 'gzip' && f.file.plain === undefined;
+  return `read_csv(${params.add(f.file.plain ?? f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
     nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
-    compression = ${params.add(f.file.compression === 'gzip' ? 'gzip' : 'none')}, buffer_size = ${READ_BUFFER}, max_line_size = ${MAX_LINE_BYTES})`;
+    compression = ${params.add(gzip ? 'gzip' : 'none')}, buffer_size = ${READ_BUFFER}, max_line_size = ${MAX_LINE_BYTES})`;
 }
 
 function parquetTextSql(column: string, type: string): string {

@@ -24,6 +24,7 @@ import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
+import { keepPlainCopy } from '../repo/plain-copy.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -129,7 +130,7 @@ export async function ingest(db: Database, config: Config, options: IngestOption
       for (const part of parts)
         part.staged =
           part.store.compression !== part.sniffed.compression
-            ? await stageCompressed(part.input.path, dataDir)
+            ? await stageCompressed(part.input.path, dataDir, { plain: config.data_files.plain_copy })
             : await stageCopy(part.input.path, dataDir, { link: part.input.handedOver });
     return await ingestParts(db, config, options, source, parts);
   } finally {
@@ -231,6 +232,12 @@ async function ingestParts(
       });
     }
     await commitWrites(writes);
+    for (const part of parts) {
+      const staged = part.staged;
+      if (!staged || !('plain' in staged)) continue;
+      const plain = await staged.plain;
+      if (plain) await keepPlainCopy(options.root, plain, await staged.stored);
+    }
     // The replaced export's files that this one does not overwrite (other parts, or compression),
     // and the records of originals no longer compressed here.
     const records = new Set(

@@ -20,13 +20,23 @@ export async function contentIds(files: string[]): Promise<string[]> {
   return Promise.all(
     files.map(async (f, i) => {
       const stamp = stamps[i] as string;
-      const known = fromGit.get(stamp) ?? hashes.get(stamp);
-      if (known) return known;
-      const id = `sha256:${await sha256File(f)}`;
-      hashes.set(stamp, id);
-      return id;
+      return fromGit.get(stamp) ?? `sha256:${await hashOnce(f, stamp)}`;
     }),
   );
+}
+
+/** The sha256 of a file's bytes, hashed once per process for each stat stamp (see `hashes`). */
+export async function sha256Of(path: string): Promise<string> {
+  return hashOnce(path, stampOf(path, await stat(path)));
+}
+
+function hashOnce(path: string, stamp: string): Promise<string> {
+  const known = hashes.get(stamp);
+  if (known) return known;
+  const hex = sha256File(path);
+  hashes.set(stamp, hex);
+  hex.catch(() => hashes.delete(stamp)); // a file that could not be read is tried again
+  return hex;
 }
 
 /**
@@ -73,11 +83,12 @@ async function indexStamp(index: string): Promise<string> {
 
 /**
  * Ids this process found, by the file's stat stamp (same inode, size and times): git's blob ids,
- * and sha256s (used while git does not know the file). A build asks for each data file's id
- * several times (its period's key, its report, its details).
+ * and sha256s in hex (used while git does not know the file, and to find a plain copy), kept as
+ * they are computed so that two asking at once hash the file once. A build asks for each data
+ * file's id several times (its period's key, its report, its details).
  */
 const fromGit = new Map<string, string>();
-const hashes = new Map<string, string>();
+const hashes = new Map<string, Promise<string>>();
 /** Large files git did not know, with the stamp of the index it was asked with. */
 const unknownToGit = new Map<string, { index: string; stamp: string }>();
 

@@ -15,7 +15,7 @@ import { constants, createReadStream, createWriteStream, rmSync } from 'node:fs'
 import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
 import { gzipStream } from '../core/zlib.ts';
 import { onInterrupt } from './cleanup.ts';
@@ -78,34 +78,57 @@ export interface OriginalFile {
 /** A staged copy compressed on the way (see stageCompressed): what it was made from, once done. */
 export interface StagedCompressed extends StagedCopy {
   original: Promise<OriginalFile>;
+  /** The sha256 of the compressed bytes, once done. */
+  stored: Promise<string>;
+  /** The export's bytes as read, uncompressed, in a temporary file (when asked for), or null if it could not be written. */
+  plain: Promise<string | null>;
 }
 
 /**
  * A gzip-compressed copy of a file, made while other work runs, deterministically: no file name
  * or time in the header and the OS byte fixed, so the same export gives the same bytes (with the
- * same zlib); the original's size and sha256 are measured on the way.
+ * same zlib); the original's size and sha256, and the compressed bytes' sha256, are measured on
+ * the way. With `plain`, the bytes read are also written as they are to a second temporary file
+ * beside it (see repo/plain-copy.ts): the same read, so that copy holds exactly what was compressed.
  */
-export async function stageCompressed(source: string, dir: string): Promise<StagedCompressed> {
+export async function stageCompressed(source: string, dir: string, options: { plain?: boolean } = {}): Promise<StagedCompressed> {
   await mkdir(dir, { recursive: true });
-  const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+  const staging = () => temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+  const tmp = staging();
   const hash = createHash('sha256');
+  const storedHash = createHash('sha256');
   let bytes = 0;
   let first = true;
+  const read = new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      next(null, chunk);
+    },
+  });
+  const plainTmp = options.plain ? staging() : null;
+  const plainOut = plainTmp ? createWriteStream(plainTmp.path) : null;
+  let plain: Promise<string | null> = Promise.resolve(null);
+  if (plainTmp && plainOut) {
+    // A second destination of the same read. A write that fails (a full disk) only leaves the
+    // copy out: pipe() stops feeding a destination that errs, and the compressed file goes on.
+    plainOut.on('error', () => {});
+    read.pipe(plainOut);
+    plain = finished(plainOut).then(
+      () => plainTmp.path,
+      () => null,
+    );
+  }
   const done = pipeline(
     createReadStream(source, { highWaterMark: 1 << 20 }),
-    new Transform({
-      transform(chunk: Buffer, _enc, next) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        next(null, chunk);
-      },
-    }),
+    read,
     gzipStream(1), // fast: it runs beside the scan; -6 saves a fifth more for twice the time
     new Transform({
       transform(chunk: Buffer, _enc, next) {
         // The header's OS byte (RFC 1952, offset 9) is the build's; 3 (Unix) on every system.
         if (first && chunk.length > 9) chunk[9] = 3;
         first = false;
+        storedHash.update(chunk);
         next(null, chunk);
       },
     }),
@@ -114,14 +137,25 @@ export async function stageCompressed(source: string, dir: string): Promise<Stag
   done.catch(() => {});
   const original = done.then(() => ({ bytes, sha256: hash.digest('hex') }));
   original.catch(() => {});
+  const stored = done.then(() => storedHash.digest('hex'));
+  stored.catch(() => {});
   return {
     tmp: tmp.path,
     done,
     original,
+    stored,
+    // The plain copy counts only if the compressed one was made from the whole read.
+    plain: Promise.all([plain, done]).then(
+      ([path]) => path,
+      () => null,
+    ),
     discard: async () => {
       await done.catch(() => {});
-      await rm(tmp.path, { force: true });
-      tmp.release();
+      plainOut?.destroy();
+      for (const t of plainTmp ? [tmp, plainTmp] : [tmp]) {
+        await rm(t.path, { force: true });
+        t.release();
+      }
     },
   };
 }

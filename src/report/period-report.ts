@@ -26,6 +26,7 @@ import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
+import { findPlainCopy } from '../repo/plain-copy.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
@@ -98,6 +99,10 @@ export async function dataFiles(db: Database, root: string, config: Config, peri
       });
     }
     const file = await sniffFile(join(dir, name), rel, db);
+    if (file.compression === 'gzip') {
+      const plain = await findPlainCopy(root, file.path);
+      if (plain) file.plain = plain;
+    }
     const required = requiredColumns(config.billing.cost_basis);
     files.push({ file, columns: mapColumns(file, required), sourceSlug: slug, relPath: rel });
   }
