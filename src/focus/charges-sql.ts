@@ -91,6 +91,15 @@ function plausibleSql(text: string, cast: string): string {
     AND regexp_full_match(${trimmedSql(text)}, '${TIMESTAMP_SHAPE}') THEN ${cast} END`;
 }
 
+/**
+ * The texts exports commonly write a period's start as (FOCUS's own, with milliseconds, and with a
+ * space): each is the period's first instant in UTC, passes every check, and is known without
+ * parsing it (test/charges-sql.test.ts checks them against the cast).
+ */
+export function periodStartTexts(period: string): string[] {
+  return [`${period}-01T00:00:00Z`, `${period}-01T00:00:00.000Z`, `${period}-01 00:00:00`];
+}
+
 /** SQL: one of these rules holds for the row (or group). */
 export function anyRuleSql(rules: readonly FlagRule[]): string {
   return rules.map((r) => (r === 'pattern_match' ? 'pattern_index IS NOT NULL' : `r_${r}`)).join(' OR ') || 'false';
@@ -125,6 +134,15 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       ? f.file.header.map((_, i) => `contains(coalesce(${col(i)}, ''), chr(0))`).join(' OR ') || 'false'
       : 'false';
 
+  // The period's start as exports commonly write it: such rows need no cast, check or formatting.
+  const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
+  const known = options.period === null ? [] : periodStartTexts(options.period);
+  const periodKnown = known.length ? `${rawField(f, 'billingPeriodStart')} IN (${known.map((t) => params.add(t)).join(', ')})` : 'false';
+  const periodStartTs = options.period === null ? 'NULL::TIMESTAMPTZ' : `TIMESTAMPTZ '${options.period}-01 00:00:00+00'`;
+  // Likewise the default currency's code, when it is one (three capital letters), as written.
+  const usual = config.billing.default_currency.toUpperCase();
+  const currencyKnown = /^[A-Z]{3}$/.test(usual) ? `currency_raw = ${params.add(usual)}` : 'false';
+
   const raw = `SELECT *,
       ${field(f, 'tags')} AS _tags_raw,
       ${rawField(f, costColumn(config.billing.cost_basis))} AS cost_raw,
@@ -139,35 +157,36 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       ${field(f, 'chargeDescription')} AS description,
       ${field(f, 'chargeCategory')} AS category_raw,
       ${field(f, 'chargeClass')} AS charge_class,
-      ${nul} AS bad_text
+      ${nul} AS bad_text,
+      coalesce(${periodKnown}, false) AS _period_known
     FROM ${options.rows ?? (options.tagsIn ? tagsInSql(f, options.tagsIn, params) : readFileSql(f, params))}`;
 
   const parsed = `SELECT *,
       ${decimalSql('cost_raw')} AS cost,
       ${decimalSql('list_raw')} AS _list_num,
-      ${castSql('period_raw', 'TIMESTAMPTZ')} AS _period_cast,
+      CASE WHEN _period_known THEN ${periodStartTs} ELSE ${castSql('period_raw', 'TIMESTAMPTZ')} END AS _period_cast,
       ${castSql('charge_start_raw', 'TIMESTAMPTZ')} AS _charge_start_cast,
       ${castSql('charge_end_raw', 'TIMESTAMPTZ')} AS _charge_end_cast
     FROM (${raw})`;
 
   const normalised = `SELECT *,
       coalesce(_list_num, cost) AS list_cost,
-      ${plausibleSql('period_raw', '_period_cast')} AS _period_ts,
+      CASE WHEN _period_known THEN _period_cast ELSE ${plausibleSql('period_raw', '_period_cast')} END AS _period_ts,
       ${plausibleSql('charge_start_raw', '_charge_start_cast')} AS charge_start,
       ${plausibleSql('charge_end_raw', '_charge_end_cast')} AS charge_end,
-      strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') AS period,
-      upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) AS currency,
+      CASE WHEN _period_known THEN ${period} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
+      coalesce(${currencyKnown}, false) AS _currency_known,
+      CASE WHEN _currency_known THEN currency_raw ELSE upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) END AS currency,
       CASE ${CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}
         ${CATEGORIES.map((c) => `WHEN lower(category_raw) = ${sqlString(c.toLowerCase())} THEN ${sqlString(c)}`).join(' ')}
         ELSE coalesce(category_raw, 'Usage') END AS category,
     FROM (${parsed})`;
 
-  const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
   return `SELECT *,
       _period_ts IS NULL AS bad_period,
       cost IS NULL AS bad_cost,
       _list_num IS NULL AND ${trimmedSql('list_raw')} IS NOT NULL AS bad_list,
-      NOT regexp_full_match(currency, '[A-Z]{3}') AS bad_currency,
+      CASE WHEN _currency_known THEN false ELSE NOT regexp_full_match(currency, '[A-Z]{3}') END AS bad_currency,
       charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
       (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,

@@ -1,0 +1,93 @@
+/**
+ * What the charge SQL knows without parsing: a period's start written as exports commonly write
+ * it, and the default currency's code, give what the casts and checks give for the same text.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configSchema } from '../src/config/schema.ts';
+import { withDatabase } from '../src/db/duckdb.ts';
+import { Params } from '../src/db/params.ts';
+import { type ChargeFile, chargesSql, periodStartTexts } from '../src/focus/charges-sql.ts';
+import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
+import { sniffFile } from '../src/focus/file.ts';
+import { scratch, tags, writeCsv } from './helpers.ts';
+
+const HEADER = ['BillingPeriodStart', 'ChargePeriodStart', 'BilledCost', 'BillingCurrency', 'Tags'];
+const TAGS = tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'f' });
+
+interface Out {
+  text: string;
+  currency_text: string | null;
+  period: string | null;
+  period_ts: string | null;
+  bad_period: boolean;
+  r_period_mismatch: boolean;
+  currency: string;
+  bad_currency: boolean;
+}
+
+async function read(rows: string[][], period: string | null, defaultCurrency: string, t: Parameters<typeof scratch>[0]): Promise<Out[]> {
+  const path = await writeCsv(await scratch(t), 'x.csv', [HEADER, ...rows]);
+  const config = configSchema.parse({ billing: { default_currency: defaultCurrency } });
+  return withDatabase(async (db) => {
+    const file = await sniffFile(path, 'x.csv', db);
+    const f: ChargeFile = { file, columns: mapColumns(file, requiredColumns('BilledCost')), sourceSlug: 's', relPath: 'x.csv' };
+    const params = new Params();
+    return db.query<Out>(
+      `SELECT period_raw AS text, currency_raw AS currency_text, period, _period_ts::VARCHAR AS period_ts, bad_period,
+         r_period_mismatch, currency, bad_currency
+       FROM (${chargesSql(f, { config, period }, params)})`,
+      params.values,
+    );
+  });
+}
+
+describe('the charge SQL', () => {
+  it("knows a period's usual start texts without parsing them, as the cast and checks read them", async (t) => {
+    for (const period of ['2025-03', '1900-01', '2199-12', '2024-02']) {
+      const other = period === '2025-03' ? '2025-04' : '2025-03';
+      const texts = [
+        ...periodStartTexts(period),
+        ...periodStartTexts(other),
+        `${period}-01T00:00:00+01:00`, // the month before, in UTC
+        `${period}-01`,
+        `${period}-01T00:00:00.000000Z`,
+        ` ${period}-01T00:00:00Z `,
+        'not a date',
+      ];
+      const rows = texts.map((text) => [text, `${period}-01T05:00:00Z`, '1.00', 'USD', TAGS]);
+      // Without a period nothing is known in advance: every text is cast and checked.
+      const parsed = await read(rows, null, 'USD', t);
+      const known = await read(rows, period, 'USD', t);
+      assert.equal(known.length, texts.length);
+      for (const [i, k] of known.entries()) {
+        const p = parsed[i] as Out;
+        assert.deepEqual(
+          [k.period, k.period_ts, k.bad_period],
+          [p.period, p.period_ts, p.bad_period],
+          `${JSON.stringify(texts[i])} under ${period}`,
+        );
+        assert.equal(k.r_period_mismatch, p.period !== null && p.period !== period, `${JSON.stringify(texts[i])} under ${period}`);
+      }
+      for (const text of periodStartTexts(period)) {
+        const k = known.find((r) => r.text === text) as Out;
+        assert.deepEqual([k.period, k.bad_period, k.r_period_mismatch], [period, false, false], text);
+      }
+    }
+  });
+
+  it("knows the default currency's code as written, and checks every other spelling", async (t) => {
+    const currencies = ['USD', 'usd', ' USD ', 'EUR', 'US', 'USDX', '', 'U$D'];
+    const rows = currencies.map((c) => ['2025-03-01T00:00:00Z', '2025-03-01T05:00:00Z', '1.00', c, TAGS]);
+    for (const defaultCurrency of ['USD', 'EUR', 'JPY']) {
+      for (const r of await read(rows, '2025-03', defaultCurrency, t)) {
+        const expected = (r.currency_text ?? defaultCurrency).toUpperCase();
+        assert.deepEqual(
+          [r.currency, r.bad_currency],
+          [expected, !/^[A-Z]{3}$/.test(expected)],
+          `${JSON.stringify(r.currency_text)} with ${defaultCurrency}`,
+        );
+      }
+    }
+  });
+});
