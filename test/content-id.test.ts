@@ -65,6 +65,20 @@ describe('content ids', () => {
       assert.ok(second > first);
       await contentIds([large]);
       assert.equal(await runs(), second, 'a blob id, once known, is kept for the unchanged file');
+
+      // In no git work tree: asked once, then not again while the folders holding it are unchanged.
+      const outside = join(dir, 'outside');
+      await mkdir(outside);
+      const lone = join(outside, 'large.csv');
+      await writeFile(lone, `${'0123456789,'.repeat(3_200_000)}\n`);
+      assert.deepEqual(await contentIds([lone]), [await sha256(lone)]);
+      const third = await runs();
+      assert.ok(third > second, 'git was asked');
+      await contentIds([lone]);
+      assert.equal(await runs(), third, 'asked again in the same folders');
+      git('-C', outside, 'init', '-q', '-b', 'main');
+      await contentIds([lone]);
+      assert.ok((await runs()) > third + 1, 'a repository made around it: asked again');
     } finally {
       process.env.PATH = path;
       await removeDir(dir);

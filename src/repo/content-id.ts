@@ -55,7 +55,8 @@ export async function askGit(files: string[]): Promise<string[]> {
       const stamp = stamps[i] as string;
       if ((stats[i]?.size ?? 0) < GIT_MIN_BYTES || fromGit.has(stamp)) return false;
       const last = unknownToGit.get(stamp);
-      return !last || (await indexStamp(last.index)) !== last.stamp;
+      if (last === undefined) return true;
+      return (last.index === null ? await foldersStamp(files[i] as string) : await indexStamp(last.index)) !== last.stamp;
     }),
   );
   const ask = files.filter((_, i) => unknown[i]);
@@ -66,9 +67,30 @@ export async function askGit(files: string[]): Promise<string[]> {
     const stamp = stamps[files.indexOf(f)] as string;
     const id = known.get(f);
     if (id) fromGit.set(stamp, id);
-    else if (index && seen) unknownToGit.set(stamp, { index, stamp: seen });
+    else unknownToGit.set(stamp, { index, stamp: seen ?? (await foldersStamp(f)) });
   }
   return stamps;
+}
+
+/**
+ * The modification times of the folders holding a file, up to the root: a file in no git work
+ * tree is asked about again only once one of them changed (`git init` adds `.git` to one).
+ */
+async function foldersStamp(file: string): Promise<string> {
+  const folders: string[] = [];
+  for (let d = dirname(file); ; d = dirname(d)) {
+    folders.push(d);
+    if (dirname(d) === d) break;
+  }
+  const times = await Promise.all(
+    folders.map((d) =>
+      stat(d).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
+  return times.join('\0');
 }
 
 const stampOf = (f: string, s: Stats) => `${f}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`;
@@ -89,8 +111,11 @@ async function indexStamp(index: string): Promise<string> {
  */
 const fromGit = new Map<string, string>();
 const hashes = new Map<string, Promise<string>>();
-/** Large files git did not know, with the stamp of the index it was asked with. */
-const unknownToGit = new Map<string, { index: string; stamp: string }>();
+/**
+ * Large files git did not know, with the stamp of the index it was asked with, or (a null index:
+ * in no git work tree, or git could not tell) of the folders holding the file.
+ */
+const unknownToGit = new Map<string, { index: string | null; stamp: string }>();
 
 /** Blob ids of the files git tracks and reports unmodified in the work tree; none if git cannot tell. */
 async function gitBlobIds(files: string[]): Promise<{ known: Map<string, string>; index: string | null }> {

@@ -24,6 +24,7 @@ import { CorruptGzip, scanBytes } from '../focus/lines.ts';
 import { fileColumnsSql } from '../focus/read-sql.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
+import { askGit } from '../repo/content-id.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { findPlainCopy } from '../repo/plain-copy.ts';
@@ -86,7 +87,17 @@ export async function dataFileNames(root: string, period: string): Promise<strin
   return names;
 }
 
-export async function dataFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
+/**
+ * A period's data files, sniffed and mapped, each read from its plain copy where one is kept
+ * (`plain: false` leaves that to `withPlainCopy`, so that finding it can overlap other work).
+ */
+export async function dataFiles(
+  db: Database,
+  root: string,
+  config: Config,
+  period: string,
+  options: { plain?: boolean } = {},
+): Promise<ChargeFile[]> {
   const dir = layout.periodDataDir(root, period);
   const files: ChargeFile[] = [];
   for (const name of await dataFileNames(root, period)) {
@@ -99,14 +110,16 @@ export async function dataFiles(db: Database, root: string, config: Config, peri
       });
     }
     const file = await sniffFile(join(dir, name), rel, db);
-    if (file.compression === 'gzip') {
-      const plain = await findPlainCopy(root, file.path);
-      if (plain) file.plain = plain;
-    }
     const required = requiredColumns(config.billing.cost_basis);
     files.push({ file, columns: mapColumns(file, required), sourceSlug: slug, relPath: rel });
   }
-  return files;
+  return options.plain === false ? files : Promise.all(files.map((f) => withPlainCopy(root, f)));
+}
+
+/** The file read from its plain copy, when it is a compressed file of which one is kept (repo/plain-copy.ts). */
+export async function withPlainCopy(root: string, f: ChargeFile): Promise<ChargeFile> {
+  const plain = f.file.compression === 'gzip' ? await findPlainCopy(root, f.file.path) : null;
+  return plain ? { ...f, file: { ...f.file, plain } } : f;
 }
 
 export interface ReportOptions {
@@ -129,7 +142,21 @@ export async function periodReport(
 ): Promise<PeriodReport> {
   if (!isPeriod(period))
     throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
-  const files = await Promise.all((await dataFiles(db, root, config, period)).map((f) => withTagKeys(db, f)));
+  // The tag keys' sample (DuckDB) runs while the plain copy is looked for (a hash, in JavaScript),
+  // git is asked what it knows of the files (for the cache's key; see askGit) and the flags are
+  // read: the sample reads the same bytes from either file.
+  const listed = await dataFiles(db, root, config, period, { plain: false });
+  const flagsRead = readFlags(root, period);
+  flagsRead.catch(() => {}); // awaited below, after the files' own errors
+  const [files] = await Promise.all([
+    Promise.all(
+      listed.map(async (f) => {
+        const [sampled, plain] = await Promise.all([withTagKeys(db, f), withPlainCopy(root, f)]);
+        return { ...sampled, file: plain.file };
+      }),
+    ),
+    askGit(listed.map((f) => f.file.path)),
+  ]);
   if (files.length === 0) {
     const known = await listPeriods(root);
     throw new UserError(`no data for period ${period}`, {
@@ -138,7 +165,7 @@ export async function periodReport(
         : 'ingest a FOCUS export first: focus-billing ingest <file> --source <name>',
     });
   }
-  const flagsFile = await readFlags(root, period);
+  const flagsFile = await flagsRead;
   if (options.verifyBytes) await verifyBytes(files);
   const params = new Params();
   const sql = reportSql(files, config, period, params);
