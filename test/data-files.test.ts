@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -103,6 +103,16 @@ describe('the plain copy of a compressed export', () => {
     assert.deepEqual(await readdir(join(repo, '.cache/data')), [`${await gzSha(repo)}.csv`]);
     assert.ok((await readFile(join(repo, '.cache/data', `${await gzSha(repo)}.csv`))).equals(await readFile(EXPORT)));
     assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json'], 'nothing staged is left');
+
+    // A copy that cannot be kept (here .cache/data is a file) costs only time: the export is stored.
+    const blocked = await scratchRepo(t);
+    await withSettings(blocked, '{ compress_above_mb: 0.5 }');
+    await mkdir(join(blocked, '.cache'), { recursive: true });
+    await writeFile(join(blocked, '.cache/data'), 'not a folder');
+    const stored = await cli('ingest', EXPORT, '--source', 'AWS', '--root', blocked, '--json');
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.deepEqual(await readdir(join(blocked, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json']);
+    assert.deepEqual(await statements(blocked), await statements(repo));
 
     const off = await scratchRepo(t);
     await withSettings(off, '{ compress_above_mb: 0.5, plain_copy: false }');
