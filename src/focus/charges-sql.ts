@@ -138,7 +138,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
   const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
   const known = options.period === null ? [] : periodStartTexts(options.period);
   const periodKnown = known.length ? `${rawField(f, 'billingPeriodStart')} IN (${known.map((t) => params.add(t)).join(', ')})` : 'false';
-  const periodStartTs = options.period === null ? 'NULL::TIMESTAMPTZ' : `TIMESTAMPTZ '${options.period}-01 00:00:00+00'`;
+  const periodStartTs = options.period === null ? 'NULL::TIMESTAMPTZ' : `${params.add(`${options.period}-01 00:00:00+00`)}::TIMESTAMPTZ`;
   // Likewise the default currency's code, when it is one (three capital letters), as written.
   const usual = config.billing.default_currency.toUpperCase();
   const currencyKnown = /^[A-Z]{3}$/.test(usual) ? `currency_raw = ${params.add(usual)}` : 'false';
