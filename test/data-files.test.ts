@@ -103,6 +103,10 @@ describe('the plain copy of a compressed export', () => {
     assert.deepEqual(await readdir(join(repo, '.cache/data')), [`${await gzSha(repo)}.csv`]);
     assert.ok((await readFile(join(repo, '.cache/data', `${await gzSha(repo)}.csv`))).equals(await readFile(EXPORT)));
     assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json'], 'nothing staged is left');
+    const doctor = (await cli('doctor', '--json', '--root', repo)).json();
+    const cacheCheck = doctor.checks.find((c: { name: string }) => c.name === '.cache/');
+    const mb = ((await readFile(EXPORT)).length / 1e6).toFixed(1);
+    assert.match(cacheCheck.detail, new RegExp(`; 1 plain copy of compressed exports in \\.cache/data/, ${mb.replace('.', '\\.')} MB`));
 
     // A copy that cannot be kept (here .cache/data is a file) costs only time: the export is stored.
     const blocked = await scratchRepo(t);

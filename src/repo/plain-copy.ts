@@ -7,7 +7,7 @@
  * nobody used for 30 days are removed; deleting `.cache/data/` is always safe (the months are
  * read from their `.csv.gz` again).
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { touchAndPrune } from './cache-dir.ts';
 import { sha256Of } from './content-id.ts';
@@ -45,4 +45,19 @@ export async function keepPlainCopy(root: string, tmp: string, storedSha256: str
   } catch {
     await rm(tmp, { force: true });
   }
+}
+
+/** How many plain copies are kept, and their bytes (`doctor` says, since they take local disk). */
+export async function plainCopies(root: string): Promise<{ files: number; bytes: number }> {
+  const dir = plainCopyDir(root);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}\.csv$/.test(n));
+  const sizes = await Promise.all(
+    names.map((n) =>
+      stat(join(dir, n)).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  return { files: names.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 }

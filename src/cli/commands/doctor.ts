@@ -16,6 +16,7 @@ import { ChecksFailed, UserError } from '../../core/errors.ts';
 import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
 import { layout } from '../../repo/layout.ts';
+import { plainCopies } from '../../repo/plain-copy.ts';
 import { PACKAGE_ROOT } from '../../site/astro.ts';
 import { type Io, printJson } from '../output.ts';
 import type { RootOptions } from './common.ts';
@@ -190,7 +191,11 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
     const probe = join(cache, `.doctor-${process.pid}`);
     await writeFile(probe, 'ok');
     await rm(probe);
-    add({ name: '.cache/', status: 'ok', detail: `${cache} is writable` });
+    const copies = await plainCopies(root);
+    const kept = copies.files
+      ? `; ${copies.files} plain ${copies.files === 1 ? 'copy' : 'copies'} of compressed exports in .cache/data/, ${(copies.bytes / 1e6).toFixed(1)} MB (data_files.plain_copy)`
+      : '';
+    add({ name: '.cache/', status: 'ok', detail: `${cache} is writable${kept}` });
   } catch (e) {
     add({
       name: '.cache/',
