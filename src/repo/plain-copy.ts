@@ -15,6 +15,9 @@ import { layout } from './layout.ts';
 
 export const plainCopyDir = (root: string) => layout.cacheDir(root, 'data');
 
+/** A plain copy's file name: the stored file's sha256 (hex), `.csv`. */
+const COPY_NAME = /^[0-9a-f]{64}\.csv$/;
+
 /** Where the plain copy of the stored file with this sha256 is kept. */
 export const plainCopyPath = (root: string, storedSha256: string) => join(plainCopyDir(root), `${storedSha256}.csv`);
 
@@ -50,7 +53,7 @@ export async function keepPlainCopy(root: string, tmp: string, storedSha256: str
 /** How many plain copies are kept, and their bytes (`doctor` says, since they take local disk). */
 export async function plainCopies(root: string): Promise<{ files: number; bytes: number }> {
   const dir = plainCopyDir(root);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}\.csv$/.test(n));
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => COPY_NAME.test(n));
   const sizes = await Promise.all(
     names.map((n) =>
       stat(join(dir, n)).then(

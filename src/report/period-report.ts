@@ -87,17 +87,13 @@ export async function dataFileNames(root: string, period: string): Promise<strin
   return names;
 }
 
-/**
- * A period's data files, sniffed and mapped, each read from its plain copy where one is kept
- * (`plain: false` leaves that to `withPlainCopy`, so that finding it can overlap other work).
- */
-export async function dataFiles(
-  db: Database,
-  root: string,
-  config: Config,
-  period: string,
-  options: { plain?: boolean } = {},
-): Promise<ChargeFile[]> {
+/** A period's data files, sniffed and mapped, each read from its plain copy where one is kept. */
+export async function dataFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
+  return Promise.all((await storedFiles(db, root, config, period)).map((f) => withPlainCopy(root, f)));
+}
+
+/** A period's data files as stored, sniffed and mapped (`dataFiles` without looking for plain copies). */
+async function storedFiles(db: Database, root: string, config: Config, period: string): Promise<ChargeFile[]> {
   const dir = layout.periodDataDir(root, period);
   const files: ChargeFile[] = [];
   for (const name of await dataFileNames(root, period)) {
@@ -113,11 +109,11 @@ export async function dataFiles(
     const required = requiredColumns(config.billing.cost_basis);
     files.push({ file, columns: mapColumns(file, required), sourceSlug: slug, relPath: rel });
   }
-  return options.plain === false ? files : Promise.all(files.map((f) => withPlainCopy(root, f)));
+  return files;
 }
 
 /** The file read from its plain copy, when it is a compressed file of which one is kept (repo/plain-copy.ts). */
-export async function withPlainCopy(root: string, f: ChargeFile): Promise<ChargeFile> {
+async function withPlainCopy(root: string, f: ChargeFile): Promise<ChargeFile> {
   const plain = f.file.compression === 'gzip' ? await findPlainCopy(root, f.file.path) : null;
   return plain ? { ...f, file: { ...f.file, plain } } : f;
 }
@@ -145,7 +141,7 @@ export async function periodReport(
   // The tag keys' sample (DuckDB) runs while the plain copy is looked for (a hash, in JavaScript),
   // git is asked what it knows of the files (for the cache's key; see askGit) and the flags are
   // read: the sample reads the same bytes from either file.
-  const listed = await dataFiles(db, root, config, period, { plain: false });
+  const listed = await storedFiles(db, root, config, period);
   const flagsRead = readFlags(root, period);
   flagsRead.catch(() => {}); // awaited below, after the files' own errors
   const [files] = await Promise.all([
