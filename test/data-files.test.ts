@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { cli, SAMPLE, scratchRepo, snapshot } from './helpers.ts';
+import { copyStamp, pruneCopies } from '../src/repo/plain-copy.ts';
+import { cli, SAMPLE, scratch, scratchRepo, snapshot } from './helpers.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const EXPORT = join(SAMPLE, 'aws_2025-01.csv'); // 764 KB
@@ -93,59 +94,128 @@ describe('the plain copy of a compressed export', () => {
     return r.json().statements;
   };
   const gzSha = async (repo: string) => sha(await readFile(join(repo, 'data/2025-01/aws.csv.gz')));
-
-  it('is kept by ingest in .cache/data/, named by the stored file, and holds the export byte for byte', async (t) => {
+  const copyOf = async (repo: string) => join(repo, '.cache/data', `${await gzSha(repo)}.csv`);
+  /** The export in a folder of the test's own: the copy may be a hard link to it, and is written through here. */
+  const ownExport = async (t: Parameters<typeof scratch>[0]) => {
+    const path = join(await scratch(t), 'aws-export.csv');
+    await copyFile(EXPORT, path);
+    return path;
+  };
+  /** A repository that stores the 764 KB export compressed, with it ingested. */
+  const ingested = async (t: Parameters<typeof scratch>[0], from: string) => {
     const repo = await scratchRepo(t);
     await withSettings(repo, '{ compress_above_mb: 0.5 }');
-    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo, '--dry-run')).code, 0);
+    const r = await cli('ingest', from, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+    return repo;
+  };
+
+  it('is kept by ingest in .cache/data/, named by the stored file, and holds the export byte for byte', async (t) => {
+    const exported = await ownExport(t);
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 0.5 }');
+    assert.equal((await cli('ingest', exported, '--source', 'AWS', '--root', repo, '--dry-run')).code, 0);
     assert.equal(existsSync(join(repo, '.cache/data')), false, 'a dry run keeps nothing');
-    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
-    assert.deepEqual(await readdir(join(repo, '.cache/data')), [`${await gzSha(repo)}.csv`]);
-    assert.ok((await readFile(join(repo, '.cache/data', `${await gzSha(repo)}.csv`))).equals(await readFile(EXPORT)));
+    assert.equal((await cli('ingest', exported, '--source', 'AWS', '--root', repo)).code, 0);
+    const name = `${await gzSha(repo)}.csv`;
+    assert.deepEqual((await readdir(join(repo, '.cache/data'))).sort(), [name, `${name}.stamp`]);
+    assert.ok((await readFile(await copyOf(repo))).equals(await readFile(EXPORT)));
     assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json'], 'nothing staged is left');
-    const doctor = (await cli('doctor', '--json', '--root', repo)).json();
-    const cacheCheck = doctor.checks.find((c: { name: string }) => c.name === '.cache/');
+    // On the same file system it is a hard link to the export: no second copy of the bytes.
+    const [copy, original] = await Promise.all([stat(await copyOf(repo)), stat(exported)]);
+    assert.equal(copy.ino, original.ino);
+    assert.equal(copy.nlink, 2);
+    const detail = async (root: string) =>
+      (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === '.cache/').detail;
+    assert.match(
+      await detail(repo),
+      /; 1 plain copy of compressed exports in \.cache\/data\/, 0\.0 MB of their own, 1 of them hard links to the export/,
+    );
+
+    // Named through a symbolic link, the export is copied instead (a link to a link would resolve elsewhere).
+    const viaSymlink = join(await scratch(t), 'export-link.csv');
+    await symlink(exported, viaSymlink);
+    const copied = await ingested(t, viaSymlink);
+    const own = await stat(await copyOf(copied));
+    assert.equal(own.nlink, 1);
+    assert.notEqual(own.ino, original.ino);
+    assert.ok((await readFile(await copyOf(copied))).equals(await readFile(EXPORT)));
     const mb = ((await readFile(EXPORT)).length / 1e6).toFixed(1);
-    assert.match(cacheCheck.detail, new RegExp(`; 1 plain copy of compressed exports in \\.cache/data/, ${mb.replace('.', '\\.')} MB`));
+    assert.match(
+      await detail(copied),
+      new RegExp(`; 1 plain copy of compressed exports in \\.cache/data/, ${mb.replace('.', '\\.')} MB \\(`),
+    );
 
     // A copy that cannot be kept (here .cache/data is a file) costs only time: the export is stored.
     const blocked = await scratchRepo(t);
     await withSettings(blocked, '{ compress_above_mb: 0.5 }');
     await mkdir(join(blocked, '.cache'), { recursive: true });
     await writeFile(join(blocked, '.cache/data'), 'not a folder');
-    const stored = await cli('ingest', EXPORT, '--source', 'AWS', '--root', blocked, '--json');
+    const stored = await cli('ingest', exported, '--source', 'AWS', '--root', blocked, '--json');
     assert.equal(stored.code, 0, stored.stderr);
     assert.deepEqual(await readdir(join(blocked, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json']);
     assert.deepEqual(await statements(blocked), await statements(repo));
+    assert.equal((await stat(exported)).nlink, 2, 'the link staged for the blocked repository is gone');
 
     const off = await scratchRepo(t);
     await withSettings(off, '{ compress_above_mb: 0.5, plain_copy: false }');
-    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', off)).code, 0);
+    assert.equal((await cli('ingest', exported, '--source', 'AWS', '--root', off)).code, 0);
     assert.equal(existsSync(join(off, '.cache/data')), false, 'plain_copy: false keeps none');
     assert.deepEqual(await statements(off), await statements(repo));
   });
 
-  it('is what the report reads, only for the stored file it was made from, and messages name the stored file', async (t) => {
-    const repo = await scratchRepo(t);
-    await withSettings(repo, '{ compress_above_mb: 0.5 }');
-    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+  it('is read only while unchanged: an export written through its other name is read from the .csv.gz, and keeps its time', async (t) => {
+    const exported = await ownExport(t);
+    const repo = await ingested(t, exported);
     const billed = await statements(repo);
-    const copy = join(repo, '.cache/data', `${await gzSha(repo)}.csv`);
+    const copy = await copyOf(repo);
+    const time = (await stat(exported, { bigint: true })).mtimeNs;
+    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    assert.deepEqual(await statements(repo), billed);
+    assert.equal((await stat(exported, { bigint: true })).mtimeNs, time, 'using the copy never touches the export');
+    assert.ok(existsSync(copy), 'an unchanged copy is kept');
+
+    // The export edited in place, to the same size: its copy is no longer what was stored.
+    const bytes = await readFile(exported);
+    const digit = bytes.indexOf('0.', bytes.indexOf('\n')) + 2; // a digit of the first row's first amount
+    bytes[digit] = bytes[digit] === 0x39 ? 0x38 : 0x39;
+    await writeFile(exported, bytes);
+    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    assert.deepEqual(await statements(repo), billed, 'the stored file is read');
+    assert.equal(existsSync(copy), false, 'the changed copy is forgotten');
+    assert.ok((await readFile(exported)).equals(bytes), 'the export itself stays as its owner left it');
+
+    // The export deleted after ingest: the copy (now the file's only name) is still read.
+    const gone = await ownExport(t);
+    const kept = await ingested(t, gone);
+    await rm(gone);
+    assert.deepEqual(await statements(kept), billed);
+    assert.equal((await stat(await copyOf(kept))).nlink, 1);
+  });
+
+  it('is what the report reads, only for the stored file it was made from, and messages name the stored file', async (t) => {
+    const repo = await ingested(t, await ownExport(t));
+    const billed = await statements(repo);
+    const copy = await copyOf(repo);
     const lines = (await readFile(EXPORT, 'utf8')).split('\n');
     const header = (lines[0] as string).split(',');
     const cost = header.indexOf('BilledCost');
+    /** Writes the copy by hand, with a stamp that matches it, as if ingest had made it so. */
+    const forge = async (text: string) => {
+      await writeFile(copy, text);
+      await writeFile(`${copy}.stamp`, copyStamp(await stat(copy, { bigint: true })));
+      await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    };
 
-    // A copy that says otherwise (made here by hand) is what a report then shows: the copy is read.
+    // A copy that says otherwise is what a report then shows: the copy is read.
     const cells = (lines[1] as string).split(',');
     cells[cost] = String(Number(cells[cost]) + 1000);
-    await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
-    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    await forge([lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
     assert.notDeepEqual(await statements(repo), billed);
 
     // A bad amount in it is reported at its line of the stored file's name.
     cells[cost] = 'twelve';
-    await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
-    await rm(join(repo, '.cache/report'), { recursive: true, force: true });
+    await forge([lines[0], cells.join(','), ...lines.slice(2)].join('\n'));
     const refused = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /data\/2025-01\/aws\.csv\.gz/);
@@ -154,13 +224,30 @@ describe('the plain copy of a compressed export', () => {
     // Without it, the stored file is read; a replaced export never reads the old copy.
     await rm(join(repo, '.cache'), { recursive: true, force: true });
     assert.deepEqual(await statements(repo), billed);
-    const corrected = join(repo, '..', `corrected-plain-${process.pid}.csv`);
+    const corrected = join(await scratch(t), 'corrected.csv');
     await writeFile(corrected, lines.filter((_, i) => i !== 1).join('\n'));
-    t.after(() => rm(corrected, { force: true }));
     assert.equal((await cli('ingest', corrected, '--source', 'AWS', '--root', repo, '--replace')).code, 0);
+    await mkdir(dirname(copy), { recursive: true });
     await writeFile(copy, [lines[0], cells.join(','), ...lines.slice(2)].join('\n')); // the old name, bad again
+    await writeFile(`${copy}.stamp`, copyStamp(await stat(copy, { bigint: true })));
     const plain = await scratchRepo(t);
     assert.equal((await cli('ingest', corrected, '--source', 'AWS', '--root', plain)).code, 0);
     assert.deepEqual(await statements(repo), await statements(plain));
+  });
+
+  it('is forgotten 30 days after its last use, and never kept without its stamp', async (t) => {
+    const dir = await scratch(t);
+    const a = join(dir, `${'a'.repeat(64)}.csv`);
+    const b = join(dir, `${'b'.repeat(64)}.csv`);
+    const c = join(dir, `${'c'.repeat(64)}.csv`);
+    for (const p of [a, b, c]) await writeFile(p, 'x');
+    for (const p of [a, b]) await writeFile(`${p}.stamp`, copyStamp(await stat(p, { bigint: true })));
+    await writeFile(join(dir, 'notes.txt'), 'not a copy');
+    const now = new Date();
+    await pruneCopies(dir, [a], now);
+    assert.deepEqual((await readdir(dir)).sort(), [basename(a), `${basename(a)}.stamp`, basename(b), `${basename(b)}.stamp`, 'notes.txt']);
+    const later = new Date(now.getTime() + 31 * 86_400_000);
+    await pruneCopies(dir, [b], later);
+    assert.deepEqual((await readdir(dir)).sort(), [basename(b), `${basename(b)}.stamp`, 'notes.txt']);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -20,6 +20,7 @@ import { UserError } from '../core/errors.ts';
 import { gzipStream } from '../core/zlib.ts';
 import { onInterrupt } from './cleanup.ts';
 import { sha256Text } from './hash.ts';
+import { copyStamp, type MadeCopy } from './plain-copy.ts';
 
 /** What a target must hold when the change is applied: the sha256 of its bytes, or null for none. */
 export interface Expectation {
@@ -80,16 +81,18 @@ export interface StagedCompressed extends StagedCopy {
   original: Promise<OriginalFile>;
   /** The sha256 of the compressed bytes, once done. */
   stored: Promise<string>;
-  /** The export's bytes as read, uncompressed, in a temporary file (when asked for), or null if it could not be written. */
-  plain: Promise<string | null>;
+  /** The export's bytes as read, uncompressed, in a temporary file or link (when asked for), or null if none could be made. */
+  plain: Promise<MadeCopy | null>;
 }
 
 /**
  * A gzip-compressed copy of a file, made while other work runs, deterministically: no file name
  * or time in the header and the OS byte fixed, so the same export gives the same bytes (with the
  * same zlib); the original's size and sha256, and the compressed bytes' sha256, are measured on
- * the way. With `plain`, the bytes read are also written as they are to a second temporary file
- * beside it (see repo/plain-copy.ts): the same read, so that copy holds exactly what was compressed.
+ * the way. With `plain`, a second temporary name beside it holds the bytes compressed (see
+ * repo/plain-copy.ts): a hard link to the export where the file system allows, read through that
+ * link (so the linked file is the one compressed) and checked unchanged after the read; else a
+ * copy written from the same read.
  */
 export async function stageCompressed(source: string, dir: string, options: { plain?: boolean } = {}): Promise<StagedCompressed> {
   await mkdir(dir, { recursive: true });
@@ -107,20 +110,21 @@ export async function stageCompressed(source: string, dir: string, options: { pl
     },
   });
   const plainTmp = options.plain ? staging() : null;
-  const plainOut = plainTmp ? createWriteStream(plainTmp.path) : null;
-  let plain: Promise<string | null> = Promise.resolve(null);
+  const linked = plainTmp ? await linkRegularFile(source, plainTmp.path) : null;
+  const plainOut = plainTmp && !linked ? createWriteStream(plainTmp.path) : null;
+  let plain: Promise<MadeCopy | null> = Promise.resolve(null);
   if (plainTmp && plainOut) {
     // A second destination of the same read. A write that fails (a full disk) only leaves the
     // copy out: pipe() stops feeding a destination that errs, and the compressed file goes on.
     plainOut.on('error', () => {});
     read.pipe(plainOut);
     plain = finished(plainOut).then(
-      () => plainTmp.path,
+      async () => ({ path: plainTmp.path, stamp: copyStamp(await stat(plainTmp.path, { bigint: true })) }),
       () => null,
     );
   }
   const done = pipeline(
-    createReadStream(source, { highWaterMark: 1 << 20 }),
+    createReadStream(linked ? (plainTmp?.path as string) : source, { highWaterMark: 1 << 20 }),
     read,
     gzipStream(1), // fast: it runs beside the scan; -6 saves a fifth more for twice the time
     new Transform({
@@ -144,9 +148,15 @@ export async function stageCompressed(source: string, dir: string, options: { pl
     done,
     original,
     stored,
-    // The plain copy counts only if the compressed one was made from the whole read.
+    // The plain copy counts only if the compressed one was made from the whole read; a link, only
+    // if the file was not written meanwhile and holds just what was read.
     plain: Promise.all([plain, done]).then(
-      ([path]) => path,
+      async ([made]) => {
+        if (!linked || !plainTmp) return made;
+        const after = await stat(plainTmp.path, { bigint: true });
+        const stamp = copyStamp(after);
+        return stamp === linked && after.size === BigInt(bytes) ? { path: plainTmp.path, stamp } : null;
+      },
       () => null,
     ),
     discard: async () => {
@@ -158,6 +168,21 @@ export async function stageCompressed(source: string, dir: string, options: { pl
       }
     },
   };
+}
+
+/**
+ * Links a regular file (never a symbolic link: a link to that would resolve elsewhere) to a new
+ * name: its stamp then (see copyStamp), or null where the file system or its settings refuse.
+ */
+async function linkRegularFile(source: string, to: string): Promise<string | null> {
+  try {
+    if (!(await lstat(source)).isFile()) return null;
+    await link(source, to);
+    return copyStamp(await stat(to, { bigint: true }));
+  } catch {
+    await rm(to, { force: true });
+    return null;
+  }
 }
 
 /** The sha256 of a file's bytes, or null when there is none. */

@@ -193,7 +193,7 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
     await rm(probe);
     const copies = await plainCopies(root);
     const kept = copies.files
-      ? `; ${copies.files} plain ${copies.files === 1 ? 'copy' : 'copies'} of compressed exports in .cache/data/, ${(copies.bytes / 1e6).toFixed(1)} MB (data_files.plain_copy)`
+      ? `; ${copies.files} plain ${copies.files === 1 ? 'copy' : 'copies'} of compressed exports in .cache/data/, ${(copies.bytes / 1e6).toFixed(1)} MB${copies.linked ? ` of their own, ${copies.linked} of them hard links to the export that take no more disk` : ''} (data_files.plain_copy)`
       : '';
     add({ name: '.cache/', status: 'ok', detail: `${cache} is writable${kept}` });
   } catch (e) {
