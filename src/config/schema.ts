@@ -171,8 +171,9 @@ export const configSchema = z
         /** A stored file larger than this (MB) needs Git LFS for data/ (`focus-billing init --lfs`). */
         lfs_above_mb: z.number().positive().max(1_000_000).default(95),
         /**
-         * Keep an uncompressed copy of each export stored compressed, in .cache/data/ (as large as the
-         * export; never committed), so that generate and build read the month without inflating it.
+         * Keep an uncompressed copy of each export stored compressed, in .cache/data/ (a hard link to
+         * the export where the file system allows, else a copy as large as it; never committed), so
+         * that generate and build read the month without inflating it.
          */
         plain_copy: z.boolean().default(true),
       })
