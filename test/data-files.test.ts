@@ -185,6 +185,15 @@ describe('the plain copy of a compressed export', () => {
     assert.equal(existsSync(copy), false, 'the changed copy is forgotten');
     assert.ok((await readFile(exported)).equals(bytes), 'the export itself stays as its owner left it');
 
+    // A changed copy that cannot be forgotten (here its stamp's name is taken by a folder) is
+    // still never read, and the report goes on from the stored file.
+    const stuck = await ingested(t, await ownExport(t));
+    const stuckCopy = await copyOf(stuck);
+    await rm(`${stuckCopy}.stamp`);
+    await mkdir(`${stuckCopy}.stamp`);
+    assert.deepEqual(await statements(stuck), billed);
+    assert.equal(existsSync(stuckCopy), false);
+
     // The export deleted after ingest: the copy (now the file's only name) is still read.
     const gone = await ownExport(t);
     const kept = await ingested(t, gone);

@@ -87,10 +87,13 @@ export async function keepPlainCopy(root: string, made: MadeCopy, storedSha256: 
   }
 }
 
-/** Removes a copy's name and its stamp (a linked export itself stays where it is). */
+/**
+ * Removes a copy's name and its stamp (a linked export itself stays where it is). One that cannot
+ * be removed (a read-only cache) is left: a copy without a matching stamp is never read.
+ */
 async function forget(path: string): Promise<void> {
-  await rm(path, { force: true });
-  await rm(`${path}${STAMP_SUFFIX}`, { force: true });
+  await rm(path, { force: true }).catch(() => {});
+  await rm(`${path}${STAMP_SUFFIX}`, { force: true }).catch(() => {});
 }
 
 /**
@@ -113,7 +116,7 @@ export async function pruneCopies(dir: string, used: string[], now = new Date())
     } else if (name.endsWith(STAMP_SUFFIX) && COPY_NAME.test(name.slice(0, -STAMP_SUFFIX.length))) {
       const copy = name.slice(0, -STAMP_SUFFIX.length);
       const stamped = await age(name);
-      if (!names.has(copy) && stamped !== null && stamped < cutoff) await rm(join(dir, name), { force: true });
+      if (!names.has(copy) && stamped !== null && stamped < cutoff) await rm(join(dir, name), { force: true }).catch(() => {});
     }
   }
 }
