@@ -14,3 +14,15 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/**
+ * `Promise.all` that waits for every promise to settle before it rejects (with the first failure
+ * in the order given). Work that shares a resource with the others, such as a DuckDB query on the
+ * connection that a failure is about to close, is then never left running: a query still in
+ * flight when its database closed kept the process from ever exiting.
+ */
+export async function settleAll<T extends readonly unknown[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}

@@ -9,6 +9,7 @@ import { sourceSlug } from '../config/schema.ts';
 import { minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import { settleAll } from '../core/parallel.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
@@ -144,15 +145,17 @@ export async function periodReport(
   const listed = await storedFiles(db, root, config, period);
   const flagsRead = readFlags(root, period);
   flagsRead.catch(() => {}); // awaited below, after the files' own errors
-  const [files] = await Promise.all([
-    Promise.all(
+  // Every branch settles before an error is thrown: a failure must not close the database under
+  // a sample still being read.
+  const [files] = await settleAll([
+    settleAll(
       listed.map(async (f) => {
-        const [sampled, plain] = await Promise.all([withTagKeys(db, f), withPlainCopy(root, f)]);
+        const [sampled, plain] = await settleAll([withTagKeys(db, f), withPlainCopy(root, f)]);
         return { ...sampled, file: plain.file };
       }),
     ),
     askGit(listed.map((f) => f.file.path)),
-  ]);
+  ] as const);
   if (files.length === 0) {
     const known = await listPeriods(root);
     throw new UserError(`no data for period ${period}`, {
