@@ -5,7 +5,7 @@
  * newlines or when blank lines are skipped.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { eachChunk } from '../core/file-chunks.ts';
 import { gunzipStream } from '../core/zlib.ts';
 import type { Compression } from './file.ts';
 
@@ -113,19 +113,7 @@ export async function scanBytes(path: string, compression: Compression, signal: 
       raw.destroy();
     }
   } else {
-    // Plain files: one reused 4 MB buffer, about twice as fast as a stream's fresh chunks.
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(1 << 22);
-      for (;;) {
-        signal.throwIfAborted();
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
-        if (bytesRead === 0) break;
-        scan(buffer.subarray(0, bytesRead));
-      }
-    } finally {
-      await handle.close();
-    }
+    await eachChunk(path, scan, signal);
   }
   if (offset - lineStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - lineStart });
   return { lines: newlines + (last === 10 ? 0 : 1), nul, longest };
