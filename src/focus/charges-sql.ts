@@ -100,6 +100,30 @@ export function periodStartTexts(period: string): string[] {
   return [`${period}-01T00:00:00Z`, `${period}-01T00:00:00.000Z`, `${period}-01 00:00:00`];
 }
 
+/**
+ * The texts exports commonly write a charge period's bounds as: every hour of the period, and the
+ * next month's first, at its start and its last second, in FOCUS's form, with milliseconds, and
+ * with a space and no zone. Each is an instant the checks accept (test/charges-sql.test.ts
+ * checks them against the cast and the checks), so a row whose text is one needs no shape check
+ * (a regular expression per value, a sixth of the report pass's CPU) and no trimmed retry.
+ */
+export const CHARGE_HOUR_FORMATS = [
+  '%Y-%m-%dT%H:00:00Z',
+  '%Y-%m-%dT%H:59:59Z',
+  '%Y-%m-%dT%H:00:00.000Z',
+  '%Y-%m-%dT%H:59:59.999Z',
+  '%Y-%m-%d %H:00:00',
+  '%Y-%m-%d %H:59:59',
+];
+
+/** SQL: a relation of the period's usual charge period texts (`CHARGE_HOUR_FORMATS`), column `t`. */
+export function chargeHourTextsSql(period: string, params: Params): string {
+  const start = `${params.add(`${period}-01`)}::TIMESTAMP`;
+  const hours = `(SELECT h FROM range(${start}, ${start} + INTERVAL 1 MONTH + INTERVAL 1 HOUR, INTERVAL 1 HOUR) r(h)
+    WHERE h < TIMESTAMP '${LAST_YEAR + 1}-01-01')`;
+  return `(${CHARGE_HOUR_FORMATS.map((f) => `SELECT strftime(h, '${f}') AS t FROM ${hours}`).join(' UNION ALL ')})`;
+}
+
 /** SQL: one of these rules holds for the row (or group). */
 export function anyRuleSql(rules: readonly FlagRule[]): string {
   return rules.map((r) => (r === 'pattern_match' ? 'pattern_index IS NOT NULL' : `r_${r}`)).join(' OR ') || 'false';
@@ -142,6 +166,11 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
   // Likewise the default currency's code, when it is one (three capital letters), as written.
   const usual = config.billing.default_currency.toUpperCase();
   const currencyKnown = /^[A-Z]{3}$/.test(usual) ? `currency_raw = ${params.add(usual)}` : 'false';
+  // And the charge period's bounds written as exports usually write an hour of the period.
+  const hourKnown = (name: FocusField) =>
+    options.period === null || f.columns[name] === undefined
+      ? 'false'
+      : `coalesce(${rawField(f, name)} IN (SELECT t FROM ${chargeHourTextsSql(options.period, params)}), false)`;
 
   const raw = `SELECT *,
       ${field(f, 'tags')} AS _tags_raw,
@@ -158,22 +187,24 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       ${field(f, 'chargeCategory')} AS category_raw,
       ${field(f, 'chargeClass')} AS charge_class,
       ${nul} AS bad_text,
-      coalesce(${periodKnown}, false) AS _period_known
+      coalesce(${periodKnown}, false) AS _period_known,
+      ${hourKnown('chargePeriodStart')} AS _charge_start_known,
+      ${hourKnown('chargePeriodEnd')} AS _charge_end_known
     FROM ${options.rows ?? (options.tagsIn ? tagsInSql(f, options.tagsIn, params) : readFileSql(f, params))}`;
 
   const parsed = `SELECT *,
       ${decimalSql('cost_raw')} AS cost,
       ${decimalSql('list_raw')} AS _list_num,
       CASE WHEN _period_known THEN ${periodStartTs} ELSE ${castSql('period_raw', 'TIMESTAMPTZ')} END AS _period_cast,
-      ${castSql('charge_start_raw', 'TIMESTAMPTZ')} AS _charge_start_cast,
-      ${castSql('charge_end_raw', 'TIMESTAMPTZ')} AS _charge_end_cast
+      CASE WHEN _charge_start_known THEN charge_start_raw::TIMESTAMPTZ ELSE ${castSql('charge_start_raw', 'TIMESTAMPTZ')} END AS _charge_start_cast,
+      CASE WHEN _charge_end_known THEN charge_end_raw::TIMESTAMPTZ ELSE ${castSql('charge_end_raw', 'TIMESTAMPTZ')} END AS _charge_end_cast
     FROM (${raw})`;
 
   const normalised = `SELECT *,
       coalesce(_list_num, cost) AS list_cost,
       CASE WHEN _period_known THEN _period_cast ELSE ${plausibleSql('period_raw', '_period_cast')} END AS _period_ts,
-      ${plausibleSql('charge_start_raw', '_charge_start_cast')} AS charge_start,
-      ${plausibleSql('charge_end_raw', '_charge_end_cast')} AS charge_end,
+      CASE WHEN _charge_start_known THEN _charge_start_cast ELSE ${plausibleSql('charge_start_raw', '_charge_start_cast')} END AS charge_start,
+      CASE WHEN _charge_end_known THEN _charge_end_cast ELSE ${plausibleSql('charge_end_raw', '_charge_end_cast')} END AS charge_end,
       CASE WHEN _period_known THEN ${period} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
       coalesce(${currencyKnown}, false) AS _currency_known,
       CASE WHEN _currency_known THEN currency_raw ELSE upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) END AS currency,
