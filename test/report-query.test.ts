@@ -83,8 +83,8 @@ describe('report rows grouped by Tags text', () => {
     const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...rows()]);
     await withDatabase(async (db) => {
       const f = await fileOf(db, path, 'data/2025-03/aws.csv');
-      const perRow = await reportRows<Record<string, unknown>>(db, [f], config, '2025-03', () => false);
-      const grouped = await reportRows<Record<string, unknown>>(db, [f], config, '2025-03', () => true);
+      const perRow = (await reportRows<Record<string, unknown>>(db, [f], config, '2025-03', () => false)).rows;
+      const grouped = (await reportRows<Record<string, unknown>>(db, [f], config, '2025-03', () => true)).rows;
       assert.deepEqual(canonical(grouped), canonical(perRow));
       // What both agree on: each held text's two identical charges share a row hash (all but the
       // escaped key, the other case and A with spaces hold their attributes), every GPU charge
@@ -111,9 +111,9 @@ describe('report rows grouped by Tags text', () => {
     const two = await writeCsv(dir, 'gcp.csv', [FOCUS_HEADER, ...all.slice(60)]);
     await withDatabase(async (db) => {
       const files = [await fileOf(db, one, 'data/2025-03/aws.csv'), await fileOf(db, two, 'data/2025-03/gcp.csv')];
-      const perRow = await reportRows<Record<string, unknown>>(db, files, config, '2025-03', () => false);
+      const perRow = (await reportRows<Record<string, unknown>>(db, files, config, '2025-03', () => false)).rows;
       for (const choice of [(f: ChargeFile) => f === files[0], (f: ChargeFile) => f === files[1], () => true]) {
-        const rs = await reportRows<Record<string, unknown>>(db, files, config, '2025-03', choice);
+        const rs = (await reportRows<Record<string, unknown>>(db, files, config, '2025-03', choice)).rows;
         assert.deepEqual(canonical(rs), canonical(perRow));
       }
       assert.deepEqual([...new Set(perRow.map((r) => r.file))].sort(), ['data/2025-03/aws.csv', 'data/2025-03/gcp.csv']);
@@ -132,8 +132,8 @@ describe('report rows grouped by Tags text', () => {
         );
         assert.ok(periods.length > 0, name);
         for (const { p } of periods) {
-          const perRow = await reportRows<Record<string, unknown>>(db, [f], config, p, () => false);
-          const grouped = await reportRows<Record<string, unknown>>(db, [f], config, p, () => true);
+          const perRow = (await reportRows<Record<string, unknown>>(db, [f], config, p, () => false)).rows;
+          const grouped = (await reportRows<Record<string, unknown>>(db, [f], config, p, () => true)).rows;
           assert.deepEqual(canonical(grouped), canonical(perRow), `${name} ${p}`);
           // No sample carries a PI's tags: every charge is held, each with its row hash.
           assert.ok(perRow.length > 0 && perRow.every((r) => r.row_hash !== null), `${name} ${p}`);

@@ -9,6 +9,12 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type Du
 
 export type Row = Record<string, unknown>;
 
+/** A query's rows, and the JSON text they were read from (`Database.queryJson`). */
+export interface JsonRows<T> {
+  rows: T[];
+  text: string;
+}
+
 /**
  * What every connection is set to. Naive timestamps in FOCUS files are UTC, and periods are UTC
  * months, whatever the machine's zone; progress is tracked (for watchProgress), never printed by
@@ -55,6 +61,22 @@ export class Database {
 
   async query<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<T[]> {
     return this.run(sql, params, (reader) => reader.getRowObjectsJson() as unknown as T[]);
+  }
+
+  /**
+   * The rows as DuckDB writes them in one JSON array, and that text: every value as text (exact
+   * decimals and large integers as DuckDB prints them, booleans as "true" or "false"), NULL as
+   * null. For results of many rows: turning the 40,920 report rows of a 10M-row month into
+   * objects value by value (`query`) took 0.4–0.5 s, and caching them meant serialising them
+   * again; DuckDB writes the text in about 0.1 s, which JSON.parse reads in as much again.
+   */
+  async queryJson<T = Row>(sql: string, params: Record<string, DuckDBValue> = {}): Promise<JsonRows<T>> {
+    const [row] = await this.query<{ rows: string }>(
+      `SELECT coalesce(string_agg(to_json(x)::VARCHAR, ','), '') AS rows FROM (SELECT COLUMNS(*)::VARCHAR FROM (${sql})) x`,
+      params,
+    );
+    const text = `[${row?.rows ?? ''}]`;
+    return { rows: JSON.parse(text) as T[], text };
   }
 
   /**

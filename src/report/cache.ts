@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JsonRows } from '../db/duckdb.ts';
 import { touchAndPrune } from '../repo/cache-dir.ts';
 import { askGit, contentIds } from '../repo/content-id.ts';
 import { layout } from '../repo/layout.ts';
@@ -48,18 +49,19 @@ async function statHint(files: string[]): Promise<string> {
 }
 
 /**
- * The query's rows from the cache, or from `run` (then cached when `cacheable`). With a likely
- * hit the files are hashed first; otherwise hashing and the query run side by side.
+ * The query's rows from the cache, or from `run` (then cached as the JSON text they were read
+ * from, when `cacheable`). With a likely hit the files are hashed first; otherwise hashing and
+ * the query run side by side.
  */
 export async function cachedQuery<T>(
   root: string,
   query: { sql: string; params: Record<string, unknown>; files: string[] },
-  run: () => Promise<T>,
-  cacheable: (rows: T) => boolean,
-): Promise<T> {
+  run: () => Promise<JsonRows<T>>,
+  cacheable: (rows: T[]) => boolean,
+): Promise<T[]> {
   return cached(root, query, async () => {
-    const rows = await run();
-    return { rows, text: cacheable(rows) ? JSON.stringify(rows) : null };
+    const { rows, text } = await run();
+    return { rows, text: cacheable(rows) ? text : null };
   });
 }
 

@@ -169,13 +169,13 @@ export async function periodReport(
   const params = new Params();
   const sql = reportSql(files, config, period, params);
   type Row = ChargeGroup & { file: string; invalid: string };
-  const rows = await cachedQuery<Row[]>(
+  const rows = await cachedQuery<Row>(
     root,
     { sql, params: params.values, files: files.map((f) => f.file.path) },
     async () => {
       try {
         const { groups } = options;
-        if (groups) return await db.query<Row>(groupsReportSql(await groups.make(files, config, period)));
+        if (groups) return await db.queryJson<Row>(groupsReportSql(await groups.make(files, config, period)));
         const byTags = new Set<ChargeFile>();
         for (const f of files) if (await groupByTags(db, f, config)) byTags.add(f);
         return await reportRows<Row>(db, files, config, period, (f) => byTags.has(f));

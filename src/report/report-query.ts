@@ -10,7 +10,7 @@
  * its first rows, and only decides the time.
  */
 import type { Config } from '../config/schema.ts';
-import type { Database } from '../db/duckdb.ts';
+import type { Database, JsonRows } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, ROW_ERRORS, ROW_RULES, TAG_RULES } from '../domain/rules.ts';
 import { mentionsSql } from '../focus/attribution-sql.ts';
@@ -75,7 +75,7 @@ let tables = 0;
 
 /**
  * The report's rows for these files: what `reportSql` returns, each file read row by row or
- * grouped by Tags text as `grouped` says.
+ * grouped by Tags text as `grouped` says (every value as text: `Database.queryJson`).
  */
 export async function reportRows<Row>(
   db: Database,
@@ -83,10 +83,10 @@ export async function reportRows<Row>(
   config: Config,
   period: string,
   grouped: (f: ChargeFile) => boolean,
-): Promise<Row[]> {
+): Promise<JsonRows<Row>> {
   const byTags = files.filter(grouped);
   const params = new Params();
-  if (byTags.length === 0) return db.query<Row>(reportSql(files, config, period, params), params.values);
+  if (byTags.length === 0) return db.queryJson<Row>(reportSql(files, config, period, params), params.values);
   const table = `_report_tags_${++tables}`;
   await db.query(
     `CREATE TEMP TABLE ${table} AS ${byTags.map((f) => byTagsSql(f, config, period, params)).join('\nUNION ALL\n')}`,
@@ -113,7 +113,7 @@ export async function reportRows<Row>(
         }),
       ...files.filter((f) => !grouped(f)).map((f) => perRowSql(f, config, period, q)),
     ];
-    return await db.query<Row>(
+    return await db.queryJson<Row>(
       `SELECT source, file, ${GROUP_COLUMNS.join(', ')}, sum(rows) AS rows, sum(cost) AS cost, sum(list) AS list, sum(invalid) AS invalid
       FROM (${parts.join('\nUNION ALL BY NAME\n')}) GROUP BY ALL`,
       q.values,
