@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { contentIds } from '../src/repo/content-id.ts';
-import { removeDir, tempDir } from './helpers.ts';
+import { contentIds, rememberSha256, sha256Of } from '../src/repo/content-id.ts';
+import { removeDir, scratch, tempDir } from './helpers.ts';
 
 const sha256 = async (path: string) =>
   `sha256:${createHash('sha256')
@@ -14,6 +14,34 @@ const sha256 = async (path: string) =>
     .digest('hex')}`;
 
 describe('content ids', () => {
+  it('remember a sha256 across processes only while the file is not written, whatever its modification time', async (t) => {
+    const dir = await scratch(t);
+    const remember = join(dir, 'hashes');
+    const file = join(dir, 'aws.csv.gz');
+    await writeFile(file, 'a,b\n1,2\n');
+    const time = new Date('2025-04-01T00:00:00Z');
+    await utimes(file, time, time);
+    // What another process recorded (ingest, which wrote the file) is read, not computed again:
+    // a value that is not the file's shows it.
+    const recorded = 'f'.repeat(64);
+    await rememberSha256(remember, file, recorded);
+    assert.equal(await sha256Of(file, remember), recorded);
+    assert.notEqual(`sha256:${recorded}`, await sha256(file));
+    // Written since, to the same size, its modification time set back: hashed again, and remembered.
+    await writeFile(file, 'a,b\n1,3\n');
+    await utimes(file, time, time);
+    assert.equal((await stat(file, { bigint: true })).mtimeNs, BigInt(time.getTime()) * 1_000_000n);
+    const now = (await sha256(file)).slice('sha256:'.length);
+    assert.equal(await sha256Of(file, remember), now);
+    const entries = await Promise.all((await readdir(remember)).map((n) => readFile(join(remember, n), 'utf8')));
+    assert.deepEqual(entries.sort(), [now, recorded].sort());
+    // A remembered value that is not a sha256 is never served.
+    const other = join(dir, 'other.csv.gz');
+    await writeFile(other, 'x\n');
+    await rememberSha256(remember, other, 'not a hash');
+    assert.equal(`sha256:${await sha256Of(other, remember)}`, await sha256(other));
+  });
+
   it('asks git for large tracked files it reports unchanged, and hashes everything else', async () => {
     const dir = await tempDir();
     const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();

@@ -121,6 +121,10 @@ describe('the plain copy of a compressed export', () => {
     assert.deepEqual((await readdir(join(repo, '.cache/data'))).sort(), [name, `${name}.stamp`]);
     assert.ok((await readFile(await copyOf(repo))).equals(await readFile(EXPORT)));
     assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz', 'aws.csv.gz.original.json'], 'nothing staged is left');
+    // Ingest remembers what it stored (the first read of the month hashes nothing).
+    const remembered = await readdir(join(repo, '.cache/hashes'));
+    assert.equal(remembered.length, 1);
+    assert.equal(await readFile(join(repo, '.cache/hashes', remembered[0] as string), 'utf8'), await gzSha(repo));
     // On the same file system it is a hard link to the export: no second copy of the bytes.
     const [copy, original] = await Promise.all([stat(await copyOf(repo)), stat(exported)]);
     assert.equal(copy.ino, original.ino);

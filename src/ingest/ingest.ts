@@ -232,11 +232,11 @@ async function ingestParts(
       });
     }
     await commitWrites(writes);
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
       const staged = part.staged;
       if (!staged || !('plain' in staged)) continue;
       const plain = await staged.plain;
-      if (plain) await keepPlainCopy(options.root, plain, await staged.stored);
+      if (plain) await keepPlainCopy(options.root, plain, targets[i] as string, await staged.stored);
     }
     // The replaced export's files that this one does not overwrite (other parts, or compression),
     // and the records of originals no longer compressed here.

@@ -19,10 +19,13 @@ import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Of } from './content-id.ts';
+import { rememberSha256, sha256Of } from './content-id.ts';
 import { layout } from './layout.ts';
 
 export const plainCopyDir = (root: string) => layout.cacheDir(root, 'data');
+
+/** Where the stored files' sha256s are remembered, so that finding a copy hashes no file unwritten since (`sha256Of`). */
+const storedHashesDir = (root: string) => layout.cacheDir(root, 'hashes');
 
 /** A plain copy's file name: the stored file's sha256 (hex), `.csv`. */
 const COPY_NAME = /^[0-9a-f]{64}\.csv$/;
@@ -52,7 +55,7 @@ export interface MadeCopy {
 export async function findPlainCopy(root: string, stored: string): Promise<string | null> {
   const dir = plainCopyDir(root);
   if (!(await stat(dir).catch(() => null))?.isDirectory()) return null;
-  const path = plainCopyPath(root, await sha256Of(stored));
+  const path = plainCopyPath(root, await sha256Of(stored, storedHashesDir(root)));
   const [s, recorded] = await Promise.all([
     stat(path, { bigint: true }).catch(() => null),
     readFile(`${path}${STAMP_SUFFIX}`, 'utf8').catch(() => null),
@@ -68,11 +71,11 @@ export async function findPlainCopy(root: string, stored: string): Promise<strin
 
 /**
  * Keeps a finished copy (a temporary file or link in the repository, as ingest stages it) as the
- * plain copy of the stored file with this sha256: its stamp first, so that no copy is ever seen
+ * plain copy of the stored file `stored`, which has this sha256: its stamp first, so that no copy is ever seen
  * without one. A copy that cannot be kept (another file system, a read-only folder) only costs
  * time later, so it is then removed and nothing more said.
  */
-export async function keepPlainCopy(root: string, made: MadeCopy, storedSha256: string): Promise<void> {
+export async function keepPlainCopy(root: string, made: MadeCopy, stored: string, storedSha256: string): Promise<void> {
   const path = plainCopyPath(root, storedSha256);
   const tmp = `${path}${STAMP_SUFFIX}.${randomBytes(6).toString('hex')}.tmp`;
   try {
@@ -81,6 +84,8 @@ export async function keepPlainCopy(root: string, made: MadeCopy, storedSha256: 
     await rename(tmp, `${path}${STAMP_SUFFIX}`);
     await rename(made.path, path);
     await pruneCopies(plainCopyDir(root), [path]);
+    // The stored file was written with these bytes just now: the first read of the month need not hash it.
+    await rememberSha256(storedHashesDir(root), stored, storedSha256);
   } catch {
     // Neither may be there (or be reachable: .cache/data may be a file); the data file is written either way.
     await Promise.all([tmp, made.path].map((p) => rm(p, { force: true }).catch(() => {})));
