@@ -157,27 +157,34 @@ export function buildStatements(input: BuildInput): StatementSet {
 
   const add = (g: ChargeGroup, attribution: Attribution, cost: bigint, list: bigint, rows: number) => {
     // A PI is one person whatever the spelling of the email: statements are keyed by the PI key.
-    const key = {
-      pi_email: piKey(attribution.pi_email as string),
-      project_id: attribution.project_id,
-      fund_org: attribution.fund_org,
-      currency: g.currency,
-    };
+    const pi = piKey(attribution.pi_email as string);
     const service = g.service ?? '(no service name)';
-    const id = JSON.stringify([statementKey(key), g.source, service, g.category]);
-    const line = lines.get(id) ?? {
-      key: key as StatementKey,
-      source: g.source,
-      service,
-      category: g.category,
-      acc: { cost: 0n, list: 0n, rows: 0 },
-      accounts: new Map<string, bigint>(),
-    };
-    line.accounts.set(g.account_code ?? '', (line.accounts.get(g.account_code ?? '') ?? 0n) + cost);
+    // The statement's key (statementKey's parts) and the line's own parts, in one text.
+    const id = JSON.stringify([pi, attribution.project_id, attribution.fund_org, g.currency, g.source, service, g.category]);
+    let line = lines.get(id);
+    if (!line) {
+      const key = {
+        pi_email: pi,
+        project_id: attribution.project_id,
+        fund_org: attribution.fund_org,
+        currency: g.currency,
+      } as StatementKey;
+      line = {
+        key,
+        statement: statementKey(key),
+        source: g.source,
+        service,
+        category: g.category,
+        acc: { cost: 0n, list: 0n, rows: 0 },
+        accounts: new Map(),
+      };
+      lines.set(id, line);
+    }
+    const account = g.account_code ?? '';
+    line.accounts.set(account, (line.accounts.get(account) ?? 0n) + cost);
     line.acc.cost += cost;
     line.acc.list += list;
     line.acc.rows += rows;
-    lines.set(id, line);
   };
 
   for (const g of input.groups) {
@@ -246,6 +253,8 @@ interface StatementKey {
 
 interface LineAcc {
   key: StatementKey;
+  /** statementKey(key), made once per line. */
+  statement: string;
   source: string;
   service: string;
   category: string;
@@ -270,10 +279,9 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       );
     }
     currencyOf.set(piProject, line.key.currency);
-    const id = statementKey(line.key);
-    const s = byStatement.get(id) ?? { key: line.key, lines: [] };
+    const s = byStatement.get(line.statement) ?? { key: line.key, lines: [] };
     s.lines.push(line);
-    byStatement.set(id, s);
+    byStatement.set(line.statement, s);
   }
   const statements = [...byStatement.values()].map(({ key, lines: ls }) => {
     const digits = input.minorDigits(key.currency);
@@ -292,19 +300,22 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       .sort(
         (a, b) =>
           categoryRank(a.l.category) - categoryRank(b.l.category) ||
-          a.l.source.localeCompare(b.l.source) ||
-          a.l.service.localeCompare(b.l.service),
+          compareText(a.l.source, b.l.source) ||
+          compareText(a.l.service, b.l.service),
       )
-      .map(({ l, amount, list }) => ({
-        source: l.source,
-        accounts: splitByAccount(l.accounts, amount, digits),
-        service: l.service,
-        category: l.category,
-        list: formatUnits(list, digits),
-        discount: formatUnits(list - amount, digits),
-        amount: formatUnits(amount, digits),
-        charges: l.acc.rows,
-      }));
+      .map(({ l, amount, list }) => {
+        const shown = formatUnits(amount, digits);
+        return {
+          source: l.source,
+          accounts: splitByAccount(l.accounts, amount, shown, digits),
+          service: l.service,
+          category: l.category,
+          list: formatUnits(list, digits),
+          discount: formatUnits(list - amount, digits),
+          amount: shown,
+          charges: l.acc.rows,
+        };
+      });
     return {
       number: statementNumber(input.period, {
         pi: key.pi_email,
@@ -326,21 +337,25 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
   });
   return statements.sort(
     (a, b) =>
-      a.pi_email.localeCompare(b.pi_email) ||
-      a.project_id.localeCompare(b.project_id) ||
-      a.fund_org.localeCompare(b.fund_org) ||
-      a.currency.localeCompare(b.currency),
+      compareText(a.pi_email, b.pi_email) ||
+      compareText(a.project_id, b.project_id) ||
+      compareText(a.fund_org, b.fund_org) ||
+      compareText(a.currency, b.currency),
   );
 }
+
+/** `a.localeCompare(b)` (the same order: a collator with the same default locale and options), without a collator made per call. */
+const compareText = new Intl.Collator().compare;
 
 function categoryRank(category: string): number {
   const i = NON_USAGE_ORDER.indexOf(category);
   return i === -1 ? NON_USAGE_ORDER.length : i;
 }
 
-/** A rounded line amount split over its accounts so that the parts sum to it exactly. */
-function splitByAccount(accounts: Map<string, bigint>, amount: bigint, digits: number): StatementLine['accounts'] {
-  const entries = [...accounts].sort(([a], [b]) => a.localeCompare(b));
+/** A rounded line amount (`shown`: as formatted) split over its accounts so that the parts sum to it exactly. */
+function splitByAccount(accounts: Map<string, bigint>, amount: bigint, shown: string, digits: number): StatementLine['accounts'] {
+  if (accounts.size === 1) for (const code of accounts.keys()) return [{ account_code: code || null, amount: shown }];
+  const entries = [...accounts].sort(([a], [b]) => compareText(a, b));
   const parts = apportion(
     entries.map(([, v]) => v),
     amount,
