@@ -10,7 +10,12 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (t) => process.stdout.write(`${t}\n`),
+  out: (t) => {
+    // Two writes: `${t}\n` would copy a large output (16.6 MB of JSON for the 10M-row month's
+    // statements) into a new string before encoding it, which doubled the time of writing it.
+    process.stdout.write(t);
+    process.stdout.write('\n');
+  },
   err: (t) => process.stderr.write(`${t}\n`),
   progress: (t) => {
     if (process.stderr.isTTY) process.stderr.write(`${t}\n`);
