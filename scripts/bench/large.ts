@@ -4,8 +4,9 @@
  * `ingest` of each, a first `generate` (no cached report) of each (the CSV's from the plain copy
  * ingest keeps, against DuckDB on the CSV; the .csv.gz's against DuckDB on it), `build --no-pdf`
  * of the month after it (the report cached, as a PR check leaves it), and again with nothing cached.
- * Targets: ingest and generate within 2× the yardstick, peak memory at most 2 GB, build at most
- * two minutes.
+ * Targets: ingest and generate within 2× the yardstick beyond CLI start-up (as the 1M-row bench
+ * measures; the whole process's ratio is printed beside it), peak memory at most 2 GB, build at
+ * most two minutes.
  *
  * The yardsticks, `ingest` and `generate` run in rounds (`--runs`; `npm run bench:large` asks
  * for 3), each round all of them in turn, and a ratio is the median over rounds of a step's time
@@ -103,25 +104,37 @@ export async function largeBench(work: string, cli: string, rows: number, runs: 
       runs,
     };
   };
-  /** The median over rounds of the step's time over the same round's yardstick. */
-  const ratio = (step: keyof (typeof rounds)[number], yardstick: keyof (typeof rounds)[number]) =>
-    median(rounds.map((r) => r[step].seconds / r[yardstick].seconds));
-  /** A step against its targets: within 2× (`times`: its ratio), at most `memoryMb` at its peak, at most `limit` seconds; what it misses is named. */
-  const line = (r: Run & { runs?: Run[] }, times: number | null, limit: number | null, memoryMb: number | null) => {
+  /**
+   * The median over rounds of the step's time over the same round's yardstick (`whole`), and of
+   * its time beyond that round's CLI start-up (`beyond`): the issue measures the 1M-row month's
+   * steps beyond start-up, and the same yardstick at 10M rows; both are shown, `beyond` judged.
+   */
+  const ratio = (step: keyof (typeof rounds)[number], yardstick: keyof (typeof rounds)[number]) => ({
+    whole: median(rounds.map((r) => r[step].seconds / r[yardstick].seconds)),
+    beyond: median(rounds.map((r) => (r[step].seconds - r.startup.seconds) / r[yardstick].seconds)),
+  });
+  /** A step against its targets: within 2× beyond start-up (`times`), at most `memoryMb` at its peak, at most `limit` seconds; what it misses is named. */
+  const line = (
+    r: Run & { runs?: Run[] },
+    times: { whole: number; beyond: number } | null,
+    limit: number | null,
+    memoryMb: number | null,
+  ) => {
     const missed = [
-      ...(times !== null && times > 2 ? ['2×'] : []),
+      ...(times !== null && times.beyond > 2 ? ['2×'] : []),
       ...(memoryMb !== null && r.rssMb > memoryMb ? ['2 GB'] : []),
       ...(limit !== null && r.seconds > limit ? ['2 minutes'] : []),
     ];
     const verdict = times !== null || limit ? (missed.length === 0 ? '  meets target' : `  MISSES target (${missed.join(', ')})`) : '';
     const each = r.runs && r.runs.length > 1 ? `  (${r.runs.map((x) => x.seconds.toFixed(1)).join(', ')} s)` : '';
-    return `${r.label.padEnd(26)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.rssMb.toFixed(0).padStart(5)} MB${times === null ? '        ' : `  ${times.toFixed(2).padStart(5)}×`}${verdict}${each}`;
+    const ratios = times === null ? ' '.repeat(16) : `  ${times.whole.toFixed(2).padStart(5)}×  ${times.beyond.toFixed(2).padStart(5)}×`;
+    return `${r.label.padEnd(26)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.rssMb.toFixed(0).padStart(5)} MB${ratios}${verdict}${each}`;
   };
   console.log(
     `\n${rows.toLocaleString('en-US')} rows: ${(statSync(csv).size / 1e9).toFixed(2)} GB of CSV, ${(statSync(gz).size / 1e6).toFixed(0)} MB gzipped; stored by ingest as ${(stored / 1e6).toFixed(0)} MB (.csv.gz, in Git LFS); ${runs} round${runs === 1 ? '' : 's'}`,
   );
   console.log(
-    `${'step'.padEnd(26)} ${'median'.padStart(9)}  ${'peak'.padStart(8)}  ratio to direct DuckDB on the same file (median over rounds)`,
+    `${'step'.padEnd(26)} ${'median'.padStart(9)}  ${'peak'.padStart(8)}   ratio  beyond start-up: to direct DuckDB on the same file (median over rounds)`,
   );
   console.log(line(over('directCsv'), null, null, null));
   console.log(line(over('directGz'), null, null, null));
@@ -134,6 +147,6 @@ export async function largeBench(work: string, cli: string, rows: number, runs: 
   console.log(line(builds.build, null, 120, null));
   console.log(line(builds.coldBuild, null, 120, null));
   console.log(
-    '  targets (issue 12): ingest and the first generate within 2× of DuckDB directly, peak memory at most 2 GB; build --no-pdf at most 2 minutes (its peak is shown: the 2 GB bound is on ingest and generate)',
+    '  targets (issue 12): ingest and the first generate within 2× of DuckDB directly beyond CLI start-up (as at 1M rows; the whole ratio is shown too), peak memory at most 2 GB; build --no-pdf at most 2 minutes (its peak is shown: the 2 GB bound is on ingest and generate)',
   );
 }
