@@ -29,7 +29,8 @@ export async function contentIds(files: string[]): Promise<string[]> {
 
 /**
  * The sha256 of a file's bytes, hashed once per process for each stat stamp (see `hashes`), and,
- * with `remember` (a cache folder), once for as long as the file is not written: see `remembered`.
+ * with `remember` (a cache folder), once for as long as the file is not written (see
+ * `rememberedEntry`).
  */
 export async function sha256Of(path: string, remember?: string): Promise<string> {
   const stamp = stampOf(path, await stat(path));

@@ -71,9 +71,10 @@ export async function findPlainCopy(root: string, stored: string): Promise<strin
 
 /**
  * Keeps a finished copy (a temporary file or link in the repository, as ingest stages it) as the
- * plain copy of the stored file `stored`, which has this sha256: its stamp first, so that no copy is ever seen
- * without one. A copy that cannot be kept (another file system, a read-only folder) only costs
- * time later, so it is then removed and nothing more said.
+ * plain copy of the stored file `stored`, which has this sha256: its stamp first, so that no copy
+ * is ever seen without one; then remembers the stored file's sha256. A copy that cannot be kept
+ * (another file system, a read-only folder) only costs time later, so it is then removed and
+ * nothing more said.
  */
 export async function keepPlainCopy(root: string, made: MadeCopy, stored: string, storedSha256: string): Promise<void> {
   const path = plainCopyPath(root, storedSha256);

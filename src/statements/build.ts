@@ -344,7 +344,10 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
   );
 }
 
-/** `a.localeCompare(b)` (the same order: a collator with the same default locale and options), without a collator made per call. */
+/**
+ * The order of `a.localeCompare(b)`, which is that of a collator with the default locale and
+ * options, without one made for each comparison.
+ */
 const compareText = new Intl.Collator().compare;
 
 function categoryRank(category: string): number {
@@ -354,7 +357,10 @@ function categoryRank(category: string): number {
 
 /** A rounded line amount (`shown`: as formatted) split over its accounts so that the parts sum to it exactly. */
 function splitByAccount(accounts: Map<string, bigint>, amount: bigint, shown: string, digits: number): StatementLine['accounts'] {
-  if (accounts.size === 1) for (const code of accounts.keys()) return [{ account_code: code || null, amount: shown }];
+  if (accounts.size === 1) {
+    const [code] = accounts.keys(); // one account takes the whole amount, as apportioning one part gives
+    return [{ account_code: code || null, amount: shown }];
+  }
   const entries = [...accounts].sort(([a], [b]) => compareText(a, b));
   const parts = apportion(
     entries.map(([, v]) => v),
