@@ -71,8 +71,12 @@ export async function rememberSha256(remember: string, path: string, hex: string
  * Where a file's sha256 is remembered: a name made of its device, inode, size, and modification
  * and change times in nanoseconds, as git's index remembers what a file holds. Any write changes
  * the file's change time, which no `touch` sets back, so an entry is never read for bytes other
- * than those hashed; one whose file was written since is pruned after 30 days unused. Hashing
- * the 10M-row month's stored 507 MB took 0.33 s of every `generate`. Null: the file is gone.
+ * than those hashed; one whose file was written since is pruned after 30 days unused. The change
+ * time moves by the kernel's clock tick (a few milliseconds), so a second write of the same size
+ * in the tick of the first, with the modification time set back, would go unseen. Git's index
+ * hashes such "racily clean" files again; this cannot, since ingest records the file it has just
+ * written, in the same tick. Hashing the 10M-row month's stored 507 MB took 0.33 s of every
+ * `generate`. Null: the file is gone.
  */
 async function rememberedEntry(remember: string, path: string): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
