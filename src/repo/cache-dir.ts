@@ -3,7 +3,8 @@
  * and entries nobody used for `maxAgeDays` are removed. Ages come from modification times,
  * which here only decide what to forget; what an entry holds is always chosen by its content key.
  */
-import { copyFile, link, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../core/parallel.ts';
 
@@ -30,6 +31,22 @@ export async function touchAndPrune(
     }
   }
   return { removed };
+}
+
+/**
+ * Writes a small cache file whole or not at all: under a temporary name in its folder (made if
+ * needed), then renamed over the file. A failure removes the temporary and is thrown.
+ */
+export async function writeCacheFile(path: string, content: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw e;
+  }
 }
 
 /**

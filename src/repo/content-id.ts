@@ -4,12 +4,12 @@
  * the sha256 of its bytes. Hashing gigabytes costs seconds; asking git costs milliseconds.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, stat, utimes } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { touchAndPrune } from './cache-dir.ts';
+import { touchAndPrune, writeCacheFile } from './cache-dir.ts';
 import { sha256File } from './hash.ts';
 
 const run = promisify(execFile);
@@ -44,7 +44,7 @@ export async function sha256Of(path: string, remember?: string): Promise<string>
   }
   const hex = await hashOnce(path, stamp);
   // Kept only if the file was not written while it was read (its stamp is then the same).
-  if (entry && entry === (await rememberedEntry(remember, path))) await rememberSha256(remember, path, hex);
+  if (entry && entry === (await rememberedEntry(remember, path))) await keepEntry(remember, entry, hex);
   return hex;
 }
 
@@ -55,15 +55,15 @@ export async function sha256Of(path: string, remember?: string): Promise<string>
  */
 export async function rememberSha256(remember: string, path: string, hex: string): Promise<void> {
   const entry = await rememberedEntry(remember, path);
-  if (!entry) return;
-  const tmp = `${entry}.${randomBytes(6).toString('hex')}.tmp`;
+  if (entry) await keepEntry(remember, entry, hex);
+}
+
+async function keepEntry(remember: string, entry: string, hex: string): Promise<void> {
   try {
-    await mkdir(remember, { recursive: true });
-    await writeFile(tmp, hex);
-    await rename(tmp, entry);
+    await writeCacheFile(entry, hex);
     await touchAndPrune(remember, [entry]);
   } catch {
-    await rm(tmp, { force: true }).catch(() => {}); // a cache that cannot be written only costs a hash
+    // A cache that cannot be written only costs a hash.
   }
 }
 

@@ -15,10 +15,10 @@
  * `.cache/data/` is always safe (the months are read from their `.csv.gz` again).
  */
 
-import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeCacheFile } from './cache-dir.ts';
 import { rememberSha256, sha256Of } from './content-id.ts';
 import { layout } from './layout.ts';
 
@@ -78,18 +78,15 @@ export async function findPlainCopy(root: string, stored: string): Promise<strin
  */
 export async function keepPlainCopy(root: string, made: MadeCopy, stored: string, storedSha256: string): Promise<void> {
   const path = plainCopyPath(root, storedSha256);
-  const tmp = `${path}${STAMP_SUFFIX}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await mkdir(plainCopyDir(root), { recursive: true });
-    await writeFile(tmp, made.stamp);
-    await rename(tmp, `${path}${STAMP_SUFFIX}`);
+    await writeCacheFile(`${path}${STAMP_SUFFIX}`, made.stamp);
     await rename(made.path, path);
     await pruneCopies(plainCopyDir(root), [path]);
     // The stored file was written with these bytes just now: the first read of the month need not hash it.
     await rememberSha256(storedHashesDir(root), stored, storedSha256);
   } catch {
-    // Neither may be there (or be reachable: .cache/data may be a file); the data file is written either way.
-    await Promise.all([tmp, made.path].map((p) => rm(p, { force: true }).catch(() => {})));
+    // It may not be there (or be reachable: .cache/data may be a file); the data file is written either way.
+    await rm(made.path, { force: true }).catch(() => {});
   }
 }
 
