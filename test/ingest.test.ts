@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
 import { Database } from '../src/db/duckdb.ts';
-import { cli, removeDir, SAMPLE, scratchRepo, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
+import { cli, PROJECT, removeDir, SAMPLE, scratchRepo, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
 
 const HEADER = [
   'BillingPeriodStart',
@@ -475,5 +475,66 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       r.stderr,
       /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage, VMs\n {2}hint: add it under `sources:` in config.yaml/,
     );
+  });
+});
+
+describe('more charges held for review than flag_rules.max_flags', () => {
+  /** The sample config, with flag_rules.max_flags (and any data_files settings) set. */
+  const limited = async (max: number, dataFiles = '') =>
+    `${(await readFile(join(PROJECT, 'config.yaml'), 'utf8')).replace(/^flag_rules:\n/m, `flag_rules:\n  max_flags: ${max}\n`)}${dataFiles}`;
+  const heldRows = (n: number, from = 1) => Array.from({ length: n }, (_, i) => good(from + i, { tags: untagged }));
+
+  it('refuses an export that would hold more, even on --dry-run, writing nothing; takes one within the limit', async (t) => {
+    const repo = await scratchRepo(t, await limited(3));
+    const file = await writeCsv(work, 'held4.csv', [HEADER, good(1), ...heldRows(4, 2)]);
+    const before = await snapshot(repo);
+    for (const dry of [[], ['--dry-run']]) {
+      const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo, ...dry);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /held4\.csv: 4 of its 5 rows would be held for review, more than flag_rules\.max_flags \(3\) allows\n/);
+      assert.match(refused.stderr, /hint: .*lacks its tags.*Raise flag_rules\.max_flags \(at most 150,000\)/);
+    }
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    const within = await writeCsv(work, 'held3.csv', [HEADER, good(1), ...heldRows(3, 2)]);
+    const taken = await cli('ingest', within, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(taken.json().flags.total, 3);
+  });
+
+  it('counts every source of the period together: the export that would pass the limit is refused, the flags kept', async (t) => {
+    const repo = await scratchRepo(t, await limited(3));
+    const aws = await writeCsv(work, 'aws-held.csv', [HEADER, ...heldRows(2)]);
+    const azure = await writeCsv(work, 'azure-held.csv', [HEADER, ...heldRows(2, 10)]);
+    assert.equal((await cli('ingest', aws, '--source', 'AWS', '--root', repo)).code, 0);
+    const before = await snapshot(repo);
+    const refused = await cli('ingest', azure, '--source', 'Azure', '--root', repo);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /periods\/2025-03\/flags\.yaml would hold 4 flags \(2 of them this export's\), more than flag_rules\.max_flags \(3\) allows\n {2}hint: decide or remove held charges of the other sources first \(`focus-billing review list --period 2025-03`\)/,
+    );
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+  });
+
+  it('refuses a flags.yaml larger than git hosts take without LFS, which it is never kept in', async (t) => {
+    const repo = await scratchRepo(t, await limited(50, '\ndata_files: { lfs_above_mb: 0.002 }\n'));
+    const file = await writeCsv(work, 'held5.csv', [HEADER, ...heldRows(5)]);
+    const before = await snapshot(repo);
+    const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /periods\/2025-03\/flags\.yaml would be [3-9] KB, more than data_files\.lfs_above_mb \(0\.002 MB\): git hosts refuse files over 100 MB/,
+    );
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    const fewer = await writeCsv(work, 'held1.csv', [HEADER, ...heldRows(1)]);
+    assert.equal((await cli('ingest', fewer, '--source', 'AWS', '--root', repo)).code, 0, 'a file within the limit is written');
+  });
+
+  it('allows at most 150,000 (a flags.yaml of about 85 MB)', async (t) => {
+    const repo = await scratchRepo(t, await limited(150_001));
+    const r = await cli('validate', '--root', repo);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /max_flags/);
   });
 });

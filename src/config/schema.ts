@@ -69,6 +69,9 @@ export const patternRuleSchema = z
   })
   .strict();
 
+/** The highest `flag_rules.max_flags`: 150,000 flags make a flags.yaml of about 85 MB. */
+export const MAX_FLAGS_LIMIT = 150_000;
+
 export const flagRulesSchema = z
   .object({
     missing_pi_email: z.boolean().default(true),
@@ -82,6 +85,13 @@ export const flagRulesSchema = z
     fund_org_patterns: z.array(re2Pattern).default([]),
     /** Charges whose service or resource name matches are held for review. */
     patterns: z.array(patternRuleSchema).default([]),
+    /**
+     * The most charges a period may hold for review, all sources together: an export that would
+     * hold more is refused at ingest. So many are past reviewing by hand (most often the export
+     * lacks its tags), and their flags.yaml (some 570 bytes a charge) would outgrow what git
+     * hosts accept. At most 150,000.
+     */
+    max_flags: z.number().int().min(1).max(MAX_FLAGS_LIMIT).default(50_000),
     anomalies: z
       .object({
         /** Hold a single charge above this amount (in its billing currency); null turns it off. */

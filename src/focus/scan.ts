@@ -4,9 +4,9 @@
  * numbers become line numbers by counting newlines (JavaScript, alongside DuckDB's threads), or
  * by a quote-aware scan when some record spans lines or blank lines are skipped.
  */
-import type { Config } from '../config/schema.ts';
+import { type Config, MAX_FLAGS_LIMIT } from '../config/schema.ts';
 import { isCurrencyCode } from '../core/currency.ts';
-import { invalidInput, showValue } from '../core/errors.ts';
+import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { CORE_ATTRIBUTES, type FlagRule, ROW_ERRORS, ROW_RULES, type RowError, TAG_RULES } from '../domain/rules.ts';
@@ -76,6 +76,12 @@ export interface ScanOptions {
   byTags?: boolean;
   /** Buckets of the bitmap of held Tags texts (by default 65,536): fewer read more rows again (tests). */
   textBuckets?: number;
+  /**
+   * Refuse a file that holds more rows for review than this (ingest's `flag_rules.max_flags`),
+   * once they are counted and before they are read: two million untagged rows once took four
+   * minutes to exhaust the process's memory.
+   */
+  maxFlagged?: number;
 }
 
 /** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
@@ -206,6 +212,9 @@ export async function scanFile(
     const flaggedRows = rows.reduce((n, r) => n + Number(r.flagged_rows), 0);
     // Three capitals are not yet a currency: the codes ISO 4217 assigns (checked per currency, not per row).
     const unknown = [...new Set(rows.map((r) => r.currency as string))].filter((c) => !isCurrencyCode(c));
+    // An invalid value is the file's first problem: it is located below, and thrown.
+    if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
+      throw tooManyHeld(f, flaggedRows, totalRows, options.maxFlagged);
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
       located = await locate(db, f, config, period, {
         groups,
@@ -407,6 +416,19 @@ async function throwFirstRowError(
       ? 'a NUL character'
       : `${showValue(raw)}${others > 0 ? ` (and ${others} more invalid value${others > 1 ? 's' : ''} in the file)` : ''}`,
     currencies ? 'BillingCurrency holds a currency ISO 4217 assigns; check the export' : text.hint,
+  );
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** More rows held for review than `flag_rules.max_flags` allows: refused, with what usually causes it. */
+function tooManyHeld(f: ChargeFile, held: number, rows: number, max: number): UserError {
+  return new UserError(
+    `${count(held)} of its ${count(rows)} rows would be held for review, more than flag_rules.max_flags (${count(max)}) allows`,
+    {
+      location: { file: f.file.display },
+      hint: `so many are past reviewing one by one, and their flags.yaml would outgrow what git hosts accept. Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys. Raise flag_rules.max_flags (at most ${count(MAX_FLAGS_LIMIT)}) only to review them all`,
+    },
   );
 }
 

@@ -6,15 +6,14 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Config, SourceConfig } from '../config/schema.ts';
-import { sourceSlug } from '../config/schema.ts';
+import { type Config, MAX_FLAGS_LIMIT, type SourceConfig, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
-import { formatFlags, readFlagsWithHash } from '../flags/file.ts';
+import { flagsDisplay, formatFlags, readFlagsWithHash } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
@@ -158,7 +157,8 @@ async function ingestParts(
 ): Promise<IngestReport> {
   const slug = sourceSlug(source);
   const scans: ScanResult[] = [];
-  for (const part of parts) scans.push(await scanFile(db, part.target, config, options.period ?? null));
+  const maxFlagged = config.flag_rules.max_flags;
+  for (const part of parts) scans.push(await scanFile(db, part.target, config, options.period ?? null, { maxFlagged }));
   const allPeriods = scans.flatMap((s) => s.periods);
 
   const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
@@ -202,6 +202,7 @@ async function ingestParts(
     const incoming = buildFlags(rows, { config, source: slug, period });
     const current = await readFlagsWithHash(options.root, period);
     const merged = mergeFlags(current.file.flags, incoming, slug);
+    if (merged.flags.length > maxFlagged) throw tooManyFlags(period, merged.flags.length, incoming.length, maxFlagged);
     const previousIds = new Set(current.file.flags.filter((f) => f.source === slug).map((f) => f.id));
     const flagSummary = {
       total: incoming.length,
@@ -225,10 +226,12 @@ async function ingestParts(
       await checkSize(options.root, config, part, stored[i] as string);
     }
     if (merged.flags.length > 0 || current.file.flags.length > 0) {
+      const content = formatFlags({ version: current.file.version, period, flags: merged.flags });
+      checkFlagsSize(config, period, content);
       writes.push({
         target: layout.flagsFile(options.root, period),
-        content: formatFlags({ version: current.file.version, period, flags: merged.flags }),
-        expect: { sha256: current.sha256, display: relPath('periods', period, 'flags.yaml') },
+        content,
+        expect: { sha256: current.sha256, display: flagsDisplay(period) },
       });
     }
     await commitWrites(writes);
@@ -353,6 +356,29 @@ async function checkSize(root: string, config: Config, part: Part, stored: strin
     `${stored} would be ${(size / MIB).toFixed(0)} MB${part.store.compression === 'gzip' ? ' even compressed' : ''}: git hosts refuse files over 100 MB without Git LFS`,
     {
       hint: 'run `focus-billing init --lfs` to keep data/ in Git LFS (it writes .gitattributes), commit that, and ingest again',
+    },
+  );
+}
+
+/** The period's flags would be more than `flag_rules.max_flags` (one export's are refused as the scan counts them). */
+function tooManyFlags(period: string, total: number, incoming: number, max: number): UserError {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return new UserError(
+    `${flagsDisplay(period)} would hold ${n(total)} flags (${n(incoming)} of them this export's), more than flag_rules.max_flags (${n(max)}) allows`,
+    {
+      hint: `decide or remove held charges of the other sources first (\`focus-billing review list --period ${period}\`), or raise flag_rules.max_flags (at most ${n(MAX_FLAGS_LIMIT)})`,
+    },
+  );
+}
+
+/** flags.yaml is reviewed in pull requests, never in Git LFS: it must stay within what git hosts accept. */
+function checkFlagsSize(config: Config, period: string, content: string): void {
+  const bytes = Buffer.byteLength(content);
+  if (bytes <= config.data_files.lfs_above_mb * MIB) return;
+  throw new UserError(
+    `${flagsDisplay(period)} would be ${bytes < MIB ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / MIB).toFixed(0)} MB`}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB, and flags.yaml is reviewed in pull requests, so it is never kept in Git LFS`,
+    {
+      hint: 'hold fewer charges for review: lower flag_rules.max_flags, and see why so many are held (most often the export lacks its tags)',
     },
   );
 }
