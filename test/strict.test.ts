@@ -4,6 +4,7 @@
  * file:line:column and exit 2, nothing written.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -138,6 +139,14 @@ describe('strict input', () => {
     const ok = await writeCsv(dir, 'ok.csv', [H, row()]);
     for (const period of ['0000-01', '9999-12', '1899-12', '2200-01'])
       await refused(t, ok, new RegExp(`--period "${period}": expected a month as YYYY-MM between 1900 and 2199`), ['--period', period]);
+  });
+
+  it('refuses a pipe (without waiting for a writer) and a device: the export is read more than once', async (t) => {
+    const dir = await scratch(t);
+    const pipe = join(dir, 'export.csv');
+    execFileSync('mkfifo', [pipe]);
+    await refused(t, pipe, /export\.csv is a pipe, not a file\n {2}hint: the export is read more than once .*save it to a file first/);
+    await refused(t, '/dev/null', /^error: \/dev\/null is a device, not a file\n/);
   });
 
   it('accepts a quoted header longer than 64 KB', async (t) => {

@@ -4,7 +4,7 @@
  * A Parquet file's columns and types come from its footer, read by DuckDB.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import { gunzipStream } from '../core/zlib.ts';
@@ -38,6 +38,16 @@ const MAX_HEADER_BYTES = 4 << 20;
 
 /** `db` reads a Parquet file's schema; CSV needs none. */
 export async function sniffFile(path: string, display: string, db?: Database): Promise<SniffedFile> {
+  // Before opening it: opening a pipe waits for a writer.
+  const kind = await stat(path).then(
+    (s) => (s.isFile() || s.isDirectory() ? null : s.isFIFO() ? 'a pipe' : s.isSocket() ? 'a socket' : 'a device'),
+    () => null, // open says what is wrong
+  );
+  if (kind !== null) {
+    throw new UserError(`${display} is ${kind}, not a file`, {
+      hint: 'the export is read more than once (checked, stored, counted): save it to a file first and name that file',
+    });
+  }
   const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new UserError(`${display}: no such file`, { hint: 'check the path' });
     if (e.code === 'EISDIR') throw new UserError(`${display} is a folder, not a file`, { hint: 'name the export file itself' });

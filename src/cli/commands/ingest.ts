@@ -1,5 +1,5 @@
 /** `focus-billing ingest <file...> --source <name>`. */
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { type IngestReport, ingest } from '../../ingest/ingest.ts';
@@ -52,7 +52,7 @@ Examples:
         io.progress(`Reading ${files.join(', ')}…`);
         return ingest(db, config, {
           root,
-          files: files.map((file) => ({ path: resolve(file), display: relative(process.cwd(), resolve(file)) || file })),
+          files: files.map((file) => ({ path: resolve(file), display: shownPath(file) })),
           source: opts.source,
           period: opts.period,
           replace: opts.replace,
@@ -104,4 +104,11 @@ export function describeIngest(r: IngestReport): string {
   } else lines.push('  review    no charges flagged');
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
+}
+
+/** A file as messages name it: relative to the working folder, or as given when it lies outside it (`/tmp/x.csv`, not `../../tmp/x.csv`). */
+function shownPath(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  if (rel === '') return file;
+  return isAbsolute(file) && (rel.startsWith('..') || isAbsolute(rel)) ? file : rel;
 }
