@@ -501,6 +501,31 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     assert.equal(taken.json().flags.total, 3);
   });
 
+  it('says what most likely holds them: a file without Tags, or rows of other months than --period', async (t) => {
+    const repo = await scratchRepo(t, await limited(3));
+    const noTags = await writeCsv(work, 'no-tags.csv', [
+      HEADER.slice(0, -1),
+      ...Array.from({ length: 4 }, (_, i) => good(i + 1).slice(0, -1)),
+    ]);
+    const refused = await cli('ingest', noTags, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /4 of its 4 rows would be held.*\n {2}hint: .*The file has no Tags column, so no charge in it is attributed/,
+    );
+    const months = await writeCsv(work, 'two-months.csv', [
+      HEADER,
+      good(1),
+      ...Array.from({ length: 4 }, (_, i) => good(i + 2, { period: '2025-04-01T00:00:00Z' })),
+    ]);
+    const mismatched = await cli('ingest', months, '--source', 'AWS', '--period', '2025-03', '--root', repo);
+    assert.equal(mismatched.code, 2, mismatched.stderr);
+    assert.match(
+      mismatched.stderr,
+      /hint: .*4 of them are of other months than --period 2025-03 \(period_mismatch\): ingest each month's export on its own/,
+    );
+  });
+
   it('counts every source of the period together: the export that would pass the limit is refused, the flags kept', async (t) => {
     const repo = await scratchRepo(t, await limited(3));
     const aws = await writeCsv(work, 'aws-held.csv', [HEADER, ...heldRows(2)]);

@@ -214,7 +214,7 @@ export async function scanFile(
     const unknown = [...new Set(rows.map((r) => r.currency as string))].filter((c) => !isCurrencyCode(c));
     // An invalid value is the file's first problem: it is located below, and thrown.
     if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
-      throw tooManyHeld(f, flaggedRows, totalRows, options.maxFlagged);
+      throw tooManyHeld(f, { held: flaggedRows, rows: totalRows, max: options.maxFlagged, period, totals: rows });
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
       located = await locate(db, f, config, period, {
         groups,
@@ -421,13 +421,23 @@ async function throwFirstRowError(
 
 const count = (n: number) => n.toLocaleString('en-US');
 
-/** More rows held for review than `flag_rules.max_flags` allows: refused, with what usually causes it. */
-function tooManyHeld(f: ChargeFile, held: number, rows: number, max: number): UserError {
+/** More rows held for review than `flag_rules.max_flags` allows: refused, with what most likely holds them. */
+function tooManyHeld(
+  f: ChargeFile,
+  n: { held: number; rows: number; max: number; period: string | null; totals: Record<string, unknown>[] },
+): UserError {
+  const elsewhere = n.period === null ? 0 : n.totals.filter((t) => t.period !== n.period).reduce((sum, t) => sum + Number(t.rows), 0);
+  const cause =
+    f.columns.tags === undefined
+      ? 'The file has no Tags column, so no charge in it is attributed: export it with its tags (for AWS, activate the cost allocation tags)'
+      : elsewhere * 2 > n.held
+        ? `${count(elsewhere)} of them are of other months than --period ${n.period} (period_mismatch): ingest each month's export on its own`
+        : 'Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys';
   return new UserError(
-    `${count(held)} of its ${count(rows)} rows would be held for review, more than flag_rules.max_flags (${count(max)}) allows`,
+    `${count(n.held)} of its ${count(n.rows)} rows would be held for review, more than flag_rules.max_flags (${count(n.max)}) allows`,
     {
       location: { file: f.file.display },
-      hint: `so many are past reviewing one by one, and their flags.yaml would outgrow what git hosts accept. Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys. Raise flag_rules.max_flags (at most ${count(MAX_FLAGS_LIMIT)}) only to review them all`,
+      hint: `so many are past reviewing one by one, and their flags.yaml would outgrow what git hosts accept. ${cause}. Raise flag_rules.max_flags (at most ${count(MAX_FLAGS_LIMIT)}) only to review them all`,
     },
   );
 }
