@@ -536,9 +536,15 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(
       refused.stderr,
-      /periods\/2025-03\/flags\.yaml would hold 4 flags \(2 of them this export's\), more than flag_rules\.max_flags \(3\) allows\n {2}hint: decide or remove held charges of the other sources first \(`focus-billing review list --period 2025-03`\)/,
+      /periods\/2025-03\/flags\.yaml would hold 4 flags \(2 of them this export's\), more than flag_rules\.max_flags \(3\) allows\n {2}hint: decided flags stay in the file too: replace the other sources' exports with tagged ones/,
     );
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    // With the limit lowered below what the period holds, an export that adds no flag is still taken.
+    await writeFile(join(repo, 'config.yaml'), await limited(1));
+    const tagged = await writeCsv(work, 'azure-tagged.csv', [HEADER, good(20)]);
+    const clean = await cli('ingest', tagged, '--source', 'Azure', '--root', repo, '--json');
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(clean.json().flags.total, 0);
   });
 
   it('refuses a flags.yaml larger than git hosts take without LFS, which it is never kept in', async (t) => {

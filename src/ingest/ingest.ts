@@ -202,7 +202,9 @@ async function ingestParts(
     const incoming = buildFlags(rows, { config, source: slug, period });
     const current = await readFlagsWithHash(options.root, period);
     const merged = mergeFlags(current.file.flags, incoming, slug);
-    if (merged.flags.length > maxFlagged) throw tooManyFlags(period, merged.flags.length, incoming.length, maxFlagged);
+    // Only an export that adds flags past the limit is refused: one that adds none, or fewer than it replaces, makes nothing worse.
+    if (merged.flags.length > maxFlagged && merged.flags.length > current.file.flags.length)
+      throw tooManyFlags(period, merged.flags.length, incoming.length, maxFlagged);
     const previousIds = new Set(current.file.flags.filter((f) => f.source === slug).map((f) => f.id));
     const flagSummary = {
       total: incoming.length,
@@ -366,7 +368,7 @@ function tooManyFlags(period: string, total: number, incoming: number, max: numb
   return new UserError(
     `${flagsDisplay(period)} would hold ${n(total)} flags (${n(incoming)} of them this export's), more than flag_rules.max_flags (${n(max)}) allows`,
     {
-      hint: `decide or remove held charges of the other sources first (\`focus-billing review list --period ${period}\`), or raise flag_rules.max_flags (at most ${n(MAX_FLAGS_LIMIT)})`,
+      hint: `decided flags stay in the file too: replace the other sources' exports with tagged ones (\`ingest --replace\`; \`focus-billing review list --period ${period}\` shows what is held), or raise flag_rules.max_flags (at most ${n(MAX_FLAGS_LIMIT)})`,
     },
   );
 }
