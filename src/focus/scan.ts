@@ -432,7 +432,7 @@ function tooManyHeld(
       ? 'The file has no Tags column, so no charge in it is attributed: export it with its tags (for AWS, activate the cost allocation tags)'
       : elsewhere * 2 > n.held
         ? `${count(elsewhere)} of them are of other months than --period ${n.period} (period_mismatch): ingest each month's export on its own`
-        : 'Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys';
+        : 'Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys; for a file made by `focus-billing convert`, that accounts.yaml attributes its accounts';
   return new UserError(
     `${count(n.held)} of its ${count(n.rows)} rows would be held for review, more than flag_rules.max_flags (${count(n.max)}) allows`,
     {
