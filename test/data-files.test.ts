@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
-import { copyStamp, pruneCopies } from '../src/repo/plain-copy.ts';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { copyStamp, keepPlainCopy, pruneCopies } from '../src/repo/plain-copy.ts';
 import { cli, SAMPLE, scratch, scratchRepo, snapshot } from './helpers.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -246,6 +246,41 @@ describe('the plain copy of a compressed export', () => {
     const plain = await scratchRepo(t);
     assert.equal((await cli('ingest', corrected, '--source', 'AWS', '--root', plain)).code, 0);
     assert.deepEqual(await statements(repo), await statements(plain));
+  });
+
+  it('sweeps its folder at most hourly in one process, however many months are read', async (t) => {
+    const root = await scratch(t);
+    const dir = join(root, '.cache', 'data');
+    await mkdir(dir, { recursive: true });
+    const stale = async (c: string) => {
+      const p = join(dir, `${c.repeat(64)}.csv`);
+      await writeFile(p, 'x');
+      await writeFile(`${p}.stamp`, copyStamp(await stat(p, { bigint: true })));
+      const old = new Date(Date.now() - 40 * 86_400_000);
+      await utimes(`${p}.stamp`, old, old);
+      return basename(p);
+    };
+    /** Keeps a copy of a stored file made up here, as ingest does. */
+    const keep = async (c: string) => {
+      const made = join(root, `made-${c}.csv`);
+      await writeFile(made, 'plain');
+      const stored = join(root, `stored-${c}.csv.gz`);
+      await writeFile(stored, gzipSync('plain'));
+      await keepPlainCopy(root, { path: made, stamp: copyStamp(await stat(made, { bigint: true })) }, stored, c.repeat(64));
+      return `${c.repeat(64)}.csv`;
+    };
+    const first = await stale('1');
+    const a = await keep('a');
+    assert.equal((await readdir(dir)).includes(first), false, 'the first use sweeps');
+    const second = await stale('2');
+    const b = await keep('b');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.csv')).sort(),
+      [second, a, b].sort(),
+      'the next within the hour does not',
+    );
+    await pruneCopies(dir, []);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.csv')).sort(), [a, b].sort());
   });
 
   it('is forgotten 30 days after its last use, and never kept without its stamp', async (t) => {

@@ -65,7 +65,7 @@ export async function findPlainCopy(root: string, stored: string): Promise<strin
     await forget(path);
     return null;
   }
-  await pruneCopies(dir, [path]);
+  await useCopy(dir, path);
   return path;
 }
 
@@ -81,7 +81,7 @@ export async function keepPlainCopy(root: string, made: MadeCopy, stored: string
   try {
     await writeCacheFile(`${path}${STAMP_SUFFIX}`, made.stamp);
     await rename(made.path, path);
-    await pruneCopies(plainCopyDir(root), [path]);
+    await useCopy(plainCopyDir(root), path);
     // The stored file was written with these bytes just now: the first read of the month need not hash it.
     await rememberSha256(storedHashesDir(root), stored, storedSha256);
   } catch {
@@ -99,12 +99,33 @@ async function forget(path: string): Promise<void> {
   await rm(`${path}${STAMP_SUFFIX}`, { force: true }).catch(() => {});
 }
 
+/** When this process last swept each folder of copies (see `useCopy`). */
+const swept = new Map<string, number>();
+const SWEEP_EVERY_MS = 3_600_000;
+
+/**
+ * Marks a copy as used, and sweeps its folder (`pruneCopies`) at most once an hour per process:
+ * a build reading every month of a long history looked the copy up for each month and source,
+ * and listing and checking all the copies each time took 0.9 s for 36 months of three sources;
+ * the app, which runs for days, still sweeps.
+ */
+async function useCopy(dir: string, path: string, now = new Date()): Promise<void> {
+  const last = swept.get(dir);
+  if (last !== undefined && now.getTime() - last < SWEEP_EVERY_MS) return markUsed([path], now);
+  swept.set(dir, now.getTime());
+  await pruneCopies(dir, [path], now);
+}
+
+async function markUsed(used: string[], now: Date): Promise<void> {
+  await Promise.all(used.map((p) => utimes(`${p}${STAMP_SUFFIX}`, now, now).catch(() => {})));
+}
+
 /**
  * Marks copies as used (their stamps' times) and removes those whose stamp nobody used for 30
  * days, copies without a stamp, and stamps left without a copy for as long.
  */
 export async function pruneCopies(dir: string, used: string[], now = new Date()): Promise<void> {
-  await Promise.all(used.map((p) => utimes(`${p}${STAMP_SUFFIX}`, now, now).catch(() => {})));
+  await markUsed(used, now);
   const cutoff = now.getTime() - MAX_AGE_DAYS * 86_400_000;
   const names = new Set(await readdir(dir).catch(() => [] as string[]));
   const age = (name: string) =>
