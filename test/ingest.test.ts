@@ -492,7 +492,7 @@ describe('more charges held for review than flag_rules.max_flags', () => {
       const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo, ...dry);
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /held4\.csv: 4 of its 5 rows would be held for review, more than flag_rules\.max_flags \(3\) allows\n/);
-      assert.match(refused.stderr, /hint: .*lacks its tags.*Raise flag_rules\.max_flags \(at most 150,000\)/);
+      assert.match(refused.stderr, /hint: .*lacks its tags.*Raise flag_rules\.max_flags \(at most 100,000\)/);
     }
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
     const within = await writeCsv(work, 'held3.csv', [HEADER, good(1), ...heldRows(3, 2)]);
@@ -562,8 +562,8 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     assert.equal((await cli('ingest', fewer, '--source', 'AWS', '--root', repo)).code, 0, 'a file within the limit is written');
   });
 
-  it('allows at most 150,000 (a flags.yaml of about 85 MB)', async (t) => {
-    const repo = await scratchRepo(t, await limited(150_001));
+  it('allows at most 100,000 (a flags.yaml of about 57 MB)', async (t) => {
+    const repo = await scratchRepo(t, await limited(100_001));
     const r = await cli('validate', '--root', repo);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /max_flags/);
