@@ -248,6 +248,53 @@ describe('the plain copy of a compressed export', () => {
     assert.deepEqual(await statements(repo), await statements(plain));
   });
 
+  it('is kept for a large .csv.gz stored as delivered, from the bytes the scan inflates; reads and flags agree', async (t) => {
+    const gz = join(await scratch(t), 'aws-export.csv.gz');
+    await writeFile(gz, gzipSync(await readFile(EXPORT)));
+    const plain = await scratchRepo(t);
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', plain)).code, 0);
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 0.5 }');
+    assert.equal((await cli('ingest', gz, '--source', 'AWS', '--root', repo, '--dry-run')).code, 0);
+    assert.equal(existsSync(join(repo, '.cache/data')), false, 'a dry run keeps nothing');
+    const r = await cli('ingest', gz, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(join(repo, 'data/2025-01/aws.csv.gz'))).equals(await readFile(gz)), 'stored as delivered');
+    const name = `${await gzSha(repo)}.csv`;
+    assert.deepEqual((await readdir(join(repo, '.cache/data'))).sort(), [name, `${name}.stamp`]);
+    assert.ok((await readFile(await copyOf(repo))).equals(await readFile(EXPORT)), 'the export inflated, byte for byte');
+    assert.deepEqual(await readdir(join(repo, 'data/2025-01')), ['aws.csv.gz'], 'nothing staged is left');
+    // The held rows were located through the copy: the same flags, lines and all, as from the plain file.
+    const flags = async (root: string) =>
+      (await readFile(join(root, 'periods/2025-01/flags.yaml'), 'utf8')).replaceAll('data/2025-01/aws.csv.gz', 'data/2025-01/aws.csv');
+    assert.equal(await flags(repo), await flags(plain));
+    assert.match(await flags(repo), /line: \d+/);
+    assert.deepEqual(await statements(repo), await statements(plain));
+
+    // Small (under compress_above_mb once inflated), or with plain_copy off: no copy.
+    for (const settings of ['{ compress_above_mb: 50 }', '{ compress_above_mb: 0.5, plain_copy: false }']) {
+      const other = await scratchRepo(t);
+      await withSettings(other, settings);
+      assert.equal((await cli('ingest', gz, '--source', 'AWS', '--root', other)).code, 0);
+      assert.equal(existsSync(join(other, '.cache/data')), false, settings);
+    }
+
+    // A refused export leaves no copy and nothing staged.
+    const lines = (await readFile(EXPORT, 'utf8')).split('\n');
+    const cells = (lines[5] as string).split(',');
+    cells[(lines[0] as string).split(',').indexOf('BilledCost')] = 'twelve';
+    lines[5] = cells.join(',');
+    const bad = join(await scratch(t), 'bad.csv.gz');
+    await writeFile(bad, gzipSync(lines.join('\n')));
+    const refusing = await scratchRepo(t);
+    await withSettings(refusing, '{ compress_above_mb: 0.5 }');
+    const refused = await cli('ingest', bad, '--source', 'AWS', '--root', refusing);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /bad\.csv\.gz:6:/);
+    assert.deepEqual(await readdir(join(refusing, 'data')), ['.gitkeep'], 'nothing staged is left');
+    assert.deepEqual(await readdir(join(refusing, '.cache/data')).catch(() => []), []);
+  });
+
   it('sweeps its folder at most hourly in one process, however many months are read', async (t) => {
     const root = await scratch(t);
     const dir = join(root, '.cache', 'data');

@@ -186,7 +186,8 @@ export const configSchema = z
         /**
          * Keep an uncompressed copy of each export stored compressed, in .cache/data/ (a hard link to
          * the export where the file system allows, else a copy as large as it; never committed), so
-         * that generate and build read the month without inflating it.
+         * that generate and build read the month without inflating it. A .csv.gz stored as delivered
+         * gets one when it inflates past compress_above_mb.
          */
         plain_copy: z.boolean().default(true),
       })

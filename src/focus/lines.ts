@@ -4,7 +4,10 @@
  * physical lines, for messages and flags. Records and lines differ when quoted fields hold
  * newlines or when blank lines are skipped.
  */
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { eachChunk } from '../core/file-chunks.ts';
 import { gunzipStream } from '../core/zlib.ts';
 import type { Compression } from './file.ts';
@@ -62,6 +65,12 @@ export interface ByteScan {
   longest: { line: number; bytes: number };
 }
 
+/** A .csv.gz's bytes as inflated by the byte scan, written to `path`; `sha256` is the .csv.gz's own, as read. */
+export interface KeptPlain {
+  path: string;
+  sha256: string;
+}
+
 /** The gzip stream is damaged: a bad checksum or length, a cut, or bytes that are not gzip. */
 export class CorruptGzip extends Error {}
 
@@ -71,7 +80,12 @@ export class CorruptGzip extends Error {}
  * finds any NUL byte. For a .csv.gz it decompresses with zlib, which checks every member's CRC
  * and length: a stream cut short, even at a row boundary, is refused, never half billed.
  */
-export async function scanBytes(path: string, compression: Compression, signal: AbortSignal): Promise<ByteScan> {
+export async function scanBytes(
+  path: string,
+  compression: Compression,
+  signal: AbortSignal,
+  options: { keepPlain?: string } = {},
+): Promise<ByteScan & { kept: KeptPlain | null }> {
   let newlines = 0;
   let last = 10;
   let offset = 0; // bytes before the current chunk
@@ -100,21 +114,61 @@ export async function scanBytes(path: string, compression: Compression, signal: 
     if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
     offset += chunk.length;
   };
+  let kept: KeptPlain | null = null;
   if (compression === 'gzip') {
     const raw = createReadStream(path, { highWaterMark: 1 << 20, signal });
     const gunzip = gunzipStream();
     raw.on('error', (e) => gunzip.destroy(e)); // an abort ends the count, not just the read
+    // With keepPlain, the inflated bytes are also written there (a plain copy, see
+    // repo/plain-copy.ts), and the .csv.gz hashed as read; a write that fails only loses the copy.
+    const inflated = raw.pipe(gunzip) as AsyncIterable<Buffer>;
+    const hash = options.keepPlain ? createHash('sha256') : null;
+    if (hash)
+      raw.on('data', (c) => {
+        hash.update(c);
+      });
+    const out = options.keepPlain ? createWriteStream(options.keepPlain) : null;
+    let failed = false;
+    out?.on('error', () => {
+      failed = true;
+    });
     try {
-      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) scan(chunk);
+      for await (const chunk of inflated) {
+        scan(chunk);
+        if (out && !failed && !out.write(chunk)) await drained(out);
+      }
     } catch (e) {
+      out?.destroy();
       if (signal.aborted) throw e;
       throw new CorruptGzip((e as Error).message);
     } finally {
       raw.destroy();
     }
+    if (out && hash) {
+      out.end();
+      await finished(out).catch(() => {
+        failed = true;
+      });
+      if (!failed) kept = { path: out.path as string, sha256: hash.digest('hex') };
+    }
   } else {
     await eachChunk(path, scan, signal);
   }
   if (offset - lineStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - lineStart });
-  return { lines: newlines + (last === 10 ? 0 : 1), nul, longest };
+  return { lines: newlines + (last === 10 ? 0 : 1), nul, longest, kept };
+}
+
+/** Until a stream takes writes again, or fails (its error is seen by its listener). */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+    out.on('close', done);
+  });
 }

@@ -14,7 +14,7 @@ import { anyRuleSql, type ChargeFile, chargesSql, RULES_LIST_SQL, rowChargesSql,
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
-import { type ByteScan, CorruptGzip, recordLines, scanBytes } from './lines.ts';
+import { type ByteScan, CorruptGzip, type KeptPlain, recordLines, scanBytes } from './lines.ts';
 import { col, MAX_LINE_BYTES, sampleTagKeysSql } from './read-sql.ts';
 import { tagsRepeat } from './tag-sample.ts';
 
@@ -51,6 +51,8 @@ export interface FlaggedRow {
 export interface ScanResult {
   periods: PeriodTotals[];
   flagged: FlaggedRow[];
+  /** With `keepPlain`: the .csv.gz's bytes inflated there, and its sha256 (null when none was written). */
+  plain: KeptPlain | null;
 }
 
 let scans = 0;
@@ -82,6 +84,12 @@ export interface ScanOptions {
    * minutes to exhaust the process's memory.
    */
   maxFlagged?: number;
+  /**
+   * For a .csv.gz: write the bytes the byte scan inflates to this path (ingest keeps them as the
+   * month's plain copy), and read the file from there after the first read: the second read,
+   * and every later one, then parses plain text on every thread instead of inflating on one.
+   */
+  keepPlain?: string;
 }
 
 /** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
@@ -133,7 +141,10 @@ export async function scanFile(
   const counting = new AbortController();
   const parquet = f.file.format === 'parquet';
   // Lines, NUL bytes and gzip integrity, counted in JavaScript while DuckDB reads.
-  const bytes: Promise<ByteScan | null> = parquet ? Promise.resolve(null) : scanBytes(f.file.path, f.file.compression, counting.signal);
+  const keepPlain = f.file.compression === 'gzip' && f.file.plain === undefined ? options.keepPlain : undefined;
+  const bytes: Promise<(ByteScan & { kept: KeptPlain | null }) | null> = parquet
+    ? Promise.resolve(null)
+    : scanBytes(f.file.plain ?? f.file.path, f.file.plain ? 'none' : f.file.compression, counting.signal, { keepPlain });
   bytes.catch(() => {}); // awaited below, or abandoned with the read
   const made: string[] = [];
   const table = () => {
@@ -188,6 +199,8 @@ export async function scanFile(
       totalsSql = `SELECT ${TOTALS('count(*)')} FROM ${located.table} GROUP BY period, currency ORDER BY period, currency`;
     }
     const scanned = await bytes.catch((g) => (g instanceof CorruptGzip ? throwCorrupt(f, g) : Promise.reject(g)));
+    // From here on a .csv.gz is read from the plain copy the byte scan wrote, when it wrote one.
+    const plain = scanned?.kept ? { ...f, file: { ...f.file, plain: scanned.kept.path } } : f;
     if (scanned?.nul) {
       throw invalidInput(
         { file: f.file.display, ...scanned.nul },
@@ -216,7 +229,7 @@ export async function scanFile(
     if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
       throw tooManyHeld(f, { held: flaggedRows, rows: totalRows, max: options.maxFlagged, period, totals: rows });
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
-      located = await locate(db, f, config, period, {
+      located = await locate(db, plain, config, period, {
         groups,
         table: table(),
         read,
@@ -232,9 +245,9 @@ export async function scanFile(
         ? new Map(recs.map((r) => [r, r]))
         : scanned?.lines === totalRows + 1
           ? new Map(recs.map((r) => [r, r + 1]))
-          : recordLines(f.file.path, f.file.compression, recs);
-    if (invalid > 0) await throwFirstRowError(db, f, config, located as Located, invalid, toLines);
-    if (unknown.length > 0) await throwFirstRowError(db, f, config, located as Located, 0, toLines, unknown);
+          : recordLines(plain.file.plain ?? f.file.path, plain.file.plain ? 'none' : f.file.compression, recs);
+    if (invalid > 0) await throwFirstRowError(db, plain, config, located as Located, invalid, toLines);
+    if (unknown.length > 0) await throwFirstRowError(db, plain, config, located as Located, 0, toLines, unknown);
     const flagged = located
       ? (
           await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
@@ -254,6 +267,7 @@ export async function scanFile(
         flagged_cost: r.flagged_cost as string,
       })),
       flagged: flagged.map(({ rec, ...r }) => ({ ...r, line: lines.get(Number(rec)) ?? Number(rec) + 1 })),
+      plain: scanned?.kept ?? null,
     };
   } finally {
     counting.abort();

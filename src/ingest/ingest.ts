@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { type Config, MAX_FLAGS_LIMIT, type SourceConfig, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import { gzipInflatedSize } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -23,7 +24,7 @@ import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
-import { keepPlainCopy } from '../repo/plain-copy.ts';
+import { copyStamp, keepPlainCopy } from '../repo/plain-copy.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -32,6 +33,7 @@ import {
   type StagedCopy,
   stageCompressed,
   stageCopy,
+  stageTarget,
 } from '../repo/write.ts';
 import { checkBranchName, commitIngest, planCommit } from './commit.ts';
 
@@ -126,14 +128,19 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   const dataDir = layout.dataDir(options.root);
   try {
     if (!options.dryRun && existsSync(dataDir))
-      for (const part of parts)
+      for (const part of parts) {
         part.staged =
           part.store.compression !== part.sniffed.compression
             ? await stageCompressed(part.input.path, dataDir, { plain: config.data_files.plain_copy })
             : await stageCopy(part.input.path, dataDir, { link: part.input.handedOver });
+        if (await keepsInflated(config, part)) part.inflated = await stageTarget(dataDir);
+      }
     return await ingestParts(db, config, options, source, parts);
   } finally {
-    for (const part of parts) await part.staged?.discard();
+    for (const part of parts) {
+      await part.staged?.discard();
+      await part.inflated?.discard();
+    }
   }
 }
 
@@ -146,6 +153,20 @@ interface Part {
   /** How it is stored: as delivered, or gzip-compressed when large. */
   store: { format: SniffedFile['format']; compression: SniffedFile['compression'] };
   staged?: StagedCopy | StagedCompressed;
+  /** For a large .csv.gz stored as delivered: where the scan writes the bytes it inflates, kept as the month's plain copy. */
+  inflated?: { path: string; discard: () => Promise<void> };
+}
+
+/**
+ * A .csv.gz stored as delivered gets a plain copy too (repo/plain-copy.ts) when it inflates past
+ * data_files.compress_above_mb, the size at which a plain export would be compressed: reading the
+ * 10M-row month's .csv.gz made DuckDB inflate 3.5 GB on one thread for every read. The scan
+ * inflates the file anyway (to count its lines and check its gzip checksums), and writes it out.
+ */
+async function keepsInflated(config: Config, part: Part): Promise<boolean> {
+  if (!config.data_files.plain_copy || part.sniffed.format !== 'csv') return false;
+  if (part.sniffed.compression !== 'gzip' || part.store.compression !== 'gzip') return false;
+  return ((await gzipInflatedSize(part.input.path)) ?? 0) > config.data_files.compress_above_mb * MIB;
 }
 
 async function ingestParts(
@@ -158,7 +179,8 @@ async function ingestParts(
   const slug = sourceSlug(source);
   const scans: ScanResult[] = [];
   const maxFlagged = config.flag_rules.max_flags;
-  for (const part of parts) scans.push(await scanFile(db, part.target, config, options.period ?? null, { maxFlagged }));
+  for (const part of parts)
+    scans.push(await scanFile(db, part.target, config, options.period ?? null, { maxFlagged, keepPlain: part.inflated?.path }));
   const allPeriods = scans.flatMap((s) => s.periods);
 
   const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
@@ -239,6 +261,11 @@ async function ingestParts(
     await commitWrites(writes);
     for (const [i, part] of parts.entries()) {
       const staged = part.staged;
+      const inflated = scans[i]?.plain;
+      if (inflated) {
+        const s = await stat(inflated.path, { bigint: true }).catch(() => null);
+        if (s) await keepPlainCopy(options.root, { path: inflated.path, stamp: copyStamp(s) }, targets[i] as string, inflated.sha256);
+      }
       if (!staged || !('plain' in staged)) continue;
       const plain = await staged.plain;
       if (plain) await keepPlainCopy(options.root, plain, targets[i] as string, await staged.stored);

@@ -70,6 +70,22 @@ export async function stageCopy(source: string, dir: string, options: { link?: b
   };
 }
 
+/**
+ * A temporary name in `dir` for a file that other code writes (the plain copy ingest's byte scan
+ * inflates from a .csv.gz): removed when discarded, or if the process is interrupted first.
+ */
+export async function stageTarget(dir: string): Promise<{ path: string; discard: () => Promise<void> }> {
+  await mkdir(dir, { recursive: true });
+  const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+  return {
+    path: tmp.path,
+    discard: async () => {
+      await rm(tmp.path, { force: true });
+      tmp.release();
+    },
+  };
+}
+
 /** What a compressed copy was made from: the export as delivered. */
 export interface OriginalFile {
   bytes: number;
