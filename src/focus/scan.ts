@@ -200,7 +200,7 @@ export async function scanFile(
     }
     const scanned = await bytes.catch((g) => (g instanceof CorruptGzip ? throwCorrupt(f, g) : Promise.reject(g)));
     // From here on a .csv.gz is read from the plain copy the byte scan wrote, when it wrote one.
-    const plain = scanned?.kept ? { ...f, file: { ...f.file, plain: scanned.kept.path } } : f;
+    const readFrom = scanned?.kept ? { ...f, file: { ...f.file, plain: scanned.kept.path } } : f;
     if (scanned?.nul) {
       throw invalidInput(
         { file: f.file.display, ...scanned.nul },
@@ -229,7 +229,7 @@ export async function scanFile(
     if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
       throw tooManyHeld(f, { held: flaggedRows, rows: totalRows, max: options.maxFlagged, period, totals: rows });
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
-      located = await locate(db, plain, config, period, {
+      located = await locate(db, readFrom, config, period, {
         groups,
         table: table(),
         read,
@@ -245,9 +245,9 @@ export async function scanFile(
         ? new Map(recs.map((r) => [r, r]))
         : scanned?.lines === totalRows + 1
           ? new Map(recs.map((r) => [r, r + 1]))
-          : recordLines(plain.file.plain ?? f.file.path, plain.file.plain ? 'none' : f.file.compression, recs);
-    if (invalid > 0) await throwFirstRowError(db, plain, config, located as Located, invalid, toLines);
-    if (unknown.length > 0) await throwFirstRowError(db, plain, config, located as Located, 0, toLines, unknown);
+          : recordLines(readFrom.file.plain ?? f.file.path, readFrom.file.plain ? 'none' : f.file.compression, recs);
+    if (invalid > 0) await throwFirstRowError(db, readFrom, config, located as Located, invalid, toLines);
+    if (unknown.length > 0) await throwFirstRowError(db, readFrom, config, located as Located, 0, toLines, unknown);
     const flagged = located
       ? (
           await db.query<{ rec: string; flag: string; period: string; currency: string; cost: string; list_cost: string }>(
