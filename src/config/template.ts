@@ -48,4 +48,5 @@ flag_rules:
   period_mismatch: true
   fund_org_patterns: []             # e.g. ['\\d{6}-\\d{4}']: fund/org must fully match one
   patterns: []                      # e.g. [{ field: service, pattern: 'GPU', message: GPU use needs approval }]
+  max_flags: 50000                  # an export that would hold more for review in a period is refused (at most 100000)
 `;
