@@ -566,6 +566,6 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     const repo = await scratchRepo(t, await limited(100_001));
     const r = await cli('validate', '--root', repo);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /max_flags/);
+    assert.match(r.stderr, /config\.yaml:\d+:\d+: flag_rules\.max_flags: .*100000/);
   });
 });
