@@ -1,5 +1,6 @@
 /** Reading a file's bytes in order without a stream. */
 import { open } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 
 /**
  * Calls `fn` with each chunk of a file's bytes, in order, read into one reused 4 MB buffer: a
@@ -20,4 +21,9 @@ export async function eachChunk(path: string, fn: (chunk: Buffer) => void, signa
   } finally {
     await handle.close();
   }
+}
+
+/** Writes a chunk to a stream: settled once the stream no longer needs the chunk's memory. */
+export function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(chunk, (e) => (e ? reject(e) : resolve())));
 }

@@ -6,9 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { eachChunk } from '../core/file-chunks.ts';
+import { eachChunk, writeChunk } from '../core/file-chunks.ts';
 import { gunzipStream } from '../core/zlib.ts';
 import type { Compression } from './file.ts';
 
@@ -135,7 +134,10 @@ export async function scanBytes(
     try {
       for await (const chunk of inflated) {
         scan(chunk);
-        if (out && !failed && !out.write(chunk)) await drained(out);
+        if (out && !failed)
+          await writeChunk(out, chunk).catch(() => {
+            failed = true;
+          });
       }
     } catch (e) {
       out?.destroy();
@@ -156,19 +158,4 @@ export async function scanBytes(
   }
   if (offset - lineStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - lineStart });
   return { lines: newlines + (last === 10 ? 0 : 1), nul, longest, kept };
-}
-
-/** Until a stream takes writes again, or fails (its error is seen by its listener). */
-function drained(out: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off('drain', done);
-      out.off('error', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('error', done);
-    out.on('close', done);
-  });
 }

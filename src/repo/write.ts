@@ -14,9 +14,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, createWriteStream, rmSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
+import { writeChunk } from '../core/file-chunks.ts';
 import { gzipStream } from '../core/zlib.ts';
 import { onInterrupt } from './cleanup.ts';
 import { sha256Text } from './hash.ts';
@@ -209,11 +210,6 @@ export async function stageCompressed(source: string, dir: string, options: { pl
       }
     },
   };
-}
-
-/** Writes a chunk to a stream: settled once the stream no longer needs the chunk's memory. */
-function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => stream.write(chunk, (e) => (e ? reject(e) : resolve())));
 }
 
 /**
