@@ -193,7 +193,7 @@ export async function scanFile(
       located = { table: table(), rec: 'rowid + 1' };
       const params = new Params();
       await read(
-        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS} FROM (${chargesSql(f, { config, period }, params)})`,
+        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS} FROM (${chargesSql(f, { config, period, inFileOrder: true }, params)})`,
         params,
       );
       totalsSql = `SELECT ${TOTALS('count(*)')} FROM ${located.table} GROUP BY period, currency ORDER BY period, currency`;
@@ -319,7 +319,7 @@ async function locate(
   const columns = f.file.header.map((_, i) => col(i));
   await scan.read(
     `CREATE TEMP TABLE ${texts} AS SELECT CASE WHEN ${maybe.join(' OR ')} THEN [${columns.join(', ')}] END AS raw
-    FROM (${rowChargesSql(f, { config, period }, params)})`,
+    FROM (${rowChargesSql(f, { config, period, inFileOrder: true }, params)})`,
     params,
   );
   try {

@@ -17,7 +17,7 @@ import { isPeriod } from '../domain/period.ts';
 import { ROW_ERRORS } from '../domain/rules.ts';
 import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
-import { type ChargeFile, chargesSql } from '../focus/charges-sql.ts';
+import { type ChargeFile, type ChargesOptions, chargesSql } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { corruptGzip } from '../focus/duckdb-errors.ts';
 import { sniffFile } from '../focus/file.ts';
@@ -250,11 +250,17 @@ function flaggedGroups(groups: (ChargeGroup & { file: string })[]): PeriodReport
 }
 
 /** Every charge of a period's files, one UNION ALL over each file's normalised charges. */
-export function periodChargesSql(files: ChargeFile[], config: Config, period: string, params: Params): string {
+export function periodChargesSql(
+  files: ChargeFile[],
+  config: Config,
+  period: string,
+  params: Params,
+  options: Pick<ChargesOptions, 'inFileOrder'> = {},
+): string {
   return files
     .map(
       (f) =>
-        `SELECT ${fileColumnsSql(f, params)}, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES }, params)})`,
+        `SELECT ${fileColumnsSql(f, params)}, ${chargeProjection} FROM (${chargesSql(f, { config, period, attributes: REPORT_ATTRIBUTES, ...options }, params)})`,
     )
     .join('\nUNION ALL\n');
 }

@@ -49,7 +49,8 @@ async function load(db: Database, root: string, config: Config, period: string, 
   await db.query('CREATE OR REPLACE TEMP TABLE web_flagged (file VARCHAR, record BIGINT, flag_id VARCHAR, status VARCHAR)');
   for (const [i, f] of files.entries()) {
     const params = new Params();
-    await db.query(`CREATE OR REPLACE TEMP TABLE web_c${i} AS ${periodChargesSql([f], config, period, params)}`, params.values);
+    const charges = periodChargesSql([f], config, period, params, { inFileOrder: true });
+    await db.query(`CREATE OR REPLACE TEMP TABLE web_c${i} AS ${charges}`, params.values);
     const flagged = await db.query<{ record: string }>(`SELECT rowid + 1 AS record FROM web_c${i} WHERE row_hash IS NOT NULL`);
     if (flagged.length === 0) continue;
     const records = flagged.map((r) => Number(r.record));
