@@ -77,15 +77,25 @@ async function scan(db: Database, f: ChargeFile, period: string | null, options:
   }
 }
 
-/** Every way of scanning the file gives what the scan row by row gives; that result. */
+/** The scan's result without how it found the rows (which differs between the ways). */
+const found = (r: ScanResult | string) => (typeof r === 'string' ? r : { ...r, located: undefined });
+
+/**
+ * Every way of scanning the file gives what the scan row by row gives; that result, and how the
+ * scan by Tags text found its held rows.
+ */
 async function sameEveryWay(db: Database, path: string, period: string | null = '2025-03'): Promise<ScanResult | string> {
   const f = await fileOf(db, path);
   const perRow = await scan(db, f, period, { byTags: false });
-  assert.deepEqual(await scan(db, f, period, { byTags: true }), perRow, `${path}: by Tags text`);
+  const byTags = await scan(db, f, period, { byTags: true });
+  assert.deepEqual(found(byTags), found(perRow), `${path}: by Tags text`);
+  // Without cutting lines: the held texts' rows are read again, by a bitmap of the texts held.
+  assert.deepEqual(found(await scan(db, f, period, { byTags: true, cutLines: false })), found(perRow), `${path}: read again`);
   // One bucket: every row whose text shares it with a held one is read again, and judged so.
-  assert.deepEqual(await scan(db, f, period, { byTags: true, textBuckets: 1 }), perRow, `${path}: one bucket`);
-  assert.deepEqual(await scan(db, f, period, {}), perRow, `${path}: as the first rows choose`);
-  return perRow;
+  const oneBucket = { byTags: true, textBuckets: 1, cutLines: false };
+  assert.deepEqual(found(await scan(db, f, period, oneBucket)), found(perRow), `${path}: one bucket`);
+  assert.deepEqual(found(await scan(db, f, period, {})), found(perRow), `${path}: as the first rows choose`);
+  return typeof perRow === 'string' || typeof byTags === 'string' ? perRow : { ...perRow, located: byTags.located };
 }
 
 describe("ingest's scan by Tags text", () => {
@@ -171,6 +181,91 @@ describe("ingest's scan by Tags text", () => {
       ]);
       const r = await sameEveryWay(db, currency);
       assert.match(String(r), /xyz\.csv:202:9: .*ISO 4217.*XYZ/);
+    });
+  });
+
+  it('cuts the lines of held texts out in JavaScript where every record is one line', async (t) => {
+    const dir = await scratch(t);
+    // Rows held by their Tags text only: one held by another rule shares a clean text with most
+    // rows, which are then all candidates, and are read again instead (see below).
+    const rows = month().filter((r) => !r.some((v) => v.includes('\n')) && !/^(gpu-1|node-big|node-neg|node-feb)$/.test(r[6] as string));
+    // Tags read as the CSV reader and the checks read them: null tokens, quoted or not, and padding.
+    const odd = ['NULL', '"null"', '""', '"  {}\u00a0"', ` "${A.replace(/"/g, '""')}" `.trim(), `"  ${B.replace(/"/g, '""')} "`];
+    const field = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    /** The month as CSV text, its columns in `order` (indexes into FOCUS_HEADER), every field quoted when `quoteAll`. */
+    const text = (order: number[], eol: string, quoteAll = false) => {
+      const cell = (v: string, tagsColumn: boolean) =>
+        tagsColumn && /^"|^NULL$/.test(v) ? v : quoteAll ? `"${v.replace(/"/g, '""')}"` : field(v);
+      const all = [FOCUS_HEADER, ...rows, ...odd.map((o, i) => focusRow(10 + i, 'Usage', `2.0${i}`, 'node-o', o))];
+      return all.map((r, n) => order.map((i) => cell(r[i] as string, n > 0 && i === 7)).join(',')).join(eol);
+    };
+    const last = [0, 1, 2, 3, 4, 5, 6, 7];
+    const cases: [string, string][] = [
+      ['last.csv', `${text(last, '\n')}\n`],
+      ['crlf-bom-no-final-newline.csv', `\ufeff${text(last, '\r\n')}`],
+      ['first.csv', `${text([7, 0, 1, 2, 3, 4, 5, 6], '\n', true)}\n`],
+      ['middle.csv', `${text([0, 1, 2, 7, 3, 4, 5, 6], '\n')}\n`],
+      ['late.csv', `${text([0, 1, 2, 3, 4, 7, 5, 6], '\r\n', true)}\r\n`],
+    ];
+    await withDatabase(async (db) => {
+      for (const [name, csv] of cases) {
+        const path = join(dir, name);
+        await writeFile(path, csv);
+        const r = await sameEveryWay(db, path);
+        assert.ok(typeof r !== 'string', `${name}: ${r}`);
+        assert.equal(r.located, 'lines', `${name}: the held rows' lines are cut out, not read again`);
+        // Each held row on its own line: the header, then record N on line N + 1.
+        const held = r.flagged.filter((x) => x.resource_name === 'node-o');
+        assert.deepEqual(
+          held.map((x) => x.line),
+          [0, 1, 2, 3].map((i) => rows.length + 2 + i),
+          `${name}: the null, empty and padded-empty texts are held, on their lines`,
+        );
+        assert.equal(r.flagged.length, rows.filter((row) => HELD.includes(row[7] as string)).length + 4, name);
+      }
+    });
+  });
+
+  it('cuts lines across the chunks it reads, from a .csv.gz too, and reads again where a record spans lines', async (t) => {
+    const dir = await scratch(t);
+    // Over 4 MB (the chunk read at a time), rows of different lengths so that lines straddle chunks.
+    const rows: string[][] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const t =
+        i % 997 === 3
+          ? HELD[7]
+          : i % 2
+            ? A
+            : tags({ pi_email: 'b@x.edu', project_id: 'pb', fund_org: '123456-1002', n: 'x'.repeat(i % 300) });
+      rows.push(focusRow(1 + (i % 28), 'Usage', `${i % 50}.${i % 7}5`, `node-${i}`, t as string));
+    }
+    const path = await writeCsv(dir, 'big.csv', [FOCUS_HEADER, ...rows]);
+    const gz = join(dir, 'big.csv.gz');
+    await writeFile(gz, gzipSync(await import('node:fs/promises').then((fs) => fs.readFile(path))));
+    const spans = await writeCsv(dir, 'spans.csv', [FOCUS_HEADER, ...month()]);
+    await withDatabase(async (db) => {
+      const heldLines = rows.flatMap((r, i) => (r[7] === HELD[7] ? [i + 2] : []));
+      for (const p of [path, gz]) {
+        const r = await sameEveryWay(db, p);
+        assert.ok(typeof r !== 'string', String(r));
+        assert.equal(r.located, 'lines', p);
+        assert.deepEqual(
+          r.flagged.map((x) => x.line),
+          heldLines,
+        );
+      }
+      const r = await sameEveryWay(db, spans);
+      assert.ok(typeof r !== 'string', String(r));
+      assert.equal(r.located, 'read', 'a record of two lines: line N no longer holds record N - 1');
+      // A large charge in a text most rows share: too many candidates to cut, read again.
+      const large = await writeCsv(dir, 'large.csv', [
+        FOCUS_HEADER,
+        ...rows.slice(0, 2000),
+        focusRow(5, 'Usage', '12000.00', 'node-big', A),
+      ]);
+      const l = await sameEveryWay(db, large);
+      assert.ok(typeof l !== 'string', String(l));
+      assert.deepEqual([l.located, l.flagged.at(-1)?.line], ['read', 2002]);
     });
   });
 

@@ -1,7 +1,7 @@
 /** Collects values for a parameterised query, handing out `$pN` placeholders. */
 import { type DuckDBValue, listValue } from '@duckdb/node-api';
 
-export type SqlValue = string | number | boolean | null | string[];
+export type SqlValue = string | number | boolean | null | string[] | number[];
 
 export class Params {
   readonly values: Record<string, DuckDBValue> = {};

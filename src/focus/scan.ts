@@ -1,9 +1,13 @@
 /**
  * Scans one FOCUS file with DuckDB: per-period totals, validation counts and the flagged rows,
- * with their record numbers, in parallel reads (one, or by Tags text two: see scanFile). Record
- * numbers become line numbers by counting newlines (JavaScript, alongside DuckDB's threads), or
- * by a quote-aware scan when some record spans lines or blank lines are skipped.
+ * with their record numbers, in parallel reads (one; or by Tags text, one and then the held
+ * rows' lines cut out in JavaScript or a second read: see scanFile). Record numbers become line
+ * numbers by counting newlines (JavaScript, alongside DuckDB's threads), or by a quote-aware
+ * scan when some record spans lines or blank lines are skipped.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Config, MAX_FLAGS_LIMIT } from '../config/schema.ts';
 import { isCurrencyCode } from '../core/currency.ts';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
@@ -15,7 +19,8 @@ import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
 import { type ByteScan, CorruptGzip, type KeptPlain, recordLines, scanBytes } from './lines.ts';
-import { col, MAX_LINE_BYTES, sampleTagKeysSql } from './read-sql.ts';
+import { col, MAX_LINE_BYTES, readFileSql, sampleTagKeysSql } from './read-sql.ts';
+import { cutTagLines } from './tag-lines.ts';
 import { tagsRepeat } from './tag-sample.ts';
 
 export interface PeriodTotals {
@@ -53,6 +58,8 @@ export interface ScanResult {
   flagged: FlaggedRow[];
   /** With `keepPlain`: the .csv.gz's bytes inflated there, and its sha256 (null when none was written). */
   plain: KeptPlain | null;
+  /** How a scan by Tags text found the rows it holds or refuses: lines cut in JavaScript, a second read, or neither (none, or row by row). */
+  located: 'lines' | 'read' | null;
 }
 
 let scans = 0;
@@ -90,6 +97,8 @@ export interface ScanOptions {
    * and every later one, then parses plain text on every thread instead of inflating on one.
    */
   keepPlain?: string;
+  /** Whether held rows may be found by cutting their lines out in JavaScript (see locateByLines); tests turn it off. */
+  cutLines?: boolean;
 }
 
 /** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
@@ -124,10 +133,12 @@ interface Located {
  *
  * By Tags text (`byTags`), where rows share few texts: the first read groups the rows by their
  * Tags text and everything else that decides their totals and verdicts, and reads Tags once
- * per group. Only when some rows are held or invalid, a second read keeps, in the file's order,
- * the text of the rows that may be (a superset: the rules their other columns decide, and the
- * texts held, by a bitmap of their hashes), and the same SQL as row by row judges just those.
- * Both ways give the same result; the second checks that it finds as many as the first counted.
+ * per group. Only when some rows are held or invalid, they are found: where every record is one
+ * line and the texts of the groups held are few enough, their lines are cut out of the file in
+ * JavaScript (`locateByLines`); otherwise a second read keeps, in the file's order, the text of
+ * the rows that may be (a superset: the rules their other columns decide, and the texts held,
+ * by a bitmap of their hashes). Either way the same SQL as row by row judges just those rows.
+ * Both ways give the same result; each checks that it finds as many as the first read counted.
  */
 export async function scanFile(
   db: Database,
@@ -174,6 +185,7 @@ export async function scanFile(
     let totalsSql: string;
     let located: Located | undefined;
     let groups: string | undefined;
+    let how: ScanResult['located'] = null;
     if (byTags) {
       groups = table();
       const params = new Params();
@@ -229,15 +241,12 @@ export async function scanFile(
     if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
       throw tooManyHeld(f, { held: flaggedRows, rows: totalRows, max: options.maxFlagged, period, totals: rows });
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
-      located = await locate(db, readFrom, config, period, {
-        groups,
-        table: table(),
-        read,
-        invalid,
-        unknown,
-        flaggedRows,
-        buckets: options.textBuckets ?? TEXT_BUCKETS,
-      });
+      const scan = { groups, table: table(), read, invalid, unknown, flaggedRows, buckets: options.textBuckets ?? TEXT_BUCKETS };
+      // Where every record is one line, the lines of the texts held are cut out in JavaScript.
+      const oneLineEach = !parquet && scanned?.lines === totalRows + 1 && options.cutLines !== false;
+      located = (oneLineEach && (await locateByLines(db, readFrom, config, period, { ...scan, rows: totalRows }))) || undefined;
+      how = located ? 'lines' : 'read';
+      located ??= await locate(db, readFrom, config, period, scan);
     }
     // A flag's `line`: the physical line in a CSV (1 is the header); the row number in Parquet.
     const toLines = async (recs: number[]) =>
@@ -268,6 +277,7 @@ export async function scanFile(
       })),
       flagged: flagged.map(({ rec, ...r }) => ({ ...r, line: lines.get(Number(rec)) ?? Number(rec) + 1 })),
       plain: scanned?.kept ?? null,
+      located: how,
     };
   } finally {
     counting.abort();
@@ -322,26 +332,125 @@ async function locate(
     FROM (${rowChargesSql(f, { config, period, inFileOrder: true }, params)})`,
     params,
   );
+  let found: Found;
   try {
     const rows = `(SELECT rowid + 1 AS _rec, ${columns.map((c, i) => `raw[${i + 1}] AS ${c}`).join(', ')} FROM ${texts} WHERE raw IS NOT NULL)`;
-    const judged = new Params();
-    await db.query(
-      `CREATE TEMP TABLE ${scan.table} AS SELECT _rec AS rec, ${LOCATED_COLUMNS}
-      FROM (${chargesSql(f, { config, period, rows }, judged)})`,
-      judged.values,
-    );
+    found = await judge(db, f, config, period, rows, new Params(), scan);
   } finally {
     await db.query(`DROP TABLE IF EXISTS ${texts}`);
   }
-  const [found] = await db.query<{ flagged: string; invalid: string }>(
-    `SELECT count(*) FILTER (WHERE flagged) AS flagged, ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k})`).join(' + ')} AS invalid FROM ${scan.table}`,
-  );
-  if (Number(found?.flagged) !== scan.flaggedRows || Number(found?.invalid) !== scan.invalid) {
+  if (found.flagged !== scan.flaggedRows || found.invalid !== scan.invalid) {
     throw new Error(
-      `${f.file.display}: the rows located (${found?.flagged} held, ${found?.invalid} invalid values) differ from those counted (${scan.flaggedRows}, ${scan.invalid})`,
+      `${f.file.display}: the rows located (${found.flagged} held, ${found.invalid} invalid values) differ from those counted (${scan.flaggedRows}, ${scan.invalid})`,
     );
   }
   return { table: scan.table, rec: 'rec' };
+}
+
+/** SQL: the row's currency is one of `currencies` (none: false). */
+function inCurrencies(currencies: string[], params: Params): string {
+  return currencies.length > 0 ? `list_contains(${params.add(currencies)}, currency)` : 'false';
+}
+
+/** What a table of located rows holds: rows held, invalid values, and rows in the scan's unknown currencies. */
+interface Found {
+  flagged: number;
+  invalid: number;
+  unknown: number;
+}
+
+/** Judges `rows` (the file's columns and each row's record number, `_rec`) by the row-by-row SQL into `scan.table`. */
+async function judge(
+  db: Database,
+  f: ChargeFile,
+  config: Config,
+  period: string | null,
+  rows: string,
+  params: Params,
+  scan: { table: string; unknown: string[] },
+): Promise<Found> {
+  await db.query(
+    `CREATE TEMP TABLE ${scan.table} AS SELECT _rec AS rec, ${LOCATED_COLUMNS}
+    FROM (${chargesSql(f, { config, period, rows }, params)})`,
+    params.values,
+  );
+  const counted = new Params();
+  const [found] = await db.query<Record<keyof Found, string>>(
+    `SELECT count(*) FILTER (WHERE flagged) AS flagged, ${ROW_ERRORS.map((k) => `count(*) FILTER (WHERE ${k})`).join(' + ')} AS invalid,
+      count(*) FILTER (WHERE ${inCurrencies(scan.unknown, counted)}) AS unknown
+    FROM ${scan.table}`,
+    counted.values,
+  );
+  return { flagged: Number(found?.flagged), invalid: Number(found?.invalid), unknown: Number(found?.unknown) };
+}
+
+/**
+ * The second step of a scan by Tags text where every record is one line (`rows` records): the
+ * texts of the groups held, invalid or in an unknown currency are few enough (their rows at most
+ * a quarter of the file's), so their lines are cut out of the file in JavaScript (tag-lines.ts)
+ * and only those are read by DuckDB and judged. Null, for locate's full read, when the lines cut
+ * are not exactly the rows of those texts, or the rows judged not exactly those counted.
+ */
+async function locateByLines(
+  db: Database,
+  f: ChargeFile,
+  config: Config,
+  period: string | null,
+  scan: { groups: string; table: string; invalid: number; unknown: string[]; flaggedRows: number; rows: number },
+): Promise<Located | null> {
+  const column = f.columns.tags;
+  if (column === undefined) return null;
+  const params = new Params();
+  const unknown = inCurrencies(scan.unknown, params);
+  const maybe = `_row_flagged OR _tag_flagged OR ${ROW_ERRORS.join(' OR ')} OR ${unknown}`;
+  const [held] = await db.query<{ texts: string[] | null; untexted: boolean; candidates: string; unknown: string }>(
+    `WITH m AS (SELECT DISTINCT _tags_raw FROM ${scan.groups} WHERE ${maybe})
+    SELECT (SELECT list(_tags_raw) FROM m WHERE _tags_raw IS NOT NULL) AS texts,
+      EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL) AS untexted,
+      (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} g
+        WHERE g._tags_raw IN (SELECT _tags_raw FROM m) OR (g._tags_raw IS NULL AND EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL))) AS candidates,
+      (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} WHERE ${unknown}) AS unknown`,
+    params.values,
+  );
+  const candidates = Number(held?.candidates);
+  if (!held || candidates * 4 > scan.rows) return null;
+  const dir = await mkdtemp(join(tmpdir(), 'openchargeback-held-'));
+  const texts = `${scan.table}_cut`;
+  try {
+    const cut = join(dir, 'held.csv');
+    const { lines } = await cutTagLines(
+      f.file.plain ?? f.file.path,
+      f.file.plain ? 'none' : f.file.compression,
+      { column, columns: f.file.header.length, texts: held.texts ?? [], withoutText: held.untexted },
+      cut,
+    );
+    if (lines.length !== candidates) return null;
+    const read = new Params();
+    const cutFile: ChargeFile = { ...f, file: { ...f.file, path: cut, compression: 'none', plain: undefined } };
+    await db.query(`CREATE TEMP TABLE ${texts} AS SELECT * FROM ${readFileSql(cutFile, read)}`, read.values);
+    const judged = new Params();
+    const recs = judged.add(lines.map((line) => line - 1));
+    const columns = f.file.header.map((_, i) => col(i)).join(', ');
+    const found = await judge(
+      db,
+      f,
+      config,
+      period,
+      `(SELECT CAST(${recs}[rowid + 1] AS BIGINT) AS _rec, ${columns} FROM ${texts})`,
+      judged,
+      scan,
+    );
+    if (found.flagged === scan.flaggedRows && found.invalid === scan.invalid && found.unknown === Number(held.unknown))
+      return { table: scan.table, rec: 'rec' };
+    await db.query(`DROP TABLE IF EXISTS ${scan.table}`);
+    return null;
+  } catch {
+    await db.query(`DROP TABLE IF EXISTS ${scan.table}`);
+    return null; // locate's read says what is wrong, if anything is
+  } finally {
+    await db.query(`DROP TABLE IF EXISTS ${texts}`);
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const ERROR_TEXT: Record<RowError, { column: FocusField | null; expected: string; hint: string }> = {
