@@ -1,5 +1,5 @@
 /** Reads and writes `flags.yaml`, with located messages for hand edits that went wrong. */
-import { stringify } from 'yaml';
+import { stringifyBlock } from '../core/yaml-block.ts';
 import { parseYaml, readText } from '../core/yaml-file.ts';
 import { FLAG_SCHEME } from '../domain/identity.ts';
 import { sha256Text } from '../repo/hash.ts';
@@ -34,6 +34,7 @@ const HEADER = `# yaml-language-server: $schema=../../schemas/flags.schema.json
 `;
 
 export function formatFlags(file: FlagsFile): string {
-  const body = stringify({ version: file.version, period: file.period, flags: file.flags satisfies Flag[] }, { lineWidth: 0 });
+  // yaml's own layout and quoting, written without its document of nodes (2.4 s for 20,000 flags).
+  const body = stringifyBlock({ version: file.version, period: file.period, flags: file.flags satisfies Flag[] });
   return HEADER + body;
 }
