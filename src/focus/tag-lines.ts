@@ -41,8 +41,8 @@ const SPACE = 0x20;
 
 /**
  * Writes the file's header line and every line whose Tags text is wanted to `out`, byte for
- * byte, in order; returns their line numbers. A line whose fields cannot be told (not as many
- * as the header's) is never written: the scan's check then finds a row missing.
+ * byte, in order; returns their line numbers. A line whose Tags field cannot be found (too few
+ * fields, a quote left open) is never written: the scan's check then finds a row missing.
  */
 export async function cutTagLines(path: string, compression: Compression, query: TagLinesQuery, out: string): Promise<TagLines> {
   const wanted = new Set(query.texts);
