@@ -206,6 +206,11 @@ describe("ingest's scan by Tags text", () => {
       ['first.csv', `${text([7, 0, 1, 2, 3, 4, 5, 6], '\n', true)}\n`],
       ['middle.csv', `${text([0, 1, 2, 7, 3, 4, 5, 6], '\n')}\n`],
       ['late.csv', `${text([0, 1, 2, 3, 4, 7, 5, 6], '\r\n', true)}\r\n`],
+      // The last line held, every field quoted, CRLF and no final line end (written as it is).
+      [
+        'crlf-last-held.csv',
+        `${text([7, 0, 1, 2, 3, 4, 5, 6], '\r\n', true)}\r\n${[HELD[7], ...focusRow(9, 'Usage', '3.00', 'node-z', '').slice(0, 7)].map((v) => `"${String(v).replace(/"/g, '""')}"`).join(',')}`,
+      ],
     ];
     await withDatabase(async (db) => {
       for (const [name, csv] of cases) {
@@ -221,7 +226,9 @@ describe("ingest's scan by Tags text", () => {
           [0, 1, 2, 3].map((i) => rows.length + 2 + i),
           `${name}: the null, empty and padded-empty texts are held, on their lines`,
         );
-        assert.equal(r.flagged.length, rows.filter((row) => HELD.includes(row[7] as string)).length + 4, name);
+        const lastHeld = name === 'crlf-last-held.csv' ? 1 : 0;
+        assert.equal(r.flagged.length, rows.filter((row) => HELD.includes(row[7] as string)).length + 4 + lastHeld, name);
+        if (lastHeld) assert.deepEqual([r.flagged.at(-1)?.resource_name, r.flagged.at(-1)?.line], ['node-z', rows.length + 2 + odd.length]);
       }
     });
   });
@@ -267,6 +274,50 @@ describe("ingest's scan by Tags text", () => {
       assert.ok(typeof l !== 'string', String(l));
       assert.deepEqual([l.located, l.flagged.at(-1)?.line], ['read', 2002]);
     });
+  });
+
+  it('agrees with the scan row by row on random files of hostile Tags texts, quoting and line ends', async (t) => {
+    const dir = await scratch(t);
+    let seed = 20261203; // fixed: the same files every run
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const pick = <T>(a: readonly T[]) => a[rnd(a.length)] as T;
+    const clean = (i: number) => tags({ pi_email: `p${i}@x.edu`, project_id: `pr${i}`, fund_org: '123456-1001' });
+    const pieces = ['a', ' ', '\u00a0', '"', ',', '\\', 'é', '😀', '{', '}', ':', 'null', 'NULL', "'", '\t', '#', '-'];
+    const hostile = () =>
+      pick([
+        () => '',
+        () => pick(['NULL', 'null', ' ', '\u00a0', ' NULL ', '{}', ' {} ']),
+        () => tags({ pi_email: 'a@x.edu', project_id: pick(['p', 'p"q', 'p,q', 'p\\q', ' p ']) }),
+        () => Array.from({ length: 1 + rnd(8) }, () => pick(pieces)).join(''),
+        () => `${pick([' ', '\u00a0', ''])}${clean(rnd(3))}${pick([' ', '\u00a0', ''])}`,
+      ])();
+    const ways = { lines: 0, read: 0 };
+    await withDatabase(async (db) => {
+      for (let file = 0; file < 24; file++) {
+        const order = pick([
+          [0, 1, 2, 3, 4, 5, 6, 7],
+          [7, 0, 1, 2, 3, 4, 5, 6],
+          [0, 1, 7, 2, 3, 4, 5, 6],
+        ]);
+        const quoteAll = rnd(3) === 0;
+        const eol = pick(['\n', '\r\n']);
+        const cell = (v: string) => (quoteAll || /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+        const rows = Array.from({ length: 50 + rnd(300) }, (_, i) =>
+          focusRow(1 + rnd(9), 'Usage', `${rnd(50)}.${rnd(100)}`, `node-${i}`, i % 5 ? clean(i % 3) : hostile()),
+        );
+        const path = join(dir, `random-${file}.csv`);
+        const text = [FOCUS_HEADER, ...rows].map((r) => order.map((k) => cell(r[k] as string)).join(',')).join(eol);
+        await writeFile(path, rnd(4) ? `${text}${eol}` : text);
+        const r = await sameEveryWay(db, path);
+        assert.ok(typeof r !== 'string', `${path}: ${r}`);
+        assert.ok(r.flagged.length > 0, path);
+        ways[r.located === 'lines' ? 'lines' : 'read']++;
+      }
+    });
+    assert.deepEqual(ways, { lines: 24, read: 0 }, 'every file one line a record, few held: its lines cut');
   });
 
   const samples = sharedSamples();

@@ -87,7 +87,8 @@ export async function cutTagLines(path: string, compression: Compression, query:
     line++;
     if (line === 1 || wants(b, s, e)) {
       if (line > 1) lines.push(line);
-      pending.push(Buffer.from(b.subarray(s, newline ? e + 1 : e)), ...(newline ? [] : [Buffer.from([LF])]));
+      // Each with its own line end; the file's last line, when it has none, is the last written.
+      pending.push(Buffer.from(b.subarray(s, newline ? e + 1 : e)));
     }
   };
   try {
