@@ -196,7 +196,7 @@ describe("flags.yaml's writer", () => {
   it('writes the layouts yaml writes: empty maps and lists, lists under keys, numbers, and hands line breaks to yaml', () => {
     const odd: Record<string, unknown>[] = [
       { a: [], b: {}, c: ['x', 'y'], d: [{ e: 1, f: [], g: { h: null, i: [{ j: 'k' }] } }], n: 1.5, o: -0, p: 1e21, q: true, r: false },
-      { only: undefined, then: 2, big: 2 ** 60, neg: -3 },
+      { only: undefined, after: 2, big: 2 ** 60, neg: -3 },
       { text: 'two\nlines' },
       { text: 'ends\n' },
       { list: [[1, 2]] },
