@@ -190,12 +190,15 @@ export async function scanFile(
       groups = table();
       const params = new Params();
       const options = { config, period };
+      // A row its other columns hold keeps its amount's text in its group's key, so that its
+      // line can be told from its text's other rows (locateByLines).
       const grouped = `SELECT _tags_raw, period, currency, ${ROW_ERRORS.join(', ')}, ${anyRuleSql(ROW_RULES)} AS _row_flagged,
+          CASE WHEN ${anyRuleSql(ROW_RULES)} THEN cost_raw END AS _row_cost,
           count(*) AS rows, sum(cost) AS cost, sum(list_cost) AS list_cost
         FROM (${rowChargesSql(f, options, params)}) GROUP BY ALL`;
       await read(
         `CREATE TEMP TABLE ${groups} AS SELECT _tags_raw, period, currency, ${ROW_ERRORS.join(', ')}, rows, cost, list_cost,
-          _row_flagged, ${anyRuleSql(TAG_RULES)} AS _tag_flagged
+          _row_flagged, _row_cost, ${anyRuleSql(TAG_RULES)} AS _tag_flagged
         FROM (${tagsSql(grouped, f, options, params)})`,
         params,
       );
@@ -386,10 +389,14 @@ async function judge(
 
 /**
  * The second step of a scan by Tags text where every record is one line (`rows` records): the
- * texts of the groups held, invalid or in an unknown currency are few enough (their rows at most
- * a quarter of the file's), so their lines are cut out of the file in JavaScript (tag-lines.ts)
- * and only those are read by DuckDB and judged. Null, for locate's full read, when the lines cut
- * are not exactly the rows of those texts, or the rows judged not exactly those counted.
+ * lines that may be held or invalid are cut out of the file in JavaScript (tag-lines.ts), and
+ * only those are read by DuckDB and judged. They are every line of a text Tags holds (or of a
+ * group with an invalid value or unknown currency), and the lines of a text whose rows only
+ * their other columns hold (large, negative, above list, another period, a pattern) that have a
+ * held row's amount, as the first read's groups keep it (`_row_cost`). Null, for locate's full
+ * read, when the first are more than a quarter of the file or not exactly those texts' rows, all
+ * of them are more than a quarter, or the rows judged are not exactly the held and invalid ones
+ * counted (every row judged held is held by its own content: equal counts mean all are found).
  */
 async function locateByLines(
   db: Database,
@@ -402,13 +409,22 @@ async function locateByLines(
   if (column === undefined) return null;
   const params = new Params();
   const unknown = inCurrencies(scan.unknown, params);
-  const maybe = `_row_flagged OR _tag_flagged OR ${ROW_ERRORS.join(' OR ')} OR ${unknown}`;
-  const [held] = await db.query<{ texts: string[] | null; untexted: boolean; candidates: string; unknown: string }>(
-    `WITH m AS (SELECT DISTINCT _tags_raw FROM ${scan.groups} WHERE ${maybe})
+  // Every row of a text Tags holds, or of a group with an invalid value or unknown currency; of
+  // a text whose rows only their other columns hold, the rows with a held row's amount text.
+  const whole = `_tag_flagged OR ${ROW_ERRORS.join(' OR ')} OR ${unknown}`;
+  const [held] = await db.query<{
+    texts: string[] | null;
+    untexted: boolean;
+    candidates: string;
+    pairs: { t: string | null; c: string | null }[] | null;
+    unknown: string;
+  }>(
+    `WITH m AS (SELECT DISTINCT _tags_raw FROM ${scan.groups} WHERE ${whole})
     SELECT (SELECT list(_tags_raw) FROM m WHERE _tags_raw IS NOT NULL) AS texts,
       EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL) AS untexted,
       (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} g
         WHERE g._tags_raw IN (SELECT _tags_raw FROM m) OR (g._tags_raw IS NULL AND EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL))) AS candidates,
+      (SELECT list(DISTINCT {t: _tags_raw, c: _row_cost}) FROM ${scan.groups} WHERE _row_flagged) AS pairs,
       (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} WHERE ${unknown}) AS unknown`,
     params.values,
   );
@@ -418,13 +434,24 @@ async function locateByLines(
   const texts = `${scan.table}_cut`;
   try {
     const cut = join(dir, 'held.csv');
-    const { lines } = await cutTagLines(
+    const amounts = f.columns[costColumn(config.billing.cost_basis)];
+    if ((held.pairs ?? []).length > 0 && amounts === undefined) return null;
+    const cutLines = await cutTagLines(
       f.file.plain ?? f.file.path,
       f.file.plain ? 'none' : f.file.compression,
-      { column, columns: f.file.header.length, texts: held.texts ?? [], withoutText: held.untexted },
+      {
+        column,
+        columns: f.file.header.length,
+        texts: held.texts ?? [],
+        withoutText: held.untexted,
+        pairs: { column: amounts ?? 0, values: (held.pairs ?? []).map((p) => [p.t, p.c] as const) },
+        limit: Math.floor(scan.rows / 4),
+      },
       cut,
     );
-    if (lines.length !== candidates) return null;
+    // Every row of the whole texts, and no more than a quarter of the file in all.
+    if (cutLines === null || cutLines.whole !== candidates) return null;
+    const { lines } = cutLines;
     const read = new Params();
     const cutFile: ChargeFile = { ...f, file: { ...f.file, path: cut, compression: 'none', plain: undefined } };
     await db.query(`CREATE TEMP TABLE ${texts} AS SELECT * FROM ${readFileSql(cutFile, read)}`, read.values);

@@ -1,10 +1,10 @@
 /**
- * The lines of a CSV file whose Tags text is one of a set, cut out in JavaScript: how ingest's
- * scan finds the rows it holds for review without reading the whole file again in DuckDB (see
- * scan.ts, `locateByLines`). One pass over the bytes (0.3–0.4 s for the 1M-row month, where
- * DuckDB's second read took 0.8 s and 1.3 s of CPU) finds each line's Tags field, reads it as
- * the CSV reader and `trimmedSql` do (quotes undoubled, null tokens, spaces and no-break spaces
- * trimmed), and keeps the lines whose text is wanted, for DuckDB to judge alone.
+ * The lines of a CSV file whose Tags text is one of a set (or, for some texts, whose amount is
+ * too), cut out in JavaScript: how ingest's scan finds the rows it holds for review without
+ * reading the whole file again in DuckDB (see scan.ts, `locateByLines`). One pass over the bytes
+ * (0.3–0.4 s for the 1M-row month, where DuckDB's second read took 0.8 s and 1.3 s of CPU) finds
+ * each line's Tags field, reads it as the CSV reader and `trimmedSql` do (quotes undoubled, null
+ * tokens, spaces and no-break spaces trimmed), and keeps the lines wanted, for DuckDB to judge.
  *
  * Only for a file whose every record is one physical line (the scan's byte count says so):
  * line N then holds record N - 1. What it finds is checked, not trusted: the scan judges the
@@ -22,15 +22,25 @@ export interface TagLinesQuery {
   /** The Tags column's index, and how many columns each line has. */
   column: number;
   columns: number;
-  /** Trimmed Tags texts wanted, as the scan's `_tags_raw` holds them. */
+  /** Trimmed Tags texts whose every line is wanted, as the scan's `_tags_raw` holds them. */
   texts: Iterable<string>;
-  /** Whether rows without a Tags text (NULL) are wanted too. */
+  /** Whether every row without a Tags text (NULL) is wanted too. */
   withoutText: boolean;
+  /**
+   * Of other texts (or none, null), only the lines whose amount (column `column`, as read: not
+   * trimmed, null tokens null) is one of the texts paired with theirs: rows held by their other
+   * columns share their Tags text with most rows, and their amount tells them apart.
+   */
+  pairs?: { column: number; values: Iterable<readonly [string | null, string | null]> };
+  /** Give up (null) past this many lines wanted. */
+  limit?: number;
 }
 
 export interface TagLines {
   /** The physical line (1 is the header) of each line written after the header, in order. */
   lines: number[];
+  /** How many of them were wanted for their text alone (`texts`, `withoutText`). */
+  whole: number;
 }
 
 const QUOTE = 0x22;
@@ -39,25 +49,57 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SPACE = 0x20;
 
+/** What a line is wanted for. */
+const NO = 0;
+const TEXT = 1;
+const PAIR = 2;
+
 /**
- * Writes the file's header line and every line whose Tags text is wanted to `out`, byte for
- * byte, in order; returns their line numbers. A line whose Tags field cannot be found (too few
- * fields, a quote left open) is never written: the scan's check then finds a row missing.
+ * Writes the file's header line and every line wanted to `out`, byte for byte, in order; returns
+ * their line numbers, or null past `limit`. A line whose fields cannot be found (too few, a
+ * quote left open) is never written: the scan's check then finds a row missing.
  */
-export async function cutTagLines(path: string, compression: Compression, query: TagLinesQuery, out: string): Promise<TagLines> {
+export async function cutTagLines(path: string, compression: Compression, query: TagLinesQuery, out: string): Promise<TagLines | null> {
   const wanted = new Set(query.texts);
   const hashes = new Set<number>();
-  for (const t of wanted) hashes.add(fnv(Buffer.from(t, 'utf8'), 0, Buffer.byteLength(t), false));
-  const fromEnd = query.column > query.columns - 1 - query.column;
-  const k = fromEnd ? query.columns - 1 - query.column : query.column;
-  /** Whether the line [s, e) (without its newline) holds a wanted Tags text. */
-  const wants = (b: Buffer, s: number, e: number): boolean => {
+  const hash = (t: string) => fnv(Buffer.from(t, 'utf8'), 0, Buffer.byteLength(t), false);
+  for (const t of wanted) hashes.add(hash(t));
+  /** The amounts wanted with each other text (the key null: no text). */
+  const amounts = new Map<string | null, Set<string | null>>();
+  for (const [t, c] of query.pairs?.values ?? []) {
+    if (t === null ? query.withoutText : wanted.has(t)) continue;
+    amounts.set(t, (amounts.get(t) ?? new Set()).add(c));
+    if (t !== null) hashes.add(hash(t));
+  }
+  const nearer = (column: number) => {
+    const fromEnd = column > query.columns - 1 - column;
+    const k = fromEnd ? query.columns - 1 - column : column;
+    return (b: Buffer, s: number, e: number) => (fromEnd ? fieldFromEnd(b, s, e, k) : fieldFromStart(b, s, e, k));
+  };
+  const tagsField = nearer(query.column);
+  const amountField = nearer(query.pairs?.column ?? 0);
+  /** Whether the line's amount is one of `wanted`'s. */
+  const amountIn = (b: Buffer, s: number, e: number, wanted: Set<string | null>): boolean => {
+    if (!amountField(b, s, e)) return false;
+    const { start: a, end: z } = field;
+    // As the CSV reader gives it: null tokens (quoted ones too) null, nothing trimmed.
+    if (a === z || (z - a === 4 && isNullToken(b, a))) return wanted.has(null);
+    const text = b.toString('utf8', a, z);
+    return wanted.has(field.quoted ? text.replaceAll('""', '"') : text);
+  };
+  /** What the line [s, e) (without its newline) is wanted for. */
+  const wants = (b: Buffer, s: number, e: number): number => {
     if (e > s && b[e - 1] === CR) e--;
-    if (!(fromEnd ? fieldFromEnd(b, s, e, k) : fieldFromStart(b, s, e, k))) return false;
+    if (!tagsField(b, s, e)) return NO;
     let a = field.start;
     let z = field.end;
     // The CSV reader's null tokens ('', NULL, null) are read before trimming (quoted ones too).
-    if (a === z || (z - a === 4 && isNullToken(b, a))) return query.withoutText;
+    const nullText = () => {
+      if (query.withoutText) return TEXT;
+      const costs = amounts.get(null);
+      return costs && amountIn(b, s, e, costs) ? PAIR : NO;
+    };
+    if (a === z || (z - a === 4 && isNullToken(b, a))) return nullText();
     // Spaces and no-break spaces (U+00A0, bytes C2 A0) trimmed, as attribution-sql's PAD.
     for (;;) {
       if (a < z && b[a] === SPACE) a++;
@@ -69,10 +111,13 @@ export async function cutTagLines(path: string, compression: Compression, query:
       else if (z - 1 > a && b[z - 1] === 0xa0 && b[z - 2] === 0xc2) z -= 2;
       else break;
     }
-    if (a === z) return query.withoutText;
-    if (!hashes.has(fnv(b, a, z, field.quoted))) return false;
-    const text = b.toString('utf8', a, z);
-    return wanted.has(field.quoted ? text.replaceAll('""', '"') : text);
+    if (a === z) return nullText();
+    if (!hashes.has(fnv(b, a, z, field.quoted))) return NO;
+    const raw = b.toString('utf8', a, z);
+    const text = field.quoted ? raw.replaceAll('""', '"') : raw;
+    if (wanted.has(text)) return TEXT;
+    const costs = amounts.get(text);
+    return costs && amountIn(b, s, e, costs) ? PAIR : NO;
   };
 
   const lines: number[] = [];
@@ -82,14 +127,18 @@ export async function cutTagLines(path: string, compression: Compression, query:
   let line = 0;
   let rest: Buffer | null = null; // a line cut by the chunk's end
   const pending: Buffer[] = [];
+  let whole = 0;
   /** The line [s, e) of `b` (newline excluded) is the next one. */
   const take = (b: Buffer, s: number, e: number, newline: boolean) => {
     line++;
-    if (line === 1 || wants(b, s, e)) {
-      if (line > 1) lines.push(line);
-      // Each with its own line end; the file's last line, when it has none, is the last written.
-      pending.push(Buffer.from(b.subarray(s, newline ? e + 1 : e)));
+    const why = line === 1 ? TEXT : wants(b, s, e);
+    if (why === NO) return;
+    if (line > 1) {
+      lines.push(line);
+      if (why === TEXT) whole++;
     }
+    // Each with its own line end; the file's last line, when it has none, is the last written.
+    pending.push(Buffer.from(b.subarray(s, newline ? e + 1 : e)));
   };
   try {
     for await (const chunk of chunks(path, compression)) {
@@ -108,15 +157,17 @@ export async function cutTagLines(path: string, compression: Compression, query:
       }
       if (s < chunk.length) rest = rest === null ? Buffer.from(chunk.subarray(s)) : Buffer.concat([rest, chunk.subarray(s)]);
       if (pending.length) await Promise.race([writeChunk(output, Buffer.concat(pending.splice(0))), failed]);
+      if (query.limit !== undefined && lines.length > query.limit) return null;
     }
     if (rest !== null) take(rest, 0, rest.length, false);
+    if (query.limit !== undefined && lines.length > query.limit) return null;
     if (pending.length) await Promise.race([writeChunk(output, Buffer.concat(pending.splice(0))), failed]);
     output.end();
     await finished(output);
   } finally {
     output.destroy();
   }
-  return { lines };
+  return { lines, whole };
 }
 
 /** The file's bytes in order (a .csv.gz inflated); a chunk is valid until the next is asked for. */
