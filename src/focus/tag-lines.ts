@@ -78,14 +78,14 @@ export async function cutTagLines(path: string, compression: Compression, query:
   };
   const tagsField = nearer(query.column);
   const amountField = nearer(query.pairs?.column ?? 0);
-  /** Whether the line's amount is one of `wanted`'s. */
-  const amountIn = (b: Buffer, s: number, e: number, wanted: Set<string | null>): boolean => {
+  /** Whether the line's amount is one of `costs`. */
+  const amountIn = (b: Buffer, s: number, e: number, costs: Set<string | null>): boolean => {
     if (!amountField(b, s, e)) return false;
     const { start: a, end: z } = field;
     // As the CSV reader gives it: null tokens (quoted ones too) null, nothing trimmed.
-    if (a === z || (z - a === 4 && isNullToken(b, a))) return wanted.has(null);
+    if (a === z || (z - a === 4 && isNullToken(b, a))) return costs.has(null);
     const text = b.toString('utf8', a, z);
-    return wanted.has(field.quoted ? text.replaceAll('""', '"') : text);
+    return costs.has(field.quoted ? text.replaceAll('""', '"') : text);
   };
   /** What the line [s, e) (without its newline) is wanted for. */
   const wants = (b: Buffer, s: number, e: number): number => {
