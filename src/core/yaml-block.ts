@@ -84,9 +84,9 @@ function writeList(list: unknown[], indent: string, out: Out, memo: Map<string |
 
 /** Words and identifiers `yaml` writes plain: a letter first, no `: `, ` #` or trailing colon or space. */
 const PLAIN = /^(?!.*: )[A-Za-z][A-Za-z0-9_.@/:+-]*(?: [A-Za-z0-9_.@/:+-]+)*$/;
-/** What YAML's core schema reads as null, a boolean or a number (`yaml` quotes such strings). */
+/** What YAML's core schema reads as null, a boolean or a number, integers among the floats (`yaml` quotes such strings). */
 const NOT_TEXT =
-  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 /** Digits and letters with a digit first (flag ids, dates): plain unless they read as a number. */
 const DIGIT_FIRST = /^[0-9][A-Za-z0-9_.-]*$/;
 
@@ -96,9 +96,10 @@ function scalar(v: unknown, memo: Map<string | number, string>): string {
   if (typeof v === 'number' && Number.isSafeInteger(v) && !Object.is(v, -0)) return String(v);
   if (typeof v !== 'string' && typeof v !== 'number') throw FALLBACK;
   if (typeof v === 'string') {
-    if (PLAIN.test(v) && !v.endsWith(':') && !NOT_TEXT.test(v)) return v;
-    if (NOT_TEXT.test(v) && /^[-+.0-9A-Za-z~]+$/.test(v)) return `"${v}"`;
-    if (DIGIT_FIRST.test(v) && !v.endsWith('.')) return v;
+    const notText = NOT_TEXT.test(v);
+    if (notText && /^[-+.0-9A-Za-z~]+$/.test(v)) return `"${v}"`;
+    if (!notText && PLAIN.test(v) && !v.endsWith(':')) return v;
+    if (!notText && DIGIT_FIRST.test(v) && !v.endsWith('.')) return v;
   }
   let text = memo.get(v);
   if (text === undefined) {

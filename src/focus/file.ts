@@ -32,6 +32,11 @@ export interface SniffedFile {
   plain?: string;
 }
 
+/** Where a file's CSV bytes are read from: its plain copy when it has one, else the file itself. */
+export function csvBytes(file: SniffedFile): { path: string; compression: Compression } {
+  return file.plain === undefined ? { path: file.path, compression: file.compression } : { path: file.plain, compression: 'none' };
+}
+
 const PEEK_BYTES = 1 << 16;
 /** A header row longer than this is no FOCUS header. */
 const MAX_HEADER_BYTES = 4 << 20;

@@ -12,7 +12,10 @@ import { gunzipStream } from '../core/zlib.ts';
 import type { Compression } from './file.ts';
 
 /** One streaming pass over the file, stopping after the last record asked for. */
-export async function recordLines(path: string, compression: Compression, records: Iterable<number>): Promise<Map<number, number>> {
+export async function recordLines(
+  { path, compression }: { path: string; compression: Compression },
+  records: Iterable<number>,
+): Promise<Map<number, number>> {
   const wanted = [...new Set(records)].sort((a, b) => a - b);
   const result = new Map<number, number>();
   if (wanted.length === 0) return result;

@@ -5,7 +5,7 @@
  */
 import type { Params } from '../db/params.ts';
 import type { ColumnMap } from './columns.ts';
-import type { SniffedFile } from './file.ts';
+import { csvBytes, type SniffedFile } from './file.ts';
 
 /** A data file as the charge SQL reads it. */
 export interface ChargeFile {
@@ -42,10 +42,10 @@ export function readFileSql(f: ChargeFile, params: Params): string {
     return `(SELECT ${columns.join(', ')} FROM read_parquet(${params.add(f.file.path)}))`;
   }
   const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
-  const gzip = f.file.compression === 'gzip' && f.file.plain === undefined;
-  return `read_csv(${params.add(f.file.plain ?? f.file.path)}, auto_detect = false, header = true, columns = {${columns}},
+  const { path, compression } = csvBytes(f.file);
+  return `read_csv(${params.add(path)}, auto_detect = false, header = true, columns = {${columns}},
     nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
-    compression = ${params.add(gzip ? 'gzip' : 'none')}, buffer_size = ${READ_BUFFER}, max_line_size = ${MAX_LINE_BYTES})`;
+    compression = ${params.add(compression)}, buffer_size = ${READ_BUFFER}, max_line_size = ${MAX_LINE_BYTES})`;
 }
 
 function parquetTextSql(column: string, type: string): string {

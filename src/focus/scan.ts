@@ -18,6 +18,7 @@ import { anyRuleSql, type ChargeFile, chargesSql, RULES_LIST_SQL, rowChargesSql,
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
+import { csvBytes } from './file.ts';
 import { type ByteScan, CorruptGzip, type KeptPlain, recordLines, scanBytes } from './lines.ts';
 import { col, MAX_LINE_BYTES, readFileSql, sampleTagKeysSql } from './read-sql.ts';
 import { cutTagLines } from './tag-lines.ts';
@@ -153,9 +154,10 @@ export async function scanFile(
   const parquet = f.file.format === 'parquet';
   // Lines, NUL bytes and gzip integrity, counted in JavaScript while DuckDB reads.
   const keepPlain = f.file.compression === 'gzip' && f.file.plain === undefined ? options.keepPlain : undefined;
+  const source = csvBytes(f.file);
   const bytes: Promise<(ByteScan & { kept: KeptPlain | null }) | null> = parquet
     ? Promise.resolve(null)
-    : scanBytes(f.file.plain ?? f.file.path, f.file.plain ? 'none' : f.file.compression, counting.signal, { keepPlain });
+    : scanBytes(source.path, source.compression, counting.signal, { keepPlain });
   bytes.catch(() => {}); // awaited below, or abandoned with the read
   const made: string[] = [];
   const table = () => {
@@ -257,7 +259,7 @@ export async function scanFile(
         ? new Map(recs.map((r) => [r, r]))
         : scanned?.lines === totalRows + 1
           ? new Map(recs.map((r) => [r, r + 1]))
-          : recordLines(readFrom.file.plain ?? f.file.path, readFrom.file.plain ? 'none' : f.file.compression, recs);
+          : recordLines(csvBytes(readFrom.file), recs);
     if (invalid > 0) await throwFirstRowError(db, readFrom, config, located as Located, invalid, toLines);
     if (unknown.length > 0) await throwFirstRowError(db, readFrom, config, located as Located, 0, toLines, unknown);
     const flagged = located
@@ -324,7 +326,7 @@ async function locate(
   };
   const maybe = [
     scan.invalid > 0 ? `(${ROW_ERRORS.join(' OR ')})` : null,
-    scan.unknown.length > 0 ? `list_contains(${params.add(scan.unknown)}, currency)` : null,
+    scan.unknown.length > 0 ? inCurrencies(scan.unknown, params) : null,
     Number(held?.rows) > 0 ? `(${anyRuleSql(ROW_RULES)})` : null,
     Number(held?.tags) > 0 ? heldText() : null,
   ].filter((c) => c !== null);
@@ -423,7 +425,7 @@ async function locateByLines(
     SELECT (SELECT list(_tags_raw) FROM m WHERE _tags_raw IS NOT NULL) AS texts,
       EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL) AS untexted,
       (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} g
-        WHERE g._tags_raw IN (SELECT _tags_raw FROM m) OR (g._tags_raw IS NULL AND EXISTS (SELECT 1 FROM m WHERE _tags_raw IS NULL))) AS candidates,
+        WHERE EXISTS (SELECT 1 FROM m WHERE m._tags_raw IS NOT DISTINCT FROM g._tags_raw)) AS candidates,
       (SELECT list(DISTINCT {t: _tags_raw, c: _row_cost}) FROM ${scan.groups} WHERE _row_flagged) AS pairs,
       (SELECT coalesce(sum(rows), 0) FROM ${scan.groups} WHERE ${unknown}) AS unknown`,
     params.values,
@@ -436,9 +438,10 @@ async function locateByLines(
     const cut = join(dir, 'held.csv');
     const amounts = f.columns[costColumn(config.billing.cost_basis)];
     if ((held.pairs ?? []).length > 0 && amounts === undefined) return null;
+    const source = csvBytes(f.file);
     const cutLines = await cutTagLines(
-      f.file.plain ?? f.file.path,
-      f.file.plain ? 'none' : f.file.compression,
+      source.path,
+      source.compression,
       {
         column,
         columns: f.file.header.length,

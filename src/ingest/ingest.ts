@@ -24,7 +24,7 @@ import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
-import { copyStamp, keepPlainCopy } from '../repo/plain-copy.ts';
+import { copyStamp, keepPlainCopy, type MadeCopy } from '../repo/plain-copy.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -169,6 +169,22 @@ async function keepsInflated(config: Config, part: Part): Promise<boolean> {
   return ((await gzipInflatedSize(part.input.path)) ?? 0) > config.data_files.compress_above_mb * MIB;
 }
 
+/**
+ * The plain copy made of a part (repo/plain-copy.ts), with the sha256 of the file stored: the
+ * bytes its compression read, or those its scan inflated from a .csv.gz stored as delivered.
+ */
+async function plainCopyOf(part: Part, scan: ScanResult | undefined): Promise<{ made: MadeCopy; storedSha256: string } | null> {
+  const inflated = scan?.plain;
+  if (inflated) {
+    const s = await stat(inflated.path, { bigint: true }).catch(() => null);
+    return s && { made: { path: inflated.path, stamp: copyStamp(s) }, storedSha256: inflated.sha256 };
+  }
+  const staged = part.staged;
+  if (!staged || !('plain' in staged)) return null;
+  const made = await staged.plain;
+  return made && { made, storedSha256: await staged.stored };
+}
+
 async function ingestParts(
   db: Database,
   config: Config,
@@ -260,15 +276,8 @@ async function ingestParts(
     }
     await commitWrites(writes);
     for (const [i, part] of parts.entries()) {
-      const staged = part.staged;
-      const inflated = scans[i]?.plain;
-      if (inflated) {
-        const s = await stat(inflated.path, { bigint: true }).catch(() => null);
-        if (s) await keepPlainCopy(options.root, { path: inflated.path, stamp: copyStamp(s) }, targets[i] as string, inflated.sha256);
-      }
-      if (!staged || !('plain' in staged)) continue;
-      const plain = await staged.plain;
-      if (plain) await keepPlainCopy(options.root, plain, targets[i] as string, await staged.stored);
+      const copy = await plainCopyOf(part, scans[i]);
+      if (copy) await keepPlainCopy(options.root, copy.made, targets[i] as string, copy.storedSha256);
     }
     // The replaced export's files that this one does not overwrite (other parts, or compression),
     // and the records of originals no longer compressed here.

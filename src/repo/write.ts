@@ -52,9 +52,14 @@ function temporary(path: string): { path: string; release: () => void } {
   return { path, release };
 }
 
+/** A new temporary file's name in `dir` (see temporary). */
+function staging(dir: string): { path: string; release: () => void } {
+  return temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+}
+
 export async function stageCopy(source: string, dir: string, options: { link?: boolean } = {}): Promise<StagedCopy> {
   await mkdir(dir, { recursive: true });
-  const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+  const tmp = staging(dir);
   // A file the caller hands over (an upload nobody else has) is linked, not copied, where the
   // file system allows; else a reflink where it offers one, else a plain copy.
   const copy = () => copyFile(source, tmp.path, constants.COPYFILE_FICLONE);
@@ -77,7 +82,7 @@ export async function stageCopy(source: string, dir: string, options: { link?: b
  */
 export async function stageTarget(dir: string): Promise<{ path: string; discard: () => Promise<void> }> {
   await mkdir(dir, { recursive: true });
-  const tmp = temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
+  const tmp = staging(dir);
   return {
     path: tmp.path,
     discard: async () => {
@@ -113,13 +118,12 @@ export interface StagedCompressed extends StagedCopy {
  */
 export async function stageCompressed(source: string, dir: string, options: { plain?: boolean } = {}): Promise<StagedCompressed> {
   await mkdir(dir, { recursive: true });
-  const staging = () => temporary(join(dir, `.staged.${randomBytes(6).toString('hex')}.tmp`));
-  const tmp = staging();
+  const tmp = staging(dir);
   const hash = createHash('sha256');
   const storedHash = createHash('sha256');
   let bytes = 0;
   let first = true;
-  const plainTmp = options.plain ? staging() : null;
+  const plainTmp = options.plain ? staging(dir) : null;
   const linked = plainTmp ? await linkRegularFile(source, plainTmp.path) : null;
   const plainOut = plainTmp && !linked ? createWriteStream(plainTmp.path) : null;
   // A write that fails (a full disk) only leaves the copy out: the compressed file goes on.

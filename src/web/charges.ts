@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import type { Flag } from '../flags/schema.ts';
+import { csvBytes } from '../focus/file.ts';
 import { recordLines } from '../focus/lines.ts';
 import { type ChargeFile, col, readFileSql } from '../focus/read-sql.ts';
 import { dataFiles, periodChargesSql } from '../report/period-report.ts';
@@ -54,8 +55,7 @@ async function load(db: Database, root: string, config: Config, period: string, 
     const flagged = await db.query<{ record: string }>(`SELECT rowid + 1 AS record FROM web_c${i} WHERE row_hash IS NOT NULL`);
     if (flagged.length === 0) continue;
     const records = flagged.map((r) => Number(r.record));
-    const lines =
-      f.file.format === 'csv' ? await recordLines(f.file.path, f.file.compression, records) : new Map(records.map((r) => [r, r]));
+    const lines = f.file.format === 'csv' ? await recordLines(csvBytes(f.file), records) : new Map(records.map((r) => [r, r]));
     const values: string[] = [];
     const params2 = new Params();
     for (const r of records) {
@@ -149,8 +149,7 @@ export async function chargeDetail(
   if (!row) throw new HttpError(404, `${where.file} has no row ${where.record}`);
   const columns = f.file.header.map((name, i) => ({ name, value: row[col(i)] ?? null }));
   const tagsIndex = f.file.header.findIndex((h) => h.toLowerCase() === 'tags');
-  const line =
-    f.file.format === 'csv' ? ((await recordLines(f.file.path, f.file.compression, [where.record])).get(where.record) ?? null) : null;
+  const line = f.file.format === 'csv' ? ((await recordLines(csvBytes(f.file), [where.record])).get(where.record) ?? null) : null;
   const flag = flags.find((x) => x.file === where.file && x.line === (line ?? where.record)) ?? null;
   return {
     file: where.file,
