@@ -547,6 +547,28 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     assert.equal(clean.json().flags.total, 0);
   });
 
+  it('says an export stored under a higher limit is unchanged, and still refuses another past the lowered one', async (t) => {
+    const repo = await scratchRepo(t, await limited(5));
+    const file = await writeCsv(work, 'held-stored.csv', [HEADER, good(1), ...heldRows(4, 2)]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    await writeFile(join(repo, 'config.yaml'), await limited(3));
+    const before = await snapshot(repo);
+    for (const dry of [[], ['--dry-run']]) {
+      const again = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--json', ...dry);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.json().outcome, 'unchanged');
+      assert.equal(again.json().flags.total, 4);
+      assert.equal(again.json().rows, 5);
+    }
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    // A corrected export that would still hold 4 is refused by the lowered limit, not taken as a replacement.
+    const corrected = await writeCsv(work, 'held-corrected.csv', [HEADER, good(1), ...heldRows(4, 3)]);
+    const refused = await cli('ingest', corrected, '--source', 'AWS', '--root', repo, '--replace');
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /held-corrected\.csv: 4 of its 5 rows would be held for review, more than flag_rules\.max_flags \(3\) allows\n/);
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+  });
+
   it('refuses a flags.yaml larger than git hosts take without LFS, which it is never kept in', async (t) => {
     const repo = await scratchRepo(t, await limited(50, '\ndata_files: { lfs_above_mb: 0.002 }\n'));
     const file = await writeCsv(work, 'held5.csv', [HEADER, ...heldRows(5)]);

@@ -271,15 +271,7 @@ export async function scanFile(
       : [];
     const lines = flagged.length ? await toLines(flagged.map((r) => Number(r.rec))) : new Map<number, number>();
     return {
-      periods: rows.map((r) => ({
-        period: r.period as string,
-        currency: r.currency as string,
-        rows: Number(r.rows),
-        cost: r.cost as string,
-        list: r.list as string,
-        flagged_rows: Number(r.flagged_rows),
-        flagged_cost: r.flagged_cost as string,
-      })),
+      periods: periodTotals(rows),
       flagged: flagged.map(({ rec, ...r }) => ({ ...r, line: lines.get(Number(rec)) ?? Number(rec) + 1 })),
       plain: scanned?.kept ?? null,
       located: how,
@@ -574,11 +566,38 @@ async function throwFirstRowError(
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+function periodTotals(rows: Record<string, unknown>[]): PeriodTotals[] {
+  return rows.map((r) => ({
+    period: r.period as string,
+    currency: r.currency as string,
+    rows: Number(r.rows),
+    cost: r.cost as string,
+    list: r.list as string,
+    flagged_rows: Number(r.flagged_rows),
+    flagged_cost: r.flagged_cost as string,
+  }));
+}
+
+/**
+ * A file that would hold more rows for review than `flag_rules.max_flags` allows, with its
+ * totals: ingest refuses it, unless the repository already holds this very export (stored under
+ * a higher limit, it is unchanged, not new).
+ */
+export class TooManyHeld extends UserError {
+  constructor(
+    message: string,
+    options: ConstructorParameters<typeof UserError>[1],
+    readonly periods: PeriodTotals[],
+  ) {
+    super(message, options);
+  }
+}
+
 /** More rows held for review than `flag_rules.max_flags` allows: refused, with what most likely holds them. */
 function tooManyHeld(
   f: ChargeFile,
   n: { held: number; rows: number; max: number; period: string | null; totals: Record<string, unknown>[] },
-): UserError {
+): TooManyHeld {
   const elsewhere = n.period === null ? 0 : n.totals.filter((t) => t.period !== n.period).reduce((sum, t) => sum + Number(t.rows), 0);
   const cause =
     f.columns.tags === undefined
@@ -586,12 +605,13 @@ function tooManyHeld(
       : elsewhere * 2 > n.held
         ? `${count(elsewhere)} of them are of other months than --period ${n.period} (period_mismatch): ingest each month's export on its own`
         : 'Most often the export lacks its tags: check that the provider exports them (for AWS, activate the cost allocation tags) and that tag_mapping in config.yaml names their keys; for a file made by `focus-billing convert`, that accounts.yaml attributes its accounts';
-  return new UserError(
+  return new TooManyHeld(
     `${count(n.held)} of its ${count(n.rows)} rows would be held for review, more than flag_rules.max_flags (${count(n.max)}) allows`,
     {
       location: { file: f.file.display },
       hint: `so many are past reviewing one by one, and their flags.yaml would outgrow what git hosts accept. ${cause}. Raise flag_rules.max_flags (at most ${count(MAX_FLAGS_LIMIT)}) only to review them all`,
     },
+    periodTotals(n.totals),
   );
 }
 

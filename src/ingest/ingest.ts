@@ -19,7 +19,7 @@ import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
-import { type PeriodTotals, type ScanResult, scanFile } from '../focus/scan.ts';
+import { type PeriodTotals, type ScanResult, scanFile, TooManyHeld } from '../focus/scan.ts';
 import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
@@ -195,11 +195,26 @@ async function ingestParts(
   const slug = sourceSlug(source);
   const scans: ScanResult[] = [];
   const maxFlagged = config.flag_rules.max_flags;
-  for (const part of parts)
-    scans.push(await scanFile(db, part.target, config, options.period ?? null, { maxFlagged, keepPlain: part.inflated?.path }));
+  // A part holding more rows than max_flags is refused below, unless this very export is stored
+  // already (with the limit lowered since): re-ingesting it changes nothing, so says so.
+  const refused: TooManyHeld[] = [];
+  for (const part of parts) {
+    try {
+      scans.push(await scanFile(db, part.target, config, options.period ?? null, { maxFlagged, keepPlain: part.inflated?.path }));
+    } catch (e) {
+      if (!(e instanceof TooManyHeld)) throw e;
+      refused.push(e);
+      scans.push({ periods: e.periods, flagged: [], plain: null, located: null });
+    }
+  }
   const allPeriods = scans.flatMap((s) => s.periods);
 
-  const period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
+  let period: string;
+  try {
+    period = options.period ?? singlePeriod(allPeriods, parts.length === 1 ? (parts[0] as Part).sniffed.display : undefined);
+  } catch (e) {
+    throw refused[0] ?? e;
+  }
   const stored = parts.map((part, i) => relPath('data', period, dataFileName(slug, part.store, { index: i + 1, count: parts.length })));
   const targets = stored.map((s) => join(options.root, s));
   const report = (outcome: IngestOutcome, flags: IngestReport['flags']): IngestReport => ({
@@ -228,6 +243,7 @@ async function ingestParts(
       const mine = flagsFile.flags.filter((f) => f.source === slug);
       return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
     }
+    if (refused[0]) throw refused[0];
     if (existing.length > 0 && !options.replace) {
       const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
       throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
