@@ -565,7 +565,10 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     const corrected = await writeCsv(work, 'held-corrected.csv', [HEADER, good(1), ...heldRows(4, 3)]);
     const refused = await cli('ingest', corrected, '--source', 'AWS', '--root', repo, '--replace');
     assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /held-corrected\.csv: 4 of its 5 rows would be held for review, more than flag_rules\.max_flags \(3\) allows\n/);
+    assert.match(
+      refused.stderr,
+      /held-corrected\.csv: 4 of its 5 rows would be held for review, more than flag_rules\.max_flags \(3\) allows\n/,
+    );
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
   });
 
