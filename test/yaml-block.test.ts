@@ -1,11 +1,16 @@
 /**
  * flags.yaml is written by a fast writer of `yaml`'s block layout (core/yaml-block.ts): it must
  * give `yaml`'s own bytes for every value, the hostile ones included, or hand the value to `yaml`.
+ * It is read by a fast reader of that layout (core/yaml-block-read.ts): it must give js-yaml's
+ * value for every text it reads, and leave to js-yaml every text it is not sure of (js-yaml's
+ * errors included).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { load } from 'js-yaml';
 import { parse, stringify } from 'yaml';
 import { stringifyBlock } from '../src/core/yaml-block.ts';
+import { parseBlock } from '../src/core/yaml-block-read.ts';
 
 const yamlOf = (v: Record<string, unknown>) => stringify(v, { lineWidth: 0 });
 
@@ -225,5 +230,208 @@ describe("flags.yaml's writer", () => {
       const v = flags(texts.slice(i, i + 100));
       assert.equal(stringifyBlock(v), yamlOf(v));
     }
+  });
+});
+
+/** What js-yaml makes of a text: its value, or that it refuses it. */
+function jsYaml(text: string): { value: unknown } | 'error' {
+  try {
+    return { value: load(text) };
+  } catch {
+    return 'error';
+  }
+}
+
+/** The reader gives js-yaml's value, or leaves the text to it; whether it read the text itself. */
+function readsAsJsYaml(text: string): boolean {
+  const fast = parseBlock(text);
+  if (fast === undefined) return false;
+  const full = jsYaml(text);
+  assert.notEqual(full, 'error', `read a text js-yaml refuses: ${JSON.stringify(text)}`);
+  assert.deepEqual(fast, (full as { value: unknown }).value, JSON.stringify(text));
+  return true;
+}
+
+/** A fixed seed: the same texts every run. */
+function random(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+}
+
+describe("flags.yaml's reader", () => {
+  it('reads what the writer writes, hostile texts in every place, as js-yaml does', () => {
+    let read = 0;
+    for (const t of HOSTILE) if (readsAsJsYaml(stringifyBlock(flags([t, t, t, t, t, t, t, t, t, t, t, t])))) read++;
+    // Only texts written with escapes JSON lacks (a NUL, a bell), with a tab or a byte-order mark, or as block scalars are left to js-yaml.
+    assert.ok(read >= HOSTILE.length - 8, `read ${read} of ${HOSTILE.length}`);
+    const unread = ['\0', '\u0007', '\ufeff', '\n', '\t'];
+    assert.ok(readsAsJsYaml(stringifyBlock(flags(HOSTILE.filter((t) => !unread.some((c) => t.includes(c)))))), 'the corpus in one file');
+    const ordinary = flags(['pi104@example.edu', 'no fund/org in Tags (looked for fund_org)', '0.3476385297', '2025-03-03']);
+    assert.deepEqual(parseBlock(stringifyBlock(ordinary)), JSON.parse(JSON.stringify(ordinary)), 'and reads back as the value');
+  });
+
+  it('reads random texts as js-yaml does', () => {
+    const next = random(777);
+    const alphabet = 'aZ09_-.:@/ #+eE,x"\'!?*&|>%[]{}~\\';
+    let read = 0;
+    for (let i = 0; i < 4000; i += 100) {
+      const texts = Array.from({ length: 100 }, () => Array.from({ length: 1 + next(12) }, () => alphabet[next(alphabet.length)]).join(''));
+      if (readsAsJsYaml(stringifyBlock(flags(texts)))) read++;
+    }
+    assert.ok(read >= 30, `read ${read} of 40 files itself`);
+  });
+
+  it("reads reviewers' hand edits as js-yaml does, and leaves to it what it is not sure of", () => {
+    const flag = (status: string, extra = '') =>
+      `  - id: 41c35a4012623706\n    status: ${status}\n    rule: missing_fund_org\n${extra}    line: 2\n    charge:\n      pi_email: null\n      amount: "12.50"\n`;
+    const head = 'version: 1\nperiod: 2025-03\nflags:\n';
+    const read = [
+      head +
+        flag(
+          'approved',
+          "    decided_by: ana@example.edu\n    decided_at: 2025-04-02T10:00:00Z\n    note: it's the lab's, see ticket 42\n",
+        ),
+      head + flag('rejected', '    note: "looked: not ours # really"\n'),
+      head + flag('rejected', "    note: 'a ''quoted'' note'\n"),
+      head + flag('approved', '    assign:\n      pi_email: ana@example.edu\n      project_id: proj-1\n      fund_org: "100163-1001"\n'),
+      // A list at its key's indentation, blank lines and comments between, spaces after values, more spaces after a dash.
+      `version: 1\nperiod: 2025-03\nflags:\n- id: a1\n  status: pending   \n\n   # a comment\n-   id: a2\n    status: pending\n    also:\n    - large_charge\n`,
+      'a:\n  -\n  - x\n  - \n  -\n    b: 1\nc: ~\nd:\ne: []\nf: {}\n',
+      [
+        '0',
+        '1',
+        '007',
+        '0x1F',
+        '0o17',
+        '1e3',
+        '.5',
+        '5.',
+        '1_000',
+        '12:30',
+        '2025-03',
+        '1234567890123456',
+        '12e4567890123456',
+        '-1',
+        '-.inf',
+        '+5',
+        '-a',
+        '?b',
+        ':c',
+        '~',
+      ]
+        .map((n, i) => `n${i}: ${n}\n`)
+        .join(''),
+      'a: "esc \\" \\\\ \\/ \\n \\t \\u00e9 \\ud83d\\ude00"\nb: \'\'\nc: ""\n',
+      'null_: Null\nt: TRUE\nf: false\ny: yes\nw: 日本語\nx: /subscriptions/1/x\nz: a,b]\n',
+    ];
+    for (const text of read) assert.ok(readsAsJsYaml(text), `read itself: ${JSON.stringify(text)}`);
+    const left = [
+      head + flag('approved  # fine'),
+      head.replace(/\n/g, '\r\n') + flag('pending').replace(/\n/g, '\r\n'),
+      head + flag('pending').replace('    rule', '\trule'),
+      '\ufeffa: 1\n',
+      '---\na: 1\n',
+      'a: 1\n...\n',
+      '%YAML 1.2\n---\na: 1\n',
+      'a: &x 1\nb: *x\n',
+      'a: !!str 5\n',
+      'a: [x]\n',
+      'a: {b: 1}\n',
+      'a: |\n  text\n',
+      'a: >-\n  text\n',
+      'a: two\n  lines\n',
+      'a: "two\n  lines"\n',
+      "a: 'two\n  lines'\n",
+      'a: "\\x41"\n',
+      'a: "\\0"\n',
+      'a: 1\na: 2\n',
+      'True: 1\n',
+      'NULL: 1\n',
+      '__proto__: 1\n',
+      '"a": 1\n',
+      'a b: 1\n',
+      'a:1\n',
+      '- - a\n',
+      '  a: 1\n',
+      'a:\n    b: 1\n  c: 2\n',
+      'a: b: c\n',
+      'a: b:\n',
+      'a: - 1\n',
+      'a: ? b\n',
+      'a: x # comment\n',
+      'a: "x" # comment\n',
+      'a: "x\n',
+      "a: 'x''\n",
+      'hello\n',
+      'a: \u0007\n',
+      'a: \ud800\n',
+    ];
+    for (const text of left) assert.equal(parseBlock(text), undefined, `left to js-yaml: ${JSON.stringify(text)}`);
+  });
+
+  it('reads random layouts as js-yaml does, and never a text js-yaml refuses', () => {
+    const next = random(2024);
+    const pick = <T>(list: readonly T[]): T => list[next(list.length)] as T;
+    // Mostly what flags hold, some of it hostile.
+    const keys = ['a', 'b', 'id', 'note', '_x', 'y', 'a', 'b', 'id', 'note', 'True', 'null', 'a b', '"q"', 'a-b', '1'];
+    const ordinary = ['x', 'pending', 'pi1@example.edu', '2025-03', '12', '"0.50"', "'it''s'", 'a b c'];
+    const scalars = [
+      ...ordinary,
+      ...ordinary,
+      ...ordinary,
+      ...ordinary,
+      ...ordinary,
+      ...ordinary,
+      ...HOSTILE.filter((t) => !t.includes('\n')),
+      '"x"',
+      '"a\\"b"',
+      '"\\u00e9"',
+      '"\\x41"',
+      '"open',
+      "'it''s'",
+      "'open",
+      '[]',
+      '{}',
+      '[a]',
+      '|',
+      '>',
+      '&x a',
+      '*x',
+      '!!str 5',
+      'x # c',
+    ];
+    let depth = 0;
+    const line = (): string => {
+      // Mostly as deep as the line before, or one level in or out; now and then anywhere.
+      depth = Math.max(0, pick([depth, depth, depth, depth + 2, depth - 2, 0, 1, 3]));
+      const indent = ' '.repeat(depth);
+      switch (next(9)) {
+        case 0:
+          return `${indent}${pick(keys)}:`;
+        case 1:
+          return `${indent}- ${pick(scalars)}`;
+        case 2:
+          return `${indent}- ${pick(keys)}: ${pick(scalars)}`;
+        case 3:
+          return `${indent}-`;
+        case 4:
+          return pick([`${indent}# note`, '', indent]);
+        case 5:
+          return `${indent}-   ${pick(keys)}:`;
+        default:
+          return `${indent}${pick(keys)}: ${pick(scalars)}`;
+      }
+    };
+    let read = 0;
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      depth = 0;
+      const text = `${Array.from({ length: 1 + next(8) }, line).join('\n')}${next(2) ? '\n' : ''}`;
+      if (readsAsJsYaml(text)) read++;
+      if (jsYaml(text) !== 'error') valid++;
+    }
+    assert.ok(read > 1000 && read < valid, `read ${read} of the ${valid} texts js-yaml reads (of 20,000) itself`);
   });
 });
