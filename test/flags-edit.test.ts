@@ -74,6 +74,42 @@ describe('editing flags.yaml', () => {
     );
   });
 
+  it('splices the layout ingest writes, found by its own reader, as it splices with js-yaml', () => {
+    const ids = ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc'];
+    // As ingest writes it (read without js-yaml), and with its list at its key's indentation.
+    const written = `version: 1\nperiod: 2025-01\nflags:\n${ids.map((id) => flag(id)).join('')}`;
+    const compact = written.replace(/^ {2}/gm, '');
+    // The same with a block scalar in the last flag, which leaves the file to js-yaml's events.
+    const withBlock = (t: string, pad: string) => `${t}${pad}  note: |-\n${pad}    two\n${pad}    lines\n`;
+    const upToC = (t: string) => t.slice(0, t.indexOf('- id: cccccccccccccccc'));
+    for (const [text, pad] of [
+      [written, '  '],
+      [compact, ''],
+    ] as const) {
+      for (const id of ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']) {
+        const r = editFlagsText(text, 'flags.yaml', [id], reject('spliced'));
+        const other = editFlagsText(withBlock(text, pad), 'flags.yaml', [id], reject('spliced'));
+        assert.equal(upToC(r.text), upToC(other.text), `${id}: the same edit either way`);
+        assert.ok(r.text.endsWith(text.slice(upToC(text).length)), 'every byte after it kept');
+        assert.deepEqual(
+          parse(r.text).flags.map((f: { status: string }) => f.status),
+          ids.map((x) => (x === id ? 'rejected' : 'pending')),
+        );
+      }
+    }
+    // A dash alone on its line is spliced too (js-yaml's events placed the flag at its first key, so the whole document was written again).
+    const dash = written.replace('  - id: bbbbbbbbbbbbbbbb', '  # between\n\n  -\n    id: bbbbbbbbbbbbbbbb');
+    const r = editFlagsText(dash, 'flags.yaml', ['bbbbbbbbbbbbbbbb'], reject('dash'));
+    const [b, c] = [dash.indexOf('  -\n    id: bbbbbbbbbbbbbbbb'), dash.indexOf('  - id: cccccccccccccccc')];
+    assert.equal(r.text.slice(0, b), dash.slice(0, b), 'every byte before it, the comment and blank line included');
+    assert.ok(r.text.endsWith(dash.slice(c)), 'every byte after it');
+    assert.match(r.text.slice(b), /^ {2}- id: bbbbbbbbbbbbbbbb\n {4}status: rejected\n/, 'the flag edited, written as yaml writes it');
+    assert.deepEqual(
+      parse(r.text).flags.map((f: { note?: string }) => f.note),
+      [undefined, 'dash', undefined],
+    );
+  });
+
   it('refuses an unknown id and reports a flag left as it was', () => {
     assert.throws(
       () => editFlagsText(FILE, 'flags.yaml', ['dddddddddddddddd'], reject('x')),

@@ -39,8 +39,27 @@ const BACKSLASH = 0x5c;
 
 /** The text's value, or undefined when it needs the full parser (js-yaml's `load`, whose default schema this resolves plain scalars with). */
 export function parseBlock(text: string): unknown {
-  if (REFUSED.test(text)) return undefined;
-  const reader = new Reader(text);
+  return read(new Reader(text));
+}
+
+/** Where the items of a block list are in the text: each item's first line, and the end of the list's last line (or of the text). */
+export interface ItemLines {
+  starts: number[];
+  end: number;
+}
+
+/**
+ * As parseBlock, and where the items of the block list under the top-level key `key` are (for
+ * edits in place, see flags/edit.ts); no `items` when that value is not a block list.
+ */
+export function parseBlockItems(text: string, key: string): { value: unknown; items?: ItemLines } | undefined {
+  const reader = new Reader(text, key);
+  const value = read(reader);
+  return value === undefined ? undefined : { value, items: reader.items };
+}
+
+function read(reader: Reader): unknown {
+  if (REFUSED.test(reader.text)) return undefined;
   try {
     reader.skip();
     if (reader.done || reader.indent !== 0) return undefined;
@@ -62,8 +81,18 @@ class Reader {
   indent = 0;
   done = false;
   private readonly keys = new Map<number, string[]>();
+  /** Where the items of the list under the top-level key `track` are, once read. */
+  items: ItemLines | undefined;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    readonly text: string,
+    private readonly track?: string,
+  ) {}
+
+  /** Where the current line starts. */
+  private lineStart(): number {
+    return this.done ? this.text.length : this.start - this.indent;
+  }
 
   /** Moves to the next line with content (from `next`): blank lines and whole-line comments are skipped. */
   skip(): void {
@@ -90,8 +119,8 @@ class Reader {
   }
 
   /** The value whose first line is the current one, at `indent`. */
-  node(indent: number): unknown {
-    return this.isItem() ? this.list(indent) : this.map(indent);
+  node(indent: number, starts?: number[]): unknown {
+    return this.isItem() ? this.list(indent, starts) : this.map(indent);
   }
 
   private isItem(): boolean {
@@ -99,9 +128,11 @@ class Reader {
     return this.start + 1 === this.end || this.text.charCodeAt(this.start + 1) === SPACE;
   }
 
-  private list(indent: number): unknown[] {
+  /** A block list at `indent`; `starts` gets where each item's first line starts. */
+  private list(indent: number, starts?: number[]): unknown[] {
     const list: unknown[] = [];
     while (!this.done && this.indent === indent && this.isItem()) {
+      starts?.push(this.lineStart());
       let p = this.start + 1;
       while (p < this.end && this.text.charCodeAt(p) === SPACE) p++;
       if (p === this.end) {
@@ -131,9 +162,11 @@ class Reader {
       let p = colon + 1;
       while (p < this.end && this.text.charCodeAt(p) === SPACE) p++;
       if (p === this.end) {
+        const starts = indent === 0 && key === this.track ? [] : undefined;
         // A list may sit at the key's own indentation.
-        if (this.skipLine() && this.indent === indent && this.isItem()) map[key] = this.list(indent);
-        else map[key] = this.done || this.indent <= indent ? null : this.node(this.indent);
+        if (this.skipLine() && this.indent === indent && this.isItem()) map[key] = this.list(indent, starts);
+        else map[key] = this.done || this.indent <= indent ? null : this.node(this.indent, starts);
+        if (starts && Array.isArray(map[key])) this.items = { starts, end: this.lineStart() };
       } else {
         map[key] = this.scalar(p);
         this.skip();
