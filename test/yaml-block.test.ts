@@ -369,6 +369,11 @@ describe("flags.yaml's reader", () => {
       'a: \ud800\n',
     ];
     for (const text of left) assert.equal(parseBlock(text), undefined, `left to js-yaml: ${JSON.stringify(text)}`);
+    // Nesting: js-yaml refuses 100 levels; this reader leaves more than 50 to it.
+    const nested = (n: number) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(2 * i)}k${i}:`).join('\n')} 1\n`;
+    assert.ok(readsAsJsYaml(nested(20)));
+    assert.equal(jsYaml(nested(150)), 'error');
+    for (const n of [51, 150, 20_000]) assert.equal(parseBlock(nested(n)), undefined, `${n} levels`);
   });
 
   it('reads random layouts as js-yaml does, and never a text js-yaml refuses', () => {

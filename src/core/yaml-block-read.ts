@@ -28,6 +28,8 @@ const REFUSED =
 /** A plain scalar cannot start with these (indicators), nor with - ? : followed by a space. */
 const INDICATOR = /^(?:[,[\]{}#&*!|>'"%@`]|[-?:](?: |$))/;
 const KEY = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** Deeper nesting is left to the full parser (js-yaml refuses 100 levels; this reader recurses). */
+const MAX_DEPTH = 50;
 
 const SPACE = 0x20;
 const DASH = 0x2d;
@@ -81,6 +83,8 @@ class Reader {
   indent = 0;
   done = false;
   private readonly keys = new Map<number, string[]>();
+  /** How many maps and lists the current line is inside. */
+  private depth = 0;
   /** Where the items of the list under the top-level key `track` are, once read. */
   items: ItemLines | undefined;
 
@@ -130,6 +134,7 @@ class Reader {
 
   /** A block list at `indent`; `starts` gets where each item's first line starts. */
   private list(indent: number, starts?: number[]): unknown[] {
+    if (++this.depth > MAX_DEPTH) throw FALLBACK;
     const list: unknown[] = [];
     while (!this.done && this.indent === indent && this.isItem()) {
       starts?.push(this.lineStart());
@@ -149,10 +154,12 @@ class Reader {
         this.skip();
       }
     }
+    this.depth--;
     return list;
   }
 
   private map(indent: number): Record<string, unknown> {
+    if (++this.depth > MAX_DEPTH) throw FALLBACK;
     const map: Record<string, unknown> = {};
     while (!this.done && this.indent === indent && !this.isItem()) {
       const colon = this.keyEnd();
@@ -172,6 +179,7 @@ class Reader {
         this.skip();
       }
     }
+    this.depth--;
     return map;
   }
 
