@@ -303,6 +303,9 @@ describe('convert slurm, a large month in two halves at once', () => {
     assert.equal(r.splitCsv, r.wholeCsv);
     assert.deepEqual({ ...r.split.json(), out: null }, { ...r.whole.json(), out: null });
     assert.deepEqual(r.split.json().not_billed, { PENDING: 80 });
+    // The halves were joined (a worker that cannot start leaves the one pass, which gives the same bytes).
+    assert.deepEqual(r.split.progress, ['  converting the two halves of the month at once']);
+    assert.deepEqual(r.whole.progress, []);
   });
 
   it('bills once an allocation listed in both halves, and a requeued one in each', async () => {

@@ -49,6 +49,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** What the command said of its progress, line by line. */
+  progress: string[];
   json: () => any;
 }
 
@@ -56,6 +58,7 @@ export interface CliResult {
 export async function cli(...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
+  const progress: string[] = [];
   const io: Io = {
     out: (t) => {
       stdout += `${t}\n`;
@@ -63,10 +66,12 @@ export async function cli(...args: string[]): Promise<CliResult> {
     err: (t) => {
       stderr += `${t}\n`;
     },
-    progress: () => {},
+    progress: (t) => {
+      progress.push(t);
+    },
   };
   const code = await main(['node', 'focus-billing', ...args], io);
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+  return { code, stdout, stderr, progress, json: () => JSON.parse(stdout) };
 }
 
 /** The CLI from its sources, as a child process: `[node, ...args]` (tests run the sources; users run the compiled copy). */

@@ -17,8 +17,9 @@ import { open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../core/errors.ts';
+import { moduleWorker } from '../core/worker.ts';
 import type { Rates } from '../rates/rates.ts';
 import { matchingRates, type PricedRate, splitSpan } from '../rates/rates.ts';
 import type { Unit } from '../rates/schema.ts';
@@ -158,6 +159,7 @@ export async function convertSlurm(input: ConvertInput): Promise<ConvertReport> 
   if (split) {
     const report = await convertSplit(input, split);
     if (report) return report;
+    input.progress?.('  the halves could not be joined: converting the month in one pass');
   }
   const part = await convertPart(input, {});
   return reportOf(input, [part]);
@@ -444,12 +446,10 @@ async function convertSplit(input: ConvertInput, plan: SplitPlan): Promise<Conve
   const out = input.out ?? join(tmpdir(), `focus-billing-convert-${process.pid}-${Date.now()}.csv`);
   const second = join(dirname(out), `.${basename(out)}.${process.pid}.second-half`);
   const { progress: _progress, ...shared } = input;
-  const worker = new Worker(new URL(import.meta.url), {
-    workerData: {
-      kind: WORKER_KIND,
-      input: shared,
-      options: { range: { start: plan.cut, end: plan.size }, columns: plan.columns, out: second, header: false },
-    },
+  const worker = moduleWorker(import.meta.url, {
+    kind: WORKER_KIND,
+    input: shared,
+    options: { range: { start: plan.cut, end: plan.size }, columns: plan.columns, out: second, header: false },
   });
   const later = new Promise<PartResult | Error>((resolve) => {
     worker.once('message', (m: { result?: PartResult; error?: string }) => resolve(m.result ? revive(m.result) : new Error(m.error)));
