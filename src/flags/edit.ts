@@ -35,7 +35,8 @@ export function editFlagsText(text: string, display: string, ids: string[], chan
   const checked = flagsFileSchema.safeParse(raw);
   const parsed = checked.success ? checked.data : parseFlags(text, display); // the located error, or the slow path's reading
   const index = new Map(parsed.flags.map((f, i) => [f.id, i]));
-  for (const id of ids) if (!index.has(id)) throw new UserError(`no flag with id ${id} in ${display}`);
+  for (const id of ids)
+    if (!index.has(id)) throw new UserError(`no flag with id ${id} in ${display}`, { hint: 'list flags with `focus-billing review list`' });
   const ranges = !checked.success ? null : block ? block.items && lineRanges(block.items) : events && itemRanges(text, events);
   if (ranges && ranges.length === parsed.flags.length) {
     const fast = spliceEdit(text, (raw?.flags ?? []) as unknown[], parsed.flags, index, ranges, ids, change);
