@@ -78,6 +78,18 @@ describe('a billing month as a pull request', () => {
     const noNote = await cli('review', 'reject', untagged.id, '--root', repo);
     assert.equal(noNote.code, 2);
     assert.match(noNote.stderr, /required option '--note <text>'/);
+    // An id no period holds: named with the file searched when --period is given, else alone.
+    for (const [args, where] of [
+      [['--period', '2025-01'], ' in periods/2025-01/flags.yaml'],
+      [[], ''],
+    ] as const) {
+      const unknown = await cli('review', 'reject', 'dddddddddddddddd', ...args, '--note', 'x', '--root', repo);
+      assert.equal(unknown.code, 2, unknown.stderr);
+      assert.equal(
+        unknown.stderr,
+        `error: no flag with id dddddddddddddddd${where}\n  hint: list flags with \`focus-billing review list\`\n`,
+      );
+    }
     assert.equal((await cli('review', 'reject', untagged.id, '--note', 'not a research charge', '--root', repo)).code, 0);
     assert.equal(
       (
