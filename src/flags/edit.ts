@@ -12,7 +12,7 @@
 import { constructFromEvents, type Event, getScalarValue, parseEvents, type ScalarEvent } from 'js-yaml';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
-import { type ItemLines, parseBlock, parseBlockItems } from '../core/yaml-block-read.ts';
+import { type ItemLines, parseBlockItems } from '../core/yaml-block-read.ts';
 import { parseFlags } from './file.ts';
 import { type Flag, flagsFileSchema } from './schema.ts';
 
@@ -27,22 +27,30 @@ export interface EditResult {
 
 export function editFlagsText(text: string, display: string, ids: string[], change: FlagChange): EditResult {
   // One reading serves the data, the flags' places, and the check of the result.
-  const block = parseBlockItems(text, 'flags');
-  const events = block ? null : eventsOf(text);
-  const raw = (block ? block.value : events ? constructFromEvents(events, { source: text })[0] : undefined) as
-    | { flags?: unknown[] }
-    | undefined;
+  const read = readFlagsYaml(text);
+  const raw = read?.value as { flags?: unknown[] } | undefined;
   const checked = flagsFileSchema.safeParse(raw);
   const parsed = checked.success ? checked.data : parseFlags(text, display); // the located error, or the slow path's reading
   const index = new Map(parsed.flags.map((f, i) => [f.id, i]));
   for (const id of ids)
     if (!index.has(id)) throw new UserError(`no flag with id ${id} in ${display}`, { hint: 'list flags with `focus-billing review list`' });
-  const ranges = !checked.success ? null : block ? block.items && lineRanges(block.items) : events && itemRanges(text, events);
+  const ranges = checked.success ? read?.ranges() : null;
   if (ranges && ranges.length === parsed.flags.length) {
     const fast = spliceEdit(text, (raw?.flags ?? []) as unknown[], parsed.flags, index, ranges, ids, change);
     if (fast) return fast;
   }
   return documentEdit(text, display, parsed.flags, index, ids, change);
+}
+
+/**
+ * The text's value, and where each flag's lines are (null for a layout the splice does not
+ * handle): read by the block reader, or else by js-yaml's events. Null when neither reads it.
+ */
+function readFlagsYaml(text: string): { value: unknown; ranges: () => [number, number][] | null } | null {
+  const block = parseBlockItems(text, 'flags');
+  if (block) return { value: block.value, ranges: () => (block.items ? lineRanges(block.items) : null) };
+  const events = eventsOf(text);
+  return events && { value: constructFromEvents(events, { source: text })[0], ranges: () => itemRanges(text, events) };
 }
 
 function eventsOf(text: string): Event[] | null {
@@ -147,9 +155,7 @@ function spliceEdit(
   out += text.slice(at);
   // Read back: every untouched flag exactly as before, every edited one exactly as edited.
   try {
-    const fast = parseBlock(out) as { flags: unknown[] } | undefined;
-    const events = fast ? null : eventsOf(out);
-    const after = fast ? fast.flags : events ? (constructFromEvents(events, { source: out })[0] as { flags: unknown[] }).flags : null;
+    const after = (readFlagsYaml(out)?.value as { flags?: unknown[] } | undefined)?.flags;
     if (!after || after.length !== before.length) return null;
     for (let i = 0; i < after.length; i++) {
       const want = replaced.has(i) ? (replaced.get(i) as { value: unknown }).value : before[i];

@@ -68,12 +68,11 @@ export function hasRule(flag: Flag, rule: FlagRule): boolean {
  */
 export async function locateIds(root: string, ids: string[], period?: string): Promise<Map<string, string[]>> {
   if (period) return new Map([[period, ids]]);
-  const all = await loadAllFlags(root, period);
+  const all = await loadAllFlags(root);
   const byPeriod = new Map<string, string[]>();
   for (const id of ids) {
     const holders = all.filter((p) => p.flags.some((f) => f.id === id));
-    if (holders.length === 0)
-      throw new UserError(`no flag with id ${id}${period ? ` in ${period}` : ''}`, { hint: 'list flags with `focus-billing review list`' });
+    if (holders.length === 0) throw new UserError(`no flag with id ${id}`, { hint: 'list flags with `focus-billing review list`' });
     if (holders.length > 1)
       throw new UserError(`flag id ${id} is in ${holders.map((h) => h.period).join(' and ')}`, { hint: 'pass --period to choose' });
     const p = (holders[0] as { period: string }).period;

@@ -153,8 +153,8 @@ export async function scanFile(
   const counting = new AbortController();
   const parquet = f.file.format === 'parquet';
   // Lines, NUL bytes and gzip integrity, counted in JavaScript while DuckDB reads.
-  const keepPlain = f.file.compression === 'gzip' && f.file.plain === undefined ? options.keepPlain : undefined;
   const source = csvBytes(f.file);
+  const keepPlain = source.compression === 'gzip' ? options.keepPlain : undefined;
   const bytes: Promise<(ByteScan & { kept: KeptPlain | null }) | null> = parquet
     ? Promise.resolve(null)
     : scanBytes(source.path, source.compression, counting.signal, { keepPlain });
