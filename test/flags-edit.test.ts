@@ -1,9 +1,11 @@
 /** Editing flags.yaml in place: untouched bytes stay, comments stay, odd hand-written layouts still edit right. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { isMap, isSeq, parse, parseDocument } from 'yaml';
+import { stringifyBlock } from '../src/core/yaml-block.ts';
 import { editFlagsText } from '../src/flags/edit.ts';
 import { decide } from '../src/flags/review.ts';
+import { HOSTILE, random } from './yaml-texts.ts';
 
 const flag = (id: string, extra = '') => `  - id: ${id}
     status: pending
@@ -122,5 +124,106 @@ describe('editing flags.yaml', () => {
       { id: 'aaaaaaaaaaaaaaaa', reason: 'no usable PI, project or fund/org: assign one first (review assign)' },
     ]);
     assert.equal(r.text, FILE);
+  });
+});
+
+/** A flag as ingest writes it, with hostile texts where people and providers write them, and some decided already. */
+function hostileFlag(i: number, pick: () => string, next: (n: number) => number): Record<string, unknown> {
+  const decided = next(3) === 0;
+  return {
+    id: i.toString(16).padStart(16, '0'),
+    status: decided ? 'rejected' : 'pending',
+    rule: 'large_charge',
+    ...(next(2) ? { also: ['missing_fund_org'] } : {}),
+    message: pick(),
+    source: 'aws',
+    file: 'data/2025-03/aws.csv',
+    line: i + 2,
+    charge: {
+      pi_email: 'pi@example.edu',
+      project_id: `p-${i}`,
+      fund_org: 'f-1',
+      service: pick(),
+      resource: pick(),
+      date: '2025-03-03',
+      period: '2025-03',
+      currency: 'USD',
+      amount: '12.5',
+      list: '12.5',
+    },
+    ...(decided ? { decided_by: pick(), decided_at: pick(), ...(next(2) ? { note: pick() } : {}) } : {}),
+  };
+}
+
+/** The same decision taken on the whole file in `yaml`'s document model, each value a new node (as the tool writes a value, whatever quotes the old one had). */
+function decidedByYaml(text: string, ids: string[], sets: [string, unknown][]): string {
+  const doc = parseDocument(text);
+  const seq = doc.get('flags', true);
+  assert.ok(isSeq(seq));
+  for (const item of seq.items) {
+    assert.ok(isMap(item));
+    if (ids.includes(String(item.get('id')))) for (const [k, v] of sets) item.set(k, doc.createNode(v));
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+describe('deciding flags line by line', () => {
+  it("writes what yaml's document model writes, hostile texts in every place a decision reads or sets", () => {
+    const next = random(20261203);
+    const pick = () => HOSTILE[next(HOSTILE.length)] as string;
+    let lines = 0;
+    for (let round = 0; round < 60; round++) {
+      const file = { version: 1, period: '2025-03', flags: Array.from({ length: 25 }, (_, i) => hostileFlag(i, pick, next)) };
+      const text = stringifyBlock(file);
+      const ids = file.flags.filter(() => next(3) === 0).map((f) => f.id as string);
+      const note = next(4) ? pick() : undefined;
+      const decision = { status: next(2) ? ('rejected' as const) : ('approved' as const), reviewer: pick(), at: pick(), note };
+      const r = editFlagsText(text, 'flags.yaml', ids, (node, f) => decide(node, f, decision));
+      assert.deepEqual(r.changed, ids);
+      const sets: [string, unknown][] = [
+        ['status', decision.status],
+        ['decided_by', decision.reviewer],
+        ['decided_at', decision.at],
+        ...(note === undefined ? [] : [['note', note] as [string, unknown]]),
+      ];
+      assert.equal(r.text, decidedByYaml(text, ids, sets), `round ${round}`);
+      if (![decision.reviewer, decision.at, note ?? ''].some((t) => t.includes('\n'))) lines++;
+    }
+    assert.ok(lines > 30, `${lines} rounds with every value on one line`);
+  });
+
+  it('touches only the lines of the keys it sets, keeping spacing and comments inside the flag', () => {
+    const odd = FILE.replace(
+      '  - id: aaaaaaaaaaaaaaaa\n    status: pending\n',
+      '  - id: aaaaaaaaaaaaaaaa\n    status: pending\n    # asked the PI on 2 Feb\n',
+    ).replace('source: aws\n', 'source:   aws\n');
+    const r = editFlagsText(odd, 'flags.yaml', ['aaaaaaaaaaaaaaaa'], reject('not ours'));
+    const [a, b] = [odd.indexOf('  - id: aaaaaaaaaaaaaaaa'), odd.indexOf('  # a reviewer')];
+    assert.equal(
+      r.text.slice(a, r.text.indexOf('  # a reviewer')),
+      `${odd
+        .slice(a, b)
+        .replace(
+          'status: pending',
+          'status: rejected',
+        )}    decided_by: r@x.edu\n    decided_at: 2025-02-01T00:00:00Z\n    note: not ours\n`,
+    );
+    assert.equal(r.text.slice(r.text.indexOf('  # a reviewer')), odd.slice(b), 'the rest byte for byte');
+  });
+
+  it("edits a key written otherwise in yaml's model, and keeps the last of a key set twice", () => {
+    const quoted = FILE.replace('  - id: aaaaaaaaaaaaaaaa\n    status: pending\n', "  - id: aaaaaaaaaaaaaaaa\n    status: 'pending'\n");
+    const r = editFlagsText(quoted, 'flags.yaml', ['aaaaaaaaaaaaaaaa'], reject('quoted'));
+    assert.deepEqual(
+      parse(r.text).flags.map((f: { status: string }) => f.status),
+      ['rejected', 'pending', 'pending'],
+    );
+    const twice = editFlagsText(FILE, 'flags.yaml', ['cccccccccccccccc'], (node) => {
+      node.set('note', 'first');
+      node.set('note', 'second: with a colon');
+      return undefined;
+    });
+    assert.equal(parse(twice.text).flags[2].note, 'second: with a colon');
+    assert.equal(twice.text, `${FILE}    note: "second: with a colon"\n`);
   });
 });

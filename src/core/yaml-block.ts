@@ -30,6 +30,20 @@ export function stringifyBlock(value: Record<string, unknown>): string {
   return out.text;
 }
 
+/**
+ * A value's text on one line as `stringifyBlock` writes it after a map's key (`key: <text>`), or
+ * null when it takes more than that: a map or a list, or a string `yaml` writes as a block scalar.
+ * `memo` may be shared between calls, as one file's values repeat.
+ */
+export function inlineScalar(v: unknown, memo: Map<string | number, string>): string | null {
+  try {
+    return scalar(v, memo);
+  } catch (e) {
+    if (e === FALLBACK) return null;
+    throw e;
+  }
+}
+
 /** The text written so far (one string grown in place: V8 joins the pieces once, when it is read). */
 interface Out {
   text: string;

@@ -3,21 +3,32 @@
  * a PR diff shows exactly the decisions taken. A period may hold tens of thousands of flags (an
  * account's untagged resources), and parsing the whole file into a document model takes seconds
  * per ten thousand; so each edited flag is cut out (its place found by the reader of the layout
- * the file is written in, core/yaml-block-read.ts, or for other YAML by js-yaml's event parser),
- * edited alone with `yaml`'s document model, and put back. The result is read again and compared
- * with the original, flag by flag; anything unexpected (an unusual hand-written layout) falls
- * back to editing the whole document, which is slower but makes no assumption. Rejecting one
- * flag of 100,000 took 17 s and 1.6 GB with the event parser alone.
+ * the file is written in, core/yaml-block-read.ts, or for other YAML by js-yaml's event parser)
+ * and edited alone: as lines, where the keys set are written on one line each as the tool writes
+ * them (setLines), or else in `yaml`'s document model; then put back. The result is read again
+ * and compared with the original, flag by flag; anything unexpected (an unusual hand-written
+ * layout) falls back to editing the whole document, which is slower but makes no assumption.
+ * Rejecting one flag of 100,000 took 17 s and 1.6 GB with the event parser alone; all of them,
+ * 35 s with each flag in `yaml`'s model.
  */
 import { constructFromEvents, type Event, getScalarValue, parseEvents, type ScalarEvent } from 'js-yaml';
-import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
+import { inlineScalar } from '../core/yaml-block.ts';
 import { type ItemLines, parseBlockItems } from '../core/yaml-block-read.ts';
 import { parseFlags } from './file.ts';
 import { type Flag, flagsFileSchema } from './schema.ts';
 
-/** Edits one flag's node; returns a reason to leave it as it was, or undefined once edited. */
-export type FlagChange = (node: YAMLMap, current: Flag) => string | undefined;
+/** What a change may do to a flag: set its top-level keys (a `yaml` map node is one). */
+export interface FlagNode {
+  set(key: string, value: unknown): void;
+}
+
+/**
+ * Edits one flag's node; returns a reason to leave it as it was, or undefined once edited. It may
+ * be called twice for one flag (recorded, then on a `yaml` node), so it only sets keys.
+ */
+export type FlagChange = (node: FlagNode, current: Flag) => string | undefined;
 
 export interface EditResult {
   text: string;
@@ -25,12 +36,17 @@ export interface EditResult {
   skipped: { id: string; reason: string }[];
 }
 
-export function editFlagsText(text: string, display: string, ids: string[], change: FlagChange): EditResult {
-  // One reading serves the data, the flags' places, and the check of the result.
+/** The flags to edit: their ids, or a choice among the flags the file holds. */
+export type Ids = string[] | ((flags: Flag[]) => string[]);
+
+export function editFlagsText(text: string, display: string, select: Ids, change: FlagChange): EditResult {
+  // One reading serves the data, the choice of flags, their places, and the check of the result.
   const read = readFlagsYaml(text);
   const raw = read?.value as { flags?: unknown[] } | undefined;
   const checked = flagsFileSchema.safeParse(raw);
   const parsed = checked.success ? checked.data : parseFlags(text, display); // the located error, or the slow path's reading
+  const ids = typeof select === 'function' ? select(parsed.flags) : select;
+  if (ids.length === 0) return { text, changed: [], skipped: [] };
   const index = new Map(parsed.flags.map((f, i) => [f.id, i]));
   for (const id of ids)
     if (!index.has(id)) throw new UserError(`no flag with id ${id} in ${display}`, { hint: 'list flags with `focus-billing review list`' });
@@ -115,41 +131,32 @@ function spliceEdit(
   change: FlagChange,
 ): EditResult | null {
   const result: EditResult = { text, changed: [], skipped: [] };
-  const replaced = new Map<number, { text: string; value: unknown }>();
+  const replaced = new Map<number, Edited>();
+  const memo = new Map<string | number, string>();
   for (const id of ids) {
     const i = index.get(id) as number;
     const [start, end] = ranges[i] as [number, number];
     const snippet = text.slice(start, end);
-    const indent = /^ */.exec(snippet)?.[0].length ?? 0;
-    const pad = ' '.repeat(indent);
-    const doc = parseDocument(
-      snippet
-        .split('\n')
-        .map((l) => (l.startsWith(pad) ? l.slice(indent) : l))
-        .join('\n'),
-    );
-    const seq = doc.contents;
-    const node = isSeq(seq) && seq.items.length === 1 ? seq.items[0] : undefined;
-    if (doc.errors.length || !isMap(node)) return null;
-    const reason = change(node, flags[i] as Flag);
+    const sets: [string, unknown][] = [];
+    const reason = change({ set: (key, value) => void sets.push([key, value]) }, flags[i] as Flag);
     if (reason) {
       result.skipped.push({ id, reason });
       continue;
     }
+    const current = before[i];
+    const edited =
+      (isRecord(current) ? setLines(snippet, current, sets, memo) : null) ??
+      documentLines(snippet, (node) => change(node, flags[i] as Flag));
+    if (!edited) return null;
     result.changed.push(id);
-    const edited = doc
-      .toString({ lineWidth: 0 })
-      .split('\n')
-      .map((l) => (l ? `${pad}${l}` : l))
-      .join('\n');
-    replaced.set(i, { text: snippet.endsWith('\n') ? edited : edited.replace(/\n$/, ''), value: (doc.toJS() as unknown[])[0] });
+    replaced.set(i, edited);
   }
   if (replaced.size === 0) return result;
   let out = '';
   let at = 0;
   for (const i of [...replaced.keys()].sort((a, b) => a - b)) {
     const [start, end] = ranges[i] as [number, number];
-    out += text.slice(at, start) + (replaced.get(i) as { text: string }).text;
+    out += text.slice(at, start) + (replaced.get(i) as Edited).text;
     at = end;
   }
   out += text.slice(at);
@@ -158,7 +165,7 @@ function spliceEdit(
     const after = (readFlagsYaml(out)?.value as { flags?: unknown[] } | undefined)?.flags;
     if (!after || after.length !== before.length) return null;
     for (let i = 0; i < after.length; i++) {
-      const want = replaced.has(i) ? (replaced.get(i) as { value: unknown }).value : before[i];
+      const want = replaced.has(i) ? (replaced.get(i) as Edited).value : before[i];
       if (JSON.stringify(after[i]) !== JSON.stringify(want)) return null;
     }
   } catch {
@@ -166,6 +173,100 @@ function spliceEdit(
   }
   result.text = out;
   return result;
+}
+
+/** A flag's lines as edited, and the value they read as. */
+interface Edited {
+  text: string;
+  value: unknown;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A flag's lines (a block-list item, `- key: …` first) with top-level keys set as lines: a key's
+ * line replaced where it is exactly what the tool writes for its current value, or a line added
+ * after the flag's last for a key it lacks; every other byte kept. Null when a key is written
+ * otherwise (a comment on its line, other quotes, a value over several lines) or a value needs
+ * more than one line: the flag is then edited in `yaml`'s model. A key set twice keeps the last.
+ */
+function setLines(
+  snippet: string,
+  current: Record<string, unknown>,
+  sets: [string, unknown][],
+  memo: Map<string | number, string>,
+): Edited | null {
+  const dash = /^ *- (?=[^\s#])/.exec(snippet);
+  if (!dash) return null;
+  const indent = dash[0].length;
+  const pad = ' '.repeat(indent);
+  const value = { ...current };
+  let text = snippet;
+  for (const [key, v] of sets) {
+    const written = inlineScalar(v, memo);
+    if (written === null || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return null;
+    // The key's line: the first, after the dash, or one indented as the first key (no string split: 100,000 flags made millions of lines to collect).
+    let at = 0;
+    if (!text.startsWith(`${key}:`, indent)) {
+      const k = text.indexOf(`\n${pad}${key}:`);
+      at = k < 0 ? -1 : k + 1;
+    }
+    if (at >= 0) {
+      const eol = text.indexOf('\n', at);
+      const end = eol < 0 ? text.length : eol;
+      const old = Object.hasOwn(value, key) ? inlineScalar(value[key], memo) : null;
+      const lead = text.slice(at, at + indent);
+      if (old === null || text.slice(at, end) !== `${lead}${key}: ${old}`) return null;
+      text = `${text.slice(0, at)}${lead}${key}: ${written}${text.slice(end)}`;
+    } else {
+      if (Object.hasOwn(value, key)) return null;
+      const after = lastLineEnd(text);
+      text = `${text.slice(0, after)}\n${pad}${key}: ${written}${text.slice(after)}`;
+    }
+    value[key] = v;
+  }
+  return { text, value };
+}
+
+/** Where the last line holding more than a comment or blanks ends (before its line break). */
+function lastLineEnd(text: string): number {
+  let end = text.endsWith('\n') ? text.length - 1 : text.length;
+  for (;;) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    if (start === 0 || !/^\s*(?:#|$)/.test(text.slice(start, end))) return end;
+    end = start - 1;
+  }
+}
+
+/**
+ * A `yaml` map as a change sees it. A value set is a new node, written as the tool writes a value
+ * (as setLines does): setting a plain value would keep the old value's quotes or block style.
+ */
+function nodeOf(doc: Document, map: YAMLMap<unknown, unknown>): FlagNode {
+  return { set: (key, value) => map.set(key, doc.createNode(value)) };
+}
+
+/** A flag's lines edited in `yaml`'s document model (written again as `yaml` writes them), or null. */
+function documentLines(snippet: string, change: (node: FlagNode) => string | undefined): Edited | null {
+  const indent = /^ */.exec(snippet)?.[0].length ?? 0;
+  const pad = ' '.repeat(indent);
+  const doc = parseDocument(
+    snippet
+      .split('\n')
+      .map((l) => (l.startsWith(pad) ? l.slice(indent) : l))
+      .join('\n'),
+  );
+  const seq = doc.contents;
+  const node = isSeq(seq) && seq.items.length === 1 ? seq.items[0] : undefined;
+  if (doc.errors.length || !isMap(node) || change(nodeOf(doc, node))) return null;
+  const edited = doc
+    .toString({ lineWidth: 0 })
+    .split('\n')
+    .map((l) => (l ? `${pad}${l}` : l))
+    .join('\n');
+  return { text: snippet.endsWith('\n') ? edited : edited.replace(/\n$/, ''), value: (doc.toJS() as unknown[])[0] };
 }
 
 /** The whole document in `yaml`'s model: slower, for layouts the splice does not handle. */
@@ -185,7 +286,7 @@ function documentEdit(
     const i = index.get(id) as number;
     const node = seq.items[i];
     if (!isMap(node)) throw new UserError(`flag ${id} in ${display} is not a mapping`);
-    const reason = change(node, flags[i] as Flag);
+    const reason = change(nodeOf(doc, node), flags[i] as Flag);
     if (reason) result.skipped.push({ id, reason });
     else result.changed.push(id);
   }
