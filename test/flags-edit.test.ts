@@ -224,6 +224,11 @@ describe('deciding flags line by line', () => {
       return undefined;
     });
     assert.equal(parse(twice.text).flags[2].note, 'second: with a colon');
+    // A comment on the line of a key set stays, whichever way the flag is edited.
+    const commented = FILE.replace('    status: pending\n', '    status: pending # waiting on the PI\n');
+    const c = editFlagsText(commented, 'flags.yaml', ['aaaaaaaaaaaaaaaa'], reject('commented'));
+    assert.match(c.text, /^ {4}status: rejected # waiting on the PI$/m);
+    assert.equal(parse(c.text).flags[0].note, 'commented');
     assert.equal(twice.text, `${FILE}    note: "second: with a colon"\n`);
   });
 });

@@ -12,7 +12,7 @@
  * 35 s with each flag in `yaml`'s model.
  */
 import { constructFromEvents, type Event, getScalarValue, parseEvents, type ScalarEvent } from 'js-yaml';
-import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { inlineScalar } from '../core/yaml-block.ts';
 import { type ItemLines, parseBlockItems } from '../core/yaml-block-read.ts';
@@ -241,11 +241,19 @@ function lastLineEnd(text: string): number {
 }
 
 /**
- * A `yaml` map as a change sees it. A value set is a new node, written as the tool writes a value
- * (as setLines does): setting a plain value would keep the old value's quotes or block style.
+ * A `yaml` map as a change sees it. A value set is written as the tool writes a value (as setLines
+ * does), not in the old value's quotes or block style; a comment on the old value stays.
  */
 function nodeOf(doc: Document, map: YAMLMap<unknown, unknown>): FlagNode {
-  return { set: (key, value) => map.set(key, doc.createNode(value)) };
+  return {
+    set: (key, value) => {
+      const old = map.get(key, true);
+      if (isScalar(old) && (value === null || typeof value !== 'object')) {
+        old.value = value;
+        old.type = undefined;
+      } else map.set(key, doc.createNode(value));
+    },
+  };
 }
 
 /** A flag's lines edited in `yaml`'s document model (written again as `yaml` writes them), or null. */
