@@ -19,7 +19,7 @@ const OPTIONS = { lineWidth: 0 } as const;
 const FALLBACK = Symbol('fallback');
 
 export function stringifyBlock(value: Record<string, unknown>): string {
-  const out = { text: '' };
+  const out: Out = [];
   const memo = new Map<string | number, string>();
   try {
     if (!writeMap(value, '', null, out, memo)) throw FALLBACK;
@@ -27,7 +27,7 @@ export function stringifyBlock(value: Record<string, unknown>): string {
     if (e === FALLBACK) return stringify(value, OPTIONS);
     throw e;
   }
-  return out.text;
+  return out.join('');
 }
 
 /**
@@ -44,10 +44,12 @@ export function inlineScalar(v: unknown, memo: Map<string | number, string>): st
   }
 }
 
-/** The text written so far (one string grown in place: V8 joins the pieces once, when it is read). */
-interface Out {
-  text: string;
-}
+/**
+ * The text written so far, in pieces joined once. A list's items are joined one by one, so that
+ * their pieces die young: one string grown by `+=` kept every piece of 100,000 flags alive until
+ * it was read, and collecting them took 2 of the 2.5 s of writing a 61 MB flags.yaml.
+ */
+type Out = string[];
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -72,15 +74,16 @@ function writeMap(
     if (v === undefined) continue;
     if (!KEY.test(key) || scalar(key, memo) !== key) throw FALLBACK;
     if (isPlainObject(v)) {
-      const inner = { text: '' };
-      out.text += writeMap(v, `${indent}  `, null, inner, memo) ? `${lead}${key}:\n${inner.text}` : `${lead}${key}: {}\n`;
+      const at = out.length;
+      out.push(`${lead}${key}:\n`);
+      if (!writeMap(v, `${indent}  `, null, out, memo)) out[at] = `${lead}${key}: {}\n`;
     } else if (Array.isArray(v)) {
-      if (v.length === 0) out.text += `${lead}${key}: []\n`;
+      if (v.length === 0) out.push(`${lead}${key}: []\n`);
       else {
-        out.text += `${lead}${key}:\n`;
+        out.push(`${lead}${key}:\n`);
         writeList(v, `${indent}  `, out, memo);
       }
-    } else out.text += `${lead}${key}: ${scalar(v, memo)}\n`;
+    } else out.push(`${lead}${key}: ${scalar(v, memo)}\n`);
     lead = indent;
     wrote = true;
   }
@@ -90,9 +93,11 @@ function writeMap(
 function writeList(list: unknown[], indent: string, out: Out, memo: Map<string | number, string>): void {
   for (const item of list) {
     if (isPlainObject(item)) {
-      if (!writeMap(item, `${indent}  `, `${indent}- `, out, memo)) throw FALLBACK;
+      const one: Out = [];
+      if (!writeMap(item, `${indent}  `, `${indent}- `, one, memo)) throw FALLBACK;
+      out.push(one.join(''));
     } else if (Array.isArray(item) || item === undefined) throw FALLBACK;
-    else out.text += `${indent}- ${scalar(item, memo)}\n`;
+    else out.push(`${indent}- ${scalar(item, memo)}\n`);
   }
 }
 
