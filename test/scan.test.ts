@@ -123,6 +123,17 @@ describe("ingest's scan by Tags text", () => {
       assert.equal(twice.length, 2);
       assert.equal(twice[0]?.row_hash, twice[1]?.row_hash, 'the same charge twice has one row hash');
       assert.equal((twice[1]?.line as number) - (twice[0]?.line as number), 1);
+      const negative = r.flagged.find((x) => x.resource_name === 'node-neg');
+      assert.deepEqual(
+        [negative?.cost, negative?.rules, negative?.charge_date],
+        ['-3.000000000000000000', ['negative_usage'], '2025-03-06'],
+      );
+      const lines = r.flagged.map((x) => x.line);
+      assert.deepEqual(
+        lines,
+        [...lines].sort((a, b) => a - b),
+        'in file order',
+      );
     });
   });
 

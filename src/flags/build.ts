@@ -112,12 +112,13 @@ export function mergeFlags(existing: Flag[], incoming: Flag[], source: string): 
     if (!old || (old.status === 'pending' && !old.assign && !old.note)) return flag;
     kept++;
     const { status, decided_by, decided_at, note, assign } = old;
-    return { ...flag, status, decided_by, decided_at, note, assign };
+    return stripUndefined({ ...flag, status, decided_by, decided_at, note, assign });
   });
   const incomingIds = new Set(incoming.map((f) => f.id));
   const dropped = [...previous.values()].filter((f) => f.status !== 'pending' && !incomingIds.has(f.id)).length;
   const others = existing.filter((f) => f.source !== source);
-  return { flags: [...others, ...merged].map(stripUndefined), kept, dropped };
+  // Only a flag that kept a decision can hold an undefined: built flags and read ones have none.
+  return { flags: [...others, ...merged], kept, dropped };
 }
 
 function stripUndefined(flag: Flag): Flag {

@@ -252,7 +252,8 @@ async function ingestParts(
     }
 
     // Flag ids number identical rows across the parts, in order, as the report reads them.
-    const rows = scans.flatMap((scan, i) => scan.flagged.map((row) => ({ ...row, file: stored[i] as string })));
+    // Each held row is given its file in place (a copy of each of 100,000 rows was time spent collecting them).
+    const rows = scans.flatMap((scan, i) => scan.flagged.map((row) => Object.assign(row, { file: stored[i] as string })));
     const incoming = buildFlags(rows, { config, source: slug, period });
     const current = await readFlagsWithHash(options.root, period);
     const merged = mergeFlags(current.file.flags, incoming, slug);
