@@ -187,6 +187,10 @@ describe('deciding flags line by line', () => {
         ...(note === undefined ? [] : [['note', note] as [string, unknown]]),
       ];
       assert.equal(r.text, decidedByYaml(text, ids, sets), `round ${round}`);
+      // One flag of the 25: its lines alone are read back, not the whole text.
+      const one = file.flags[next(file.flags.length)]?.id as string;
+      const single = editFlagsText(text, 'flags.yaml', [one], (node, f) => decide(node, f, decision));
+      assert.equal(single.text, decidedByYaml(text, [one], sets), `round ${round}, one flag`);
       if (![decision.reviewer, decision.at, note ?? ''].some((t) => t.includes('\n'))) lines++;
     }
     assert.ok(lines > 30, `${lines} rounds with every value on one line`);
