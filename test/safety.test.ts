@@ -296,6 +296,21 @@ describe('one writer at a time', () => {
     assert.deepEqual(readdirSync(dir), ['flags.yaml'], 'no temporary file left');
   });
 
+  it('refuses to decide in a flags.yaml that is not UTF-8, changing nothing', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    const path = join(repo, 'periods/2025-01/flags.yaml');
+    const [flag] = parse(await readFile(path, 'utf8')).flags as { id: string }[];
+    // A comment saved in Latin-1 by some editor: byte 0xE9 alone is not UTF-8.
+    const latin1 = Buffer.concat([Buffer.from('# r\xe9vis\u00e9 by hand\n', 'latin1'), await readFile(path)]);
+    await writeFile(path, latin1);
+    const r = await cli('review', 'reject', flag?.id as string, '--note', 'x', '--root', repo);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /periods\/2025-01\/flags\.yaml is not UTF-8 text: nothing was changed/);
+    assert.deepEqual(await readFile(path), latin1, 'the file as it was');
+    assert.equal((await cli('validate', '--root', repo)).code, 0, 'reading it still works');
+  });
+
   it('removes its temporary copy and its lock when interrupted (Ctrl-C)', async (t) => {
     const repo = await scratchRepo(t);
     const big = await writeCsv(await scratch(t), 'big.csv', [

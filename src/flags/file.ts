@@ -1,8 +1,7 @@
 /** Reads and writes `flags.yaml`, with located messages for hand edits that went wrong. */
 import { stringifyBlock } from '../core/yaml-block.ts';
-import { parseYaml, readText } from '../core/yaml-file.ts';
+import { parseYaml, readText, readTextHashed } from '../core/yaml-file.ts';
 import { FLAG_SCHEME } from '../domain/identity.ts';
-import { sha256Text } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type Flag, type FlagsFile, flagsFileSchema } from './schema.ts';
 
@@ -13,13 +12,15 @@ export const flagsDisplay = (period: string) => relPath('periods', period, 'flag
 /** A period's flags (none when it has no flags.yaml), and the sha256 of the file as read (for a read-modify-write). */
 export async function readFlagsWithHash(root: string, period: string): Promise<{ file: FlagsFile; sha256: string | null }> {
   const display = flagsDisplay(period);
-  const text = await readText(layout.flagsFile(root, period), display);
-  if (text === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null };
-  return { file: parseFlags(text, display), sha256: sha256Text(text) };
+  const read = await readTextHashed(layout.flagsFile(root, period), display);
+  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null };
+  return { file: parseFlags(read.text, display), sha256: read.sha256 };
 }
 
 export async function readFlags(root: string, period: string): Promise<FlagsFile> {
-  return (await readFlagsWithHash(root, period)).file;
+  const display = flagsDisplay(period);
+  const text = await readText(layout.flagsFile(root, period), display);
+  return text === null ? { version: FLAG_SCHEME, period, flags: [] } : parseFlags(text, display);
 }
 
 export function parseFlags(text: string, display: string): FlagsFile {

@@ -5,9 +5,8 @@
  * the web app call these same functions.
  */
 import { UserError } from '../core/errors.ts';
-import { readText } from '../core/yaml-file.ts';
+import { readText, readTextHashed } from '../core/yaml-file.ts';
 import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule } from '../domain/rules.ts';
-import { sha256Text } from '../repo/hash.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
@@ -145,10 +144,10 @@ export async function editFlags(root: string, period: string, ids: Ids, change: 
   await assertOpen(root, period, 'change its review decisions');
   const path = layout.flagsFile(root, period);
   const display = relPath('periods', period, 'flags.yaml');
-  const text = await readText(path, display);
-  if (text === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
-  const edit = editFlagsText(text, display, ids, change);
-  if (edit.changed.length > 0) await commitWrites([{ target: path, content: edit.text, expect: { sha256: sha256Text(text), display } }]);
+  const read = await readTextHashed(path, display);
+  if (read === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
+  const edit = editFlagsText(read.text, display, ids, change);
+  if (edit.changed.length > 0) await commitWrites([{ target: path, content: edit.text, expect: { sha256: read.sha256, display } }]);
   return { period, changed: edit.changed, skipped: edit.skipped };
 }
 

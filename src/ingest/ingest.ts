@@ -14,7 +14,7 @@ import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
-import { flagsDisplay, formatFlags, readFlagsWithHash } from '../flags/file.ts';
+import { flagsDisplay, formatFlags, readFlags, readFlagsWithHash } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
@@ -239,7 +239,7 @@ async function ingestParts(
     await assertOpen(options.root, period, 'ingest into it');
     const existing = await existingDataFiles(options.root, period, slug);
     if (existing.length > 0 && (await sameExport(existing, parts))) {
-      const { file: flagsFile } = await readFlagsWithHash(options.root, period);
+      const flagsFile = await readFlags(options.root, period);
       const mine = flagsFile.flags.filter((f) => f.source === slug);
       return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
     }
