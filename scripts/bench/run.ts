@@ -8,12 +8,14 @@
  * The app (`web`): an import through it against the CLI's ingest; the review queue of 20,000 flags.
  *
  *   npm run bench [-- --rows 1000000 --runs 5 --only cli|site|convert|web]
+ *   npm run bench:large, bench:history, bench:flags (not in the default run)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertBench } from './convert.ts';
+import { flagsBench } from './flags.ts';
 import { historyBench } from './history.ts';
 import { largeBench } from './large.ts';
 import { median } from './median.ts';
@@ -31,8 +33,8 @@ const { values } = parseArgs({
 });
 const rows = Number(values.rows);
 const want = (part: 'cli' | 'site' | 'convert' | 'web') => values.only === undefined || values.only === part;
-if (values.only !== undefined && !['cli', 'site', 'convert', 'web', 'large', 'history'].includes(values.only))
-  throw new Error('--only takes cli, site, convert, web, large or history');
+if (values.only !== undefined && !['cli', 'site', 'convert', 'web', 'large', 'history', 'flags'].includes(values.only))
+  throw new Error('--only takes cli, site, convert, web, large, history or flags');
 const runs = Number(values.runs);
 const project = resolve(import.meta.dirname, '..', '..');
 const work = join(project, 'bench-data');
@@ -233,3 +235,5 @@ if (want('web')) {
 if (values.only === 'large') await largeBench(work, cli, rows, runs);
 // Not in the default run: three years of periods (npm run bench:history).
 if (values.only === 'history') await historyBench(work, cli);
+// Not in the default run: a review queue of 100,000 flags (npm run bench:flags).
+if (values.only === 'flags') await flagsBench(work, cli, runs);
