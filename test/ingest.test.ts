@@ -587,6 +587,24 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     assert.equal((await cli('ingest', fewer, '--source', 'AWS', '--root', repo)).code, 0, 'a file within the limit is written');
   });
 
+  it("refuses held rows whose texts alone outgrow flags.yaml's limit before writing them out", async (t) => {
+    // 6,000 held rows of 100 KB resource names made 600 MB of text: too much for one string.
+    // Here the same, small: 5 held rows of 1,000-character resource ids against a 2 KB limit.
+    const repo = await scratchRepo(t, await limited(50, '\ndata_files: { lfs_above_mb: 0.002 }\n'));
+    const rows = heldRows(5).map((r) => r.map((v, i) => (HEADER[i] === 'ResourceId' ? `${v}-${'x'.repeat(1000)}` : v)));
+    const file = await writeCsv(work, 'held-long.csv', [HEADER, ...rows]);
+    // The export itself is over the limit too: in Git LFS, where it may be.
+    await writeFile(join(repo, '.gitattributes'), 'data/** filter=lfs diff=lfs merge=lfs -text\n');
+    const before = await snapshot(repo);
+    const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /periods\/2025-03\/flags\.yaml would be at least [5-9] KB, more than data_files\.lfs_above_mb \(0\.002 MB\)/,
+    );
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+  });
+
   it('allows at most 100,000 (a flags.yaml of about 57 MB)', async (t) => {
     const repo = await scratchRepo(t, await limited(100_001));
     const r = await cli('validate', '--root', repo);

@@ -137,6 +137,28 @@ describe("ingest's scan by Tags text", () => {
     });
   });
 
+  it('reads back hundreds of held rows, each on its line, in file order', async (t) => {
+    // More held rows than one of the JSON texts they come back in holds (64).
+    const dir = await scratch(t);
+    const rows = Array.from({ length: 900 }, (_, i) =>
+      focusRow(1 + (i % 28), 'Usage', `${i}.5`, `node-${i}`, i % 3 === 0 ? (HELD[i % HELD.length] as string) : A, '2025-03-01'),
+    );
+    const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...rows]);
+    await withDatabase(async (db) => {
+      const r = await sameEveryWay(db, path);
+      assert.ok(typeof r !== 'string', String(r));
+      const held = rows.flatMap((row, i) => (i % 3 === 0 ? [i + 2] : [])); // line 1 is the header
+      assert.deepEqual(
+        r.flagged.map((x) => x.line),
+        held,
+      );
+      assert.deepEqual(
+        r.flagged.map((x) => x.resource_id ?? x.resource_name),
+        held.map((line) => `node-${line - 2}`),
+      );
+    });
+  });
+
   it('finds the same from the .csv.gz, with no period asked for, and when nothing is held', async (t) => {
     const dir = await scratch(t);
     const rows = month();

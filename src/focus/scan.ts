@@ -279,22 +279,30 @@ export async function scanFile(
 }
 
 /**
- * The held rows, in file order, each with its record number as `line`: read as one JSON text made
- * by DuckDB, which V8 parses into the rows' objects directly, and put in order here (an ordered
+ * The held rows, in file order, each with its record number as `line`: read as JSON texts made by
+ * DuckDB, which V8 parses into the rows' objects directly, and put in order here (an ordered
  * aggregate sorts the long texts: 0.9 s more for 100,000 made-up rows). Reading 100,000 held rows
  * as DuckDB's row objects and spreading each into a flagged row, twice, took about 4 s, most of it
- * collecting the copies; this takes about 1.5 s.
+ * collecting the copies; this takes about 1.5 s. One text per HELD_CHUNK rows: a line may hold
+ * 2 MB (MAX_LINE_BYTES), and one text of them all outgrew what DuckDB could allocate (1 GB for
+ * 6,000 rows of 100 KB) before flags.yaml's size could refuse them.
  */
 async function heldRows(db: Database, located: Located): Promise<FlaggedRow[]> {
   // A held row's `flag` is a JSON object (to_json of a struct, never empty): its members follow these.
   const head = `to_json({period: period, currency: currency, cost: cost::VARCHAR, list_cost: list_cost::VARCHAR, line: ${located.rec}})`;
-  const [row] = await db.query<{ rows: string | null }>(
+  const chunks = await db.query<{ rows: string }>(
     `SELECT string_agg(substr(h, 1, length(h) - 1) || ',' || substr(f, 2), ',') AS rows
-     FROM (SELECT ${head}::VARCHAR AS h, flag::VARCHAR AS f FROM ${located.table} WHERE flagged)`,
+     FROM (SELECT ${head}::VARCHAR AS h, flag::VARCHAR AS f, (row_number() OVER () - 1) // ${HELD_CHUNK} AS chunk
+       FROM ${located.table} WHERE flagged)
+     GROUP BY chunk`,
   );
-  const rows = JSON.parse(`[${row?.rows ?? ''}]`) as FlaggedRow[];
+  const rows: FlaggedRow[] = [];
+  for (const { rows: text } of chunks) for (const row of JSON.parse(`[${text}]`) as FlaggedRow[]) rows.push(row);
   return rows.sort((a, b) => a.line - b.line); // record numbers: each row's own
 }
+
+/** Held rows per JSON text: at most some 256 MB of 2 MB lines, their quotes escaped. */
+const HELD_CHUNK = 64;
 
 /** Buckets of the Tags texts' hashes in the bitmap that finds the rows of held texts: one bit each, 8 KB. */
 const TEXT_BUCKETS = 65_536;

@@ -283,8 +283,10 @@ async function ingestParts(
       await checkSize(options.root, config, part, stored[i] as string);
     }
     if (merged.flags.length > 0 || current.file.flags.length > 0) {
+      // Its texts alone can be too many to write as one string (600 MB of resource names was).
+      checkFlagsSize(config, period, flagsTextBytes(merged.flags), 'at least');
       const content = formatFlags({ version: current.file.version, period, flags: merged.flags });
-      checkFlagsSize(config, period, content);
+      checkFlagsSize(config, period, Buffer.byteLength(content));
       writes.push({
         target: layout.flagsFile(options.root, period),
         content,
@@ -426,16 +428,38 @@ function tooManyFlags(period: string, total: number, incoming: number, max: numb
   );
 }
 
-/** flags.yaml is reviewed in pull requests, never in Git LFS: it must stay within what git hosts accept. */
-function checkFlagsSize(config: Config, period: string, content: string): void {
-  const bytes = Buffer.byteLength(content);
+/**
+ * flags.yaml is reviewed in pull requests, never in Git LFS: it must stay within what git hosts
+ * accept. `bytes` is its size, or (`at least`) a size it cannot be smaller than.
+ */
+function checkFlagsSize(config: Config, period: string, bytes: number, bound?: 'at least'): void {
   if (bytes <= config.data_files.lfs_above_mb * MIB) return;
   throw new UserError(
-    `${flagsDisplay(period)} would be ${bytes < MIB ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / MIB).toFixed(0)} MB`}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB, and flags.yaml is reviewed in pull requests, so it is never kept in Git LFS`,
+    `${flagsDisplay(period)} would be ${bound ? `${bound} ` : ''}${bytes < MIB ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / MIB).toFixed(0)} MB`}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB, and flags.yaml is reviewed in pull requests, so it is never kept in Git LFS`,
     {
       hint: 'hold fewer charges for review: lower flag_rules.max_flags, and see why so many are held (most often the export lacks its tags)',
     },
   );
+}
+
+/** Bytes flags.yaml takes at the least: each flag's free texts in UTF-8, as each is written at least once. */
+export function flagsTextBytes(flags: Flag[]): number {
+  let bytes = 0;
+  const add = (t: string | null | undefined) => {
+    if (t) bytes += Buffer.byteLength(t);
+  };
+  for (const f of flags) {
+    add(f.message);
+    add(f.note);
+    add(f.decided_by);
+    const c = f.charge;
+    add(c.resource);
+    add(c.service);
+    add(c.pi_email);
+    add(c.project_id);
+    add(c.fund_org);
+  }
+  return bytes;
 }
 
 /** Whether .gitattributes routes data/ through Git LFS. */
