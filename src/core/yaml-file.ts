@@ -76,7 +76,7 @@ export async function readYamlFile<S extends z.ZodType, M>(
 
 /** A file's text, or null when there is none. A folder in its place is a user's mistake, said so. */
 export async function readText(path: string, display: string): Promise<string | null> {
-  return (await readHashedText(path, display, false))?.text ?? null;
+  return (await readBytes(path, display))?.toString('utf8') ?? null;
 }
 
 /**
@@ -86,13 +86,18 @@ export async function readText(path: string, display: string): Promise<string | 
  * changed where nobody edited.
  */
 export async function readTextHashed(path: string, display: string): Promise<{ text: string; sha256: string } | null> {
-  return (await readHashedText(path, display, true)) as { text: string; sha256: string } | null;
+  const bytes = await readBytes(path, display);
+  if (bytes === null) return null;
+  if (!isUtf8(bytes))
+    throw new UserError(`${display} is not UTF-8 text: nothing was changed`, {
+      hint: 'save it as UTF-8 in an editor (a write would turn the bytes that are not into U+FFFD)',
+    });
+  return { text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-async function readHashedText(path: string, display: string, edit: boolean): Promise<{ text: string; sha256: string | null } | null> {
-  let bytes: Buffer;
+async function readBytes(path: string, display: string): Promise<Buffer | null> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
@@ -100,12 +105,6 @@ async function readHashedText(path: string, display: string, edit: boolean): Pro
       throw new UserError(`${display} is a folder, not a file`, { hint: `move it aside; ${display} must be a YAML file` });
     throw e;
   }
-  if (!edit) return { text: bytes.toString('utf8'), sha256: null };
-  if (!isUtf8(bytes))
-    throw new UserError(`${display} is not UTF-8 text: nothing was changed`, {
-      hint: 'save it as UTF-8 in an editor (a write would turn the bytes that are not into U+FFFD)',
-    });
-  return { text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** The line and column of the deepest node on `path` that has a position (a missing key has none). */

@@ -18,9 +18,14 @@ export async function readFlagsWithHash(root: string, period: string): Promise<{
 }
 
 export async function readFlags(root: string, period: string): Promise<FlagsFile> {
+  return (await readFlagsFile(root, period)) ?? { version: FLAG_SCHEME, period, flags: [] };
+}
+
+/** A period's flags.yaml, read and checked; null when the period has none. */
+export async function readFlagsFile(root: string, period: string): Promise<FlagsFile | null> {
   const display = flagsDisplay(period);
   const text = await readText(layout.flagsFile(root, period), display);
-  return text === null ? { version: FLAG_SCHEME, period, flags: [] } : parseFlags(text, display);
+  return text === null ? null : parseFlags(text, display);
 }
 
 export function parseFlags(text: string, display: string): FlagsFile {

@@ -5,14 +5,14 @@
  * the web app call these same functions.
  */
 import { UserError } from '../core/errors.ts';
-import { readText, readTextHashed } from '../core/yaml-file.ts';
+import { readTextHashed } from '../core/yaml-file.ts';
 import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule } from '../domain/rules.ts';
-import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { layout, periodFolders } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { commitWrites } from '../repo/write.ts';
 import { editFlagsText, type FlagChange, type FlagNode, type Ids } from './edit.ts';
-import { parseFlags } from './file.ts';
+import { flagsDisplay, readFlagsFile } from './file.ts';
 import { assignmentSchema, type Flag, type FlagStatus } from './schema.ts';
 
 export interface Decision {
@@ -40,9 +40,8 @@ export async function loadAllFlags(root: string, period?: string): Promise<{ per
   const periods = period ? [period] : await periodFolders(layout.periodsDir(root));
   const out = [];
   for (const p of periods) {
-    const display = relPath('periods', p, 'flags.yaml');
-    const text = await readText(layout.flagsFile(root, p), display);
-    if (text !== null) out.push({ period: p, flags: parseFlags(text, display).flags });
+    const file = await readFlagsFile(root, p);
+    if (file !== null) out.push({ period: p, flags: file.flags });
   }
   return out;
 }
@@ -143,7 +142,7 @@ export async function assignFlag(
 export async function editFlags(root: string, period: string, ids: Ids, change: FlagChange): Promise<ReviewOutcome> {
   await assertOpen(root, period, 'change its review decisions');
   const path = layout.flagsFile(root, period);
-  const display = relPath('periods', period, 'flags.yaml');
+  const display = flagsDisplay(period);
   const read = await readTextHashed(path, display);
   if (read === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
   const edit = editFlagsText(read.text, display, ids, change);
