@@ -6,10 +6,11 @@
  * Target (2 cores): at most 10 s and 1 GB.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prng } from '../lib/prng.ts';
 import { median } from './median.ts';
+import { timedNode } from './timed.ts';
 
 const ACCOUNTS = 500;
 
@@ -85,7 +86,7 @@ export async function convertBench(work: string, cli: string, records: number, r
   let charges = 0;
   for (let r = 0; r < runs; r++) {
     // The yardstick: read every line and split it on |, nothing else.
-    let t = performance.now();
+    const t = performance.now();
     const y = spawnSync(process.execPath, [
       '-e',
       `const rl=require('node:readline').createInterface({input:require('node:fs').createReadStream(${JSON.stringify(sacct)})});let n=0;rl.on('line',l=>{n+=l.split('|').length});rl.on('close',()=>console.log(n))`,
@@ -93,17 +94,14 @@ export async function convertBench(work: string, cli: string, records: number, r
     if (y.status !== 0) throw new Error(`yardstick failed: ${y.stderr}`);
     yard.push((performance.now() - t) / 1000);
     rmSync(out, { force: true });
-    rmSync(rss, { force: true });
-    t = performance.now();
-    const p = spawnSync(process.execPath, [cli, 'convert', 'slurm', sacct, '--period', '2025-03', '--out', out, '--json', '--root', dir], {
-      env: { ...process.env, OCB_REPORT_MAXRSS: rss },
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    });
-    const seconds = (performance.now() - t) / 1000;
-    if (p.status !== 0) throw new Error(`convert slurm failed (${p.status}): ${p.stderr}`);
+    const p = timedNode(
+      'convert slurm',
+      [cli, 'convert', 'slurm', sacct, '--period', '2025-03', '--out', out, '--json', '--root', dir],
+      rss,
+    );
+    const seconds = p.seconds;
     times.push(seconds);
-    rssMb = Math.max(rssMb, Number(readFileSync(rss, 'utf8')) / 1024);
+    rssMb = Math.max(rssMb, p.rssMb);
     charges = JSON.parse(p.stdout).charges;
     process.stderr.write(`  round ${r + 1}: convert slurm ${seconds.toFixed(2)} s, yardstick ${yard[r]?.toFixed(2)} s\n`);
   }

@@ -5,11 +5,11 @@
  * No yardstick and no target of the issue: the figures docs/SCALING.md gives for long review
  * queues, measured the same way each time. Each round starts from the same flags.yaml.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './median.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
+import { timedNode } from './timed.ts';
 
 const FLAGS = 100_000;
 
@@ -28,14 +28,9 @@ export async function flagsBench(work: string, cli: string, runs: number): Promi
   const flagsFile = join(repo, 'periods', '2025-03', 'flags.yaml');
   const kept = join(work, 'flags-100000.yaml');
   const rss = join(work, 'maxrss-flags');
-  const env = { ...process.env, OCB_REPORT_MAXRSS: rss, OCB_NOW: '2025-04-02T09:00:00Z' };
   const time = (label: string, args: string[]): Run => {
-    rmSync(rss, { force: true });
-    const t = performance.now();
-    const p = spawnSync(process.execPath, [cli, ...args, '--root', repo], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
-    const seconds = (performance.now() - t) / 1000;
-    if (p.status !== 0) throw new Error(`${label} failed (${p.status}): ${p.stderr}`);
-    const run = { seconds, rssMb: Number(readFileSync(rss, 'utf8')) / 1024 };
+    const { seconds, rssMb } = timedNode(label, [cli, ...args, '--root', repo], rss, { OCB_NOW: '2025-04-02T09:00:00Z' });
+    const run = { seconds, rssMb };
     process.stderr.write(`  ${label}: ${seconds.toFixed(1)} s, ${run.rssMb.toFixed(0)} MB\n`);
     return run;
   };

@@ -7,9 +7,10 @@
  * memory stays under 2 GB. Also the repository's size (working tree and .git).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
+import { timedNode } from './timed.ts';
 
 const PERIODS = 36;
 const PIS = 500;
@@ -29,15 +30,8 @@ export async function historyBench(work: string, cli: string): Promise<void> {
   mkdirSync(repo, { recursive: true });
   const rss = join(work, 'maxrss-history');
   const run = (label: string, args: string[]) => {
-    rmSync(rss, { force: true });
-    const t = performance.now();
-    const p = spawnSync(process.execPath, [cli, ...args, '--root', repo], {
-      env: { ...process.env, OCB_REPORT_MAXRSS: rss },
-      encoding: 'utf8',
-      maxBuffer: 1 << 30,
-    });
-    if (p.status !== 0) throw new Error(`${label} failed: ${p.stderr}`);
-    const r = { label, seconds: (performance.now() - t) / 1000, rssMb: Number(readFileSync(rss, 'utf8')) / 1024, out: p.stdout };
+    const p = timedNode(label, [cli, ...args, '--root', repo], rss);
+    const r = { label, seconds: p.seconds, rssMb: p.rssMb, out: p.stdout };
     process.stderr.write(`  ${label}: ${r.seconds.toFixed(1)} s, ${r.rssMb.toFixed(0)} MB\n`);
     return r;
   };

@@ -14,14 +14,14 @@
  * one slow yardstick run once made `generate` look within 2× when three rounds put it at
  * 1.8–2.5×.
  */
-import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { median } from './median.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
+import { timedNode } from './timed.ts';
 
 interface Run {
   label: string;
@@ -43,12 +43,8 @@ export async function largeBench(work: string, cli: string, rows: number, runs: 
   const rss = join(work, 'maxrss-large');
   const time = (label: string, args: string[], before?: () => void): Run => {
     before?.();
-    rmSync(rss, { force: true });
-    const t = performance.now();
-    const p = spawnSync(process.execPath, args, { env: { ...process.env, OCB_REPORT_MAXRSS: rss }, encoding: 'utf8', maxBuffer: 1 << 30 });
-    const seconds = (performance.now() - t) / 1000;
-    if (p.status !== 0) throw new Error(`${label} failed (${p.status}): ${p.stderr}`);
-    const run = { label, seconds, rssMb: Number(readFileSync(rss, 'utf8')) / 1024 };
+    const { seconds, rssMb } = timedNode(label, args, rss);
+    const run = { label, seconds, rssMb };
     process.stderr.write(`  ${label}: ${seconds.toFixed(1)} s, ${run.rssMb.toFixed(0)} MB\n`);
     return run;
   };

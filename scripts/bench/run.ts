@@ -11,7 +11,7 @@
  *   npm run bench:large, bench:history, bench:flags (not in the default run)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertBench } from './convert.ts';
@@ -21,6 +21,7 @@ import { largeBench } from './large.ts';
 import { median } from './median.ts';
 import { siteBench } from './site.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
+import { timedNode } from './timed.ts';
 import { webBench } from './web.ts';
 
 const { values } = parseArgs({
@@ -63,16 +64,7 @@ interface Step {
 /** One run of a step in a child process: wall seconds and peak RSS (MB). */
 function once(step: Step): { seconds: number; rssMb: number } {
   step.prepare?.();
-  rmSync(rssFile, { force: true });
-  const t = performance.now();
-  const p = spawnSync(process.execPath, step.args, {
-    env: { ...process.env, OCB_REPORT_MAXRSS: rssFile },
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-  });
-  const seconds = (performance.now() - t) / 1000;
-  if (p.status !== 0) throw new Error(`${step.label} failed (${p.status}): ${p.stderr}`);
-  return { seconds, rssMb: Number(readFileSync(rssFile, 'utf8')) / 1024 };
+  return timedNode(step.label, step.args, rssFile);
 }
 
 /**

@@ -2,10 +2,10 @@
  * Site and PDF benchmark: a billing repository with `pis` PIs × 2 projects (one statement each),
  * built with PDFs, then rebuilt with nothing changed. Prints the times and PDFs per second.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prng } from '../lib/prng.ts';
+import { timedNode } from './timed.ts';
 
 export interface SiteBench {
   statements: number;
@@ -37,15 +37,8 @@ export function siteBench(work: string, cli: string, pis = 500, rowsPerStatement
   }
   writeFileSync(join(repo, 'export.csv'), csv);
   const run = (args: string[]) => {
-    const rss = join(work, 'maxrss-site');
-    const t = performance.now();
-    const p = spawnSync(process.execPath, [cli, ...args, '--root', repo], {
-      env: { ...process.env, OCB_REPORT_MAXRSS: rss },
-      encoding: 'utf8',
-      maxBuffer: 1 << 30,
-    });
-    if (p.status !== 0) throw new Error(`${args.join(' ')} failed: ${p.stderr}`);
-    return { seconds: (performance.now() - t) / 1000, out: p.stdout, rssMb: Number(readFileSync(rss, 'utf8')) / 1024 };
+    const p = timedNode(args.join(' '), [cli, ...args, '--root', repo], join(work, 'maxrss-site'));
+    return { seconds: p.seconds, out: p.stdout, rssMb: p.rssMb };
   };
   run(['ingest', join(repo, 'export.csv'), '--source', 'AWS']);
   process.stderr.write(`  site: ${pis * 2} statements, ${rows} charges; building…\n`);
