@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
-import { Database } from '../src/db/duckdb.ts';
+import { CSV_RETRY_SQL, Database } from '../src/db/duckdb.ts';
+import { Params } from '../src/db/params.ts';
+import { sniffFile } from '../src/focus/file.ts';
+import { readFileSql } from '../src/focus/read-sql.ts';
 import { cli, PROJECT, removeDir, SAMPLE, scratchRepo, snapshot, tags, tempDir, writeCsv } from './helpers.ts';
 
 const HEADER = [
@@ -334,6 +337,46 @@ describe('ingest', () => {
     assert.equal(r.json().stored_as, 'data/2025-01/hpc.csv.gz');
     assert.deepEqual(r.json().totals, plain.json().totals);
     assert.equal(r.json().flags.total, plain.json().flags.total);
+  });
+
+  it("reads a file DuckDB's parallel reader refuses (lines of 300 KB), in every command that reads it", async (t) => {
+    // 20 rows of 300 KB: DuckDB's parallel reader, in 4 MB buffers, refuses it ("does not support
+    // a full read on this file"); read again in larger buffers, every row is there.
+    const repo = await scratchRepo(t);
+    const rows = Array.from({ length: 20 }, (_, i) => {
+      const row = good(i);
+      row[6] = `vm-${i}-${'x'.repeat(300_000)}`;
+      return row;
+    });
+    const file = await writeCsv(work, 'wide.csv', [HEADER, ...rows]);
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().rows, 20);
+    // 0.25 + 1.25 + … + 19.25, and 1.00 + … + 20.00
+    assert.deepEqual(r.json().totals, [
+      {
+        currency: 'USD',
+        rows: 20,
+        billed: '195.000000000000000000',
+        list: '210.000000000000000000',
+        flagged_rows: 0,
+        flagged_amount: '0.000000000000000000',
+      },
+    ]);
+    const generated = await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo);
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.equal(generated.json().statements[0].amount_due, '195.00');
+    assert.equal(generated.json().statements[0].charges, 20);
+
+    // The connection then reads in parallel, its usual way, again.
+    const db = await Database.open();
+    t.after(() => db.close());
+    const params = new Params();
+    const sniffed = await sniffFile(file, 'wide.csv');
+    const read = readFileSql({ file: sniffed, columns: {}, sourceSlug: 'aws', relPath: 'wide.csv' }, params);
+    const [counted] = await db.query(`SELECT count(*)::INT AS n, max(length(c6))::INT AS longest FROM ${read}`, params.values);
+    assert.deepEqual(counted, { n: 20, longest: 300_006 });
+    assert.deepEqual(await db.query(`SELECT ${CSV_RETRY_SQL} AS retry`), [{ retry: null }]);
   });
 
   it('writes nothing on --dry-run, and refuses a closed period', async (t) => {

@@ -26,6 +26,17 @@ async function setSession(connection: DuckDBConnection, settings: string[]): Pro
   for (const setting of settings) await connection.run(`SET SESSION ${setting}`);
 }
 
+/**
+ * How a `read_csv` of the tool's reads its file, as SQL: NULL at first, then 1 or 2 while the
+ * connection reads again a file DuckDB's parallel reader refused (`Database.run`). That reader
+ * checks that its threads split the file at the same lines, and refuses a file where they did
+ * not ("does not support a full read on this file"): seen with lines of 200 KB and more in 4 MB
+ * buffers. Read again with 32 MB buffers (1), then by one thread (2: DuckDB's own advice, but
+ * then 2,048 rows go through each step at once, over 600 MB with 300 KB lines).
+ */
+export const CSV_RETRY_SQL = "getvariable('openchargeback_csv_retry')";
+const PARALLEL_CSV_REFUSED = /Parallel CSV Reader currently does not support a full read/i;
+
 export class Database {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -112,8 +123,43 @@ export class Database {
       : undefined;
     try {
       return read(await connection.runAndReadAll(sql, params));
+    } catch (e) {
+      if (!PARALLEL_CSV_REFUSED.test((e as Error).message ?? '')) throw e;
+      return read(await this.csvRetry(connection, () => connection.runAndReadAll(sql, params)));
     } finally {
       clearInterval(timer);
+    }
+  }
+
+  /** How each connection is reading CSV files again (CSV_RETRY_SQL), and for how many statements. */
+  private readonly csvRetries = new Map<DuckDBConnection, { level: number; running: number }>();
+
+  /**
+   * Runs `fn` with the connection's CSV files read as CSV_RETRY_SQL says, level by level. Other
+   * statements that start meanwhile read so too (the same rows, more slowly); the first way
+   * comes back when none is retrying.
+   */
+  private async csvRetry<T>(connection: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+    const state = this.csvRetries.get(connection) ?? { level: 0, running: 0 };
+    this.csvRetries.set(connection, state);
+    state.running++;
+    try {
+      for (let level = 1; ; level++) {
+        if (state.level < level) {
+          state.level = level;
+          await connection.run(`SET VARIABLE openchargeback_csv_retry = ${level}`);
+        }
+        try {
+          return await fn();
+        } catch (e) {
+          if (level === 2 || !PARALLEL_CSV_REFUSED.test((e as Error).message ?? '')) throw e;
+        }
+      }
+    } finally {
+      if (--state.running === 0) {
+        state.level = 0;
+        await connection.run('RESET VARIABLE openchargeback_csv_retry');
+      }
     }
   }
 

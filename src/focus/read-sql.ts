@@ -3,6 +3,7 @@
  * tokens, so every check and rule reads CSV and Parquet alike. Parameters only; no file path or
  * header text is pasted into the SQL.
  */
+import { CSV_RETRY_SQL } from '../db/duckdb.ts';
 import type { Params } from '../db/params.ts';
 import type { ColumnMap } from './columns.ts';
 import { csvBytes, type SniffedFile } from './file.ts';
@@ -45,7 +46,9 @@ export function readFileSql(f: ChargeFile, params: Params): string {
   const { path, compression } = csvBytes(f.file);
   return `read_csv(${params.add(path)}, auto_detect = false, header = true, columns = {${columns}},
     nullstr = ['', 'NULL', 'null'], delim = ',', quote = '"', escape = '"', strict_mode = true,
-    compression = ${params.add(compression)}, buffer_size = ${READ_BUFFER}, max_line_size = ${MAX_LINE_BYTES})`;
+    compression = ${params.add(compression)}, max_line_size = ${MAX_LINE_BYTES},
+    buffer_size = (CASE WHEN ${CSV_RETRY_SQL} IS NULL THEN ${READ_BUFFER} ELSE ${RETRY_BUFFER} END),
+    parallel = (${CSV_RETRY_SQL} IS DISTINCT FROM 2))`;
 }
 
 function parquetTextSql(column: string, type: string): string {
@@ -64,6 +67,9 @@ export const MAX_LINE_BYTES = 2_000_000;
  * a hundred thousand.
  */
 const READ_BUFFER = 4 << 20;
+
+/** The buffer of a second read, when DuckDB's parallel reader refused the first (CSV_RETRY_SQL): its own default. */
+const RETRY_BUFFER = 32 << 20;
 
 /** The distinct top-level keys of Tags in the file's first rows. */
 export function sampleTagKeysSql(f: ChargeFile, params: Params, rows: number): string | null {
