@@ -75,7 +75,7 @@ describe('a large export', () => {
     assert.equal(refused.code, 2);
     assert.match(
       refused.stderr,
-      /data\/2025-01\/aws\.csv\.gz would be 0 MB even compressed: git hosts refuse files over 100 MB without Git LFS/,
+      /data\/2025-01\/aws\.csv\.gz would be \d{2,3} KB even compressed, more than data_files\.lfs_above_mb \(0\.01 MB\): git hosts refuse files over 100 MB without Git LFS/,
     );
     assert.match(refused.stderr, /hint: run `focus-billing init --lfs`/);
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
@@ -84,6 +84,21 @@ describe('a large export', () => {
     assert.match(await readFile(join(repo, '.gitattributes'), 'utf8'), /^data\/\*\* filter=lfs diff=lfs merge=lfs -text$/m);
     assert.equal((await cli('init', repo, '--lfs', '--json')).json().lfs.gitattributes, false, 'a second time changes nothing');
     assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+  });
+
+  it('stored as delivered over the LFS threshold is refused by --dry-run too, as the ingest would be', async (t) => {
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 100, lfs_above_mb: 0.01 }');
+    const before = await snapshot(repo);
+    for (const dryRun of [['--dry-run'], []]) {
+      const refused = await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo, ...dryRun);
+      assert.equal(refused.code, 2, `${dryRun.join('')} ${refused.stdout}`);
+      assert.match(
+        refused.stderr,
+        /data\/2025-01\/aws\.csv would be 747 KB, more than data_files\.lfs_above_mb \(0\.01 MB\): git hosts refuse files over 100 MB without Git LFS/,
+      );
+    }
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
   });
 });
 

@@ -619,12 +619,14 @@ describe('more charges held for review than flag_rules.max_flags', () => {
     const repo = await scratchRepo(t, await limited(50, '\ndata_files: { lfs_above_mb: 0.002 }\n'));
     const file = await writeCsv(work, 'held5.csv', [HEADER, ...heldRows(5)]);
     const before = await snapshot(repo);
-    const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo);
-    assert.equal(refused.code, 2, refused.stderr);
-    assert.match(
-      refused.stderr,
-      /periods\/2025-03\/flags\.yaml would be [3-9] KB, more than data_files\.lfs_above_mb \(0\.002 MB\): git hosts refuse files over 100 MB/,
-    );
+    for (const dryRun of [['--dry-run'], []]) {
+      const refused = await cli('ingest', file, '--source', 'AWS', '--root', repo, ...dryRun);
+      assert.equal(refused.code, 2, `${dryRun.join('')} ${refused.stdout}`);
+      assert.match(
+        refused.stderr,
+        /periods\/2025-03\/flags\.yaml would be [3-9] KB, more than data_files\.lfs_above_mb \(0\.002 MB\): git hosts refuse files over 100 MB/,
+      );
+    }
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
     const fewer = await writeCsv(work, 'held1.csv', [HEADER, ...heldRows(1)]);
     assert.equal((await cli('ingest', fewer, '--source', 'AWS', '--root', repo)).code, 0, 'a file within the limit is written');

@@ -147,7 +147,7 @@ describe("ingest's scan by Tags text", () => {
     await withDatabase(async (db) => {
       const r = await sameEveryWay(db, path);
       assert.ok(typeof r !== 'string', String(r));
-      const held = rows.flatMap((row, i) => (i % 3 === 0 ? [i + 2] : [])); // line 1 is the header
+      const held = rows.flatMap((_row, i) => (i % 3 === 0 ? [i + 2] : [])); // line 1 is the header
       assert.deepEqual(
         r.flagged.map((x) => x.line),
         held,

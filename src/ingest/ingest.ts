@@ -268,6 +268,15 @@ async function ingestParts(
       decisions_dropped: merged.dropped,
       by_rule: countByRule(incoming),
     };
+    // What a write would refuse, a dry run refuses too.
+    for (const [i, part] of parts.entries()) await checkSize(options.root, config, part, stored[i] as string);
+    let flagsText: string | undefined;
+    if (merged.flags.length > 0 || current.file.flags.length > 0) {
+      // Its texts alone can be too many to write as one string (600 MB of resource names was).
+      checkFlagsSize(config, period, flagsTextBytes(merged.flags), 'at least');
+      flagsText = formatFlags({ version: current.file.version, period, flags: merged.flags });
+      checkFlagsSize(config, period, Buffer.byteLength(flagsText));
+    }
     if (options.dryRun) return report('dry-run', flagSummary);
     const plan = options.commit ? await planCommit(options.root, { period, slug }, options.commit.branch) : undefined;
 
@@ -280,16 +289,11 @@ async function ingestParts(
         const original = await part.staged.original;
         writes.push({ target: `${target}${ORIGINAL_SUFFIX}`, content: originalRecord(basename(part.input.display), original) });
       }
-      await checkSize(options.root, config, part, stored[i] as string);
     }
-    if (merged.flags.length > 0 || current.file.flags.length > 0) {
-      // Its texts alone can be too many to write as one string (600 MB of resource names was).
-      checkFlagsSize(config, period, flagsTextBytes(merged.flags), 'at least');
-      const content = formatFlags({ version: current.file.version, period, flags: merged.flags });
-      checkFlagsSize(config, period, Buffer.byteLength(content));
+    if (flagsText !== undefined) {
       writes.push({
         target: layout.flagsFile(options.root, period),
-        content,
+        content: flagsText,
         expect: { sha256: current.sha256, display: flagsDisplay(period) },
       });
     }
@@ -406,11 +410,14 @@ async function readOriginal(stored: string): Promise<OriginalFile | null> {
 /** A stored file over the LFS threshold needs data/ in Git LFS: refused (exit 2, nothing written) otherwise. */
 async function checkSize(root: string, config: Config, part: Part, stored: string): Promise<void> {
   if (part.staged) await part.staged.done;
+  // A dry run compresses nothing, so knows the size of a file stored as delivered only.
+  const known = part.staged !== undefined || part.store.compression === part.sniffed.compression;
+  if (!known) return;
   const size = part.staged ? (await stat(part.staged.tmp)).size : part.sniffed.size;
   const limit = config.data_files.lfs_above_mb * MIB;
   if (size <= limit || (await dataInLfs(root))) return;
   throw new UserError(
-    `${stored} would be ${(size / MIB).toFixed(0)} MB${part.store.compression === 'gzip' ? ' even compressed' : ''}: git hosts refuse files over 100 MB without Git LFS`,
+    `${stored} would be ${sizeText(size)}${part.store.compression === 'gzip' ? ' even compressed' : ''}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB without Git LFS`,
     {
       hint: 'run `focus-billing init --lfs` to keep data/ in Git LFS (it writes .gitattributes), commit that, and ingest again',
     },
@@ -428,6 +435,11 @@ function tooManyFlags(period: string, total: number, incoming: number, max: numb
   );
 }
 
+/** A file's size for a message: KB under a megabyte (a limit set that low is a test's), else MB. */
+function sizeText(bytes: number): string {
+  return bytes < MIB ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / MIB).toFixed(0)} MB`;
+}
+
 /**
  * flags.yaml is reviewed in pull requests, never in Git LFS: it must stay within what git hosts
  * accept. `bytes` is its size, or (`at least`) a size it cannot be smaller than.
@@ -435,7 +447,7 @@ function tooManyFlags(period: string, total: number, incoming: number, max: numb
 function checkFlagsSize(config: Config, period: string, bytes: number, bound?: 'at least'): void {
   if (bytes <= config.data_files.lfs_above_mb * MIB) return;
   throw new UserError(
-    `${flagsDisplay(period)} would be ${bound ? `${bound} ` : ''}${bytes < MIB ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / MIB).toFixed(0)} MB`}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB, and flags.yaml is reviewed in pull requests, so it is never kept in Git LFS`,
+    `${flagsDisplay(period)} would be ${bound ? `${bound} ` : ''}${sizeText(bytes)}, more than data_files.lfs_above_mb (${config.data_files.lfs_above_mb} MB): git hosts refuse files over 100 MB, and flags.yaml is reviewed in pull requests, so it is never kept in Git LFS`,
     {
       hint: 'hold fewer charges for review: lower flag_rules.max_flags, and see why so many are held (most often the export lacks its tags)',
     },
