@@ -519,6 +519,39 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       /unknown source "Slurm": expected one of AWS, Azure, GCP, HPC, Storage, VMs\n {2}hint: add it under `sources:` in config.yaml/,
     );
   });
+
+  it('more memory than DuckDB may use (OCB_MEMORY_LIMIT), or a limit it cannot read', async (t) => {
+    // 60 held rows of 100 KB names: 6 MB that DuckDB cannot hold in 16 MB (2,000 of 300 KB did not fit in 2 GiB).
+    const repo = await scratchRepo(t);
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const row = good(i, { tags: untagged });
+      row[6] = `vm-${i}-${'x'.repeat(100_000)}`;
+      return row;
+    });
+    const file = await writeCsv(work, 'heavy.csv', [HEADER, ...rows]);
+    const before = await snapshot(repo);
+    const set = process.env.OCB_MEMORY_LIMIT;
+    t.after(() => {
+      if (set === undefined) delete process.env.OCB_MEMORY_LIMIT;
+      else process.env.OCB_MEMORY_LIMIT = set;
+    });
+    process.env.OCB_MEMORY_LIMIT = '16MB';
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: \S+heavy\.csv: DuckDB needed more memory than it may use \(memory_limit 16MB\): Out of Memory Error: failed to allocate .*\n {2}hint: very long texts in the rows .* set OCB_MEMORY_LIMIT \(such as OCB_MEMORY_LIMIT=6GiB\)\n$/,
+    );
+    process.env.OCB_MEMORY_LIMIT = 'lots';
+    const unread = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(unread.code, 2);
+    assert.match(unread.stderr, /^error: OCB_MEMORY_LIMIT="lots": expected a size such as 4GiB or 6000MB\n/);
+    assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    process.env.OCB_MEMORY_LIMIT = '2GiB';
+    const taken = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(taken.json().flags.total, 60);
+  });
 });
 
 describe('more charges held for review than flag_rules.max_flags', () => {

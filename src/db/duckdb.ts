@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import { UserError } from '../core/errors.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -53,7 +54,7 @@ export class Database {
     const settings: Record<string, string> = {
       preserve_insertion_order: 'true',
       temp_directory: spillDir,
-      memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+      memory_limit: options.memoryLimit ?? memoryLimit(),
     };
     if (options.threads) settings.threads = String(options.threads);
     const instance = await DuckDBInstance.create(':memory:', settings);
@@ -122,10 +123,14 @@ export class Database {
         }, 1000)
       : undefined;
     try {
-      return read(await connection.runAndReadAll(sql, params));
+      try {
+        return read(await connection.runAndReadAll(sql, params));
+      } catch (e) {
+        if (!PARALLEL_CSV_REFUSED.test((e as Error).message ?? '')) throw e;
+        return read(await this.csvRetry(connection, () => connection.runAndReadAll(sql, params)));
+      }
     } catch (e) {
-      if (!PARALLEL_CSV_REFUSED.test((e as Error).message ?? '')) throw e;
-      return read(await this.csvRetry(connection, () => connection.runAndReadAll(sql, params)));
+      throw OUT_OF_MEMORY.test((e as Error).message ?? '') ? outOfMemory(e) : e;
     } finally {
       clearInterval(timer);
     }
@@ -181,6 +186,35 @@ let opened = 0;
  * (106 s against 97 s, one run each in one process).
  */
 const DEFAULT_MEMORY_LIMIT = `${Math.floor(Math.min(2 * 1024, totalmem() / 2 / 1024 / 1024))}MiB`;
+
+/** DuckDB's memory limit: `OCB_MEMORY_LIMIT` (a size as DuckDB reads it: 4GiB, 6000MB) when set. */
+function memoryLimit(): string {
+  const set = process.env.OCB_MEMORY_LIMIT;
+  if (!set) return DEFAULT_MEMORY_LIMIT;
+  // DuckDB says only "Failed to set config" of a size it cannot read.
+  if (!/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(set))
+    throw new UserError(`OCB_MEMORY_LIMIT=${JSON.stringify(set)}: expected a size such as 4GiB or 6000MB`, {
+      hint: 'DuckDB may use this much memory; unset it for the default (2 GiB, or half of a smaller machine)',
+    });
+  return set;
+}
+
+const OUT_OF_MEMORY = /^Out of Memory Error/i;
+
+/**
+ * DuckDB needed more memory than it may use: said as what to do, not as a bug. What needs it is
+ * an input out of the ordinary (held rows of 300 KB names made 600 MB that DuckDB could not
+ * hold in 2 GiB), so it exits as bad input does, with nothing written.
+ */
+export class OutOfMemory extends UserError {}
+
+function outOfMemory(e: unknown): OutOfMemory {
+  const detail = ((e as Error).message ?? '').split('\n')[0];
+  return new OutOfMemory(`DuckDB needed more memory than it may use (memory_limit ${memoryLimit()}): ${detail}`, {
+    hint: `very long texts in the rows (names or tags of hundreds of KB) are the usual cause; to use more of this machine's ${(totalmem() / 1024 ** 3).toFixed(0)} GB, set OCB_MEMORY_LIMIT (such as OCB_MEMORY_LIMIT=6GiB)`,
+    cause: e,
+  });
+}
 
 /** Runs `fn` with a fresh in-memory database, closing it afterwards. */
 export async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {

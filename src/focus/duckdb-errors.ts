@@ -3,6 +3,7 @@
  * (its CSV structure, its amounts) are blamed on it; anything else is rethrown as it is.
  */
 import { invalidInput, UserError } from '../core/errors.ts';
+import { OutOfMemory } from '../db/duckdb.ts';
 import type { ChargeFile } from './read-sql.ts';
 
 /** "CSV" or "Parquet", for messages. */
@@ -12,6 +13,7 @@ export function formatName(f: ChargeFile): string {
 
 /** Translates a DuckDB error met while reading `f`; throws the located message, or the error itself. */
 export function throwReadError(e: unknown, f: ChargeFile): never {
+  if (e instanceof OutOfMemory) throw new OutOfMemory(e.message, { location: { file: f.file.display }, hint: e.hint, cause: e.cause });
   const raw = (e as Error).message ?? String(e);
   // Read from its plain copy, the file is still the stored one for whoever reads the message.
   const message = f.file.plain === undefined ? raw : raw.split(f.file.plain).join(f.file.display);
