@@ -57,7 +57,11 @@ export class Database {
       memory_limit: options.memoryLimit ?? memoryLimit(),
     };
     if (options.threads) settings.threads = String(options.threads);
-    const instance = await DuckDBInstance.create(':memory:', settings);
+    const instance = await DuckDBInstance.create(':memory:', settings).catch((e: Error) => {
+      // A size that reads as one but is more than DuckDB takes (99999999TB): DuckDB names no setting.
+      if (process.env.OCB_MEMORY_LIMIT && /Failed to set config/i.test(e.message)) throw badMemoryLimit(process.env.OCB_MEMORY_LIMIT);
+      throw e;
+    });
     const connection = await instance.connect();
     await setSession(connection, SESSION);
     return new Database(instance, connection, spillDir);
@@ -192,11 +196,14 @@ function memoryLimit(): string {
   const set = process.env.OCB_MEMORY_LIMIT;
   if (!set) return DEFAULT_MEMORY_LIMIT;
   // DuckDB says only "Failed to set config" of a size it cannot read.
-  if (!/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(set))
-    throw new UserError(`OCB_MEMORY_LIMIT=${JSON.stringify(set)}: expected a size such as 4GiB or 6000MB`, {
-      hint: 'DuckDB may use this much memory; unset it for the default (2 GiB, or half of a smaller machine)',
-    });
+  if (!/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(set)) throw badMemoryLimit(set);
   return set;
+}
+
+function badMemoryLimit(set: string): UserError {
+  return new UserError(`OCB_MEMORY_LIMIT=${JSON.stringify(set)}: expected a size such as 4GiB or 6000MB`, {
+    hint: 'DuckDB may use this much memory; unset it for the default (2 GiB, or half of a smaller machine)',
+  });
 }
 
 const OUT_OF_MEMORY = /^Out of Memory Error/i;
