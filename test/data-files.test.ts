@@ -86,6 +86,27 @@ describe('a large export', () => {
     assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
   });
 
+  it('is compressed when data/ is missing too (it was stored as its plain bytes under the .csv.gz name)', async (t) => {
+    const repo = await scratchRepo(t);
+    await withSettings(repo, '{ compress_above_mb: 0.5 }');
+    await rm(join(repo, 'data'), { recursive: true });
+    // Refused after its copy began (a row with a bad date at the end): no data/ is left behind.
+    const bad = join(await scratch(t), 'bad.csv');
+    const text = await readFile(EXPORT, 'utf8');
+    const last = text.trimEnd().split('\n').at(-1) as string;
+    await writeFile(bad, `${text}${last.replace(/2025-01-01/g, '2025-13-01')}\n`);
+    const refused = await cli('ingest', bad, '--source', 'AWS', '--root', repo);
+    assert.equal(refused.code, 2, refused.stdout);
+    assert.equal(existsSync(join(repo, 'data')), false, 'no data/ left behind');
+
+    const r = await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().stored_as, 'data/2025-01/aws.csv.gz');
+    const gz = await readFile(join(repo, 'data/2025-01/aws.csv.gz'));
+    assert.equal(sha(gunzipSync(gz)), sha(await readFile(EXPORT)));
+    assert.ok(existsSync(join(repo, 'data/2025-01/aws.csv.gz.original.json')));
+  });
+
   it('stored as delivered over the LFS threshold is refused by --dry-run too, as the ingest would be', async (t) => {
     const repo = await scratchRepo(t);
     await withSettings(repo, '{ compress_above_mb: 100, lfs_above_mb: 0.01 }');

@@ -4,7 +4,7 @@
  * Read → plan → apply: nothing is written until every check has passed.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type Config, MAX_FLAGS_LIMIT, type SourceConfig, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
@@ -124,10 +124,13 @@ export async function ingest(db: Database, config: Config, options: IngestOption
     parts.push({ input: f, sniffed, columns, store, target: { file: sniffed, columns, sourceSlug: slug, relPath: f.display } });
   }
   // The byte-for-byte copies into data/ run while DuckDB reads the files; they are renamed into
-  // place only if every check and write succeeds, and removed otherwise.
+  // place only if every check and write succeeds, and removed otherwise. A data/ missing is made
+  // (a large export stored without staging was its plain bytes under a .csv.gz name), and removed
+  // again if nothing lands in it.
   const dataDir = layout.dataDir(options.root);
+  const makesDataDir = !options.dryRun && !existsSync(dataDir);
   try {
-    if (!options.dryRun && existsSync(dataDir))
+    if (!options.dryRun)
       for (const part of parts) {
         part.staged =
           part.store.compression !== part.sniffed.compression
@@ -141,6 +144,7 @@ export async function ingest(db: Database, config: Config, options: IngestOption
       await part.staged?.discard();
       await part.inflated?.discard();
     }
+    if (makesDataDir) await rmdir(dataDir).catch(() => {}); // only if empty: nothing was stored
   }
 }
 
