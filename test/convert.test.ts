@@ -602,6 +602,48 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('refuses text that is not UTF-8 (a Latin-1 file) or holds a NUL byte, at its line, where it was turned into U+FFFD', async () => {
+    const [header, first] = SACCT.split('\n');
+    const job = (name: string) =>
+      Buffer.from(`300|${name}|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=1\n`);
+    // Line 2 holds UTF-8 (é), so the reader has left its ASCII path when line 3's Latin-1 é comes.
+    const latin1 = Buffer.concat([Buffer.from(`${header}\n${first?.replace('cross', 'café')}\n`), job('caf\xe9').fill(0xe9, 8, 9)]);
+    await writeFile(join(dir, 'latin1.txt'), latin1);
+    await refused(
+      ['slurm', 'latin1.txt', '--period', '2025-03'],
+      /latin1\.txt:3: not UTF-8 text: expected UTF-8 text, found bytes that are not UTF-8\n {2}hint: save the file as UTF-8/,
+    );
+    await writeFile(join(dir, 'nul.txt'), Buffer.concat([Buffer.from(`${header}\n${first}\n`), job('a\0b')]));
+    await refused(['slurm', 'nul.txt', '--period', '2025-03'], /nul\.txt:3: not a text file: expected text, found a NUL byte/);
+    await writeFile(
+      join(dir, 'vms-latin1.json'),
+      Buffer.concat([Buffer.from('[\n  {"Name": "chen-1",\n   "Notes": "'), Buffer.from([0xe9]), Buffer.from('"}\n]\n')]),
+    );
+    await refused(['vms', 'vms-latin1.json', '--period', '2025-03'], /vms-latin1\.json:3: not UTF-8 text/);
+  });
+
+  it('keeps a character whose bytes fall on both sides of a read (4 MB) whole', async () => {
+    // 40,000 jobs named with two- to four-byte characters, the first name padded until the byte
+    // at 4 MB (where the first read ends) is inside a character.
+    const names = ['é', '€', '😀'];
+    const file = (pad: number) => {
+      const lines = [SACCT.split('\n')[0]];
+      for (let i = 0; i < 40_000; i++) {
+        const name = `${i === 0 ? 'x'.repeat(pad) : ''}${names[i % 3]?.repeat(60 + (i % 7))}`;
+        lines.push(`${1000 + i}|${name}|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T01:00:00|01:00:00|cpu=1`);
+      }
+      return Buffer.from(`${lines.join('\n')}\n`);
+    };
+    let bytes = file(0);
+    for (let pad = 1; ((bytes[4 << 20] as number) & 0xc0) !== 0x80; pad++) bytes = file(pad);
+    await writeFile(join(dir, 'wide-names.txt'), bytes);
+    const out = join(dir, 'wide-names.csv');
+    const r = await convert('slurm', 'wide-names.txt', '--period', '2025-03', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const converted = await readFile(out, 'utf8');
+    assert.ok(!converted.includes('\uFFFD'), 'no character lost');
+  });
+
   it('refuses a wrong column set, a date outside the period, a negative quantity and an unknown unit', async () => {
     await writeFile(join(dir, 'u1.csv'), 'day,pi,quantity\n2025-03-01,a,1\n');
     await refused(['usage', 'u1.csv'], /u1\.csv:1: expected the columns date,pi_email,project_id,fund_org,service,resource,quantity,unit/);

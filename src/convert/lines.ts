@@ -1,9 +1,8 @@
 /** Reading a text file line by line, fast, with line numbers (for the converters' own formats). */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
-import { UserError } from '../core/errors.ts';
+import { open, readFile } from 'node:fs/promises';
+import { invalidInput, UserError } from '../core/errors.ts';
 import { gunzipStream } from '../core/zlib.ts';
 
 /**
@@ -31,16 +30,28 @@ export async function* textLineBatches(
   // A range (bytes [start, end), from a line's start) is read as it is: ranges are of plain files.
   const raw = createReadStream(path, { highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
   const stream = !range && head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(gunzipStream()) : raw;
-  const decoder = new StringDecoder('utf8');
   let rest = '';
   let n = 0;
+  // The bytes of a character split across chunks, kept for the next one.
+  let carry: Buffer = Buffer.alloc(0);
   try {
     // ASCII (most exports) decodes faster as Latin-1, which is the same for it; from the first
-    // byte that is not ASCII on, the UTF-8 decoder (which keeps a character split across chunks).
+    // byte that is not ASCII on, as UTF-8, checked: a byte that is not UTF-8 (a file saved as
+    // Latin-1) is refused at its line, never turned into U+FFFD on a statement.
     let ascii = true;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (chunk.indexOf(0) !== -1) throw hasNul(display, n + 1 + breaksBefore(chunk, chunk.indexOf(0)));
       ascii &&= isAscii(chunk);
-      const text = rest + (ascii ? chunk.toString('latin1') : decoder.write(chunk));
+      let text: string;
+      if (ascii) text = rest + chunk.toString('latin1');
+      else {
+        const whole = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+        const complete = completeUtf8(whole);
+        const body = whole.subarray(0, complete);
+        carry = Buffer.from(whole.subarray(complete));
+        if (!isUtf8(body)) throw notText(display, n + 1 + firstBadLine(body));
+        text = rest + body.toString('utf8');
+      }
       const lines: string[] = [];
       let start = 0;
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
@@ -61,8 +72,70 @@ export async function* textLineBatches(
   } finally {
     raw.destroy();
   }
-  rest += decoder.end();
+  if (carry.length > 0) throw notText(display, n + 1);
   if (rest.length > 0) yield { lines: [rest.endsWith('\r') ? rest.slice(0, -1) : rest], first: n + 1 };
+}
+
+/** Where `bytes` ends with a UTF-8 character's first bytes only: the length before them (else all of it). */
+function completeUtf8(bytes: Buffer): number {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 4); i--) {
+    const b = bytes[i] as number;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + length > bytes.length ? i : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** Line breaks before `offset`. */
+function breaksBefore(bytes: Buffer, offset: number): number {
+  let breaks = 0;
+  for (let i = bytes.indexOf(10); i !== -1 && i < offset; i = bytes.indexOf(10, i + 1)) breaks++;
+  return breaks;
+}
+
+/** The index (0 for the first) of the first line of `bytes` that is not UTF-8 (a line break is never inside a character). */
+function firstBadLine(bytes: Buffer): number {
+  let line = 0;
+  let start = 0;
+  for (let i = bytes.indexOf(10); ; i = bytes.indexOf(10, start)) {
+    const end = i === -1 ? bytes.length : i;
+    if (!isUtf8(bytes.subarray(start, end))) return line;
+    if (i === -1) return line;
+    line++;
+    start = i + 1;
+  }
+}
+
+/** A whole (small) UTF-8 text file, such as a JSON inventory: refused at the line of a byte that is not UTF-8. */
+export async function readUtf8(path: string, display: string): Promise<string> {
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`${display}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a file' : e.message}`, {
+      hint: 'check the path',
+    });
+  });
+  if (!isUtf8(bytes)) throw notText(display, 1 + firstBadLine(bytes));
+  return bytes.toString('utf8');
+}
+
+function hasNul(display: string, line: number): UserError {
+  return invalidInput(
+    { file: display, line },
+    'not a text file',
+    'text',
+    'a NUL byte',
+    'is it the export itself? a NUL byte is never part of one (a file cut short while written, or binary data)',
+  );
+}
+
+function notText(display: string, line: number): UserError {
+  return invalidInput(
+    { file: display, line },
+    'not UTF-8 text',
+    'UTF-8 text',
+    'bytes that are not UTF-8',
+    'save the file as UTF-8 (iconv -f latin1 -t utf-8 < in > out, for a Latin-1 file) and convert it again',
+  );
 }
 
 /** Each line of a (possibly gzip-compressed) UTF-8 text file, without its line break, with its 1-based number. */

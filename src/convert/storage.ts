@@ -5,13 +5,12 @@
  * project's paths on one rate are added up, the rate's free allowance (`free_tb`) is taken off,
  * and the rest is billed in TB-months (10^12 bytes) or GB-months (10^9), as storage is sold.
  */
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../core/errors.ts';
 import { parseDecimal, SCALE } from '../core/money.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvFields, textLines } from './lines.ts';
+import { csvFields, readUtf8, textLines } from './lines.ts';
 import { periodSpan } from './time.ts';
 
 export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
@@ -221,8 +220,9 @@ async function readCsv(file: { path: string; display: string }, period: string):
 
 async function readJsonReport(file: { path: string; display: string }, _period: string, format: StorageFormat): Promise<Sample[]> {
   let doc: unknown;
+  const text = await readUtf8(file.path, file.display);
   try {
-    doc = JSON.parse(await readFile(file.path, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
     throw new UserError(`not JSON: ${(e as Error).message}`, {
       location: { file: file.display },

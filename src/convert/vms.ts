@@ -8,13 +8,12 @@
  * `vms:` entries by name). Hyper-V / Azure Local `Get-VM | ConvertTo-Json` output is read as it
  * is too (Name, State, CreationTime, and the owner in Notes as `pi_email=…;project_id=…;fund_org=…`).
  */
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../core/errors.ts';
 import { periodDays } from '../domain/period.ts';
 import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvFields, textLines } from './lines.ts';
+import { csvFields, readUtf8, textLines } from './lines.ts';
 import { periodSpan, wallTime } from './time.ts';
 
 export interface VmsInput {
@@ -131,11 +130,7 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
 }
 
 async function readInventory(file: { path: string; display: string }): Promise<Vm[]> {
-  const text = await readFile(file.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new UserError(
-      `${file.display}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a file' : e.message}`,
-    );
-  });
+  const text = await readUtf8(file.path, file.display);
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return readJson(trimmed, file.display);
   return readCsv(file);
