@@ -669,6 +669,44 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('refuses a quantity out of range, and costs that reach 10^20 (which ingest refuses), naming the charge', async () => {
+    const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
+    await writeFile(join(dir, 'u-exp.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,1e999999999,unit\n`);
+    await refused(['usage', 'u-exp.csv'], /u-exp\.csv:2:7: quantity: expected a decimal number with at most 6 places, found "1e999999999"/);
+    // AI Gateway costs 0.000002 a unit (RATES): 10^26 units cost 2 × 10^20.
+    await writeFile(join(dir, 'u-big.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,1e26,unit\n`);
+    await refused(
+      ['usage', 'u-big.csv'],
+      /^error: \S+u-big\.csv:2: 1e26 units of AI Gateway \(k\): costs 200000000000000000000 USD; amounts stay under 10\^20 USD a month\n/,
+    );
+    // Each 3 × 10^19, the fourth brings the sum to 1.2 × 10^20.
+    const row = (i: number) => `2025-03-01,a@x.edu,p,f,AI Gateway,k${i},1.5e25,unit\n`;
+    await writeFile(join(dir, 'u-sum.csv'), `${head}${[1, 2, 3, 4].map(row).join('')}`);
+    await refused(
+      ['usage', 'u-sum.csv'],
+      /u-sum\.csv:5: 1\.5e25 units of AI Gateway \(k4\): with its 30000000000000000000 USD, the file's costs add up to 10\^20 or more/,
+    );
+  });
+
+  it('refuses a day the calendar lacks, which JavaScript reads as one of the next month', async () => {
+    // Date.parse reads 2025-02-30 as March 2: the usage was billed in February's file, dated March.
+    const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
+    await writeFile(join(dir, 'u-feb30.csv'), `${head}2025-02-30,a@x.edu,p,f,AI Gateway,k,1,unit\n`);
+    await refused(['usage', 'u-feb30.csv'], /u-feb30\.csv:2:1: date: expected a calendar day as YYYY-MM-DD, found "2025-02-30"/);
+    await writeFile(join(dir, 's-feb30.csv'), 'date,path,used_bytes\n2025-02-28,/ifs/proj/a1,1\n2025-02-30,/ifs/proj/a1,1\n');
+    await refused(
+      ['storage', 's-feb30.csv', '--format', 'csv', '--period', '2025-02'],
+      /s-feb30\.csv:3:1: date: expected a calendar day as YYYY-MM-DD, found "2025-02-30"/,
+    );
+    await writeFile(join(dir, 'vm-apr31.json'), '[{"Name": "chen-1", "State": "Running", "CreationTime": "2025-04-31T08:00:00Z"}]');
+    await refused(
+      ['vms', 'vm-apr31.json', '--period', '2025-04'],
+      /vm-apr31\.json: VM 1: created: expected a date such as 2025-03-14 or 2025-03-14T09:30:00Z, found "2025-04-31T08:00:00Z"/,
+    );
+    await writeFile(join(dir, 'vm-feb30.csv'), 'name,size,state,created\nchen-1,small,running,2025-02-30\n');
+    await refused(['vms', 'vm-feb30.csv', '--period', '2025-02'], /vm-feb30\.csv:2: created: expected a date such as/);
+  });
+
   it('refuses rates.yaml with two rates for the same usage, at its line', async (t) => {
     const d = await scratch(t);
     await writeFile(

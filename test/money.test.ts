@@ -20,6 +20,15 @@ describe('parseDecimal', () => {
     assert.throws(() => parseDecimal('.'), /not a decimal/);
     assert.throws(() => parseDecimal('0.125', 2), /more than 2 decimal places/);
   });
+  it('refuses an exponent past ±100 at once (1e999999999 was worked out for half a minute)', () => {
+    assert.equal(parseDecimal('1e100', 0), 10n ** 100n);
+    assert.equal(parseDecimal('1e-100', 100), 1n);
+    for (const text of ['1e999999999', '1e-999999999', '5E101']) {
+      const started = process.hrtime.bigint();
+      assert.throws(() => parseDecimal(text), /is out of range \(an exponent beyond ±100\)/);
+      assert.ok(process.hrtime.bigint() - started < 1_000_000_000n, `${text} refused within a second`);
+    }
+  });
   it('round-trips through formatUnits (property)', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (units, scale) => {

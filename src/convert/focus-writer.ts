@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { quoteCsv } from '../core/csv.ts';
+import { UserError } from '../core/errors.ts';
 import { decimalText, SCALE } from '../core/money.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
 import type { PricedRate } from '../rates/rates.ts';
@@ -70,6 +71,8 @@ export interface Charge {
   description: string;
   /** Attribution and context, written as the Tags JSON object. */
   tags: Record<string, string>;
+  /** Where the usage was read (the record's file and line), for a message about the charge. */
+  at?: { file: string; line?: number };
 }
 
 /** A rounded quantity from an exact fraction `numerator / denominator` of a unit (half up; usage is never negative). */
@@ -89,6 +92,9 @@ const iso = (ms: number) => {
   return ms % 1000 === 0 ? `${text.slice(0, 19)}Z` : text;
 };
 const amount = (v: bigint) => decimalText(v, SCALE);
+
+/** 10^20 in units of 10^-SCALE: what ingest's exact DECIMAL(38,18) sums hold, in each currency. */
+const AMOUNT_LIMIT = 10n ** BigInt(20 + SCALE);
 
 export interface RateTotal {
   rate: string;
@@ -251,6 +257,9 @@ export class FocusWriter {
   add(c: Charge): void {
     const list = cost(c.quantity, c.rate.list);
     const billed = cost(c.billedQuantity ?? c.quantity, c.rate.billed);
+    this.listSum += list;
+    this.billedSum += billed;
+    if (this.listSum >= AMOUNT_LIMIT || this.billedSum >= AMOUNT_LIMIT) this.tooLarge(c, list, billed);
     this.totals.add(c, list, billed);
     this.rows++;
     const qty = quantityText(c.quantity);
@@ -335,6 +344,23 @@ export class FocusWriter {
   async write(c: Charge): Promise<void> {
     this.add(c);
     await this.drain();
+  }
+
+  /** The running sums of the list and billed costs, which ingest takes only under AMOUNT_LIMIT. */
+  private listSum = 0n;
+  private billedSum = 0n;
+
+  private tooLarge(c: Charge, list: bigint, billed: bigint): never {
+    // The larger of the two (bigints: Math.max takes numbers only).
+    const cost = billed > list ? billed : list;
+    const alone = cost >= AMOUNT_LIMIT;
+    throw new UserError(
+      `${c.description} (${c.resourceId}): ${alone ? `costs ${amount(cost)} ${this.currency}` : `with its ${amount(cost)} ${this.currency}, the file's costs add up to 10^20 or more`}; amounts stay under 10^20 ${this.currency} a month`,
+      {
+        ...(c.at ? { location: { file: c.at.file, line: c.at.line } } : {}),
+        hint: "check the quantity and the rate's price in rates.yaml: no real month of usage comes near 10^20, and ingest refuses such a file",
+      },
+    );
   }
 
   /** Writes the buffer out when it is large (after a batch of `add`s). */

@@ -543,6 +543,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
+      at: run,
     });
     return;
   }
@@ -561,6 +562,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
+      at: run,
     });
 }
 

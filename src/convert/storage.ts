@@ -11,7 +11,7 @@ import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
 import { csvFields, readUtf8, textLines } from './lines.ts';
-import { periodSpan } from './time.ts';
+import { calendarDay, periodSpan } from './time.ts';
 
 export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
 export type StorageFormat = (typeof STORAGE_FORMATS)[number];
@@ -193,8 +193,8 @@ async function readCsv(file: { path: string; display: string }, period: string):
         hint: 'one sample per line: date,path,used_bytes (quote a path with a comma)',
       });
     const [day = '', path = '', used = ''] = fields.map((f) => f.trim());
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day)))
-      throw new UserError(`date: expected YYYY-MM-DD, found ${JSON.stringify(day)}`, {
+    if (calendarDay(day) === null)
+      throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(day)}`, {
         location: { ...at, column: 1 } as typeof at,
         hint: 'dates are ISO 8601 days, such as 2025-03-01',
       });

@@ -33,6 +33,14 @@ export function wallTime(text: string, zone = 'UTC'): number | null {
   return instant;
 }
 
+/**
+ * ms since the epoch of a day written YYYY-MM-DD, or null when it is no such day: JavaScript's
+ * Date.parse reads 2025-02-30 as March 2.
+ */
+export function calendarDay(text: string): number | null {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? wallTime(text) : null;
+}
+
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's offset from UTC at an instant, in ms. */

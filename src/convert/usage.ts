@@ -12,6 +12,7 @@ import { UNITS, type Unit } from '../rates/schema.ts';
 import type { AccountsFile } from './accounts.ts';
 import { type ConvertReport, FocusWriter, QTY_SCALE, quantityText } from './focus-writer.ts';
 import { csvFields, textLines } from './lines.ts';
+import { calendarDay } from './time.ts';
 
 export const USAGE_COLUMNS = ['date', 'pi_email', 'project_id', 'fund_org', 'service', 'resource', 'quantity', 'unit'] as const;
 
@@ -63,8 +64,8 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
           string
         >;
         const col = (c: (typeof USAGE_COLUMNS)[number]) => ({ ...at, column: USAGE_COLUMNS.indexOf(c) + 1 });
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(row.date) || Number.isNaN(Date.parse(row.date)) || !isPeriod(row.date.slice(0, 7)))
-          throw new UserError(`date: expected YYYY-MM-DD, found ${JSON.stringify(row.date)}`, {
+        if (calendarDay(row.date) === null || !isPeriod(row.date.slice(0, 7)))
+          throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(row.date)}`, {
             location: col('date'),
             hint: 'dates are ISO 8601 days between 1900 and 2199, such as 2025-03-01',
           });
@@ -87,7 +88,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
         } catch {
           throw new UserError(
             `quantity: expected a decimal number with at most ${QTY_SCALE} places, found ${JSON.stringify(row.quantity)}`,
-            { location: col('quantity') },
+            { location: col('quantity'), hint: 'a number such as 12.5 or 1.5e3, in the unit of the row' },
           );
         }
         if (qty < 0n)
@@ -128,6 +129,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
             resourceName: row.resource,
             description: `${row.quantity} ${row.unit}${row.quantity === '1' ? '' : 's'} of ${row.service}`,
             tags: owner,
+            at,
           });
         }
       }

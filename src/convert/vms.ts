@@ -14,7 +14,7 @@ import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
 import { csvFields, readUtf8, textLines } from './lines.ts';
-import { periodSpan, wallTime } from './time.ts';
+import { calendarDay, periodSpan, wallTime } from './time.ts';
 
 export interface VmsInput {
   files: { path: string; display: string }[];
@@ -103,6 +103,7 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
           resourceName: vm.name,
           description: `${days} day${days === 1 ? '' : 's'} of ${periodDays(input.period)}, ${vm.state}`,
           tags: { ...(owner ?? {}), ...(vm.size ? { vm_size: vm.size } : {}), ...(vm.tier ? { vm_tier: vm.tier } : {}) },
+          at: vm.location,
         });
       }
       if (any) billed++;
@@ -149,7 +150,7 @@ function readJson(text: string, display: string): Vm[] {
     });
   }
   const list = (Array.isArray(doc) ? doc : [doc]) as Row[];
-  return list.map((item, i) => toVm(lowerKeys(item), `${display} (VM ${i + 1})`, { file: display }));
+  return list.map((item, i) => toVm(lowerKeys(item), `${display} (VM ${i + 1})`, { file: display }, `VM ${i + 1}: `));
 }
 
 async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
@@ -182,7 +183,7 @@ async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
         location: at,
         hint: 'values with commas must be quoted',
       });
-    out.push(toVm(Object.fromEntries(header.map((h, i) => [h, fields[i]])), `${file.display}:${n}`, at));
+    out.push(toVm(Object.fromEntries(header.map((h, i) => [h, fields[i]])), `${file.display}:${n}`, at, ''));
   }
   return out;
 }
@@ -191,25 +192,29 @@ function lowerKeys(item: Row): Row {
   return Object.fromEntries(Object.entries(item ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-function toVm(row: Row, where: string, location: { file: string; line?: number }): Vm {
+/**
+ * A VM of the inventory. `where` names it for messages without a location (prices); `label` is
+ * what an error's message adds to its location (the VM's place in a JSON list, which has no lines).
+ */
+function toVm(row: Row, where: string, location: { file: string; line?: number }, label: string): Vm {
   const text = (k: string) => {
     const v = row[k];
     return v === null || v === undefined ? '' : String(v).trim();
   };
   const name = text('name') || text('vmname');
-  if (!name) throw new UserError(`${where}: a VM without a name`, { location, hint: 'every VM needs its name' });
+  if (!name) throw new UserError(`${label}a VM without a name`, { location, hint: 'every VM needs its name' });
   const stateField = STATE_FIELDS.find((k) => row[k] !== undefined && row[k] !== null && row[k] !== '') ?? 'state';
   const stateValue = row[stateField];
   const state = (typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text(stateField))
     .toLowerCase()
     .replace(/\s+/g, '');
-  if (!state) throw new UserError(`${where}: VM ${name} has no state`, { location, hint: 'running, stopped, off…' });
-  const created = instant(row.created ?? row.creationtime ?? row.createdate, where, location, 'created');
+  if (!state) throw new UserError(`${label}VM ${name} has no state`, { location, hint: 'running, stopped, off…' });
+  const created = instant(row.created ?? row.creationtime ?? row.createdate, label, location, 'created');
   // A deletion date without a time: the VM existed that day, so it ends at the day's end.
-  const deletedAt = instant(row.deleted, where, location, 'deleted');
+  const deletedAt = instant(row.deleted, label, location, 'deleted');
   const deleted = deletedAt !== null && /^\d{4}-\d{2}-\d{2}$/.test(text('deleted')) ? deletedAt + DAY : deletedAt;
   if (created !== null && deleted !== null && deleted < created)
-    throw new UserError(`${where}: VM ${name} was deleted (${text('deleted')}) before it was created`, {
+    throw new UserError(`${label}VM ${name} was deleted (${text('deleted')}) before it was created`, {
       location,
       hint: 'check the inventory’s created and deleted dates',
     });
@@ -240,17 +245,22 @@ function ownerOf(row: Row, notes: string): Owner | undefined {
 }
 
 /** A time: ISO 8601 (a date, or a date and time), or .NET's /Date(ms)/ as Windows PowerShell writes it; empty is none. */
-function instant(value: unknown, where: string, location: { file: string; line?: number }, field: string): number | null {
+function instant(value: unknown, label: string, location: { file: string; line?: number }, field: string): number | null {
   if (value === null || value === undefined || value === '') return null;
   const text = String(value).trim();
   const dotnet = /^\/Date\((-?\d+)\)\/$/.exec(text);
   if (dotnet) return Number(dotnet[1]);
   const wall = wallTime(text.replace(/Z$/, ''));
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : null;
+  // Date.parse reads the 30th of February as March 2: the day is checked on the calendar first.
+  const iso =
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && calendarDay(text.slice(0, 10)) !== null
+      ? Date.parse(text)
+      : null;
   const t = iso ?? wall;
   if (t === null || Number.isNaN(t))
-    throw new UserError(`${where}: ${field}: expected a date such as 2025-03-14 or 2025-03-14T09:30:00Z, found ${JSON.stringify(text)}`, {
+    throw new UserError(`${label}${field}: expected a date such as 2025-03-14 or 2025-03-14T09:30:00Z, found ${JSON.stringify(text)}`, {
       location,
+      hint: 'a day the calendar has, in ISO 8601 (or /Date(ms)/, as Windows PowerShell writes it); leave it empty when not known',
     });
   return t;
 }

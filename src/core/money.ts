@@ -10,6 +10,9 @@ export const SCALE = 18;
 
 const DECIMAL_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
+/** The largest exponent parseDecimal reads: far beyond any amount or quantity (10^20 is too large already). */
+const MAX_EXPONENT = 100;
+
 /** Parses a decimal string (optionally with exponent) into units of 10^-scale. Throws on excess precision. */
 export function parseDecimal(text: string, scale = SCALE): bigint {
   const m = DECIMAL_RE.exec(text.trim());
@@ -20,6 +23,8 @@ export function parseDecimal(text: string, scale = SCALE): bigint {
   const intPart = m[2] ?? '';
   const fracPart = m[3] ?? '';
   const exp = Number(m[4] ?? '0');
+  // 1e999999999 would be a billion digits, worked out for half a minute before anything refused it.
+  if (Math.abs(exp) > MAX_EXPONENT) throw new UserError(`${JSON.stringify(text)} is out of range (an exponent beyond ±${MAX_EXPONENT})`);
   // digits × 10^(exp - fracPart.length), expressed in units of 10^-scale
   const digits = BigInt(`${intPart}${fracPart}` || '0');
   const shift = exp - fracPart.length + scale;
