@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { z } from 'zod';
 import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
+import { parseYaml } from '../src/core/yaml-file.ts';
 import { cli, makeRepo, removeDir } from './helpers.ts';
 
 function configError(text: string): string {
@@ -50,6 +52,27 @@ describe('config.yaml', () => {
       configError('organization:\n  name: "unclosed\n'),
       /^config\.yaml:3:1: invalid YAML: Missing closing "quote\n {2}hint: check indentation/,
     );
+  });
+  it('refuses aliases that multiply the file (billion laughs), and takes an anchor used as meant', () => {
+    const laughs =
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+    assert.match(
+      configError(laughs),
+      /^config\.yaml: invalid YAML: Excessive alias count indicates a resource exhaustion attack\n {2}hint: an anchor \(&name\)/,
+    );
+    // Valid for its schema, so js-yaml's shared values went on to the schema, which checked each
+    // of the 2,000 × 2,000 rules: now `yaml` refuses the aliases first.
+    const rules = `r: &r [${Array(2000).fill('x').join(', ')}]\n`;
+    const flags = `flags:\n${'  - { rules: *r }\n'.repeat(2000)}`;
+    const schema = z.object({ flags: z.array(z.object({ rules: z.array(z.string()) })) });
+    assert.throws(
+      () => parseYaml(rules + flags, 'flags.yaml', schema, 'hint'),
+      (e) => e instanceof UserError && /^flags\.yaml: invalid YAML: Excessive alias count/.test(e.format()),
+    );
+    const c = parseConfig('tag_mapping:\n  pi_email: &keys [owner]\n  project_id: *keys\n', 'config.yaml');
+    assert.deepEqual(c.tag_mapping.project_id, ['owner']);
+    const rd = parseConfig('organization:\n  name: R&D Computing & Data\n', 'config.yaml');
+    assert.equal(rd.organization.name, 'R&D Computing & Data');
   });
   it('rejects a bad journal regular expression and a bad currency', () => {
     assert.match(configError("journal:\n  fund_org_pattern: '(unclosed'\n"), /journal\.fund_org_pattern: not a valid regular expression/);

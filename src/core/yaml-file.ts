@@ -44,18 +44,42 @@ export function parseYamlLocated<S extends z.ZodType>(
     });
   }
   const locate = (path: readonly (string | number)[]) => locateNode(doc, lineCounter, file, path.map(String));
-  const result = schema.safeParse(doc.toJS() ?? empty);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // `yaml` stops aliases that would multiply the document ("Excessive alias count…").
+    throw new UserError(`invalid YAML: ${(e as Error).message}`, {
+      location: { file },
+      hint: 'an anchor (&name) that aliases (*name) repeat this often multiplies the file many times over: write the values out',
+    });
+  }
+  const result = schema.safeParse(value ?? empty);
   if (result.success) return { data: result.data, locate };
   throw schemaError(result.error, locate, file, hint);
 }
 
+/**
+ * An anchor (`&name`) in a text. Aliases to it (`*name`) can multiply a small text into a document
+ * of billions of nodes (the "billion laughs"): js-yaml shares the aliased value, but the schema
+ * then checks every copy. Such a text takes `yaml`'s path, which refuses aliases past
+ * maxAliasCount. (A text where ` &x` is no anchor, in a quoted text, only takes the slower path;
+ * the block layout the tool writes never comes here.)
+ */
+const ANCHOR = /(?:^|[\s[{,])&[^\s,[\]{}]/m;
+const ANCHORED = Symbol('anchored');
+
 export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S, hint: string, empty: unknown = {}): z.infer<S> {
+  const blank = !/\S/.test(text); // not text.trim(): a copy of a 60 MB text
   let fast: unknown;
   try {
-    fast = /\S/.test(text) ? (parseBlock(text) ?? load(text)) : undefined; // not text.trim(): a copy of a 60 MB text
+    // The block reader takes no anchors, so a large flags.yaml whose texts hold " &" stays on it.
+    fast = blank ? undefined : parseBlock(text);
+    if (!blank && (fast === undefined || fast === null)) fast = text.includes('&') && ANCHOR.test(text) ? ANCHORED : load(text);
   } catch {
     return parseYamlLocated(text, file, schema, hint, empty).data; // throws the located syntax error
   }
+  if (fast === ANCHORED) return parseYamlLocated(text, file, schema, hint, empty).data;
   const result = schema.safeParse(fast ?? empty);
   return result.success ? result.data : parseYamlLocated(text, file, schema, hint, empty).data;
 }

@@ -95,7 +95,16 @@ async function changedPolicyFiles(root: string, base: string): Promise<PolicyCha
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-const rawPolicy = (text: string) => (parse(text) as { policy?: unknown } | null)?.policy;
+const rawPolicy = (text: string) => (parseOrNull(text) as { policy?: unknown } | null)?.policy;
+
+/** A YAML text's value, or null when it is not YAML (or multiplies itself by aliases): what a branch holds is not trusted. */
+function parseOrNull(text: string): unknown {
+  try {
+    return parse(text);
+  } catch {
+    return null;
+  }
+}
 
 /** The periods that are not closed (a closed period's figures are frozen: policy changes do not reach it). */
 async function openOnly(root: string, periods: string[]): Promise<string[]> {
@@ -143,7 +152,7 @@ async function periodFileAt(root: string, ref: string, path: string): Promise<Pe
     .show([`${ref}:${path}`])
     .catch(() => null);
   if (text === null) return null;
-  const parsed = periodFileSchema.safeParse(parse(text));
+  const parsed = periodFileSchema.safeParse(parseOrNull(text));
   return parsed.success ? parsed.data : null;
 }
 
