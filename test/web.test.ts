@@ -152,6 +152,18 @@ describe('the app refuses', () => {
     assert.equal(error.location.line, 2);
     assert.deepEqual(await snapshot(repo), before);
   });
+
+  it('two files in one import, which took the first and left the second unread', async () => {
+    const before = await snapshot(repo);
+    const form = new FormData();
+    for (const name of ['azure_2025-12.csv', 'vms_2025-12.csv']) form.append('file', new Blob([await readFile(join(SAMPLE, name))]), name);
+    form.append('source', 'Azure');
+    const r = await call('/api/import', { method: 'POST', body: form });
+    assert.equal(r.status, 400);
+    const { error } = await r.json();
+    assert.equal(error.message, 'one file per import: found 2 ("azure_2025-12.csv", "vms_2025-12.csv")');
+    assert.deepEqual(await snapshot(repo), before);
+  });
 });
 
 describe('a coordinator in the browser', () => {

@@ -191,6 +191,13 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       try {
         const file = upload.files[0];
         if (!file) throw new HttpError(400, 'no file in the upload', 'send the file as the "file" part of multipart/form-data');
+        // A second file would have gone unread while the answer said the first was imported.
+        if (upload.files.length > 1)
+          throw new HttpError(
+            400,
+            `one file per import: found ${upload.files.length} (${upload.files.map((u) => JSON.stringify(u.name)).join(', ')})`,
+            'send each file in a request of its own',
+          );
         const f = upload.fields;
         if (!f.source)
           throw new HttpError(
