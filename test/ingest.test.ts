@@ -281,6 +281,18 @@ describe('ingest', () => {
     const refused = await cli('ingest', bad, '--source', 'AWS', '--root', repo);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /bad\.parquet \(row 2\): BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$5"/);
+
+    // Parquet has no header line to point after: said in its own terms.
+    const empty = join(work, 'empty-rows.parquet');
+    const db3 = await Database.open();
+    try {
+      await db3.query(`COPY (SELECT '2025-03-01' AS BillingPeriodStart, '1.00' AS BilledCost WHERE false) TO '${empty}' (FORMAT parquet)`);
+    } finally {
+      db3.close();
+    }
+    const none = await cli('ingest', empty, '--source', 'AWS', '--root', repo);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^error: \S+empty-rows\.parquet: no charges: expected at least one row, found a Parquet file without rows\n/);
   });
 
   it('bills EffectiveCost under that cost basis, and never adds two currencies on one statement', async (ctx) => {

@@ -230,10 +230,10 @@ export async function scanFile(
     const rows = await sumQuery(db, f, totalsSql);
     if (rows.length === 0) {
       throw invalidInput(
-        { file: f.file.display, line: 2 },
+        parquet ? { file: f.file.display } : { file: f.file.display, line: 2 },
         'no charges',
-        'at least one data row after the header',
-        'a header only',
+        parquet ? 'at least one row' : 'at least one data row after the header',
+        parquet ? 'a Parquet file without rows' : 'a header only',
         'export a billing period that has charges',
       );
     }
