@@ -202,9 +202,24 @@ describe('doctor', () => {
     assert.match(by.git.detail, /commits as reviewer@example\.edu/);
     assert.equal(by['browser (PDFs)'].status, 'ok');
     assert.match(by['browser (PDFs)'].detail, /Chrom(e|ium) \d+/);
-    assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads$/);
+    assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads, and may use [\d.]+ [MG]iB of memory \(OCB_MEMORY_LIMIT changes it\)$/);
     assert.equal(by['link secret'].status, 'ok');
     assert.equal(by['.cache/'].status, 'ok');
+
+    // A memory limit DuckDB cannot take is a setting to fix, not DuckDB to reinstall.
+    process.env.OCB_MEMORY_LIMIT = 'lots';
+    t.after(() => {
+      delete process.env.OCB_MEMORY_LIMIT;
+    });
+    const bad = await cli('doctor', '--json', '--root', root);
+    assert.equal(bad.code, 1);
+    const duck = bad.json().checks.find((c: { name: string }) => c.name === 'DuckDB');
+    assert.equal(duck.status, 'error');
+    assert.equal(duck.detail, 'cannot open: OCB_MEMORY_LIMIT="lots": expected a size such as 4GiB or 6000MB');
+    assert.match(duck.fix, /unset it for the default/);
+    process.env.OCB_MEMORY_LIMIT = '1GiB';
+    const set = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'DuckDB');
+    assert.match(set.detail, /may use 1\.0 GiB of memory \(OCB_MEMORY_LIMIT=1GiB\)$/);
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {

@@ -126,14 +126,20 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
   }
 
   try {
-    const version = await withDatabase(async (db) => (await db.query<{ v: string }>('SELECT version() AS v'))[0]?.v);
-    add({ name: 'DuckDB', status: 'ok', detail: `${version} loads` });
+    const [row] = await withDatabase((db) =>
+      db.query<{ v: string; memory: string }>("SELECT version() AS v, current_setting('memory_limit') AS memory"),
+    );
+    // Read by Database.open from the process's own environment.
+    const limit = process.env.OCB_MEMORY_LIMIT ? `OCB_MEMORY_LIMIT=${process.env.OCB_MEMORY_LIMIT}` : 'OCB_MEMORY_LIMIT changes it';
+    add({ name: 'DuckDB', status: 'ok', detail: `${row?.v} loads, and may use ${row?.memory} of memory (${limit})` });
   } catch (e) {
+    // A setting of ours it was opened with (OCB_MEMORY_LIMIT) is not a broken install.
+    const ours = e instanceof UserError;
     add({
       name: 'DuckDB',
       status: 'error',
-      detail: `does not load: ${(e as Error).message.split('\n')[0]}`,
-      fix: 'run `npm ci` again; DuckDB ships a native module for this platform',
+      detail: `${ours ? 'cannot open' : 'does not load'}: ${(e as Error).message.split('\n')[0]}`,
+      fix: ours ? (e.hint ?? 'unset OCB_MEMORY_LIMIT') : 'run `npm ci` again; DuckDB ships a native module for this platform',
     });
   }
 
