@@ -391,6 +391,30 @@ describe('ingest', () => {
     assert.deepEqual(await db.query(`SELECT ${CSV_RETRY_SQL} AS retry`), [{ retry: null }]);
   });
 
+  it('never bills part of a data file committed with a last line too long: validate, generate and build refuse it', async (t) => {
+    // DuckDB's parallel reader drops a last line longer than its buffer without a word; ingest
+    // refuses such a file, but staff may commit one by hand, which every report reads.
+    const repo = await scratchRepo(t);
+    await mkdir(join(repo, 'data/2025-03'), { recursive: true });
+    const row = good(1).map((v) => (v.includes(',') ? `"${v.replace(/"/g, '""')}"` : v));
+    const last = row.map((v, i) => (HEADER[i] === 'ResourceId' ? 'v'.repeat(6_000_000) : v));
+    await writeFile(join(repo, 'data/2025-03/aws.csv'), `${HEADER.join(',')}\n${row.join(',')}\n${last.join(',')}\n`);
+    const checked = await cli('validate', '--root', repo);
+    assert.notEqual(checked.code, 0);
+    assert.match(checked.stdout + checked.stderr, /data\/2025-03\/aws\.csv:3: line too long: .*found a longer line \(6,000,\d{3} bytes\)/);
+    for (const args of [
+      ['generate', '--period', '2025-03', '--dry-run'],
+      ['build', '--no-pdf'],
+    ]) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, 2, `${args[0]}: ${r.stdout}`);
+      assert.match(
+        r.stderr,
+        /^error: data\/2025-03\/aws\.csv: line too long: expected lines of at most 2,000,000 bytes, found a longer last line\n/,
+      );
+    }
+  });
+
   it('writes nothing on --dry-run, and refuses a closed period', async (t) => {
     const repo = await scratchRepo(t);
     const before = await snapshot(repo);
@@ -452,6 +476,19 @@ describe('bad input: exit 2, a located message, nothing written', () => {
         return p;
       },
       /long\.csv:3: line too long: expected lines of at most 2,000,000 bytes, found a longer line \(5,000,\d{3} bytes\)/,
+    ],
+    [
+      // DuckDB's parallel reader dropped it without a word: one row of two was counted.
+      'a last line of 6 MB, outside quotes',
+      async () => {
+        const p = join(work, 'long-last.csv');
+        await writeFile(
+          p,
+          `${HEADER.join(',')}\n2025-03-01,2025-03-01,1,1,USD,Compute,vm,{}\n2025-03-01,2025-03-01,1,1,USD,Compute,${'v'.repeat(6_000_000)},{}\n`,
+        );
+        return p;
+      },
+      /long-last\.csv:3: line too long: expected lines of at most 2,000,000 bytes, found a longer line \(6,000,\d{3} bytes\)/,
     ],
     [
       'a row with too many fields',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
 import { minorDigits } from '../core/currency.ts';
-import { UserError } from '../core/errors.ts';
+import { invalidInput, UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { settleAll } from '../core/parallel.ts';
 import type { Database } from '../db/duckdb.ts';
@@ -19,10 +19,10 @@ import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import { type ChargeFile, type ChargesOptions, chargesSql } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
-import { corruptGzip } from '../focus/duckdb-errors.ts';
-import { sniffFile } from '../focus/file.ts';
-import { CorruptGzip, scanBytes } from '../focus/lines.ts';
-import { fileColumnsSql } from '../focus/read-sql.ts';
+import { corruptGzip, lineTooLong } from '../focus/duckdb-errors.ts';
+import { csvBytes, sniffFile } from '../focus/file.ts';
+import { CorruptGzip, lastLineLonger, scanBytes } from '../focus/lines.ts';
+import { fileColumnsSql, MAX_LINE_BYTES } from '../focus/read-sql.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
 import { askGit } from '../repo/content-id.ts';
@@ -173,6 +173,7 @@ export async function periodReport(
     root,
     { sql, params: params.values, files: files.map((f) => f.file.path) },
     async () => {
+      await refuseLongLastLines(files);
       try {
         const { groups } = options;
         if (groups) return await db.queryJson<Row>(groupsReportSql(await groups.make(files, config, period)));
@@ -222,6 +223,26 @@ export async function periodReport(
   };
 }
 
+/**
+ * A plain CSV (or plain copy) whose last line is longer than a line may be: DuckDB would drop it
+ * without a word (see lastLineLonger). A .csv.gz is checked only by `validate` (verifyBytes),
+ * which reads every byte.
+ */
+async function refuseLongLastLines(files: ChargeFile[]): Promise<void> {
+  for (const f of files) {
+    const read = csvBytes(f.file);
+    if (f.file.format !== 'csv' || read.compression !== 'none') continue;
+    if (await lastLineLonger(read.path, MAX_LINE_BYTES))
+      throw invalidInput(
+        { file: f.file.display },
+        'line too long',
+        `lines of at most ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes`,
+        'a longer last line',
+        'restore the file from git, or ingest the export again with --replace: ingest refuses such lines',
+      );
+  }
+}
+
 /** Every CSV file's bytes as ingest checked them: whole gzip streams, no NUL bytes. */
 async function verifyBytes(files: ChargeFile[]): Promise<void> {
   for (const f of files) {
@@ -235,6 +256,9 @@ async function verifyBytes(files: ChargeFile[]): Promise<void> {
         location: { file: f.file.display, ...scanned.nul },
         hint: 'the stored export was changed after ingest; restore it from git, or ingest the export again with --replace',
       });
+    // DuckDB's parallel reader drops a last line longer than its buffer without a word (see scanFile).
+    if (scanned.longest.bytes > MAX_LINE_BYTES)
+      throw lineTooLong({ file: f.file.display, line: scanned.longest.line }, MAX_LINE_BYTES, scanned.longest.bytes);
   }
 }
 
