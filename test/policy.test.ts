@@ -229,6 +229,22 @@ describe('billing policy', () => {
     const showback = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
     assert.equal(showback.code, 2);
     assert.match(showback.stderr, /adj-t: project teaching is showback/);
+
+    // Every amount here is under 10^20; a pasted 10^23 was billed exactly, but nothing else takes it.
+    const huge = (amount: string) =>
+      writeFile(
+        join(root, 'periods', '2025-02', 'adjustments.yaml'),
+        `adjustments:\n  - id: adj-h\n    pi_email: d@x.edu\n    project_id: new\n    fund_org: "100000-0004"\n    amount: "${amount}"\n    description: Fee\n`,
+      );
+    await huge('-100000000000000000000');
+    const tooLarge = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+    assert.equal(tooLarge.code, 2);
+    assert.match(
+      tooLarge.stderr,
+      /adjustments\.yaml:6:\d+: adjustments\.0\.amount: amount: less than 10\^20 either way, as every amount here/,
+    );
+    await huge('-099999999999999999999.99');
+    assert.equal((await cli('generate', '--period', '2025-02', '--dry-run', '--root', root)).code, 0);
     await writeFile(join(root, 'periods', '2025-02', 'adjustments.yaml'), 'adjustments: []\n');
 
     await writeFile(join(root, 'config.yaml'), CONFIG.replace(/ {2}accounts:[\s\S]*$/, ''));

@@ -9,12 +9,16 @@ import { ID, list } from '../config/policy.ts';
 import { isCurrencyCode } from '../core/currency.ts';
 import { isPeriod } from '../domain/period.ts';
 
+/** Under 10^20, as every amount the tool takes (a FOCUS file's sums in DuckDB's DECIMAL(38,18)): 20 digits before the point at most. */
+const underLimit = (v: string) => (v.replace(/^-/, '').split('.')[0] ?? '').replace(/^0+/, '').length <= 20;
+
 /** A signed decimal amount written as a string, such as "-100.00". */
 export const signedAmount = (what: string) =>
   z
     .string()
     .regex(/^-?\d+(\.\d+)?$/, `${what}: a decimal written as a string, such as "-100.00" (negative is a credit)`)
-    .refine((v) => (v.split('.')[1] ?? '').length <= 6, `${what}: at most 6 decimal places`);
+    .refine((v) => (v.split('.')[1] ?? '').length <= 6, `${what}: at most 6 decimal places`)
+    .refine(underLimit, `${what}: less than 10^20 either way, as every amount here`);
 
 /** A positive decimal amount written as a string, such as "1500.00". */
 export const positiveAmount = (what: string) =>
@@ -22,7 +26,8 @@ export const positiveAmount = (what: string) =>
     .string()
     .regex(/^\d+(\.\d+)?$/, `${what}: a positive decimal written as a string, such as "1500.00"`)
     .refine((v) => (v.split('.')[1] ?? '').length <= 6, `${what}: at most 6 decimal places`)
-    .refine((v) => /[1-9]/.test(v), `${what}: more than zero`);
+    .refine((v) => /[1-9]/.test(v), `${what}: more than zero`)
+    .refine(underLimit, `${what}: less than 10^20, as every amount here`);
 
 const period = z
   .union([z.string(), z.date()])
