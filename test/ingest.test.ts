@@ -415,6 +415,25 @@ describe('ingest', () => {
     }
   });
 
+  it('takes a file of lines ended by \\r alone longer than a line may be, which is many lines, not one', async (t) => {
+    // The line-length guards above count \r as a line's end too: 2.8 MB of \r-ended lines is no long line.
+    const repo = await scratchRepo(t);
+    const rows = Array.from({ length: 20_000 }, (_, i) =>
+      good(i)
+        .map((v) => (v.includes(',') ? `"${v.replace(/"/g, '""')}"` : v))
+        .join(','),
+    );
+    const file = join(work, 'cr-only.csv');
+    await writeFile(file, `${[HEADER.join(','), ...rows].join('\r')}\r`);
+    const r = await cli('ingest', file, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().rows, 20_000);
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+    const generated = await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo);
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.equal(generated.json().reconciliation[0].rows, 20_000);
+  });
+
   it('writes nothing on --dry-run, and refuses a closed period', async (t) => {
     const repo = await scratchRepo(t);
     const before = await snapshot(repo);

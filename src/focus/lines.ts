@@ -64,7 +64,7 @@ export interface ByteScan {
   lines: number;
   /** Where the first NUL byte is (a text file has none), or null. */
   nul: { line: number; column: number } | null;
-  /** The longest physical line: where, and its bytes (without the newline). */
+  /** The longest physical line (ended by \n or \r): where, and its bytes (without the break). */
   longest: { line: number; bytes: number };
 }
 
@@ -93,6 +93,7 @@ export async function scanBytes(
   let last = 10;
   let offset = 0; // bytes before the current chunk
   let lineStart = 0; // offset of the current line's first byte
+  let runStart = 0; // offset of the first byte after the last \n or \r
   let nul: ByteScan['nul'] = null;
   const longest = { line: 1, bytes: 0 };
   const scan = (chunk: Buffer) => {
@@ -108,11 +109,20 @@ export async function scanBytes(
         nul = { line, column: offset + at - start + 1 };
       }
     }
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
-      newlines++;
-      const bytes = offset + i - lineStart;
-      if (bytes > longest.bytes) Object.assign(longest, { line: newlines, bytes });
-      lineStart = offset + i + 1;
+    // A line (as its length counts) ends at \n or \r: a file of \r alone holds lines too, which
+    // the CSV reader reads. Files without \r pay one search for it a chunk.
+    let lf = chunk.indexOf(10);
+    let cr = chunk.indexOf(13);
+    while (lf !== -1 || cr !== -1) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      const bytes = offset + i - runStart;
+      if (bytes > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes });
+      runStart = offset + i + 1;
+      if (i === lf) {
+        newlines++;
+        lineStart = offset + i + 1;
+        lf = chunk.indexOf(10, i + 1);
+      } else cr = chunk.indexOf(13, i + 1);
     }
     if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
     offset += chunk.length;
@@ -160,7 +170,7 @@ export async function scanBytes(
   } else {
     await eachChunk(path, scan, signal);
   }
-  if (offset - lineStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - lineStart });
+  if (offset - runStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - runStart });
   return { lines: newlines + (last === 10 ? 0 : 1), nul, longest, kept };
 }
 
@@ -181,7 +191,9 @@ export async function lastLineLonger(path: string, limit: number): Promise<boole
     let end = tail.length;
     if (tail[end - 1] === 10) end--;
     if (tail[end - 1] === 13) end--;
-    return tail.subarray(0, end).lastIndexOf(10) === -1;
+    // A line ends at \n or \r (a file of \r alone).
+    const body = tail.subarray(0, end);
+    return body.lastIndexOf(10) === -1 && body.lastIndexOf(13) === -1;
   } finally {
     await handle.close();
   }
