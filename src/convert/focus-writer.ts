@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { quoteCsv } from '../core/csv.ts';
 import { UserError } from '../core/errors.ts';
-import { decimalText, SCALE } from '../core/money.ts';
+import { AMOUNT_DIGITS, decimalText, SCALE } from '../core/money.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
 import type { PricedRate } from '../rates/rates.ts';
 import { onInterrupt } from '../repo/cleanup.ts';
@@ -94,7 +94,7 @@ const iso = (ms: number) => {
 const amount = (v: bigint) => decimalText(v, SCALE);
 
 /** 10^20 in units of 10^-SCALE: what ingest's exact DECIMAL(38,18) sums hold, in each currency. */
-const AMOUNT_LIMIT = 10n ** BigInt(20 + SCALE);
+const AMOUNT_LIMIT = 10n ** BigInt(AMOUNT_DIGITS + SCALE);
 
 export interface RateTotal {
   rate: string;

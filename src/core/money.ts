@@ -10,6 +10,12 @@ export const SCALE = 18;
 
 const DECIMAL_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
+/**
+ * Digits before the point of the largest amount the tool takes (under 10^20): what an exact
+ * DECIMAL(38,18) sum in DuckDB holds. Exports, converted usage and billing policy all stop there.
+ */
+export const AMOUNT_DIGITS = 20;
+
 /** The largest exponent parseDecimal reads: far beyond any amount or quantity (10^20 is too large already). */
 const MAX_EXPONENT = 100;
 

@@ -287,7 +287,9 @@ async function ingestParts(
     const writes: PlannedWrite[] = [];
     for (const [i, part] of parts.entries()) {
       const target = targets[i] as string;
-      writes.push(part.staged ? { target, staged: part.staged } : { target, copyFrom: part.input.path });
+      // A real ingest stages every part (b3fe5bf): its copy or compression began with the scan.
+      if (!part.staged) throw new Error(`ingest: ${part.input.display} was not staged`);
+      writes.push({ target, staged: part.staged });
       if (part.staged && 'original' in part.staged) {
         // What the compressed file holds, so that it is still the export byte for byte.
         const original = await part.staged.original;

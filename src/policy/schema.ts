@@ -7,10 +7,11 @@
 import { z } from 'zod';
 import { ID, list } from '../config/policy.ts';
 import { isCurrencyCode } from '../core/currency.ts';
+import { AMOUNT_DIGITS } from '../core/money.ts';
 import { isPeriod } from '../domain/period.ts';
 
 /** Under 10^20, as every amount the tool takes (a FOCUS file's sums in DuckDB's DECIMAL(38,18)): 20 digits before the point at most. */
-const underLimit = (v: string) => (v.replace(/^-/, '').split('.')[0] ?? '').replace(/^0+/, '').length <= 20;
+const underLimit = (v: string) => (v.replace(/^-/, '').split('.')[0] ?? '').replace(/^0+/, '').length <= AMOUNT_DIGITS;
 
 /** A signed decimal amount written as a string, such as "-100.00". */
 export const signedAmount = (what: string) =>

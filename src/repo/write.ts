@@ -30,11 +30,9 @@ export interface Expectation {
   display: string;
 }
 
-export type PlannedWrite = (
-  | { target: string; content: string | Buffer }
-  | { target: string; copyFrom: string }
-  | { target: string; staged: StagedCopy }
-) & { expect?: Expectation };
+export type PlannedWrite = ({ target: string; content: string | Buffer } | { target: string; staged: StagedCopy }) & {
+  expect?: Expectation;
+};
 
 /**
  * A copy started early into a temporary file, so that a long copy overlaps other work (ingest
@@ -253,8 +251,7 @@ export async function commitWrites(writes: PlannedWrite[]): Promise<void> {
       }
       const tmp = temporary(join(dirname(w.target), `.${basename(w.target)}.${randomBytes(6).toString('hex')}.tmp`));
       staged.push({ tmp: tmp.path, target: w.target, release: tmp.release });
-      if ('copyFrom' in w) await copyFile(w.copyFrom, tmp.path);
-      else await writeFile(tmp.path, w.content);
+      await writeFile(tmp.path, w.content);
     }
     for (const w of writes) {
       if (!w.expect) continue;
