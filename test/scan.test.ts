@@ -86,7 +86,8 @@ const found = (r: ScanResult | string) => (typeof r === 'string' ? r : { ...r, l
  */
 async function sameEveryWay(db: Database, path: string, period: string | null = '2025-03'): Promise<ScanResult | string> {
   const f = await fileOf(db, path);
-  const perRow = await scan(db, f, period, { byTags: false });
+  // Without a period, the baseline parses every row's period (no usual month taken from the first row).
+  const perRow = await scan(db, f, period, { byTags: false, usualPeriod: null });
   const byTags = await scan(db, f, period, { byTags: true });
   assert.deepEqual(found(byTags), found(perRow), `${path}: by Tags text`);
   // Without cutting lines: the held texts' rows are read again, by a bitmap of the texts held.
@@ -95,6 +96,11 @@ async function sameEveryWay(db: Database, path: string, period: string | null = 
   const oneBucket = { byTags: true, textBuckets: 1, cutLines: false };
   assert.deepEqual(found(await scan(db, f, period, oneBucket)), found(perRow), `${path}: one bucket`);
   assert.deepEqual(found(await scan(db, f, period, {})), found(perRow), `${path}: as the first rows choose`);
+  // A usual month only spares its rows' parsing: right, wrong or none, the rows are the same.
+  if (period === null)
+    for (const usualPeriod of ['2025-03', '2025-02', '2031-12'])
+      for (const byTags of [true, false])
+        assert.deepEqual(found(await scan(db, f, null, { byTags, usualPeriod })), found(perRow), `${path}: usual month ${usualPeriod}`);
   return typeof perRow === 'string' || typeof byTags === 'string' ? perRow : { ...perRow, located: byTags.located };
 }
 
@@ -176,6 +182,37 @@ describe("ingest's scan by Tags text", () => {
       assert.ok(typeof any !== 'string' && any.flagged.length === r.flagged.length - 1, 'no period: the February row is not held');
       const none = await sameEveryWay(db, clean);
       assert.ok(typeof none !== 'string' && none.flagged.length === 0, 'nothing held');
+    });
+  });
+
+  it('finds the same without a period where rows write their months as exports usually do', async (t) => {
+    // The first row's month (February) is not most rows' (March), and some texts are not the usual ones.
+    const dir = await scratch(t);
+    const start = ['2025-03-01T00:00:00Z', '2025-03-01T00:00:00.000Z', '2025-03-01 00:00:00', '2025-03-01T00:00:00+00:00', '2025-03-01'];
+    const rows = [
+      focusRow(1, 'Usage', '7.00', 'node-feb', A, '2025-02-01T00:00:00Z'),
+      ...Array.from({ length: 200 }, (_, i) => {
+        const row = focusRow(1 + (i % 28), 'Usage', `${i}.25`, `node-${i % 4}`, i % 9 === 4 ? (HELD[i % HELD.length] as string) : B);
+        row[0] = start[i % start.length] as string;
+        if (i % 7 === 3) row[1] = row[1]?.replace('T10:00:00Z', 'T10:30:00Z') as string; // not an hour's start
+        if (i % 11 === 6) row[1] = row[1]?.replace('T10:00:00Z', 'T23:59:59.999Z') as string;
+        return row;
+      }),
+      focusRow(2, 'Usage', '8.00', 'node-apr', B, '2025-04-01T00:00:00.000Z'),
+    ];
+    const path = await writeCsv(dir, 'aws.csv', [FOCUS_HEADER, ...rows]);
+    await withDatabase(async (db) => {
+      const r = await sameEveryWay(db, path, null);
+      assert.ok(typeof r !== 'string', String(r));
+      assert.deepEqual(
+        r.periods.map((p) => [p.period, p.rows]),
+        [
+          ['2025-02', 1],
+          ['2025-03', 200],
+          ['2025-04', 1],
+        ],
+      );
+      assert.ok(r.flagged.length > 0 && r.flagged.every((x) => x.period === '2025-03'));
     });
   });
 

@@ -21,6 +21,13 @@ export interface ChargesOptions {
   config: Config;
   /** The period the file is stored under; rows of other periods are flagged. Null: no check. */
   period: string | null;
+  /**
+   * Where `period` is null (ingest without --period): the month most rows likely bill. Rows that
+   * write its start, or one of its hours, as exports usually do are then read without a cast, a
+   * shape check or formatting, as with `period` (a quarter of ingest's first read's CPU). Other
+   * rows take the checks; no row is flagged for billing another month.
+   */
+  usualPeriod?: string | null;
   /** Attributes to read from Tags (others are NULL): each costs a lookup per row. */
   attributes?: readonly Attribute[];
   /**
@@ -167,19 +174,21 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
 
   // The period's start as exports commonly write it: such rows need no cast, check or formatting.
   const period = options.period === null ? 'NULL::VARCHAR' : params.add(options.period);
-  const known = options.period === null ? [] : periodStartTexts(options.period);
+  const likely = options.period ?? options.usualPeriod ?? null;
+  const likelySql = likely === options.period ? period : likely === null ? 'NULL::VARCHAR' : params.add(likely);
+  const known = likely === null ? [] : periodStartTexts(likely);
   // A few values (DuckDB makes an IN of a dozen constants a join, see inFileOrder).
   const periodKnown = known.length ? `${rawField(f, 'billingPeriodStart')} IN (${known.map((t) => params.add(t)).join(', ')})` : 'false';
-  const periodStartTs = options.period === null ? 'NULL::TIMESTAMPTZ' : `${params.add(`${options.period}-01 00:00:00+00`)}::TIMESTAMPTZ`;
+  const periodStartTs = likely === null ? 'NULL::TIMESTAMPTZ' : `${params.add(`${likely}-01 00:00:00+00`)}::TIMESTAMPTZ`;
   // Likewise the default currency's code, when it is one (three capital letters), as written.
   const usual = config.billing.default_currency.toUpperCase();
   const currencyKnown = /^[A-Z]{3}$/.test(usual) ? `currency_raw = ${params.add(usual)}` : 'false';
   // And the charge period's bounds written as exports usually write an hour of the period.
   // A join (this IN over a relation) loses the file's order: not where rowid is the record number.
   const hourKnown = (name: FocusField) =>
-    options.period === null || options.inFileOrder || f.columns[name] === undefined
+    likely === null || options.inFileOrder || f.columns[name] === undefined
       ? 'false'
-      : `coalesce(${rawField(f, name)} IN (SELECT t FROM ${chargeHourTextsSql(options.period, params)}), false)`;
+      : `coalesce(${rawField(f, name)} IN (SELECT t FROM ${chargeHourTextsSql(likely, params)}), false)`;
 
   const raw = `SELECT *,
       ${field(f, 'tags')} AS _tags_raw,
@@ -214,7 +223,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       CASE WHEN _period_known THEN _period_cast ELSE ${plausibleSql('period_raw', '_period_cast')} END AS _period_ts,
       CASE WHEN _charge_start_known THEN _charge_start_cast ELSE ${plausibleSql('charge_start_raw', '_charge_start_cast')} END AS charge_start,
       CASE WHEN _charge_end_known THEN _charge_end_cast ELSE ${plausibleSql('charge_end_raw', '_charge_end_cast')} END AS charge_end,
-      CASE WHEN _period_known THEN ${period} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
+      CASE WHEN _period_known THEN ${likelySql} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
       coalesce(${currencyKnown}, false) AS _currency_known,
       CASE WHEN _currency_known THEN currency_raw ELSE upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) END AS currency,
       CASE ${CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}

@@ -13,8 +13,9 @@ import { isCurrencyCode } from '../core/currency.ts';
 import { invalidInput, showValue, UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
+import { isPeriod } from '../domain/period.ts';
 import { CORE_ATTRIBUTES, type FlagRule, ROW_ERRORS, ROW_RULES, type RowError, TAG_RULES } from '../domain/rules.ts';
-import { anyRuleSql, type ChargeFile, chargesSql, RULES_LIST_SQL, rowChargesSql, tagsSql } from './charges-sql.ts';
+import { anyRuleSql, type ChargeFile, chargesSql, periodStartTexts, RULES_LIST_SQL, rowChargesSql, tagsSql } from './charges-sql.ts';
 import type { FocusField } from './columns.ts';
 import { costColumn, FOCUS_COLUMNS } from './columns.ts';
 import { corruptGzip, lineTooLong, throwReadError } from './duckdb-errors.ts';
@@ -81,6 +82,24 @@ export async function withTagKeys(db: Database, f: ChargeFile): Promise<ChargeFi
   }
 }
 
+/**
+ * The month a file's first row bills, when its period's start is written as exports usually write
+ * it (periodStartTexts), or null: a hint for a scan without a period, which costs one row's read.
+ */
+async function firstRowPeriod(db: Database, f: ChargeFile): Promise<string | null> {
+  const i = f.columns.billingPeriodStart;
+  if (i === undefined) return null;
+  const params = new Params();
+  try {
+    const [row] = await db.query<{ t: string | null }>(`SELECT ${col(i)} AS t FROM ${readFileSql(f, params)} LIMIT 1`, params.values);
+    const text = row?.t ?? '';
+    const month = text.slice(0, 7);
+    return isPeriod(month) && periodStartTexts(month).includes(text) ? month : null;
+  } catch {
+    return null; // the full scan reports what is wrong with the file
+  }
+}
+
 export interface ScanOptions {
   /** Group the rows by Tags text first (see tagsRepeat); decided from the file's first rows when not said. */
   byTags?: boolean;
@@ -100,6 +119,11 @@ export interface ScanOptions {
   keepPlain?: string;
   /** Whether held rows may be found by cutting their lines out in JavaScript (see locateByLines); tests turn it off. */
   cutLines?: boolean;
+  /**
+   * Without a period: the month most rows likely bill (see ChargesOptions.usualPeriod), or null
+   * for none; by default the month the first row writes as its period's start, as exports do.
+   */
+  usualPeriod?: string | null;
 }
 
 /** What each located row keeps: its totals, verdicts, and (when held or invalid) what flags and messages need. */
@@ -149,6 +173,7 @@ export async function scanFile(
   options: ScanOptions = {},
 ): Promise<ScanResult> {
   const f = await withTagKeys(db, file);
+  const usualPeriod = period ?? (options.usualPeriod !== undefined ? options.usualPeriod : await firstRowPeriod(db, f));
   const byTags = options.byTags ?? (await tagsRepeat(db, f, config, CORE_ATTRIBUTES));
   const counting = new AbortController();
   const parquet = f.file.format === 'parquet';
@@ -191,7 +216,7 @@ export async function scanFile(
     if (byTags) {
       groups = table();
       const params = new Params();
-      const options = { config, period };
+      const options = { config, period, usualPeriod };
       // A row its other columns hold keeps its amount's text in its group's key, so that its
       // line can be told from its text's other rows (locateByLines).
       const grouped = `SELECT _tags_raw, period, currency, ${ROW_ERRORS.join(', ')}, ${anyRuleSql(ROW_RULES)} AS _row_flagged,
@@ -210,7 +235,7 @@ export async function scanFile(
       located = { table: table(), rec: 'rowid + 1' };
       const params = new Params();
       await read(
-        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS} FROM (${chargesSql(f, { config, period, inFileOrder: true }, params)})`,
+        `CREATE TEMP TABLE ${located.table} AS SELECT ${LOCATED_COLUMNS} FROM (${chargesSql(f, { config, period, usualPeriod, inFileOrder: true }, params)})`,
         params,
       );
       totalsSql = `SELECT ${TOTALS('count(*)')} FROM ${located.table} GROUP BY period, currency ORDER BY period, currency`;
@@ -250,7 +275,16 @@ export async function scanFile(
     if (invalid === 0 && unknown.length === 0 && options.maxFlagged !== undefined && flaggedRows > options.maxFlagged)
       throw tooManyHeld(f, { held: flaggedRows, rows: totalRows, max: options.maxFlagged, period, totals: rows });
     if (groups !== undefined && (invalid > 0 || unknown.length > 0 || flaggedRows > 0)) {
-      const scan = { groups, table: table(), read, invalid, unknown, flaggedRows, buckets: options.textBuckets ?? TEXT_BUCKETS };
+      const scan = {
+        groups,
+        table: table(),
+        read,
+        invalid,
+        unknown,
+        flaggedRows,
+        buckets: options.textBuckets ?? TEXT_BUCKETS,
+        usualPeriod,
+      };
       // Where every record is one line, the lines of the texts held are cut out in JavaScript.
       const oneLineEach = !parquet && scanned?.lines === totalRows + 1 && options.cutLines !== false;
       located = (oneLineEach && (await locateByLines(db, readFrom, config, period, { ...scan, rows: totalRows }))) || undefined;
@@ -328,6 +362,7 @@ async function locate(
     unknown: string[];
     flaggedRows: number;
     buckets: number;
+    usualPeriod: string | null;
   },
 ): Promise<Located> {
   const params = new Params();
@@ -352,7 +387,7 @@ async function locate(
   const columns = f.file.header.map((_, i) => col(i));
   await scan.read(
     `CREATE TEMP TABLE ${texts} AS SELECT CASE WHEN ${maybe.join(' OR ')} THEN [${columns.join(', ')}] END AS raw
-    FROM (${rowChargesSql(f, { config, period, inFileOrder: true }, params)})`,
+    FROM (${rowChargesSql(f, { config, period, usualPeriod: scan.usualPeriod, inFileOrder: true }, params)})`,
     params,
   );
   let found: Found;
