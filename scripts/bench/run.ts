@@ -164,7 +164,7 @@ if (want('cli')) {
   );
   for (const [i, step] of steps.entries()) console.log(fmt(step, measures[i] as Measure));
   console.log(
-    '  ratio: to direct DuckDB (DECIMAL(18,10), three tag lookups, group by); beyond start-up: (time - CLI start-up) / direct, per round, median',
+    '  ratio: to direct DuckDB (DECIMAL(18,10), rows grouped by Tags text, three tag lookups per text, group by); beyond start-up: (time - CLI start-up) / direct, per round, median',
   );
   console.log(
     '  generate reads the month as ingest stored it (gzip-compressed above data_files.compress_above_mb) from the plain copy ingest keeps in .cache/data/;',
