@@ -4,12 +4,12 @@
  * month's values exactly, and parses several times faster than DECIMAL(38,18)), the rows grouped
  * by their Tags text first and the three tags looked up once per text, then grouped by PI ×
  * project × fund/org × service, with the 4 MB read buffer the tool uses (DuckDB's default of
- * 32 MB outgrows the processor's caches: this query takes twice as long with it), and the columns
- * named from the file's header rather than sniffed. `ingest` takes
- * the same fast path for amounts that fit it, and both commands read Tags once per text where
- * texts repeat, as exports' do (the bench month has 573 in a million rows). Looking the tags up
- * in every row, as this yardstick did before, gives the same groups and sums in a third more
- * time (1.2 s against 0.9 s of the query here), which flattered the tool.
+ * 32 MB outgrows the processor's caches: this query takes twice as long with it), and the
+ * columns named from the file's header rather than sniffed. `ingest` takes the same fast path
+ * for amounts that fit it, and both commands read Tags once per text where texts repeat, as
+ * exports' do (the bench month has 573 in a million rows). Looking the tags up in every row, as
+ * this yardstick did before fc82b26, gives the same groups and sums in a third more time (1.2 s
+ * against 0.9 s of the query here), which flattered the tool.
  *
  * Plain JavaScript, run by plain `node`: a TypeScript loader (tsx) would add a third of a second
  * to every round of the yardstick and flatter the tool, whose CLI is compiled.
