@@ -290,7 +290,7 @@ async function ingestParts(
       // A real ingest stages every part (b3fe5bf): its copy or compression began with the scan.
       if (!part.staged) throw new Error(`ingest: ${part.input.display} was not staged`);
       writes.push({ target, staged: part.staged });
-      if (part.staged && 'original' in part.staged) {
+      if ('original' in part.staged) {
         // What the compressed file holds, so that it is still the export byte for byte.
         const original = await part.staged.original;
         writes.push({ target: `${target}${ORIGINAL_SUFFIX}`, content: originalRecord(basename(part.input.display), original) });
