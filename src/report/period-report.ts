@@ -10,7 +10,7 @@ import { minorDigits } from '../core/currency.ts';
 import { invalidInput, UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { settleAll } from '../core/parallel.ts';
-import type { Database } from '../db/duckdb.ts';
+import type { Database, JsonRows } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -180,7 +180,7 @@ export async function periodReport(
       const checking = new AbortController();
       const checked = options.verifyBytes ? Promise.resolve() : verifyBytes(files.filter(readAsGzip), checking.signal);
       checked.catch(() => {}); // awaited once the rows are read, or abandoned with the read
-      let rows: Row[];
+      let rows: JsonRows<Row>;
       try {
         const { groups } = options;
         if (groups) rows = await db.queryJson<Row>(groupsReportSql(await groups.make(files, config, period)));
