@@ -1,5 +1,7 @@
 /** Tag lookup and flag rules, evaluated by DuckDB itself on small hand-made files. */
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
@@ -197,6 +199,40 @@ describe('attribution that cannot be blank', () => {
     const set = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
     assert.deepEqual(set.statements, [], 'nothing billed to PI ""');
     assert.equal(set.reconciliation[0].excluded_pending, '30.000000000000000000');
+  });
+});
+
+describe('review assign and fund/org patterns', () => {
+  it('refuses an assignment whose fund/org the patterns would flag, as DuckDB reads them, and validate a hand-edited one', async (t) => {
+    // (?i) is RE2's, not JavaScript's: the patterns are matched by DuckDB, as the rule matches them.
+    const repo = await scratchRepo(t, "flag_rules:\n  fund_org_patterns: ['\\d{6}-\\d{4}', '(?i)grant-\\d+']\n");
+    const file = await writeCsv(dir, 'fund.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '30', tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: 'general' })],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const [flag] = (await cli('review', 'list', '--json', '--root', repo)).json().flags as { id: string; rule: string }[];
+    assert.equal(flag?.rule, 'invalid_fund_org');
+    const id = flag?.id as string;
+    const flagsPath = join(repo, 'periods/2025-01/flags.yaml');
+    const before = await readFile(flagsPath, 'utf8');
+    for (const fund of ['general', '123456-123', ' grant-x ']) {
+      const r = await cli('review', 'assign', id, '--pi', 'a@x.edu', '--project', 'p', '--fund-org', fund, '--root', repo);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`fund_org "${fund.trim()}" matches none of flag_rules\\.fund_org_patterns`));
+    }
+    assert.equal(await readFile(flagsPath, 'utf8'), before, 'nothing written');
+    const ok = await cli('review', 'assign', id, '--pi', 'a@x.edu', '--project', 'p', '--fund-org', ' Grant-7 ', '--root', repo);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+    // The same assignment edited by hand in the pull request: validate holds it.
+    await writeFile(flagsPath, (await readFile(flagsPath, 'utf8')).replace('fund_org: Grant-7', 'fund_org: Grant 7'));
+    const checked = await cli('validate', '--root', repo);
+    assert.equal(checked.code, 1, checked.stdout);
+    assert.match(
+      checked.stdout + checked.stderr,
+      new RegExp(`flag ${id} assigns fund_org "Grant 7", which matches none of flag_rules\\.fund_org_patterns`),
+    );
   });
 });
 

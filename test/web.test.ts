@@ -346,6 +346,18 @@ describe('the API for scripts', () => {
       [['2025-12', 'hpc', 'missing_pi_email']],
     );
     const id = listed.flags[0].id;
+    // A fund/org the invalid_fund_org rule would flag (config.yaml: \d{6}-\d{4}) is not assigned.
+    const refused = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ids: [id],
+        assign: { pi_email: 'w.chen@example.edu', project_id: 'genome-assembly', fund_org: '100951-102' },
+      }),
+    });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error.message, /fund_org "100951-102" matches none of flag_rules\.fund_org_patterns/);
+    assert.equal((await flagsOf('2025-12'))[0]?.assign, undefined);
     const assign = await call('/api/flags/decide', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -27,3 +27,24 @@ export async function checkPatterns(db: Database, config: Located<Config>): Prom
     }
   }
 }
+
+/** flag_rules.fund_org_patterns as the one RE2 alternation the invalid_fund_org rule runs, or null when none is set. */
+export function fundOrgPattern(config: Config): string | null {
+  const patterns = config.flag_rules.fund_org_patterns;
+  return patterns.length ? patterns.map((p) => `(?:${p})`).join('|') : null;
+}
+
+/**
+ * The fund/orgs among `values` that fully match none of flag_rules.fund_org_patterns, as the
+ * invalid_fund_org rule decides (DuckDB's RE2, not JavaScript's regular expressions, which read
+ * some patterns otherwise); none when no pattern is set.
+ */
+export async function fundOrgsOutsidePatterns(db: Database, config: Config, values: readonly string[]): Promise<Set<string>> {
+  const pattern = fundOrgPattern(config);
+  if (pattern === null || values.length === 0) return new Set();
+  const rows = await db.query<{ v: string }>(
+    `SELECT DISTINCT v FROM (SELECT unnest(from_json($values, '["VARCHAR"]')) AS v) WHERE NOT regexp_full_match(v, $pattern)`,
+    { values: JSON.stringify([...values]), pattern },
+  );
+  return new Set(rows.map((r) => r.v));
+}

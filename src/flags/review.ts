@@ -112,17 +112,30 @@ export async function decideFlags(
   );
 }
 
-/** Attributes a charge that lacks (usable) tags; approving it then bills it on that statement. */
+/** The fund/orgs among `values` that fit none of the config's patterns (config/patterns.ts: fundOrgsOutsidePatterns). */
+export type FundOrgCheck = (values: readonly string[]) => Promise<Set<string>>;
+
+/**
+ * Attributes a charge that lacks (usable) tags; approving it then bills it on that statement.
+ * With `outsidePatterns`, a fund/org that the invalid_fund_org rule would flag is refused too:
+ * an assignment is what the statement and the journal then bill.
+ */
 export async function assignFlag(
   root: string,
   target: { id: string; period?: string },
   assignment: Assignment,
   lock: LockOptions = {},
+  outsidePatterns?: FundOrgCheck,
 ): Promise<ReviewOutcome> {
   const checked = assignmentSchema.safeParse(assignment);
   if (!checked.success)
     throw new UserError(`cannot assign: ${checked.error.issues.map((i) => i.message).join('; ')}`, {
       hint: 'give the PI email, project id and fund/org the charge is billed to',
+    });
+  const fundOrg = checked.data.fund_org.trim();
+  if (outsidePatterns && (await outsidePatterns([fundOrg])).size > 0)
+    throw new UserError(`cannot assign: fund_org ${JSON.stringify(fundOrg)} matches none of flag_rules.fund_org_patterns`, {
+      hint: 'give a fund/org of a form config.yaml lists there, or add its form to flag_rules.fund_org_patterns',
     });
   return withRepositoryLock(
     root,

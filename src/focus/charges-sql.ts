@@ -3,6 +3,8 @@
  * attribution from Tags, the checks that refuse a file, and the flag rules, all evaluated by
  * DuckDB in one streaming scan. Every value stays inside DuckDB; only aggregates come back.
  */
+
+import { fundOrgPattern } from '../config/patterns.ts';
 import type { Config } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
 import { IDENTITY_ABSENT, IDENTITY_SEPARATOR, rowIdentityColumns } from '../domain/identity.ts';
@@ -261,7 +263,7 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
   const { config } = options;
   const attributes = options.attributes ?? CORE_ATTRIBUTES;
   const rules = config.flag_rules;
-  const fundPatterns = rules.fund_org_patterns;
+  const fundPatterns = fundOrgPattern(config);
   const paths = tagPaths(config, attributes, f.tagKeys);
   const core = CORE_ATTRIBUTES.filter((a) => attributes.includes(a));
 
@@ -303,9 +305,7 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
       ${rules.missing_fund_org ? 'fund_org IS NULL' : 'false'} AS r_missing_fund_org,
       ${rules.invalid_attribution ? `(${invalidAttribution})` : 'false'} AS r_invalid_attribution,
       ${
-        fundPatterns.length
-          ? `fund_org IS NOT NULL AND NOT regexp_full_match(fund_org, ${params.add(fundPatterns.map((p) => `(?:${p})`).join('|'))})`
-          : 'false'
+        fundPatterns !== null ? `fund_org IS NOT NULL AND NOT regexp_full_match(fund_org, ${params.add(fundPatterns)})` : 'false'
       } AS r_invalid_fund_org
     FROM (${attributed})`;
 }

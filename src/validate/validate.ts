@@ -2,6 +2,8 @@
  * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
  * with its location; validation goes on past the first error so a reviewer sees them all.
  */
+
+import { fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
@@ -69,6 +71,7 @@ export async function validateRepository(
     }
     if (report) {
       findings.push(...matchFlags(period, report));
+      findings.push(...(await checkAssignments(db, config, period, report)));
       for (const w of report.warnings) findings.push({ level: 'warning', message: `${period}: ${w}` });
       const pending = report.flag_counts.pending;
       if (pending > 0) {
@@ -111,6 +114,28 @@ export async function validateRepository(
     });
   }
   return { ok: !findings.some((f) => f.level === 'error'), periods: summary, findings, pi_increases: increases };
+}
+
+/**
+ * Assignments whose fund/org the invalid_fund_org rule would flag: `review assign` refuses them,
+ * but flags.yaml may be edited by hand in the pull request, and an approved assignment is what
+ * the statement and the journal bill.
+ */
+async function checkAssignments(db: Database, config: Config, period: string, report: PeriodReport): Promise<Finding[]> {
+  const assigned = report.flags.flatMap((f) => (f.assign ? [{ id: f.id, fundOrg: f.assign.fund_org.trim() }] : []));
+  const outside = await fundOrgsOutsidePatterns(
+    db,
+    config,
+    assigned.map((a) => a.fundOrg),
+  );
+  return assigned
+    .filter((a) => outside.has(a.fundOrg))
+    .map((a) => ({
+      level: 'error' as const,
+      message: `flag ${a.id} assigns fund_org ${JSON.stringify(a.fundOrg)}, which matches none of flag_rules.fund_org_patterns`,
+      file: relPath('periods', period, 'flags.yaml'),
+      hint: `assign it again: focus-billing review assign ${a.id} --period ${period} --pi … --project … --fund-org <a fund/org of the configured form>`,
+    }));
 }
 
 /** flags.yaml against the data: every flagged charge has its flag, and every flag its charge. */

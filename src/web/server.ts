@@ -15,7 +15,7 @@ import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { simpleGit } from 'simple-git';
 import { loadConfigLocated } from '../config/load.ts';
-import { checkPatterns } from '../config/patterns.ts';
+import { checkPatterns, fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
@@ -305,15 +305,15 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       let action: string;
       if (body.assign) {
         const a = body.assign as Record<string, unknown>;
-        for (const id of ids)
-          outcomes.push(
-            await assignFlag(
-              root,
-              { id },
-              { pi_email: String(a.pi_email ?? ''), project_id: String(a.project_id ?? ''), fund_org: String(a.fund_org ?? '') },
-              lock,
-            ),
-          );
+        const assignment = {
+          pi_email: String(a.pi_email ?? ''),
+          project_id: String(a.project_id ?? ''),
+          fund_org: String(a.fund_org ?? ''),
+        };
+        await repo(root, async ({ config, db }) => {
+          for (const id of ids)
+            outcomes.push(await assignFlag(root, { id }, assignment, lock, (values) => fundOrgsOutsidePatterns(db, config, values)));
+        });
         action = `assign ${a.pi_email} / ${a.project_id} / ${a.fund_org} to`;
       } else {
         if (body.status !== 'approved' && body.status !== 'rejected') throw new HttpError(400, 'status: expected approved or rejected');

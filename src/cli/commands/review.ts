@@ -1,12 +1,13 @@
 /** `focus-billing review list|approve|reject|assign`. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { fundOrgsOutsidePatterns } from '../../config/patterns.ts';
 import { UserError } from '../../core/errors.ts';
 import { FLAG_RULES } from '../../domain/rules.ts';
 import { now, reviewer } from '../../flags/decider.ts';
 import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
-import { type RootOptions, withRoot } from './common.ts';
+import { inRepository, type RootOptions, withRoot } from './common.ts';
 
 interface DecideOptions extends RootOptions {
   note?: string;
@@ -104,12 +105,14 @@ export function registerReview(program: Command, io: Io): void {
       .option('--period <YYYY-MM>', 'period of the id')
       .option('--json', 'print the outcome as JSON'),
   ).action(async (id: string, opts: RootOptions & { pi: string; project: string; fundOrg: string; period?: string }) => {
-    const root = resolve(opts.root);
-    const outcome = await assignFlag(
-      root,
-      { id, period: opts.period },
-      { pi_email: opts.pi, project_id: opts.project, fund_org: opts.fundOrg },
-      { say: io.err },
+    const outcome = await inRepository(opts, io, ({ root, config, db }) =>
+      assignFlag(
+        root,
+        { id, period: opts.period },
+        { pi_email: opts.pi, project_id: opts.project, fund_org: opts.fundOrg },
+        { say: io.err },
+        (values) => fundOrgsOutsidePatterns(db, config, values),
+      ),
     );
     if (opts.json) return printJson(io, outcome);
     io.out(`Assigned ${id} (${outcome.period}) to ${opts.pi}, project ${opts.project}, fund/org ${opts.fundOrg}. Approve it to bill it.`);
