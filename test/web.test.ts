@@ -357,7 +357,7 @@ describe('the API for scripts', () => {
     });
     assert.equal(refused.status, 400);
     assert.match((await refused.json()).error.message, /fund_org "100951-102" matches none of flag_rules\.fund_org_patterns/);
-    assert.equal((await flagsOf('2025-12'))[0]?.assign, undefined);
+    assert.equal(((await flagsOf('2025-12'))[0] as { assign?: unknown } | undefined)?.assign, undefined);
     const assign = await call('/api/flags/decide', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

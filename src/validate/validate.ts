@@ -2,7 +2,6 @@
  * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
  * with its location; validation goes on past the first error so a reviewer sees them all.
  */
-
 import { fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
@@ -123,11 +122,8 @@ export async function validateRepository(
  */
 async function checkAssignments(db: Database, config: Config, period: string, report: PeriodReport): Promise<Finding[]> {
   const assigned = report.flags.flatMap((f) => (f.assign ? [{ id: f.id, fundOrg: f.assign.fund_org.trim() }] : []));
-  const outside = await fundOrgsOutsidePatterns(
-    db,
-    config,
-    assigned.map((a) => a.fundOrg),
-  );
+  const values = assigned.map((a) => a.fundOrg);
+  const outside = await fundOrgsOutsidePatterns(db, config, values);
   return assigned
     .filter((a) => outside.has(a.fundOrg))
     .map((a) => ({
