@@ -71,6 +71,8 @@ describe('a large export', () => {
     const repo = await scratchRepo(t);
     await withSettings(repo, '{ compress_above_mb: 0.5, lfs_above_mb: 0.01 }');
     const before = await snapshot(repo);
+    // A dry run counts what it would store compressed, and refuses as the ingest does, size and all.
+    const dryRun = await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo, '--dry-run');
     const refused = await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo);
     assert.equal(refused.code, 2);
     assert.match(
@@ -78,6 +80,7 @@ describe('a large export', () => {
       /data\/2025-01\/aws\.csv\.gz would be \d{2,3} KB even compressed, more than data_files\.lfs_above_mb \(0\.01 MB\): git hosts refuse files over 100 MB without Git LFS/,
     );
     assert.match(refused.stderr, /hint: run `focus-billing init --lfs`/);
+    assert.deepEqual([dryRun.code, dryRun.stderr], [2, refused.stderr]);
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
     const lfs = await cli('init', repo, '--lfs', '--json');
     assert.equal(lfs.code, 0, lfs.stderr);

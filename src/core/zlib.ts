@@ -4,7 +4,10 @@
  * 1M-row month took 1.6–2.5 s of CPU that way and 0.35–1.0 s this way, and compressing it
  * (level 1) 3.0 s and 1.9 s. The bytes written are the same whatever the chunk size.
  */
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, type Gunzip, type Gzip } from 'node:zlib';
 
 const CHUNK = 1 << 20;
@@ -17,6 +20,22 @@ export function gunzipStream(): Gunzip {
 /** A gzip stream at `level`. */
 export function gzipStream(level: number): Gzip {
   return createGzip({ level, chunkSize: CHUNK });
+}
+
+/** The level a large export is stored at: fast, as it runs beside the scan; 6 saves a fifth more for twice the time. */
+export const STORED_LEVEL = 1;
+
+/** How many bytes a file compresses to at STORED_LEVEL, counted and not kept (what a dry run would store). */
+export async function storedGzipSize(path: string, signal?: AbortSignal): Promise<number> {
+  let bytes = 0;
+  const count = new Writable({
+    write(chunk: Buffer, _encoding, next) {
+      bytes += chunk.length;
+      next();
+    },
+  });
+  await pipeline(createReadStream(path, { highWaterMark: CHUNK }), gzipStream(STORED_LEVEL), count, { signal });
+  return bytes;
 }
 
 /**

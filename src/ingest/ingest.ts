@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { type Config, MAX_FLAGS_LIMIT, type SourceConfig, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
-import { gzipInflatedSize } from '../core/zlib.ts';
+import { gzipInflatedSize, storedGzipSize } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -129,7 +129,16 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   // again if nothing lands in it.
   const dataDir = layout.dataDir(options.root);
   const makesDataDir = !options.dryRun && !existsSync(dataDir);
+  const sizing = new AbortController();
   try {
+    // A dry run compresses nothing, but counts what a large export would be stored as, beside
+    // the scan, when that could be over the LFS threshold: what a write would refuse, it refuses.
+    if (options.dryRun && !(await dataInLfs(options.root)))
+      for (const part of parts)
+        if (part.store.compression !== part.sniffed.compression && mayExceed(part.sniffed.size, config.data_files.lfs_above_mb * MIB)) {
+          part.storedSize = storedGzipSize(part.input.path, sizing.signal);
+          part.storedSize.catch(() => {}); // awaited by checkSize, or abandoned with the ingest
+        }
     if (!options.dryRun)
       for (const part of parts) {
         part.staged =
@@ -140,6 +149,7 @@ export async function ingest(db: Database, config: Config, options: IngestOption
       }
     return await ingestParts(db, config, options, source, parts);
   } finally {
+    sizing.abort();
     for (const part of parts) {
       await part.staged?.discard();
       await part.inflated?.discard();
@@ -159,7 +169,15 @@ interface Part {
   staged?: StagedCopy | StagedCompressed;
   /** For a large .csv.gz stored as delivered: where the scan writes the bytes it inflates, kept as the month's plain copy. */
   inflated?: { path: string; discard: () => Promise<void> };
+  /** A dry run's count of the bytes it would store compressed, where they might need Git LFS. */
+  storedSize?: Promise<number>;
 }
+
+/**
+ * Whether `size` bytes might still be over `limit` gzip-compressed: deflate never grows data by
+ * more than its stored blocks' 5 bytes in 16 KB and gzip's 18 of header and trailer.
+ */
+const mayExceed = (size: number, limit: number) => size + Math.ceil(size / 1000) + 1024 > limit;
 
 /**
  * A .csv.gz stored as delivered gets a plain copy too (repo/plain-copy.ts) when it inflates past
@@ -416,10 +434,13 @@ async function readOriginal(stored: string): Promise<OriginalFile | null> {
 /** A stored file over the LFS threshold needs data/ in Git LFS: refused (exit 2, nothing written) otherwise. */
 async function checkSize(root: string, config: Config, part: Part, stored: string): Promise<void> {
   if (part.staged) await part.staged.done;
-  // A dry run compresses nothing, so knows the size of a file stored as delivered only.
-  const known = part.staged !== undefined || part.store.compression === part.sniffed.compression;
-  if (!known) return;
-  const size = part.staged ? (await stat(part.staged.tmp)).size : part.sniffed.size;
+  // A dry run compresses nothing: it counts what it would store where that may matter (see ingest).
+  const size = part.staged
+    ? (await stat(part.staged.tmp)).size
+    : part.store.compression === part.sniffed.compression
+      ? part.sniffed.size
+      : await part.storedSize;
+  if (size === undefined) return;
   const limit = config.data_files.lfs_above_mb * MIB;
   if (size <= limit || (await dataInLfs(root))) return;
   throw new UserError(
