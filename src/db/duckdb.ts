@@ -5,8 +5,9 @@
 import { rmSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../core/errors.ts';
+import { nodeApi } from './node-api.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -57,11 +58,13 @@ export class Database {
       memory_limit: options.memoryLimit ?? memoryLimit(),
     };
     if (options.threads) settings.threads = String(options.threads);
-    const instance = await DuckDBInstance.create(':memory:', settings).catch((e: Error) => {
-      // A size that reads as one but is more than DuckDB takes (99999999TB): DuckDB names no setting.
-      if (process.env.OCB_MEMORY_LIMIT && /Failed to set config/i.test(e.message)) throw badMemoryLimit(process.env.OCB_MEMORY_LIMIT);
-      throw e;
-    });
+    const instance = await nodeApi()
+      .DuckDBInstance.create(':memory:', settings)
+      .catch((e: Error) => {
+        // A size that reads as one but is more than DuckDB takes (99999999TB): DuckDB names no setting.
+        if (process.env.OCB_MEMORY_LIMIT && /Failed to set config/i.test(e.message)) throw badMemoryLimit(process.env.OCB_MEMORY_LIMIT);
+        throw e;
+      });
     const connection = await instance.connect();
     await setSession(connection, SESSION);
     return new Database(instance, connection, spillDir);

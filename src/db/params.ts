@@ -1,5 +1,6 @@
 /** Collects values for a parameterised query, handing out `$pN` placeholders. */
-import { type DuckDBValue, listValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { nodeApi } from './node-api.ts';
 
 export type SqlValue = string | number | boolean | null | string[] | number[];
 
@@ -9,7 +10,7 @@ export class Params {
 
   add(value: SqlValue): string {
     const name = `p${this.n++}`;
-    this.values[name] = Array.isArray(value) ? listValue(value) : value;
+    this.values[name] = Array.isArray(value) ? nodeApi().listValue(value) : value;
     return `$${name}`;
   }
 }
