@@ -357,6 +357,14 @@ describe('the API for scripts', () => {
     });
     assert.equal(refused.status, 400);
     assert.match((await refused.json()).error.message, /fund_org "100951-102" matches none of flag_rules\.fund_org_patterns/);
+    // Half a surrogate pair, which a JSON body can hold and no UTF-8 file can: refused, not a failure of the server.
+    const lone = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"ids":["${id}"],"assign":{"pi_email":"w.chen@example.edu","project_id":"genome-assembly","fund_org":"100951-102\\ud800"}}`,
+    });
+    assert.equal(lone.status, 400);
+    assert.match((await lone.json()).error.message, /fund_org is not Unicode text/);
     assert.equal(((await flagsOf('2025-12'))[0] as { assign?: unknown } | undefined)?.assign, undefined);
     const assign = await call('/api/flags/decide', {
       method: 'POST',

@@ -52,6 +52,8 @@ export const CONTROL_PATTERN = '[\\x00-\\x1f\\x7f]';
 
 const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 const CONTROL_RE = new RegExp(CONTROL_PATTERN);
+/** Half a UTF-16 surrogate pair: no Unicode text (a JSON body or a YAML escape can still hold one), and nothing UTF-8 can store. */
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Why a value cannot attribute a charge (`missing` or a reason), or null when it can. Values
@@ -60,6 +62,7 @@ const CONTROL_RE = new RegExp(CONTROL_PATTERN);
 export function attributionProblem(attribute: CoreAttribute, value: string | null | undefined): string | null {
   if (value === null || value === undefined || value.trim() === '') return 'missing';
   if (CONTROL_RE.test(value)) return 'holds a control character';
+  if (LONE_SURROGATE_RE.test(value)) return 'is not Unicode text (half a surrogate pair)';
   if (attribute === 'pi_email' && !EMAIL_RE.test(value.trim())) return 'is not an email address';
   return null;
 }
