@@ -346,41 +346,20 @@ describe('the API for scripts', () => {
       [['2025-12', 'hpc', 'missing_pi_email']],
     );
     const id = listed.flags[0].id;
+    const decide = (body: string) => call('/api/flags/decide', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const assignTo = (fundOrg: string) =>
+      decide(JSON.stringify({ ids: [id], assign: { pi_email: 'w.chen@example.edu', project_id: 'genome-assembly', fund_org: fundOrg } }));
     // A fund/org the invalid_fund_org rule would flag (config.yaml: \d{6}-\d{4}) is not assigned.
-    const refused = await call('/api/flags/decide', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ids: [id],
-        assign: { pi_email: 'w.chen@example.edu', project_id: 'genome-assembly', fund_org: '100951-102' },
-      }),
-    });
+    const refused = await assignTo('100951-102');
     assert.equal(refused.status, 400);
     assert.match((await refused.json()).error.message, /fund_org "100951-102" matches none of flag_rules\.fund_org_patterns/);
     // Half a surrogate pair, which a JSON body can hold and no UTF-8 file can: refused, not a failure of the server.
-    const lone = await call('/api/flags/decide', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: `{"ids":["${id}"],"assign":{"pi_email":"w.chen@example.edu","project_id":"genome-assembly","fund_org":"100951-102\\ud800"}}`,
-    });
+    const lone = await assignTo('100951-102\ud800');
     assert.equal(lone.status, 400);
     assert.match((await lone.json()).error.message, /fund_org is not Unicode text/);
     assert.equal(((await flagsOf('2025-12'))[0] as { assign?: unknown } | undefined)?.assign, undefined);
-    const assign = await call('/api/flags/decide', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ids: [id],
-        assign: { pi_email: 'w.chen@example.edu', project_id: 'genome-assembly', fund_org: '100951-1023' },
-      }),
-    });
-    assert.equal(assign.status, 200);
-    const approve = await call('/api/flags/decide', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ids: [id], status: 'approved', note: 'visiting student' }),
-    });
-    assert.equal(approve.status, 200);
+    assert.equal((await assignTo('100951-1023')).status, 200);
+    assert.equal((await decide(JSON.stringify({ ids: [id], status: 'approved', note: 'visiting student' }))).status, 200);
     const [flag] = await flagsOf('2025-12');
     assert.deepEqual([flag?.status, (flag as { assign?: { pi_email: string } }).assign?.pi_email], ['approved', 'w.chen@example.edu']);
   });
