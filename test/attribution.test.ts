@@ -233,6 +233,17 @@ describe('review assign and fund/org patterns', () => {
       checked.stdout + checked.stderr,
       new RegExp(`flag ${id} assigns fund_org "Grant 7", which matches none of flag_rules\\.fund_org_patterns`),
     );
+    // Once the period is closed, it is held to what it issued (its flags.yaml unchanged, its
+    // statements the same): patterns changed since do not make its assignments errors to fix.
+    await writeFile(flagsPath, (await readFile(flagsPath, 'utf8')).replace('fund_org: Grant 7', 'fund_org: Grant-7'));
+    assert.equal((await cli('review', 'approve', id, '--root', repo)).code, 0);
+    const closed = await cli('periods', 'close', '2025-01', '--by', 'office@x.edu', '--root', repo);
+    assert.equal(closed.code, 0, closed.stderr);
+    const configPath = join(repo, 'config.yaml');
+    await writeFile(configPath, (await readFile(configPath, 'utf8')).replace(", '(?i)grant-\\d+'", ''));
+    const later = await cli('validate', '--root', repo);
+    assert.equal(later.code, 0, later.stdout);
+    assert.doesNotMatch(later.stdout + later.stderr, /assigns fund_org/);
   });
 });
 

@@ -70,7 +70,9 @@ export async function validateRepository(
     }
     if (report) {
       findings.push(...matchFlags(period, report));
-      findings.push(...(await checkAssignments(db, config, period, report)));
+      // A closed period is held to what it issued (below): its flags.yaml is as closed, and
+      // patterns changed since are not errors in it that only reopening could mend.
+      if (periodFile?.status !== 'closed') findings.push(...(await checkAssignments(db, config, period, report)));
       for (const w of report.warnings) findings.push({ level: 'warning', message: `${period}: ${w}` });
       const pending = report.flag_counts.pending;
       if (pending > 0) {
