@@ -3,7 +3,6 @@
  * attribution from Tags, the checks that refuse a file, and the flag rules, all evaluated by
  * DuckDB in one streaming scan. Every value stays inside DuckDB; only aggregates come back.
  */
-
 import { fundOrgPattern } from '../config/patterns.ts';
 import type { Config } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
