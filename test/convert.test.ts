@@ -600,6 +600,24 @@ describe('bad input to a converter', () => {
       ],
       /malformed sacct line: AllocTRES/,
     );
+    // sacct does not escape "|" in a job name: a line with more fields than the header reads as
+    // such a name when State then holds a state, and is refused by its count of fields otherwise.
+    await refused(
+      [
+        'slurm',
+        await bad('s6.txt', '205|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=1|extra'),
+        '--period',
+        '2025-03',
+      ],
+      /s6\.txt:3: malformed sacct line: expected 9 fields separated by \|, found 10/,
+    );
+    await bad('s7.txt', '206|a|b|c|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=1');
+    const named = await convert('slurm', 's7.txt', '--period', '2025-03', '--out', join(dir, 's7.csv'));
+    assert.equal(named.code, 0, named.stderr);
+    assert.deepEqual(
+      (await rows(join(dir, 's7.csv'))).filter((r) => r.ResourceId === '206').map((r) => [r.ResourceName, r.ConsumedQuantity]),
+      [['a|b|c', '2']],
+    );
   });
 
   it('refuses text that is not UTF-8 (a Latin-1 file) or holds a NUL byte, at its line, where it was turned into U+FFFD', async () => {

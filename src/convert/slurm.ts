@@ -741,10 +741,14 @@ function readJob(fields: string[], columns: Columns, line: string, file: string,
   const at = { file, line: lineNo }; // where an error points
   let f = fields;
   if (f.length > columns.count && columns.name >= 0) {
-    // A job name with "|" in it (sacct does not escape it): the extra fields are the name's.
+    // A job name with "|" in it (sacct does not escape it): the extra fields are the name's,
+    // if the fields after it then read as sacct's (a state where State is). Otherwise the line
+    // has fields the header does not, and says so, rather than that its state is a time.
     const extra = f.length - columns.count;
     const i = columns.name;
-    f = [...f.slice(0, i), f.slice(i, i + extra + 1).join('|'), ...f.slice(i + extra + 1)];
+    const joined = [...f.slice(0, i), f.slice(i, i + extra + 1).join('|'), ...f.slice(i + extra + 1)];
+    const state = (joined[columns.state] ?? '').trim().split(' ')[0] as string;
+    if (columns.state < 0 || BILLED_STATES.has(state) || UNBILLED_STATES.has(state)) f = joined;
   }
   if (f.length !== columns.count)
     throw new UserError(`malformed sacct line: expected ${columns.count} fields separated by |, found ${fields.length}`, {
