@@ -359,6 +359,10 @@ describe('the API for scripts', () => {
     assert.match((await lone.json()).error.message, /fund_org is not Unicode text/);
     assert.equal(((await flagsOf('2025-12'))[0] as { assign?: unknown } | undefined)?.assign, undefined);
     assert.equal((await assignTo('100951-1023')).status, 200);
+    const badNote = await decide(JSON.stringify({ ids: [id], status: 'approved', note: 'visiting \ud800' }));
+    assert.equal(badNote.status, 400);
+    assert.match((await badNote.json()).error.message, /the note is not Unicode text/);
+    assert.equal((await flagsOf('2025-12'))[0]?.status, 'pending');
     assert.equal((await decide(JSON.stringify({ ids: [id], status: 'approved', note: 'visiting student' }))).status, 200);
     const [flag] = await flagsOf('2025-12');
     assert.deepEqual([flag?.status, (flag as { assign?: { pi_email: string } }).assign?.pi_email], ['approved', 'w.chen@example.edu']);

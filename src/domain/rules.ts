@@ -55,6 +55,11 @@ const CONTROL_RE = new RegExp(CONTROL_PATTERN);
 /** Half a UTF-16 surrogate pair: no Unicode text (a JSON body or a YAML escape can still hold one), and nothing UTF-8 can store. */
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Whether a string is Unicode text, which UTF-8 files (flags.yaml, a commit message) can hold: no half of a surrogate pair. */
+export function isUnicodeText(value: string): boolean {
+  return !LONE_SURROGATE_RE.test(value);
+}
+
 /**
  * Why a value cannot attribute a charge (`missing` or a reason), or null when it can. Values
  * arrive trimmed of spaces; blank is missing.
@@ -62,7 +67,7 @@ const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 export function attributionProblem(attribute: CoreAttribute, value: string | null | undefined): string | null {
   if (value === null || value === undefined || value.trim() === '') return 'missing';
   if (CONTROL_RE.test(value)) return 'holds a control character';
-  if (LONE_SURROGATE_RE.test(value)) return 'is not Unicode text (half a surrogate pair)';
+  if (!isUnicodeText(value)) return 'is not Unicode text (half a surrogate pair)';
   if (attribute === 'pi_email' && !EMAIL_RE.test(value.trim())) return 'is not an email address';
   return null;
 }

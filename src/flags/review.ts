@@ -6,7 +6,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import { readTextHashed } from '../core/yaml-file.ts';
-import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule } from '../domain/rules.ts';
+import { type CoreAttribute, FLAG_RULES, type FlagRule, isAttributed, isFlagRule, isUnicodeText } from '../domain/rules.ts';
 import { layout, periodFolders } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
@@ -90,6 +90,11 @@ export async function decideFlags(
 ): Promise<ReviewOutcome[]> {
   if (decision.status === 'rejected' && !decision.note?.trim())
     throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
+  // Written to flags.yaml and the commit message as UTF-8, half a surrogate pair would become U+FFFD without a word.
+  if (decision.note !== undefined && !isUnicodeText(decision.note))
+    throw new UserError('the note is not Unicode text: it holds half of a surrogate pair', {
+      hint: 'write the note again; flags.yaml and the git history keep it as UTF-8',
+    });
   return withRepositoryLock(
     root,
     `focus-billing review ${decision.status === 'approved' ? 'approve' : 'reject'}`,
