@@ -153,6 +153,27 @@ describe('the app refuses', () => {
     assert.deepEqual(await snapshot(repo), before);
   });
 
+  it('a JSON body that is not an object (null, a list, a number), or a period that is not text: 400, writing nothing', async () => {
+    const before = await snapshot(repo);
+    for (const path of ['/api/flags/decide', '/api/import/preview', '/api/import/run'])
+      for (const body of ['null', '[1]', '7', '"x"', '{']) {
+        const r = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        assert.equal(r.status, 400, `${path} ${body}`);
+        assert.match((await r.json()).error.message, /^expected a JSON body/);
+      }
+    const form = new FormData();
+    form.append('file', new Blob([await readFile(join(SAMPLE, 'azure_2025-12.csv'))]), 'azure_2025-12.csv');
+    const { upload } = await (await call('/api/import/upload', { method: 'POST', body: form })).json();
+    const listed = await call('/api/import/preview', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ upload, source: 'Azure', period: ['2025-12'] }),
+    });
+    assert.equal(listed.status, 400);
+    assert.match((await listed.json()).error.message, /^period \["2025-12"\]: expected YYYY-MM/);
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
   it('two files in one import, which took the first and left the second unread', async () => {
     const before = await snapshot(repo);
     const form = new FormData();

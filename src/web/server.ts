@@ -228,16 +228,15 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   );
 
   async function runImport(c: Context<Env>, dryRun: boolean) {
-    const body = await c.req.json().catch(() => {
-      throw new HttpError(400, 'expected a JSON body');
-    });
+    const body = await jsonObject(c, 'expected a JSON body: { upload, file, source, period, replace, commit }');
     const kept = uploads.get(String(body.upload ?? ''));
     if (!kept) throw new HttpError(404, 'no such upload (uploads are kept for an hour): drop the file again');
     const file = kept.files.find((f) => f.name === body.file) ?? (kept.files.length === 1 ? kept.files[0] : undefined);
     if (!file) throw new HttpError(400, `file: expected one of ${kept.files.map((f) => f.name).join(', ')}`);
-    const kind = (KINDS as readonly string[]).includes(body.kind) ? (body.kind as Kind) : file.kind;
+    const kind = typeof body.kind === 'string' && (KINDS as readonly string[]).includes(body.kind) ? (body.kind as Kind) : file.kind;
     if (!body.source) throw new HttpError(400, 'choose the source the file is from');
-    if (body.period && !isPeriod(body.period)) throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
+    if (body.period && (typeof body.period !== 'string' || !isPeriod(body.period)))
+      throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
     kept.progress = dryRun ? 'Checking…' : 'Importing…';
     try {
       const result = await repo(
@@ -248,7 +247,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             file,
             kind,
             source: String(body.source),
-            period: body.period || undefined,
+            period: (body.period as string) || undefined,
             replace: body.replace === true,
             commit: body.commit === true,
             dryRun,
@@ -294,9 +293,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   );
   app.post('/api/flags/decide', (c) =>
     handle(c, async () => {
-      const body = await c.req.json().catch(() => {
-        throw new HttpError(400, 'expected a JSON body: { ids, status, note } or { ids, assign }');
-      });
+      const body = await jsonObject(c, 'expected a JSON body: { ids, status, note } or { ids, assign }');
       const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
       if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide');
       const who = await reviewer(root);
@@ -425,6 +422,13 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
 }
 
 /** Config (with its patterns checked) and DuckDB, as the CLI's commands have them. */
+/** A request's JSON body, which must be an object (`null`, a list or a number is refused as any other bad body). */
+async function jsonObject(c: Context<Env>, expected: string): Promise<Record<string, unknown>> {
+  const body: unknown = await c.req.json().catch(() => undefined);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, expected);
+  return body as Record<string, unknown>;
+}
+
 async function repo<T>(
   root: string,
   fn: (ctx: { config: Config; db: Database }) => Promise<T>,
