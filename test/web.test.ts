@@ -287,6 +287,15 @@ describe('a coordinator in the browser', () => {
     assert.match(text, /Review 2025-01: reject 1 flag/);
     assert.match(text, /Ingest AWS 2025-01/);
     await page.close();
+    // The API pages through them by whole numbers; anything else is refused, never put in the query.
+    const all = await (await call('/api/charges?period=2025-01')).json();
+    const page2 = await (await call('/api/charges?period=2025-01&offset=2&limit=1')).json();
+    assert.deepEqual([page2.total, page2.offset, page2.rows], [all.total, 2, [all.rows[2]]]);
+    for (const q of ['offset=1e400', 'offset=abc', 'offset=-1', 'limit=2.5', 'limit=0x10']) {
+      const r = await call(`/api/charges?period=2025-01&${q}`);
+      assert.equal(r.status, 400, q);
+      assert.match((await r.json()).error.message, /: expected a whole number such as/);
+    }
   });
 
   it('has pages with no accessibility violations (axe-core), in light and dark mode', async () => {

@@ -107,8 +107,10 @@ export async function chargePage(
       `lower(concat_ws(' ', pi_email, project_id, fund_org, service, resource, source, flag_id, category, file || ':' || record)) LIKE ${q}`,
     );
   }
-  const offset = Math.max(0, Math.floor(query.offset ?? 0));
-  const limit = Math.min(500, Math.max(1, Math.floor(query.limit ?? 100)));
+  // Written into the SQL as numbers: whole ones only (NaN or Infinity there was a failure of the query).
+  const whole = (n: number | undefined, fallback: number) => (n !== undefined && Number.isSafeInteger(n) ? n : fallback);
+  const offset = Math.max(0, whole(query.offset, 0));
+  const limit = Math.min(500, Math.max(1, whole(query.limit, 100)));
   const filtered = `SELECT * FROM (${unionSql(files)}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
   const [count] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${filtered})`, params.values);
   const rows = await db.query<ChargeRow & { record: string }>(

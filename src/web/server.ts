@@ -339,8 +339,8 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
         chargePage(db, root, config, period, flags, {
           status: c.req.query('status') || undefined,
           q: c.req.query('q') || undefined,
-          offset: Number(c.req.query('offset') ?? 0),
-          limit: Number(c.req.query('limit') ?? 100),
+          offset: countParam(c, 'offset', 0),
+          limit: countParam(c, 'limit', 100),
         }),
       );
     }),
@@ -478,6 +478,15 @@ function periodParam(c: Context<Env>): string {
   const period = c.req.query('period') ?? '';
   if (!isPeriod(period)) throw new HttpError(400, `period ${JSON.stringify(period)}: expected a month as YYYY-MM`);
   return period;
+}
+
+/** A count in the query (`offset`, `limit`): a whole number written in digits, or `fallback` when absent. */
+function countParam(c: Context<Env>, name: string, fallback: number): number {
+  const text = c.req.query(name);
+  if (text === undefined || text === '') return fallback;
+  const n = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new HttpError(400, `${name} ${JSON.stringify(text)}: expected a whole number such as ${fallback}`);
+  return n;
 }
 
 const maxUpload = (config: Config) => config.web.max_upload_mb * 1024 * 1024;
