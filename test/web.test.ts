@@ -296,6 +296,11 @@ describe('a coordinator in the browser', () => {
       assert.equal(r.status, 400, q);
       assert.match((await r.json()).error.message, /: expected a whole number such as/);
     }
+    const unnamed = await call('/api/charge?period=2025-01&record=1');
+    assert.deepEqual(
+      [unnamed.status, (await unnamed.json()).error.message],
+      [400, 'file: name the data file, such as data/2025-03/aws.csv'],
+    );
   });
 
   it('has pages with no accessibility violations (axe-core), in light and dark mode', async () => {
