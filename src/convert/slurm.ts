@@ -277,8 +277,7 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
             count('job steps (billed as their allocation)');
             continue;
           }
-          const space = job.state.indexOf(' ');
-          const state = space === -1 ? job.state : job.state.slice(0, space);
+          const state = stateWord(job.state);
           if (UNBILLED_STATES.has(state)) {
             count(state);
             continue;
@@ -735,6 +734,13 @@ function columnsOf(names: Record<string, number>): Columns {
   };
 }
 
+/** A State field's state: its first word ("CANCELLED by 1001" is CANCELLED). */
+function stateWord(text: string): string {
+  const t = text.trim();
+  const space = t.indexOf(' ');
+  return space === -1 ? t : t.slice(0, space);
+}
+
 const JOB_ID = /^\d+([_+][\w[\]\-,]+)?(\.\w+)?$/;
 
 function readJob(fields: string[], columns: Columns, line: string, file: string, lineNo: number): Job {
@@ -747,7 +753,7 @@ function readJob(fields: string[], columns: Columns, line: string, file: string,
     const extra = f.length - columns.count;
     const i = columns.name;
     const joined = [...f.slice(0, i), f.slice(i, i + extra + 1).join('|'), ...f.slice(i + extra + 1)];
-    const state = (joined[columns.state] ?? '').trim().split(' ')[0] as string;
+    const state = stateWord(joined[columns.state] ?? '');
     if (columns.state < 0 || BILLED_STATES.has(state) || UNBILLED_STATES.has(state)) f = joined;
   }
   if (f.length !== columns.count)
