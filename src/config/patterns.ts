@@ -8,6 +8,7 @@
 import { UserError } from '../core/errors.ts';
 import type { Located } from '../core/yaml-file.ts';
 import type { Database } from '../db/duckdb.ts';
+import { Params } from '../db/params.ts';
 import type { Config } from './schema.ts';
 
 export async function checkPatterns(db: Database, config: Located<Config>): Promise<void> {
@@ -42,9 +43,10 @@ export function fundOrgPattern(config: Config): string | null {
 export async function fundOrgsOutsidePatterns(db: Database, config: Config, values: readonly string[]): Promise<Set<string>> {
   const pattern = fundOrgPattern(config);
   if (pattern === null || values.length === 0) return new Set();
+  const params = new Params();
   const rows = await db.query<{ v: string }>(
-    `SELECT DISTINCT v FROM (SELECT unnest(from_json($values, '["VARCHAR"]')) AS v) WHERE NOT regexp_full_match(v, $pattern)`,
-    { values: JSON.stringify([...values]), pattern },
+    `SELECT DISTINCT v FROM (SELECT unnest(${params.add([...values])}::VARCHAR[]) AS v) WHERE NOT regexp_full_match(v, ${params.add(pattern)})`,
+    params.values,
   );
   return new Set(rows.map((r) => r.v));
 }
