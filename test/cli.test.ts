@@ -102,6 +102,19 @@ describe('focus-billing (child process)', () => {
     await removeDir(dirname(dir));
   });
 
+  it('refuses a folder the file system will not make, where Node alone would spin forever', async (t) => {
+    // procfs answers ENOENT for a new child of a folder that exists; Node's recursive mkdir
+    // retried that without end. The child is killed after 60 s, far beyond the ~1 s it takes.
+    if (!(await stat('/proc/self').catch(() => null))) return t.skip('no /proc here');
+    const made = await run(process.execPath, [...SOURCE_CLI, 'init', '/proc/self/billing/a', '--json'], { timeout: 60_000 }).then(
+      () => ({ code: 0, stdout: '', signal: null }),
+      (e) => e as { code: number; stdout: string; signal: string | null },
+    );
+    assert.equal(made.signal, null, 'init was killed: it did not return');
+    assert.equal(made.code, 2);
+    assert.match(JSON.parse(made.stdout).error, /^cannot mkdir \/proc\/self\/billing: no such file or folder$/);
+  });
+
   it('stops quietly when its reader closes the pipe early', async () => {
     // Like `focus-billing generate … --json | head -c 10`: 130 kB of JSON for a reader that leaves.
     const script = '"$0" "$1" "$2" "$3" generate --period 2025-01 --dry-run --json | head -c 10 > /dev/null; echo "exit $PIPESTATUS"';

@@ -5,12 +5,13 @@
  * of the quantity shown and the unit price, so every row, and the file, reconcile to the cent.
  */
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { quoteCsv } from '../core/csv.ts';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { AMOUNT_DIGITS, decimalText, SCALE } from '../core/money.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
 import type { PricedRate } from '../rates/rates.ts';
@@ -244,7 +245,7 @@ export class FocusWriter {
 
   static async open(period: string, currency: string, provider: string, file?: string, header = true): Promise<FocusWriter> {
     const dir = file ? dirname(file) : tmpdir();
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
     const tmp = join(dir, `.${file ? basename(file) : 'focus-billing-convert'}.${process.pid}.${Date.now()}.tmp`);
     const release = onInterrupt(() => rmSync(tmp, { force: true }));
     // A deep write buffer: the disk writes while the next rows are made.

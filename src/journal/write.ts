@@ -1,9 +1,10 @@
 /** Journals per period as CSV files, for finance (the staff site links them). */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import type { StatementSet } from '../statements/build.ts';
 import { toCsv } from './csv.ts';
 import { buildJournal, JOURNAL_FORMATS } from './journal.ts';
@@ -13,7 +14,7 @@ export async function writeJournals(dir: string, sets: StatementSet[], config: C
   const warnings: string[] = [];
   for (const set of sets) {
     const out = join(dir, 'periods', set.period);
-    await mkdir(out, { recursive: true });
+    await makeDir(out);
     for (const format of JOURNAL_FORMATS) {
       try {
         const journal = buildJournal(format, {

@@ -6,10 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFRef } from 'pdf-lib';
 import type { Browser } from 'playwright-core';
+import { makeDir } from '../core/make-dir.ts';
 import { placeFromCache, touchAndPrune } from '../repo/cache-dir.ts';
 
 export interface PrintJob {
@@ -58,7 +59,7 @@ export async function printStatements(
     progress?: (done: number, total: number) => void;
   },
 ): Promise<PrintResult> {
-  await mkdir(options.cacheDir, { recursive: true });
+  await makeDir(options.cacheDir);
   const result: PrintResult = { printed: 0, cached: 0, batches: 0, print_ms: 0 };
   if (jobs.length === 0) return result;
   const { css } = await statementParts(jobs[0]?.html as string, options.siteDir, options.base);

@@ -4,8 +4,9 @@
  * which here only decide what to forget; what an entry holds is always chosen by its content key.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDir } from '../core/make-dir.ts';
 import { forEachLimit } from '../core/parallel.ts';
 
 const CACHE_MAX_AGE_DAYS = 30;
@@ -40,7 +41,7 @@ export async function touchAndPrune(
 export async function writeCacheFile(path: string, content: string): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDir(dirname(path));
     await writeFile(tmp, content);
     await rename(tmp, path);
   } catch (e) {
@@ -57,6 +58,6 @@ export async function writeCacheFile(path: string, content: string): Promise<voi
  */
 export async function placeFromCache(files: readonly { from: string; to: string }[]): Promise<void> {
   const dirs = [...new Set(files.map((f) => dirname(f.to)))];
-  await forEachLimit(dirs, 16, (d) => mkdir(d, { recursive: true }));
+  await forEachLimit(dirs, 16, (d) => makeDir(d));
   await forEachLimit(files, 32, ({ from, to }) => link(from, to).catch(() => copyFile(from, to)));
 }

@@ -10,10 +10,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { onInterrupt } from './cleanup.ts';
 
 export interface LockHolder {
@@ -55,7 +56,7 @@ export async function withRepositoryLock<T>(root: string, command: string, fn: (
 
 async function acquire(root: string, command: string, options: LockOptions): Promise<() => void> {
   const path = lockPath(root);
-  await mkdir(join(root, '.cache'), { recursive: true });
+  await makeDir(join(root, '.cache'));
   const me: LockHolder = {
     pid: process.pid,
     host: hostname(),

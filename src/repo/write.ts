@@ -12,12 +12,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createWriteStream, rmSync } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
 import { writeChunk } from '../core/file-chunks.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { gzipStream, STORED_LEVEL } from '../core/zlib.ts';
 import { onInterrupt } from './cleanup.ts';
 import { sha256Text } from './hash.ts';
@@ -56,7 +57,7 @@ function staging(dir: string): { path: string; release: () => void } {
 }
 
 export async function stageCopy(source: string, dir: string, options: { link?: boolean } = {}): Promise<StagedCopy> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const tmp = staging(dir);
   // A file the caller hands over (an upload nobody else has) is linked, not copied, where the
   // file system allows; else a reflink where it offers one, else a plain copy.
@@ -79,7 +80,7 @@ export async function stageCopy(source: string, dir: string, options: { link?: b
  * inflates from a .csv.gz): removed when discarded, or if the process is interrupted first.
  */
 export async function stageTarget(dir: string): Promise<{ path: string; discard: () => Promise<void> }> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const tmp = staging(dir);
   return {
     path: tmp.path,
@@ -115,7 +116,7 @@ export interface StagedCompressed extends StagedCopy {
  * copy written from the same read.
  */
 export async function stageCompressed(source: string, dir: string, options: { plain?: boolean } = {}): Promise<StagedCompressed> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const tmp = staging(dir);
   const hash = createHash('sha256');
   const storedHash = createHash('sha256');
@@ -243,7 +244,7 @@ export async function commitWrites(writes: PlannedWrite[]): Promise<void> {
   const staged: { tmp: string; target: string; release: () => void }[] = [];
   try {
     for (const w of writes) {
-      await mkdir(dirname(w.target), { recursive: true });
+      await makeDir(dirname(w.target));
       if ('staged' in w) {
         await w.staged.done;
         staged.push({ tmp: w.staged.tmp, target: w.target, release: () => {} });

@@ -5,12 +5,13 @@
  * published; and only a folder this tool built, or an empty one, is ever replaced (out-dir.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
 import { JOURNAL_FORMATS } from '../journal/journal.ts';
@@ -95,7 +96,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
   const kept: { summary: PeriodSummary; key: string }[] = [];
   const dates = await issueDates(options.root, periods, options.date);
 
-  await mkdir(dirname(out), { recursive: true });
+  await makeDir(dirname(out));
   const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.building-`));
   const work = await mkdtemp(join(tmpdir(), 'ocb-build-'));
   const modelPath = join(work, 'site-model.jsonl');

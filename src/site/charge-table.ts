@@ -2,10 +2,11 @@
  * The charge browser's data for a period: every charge line of its statements, columnar and
  * dictionary-encoded (small to send), amounts in minor units of each line's own currency.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { minorDigits } from '../core/currency.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { ChargeTable } from './client/charges.ts';
 import type { PeriodView } from './model.ts';
@@ -61,6 +62,6 @@ export function chargeTableFile(p: PeriodView, config: Config): { path: string; 
 }
 
 export async function writeChargeTable(siteDir: string, file: { path: string; text: string }): Promise<void> {
-  await mkdir(dirname(join(siteDir, file.path)), { recursive: true });
+  await makeDir(dirname(join(siteDir, file.path)));
   await writeFile(join(siteDir, file.path), file.text);
 }

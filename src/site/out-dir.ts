@@ -6,9 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { forEachLimit } from '../core/parallel.ts';
 import { layout } from '../repo/layout.ts';
 import { checkOutputPath } from '../repo/outputs.ts';
@@ -64,7 +65,7 @@ export async function swapInto(root: string, staging: string, out: string, marke
   const moved: string[] = [];
   try {
     for (const folder of carry) {
-      await mkdir(dirname(join(staging, folder)), { recursive: true });
+      await makeDir(dirname(join(staging, folder)));
       await rename(join(out, folder), join(staging, folder));
       moved.push(folder);
     }
@@ -78,7 +79,7 @@ export async function swapInto(root: string, staging: string, out: string, marke
     // Into .cache/ (which git ignores) when it is on the same file system, so that the old site
     // is never seen by `git add -A` while it is being removed; else beside the output.
     const trash = join(layout.cacheDir(root, 'trash'), `${basename(out)}-${process.pid}-${Date.now()}`);
-    await mkdir(dirname(trash), { recursive: true }).catch(() => {});
+    await makeDir(dirname(trash)).catch(() => {});
     old = await rename(out, trash)
       .then(() => trash)
       .catch(async () => {
@@ -86,7 +87,7 @@ export async function swapInto(root: string, staging: string, out: string, marke
         return old;
       });
   }
-  await mkdir(dirname(out), { recursive: true });
+  await makeDir(dirname(out));
   await rename(staging, out);
   if (hadOld) await removeSite(old);
 }

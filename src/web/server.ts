@@ -5,7 +5,7 @@
  * review, the repository lock) and lands in git. Who may use it: see security.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { checkPatterns, fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
+import { makeDir } from '../core/make-dir.ts';
 import { type Database, withDatabase } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
 import { composeDigest } from '../email/compose.ts';
@@ -77,7 +78,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   // The config must load before anything is served: a broken config.yaml is said at once.
   await loadConfigLocated(root);
   const site = new LiveSite(root, options.say ?? (() => {}), options.liveSite !== false);
-  await mkdir(site.dir, { recursive: true });
+  await makeDir(site.dir);
   const uploads = new Map<string, Kept>();
   const flagCache = new FlagCache(root);
   let hosts = new Set<string>();

@@ -3,11 +3,12 @@
  * .cache/web/uploads/, with a size limit: a request over it is answered 413 and leaves nothing.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import { makeDir } from '../core/make-dir.ts';
 
 export interface UploadedFile {
   /** Where it is on disk. */
@@ -54,7 +55,7 @@ export async function receiveUpload(request: IncomingMessage, root: string, maxB
       'web.max_upload_mb in config.yaml sets the limit',
     );
   const parent = join(root, '.cache', 'web', 'uploads');
-  await mkdir(parent, { recursive: true });
+  await makeDir(parent);
   const dir = await mkdtemp(join(parent, 'u-'));
   const discard = () => rm(dir, { recursive: true, force: true });
   const files: UploadedFile[] = [];

@@ -6,13 +6,14 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigLocated } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
+import { makeDir } from '../../core/make-dir.ts';
 import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
 import { layout } from '../../repo/layout.ts';
@@ -193,7 +194,7 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
 
   const cache = layout.cacheDir(root);
   try {
-    await mkdir(cache, { recursive: true });
+    await makeDir(cache);
     const probe = join(cache, `.doctor-${process.pid}`);
     await writeFile(probe, 'ok');
     await rm(probe);

@@ -1,11 +1,12 @@
 /** `focus-billing init [dir]`: create a billing repository. */
-import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CheckRepoActions, simpleGit } from 'simple-git';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { CONFIG_TEMPLATE } from '../../config/template.ts';
 import { UserError } from '../../core/errors.ts';
+import { makeDir } from '../../core/make-dir.ts';
 import { dataInLfs } from '../../ingest/ingest.ts';
 import { jsonSchema, SCHEMA_NAMES } from '../json-schemas.ts';
 import { type Io, printJson } from '../output.ts';
@@ -35,7 +36,7 @@ export function registerInit(program: Command, io: Io): void {
       const existing = await stat(root).catch(() => null);
       if (existing && !existing.isDirectory())
         throw new UserError(`${dir} is a file: a billing repository is a folder`, { hint: 'name a new or existing folder' });
-      await mkdir(root, { recursive: true });
+      await makeDir(root);
       const writeIfMissing = async (rel: string, content: string) => {
         const path = join(root, rel);
         if (
@@ -49,12 +50,12 @@ export function registerInit(program: Command, io: Io): void {
         created.push(rel);
       };
       for (const d of ['data', 'periods']) {
-        await mkdir(join(root, d), { recursive: true });
+        await makeDir(join(root, d));
         await writeIfMissing(`${d}/.gitkeep`, '');
       }
       await writeIfMissing(CONFIG_FILE, CONFIG_TEMPLATE);
       // JSON Schemas, so editors check hand edits of config.yaml and flags.yaml.
-      await mkdir(join(root, 'schemas'), { recursive: true });
+      await makeDir(join(root, 'schemas'));
       for (const name of SCHEMA_NAMES) await writeIfMissing(`schemas/${name}`, jsonSchema(name));
       await writeIfMissing('.gitignore', GITIGNORE);
       const git = simpleGit(root);
