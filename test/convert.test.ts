@@ -687,6 +687,36 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('refuses a quote anywhere but around a whole field, which a lenient reader drops from the value', async () => {
+    const vmHead = 'name,size,state,created,deleted,pi_email,project_id,fund_org\n';
+    const vm = (name: string) => `${vmHead}${name},small,running,2025-03-01,,a@x.edu,p,100200-2000\n`;
+    await writeFile(join(dir, 'q1.csv'), vm('=HYPERLINK("x")'));
+    await refused(
+      ['vms', 'q1.csv', '--period', '2025-03'],
+      /q1\.csv:2: malformed CSV: a quote inside field 1, which does not start with one/,
+    );
+    await writeFile(join(dir, 'q2.csv'), vm('"web"-1'));
+    await refused(['vms', 'q2.csv', '--period', '2025-03'], /q2\.csv:2: malformed CSV: text after the closing quote of field 1/);
+    await writeFile(join(dir, 'q3.csv'), vm('"web-1'));
+    await refused(['vms', 'q3.csv', '--period', '2025-03'], /q3\.csv:2: malformed CSV: a quote that is never closed/);
+    await writeFile(join(dir, 'q4.csv'), 'date,path,used_bytes\n2025-03-01,/ifs/proj/a"1,5\n');
+    await refused(['storage', 'q4.csv', '--format', 'csv', '--period', '2025-03'], /q4\.csv:2: malformed CSV: a quote inside field 2/);
+    await writeFile(
+      join(dir, 'q5.csv'),
+      'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n2025-03-01,a@x.edu,p,f,AI Gateway,k,"1" ,unit\n',
+    );
+    await refused(['usage', 'q5.csv'], /q5\.csv:2: malformed CSV: text after the closing quote of field 7/);
+    // Quoted whole, with its quotes doubled, the same name is taken as it is.
+    await writeFile(join(dir, 'q6.csv'), vm('"=HYPERLINK(""x""), ""the"" VM"'));
+    const out = join(dir, 'q6-out.csv');
+    const r = await convert('vms', 'q6.csv', '--period', '2025-03', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => c.ResourceName),
+      ['=HYPERLINK("x"), "the" VM'],
+    );
+  });
+
   it('refuses a quantity out of range, and costs that reach 10^20 (which ingest refuses), naming the charge', async () => {
     const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
     await writeFile(join(dir, 'u-exp.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,1e999999999,unit\n`);

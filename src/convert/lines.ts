@@ -2,7 +2,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { invalidInput, UserError } from '../core/errors.ts';
+import { type ErrorLocation, invalidInput, UserError } from '../core/errors.ts';
 import { gunzipStream } from '../core/zlib.ts';
 
 /**
@@ -143,28 +143,46 @@ export async function* textLines(path: string, display: string): AsyncGenerator<
   for await (const { lines, first } of textLineBatches(path, display)) for (const [i, line] of lines.entries()) yield [line, first + i];
 }
 
-/** Fields of a CSV line (RFC 4180, no line breaks inside quotes: the converters' inputs are one record per line). */
-export function csvFields(line: string): string[] | null {
+/**
+ * Fields of a CSV line (RFC 4180, no line breaks inside quotes: the converters' inputs are one
+ * record per line), or what is wrong with it. A quote may only open a field and close it: one
+ * anywhere else (`=HYPERLINK("x")`, `"a"b`) is refused, not dropped from the value.
+ */
+export function csvFields(line: string): string[] | { problem: string } {
   if (!line.includes('"')) return line.split(',');
   const out: string[] = [];
   let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"') {
-        if (line[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      // A quoted field: up to the quote that is not doubled, then a comma or the end.
+      for (i++; ; i++) {
+        if (i >= line.length) return { problem: 'a quote that is never closed' };
+        if (line[i] !== '"') field += line[i];
+        else if (line[i + 1] === '"') field += line[++i];
+        else break;
+      }
+      i++;
+      if (i < line.length && line[i] !== ',') return { problem: `text after the closing quote of field ${out.length + 1}` };
+    } else {
+      const stop = line.indexOf(',', i);
+      field = line.slice(i, stop < 0 ? line.length : stop);
+      if (field.includes('"')) return { problem: `a quote inside field ${out.length + 1}, which does not start with one` };
+      i = stop < 0 ? line.length : stop;
+    }
+    out.push(field);
+    field = '';
+    if (i >= line.length) return out;
+    i++; // the comma
   }
-  if (quoted) return null;
-  out.push(field);
-  return out;
+}
+
+/** The fields of a CSV line, or exit 2 at `at` saying what is malformed. */
+export function csvRecord(line: string, at: ErrorLocation): string[] {
+  const fields = csvFields(line);
+  if (Array.isArray(fields)) return fields;
+  throw new UserError(`malformed CSV: ${fields.problem}`, {
+    location: at,
+    hint: 'a field with a comma or a " must be quoted whole, its quotes doubled: "=HYPERLINK(""x"")"',
+  });
 }

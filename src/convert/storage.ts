@@ -10,7 +10,7 @@ import { parseDecimal, SCALE } from '../core/money.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvFields, readUtf8, textLines } from './lines.ts';
+import { csvRecord, readUtf8, textLines } from './lines.ts';
 import { calendarDay, periodSpan } from './time.ts';
 
 export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
@@ -176,19 +176,19 @@ async function readCsv(file: { path: string; display: string }, period: string):
   let header = true;
   for await (const [line, n] of textLines(file.path, file.display)) {
     if (line.trim() === '') continue;
-    const fields = csvFields(line);
     const at = { file: file.display, line: n };
+    const fields = csvRecord(line, at);
     if (header) {
       header = false;
-      if (fields?.map((f) => f.trim().toLowerCase()).join(',') !== CSV_HEADER.join(','))
+      if (fields.map((f) => f.trim().toLowerCase()).join(',') !== CSV_HEADER.join(','))
         throw new UserError(`expected the columns ${CSV_HEADER.join(',')}, found ${JSON.stringify(line.slice(0, 80))}`, {
           location: at,
           hint: 'one sample per path and day: date (YYYY-MM-DD), path, used_bytes',
         });
       continue;
     }
-    if (fields?.length !== 3)
-      throw new UserError(`expected 3 fields (${CSV_HEADER.join(',')}), found ${fields?.length ?? 'a broken quote'}`, {
+    if (fields.length !== 3)
+      throw new UserError(`expected 3 fields (${CSV_HEADER.join(',')}), found ${fields.length}`, {
         location: at,
         hint: 'one sample per line: date,path,used_bytes (quote a path with a comma)',
       });

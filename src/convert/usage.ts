@@ -11,7 +11,7 @@ import { priceSpan, type Rates } from '../rates/rates.ts';
 import { UNITS, type Unit } from '../rates/schema.ts';
 import type { AccountsFile } from './accounts.ts';
 import { type ConvertReport, FocusWriter, QTY_SCALE, quantityText } from './focus-writer.ts';
-import { csvFields, textLines } from './lines.ts';
+import { csvRecord, textLines } from './lines.ts';
 import { calendarDay } from './time.ts';
 
 export const USAGE_COLUMNS = ['date', 'pi_email', 'project_id', 'fund_org', 'service', 'resource', 'quantity', 'unit'] as const;
@@ -41,24 +41,21 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
       for await (const [line, n] of textLines(file.path, file.display)) {
         if (line.trim() === '') continue;
         const at = { file: file.display, line: n };
-        const fields = csvFields(line);
+        const fields = csvRecord(line, at);
         if (header) {
           header = false;
-          if (fields?.map((f) => f.trim().toLowerCase()).join(',') !== USAGE_COLUMNS.join(','))
+          if (fields.map((f) => f.trim().toLowerCase()).join(',') !== USAGE_COLUMNS.join(','))
             throw new UserError(`expected the columns ${USAGE_COLUMNS.join(',')}, found ${JSON.stringify(line.slice(0, 100))}`, {
               location: at,
               hint: 'see docs/sources/TEMPLATE.md for the usage table',
             });
           continue;
         }
-        if (!fields || fields.length !== USAGE_COLUMNS.length)
-          throw new UserError(
-            `malformed CSV: expected ${USAGE_COLUMNS.length} fields, found ${fields?.length ?? 'a quote that is never closed'}`,
-            {
-              location: at,
-              hint: 'values with commas must be quoted',
-            },
-          );
+        if (fields.length !== USAGE_COLUMNS.length)
+          throw new UserError(`malformed CSV: expected ${USAGE_COLUMNS.length} fields, found ${fields.length}`, {
+            location: at,
+            hint: 'values with commas must be quoted',
+          });
         const row = Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, (fields[i] ?? '').trim()])) as Record<
           (typeof USAGE_COLUMNS)[number],
           string

@@ -13,7 +13,7 @@ import { periodDays } from '../domain/period.ts';
 import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvFields, readUtf8, textLines } from './lines.ts';
+import { csvRecord, readUtf8, textLines } from './lines.ts';
 import { calendarDay, periodSpan, wallTime } from './time.ts';
 
 export interface VmsInput {
@@ -158,13 +158,8 @@ async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
   let header: string[] | null = null;
   for await (const [line, n] of textLines(file.path, file.display)) {
     if (line.trim() === '') continue;
-    const fields = csvFields(line);
     const at = { file: file.display, line: n };
-    if (!fields)
-      throw new UserError('malformed CSV: a quote that is never closed', {
-        location: at,
-        hint: 'a field with a " must be quoted and its quotes doubled',
-      });
+    const fields = csvRecord(line, at);
     if (header === null) {
       header = fields.map((f) => f.trim().toLowerCase());
       const has = (...names: string[]) => names.some((n) => header?.includes(n));
