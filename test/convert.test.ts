@@ -522,6 +522,34 @@ describe('convert vms', () => {
     );
     assert.deepEqual(r.json().not_billed, { 'stopped (poweredoff)': 1 });
   });
+
+  it('bills a VM once however many inventories list it, and a name used again after a deletion as another VM', async () => {
+    const head = 'name,size,state,created,deleted,pi_email,project_id,fund_org';
+    const owner = 'a.rivera@example.edu,atlas,100200-2000';
+    await writeFile(
+      join(dir, 'inv-a.csv'),
+      [head, `web-1,small,running,2025-02-01,,${owner}`, `ci-1,small,running,2025-03-01,2025-03-05,${owner}`].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'inv-b.csv'),
+      [head, `ci-1,small,running,2025-03-20,,${owner}`, `web-1,small,running,2025-02-01,,${owner}`].join('\n'),
+    );
+    const out = join(dir, 'twice.csv');
+    // inv-a.csv twice, then inv-b.csv: web-1 three times, the first ci-1 twice, a second ci-1 once.
+    const r = await convert('vms', 'inv-a.csv', 'inv-a.csv', 'inv-b.csv', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    // web-1: the whole month = 1 × 20; ci-1: March 1–5 = 5 days of 31 = 0.16129 × 20 = 3.2258,
+    // and March 20–31 = 12 days = 0.387097 × 20 = 7.74194.
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity, c.ListCost]),
+      [
+        ['web-1', '1', '20'],
+        ['ci-1', '0.16129', '3.2258'],
+        ['ci-1', '0.387097', '7.74194'],
+      ],
+    );
+    assert.deepEqual([r.json().records, r.json().billed, r.json().not_billed], [6, 3, { 'listed twice (billed once)': 3 }]);
+  });
 });
 
 describe('convert usage', () => {
@@ -714,6 +742,16 @@ describe('bad input to a converter', () => {
     assert.deepEqual(
       (await rows(out)).map((c) => c.ResourceName),
       ['=HYPERLINK("x"), "the" VM'],
+    );
+  });
+
+  it('refuses two different listings of one VM name while both existed, naming both', async () => {
+    const head = 'name,size,state,created,deleted,pi_email,project_id,fund_org\n';
+    await writeFile(join(dir, 'day1.csv'), `${head}web-1,small,running,2025-02-01,,a@x.edu,p,100200-2000\n`);
+    await writeFile(join(dir, 'day2.csv'), `${head}\nweb-1,medium,running,2025-02-01,,a@x.edu,p,100200-2000\n`);
+    await refused(
+      ['vms', 'day1.csv', 'day2.csv', '--period', '2025-03'],
+      /day2\.csv:3: VM web-1 is listed again, differently, while the one at \S*day1\.csv:2 existed/,
     );
   });
 

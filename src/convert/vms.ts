@@ -66,8 +66,23 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
   /** VM-months of VMs nobody owns, by name. */
   const unmapped = new Map<string, bigint>();
   let billed = 0;
+  const seen = new Map<string, Vm[]>();
   try {
     for (const vm of vms) {
+      // The name is the charge's ResourceId. One VM is billed once however many inventories list
+      // it; a name used again after its VM was deleted is another VM, billed for its own days.
+      const before = seen.get(vm.name) ?? [];
+      if (before.some((v) => sameVm(v, vm))) {
+        notBilled['listed twice (billed once)'] = (notBilled['listed twice (billed once)'] ?? 0) + 1;
+        continue;
+      }
+      const clash = before.find((v) => overlap(v, vm));
+      if (clash)
+        throw new UserError(`VM ${vm.name} is listed again, differently, while the one at ${clash.where} existed`, {
+          location: vm.location,
+          hint: 'a name is one VM at a time, billed once: give one inventory per month, and tell VMs on different hosts apart by name (e.g. prefixed with the host)',
+        });
+      seen.set(vm.name, [...before, vm]);
       const from = Math.max(vm.created ?? monthStart, monthStart);
       const to = Math.min(vm.deleted ?? monthEnd, monthEnd);
       if (to <= from) {
@@ -128,6 +143,17 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
     currency: input.rates.currency,
     ...writer.totals.sums(),
   };
+}
+
+/** Whether two listings of a name are the same VM as billed: size, tier, state, dates and owner. */
+function sameVm(a: Vm, b: Vm): boolean {
+  const billed = (v: Vm) => JSON.stringify([v.size, v.tier, v.state, v.created, v.deleted, v.owner]);
+  return billed(a) === billed(b);
+}
+
+/** Whether two VMs' lives (created to deleted, unknown ends open) share a moment. */
+function overlap(a: Vm, b: Vm): boolean {
+  return (a.created ?? -Infinity) < (b.deleted ?? Infinity) && (b.created ?? -Infinity) < (a.deleted ?? Infinity);
 }
 
 async function readInventory(file: { path: string; display: string }): Promise<Vm[]> {
