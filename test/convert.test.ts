@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, cli, removeDir, scratch, scratchRepo, tempDir } from './helpers.ts';
@@ -530,13 +530,18 @@ describe('convert vms', () => {
       join(dir, 'inv-a.csv'),
       [head, `web-1,small,running,2025-02-01,,${owner}`, `ci-1,small,running,2025-03-01,2025-03-05,${owner}`].join('\n'),
     );
+    // A later snapshot of the same VMs, in another order.
+    await writeFile(
+      join(dir, 'inv-a2.csv'),
+      [head, `ci-1,small,running,2025-03-01,2025-03-05,${owner}`, `web-1,small,running,2025-02-01,,${owner}`].join('\n'),
+    );
     await writeFile(
       join(dir, 'inv-b.csv'),
       [head, `ci-1,small,running,2025-03-20,,${owner}`, `web-1,small,running,2025-02-01,,${owner}`].join('\n'),
     );
     const out = join(dir, 'twice.csv');
-    // inv-a.csv twice, then inv-b.csv: web-1 three times, the first ci-1 twice, a second ci-1 once.
-    const r = await convert('vms', 'inv-a.csv', 'inv-a.csv', 'inv-b.csv', '--period', '2025-03', '--out', out, '--json');
+    // web-1 three times, the first ci-1 twice, a second ci-1 (made after the first was deleted) once.
+    const r = await convert('vms', 'inv-a.csv', 'inv-a2.csv', 'inv-b.csv', '--period', '2025-03', '--out', out, '--json');
     assert.equal(r.code, 0, r.stderr);
     // web-1: the whole month = 1 × 20; ci-1: March 1–5 = 5 days of 31 = 0.16129 × 20 = 3.2258,
     // and March 20–31 = 12 days = 0.387097 × 20 = 7.74194.
@@ -743,6 +748,28 @@ describe('bad input to a converter', () => {
       (await rows(out)).map((c) => c.ResourceName),
       ['=HYPERLINK("x"), "the" VM'],
     );
+  });
+
+  it('refuses an input given twice (by another path, a link, or a copy), and an --out that would replace an input', async () => {
+    const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
+    await writeFile(join(dir, 'use.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,5,unit\n`);
+    await writeFile(join(dir, 'use-copy.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,5,unit\n`);
+    await writeFile(join(dir, 'use-other.csv'), `${head}2025-03-02,a@x.edu,p,f,AI Gateway,k,5,unit\n`);
+    await link(join(dir, 'use.csv'), join(dir, 'use-link.csv'));
+    await refused(
+      ['usage', 'use.csv', `${dir}/./use.csv`],
+      /\.\/use\.csv is the same file as \S*use\.csv: its records would be billed twice/,
+    );
+    await refused(['usage', 'use-link.csv', 'use.csv'], /use\.csv is the same file as \S*use-link\.csv/);
+    await refused(
+      ['usage', 'use-other.csv', 'use.csv', 'use-copy.csv'],
+      /use-copy\.csv has the same bytes as \S*use\.csv: its records would be billed twice/,
+    );
+    const before = await readFile(join(dir, 'use.csv'), 'utf8');
+    const r = await convert('usage', 'use-link.csv', '--out', join(dir, 'use.csv'));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--out \S*use\.csv is the input \S*use-link\.csv, which the conversion would replace/);
+    assert.equal(await readFile(join(dir, 'use.csv'), 'utf8'), before, 'the input is as it was');
   });
 
   it('refuses two different listings of one VM name while both existed, naming both', async () => {

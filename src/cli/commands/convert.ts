@@ -1,4 +1,6 @@
 /** `focus-billing convert slurm|storage|vms|usage`: a research computing group's own usage as FOCUS. */
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ACCOUNTS_FILE, loadAccounts } from '../../convert/accounts.ts';
@@ -6,6 +8,7 @@ import type { ConvertReport } from '../../convert/focus-writer.ts';
 import { formatMoney } from '../../core/currency.ts';
 import { UserError } from '../../core/errors.ts';
 import { loadRates, RATES_FILE } from '../../rates/rates.ts';
+import { sameBytes } from '../../repo/hash.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
 import { checkPeriod, type RootOptions, withRoot } from './common.ts';
@@ -36,17 +39,17 @@ function converterCommand(parent: Command, name: string, description: string, ar
 /** Loads the rates and accounts, runs a converter, and reports what it did. */
 async function run(io: Io, opts: ConvertOptions, files: string[], convert: (ctx: Context) => Promise<ConvertReport>): Promise<void> {
   const root = resolve(opts.root);
-  const rates = await loadRates(resolve(root, opts.rates ?? RATES_FILE), opts.rates ?? RATES_FILE);
-  const accounts = await loadAccounts(
-    resolve(root, opts.accounts ?? ACCOUNTS_FILE),
-    opts.accounts ?? ACCOUNTS_FILE,
-    opts.accounts !== undefined,
-  );
+  const ratesFile = { path: resolve(root, opts.rates ?? RATES_FILE), display: opts.rates ?? RATES_FILE };
+  const accountsFile = { path: resolve(root, opts.accounts ?? ACCOUNTS_FILE), display: opts.accounts ?? ACCOUNTS_FILE };
+  const rates = await loadRates(ratesFile.path, ratesFile.display);
+  const accounts = await loadAccounts(accountsFile.path, accountsFile.display, opts.accounts !== undefined);
   const out = opts.out ? await checkOutputPath(root, resolve(opts.out), '--out') : undefined;
   if (opts.json && !out)
     throw new UserError('--json needs --out: the FOCUS rows go to standard output otherwise', { hint: 'pass --out <file.csv>' });
+  const inputs = files.map((f) => ({ path: resolve(f), display: f }));
+  await checkInputs(inputs, out && opts.out ? { path: out, display: opts.out } : undefined, [ratesFile, accountsFile]);
   const report = await convert({
-    files: files.map((f) => ({ path: resolve(f), display: f })),
+    files: inputs,
     rates,
     accounts,
     out,
@@ -57,6 +60,48 @@ async function run(io: Io, opts: ConvertOptions, files: string[], convert: (ctx:
   const say = out ? io.out : io.err;
   if (opts.json) return printJson(io, report);
   say(describeConvert(report));
+}
+
+type Named = { path: string; display: string };
+
+const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * Refuses, before anything is read or written, inputs that would be billed twice (one file named
+ * twice, by any path or link, or two files with the same bytes) and an --out that is one of the
+ * command's own files, which the conversion would replace with its output.
+ */
+async function checkInputs(inputs: Named[], out: Named | undefined, settings: Named[]): Promise<void> {
+  const stats = await Promise.all(inputs.map((f) => stat(f.path).catch(() => null))); // a missing file is the reader's to report
+  const bySize = new Map<number, number[]>();
+  for (const [i, s] of stats.entries()) {
+    if (!s?.isFile()) continue;
+    for (const j of bySize.get(s.size) ?? []) {
+      const [a, b] = [inputs[j] as Named, inputs[i] as Named];
+      const same = sameFile(stats[j] as Stats, s)
+        ? 'is the same file as'
+        : (await sameBytes(a.path, b.path))
+          ? 'has the same bytes as'
+          : null;
+      if (same)
+        throw new UserError(`${b.display} ${same} ${a.display}: its records would be billed twice`, {
+          hint: 'give each input once; nothing was written',
+        });
+    }
+    bySize.set(s.size, [...(bySize.get(s.size) ?? []), i]);
+  }
+  const target = out && (await stat(out.path).catch(() => null));
+  if (!out || !target) return;
+  for (const [i, f] of [...inputs, ...settings].entries()) {
+    const s = i < inputs.length ? stats[i] : await stat(f.path).catch(() => null);
+    if (s && sameFile(s, target))
+      throw new UserError(
+        `--out ${out.display} is ${i < inputs.length ? 'the input' : 'the settings file'} ${f.display}, which the conversion would replace`,
+        {
+          hint: 'write the FOCUS CSV to a new file, e.g. --out focus-<period>.csv; nothing was written',
+        },
+      );
+  }
 }
 
 export interface Context {
