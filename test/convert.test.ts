@@ -523,6 +523,58 @@ describe('convert vms', () => {
     assert.deepEqual(r.json().not_billed, { 'stopped (poweredoff)': 1 });
   });
 
+  it('reads every stopped state a large VM may be in, Azure and Hyper-V spellings included, and refuses one it cannot tell', async () => {
+    // vm-large bills running VMs only, so each state decides a charge.
+    const vm = (name: string, State: unknown, extra: Record<string, unknown> = {}) => ({ Name: name, State, size: 'large', ...extra });
+    await writeFile(
+      join(dir, 'states.json'),
+      JSON.stringify([
+        vm('fast', 32779), // Hyper-V FastSaved
+        vm('azure', 'VM deallocated'),
+        vm('broken', 'OffCritical'),
+        vm('vmware', 'Powered Off'),
+        vm('hot', 'RunningCritical', { CreationTime: { value: '/Date(1741392000000)/', DateTime: 'Saturday, March 8, 2025' } }),
+        vm('azure-up', 'VM running'),
+      ]),
+    );
+    const out = join(dir, 'states.csv');
+    const r = await convert('vms', 'states.json', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    // hot: created 2025-03-08 (a DateTime PowerShell wrote as an object), 24 days of 31 = 0.774194 × 80.
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity, c.ListCost]),
+      [
+        ['hot', '0.774194', '61.93552'],
+        ['azure-up', '1', '80'],
+      ],
+    );
+    assert.deepEqual(r.json().not_billed, {
+      'stopped (fastsaved)': 1,
+      'stopped (deallocated)': 1,
+      'stopped (off)': 1,
+      'stopped (poweredoff)': 1,
+    });
+    // A number whose meaning changed between Hyper-V versions, or a word no hypervisor uses.
+    for (const state of [32786, 'banana']) {
+      await writeFile(join(dir, 'odd.json'), JSON.stringify([vm('odd', state)]));
+      const odd = await convert('vms', 'odd.json', '--period', '2025-03', '--out', join(dir, 'odd.csv'));
+      assert.equal(odd.code, 2, odd.stderr);
+      assert.match(
+        odd.stderr,
+        new RegExp(`VM odd: state "${state}" is neither running nor stopped, and rate vm-large bills running VMs only`),
+      );
+      assert.ok(!existsSync(join(dir, 'odd.csv')));
+    }
+    // A rate that bills stopped VMs too does not need to know.
+    await writeFile(join(dir, 'odd.json'), JSON.stringify([{ ...vm('odd', 32786), size: 'small' }]));
+    assert.equal((await convert('vms', 'odd.json', '--period', '2025-03', '--out', join(dir, 'odd.csv'))).code, 0);
+    // A field holding an object is refused, not billed as "[object Object]".
+    await writeFile(join(dir, 'obj.json'), JSON.stringify([{ ...vm('x', 2), Name: { First: 'x' } }]));
+    const obj = await convert('vms', 'obj.json', '--period', '2025-03', '--out', join(dir, 'obj.csv'));
+    assert.equal(obj.code, 2);
+    assert.match(obj.stderr, /obj\.json: VM 1: name: expected text, a number or true\/false, found an object/);
+  });
+
   it('bills a VM once however many inventories list it, and a name used again after a deletion as another VM', async () => {
     const head = 'name,size,state,created,deleted,pi_email,project_id,fund_org';
     const owner = 'a.rivera@example.edu,atlas,100200-2000';

@@ -39,19 +39,69 @@ interface Vm {
 }
 
 const DAY = 86_400_000;
-/** Hyper-V's VMState numbers, as ConvertTo-Json writes them. */
+/**
+ * Hyper-V's VMState numbers, as ConvertTo-Json writes them (2012 R2 and later; 32768–32770 and
+ * 32774 from the older WMI values). Numbers above 32780 mean different states in different
+ * Hyper-V versions, so they are not guessed: see `billedWhenStopped`.
+ */
 const HYPERV_STATES: Record<number, string> = {
   2: 'running',
   3: 'off',
+  4: 'stopping',
   6: 'saved',
   9: 'paused',
+  10: 'starting',
+  11: 'reset',
   32768: 'paused',
   32769: 'saved',
   32770: 'starting',
+  32773: 'saving',
+  32774: 'stopping',
+  32776: 'pausing',
+  32777: 'resuming',
+  32779: 'fastsaved',
+  32780: 'fastsaving',
 };
 /** Where the state is: ours, Hyper-V's State, VMware PowerCLI's PowerState, Proxmox's status. */
 const STATE_FIELDS = ['state', 'powerstate', 'status'];
-const STOPPED = new Set(['off', 'stopped', 'saved', 'shutoff', 'poweredoff', 'deallocated', 'paused', 'suspended']);
+/** States of a VM that holds its host's CPU and memory, and of one that does not (its disks only). */
+const RUNNING = new Set([
+  'running',
+  'poweredon',
+  'starting',
+  'stopping',
+  'saving',
+  'pausing',
+  'resuming',
+  'reset',
+  'fastsaving',
+  'deallocating',
+  'migrating',
+  'blocked',
+]);
+const STOPPED = new Set([
+  'off',
+  'stopped',
+  'saved',
+  'shutoff',
+  'poweredoff',
+  'deallocated',
+  'paused',
+  'suspended',
+  'fastsaved',
+  'hibernated',
+]);
+
+/**
+ * A state as the sets above spell it: case, spaces, `-` and `_` dropped, Azure's `VM ` prefix
+ * (`VM deallocated`) and Hyper-V's `Critical` suffix (`OffCritical`: off, its storage unreachable)
+ * taken off.
+ */
+function stateWord(state: string): string {
+  const word = state.toLowerCase().replace(/[\s_-]+/g, '');
+  const bare = word.replace(/^vm(?=[a-z])/, '').replace(/critical$/, '');
+  return RUNNING.has(bare) || STOPPED.has(bare) ? bare : word;
+}
 
 export async function convertVms(input: VmsInput): Promise<ConvertReport> {
   const [monthStart, monthEnd] = periodSpan(input.period);
@@ -101,10 +151,9 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
         end: lastDay,
         record,
       });
-      const stopped = STOPPED.has(vm.state);
       let any = false;
       for (const s of segments) {
-        if (stopped && s.rate.bill_stopped === false) continue;
+        if (s.rate.bill_stopped === false && !billedWhenStopped(vm, s.rate.id)) continue;
         const days = Math.round((s.end - s.start) / DAY);
         any = true;
         const vmMonths = quantity(BigInt(days), BigInt(periodDays(input.period)));
@@ -143,6 +192,23 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
     currency: input.rates.currency,
     ...writer.totals.sums(),
   };
+}
+
+/**
+ * Whether a rate that bills running VMs only bills this one. A state that is neither running nor
+ * stopped (a Hyper-V number whose meaning changed between versions, a word no hypervisor here
+ * uses) is refused rather than guessed: it decides the charge.
+ */
+function billedWhenStopped(vm: Vm, rate: string): boolean {
+  if (RUNNING.has(vm.state)) return true;
+  if (STOPPED.has(vm.state)) return false;
+  throw new UserError(
+    `VM ${vm.name}: state ${JSON.stringify(vm.state)} is neither running nor stopped, and rate ${rate} bills running VMs only`,
+    {
+      location: vm.location,
+      hint: `running states: ${[...RUNNING].join(', ')}; stopped: ${[...STOPPED].join(', ')} (Hyper-V: ConvertTo-Json -EnumsAsStrings, or select State as text)`,
+    },
+  );
 }
 
 /** Whether two listings of a name are the same VM as billed: size, tier, state, dates and owner. */
@@ -220,15 +286,19 @@ function lowerKeys(item: Row): Row {
 function toVm(row: Row, where: string, location: { file: string; line?: number }, label: string): Vm {
   const text = (k: string) => {
     const v = row[k];
-    return v === null || v === undefined ? '' : String(v).trim();
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'object')
+      throw new UserError(`${label}${k}: expected text, a number or true/false, found ${Array.isArray(v) ? 'a list' : 'an object'}`, {
+        location,
+        hint: 'one value per field: select the property itself (e.g. Select-Object Name, State), not the object holding it',
+      });
+    return String(v).trim();
   };
   const name = text('name') || text('vmname');
   if (!name) throw new UserError(`${label}a VM without a name`, { location, hint: 'every VM needs its name' });
   const stateField = STATE_FIELDS.find((k) => row[k] !== undefined && row[k] !== null && row[k] !== '') ?? 'state';
   const stateValue = row[stateField];
-  const state = (typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text(stateField))
-    .toLowerCase()
-    .replace(/\s+/g, '');
+  const state = stateWord(typeof stateValue === 'number' ? (HYPERV_STATES[stateValue] ?? String(stateValue)) : text(stateField));
   if (!state) throw new UserError(`${label}VM ${name} has no state`, { location, hint: 'running, stopped, off…' });
   const created = instant(row.created ?? row.creationtime ?? row.createdate, label, location, 'created');
   // A deletion date without a time: the VM existed that day, so it ends at the day's end.
@@ -239,22 +309,19 @@ function toVm(row: Row, where: string, location: { file: string; line?: number }
       location,
       hint: 'check the inventory’s created and deleted dates',
     });
-  const owner = ownerOf(row, text('notes'));
+  const owner = ownerOf(text);
   return { name, size: text('size') || undefined, tier: text('tier') || undefined, state, created, deleted, owner, where, location };
 }
 
 /** The owner from columns, or from Notes written as pi_email=…;project_id=…;fund_org=… */
-function ownerOf(row: Row, notes: string): Owner | undefined {
-  const fromNotes = Object.fromEntries(
-    notes
+function ownerOf(text: (field: string) => string): Owner | undefined {
+  const fromNotes: Record<string, string> = Object.fromEntries(
+    text('notes')
       .split(/[;\n]/)
       .map((kv) => kv.split('=').map((s) => s.trim()))
       .filter((kv) => kv.length === 2),
   );
-  const get = (k: string) => {
-    const v = row[k] ?? fromNotes[k];
-    return v === null || v === undefined || String(v).trim() === '' ? undefined : String(v).trim();
-  };
+  const get = (k: string) => text(k) || fromNotes[k] || undefined;
   const [pi_email, project_id, fund_org] = [get('pi_email'), get('project_id'), get('fund_org')];
   if (!pi_email && !project_id && !fund_org) return undefined;
   return {
@@ -268,6 +335,8 @@ function ownerOf(row: Row, notes: string): Owner | undefined {
 /** A time: ISO 8601 (a date, or a date and time), or .NET's /Date(ms)/ as Windows PowerShell writes it; empty is none. */
 function instant(value: unknown, label: string, location: { file: string; line?: number }, field: string): number | null {
   if (value === null || value === undefined || value === '') return null;
+  // Windows PowerShell writes a DateTime that carries extra properties as { value: "/Date(ms)/", DateTime: "…" }.
+  if (typeof value === 'object' && !Array.isArray(value) && 'value' in value) return instant(value.value, label, location, field);
   const text = String(value).trim();
   const dotnet = /^\/Date\((-?\d+)\)\/$/.exec(text);
   if (dotnet) return Number(dotnet[1]);
