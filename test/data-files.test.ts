@@ -385,3 +385,43 @@ describe('the plain copy of a compressed export', () => {
     assert.deepEqual((await readdir(dir)).sort(), [basename(b), `${basename(b)}.stamp`, 'notes.txt']);
   });
 });
+
+describe('one export under two sources', () => {
+  it('is refused by ingest in every form it can be stored in, and by validate and generate when committed by hand', async (t) => {
+    const original = await readFile(EXPORT);
+    const dir = await scratch(t);
+    const gz = join(dir, 'aws-export.csv.gz');
+    await writeFile(gz, gzipSync(original, { level: 9 })); // other bytes than the stored file's
+    const refusal = /is already stored as data\/2025-01\/aws\.csv(\.gz)?, another source's export: stored again, it would be billed twice/;
+    // Stored as it came, and stored compressed with a record of the original.
+    for (const settings of ['{ compress_above_mb: 100 }', '{ compress_above_mb: 0.5 }']) {
+      const repo = await scratchRepo(t);
+      await withSettings(repo, settings);
+      assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+      const before = await snapshot(repo);
+      for (const input of [EXPORT, gz]) {
+        const r = await cli('ingest', input, '--source', 'Azure', '--root', repo);
+        assert.equal(r.code, 2, `${settings} ${input}: ${r.stderr}`);
+        assert.match(r.stderr, refusal);
+        assert.deepEqual(await snapshot(repo), before, 'nothing written');
+      }
+    }
+    // Committed by hand (or by two pull requests, each ingesting it once): every reader refuses the period.
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+    await copyFile(gz, join(repo, 'data/2025-01/azure.csv.gz'));
+    for (const command of [['validate'], ['generate', '--period', '2025-01', '--dry-run']]) {
+      const r = await cli(...command, '--root', repo);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /data\/2025-01\/aws\.csv and data\/2025-01\/azure\.csv\.gz hold the same export under two sources; it would be billed twice/,
+      );
+    }
+    // Two sources' months without usage can be the same header alone: that bills nothing twice.
+    await writeFile(join(repo, 'data/2025-01/azure.csv.gz'), gzipSync(original.subarray(0, original.indexOf('\n') + 1)));
+    await writeFile(join(repo, 'data/2025-01/gcp.csv'), original.subarray(0, original.indexOf('\n') + 1));
+    const header = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
+    assert.equal(header.code, 0, header.stderr);
+  });
+});

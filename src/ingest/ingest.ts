@@ -25,6 +25,7 @@ import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { copyStamp, keepPlainCopy, type MadeCopy } from '../repo/plain-copy.ts';
+import { heldExport, ORIGINAL_SUFFIX, readOriginal, sameHeld } from '../repo/stored-export.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -266,6 +267,7 @@ async function ingestParts(
       return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
     }
     if (refused[0]) throw refused[0];
+    await refuseStoredElsewhere(options.root, period, slug, parts, scans);
     if (existing.length > 0 && !options.replace) {
       const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
       throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
@@ -402,6 +404,33 @@ async function existingDataFiles(root: string, period: string, slug: string): Pr
     .map((n) => join(dir, n));
 }
 
+/**
+ * Refuses an export already stored in the period under another source (ingested as AWS, then
+ * again as GCP): every statement would bill it twice. An export without rows bills nothing, and
+ * two sources' empty months can be the same header alone.
+ */
+async function refuseStoredElsewhere(root: string, period: string, slug: string, parts: Part[], scans: ScanResult[]): Promise<void> {
+  const dir = layout.periodDataDir(root, period);
+  const others = (await readdir(dir).catch(() => [] as string[])).filter((n) => {
+    const parsed = parseDataFileName(n);
+    return parsed !== null && parsed.slug !== slug;
+  });
+  if (others.length === 0) return;
+  const stored = await Promise.all(others.map((n) => heldExport(join(dir, n))));
+  for (const [i, part] of parts.entries()) {
+    if (totalRows(scans[i]?.periods ?? []) === 0) continue;
+    const mine = await heldExport(part.input.path);
+    for (const other of stored)
+      if (await sameHeld(mine, other))
+        throw new UserError(
+          `${part.input.display} is already stored as ${relPath('data', period, basename(other.path))}, another source's export: stored again, it would be billed twice`,
+          {
+            hint: 'ingest each export once, as the source it came from; if the stored one is under the wrong source, git rm it (validate then lists its flags to remove) and ingest this one',
+          },
+        );
+  }
+}
+
 /** The stored export is this one: as many files, each byte-identical (or, compressed, made from identical bytes), in order. */
 async function sameExport(existing: string[], parts: Part[]): Promise<boolean> {
   if (existing.length !== parts.length) return false;
@@ -416,20 +445,11 @@ async function sameExport(existing: string[], parts: Part[]): Promise<boolean> {
   return true;
 }
 
-/** Beside a data file compressed at ingest: the export it was made from (name, size, sha256). */
-export const ORIGINAL_SUFFIX = '.original.json';
-const MIB = 1024 * 1024;
-
 function originalRecord(name: string, original: OriginalFile): string {
   return `${JSON.stringify({ stored: 'gzip -1, no name or time (gunzip gives the export back)', original: { name, bytes: original.bytes, sha256: original.sha256 } }, null, 2)}\n`;
 }
 
-async function readOriginal(stored: string): Promise<OriginalFile | null> {
-  const text = await readFile(`${stored}${ORIGINAL_SUFFIX}`, 'utf8').catch(() => null);
-  if (text === null) return null;
-  const o = (JSON.parse(text) as { original?: OriginalFile }).original;
-  return o && typeof o.sha256 === 'string' && typeof o.bytes === 'number' ? o : null;
-}
+const MIB = 1024 * 1024;
 
 /** A stored file over the LFS threshold needs data/ in Git LFS: refused (exit 2, nothing written) otherwise. */
 async function checkSize(root: string, config: Config, part: Part, stored: string): Promise<void> {
