@@ -1,6 +1,6 @@
 /** `ingest` end to end on real temporary git repositories. */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -234,6 +234,38 @@ describe('ingest', () => {
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.equal(replaced.json().flags.decisions_kept, 1);
     assert.deepEqual((await readdir(join(repo, 'data/2025-03'))).sort(), ['aws.csv']);
+  });
+
+  it('refuses parts that are one file, or hold the same bytes, which would bill every row twice', async (t) => {
+    const repo = await scratchRepo(t);
+    const part1 = await writeCsv(work, 'same-1.csv', [HEADER, good(1), good(2)]);
+    const copy = join(work, 'same-1-copy.csv.gz');
+    await writeFile(copy, gzipSync(await readFile(part1)));
+    const link = join(work, 'same-1-link.csv');
+    await rm(link, { force: true });
+    await symlink(part1, link);
+    const before = await snapshot(repo);
+    for (const [second, said] of [
+      [part1, /same-1\.csv is named twice/],
+      [link, /same-1-link\.csv is the same file as \S*same-1\.csv/],
+      [copy, /same-1-copy\.csv\.gz holds the same bytes as \S*same-1\.csv/],
+    ] as const) {
+      const r = await cli('ingest', part1, second, '--source', 'AWS', '--root', repo);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, said);
+      assert.match(r.stderr, /hint: name each part of the export once: two parts never hold the same rows/);
+    }
+    assert.deepEqual(await snapshot(repo), before);
+    // Stored so by hand, as parts of one export, every reader refuses the period.
+    assert.equal((await cli('ingest', part1, '--source', 'AWS', '--root', repo)).code, 0);
+    await rename(join(repo, 'data/2025-03/aws.csv'), join(repo, 'data/2025-03/aws.part-001.csv'));
+    await writeFile(join(repo, 'data/2025-03/aws.part-002.csv.gz'), await readFile(copy));
+    const check = await cli('validate', '--root', repo);
+    assert.equal(check.code, 1);
+    assert.match(
+      check.stderr,
+      /data\/2025-03\/aws\.part-001\.csv and data\/2025-03\/aws\.part-002\.csv\.gz hold the same export, as two parts of one; it would be billed twice/,
+    );
   });
 
   it('ingests Parquet exports: typed columns and map Tags read as the same charges as CSV', async (t) => {

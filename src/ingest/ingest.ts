@@ -25,7 +25,7 @@ import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { copyStamp, keepPlainCopy, type MadeCopy } from '../repo/plain-copy.ts';
-import { heldExport, ORIGINAL_SUFFIX, readOriginal, sameHeld } from '../repo/stored-export.ts';
+import { heldExport, ORIGINAL_SUFFIX, readOriginal, sameExportTwice, sameHeld } from '../repo/stored-export.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -108,10 +108,15 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   }
   if (options.commit?.branch !== undefined && !options.dryRun) await checkBranchName(options.root, options.commit.branch);
   if (options.files.length === 0) throw new UserError('no file to ingest', { hint: 'name the FOCUS export, or all its parts' });
-  const seen = new Set<string>();
-  for (const f of options.files) {
-    if (seen.has(f.path)) throw new UserError(`${f.display} is named twice`, { hint: 'name each part of the export once' });
-    seen.add(f.path);
+  const twice = await sameExportTwice(options.files).catch(() => null); // a file that cannot be read is sniffFile's to report
+  if (twice) {
+    const [first, second] = twice.files;
+    throw new UserError(
+      first.path === second.path
+        ? `${second.display} is named twice`
+        : `${second.display} ${twice.sameFile ? 'is the same file as' : 'holds the same bytes as'} ${first.display}`,
+      { hint: 'name each part of the export once: two parts never hold the same rows, which would be billed twice' },
+    );
   }
   const required = requiredColumns(config.billing.cost_basis);
   const parts: Part[] = [];

@@ -110,16 +110,17 @@ export async function holdsRows(path: string): Promise<boolean> {
 }
 
 /**
- * The first two of these files that hold the same export, with rows, under different sources
- * (parts of one source are checked by name: see exportProblems); null if none. Only files of
- * equal size are hashed.
+ * The first two of these files that hold the same export's bytes, with rows: the same file
+ * (by another path or a link) or a copy, plain or compressed. Only files of equal size are hashed.
  */
-export async function storedUnderTwoSources<T extends { path: string; slug: string }>(files: T[]): Promise<[T, T] | null> {
+export async function sameExportTwice<T extends { path: string }>(files: T[]): Promise<{ files: [T, T]; sameFile: boolean } | null> {
   const held = await Promise.all(files.map((f) => heldExport(f.path)));
+  const ids = await Promise.all(files.map((f) => stat(f.path).then((st) => `${st.dev}:${st.ino}`)));
   for (const [j, b] of held.entries())
     for (const [i, a] of held.slice(0, j).entries()) {
-      const [first, second] = [files[i] as T, files[j] as T];
-      if (first.slug !== second.slug && (await sameHeld(a, b)) && (await holdsRows(second.path))) return [first, second];
+      const pair: [T, T] = [files[i] as T, files[j] as T];
+      if (ids[i] === ids[j]) return { files: pair, sameFile: true };
+      if ((await sameHeld(a, b)) && (await holdsRows(b.path))) return { files: pair, sameFile: false };
     }
   return null;
 }

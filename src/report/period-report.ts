@@ -29,7 +29,7 @@ import { askGit } from '../repo/content-id.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { findPlainCopy } from '../repo/plain-copy.ts';
-import { storedUnderTwoSources } from '../repo/stored-export.ts';
+import { sameExportTwice } from '../repo/stored-export.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
@@ -86,14 +86,12 @@ export async function dataFileNames(root: string, period: string): Promise<strin
       },
     );
   }
-  const twice = await storedUnderTwoSources(
-    names.map((n) => ({ path: join(dir, n), slug: (parseDataFileName(n) as { slug: string }).slug, name: n })),
-  );
+  const twice = await sameExportTwice(names.map((n) => ({ path: join(dir, n), name: n, slug: parseDataFileName(n)?.slug })));
   if (twice)
     throw new UserError(
-      `${twice.map((f) => relPath('data', period, f.name)).join(' and ')} hold the same export under two sources; it would be billed twice`,
+      `${twice.files.map((f) => relPath('data', period, f.name)).join(' and ')} hold the same export${twice.files[0].slug === twice.files[1].slug ? ', as two parts of one' : ' under two sources'}; it would be billed twice`,
       {
-        hint: 'keep the export under the source it came from: remove the other with git rm (validate then lists its flags to remove)',
+        hint: 'keep one copy, under the source it came from: remove the other with git rm (validate then lists its flags to remove)',
         exitCode: 1,
       },
     );
