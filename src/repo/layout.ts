@@ -33,10 +33,11 @@ export const RECORD_DIRS = ['data', 'periods', '.git'];
 
 /**
  * The caches CI keeps between runs (the workflows restore and save exactly these): reports by
- * content hash, PDFs, and rendered pages per period. A publish after one new month then queries,
- * renders and prints only that month.
+ * content hash, PDFs, rendered pages per period, and the data files whose bytes passed
+ * validate's check, by content. A publish after one new month then checks, queries, renders and
+ * prints only that month.
  */
-export const CACHE_KINDS = ['report', 'pdf', 'site'] as const;
+export const CACHE_KINDS = ['report', 'pdf', 'site', 'checked'] as const;
 export const CI_CACHE_PATHS = CACHE_KINDS.map((k) => `.cache/${k}`);
 /** The CI cache key's fixed part; the rest is a hash of what the caches are made from. */
 export const CI_CACHE_KEY_PREFIX = 'openchargeback-cache-v1-';
