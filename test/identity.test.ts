@@ -112,6 +112,40 @@ describe('identifiers (golden)', () => {
     );
   });
 
+  it('a PI, project or fund/org written in decomposed Unicode is the one written composed: one statement, one number', async (t) => {
+    // "café" as 4 code points (NFC) and as 5 (e + U+0301 COMBINING ACUTE ACCENT): they look the same.
+    const [nfc, nfd] = ['caf\u00e9', 'cafe\u0301'];
+    assert.equal(piKey('Jose\u0301@x.edu'), 'jos\u00e9@x.edu');
+    const tags = (pi: string, project: string) => JSON.stringify({ pi_email: pi, project_id: project, fund_org: '100100-1011' });
+    const repo = await scratchRepo(t, 'policy:\n  showback: [the\u0301]\n');
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'ResourceId', 'Tags'],
+      ['2025-01-01', '10', 'r1', tags('jos\u00e9@x.edu', nfc)],
+      ['2025-01-01', '5', 'r2', tags('jose\u0301@x.edu', nfd)],
+      ['2025-01-01', '7', 'r3', tags('jos\u00e9@x.edu', 'th\u00e9')],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const set = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    assert.deepEqual(
+      set.statements.map((s: { number: string; pi_email: string; project_id: string; amount_due: string }) => [
+        s.number,
+        s.pi_email,
+        s.project_id,
+        s.amount_due,
+      ]),
+      [
+        // Numbers checked with Python's hashlib over the composed texts.
+        ['202501-2C1347FC969A0DB5', 'jos\u00e9@x.edu', nfc, '15.00'],
+        // policy.showback names the project decomposed: it still applies.
+        ['202501-E117A1A68A4D2D88', 'jos\u00e9@x.edu', 'th\u00e9', '0.00'],
+      ],
+    );
+    assert.equal(
+      set.statements[0].number,
+      statementNumber('2025-01', { pi: 'jos\u00e9@x.edu', project_id: nfc, fund_org: '100100-1011', currency: 'USD' }),
+    );
+  });
+
   it('a PI is keyed by the lower-cased email, everywhere', () => {
     assert.equal(piKey(' A.Rivera@Example.edu '), 'a.rivera@example.edu');
     assert.equal(piSlug(' A.Rivera@Example.edu '), 'a-rivera-6af8c7');

@@ -60,9 +60,18 @@ export function flagId(rowHash: string, n: number): string {
 
 // ── PIs and statements ───────────────────────────────────────────────────────────────────
 
-/** A PI is one person whatever the spelling: the email, trimmed and lower-cased. */
+/** A PI is one person whatever the spelling: the email, in Unicode's composed form (NFC), trimmed and lower-cased. */
 export function piKey(email: string): string {
-  return email.trim().toLowerCase();
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+/**
+ * An identifier (project, fund/org) as people read it: in Unicode's composed form (NFC). "café"
+ * can reach an export as 4 code points or as 5 (an e and a combining accent); both look the
+ * same, and must be one project, on one statement.
+ */
+export function composed<T extends string | null>(text: T): T {
+  return (text === null ? null : text.normalize('NFC')) as T;
 }
 
 export interface StatementIdentity {

@@ -13,7 +13,7 @@
 import type { PolicyConfig } from '../config/policy.ts';
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, toMinor } from '../core/money.ts';
-import { piKey, statementNumber } from '../domain/identity.ts';
+import { composed, piKey, statementNumber } from '../domain/identity.ts';
 import { apportion } from '../statements/apportion.ts';
 import type { Statement, StatementLine, StatementSet } from '../statements/build.ts';
 import type { Adjustment, BalanceProgram, PolicyKind } from './schema.ts';
@@ -62,7 +62,7 @@ export function programActive(p: BalanceProgram, period: string): boolean {
 function programCovers(p: BalanceProgram, s: Statement, currency: string): boolean {
   if (s.currency !== currency) return false;
   if (p.pis && !p.pis.some((e) => piKey(e) === s.pi_email)) return false;
-  if (p.projects && !p.projects.includes(s.project_id)) return false;
+  if (p.projects && !p.projects.some((project) => composed(project) === s.project_id)) return false;
   return true;
 }
 
@@ -102,7 +102,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     w.s.lines.filter((l) => match(l.service)).reduce((t, l) => t + parseDecimal(l.amount, w.digits), 0n);
 
   // Showback: the cost is shown, nothing is due.
-  const showback = new Set(input.config.showback);
+  const showback = new Set(input.config.showback.map(composed));
   for (const w of work) if (showback.has(w.s.project_id)) add(w, 'showback', 'showback', 'Showback: cost shown, not charged', -w.due);
   const charged = (w: Work) => !showback.has(w.s.project_id);
 
@@ -136,7 +136,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
 
   // Adjustments, as written, each on its statement (created when the PI × project has none).
   for (const a of input.adjustments) {
-    if (showback.has(a.project_id))
+    if (showback.has(composed(a.project_id)))
       throw new UserError(
         `adjustment ${a.id}: project ${a.project_id} is showback (policy.showback): nothing is charged to it, so nothing can be adjusted`,
         {
@@ -146,7 +146,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       );
     const pi = piKey(a.pi_email);
     const candidates = work.filter(
-      (w) => w.s.pi_email === pi && w.s.project_id === a.project_id && (!a.fund_org || w.s.fund_org === a.fund_org),
+      (w) => w.s.pi_email === pi && w.s.project_id === composed(a.project_id) && (!a.fund_org || w.s.fund_org === composed(a.fund_org)),
     );
     if (candidates.length > 1)
       throw new UserError(
@@ -163,7 +163,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
           hint: 'add fund_org (and currency, if not the default) to the adjustment: it then creates the statement',
           location: { file: `periods/${input.period}/adjustments.yaml` },
         });
-      w = newStatement(input, pi, a.project_id, a.fund_org, a.currency ?? input.defaultCurrency);
+      w = newStatement(input, pi, composed(a.project_id), composed(a.fund_org), a.currency ?? input.defaultCurrency);
       work.push(w);
     }
     add(w, 'adjustment', a.id, a.description, toMinor(parseDecimal(a.amount), w.digits));

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, SCALE, toMinor } from '../core/money.ts';
-import { flagId, piKey, statementNumber } from '../domain/identity.ts';
+import { composed, flagId, piKey, statementNumber } from '../domain/identity.ts';
 import { isAttributed } from '../domain/rules.ts';
 import type { Flag } from '../flags/schema.ts';
 import { apportion } from './apportion.ts';
@@ -158,15 +158,16 @@ export function buildStatements(input: BuildInput): StatementSet {
   const add = (g: ChargeGroup, attribution: Attribution, cost: bigint, list: bigint, rows: number) => {
     // A PI is one person whatever the spelling of the email: statements are keyed by the PI key.
     const pi = piKey(attribution.pi_email as string);
+    const [project, fund] = [composed(attribution.project_id), composed(attribution.fund_org)];
     const service = g.service ?? '(no service name)';
     // The statement's key (statementKey's parts) and the line's own parts, in one text.
-    const id = JSON.stringify([pi, attribution.project_id, attribution.fund_org, g.currency, g.source, service, g.category]);
+    const id = JSON.stringify([pi, project, fund, g.currency, g.source, service, g.category]);
     let line = lines.get(id);
     if (!line) {
       const key = {
         pi_email: pi,
-        project_id: attribution.project_id,
-        fund_org: attribution.fund_org,
+        project_id: project,
+        fund_org: fund,
         currency: g.currency,
       } as StatementKey;
       line = {
@@ -241,7 +242,7 @@ export function buildStatements(input: BuildInput): StatementSet {
 
 /** The key of the statement a charge lands on: PI (by PI key), project, fund/org, currency. */
 export function statementKey(a: { pi_email: string | null; project_id: string | null; fund_org: string | null; currency: string }): string {
-  return JSON.stringify([a.pi_email === null ? null : piKey(a.pi_email), a.project_id, a.fund_org, a.currency]);
+  return JSON.stringify([a.pi_email === null ? null : piKey(a.pi_email), composed(a.project_id), composed(a.fund_org), a.currency]);
 }
 
 interface StatementKey {

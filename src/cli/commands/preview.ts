@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/schema.ts';
 import { UserError } from '../../core/errors.ts';
 import { escapeHtml } from '../../core/html.ts';
+import { composed } from '../../domain/identity.ts';
 import { composeDigest } from '../../email/compose.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
@@ -62,7 +63,7 @@ export function registerPreview(program: Command, io: Io): void {
           const mail = composeDigest(pi, { period: opts.period, label: view.label }, config, base);
           return { root, text: `Subject: ${mail.subject}\nTo: ${mail.to}\n\n${mail.text}`, html: mail.html, json: mail };
         }
-        const s = opts.project ? pi.statements.find((x) => x.project_id === opts.project) : pi.statements[0];
+        const s = opts.project ? pi.statements.find((x) => x.project_id === composed(opts.project as string)) : pi.statements[0];
         if (!s)
           throw new UserError(`${pi.email} has no statement for project ${opts.project} in ${opts.period}`, {
             hint: `projects: ${pi.statements.map((x) => x.project_id).join(', ')}`,
