@@ -155,6 +155,14 @@ describe('attribution that cannot be blank', () => {
       tags({ pi_email: 'a\u0000@x.edu', project_id: 'p\nq', fund_org: 'f' }),
       tags({ pi_email: 'a@x.edu\nBcc: evil@evil.com', project_id: 'p', fund_org: 'f' }),
       tags({ pi_email: null, PI_Email: 'b@x.edu', project_id: 12345, fund_org: 100100 }),
+      // Invisible characters: a zero-width space after the project, a right-to-left override in
+      // the fund/org, a no-break space and a byte-order mark inside emails. Each looks like a
+      // clean value and would be another project or PI; the zero-width joiner is Persian's.
+      tags({ pi_email: 'a@x.edu', project_id: 'atlas\u200b', fund_org: 'f' }),
+      tags({ pi_email: 'a@x.edu', project_id: 'p', fund_org: '\u202e0001-001' }),
+      tags({ pi_email: 'a@x\u00a0.edu', project_id: 'p', fund_org: 'f' }),
+      tags({ pi_email: 'a\ufeff@x.edu', project_id: 'p', fund_org: 'f' }),
+      tags({ pi_email: 'a@x.edu', project_id: 'می\u200cخواهم', fund_org: 'f' }),
     ]);
     assert.deepEqual(
       rows.map((r) => [r.pi_email, r.project_id, r.fund_org, r.rules]),
@@ -168,6 +176,11 @@ describe('attribution that cannot be blank', () => {
         ['a@x.edu\nBcc: evil@evil.com', 'p', 'f', ['invalid_attribution']],
         // A JSON null lets another spelling speak; numbers are text as written.
         ['b@x.edu', '12345', '100100', []],
+        ['a@x.edu', 'atlas\u200b', 'f', ['invalid_attribution']],
+        ['a@x.edu', 'p', '\u202e0001-001', ['invalid_attribution']],
+        ['a@x\u00a0.edu', 'p', 'f', ['invalid_attribution']],
+        ['a\ufeff@x.edu', 'p', 'f', ['invalid_attribution']],
+        ['a@x.edu', 'می\u200cخواهم', 'f', []],
       ],
     );
   });
@@ -187,7 +200,9 @@ describe('attribution that cannot be blank', () => {
     for (const [pi, project, fund, why] of [
       [' ', ' ', ' ', /pi_email is blank; project_id is blank; fund_org is blank/],
       ['someone', 'p', 'f', /pi_email is not an email address/],
-      ['a@x.edu', 'p\u0007', 'f', /project_id holds a control character/],
+      ['a@x.edu', 'p\u0007', 'f', /project_id holds a control or invisible character/],
+      ['a@x.edu', 'atlas\u200b', 'f', /project_id holds a control or invisible character/],
+      ['a@x\u00a0.edu', 'p', 'f', /pi_email is not an email address/],
     ] as const) {
       const r = await cli('review', 'assign', id, '--pi', pi, '--project', project, '--fund-org', fund, '--root', repo);
       assert.equal(r.code, 2, r.stderr);

@@ -81,7 +81,7 @@ export const flagRulesSchema = z
     missing_project_id: z.boolean().default(true),
     missing_fund_org: z.boolean().default(true),
     invalid_tags: z.boolean().default(true),
-    /** A PI email that is no email address, or an attribution that is an object, array, boolean or holds a control character. */
+    /** A PI email that is no email address, or an attribution that is an object, array, boolean or holds a control or invisible character. */
     invalid_attribution: z.boolean().default(true),
     period_mismatch: z.boolean().default(true),
     /** A fund/org must fully match one of these; empty means any value is accepted. */

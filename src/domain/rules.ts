@@ -41,14 +41,27 @@ export const ROW_ERRORS = ['bad_text', 'bad_period', 'bad_cost', 'bad_list', 'ba
 export type RowError = (typeof ROW_ERRORS)[number];
 
 /**
- * An email address as billing uses it: one @, a dotted domain, no spaces, quotes, brackets,
- * separators or control characters. The same text is a JavaScript and an RE2 (DuckDB) pattern,
- * so ingest and `review assign` judge a value alike.
+ * Characters that show nothing, or reorder what follows, in an identifier: the soft hyphen, the
+ * zero-width space and word joiner, the byte-order mark, and the bidirectional embeddings,
+ * overrides and isolates. `atlas` followed by a zero-width space looks like `atlas` and would be
+ * another project, on a statement of its own; `\u202e` makes an id read backwards. (The zero-width
+ * non-joiner and joiner are left alone: Persian and Indic words and emoji use them.) Literal
+ * characters, so that the text is one pattern for JavaScript and RE2 alike.
  */
-export const EMAIL_PATTERN =
-  '^[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f]+@[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f.]+(\\.[^\\s@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f.]+)+$';
-/** A control character (C0 or DEL), which no attribution value may hold. JavaScript and RE2 alike. */
-export const CONTROL_PATTERN = '[\\x00-\\x1f\\x7f]';
+const INVISIBLE = '\u00ad\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069';
+/** The spaces JavaScript's `\s` matches beyond RE2's ASCII ones: written out, so both match them. */
+const UNICODE_SPACES = '\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
+/** What no part of an email address may hold. */
+const NOT_IN_EMAIL = `\\s${UNICODE_SPACES}@"<>(),;:\\\\\\[\\]\\x00-\\x1f\\x7f-\\x9f${INVISIBLE}`;
+
+/**
+ * An email address as billing uses it: one @, a dotted domain, no spaces, quotes, brackets,
+ * separators, control or invisible characters. The same text is a JavaScript and an RE2 (DuckDB)
+ * pattern, so ingest and `review assign` judge a value alike.
+ */
+export const EMAIL_PATTERN = `^[^${NOT_IN_EMAIL}]+@[^${NOT_IN_EMAIL}.]+(\\.[^${NOT_IN_EMAIL}.]+)+$`;
+/** A control character (C0, DEL or C1) or an invisible one (INVISIBLE), which no attribution value may hold. JavaScript and RE2 alike. */
+export const CONTROL_PATTERN = `[\\x00-\\x1f\\x7f-\\x9f${INVISIBLE}]`;
 
 const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 const CONTROL_RE = new RegExp(CONTROL_PATTERN);
@@ -66,7 +79,7 @@ export function isUnicodeText(value: string): boolean {
  */
 export function attributionProblem(attribute: CoreAttribute, value: string | null | undefined): string | null {
   if (value === null || value === undefined || value.trim() === '') return 'missing';
-  if (CONTROL_RE.test(value)) return 'holds a control character';
+  if (CONTROL_RE.test(value)) return 'holds a control or invisible character';
   if (!isUnicodeText(value)) return 'is not Unicode text (half a surrogate pair)';
   if (attribute === 'pi_email' && !EMAIL_RE.test(value.trim())) return 'is not an email address';
   return null;
