@@ -146,6 +146,26 @@ describe('identifiers (golden)', () => {
     );
   });
 
+  it('keeps projects that differ only in letter case apart, and says so', async (t) => {
+    const repo = await scratchRepo(t);
+    const tags = (project: string) => JSON.stringify({ pi_email: 'a@x.edu', project_id: project, fund_org: '100100-1011' });
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'ResourceId', 'Tags'],
+      ['2025-01-01', '10', 'r1', tags('Atlas')],
+      ['2025-01-01', '5', 'r2', tags('atlas')],
+      ['2025-01-01', '1', 'r3', tags('borealis')],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const set = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    assert.deepEqual(
+      set.statements.map((s: { project_id: string }) => s.project_id),
+      ['atlas', 'Atlas', 'borealis'],
+    );
+    assert.deepEqual(set.warnings, [
+      'PI a@x.edu has projects "Atlas" and "atlas", which differ only in letter case: one project tagged two ways is billed on 2 statements; if so, correct the tags where the charges come from',
+    ]);
+  });
+
   it('a PI is keyed by the lower-cased email, everywhere', () => {
     assert.equal(piKey(' A.Rivera@Example.edu '), 'a.rivera@example.edu');
     assert.equal(piSlug(' A.Rivera@Example.edu '), 'a-rivera-6af8c7');

@@ -217,6 +217,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   }
 
   const statements = groupStatements(input, [...lines.values()]);
+  warnings.push(...caseOnlyTwins(statements));
   const reconciliation = [...recon]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([currency, r]) => {
@@ -238,6 +239,31 @@ export function buildStatements(input: BuildInput): StatementSet {
       };
     });
   return { period: input.period, statements, reconciliation, warnings };
+}
+
+/**
+ * A PI's projects (or fund/orgs) that differ only in letter case: most likely one project tagged
+ * two ways (`Atlas` on some resources, `atlas` on others), billed on two statements. Ids are
+ * kept as written, since a system may tell them apart: this is said, not changed.
+ */
+function caseOnlyTwins(statements: Statement[]): string[] {
+  const out: string[] = [];
+  for (const field of ['project_id', 'fund_org'] as const) {
+    const seen = new Map<string, Set<string>>();
+    for (const s of statements) {
+      const key = JSON.stringify([s.pi_email, s[field].toLowerCase()]);
+      seen.set(key, (seen.get(key) ?? new Set()).add(s[field]));
+    }
+    for (const [key, spellings] of seen) {
+      if (spellings.size < 2) continue;
+      const [pi] = JSON.parse(key) as [string];
+      const names = [...spellings].sort().map((v) => JSON.stringify(v));
+      out.push(
+        `PI ${pi} has ${field === 'project_id' ? 'projects' : 'fund/orgs'} ${names.join(' and ')}, which differ only in letter case: one ${field === 'project_id' ? 'project' : 'fund/org'} tagged two ways is billed on ${names.length} statements; if so, correct the tags where the charges come from`,
+      );
+    }
+  }
+  return out;
 }
 
 /** The key of the statement a charge lands on: PI (by PI key), project, fund/org, currency. */
