@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { link, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { type CliResult, cli, removeDir, scratch, scratchRepo, tempDir } from './helpers.ts';
 
 const RATES = `currency: USD
@@ -230,7 +231,6 @@ describe('convert slurm', () => {
   });
 
   it('reads sacct output without its header line too, and gzip-compressed', async () => {
-    const { gzipSync } = await import('node:zlib');
     await writeFile(join(dir, 'noheader.txt.gz'), gzipSync(SACCT.split('\n').slice(1).join('\n')));
     const r = await convert('slurm', join(dir, 'noheader.txt.gz'), '--period', '2025-03', '--out', join(dir, 'h2.csv'), '--json');
     assert.equal(r.code, 0, r.stderr);
@@ -813,6 +813,8 @@ describe('bad input to a converter', () => {
       /\.\/use\.csv is the same file as \S*use\.csv: its records would be billed twice/,
     );
     await refused(['usage', 'use-link.csv', 'use.csv'], /use\.csv is the same file as \S*use-link\.csv/);
+    await writeFile(join(dir, 'use-again.csv.gz'), gzipSync(await readFile(join(dir, 'use.csv'))));
+    await refused(['usage', 'use.csv', 'use-again.csv.gz'], /use-again\.csv\.gz has the same bytes as \S*use\.csv/);
     await refused(
       ['usage', 'use-other.csv', 'use.csv', 'use-copy.csv'],
       /use-copy\.csv has the same bytes as \S*use\.csv: its records would be billed twice/,

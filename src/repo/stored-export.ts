@@ -1,8 +1,9 @@
 /**
  * What a stored data file holds, as the export it keeps: for a file compressed at ingest, the
- * original's size and sha256 recorded beside it; else the file's own bytes. Used to find one
- * export stored under two sources of a period (ingested as AWS and again as GCP, say, or by two
- * pull requests), which every statement would bill twice.
+ * original's size and sha256 recorded beside it; else the file's own bytes (inflated, for a
+ * `.gz`). Used to find one export stored twice in a period, under two sources (ingested as AWS
+ * and again as GCP, say, or by two pull requests) or as two parts of one, which every statement
+ * would bill twice.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -110,17 +111,22 @@ export async function holdsRows(path: string): Promise<boolean> {
 }
 
 /**
- * The first two of these files that hold the same export's bytes, with rows: the same file
- * (by another path or a link) or a copy, plain or compressed. Only files of equal size are hashed.
+ * The first two of these files that hold the same bytes: the same file (by another path or a
+ * link) or a copy, plain or compressed. Only files of equal size are hashed. With `header`, a
+ * copy of a first line alone does not count (two sources' months without usage can be the same
+ * CSV header).
  */
-export async function sameExportTwice<T extends { path: string }>(files: T[]): Promise<{ files: [T, T]; sameFile: boolean } | null> {
+export async function sameExportTwice<T extends { path: string }>(
+  files: T[],
+  options: { header: boolean } = { header: true },
+): Promise<{ files: [T, T]; sameFile: boolean } | null> {
   const held = await Promise.all(files.map((f) => heldExport(f.path)));
   const ids = await Promise.all(files.map((f) => stat(f.path).then((st) => `${st.dev}:${st.ino}`)));
   for (const [j, b] of held.entries())
     for (const [i, a] of held.slice(0, j).entries()) {
       const pair: [T, T] = [files[i] as T, files[j] as T];
       if (ids[i] === ids[j]) return { files: pair, sameFile: true };
-      if ((await sameHeld(a, b)) && (await holdsRows(b.path))) return { files: pair, sameFile: false };
+      if ((await sameHeld(a, b)) && (!options.header || (await holdsRows(b.path)))) return { files: pair, sameFile: false };
     }
   return null;
 }

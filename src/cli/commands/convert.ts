@@ -1,5 +1,4 @@
 /** `focus-billing convert slurm|storage|vms|usage`: a research computing group's own usage as FOCUS. */
-import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -8,8 +7,8 @@ import type { ConvertReport } from '../../convert/focus-writer.ts';
 import { formatMoney } from '../../core/currency.ts';
 import { UserError } from '../../core/errors.ts';
 import { loadRates, RATES_FILE } from '../../rates/rates.ts';
-import { sameBytes } from '../../repo/hash.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
+import { sameExportTwice } from '../../repo/stored-export.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
 import { checkPeriod, type RootOptions, withRoot } from './common.ts';
 
@@ -64,37 +63,28 @@ async function run(io: Io, opts: ConvertOptions, files: string[], convert: (ctx:
 
 type Named = { path: string; display: string };
 
-const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
-
 /**
  * Refuses, before anything is read or written, inputs that would be billed twice (one file named
- * twice, by any path or link, or two files with the same bytes) and an --out that is one of the
- * command's own files, which the conversion would replace with its output.
+ * twice, by any path or link, or two files with the same bytes, one of them gzip-compressed
+ * perhaps) and an --out that is one of the command's own files, which the conversion would
+ * replace with its output.
  */
 async function checkInputs(inputs: Named[], out: Named | undefined, settings: Named[]): Promise<void> {
-  const stats = await Promise.all(inputs.map((f) => stat(f.path).catch(() => null))); // a missing file is the reader's to report
-  const bySize = new Map<number, number[]>();
-  for (const [i, s] of stats.entries()) {
-    if (!s?.isFile()) continue;
-    for (const j of bySize.get(s.size) ?? []) {
-      const [a, b] = [inputs[j] as Named, inputs[i] as Named];
-      const same = sameFile(stats[j] as Stats, s)
-        ? 'is the same file as'
-        : (await sameBytes(a.path, b.path))
-          ? 'has the same bytes as'
-          : null;
-      if (same)
-        throw new UserError(`${b.display} ${same} ${a.display}: its records would be billed twice`, {
-          hint: 'give each input once; nothing was written',
-        });
-    }
-    bySize.set(s.size, [...(bySize.get(s.size) ?? []), i]);
+  const twice = await sameExportTwice(inputs, { header: false }).catch(() => null); // a missing file is the reader's to report
+  if (twice) {
+    const [a, b] = twice.files;
+    throw new UserError(
+      `${b.display} ${twice.sameFile ? 'is the same file as' : 'has the same bytes as'} ${a.display}: its records would be billed twice`,
+      {
+        hint: 'give each input once; nothing was written',
+      },
+    );
   }
   const target = out && (await stat(out.path).catch(() => null));
   if (!out || !target) return;
   for (const [i, f] of [...inputs, ...settings].entries()) {
-    const s = i < inputs.length ? stats[i] : await stat(f.path).catch(() => null);
-    if (s && sameFile(s, target))
+    const s = await stat(f.path).catch(() => null);
+    if (s && s.dev === target.dev && s.ino === target.ino)
       throw new UserError(
         `--out ${out.display} is ${i < inputs.length ? 'the input' : 'the settings file'} ${f.display}, which the conversion would replace`,
         {
