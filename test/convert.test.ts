@@ -685,6 +685,21 @@ describe('bad input to a converter', () => {
       ],
       /malformed sacct line: AllocTRES/,
     );
+    // A resource listed twice has no one count to bill.
+    await refused(
+      [
+        'slurm',
+        await bad('s8.txt', '207|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=4,cpu=8'),
+        '--period',
+        '2025-03',
+      ],
+      /s8\.txt:3: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres\/gpu:a100=1, found "cpu=4,cpu=8"/,
+    );
+    // An allocation of nothing billable is said to be so, not counted as billed.
+    await bad('s9.txt', '208|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|billing=4,node=1');
+    const nothing = await convert('slurm', 's9.txt', '--period', '2025-03', '--out', join(dir, 's9.csv'), '--json');
+    assert.equal(nothing.code, 0, nothing.stderr);
+    assert.deepEqual([nothing.json().billed, nothing.json().not_billed], [1, { 'no CPU, GPU or memory in AllocTRES': 1 }]);
     // sacct does not escape "|" in a job name: a line with more fields than the header reads as
     // such a name when State then holds a state, and is refused by its count of fields otherwise.
     await refused(

@@ -83,11 +83,15 @@ export function parseTres(text: string): Tres | null {
   let memMiB = 0n;
   const typed = new Map<string, bigint>();
   let untyped = 0n;
+  const keys = new Set<string>();
   for (const part of text ? text.split(',') : []) {
     const eq = part.indexOf('=');
     if (eq <= 0) return null;
     const key = part.slice(0, eq);
     const value = part.slice(eq + 1);
+    // A resource listed twice (cpu=4,cpu=8) has no one count to bill.
+    if (keys.has(key)) return null;
+    keys.add(key);
     if (key === 'cpu') {
       if (!/^\d+$/.test(value)) return null;
       cpu = BigInt(value);
@@ -311,6 +315,10 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
           }
           const tres = cachedTres(job.tres);
           if (tres === null) throw malformed(file.display, n, 'AllocTRES', 'TRES such as cpu=4,mem=16G,gres/gpu:a100=1', job.tres);
+          if (tres.cpu === 0n && tres.memMiB === 0n && !tres.gpus.some((g) => g.count > 0n)) {
+            count('no CPU, GPU or memory in AllocTRES');
+            continue;
+          }
           const shape = shapeOf(job.account, job.partition, job.qos);
           const ms = BigInt(to - from);
           if (!shape.owner) {
