@@ -841,6 +841,15 @@ describe('bad input to a converter', () => {
     assert.equal(await readFile(join(dir, 'use.csv'), 'utf8'), before, 'the input is as it was');
   });
 
+  it('refuses a path listed twice in the quota reports, as it is written either way', async () => {
+    const quota = (path: string) => ({ path, type: 'directory', usage: { fslogical: 2_000_000_000_000 } });
+    await writeFile(join(dir, 'isi-twice.json'), JSON.stringify([quota('/ifs/proj/a1'), quota('/ifs/proj/a1/')]));
+    await refused(
+      ['storage', 'isi-twice.json', '--format', 'isilon', '--period', '2025-03'],
+      /isi-twice\.json: \/ifs\/proj\/a1 is listed twice in the quota reports \(first in \S*isi-twice\.json \(quota 1\)\)\n {2}hint: give one quota report per month/,
+    );
+  });
+
   it('refuses two different listings of one VM name while both existed, naming both', async () => {
     const head = 'name,size,state,created,deleted,pi_email,project_id,fund_org\n';
     await writeFile(join(dir, 'day1.csv'), `${head}web-1,small,running,2025-02-01,,a@x.edu,p,100200-2000\n`);

@@ -53,10 +53,15 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
       const path = r.path.replace(/(.)\/+$/, '$1');
       const use = uses.get(path) ?? { path, samples: new Map(), where: r.where };
       if (use.samples.has(r.day))
-        throw new UserError(`${path} is sampled twice on ${r.day}: expected one sample a day`, {
-          location: r.location,
-          hint: 'keep one sample per path and day (the day’s last, say)',
-        });
+        throw r.day === REPORT_DAY
+          ? new UserError(`${path} is listed twice in the quota reports (first in ${use.where})`, {
+              location: r.location,
+              hint: 'give one quota report per month: its use is billed for the whole month',
+            })
+          : new UserError(`${path} is sampled twice on ${r.day}: expected one sample a day`, {
+              location: r.location,
+              hint: 'keep one sample per path and day (the day’s last, say)',
+            });
       use.samples.set(r.day, r.bytes);
       uses.set(path, use);
     }
@@ -170,6 +175,8 @@ interface Sample {
 }
 
 const CSV_HEADER = ['date', 'path', 'used_bytes'];
+/** The day of a quota report's sample, which counts for the whole month. */
+const REPORT_DAY = 'report';
 
 async function readCsv(file: { path: string; display: string }, period: string): Promise<Sample[]> {
   const out: Sample[] = [];
@@ -247,12 +254,12 @@ async function readJsonReport(file: { path: string; display: string }, _period: 
     if (!path) throw new UserError(`quota ${i + 1} has no path`, { location, hint: `expected a "path" in every ${format} quota` });
     if (format === 'isilon') {
       if (item.type !== undefined && item.type !== 'directory')
-        return { path, day: 'report', bytes: 0n, where, location, skip: `${item.type} quotas` };
+        return { path, day: REPORT_DAY, bytes: 0n, where, location, skip: `${item.type} quotas` };
       const usage = item.usage as Record<string, unknown> | undefined;
       const used = usage?.fslogical ?? usage?.logical ?? usage?.applogical;
-      return { path, day: 'report', bytes: bytesOf(used, where, location, 'usage.logical'), where, location };
+      return { path, day: REPORT_DAY, bytes: bytesOf(used, where, location, 'usage.logical'), where, location };
     }
-    return { path, day: 'report', bytes: bytesOf(item.capacity_used, where, location, 'capacity_used'), where, location };
+    return { path, day: REPORT_DAY, bytes: bytesOf(item.capacity_used, where, location, 'capacity_used'), where, location };
   });
 }
 
