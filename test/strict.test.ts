@@ -270,6 +270,35 @@ describe('errors that point at the real cause', () => {
     assert.match(r.stderr, /^error: periods\/2025-01\/deliveries\.yaml:\d+:\d+: invalid YAML: .*\n {2}hint: check indentation/);
   });
 
+  it('refuses a pis.yaml naming one PI twice, however the email is spelled, and finds a PI by any spelling', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    // A second entry used to rename the PI on every statement and email, with validate content.
+    await writeFile(
+      join(repo, 'pis.yaml'),
+      '- { email: a.rivera@example.edu, name: Ana Rivera }\n- { email: " A.Rivera@Example.edu ", name: Someone Else }\n',
+    );
+    for (const [code, ...args] of [
+      [1, 'validate'],
+      [2, 'preview', 'statement', '--period', '2025-01'],
+    ] as const) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stdout}`);
+      assert.match(
+        r.stderr,
+        /pis\.yaml:2:\d+: 1\.email: A\.Rivera@Example\.edu is the PI of entry 0 \(a\.rivera@example\.edu\): one entry per PI/,
+      );
+    }
+    await writeFile(join(repo, 'pis.yaml'), '- { email: " A.Rivera@Example.edu ", name: Ana Rivera }\n');
+    const shown = await cli('preview', 'statement', '--period', '2025-01', '--root', repo);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /PI: Ana Rivera \(a\.rivera@example\.edu\)/);
+  });
+
   it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);

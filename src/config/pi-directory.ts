@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readYamlFile } from '../core/yaml-file.ts';
+import { piKey } from '../domain/identity.ts';
 
 export const PI_DIRECTORY_FILE = 'pis.yaml';
 
@@ -15,7 +16,22 @@ export const piDirectorySchema = z
       })
       .strict(),
   )
-  .default([]);
+  .default([])
+  // One entry per PI, as statements key them (piKey): a second spelling of an email would
+  // silently rename the PI on every statement and email.
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((p, i) => {
+      const first = seen.get(piKey(p.email));
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'email'],
+          message: `${p.email.trim()} is the PI of entry ${first} (${list[first]?.email.trim()}): one entry per PI`,
+        });
+      else seen.set(piKey(p.email), i);
+    });
+  });
 
 export type PiDirectory = Map<string, { name: string; department?: string }>;
 
@@ -28,5 +44,5 @@ export async function loadPiDirectory(root: string): Promise<PiDirectory> {
     () => [],
     [],
   );
-  return new Map(list.map((p) => [p.email.toLowerCase(), { name: p.name, department: p.department }]));
+  return new Map(list.map((p) => [piKey(p.email), { name: p.name, department: p.department }]));
 }

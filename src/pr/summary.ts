@@ -16,6 +16,7 @@ import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
+import { piKey } from '../domain/identity.ts';
 import { isPeriod, previousPeriod } from '../domain/period.ts';
 import { loadAllFlags } from '../flags/review.ts';
 import { openedByHand } from '../periods/history.ts';
@@ -254,7 +255,7 @@ function render(input: RenderInput): string {
     value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
   const cell = markdownCell;
   const who = (email: string) => {
-    const name = input.directory.get(email.toLowerCase())?.name;
+    const name = input.directory.get(piKey(email))?.name;
     return cell(name ? `${name} (${email})` : email);
   };
   const sections: Section[] = [];
