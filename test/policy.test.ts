@@ -247,6 +247,13 @@ describe('billing policy', () => {
     assert.equal((await cli('generate', '--period', '2025-02', '--dry-run', '--root', root)).code, 0);
     await writeFile(join(root, 'periods', '2025-02', 'adjustments.yaml'), 'adjustments: []\n');
 
+    // Two caps of one id could not be told apart on a statement or in the journal.
+    const capTwice = CONFIG.replace('  showback:', '    - id: gpu-cap\n      services: ["HPC CPU*"]\n      above: "50.00"\n  showback:');
+    await writeFile(join(root, 'config.yaml'), capTwice);
+    const twice = await cli('generate', '--period', '2025-01', '--dry-run', '--root', root);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /config\.yaml:\d+:\d+: policy\.caps\.1\.id: id gpu-cap is also caps\[0\]: ids are unique/);
+
     await writeFile(join(root, 'config.yaml'), CONFIG.replace(/ {2}accounts:[\s\S]*$/, ''));
     const noAccount = await cli('journal', '--period', '2025-01', '--format', 'gl', '--root', root);
     assert.equal(noAccount.code, 2);

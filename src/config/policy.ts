@@ -37,7 +37,17 @@ export const policyConfigSchema = z
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      // A cap's id names its line on statements and in the journal: two caps of one id could not be told apart.
+      .superRefine((caps, ctx) => {
+        const seen = new Map<string, number>();
+        caps.forEach((c, i) => {
+          const first = seen.get(c.id);
+          if (first !== undefined)
+            ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `id ${c.id} is also caps[${first}]: ids are unique` });
+          else seen.set(c.id, i);
+        });
+      }),
     /** Projects shown their cost without being charged: the amount due is zero and the journal debits nothing. */
     showback: z.array(z.string().min(1)).default([]),
     /** Where each kind of policy line is journaled (the GL needs the ones the policy uses). */
