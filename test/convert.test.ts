@@ -850,6 +850,34 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('refuses an accounts.yaml entry that could never match, or an account with two owners', async () => {
+    const vms = 'name,size,state,created,deleted\nchen-db,small,running,2025-03-01,\n';
+    await writeFile(join(dir, 'owners-vms.csv'), vms);
+    for (const [extra, said] of [
+      [
+        'vms:\n  - { name: "chen-*", pi_email: x@x.edu, project_id: other, fund_org: "1" }',
+        /vms\.1\.name: chen-\* is also vms\.0: the first entry for a name wins, so this one would never match/,
+      ],
+      [
+        'storage:\n  - { path: "/ifs/archive/b", pi_email: x@x.edu, project_id: other, fund_org: "1" }',
+        /storage\.3\.path: \/ifs\/archive\/b is also storage\.1/,
+      ],
+      [
+        'accounts:\n  - { account: chen-lab, pi_email: x@x.edu, project_id: other, fund_org: "1" }',
+        /accounts\.1\.account: chen-lab is also accounts\.0: each account has one owner/,
+      ],
+    ] as const) {
+      // The extra entry appended to its own list (YAML keeps the last key: the list is rebuilt whole).
+      const [key, entry] = extra.split(':\n') as [string, string];
+      const text = ACCOUNTS.replace(new RegExp(`^${key}:\\n((?:  - .*\\n)+)`, 'm'), (_m, items) => `${key}:\n${items}${entry}\n`);
+      await writeFile(join(dir, 'accounts-twice.yaml'), text);
+      await refused(
+        ['vms', 'owners-vms.csv', '--period', '2025-03', '--accounts', join(dir, 'accounts-twice.yaml')],
+        new RegExp(`accounts-twice\\.yaml:\\d+:\\d+: ${said.source}`),
+      );
+    }
+  });
+
   it('refuses two different listings of one VM name while both existed, naming both', async () => {
     const head = 'name,size,state,created,deleted,pi_email,project_id,fund_org\n';
     await writeFile(join(dir, 'day1.csv'), `${head}web-1,small,running,2025-02-01,,a@x.edu,p,100200-2000\n`);

@@ -45,16 +45,38 @@ export async function loadAccounts(path: string, display = ACCOUNTS_FILE, requir
     return { accounts: [], storage: [], vms: [] };
   }
   const { data, locate } = parseYamlLocated(text, display, accountsFileSchema, HINT, { accounts: [] });
-  const seen = new Map<string, number>();
-  data.accounts.forEach((a, i) => {
-    const before = seen.get(a.account);
-    if (before !== undefined)
-      throw new UserError(`accounts.${i}.account: ${a.account} is also accounts.${before}: each account has one owner`, {
-        location: locate(['accounts', i, 'account']),
-        hint: HINT,
-      });
-    seen.set(a.account, i);
-  });
+  // An account has one owner; a path or name glob written twice leaves the second entry, with
+  // whatever owner it names, matching nothing (the first match wins).
+  const once = (list: 'accounts' | 'storage' | 'vms', field: string, values: string[], why: string) => {
+    const seen = new Map<string, number>();
+    values.forEach((v, i) => {
+      const before = seen.get(v);
+      if (before !== undefined)
+        throw new UserError(`${list}.${i}.${field}: ${v} is also ${list}.${before}: ${why}`, {
+          location: locate([list, i, field]),
+          hint: HINT,
+        });
+      seen.set(v, i);
+    });
+  };
+  once(
+    'accounts',
+    'account',
+    data.accounts.map((a) => a.account),
+    'each account has one owner',
+  );
+  once(
+    'storage',
+    'path',
+    data.storage.map((s) => s.path),
+    'the first entry for a path wins, so this one would never match',
+  );
+  once(
+    'vms',
+    'name',
+    data.vms.map((v) => v.name),
+    'the first entry for a name wins, so this one would never match',
+  );
   return data;
 }
 
