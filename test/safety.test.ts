@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -104,6 +104,26 @@ describe('other outputs', () => {
     }
     assert.deepEqual(await snapshot(repo, ['data', 'periods', '.git']), before);
     assert.equal(await readFile(join(repo, 'config.yaml'), 'utf8'), config);
+  });
+
+  it('refuse a folder where a file is written, naming the option rather than a temporary file', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    const folder = await scratch(t);
+    await writeFile(join(folder, 'mine.txt'), 'kept');
+    for (const args of [
+      ['journal', '--period', '2025-01'],
+      ['pr-summary', '--base', 'HEAD'],
+      ['preview', 'statement', '--period', '2025-01'],
+    ]) {
+      const r = await cli(...args, '--out', folder, '--root', repo);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /^error: --out \S+: is a folder, where a file is written; nothing was written\n {2}hint: name the file to write/,
+      );
+    }
+    assert.deepEqual(await readdir(folder), ['mine.txt']);
   });
 });
 

@@ -3,7 +3,7 @@
  * never the repository itself or a folder holding it, nothing inside data/, periods/ or .git/,
  * and never one of the repository's own files. Checked before anything is written.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { RECORD_DIRS, REPOSITORY_FILES } from './layout.ts';
@@ -26,8 +26,11 @@ export async function realish(path: string): Promise<string> {
 export const inside = (path: string, folder: string) =>
   path === folder || path.startsWith(folder.endsWith(sep) ? folder : `${folder}${sep}`);
 
-/** Refuses (exit 2, nothing written) an output path that would overwrite or hold the repository's records. */
-export async function checkOutputPath(root: string, output: string, option: string): Promise<string> {
+/**
+ * Refuses (exit 2, nothing written) an output path that would overwrite or hold the repository's
+ * records, or, for a file (`kind: 'file'`), a folder that is there already.
+ */
+export async function checkOutputPath(root: string, output: string, option: string, kind: 'file' | 'folder' = 'folder'): Promise<string> {
   const [repo, target] = await Promise.all([realish(root), realish(output)]);
   const refuse = (why: string) =>
     new UserError(`${option} ${output}: ${why}; nothing was written`, {
@@ -37,5 +40,9 @@ export async function checkOutputPath(root: string, output: string, option: stri
   for (const dir of RECORD_DIRS)
     if (inside(target, join(repo, dir))) throw refuse(`lies inside ${dir}/, which holds the repository's records`);
   for (const file of REPOSITORY_FILES) if (inside(target, join(repo, file))) throw refuse(`is the repository's ${file}`);
+  if (kind === 'file' && (await stat(target).catch(() => null))?.isDirectory())
+    throw new UserError(`${option} ${output}: is a folder, where a file is written; nothing was written`, {
+      hint: 'name the file to write, inside that folder if you like',
+    });
   return target;
 }

@@ -42,7 +42,7 @@ async function run(io: Io, opts: ConvertOptions, files: string[], convert: (ctx:
   const accountsFile = { path: resolve(root, opts.accounts ?? ACCOUNTS_FILE), display: opts.accounts ?? ACCOUNTS_FILE };
   const rates = await loadRates(ratesFile.path, ratesFile.display);
   const accounts = await loadAccounts(accountsFile.path, accountsFile.display, opts.accounts !== undefined);
-  const out = opts.out ? await checkOutputPath(root, resolve(opts.out), '--out') : undefined;
+  const out = opts.out ? await checkOutputPath(root, resolve(opts.out), '--out', 'file') : undefined;
   if (opts.json && !out)
     throw new UserError('--json needs --out: the FOCUS rows go to standard output otherwise', { hint: 'pass --out <file.csv>' });
   const inputs = files.map((f) => ({ path: resolve(f), display: f }));

@@ -50,7 +50,7 @@ export function registerJournal(program: Command, io: Io): void {
         .map((t) => `${t.currency} ${t.amount}${t.debit ? ` (debits ${t.debit} = credits ${t.credit})` : ''}`)
         .join('; ')}`;
       if (opts.out) {
-        await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out'), content: csv }]);
+        await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out', 'file'), content: csv }]);
         io.out(`Wrote ${opts.out}: ${summary}`);
       } else {
         io.out(csv.trimEnd());

@@ -17,7 +17,7 @@ export function registerPrSummary(program: Command, io: Io): void {
   ).action(async (opts: RootOptions & { base?: string; out?: string }) => {
     const markdown = await inRepository(opts, io, ({ root, config, db }) => prSummary(db, root, config, opts.base));
     if (opts.out) {
-      await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out'), content: markdown }]);
+      await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out', 'file'), content: markdown }]);
       io.out(`Wrote ${opts.out} (${markdown.length.toLocaleString('en-US')} characters)`);
     } else io.out(markdown.trimEnd());
   });

@@ -71,7 +71,7 @@ export function registerPreview(program: Command, io: Io): void {
         return { root, text: statementText(s, pi, config), html: statementHtml(s, config), json: s };
       });
       if (opts.out) {
-        const target = await checkOutputPath(result.root, resolve(opts.out), '--out');
+        const target = await checkOutputPath(result.root, resolve(opts.out), '--out', 'file');
         await commitWrites([{ target, content: /\.html?$/i.test(opts.out) ? result.html : `${result.text}\n` }]);
         io.err(`Wrote ${target}`);
         return;
