@@ -162,7 +162,7 @@ describe('identifiers (golden)', () => {
       ['atlas', 'Atlas', 'borealis'],
     );
     assert.deepEqual(set.warnings, [
-      'PI a@x.edu has projects "Atlas" and "atlas", which differ only in letter case: one project tagged two ways is billed on 2 statements; if so, correct the tags where the charges come from',
+      'PI a@x.edu has projects "Atlas" and "atlas", which differ only in letter case: one project tagged two ways is billed on separate statements; if so, correct the tags where the charges come from',
     ]);
   });
 

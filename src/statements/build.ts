@@ -259,7 +259,7 @@ function caseOnlyTwins(statements: Statement[]): string[] {
       const [pi] = JSON.parse(key) as [string];
       const names = [...spellings].sort().map((v) => JSON.stringify(v));
       out.push(
-        `PI ${pi} has ${field === 'project_id' ? 'projects' : 'fund/orgs'} ${names.join(' and ')}, which differ only in letter case: one ${field === 'project_id' ? 'project' : 'fund/org'} tagged two ways is billed on ${names.length} statements; if so, correct the tags where the charges come from`,
+        `PI ${pi} has ${field === 'project_id' ? 'projects' : 'fund/orgs'} ${names.join(' and ')}, which differ only in letter case: one ${field === 'project_id' ? 'project' : 'fund/org'} tagged two ways is billed on separate statements; if so, correct the tags where the charges come from`,
       );
     }
   }
