@@ -535,6 +535,8 @@ describe('convert vms', () => {
         vm('vmware', 'Powered Off'),
         vm('hot', 'RunningCritical', { CreationTime: { value: '/Date(1741392000000)/', DateTime: 'Saturday, March 8, 2025' } }),
         vm('azure-up', 'VM running'),
+        // Both dates as PowerShell's DateTime objects: March 8 to March 10, 00:00 UTC.
+        vm('short', 'Running', { CreationTime: { value: '/Date(1741392000000)/' }, deleted: { value: '/Date(1741564800000)/' } }),
       ]),
     );
     const out = join(dir, 'states.csv');
@@ -546,6 +548,8 @@ describe('convert vms', () => {
       [
         ['hot', '0.774194', '61.93552'],
         ['azure-up', '1', '80'],
+        // 2 days of 31 = 0.064516 × 80.
+        ['short', '0.064516', '5.16128'],
       ],
     );
     assert.deepEqual(r.json().not_billed, {

@@ -303,9 +303,10 @@ function toVm(row: Row, where: string, location: { file: string; line?: number }
   const created = instant(row.created ?? row.creationtime ?? row.createdate, label, location, 'created');
   // A deletion date without a time: the VM existed that day, so it ends at the day's end.
   const deletedAt = instant(row.deleted, label, location, 'deleted');
-  const deleted = deletedAt !== null && /^\d{4}-\d{2}-\d{2}$/.test(text('deleted')) ? deletedAt + DAY : deletedAt;
+  const deletedText = typeof row.deleted === 'string' ? row.deleted.trim() : ''; // a DateTime object carries a time
+  const deleted = deletedAt !== null && /^\d{4}-\d{2}-\d{2}$/.test(deletedText) ? deletedAt + DAY : deletedAt;
   if (created !== null && deleted !== null && deleted < created)
-    throw new UserError(`${label}VM ${name} was deleted (${text('deleted')}) before it was created`, {
+    throw new UserError(`${label}VM ${name} was deleted (${deletedText || new Date(deleted).toISOString()}) before it was created`, {
       location,
       hint: 'check the inventory’s created and deleted dates',
     });
