@@ -230,11 +230,16 @@ describe('convert slurm', () => {
     assert.equal(tags[2].gpu_type, 'a100');
   });
 
-  it('reads sacct output without its header line too, and gzip-compressed', async () => {
+  it('reads sacct output without its header line too, gzip-compressed, or saved with a byte-order mark', async () => {
     await writeFile(join(dir, 'noheader.txt.gz'), gzipSync(SACCT.split('\n').slice(1).join('\n')));
     const r = await convert('slurm', join(dir, 'noheader.txt.gz'), '--period', '2025-03', '--out', join(dir, 'h2.csv'), '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([r.json().total_list, r.json().total_billed], ['63.69', '25.68']);
+    // Notepad and Excel write a byte-order mark before the header, which was then read as a job.
+    await writeFile(join(dir, 'bom.txt'), `\ufeff${SACCT}`);
+    const bom = await convert('slurm', join(dir, 'bom.txt'), '--period', '2025-03', '--out', join(dir, 'h3.csv'), '--json');
+    assert.equal(bom.code, 0, bom.stderr);
+    assert.deepEqual([bom.json().total_list, bom.json().total_billed], ['63.69', '25.68']);
   });
 
   it('goes through ingest and generate onto the PIs statements, with the unmapped account held for review', async (t) => {

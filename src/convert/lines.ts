@@ -39,6 +39,7 @@ export async function* textLineBatches(
     // byte that is not ASCII on, as UTF-8, checked: a byte that is not UTF-8 (a file saved as
     // Latin-1) is refused at its line, never turned into U+FFFD on a statement.
     let ascii = true;
+    let atStart = !range;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (chunk.indexOf(0) !== -1) throw hasNul(display, n + 1 + breaksBefore(chunk, chunk.indexOf(0)));
       ascii &&= isAscii(chunk);
@@ -52,6 +53,9 @@ export async function* textLineBatches(
         if (!isUtf8(body)) throw notText(display, n + 1 + firstBadLine(body));
         text = rest + body.toString('utf8');
       }
+      // A byte-order mark (Excel's "CSV UTF-8", Notepad) is no part of the first line's text.
+      if (atStart && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      atStart &&= text.length === 0;
       const lines: string[] = [];
       let start = 0;
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
