@@ -747,6 +747,20 @@ describe('bad input to a converter', () => {
       Buffer.concat([Buffer.from('[\n  {"Name": "chen-1",\n   "Notes": "'), Buffer.from([0xe9]), Buffer.from('"}\n]\n')]),
     );
     await refused(['vms', 'vms-latin1.json', '--period', '2025-03'], /vms-latin1\.json:3: not UTF-8 text/);
+    // UTF-16, as Windows PowerShell's Out-File writes: named as such, with the way to write UTF-8.
+    const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    await writeFile(join(dir, 'getvm16.json'), utf16('[{"Name": "chen-1", "State": 2, "size": "small"}]'));
+    await writeFile(join(dir, 'sacct16.txt'), utf16(SACCT));
+    for (const [args, file] of [
+      [['vms', 'getvm16.json', '--period', '2025-03'], 'getvm16\\.json'],
+      [['slurm', 'sacct16.txt', '--period', '2025-03'], 'sacct16\\.txt'],
+    ] as const)
+      await refused(
+        [...args],
+        new RegExp(
+          `${file}:1: not UTF-8 text: expected UTF-8 text, found UTF-16 .*\\n {2}hint: write it as UTF-8 \\(Set-Content -Encoding utf8`,
+        ),
+      );
   });
 
   it('keeps a character whose bytes fall on both sides of a read (4 MB) whole', async () => {

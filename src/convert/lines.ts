@@ -27,6 +27,7 @@ export async function* textLineBatches(
   }
   await handle.read(head, 0, 2, 0);
   await handle.close();
+  if (!range && isUtf16(head)) throw utf16(display);
   // A range (bytes [start, end), from a line's start) is read as it is: ranges are of plain files.
   const raw = createReadStream(path, { highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
   const stream = !range && head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(gunzipStream()) : raw;
@@ -118,8 +119,23 @@ export async function readUtf8(path: string, display: string): Promise<string> {
       hint: 'check the path',
     });
   });
+  if (isUtf16(bytes)) throw utf16(display);
   if (!isUtf8(bytes)) throw notText(display, 1 + firstBadLine(bytes));
   return bytes.toString('utf8');
+}
+
+/** Whether bytes start with a UTF-16 byte-order mark (FF FE or FE FF). */
+const isUtf16 = (head: Buffer) => (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
+
+/** UTF-16 text: what Windows PowerShell 5.1's Out-File and `>` write. Every other byte is NUL. */
+function utf16(display: string): UserError {
+  return invalidInput(
+    { file: display, line: 1 },
+    'not UTF-8 text',
+    'UTF-8 text',
+    'UTF-16 (a FF FE or FE FF byte-order mark), as Windows PowerShell writes with Out-File or >',
+    'write it as UTF-8 (Set-Content -Encoding utf8, or Out-File -Encoding utf8), or convert it: iconv -f utf-16 -t utf-8 < in > out',
+  );
 }
 
 function hasNul(display: string, line: number): UserError {
