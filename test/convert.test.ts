@@ -540,6 +540,7 @@ describe('convert vms', () => {
         vm('vmware', 'Powered Off'),
         vm('hot', 'RunningCritical', { CreationTime: { value: '/Date(1741392000000)/', DateTime: 'Saturday, March 8, 2025' } }),
         vm('azure-up', 'VM running'),
+        vm('kvm', 'pmsuspended'), // libvirt's virsh list --all: suspended by the guest
         // Both dates as PowerShell's DateTime objects: March 8 to March 10, 00:00 UTC.
         vm('short', 'Running', { CreationTime: { value: '/Date(1741392000000)/' }, deleted: { value: '/Date(1741564800000)/' } }),
       ]),
@@ -562,6 +563,7 @@ describe('convert vms', () => {
       'stopped (deallocated)': 1,
       'stopped (off)': 1,
       'stopped (poweredoff)': 1,
+      'stopped (pmsuspended)': 1,
     });
     // A number whose meaning changed between Hyper-V versions, or a word no hypervisor uses.
     for (const state of [32786, 'banana']) {

@@ -62,7 +62,7 @@ const HYPERV_STATES: Record<number, string> = {
   32779: 'fastsaved',
   32780: 'fastsaving',
 };
-/** Where the state is: ours, Hyper-V's State, VMware PowerCLI's PowerState, Proxmox's status. */
+/** Where the state is: ours (or libvirt's, from virsh list), Hyper-V's State, VMware PowerCLI's PowerState, Proxmox's status. */
 const STATE_FIELDS = ['state', 'powerstate', 'status'];
 /** States of a VM that holds its host's CPU and memory, and of one that does not (its disks only). */
 const RUNNING = new Set([
@@ -77,7 +77,10 @@ const RUNNING = new Set([
   'fastsaving',
   'deallocating',
   'migrating',
+  // libvirt (virsh list --all): blocked on a resource, idle, shutting down.
   'blocked',
+  'idle',
+  'inshutdown',
 ]);
 const STOPPED = new Set([
   'off',
@@ -90,6 +93,9 @@ const STOPPED = new Set([
   'suspended',
   'fastsaved',
   'hibernated',
+  // libvirt: suspended by the guest's power management, or crashed.
+  'pmsuspended',
+  'crashed',
 ]);
 
 /**
