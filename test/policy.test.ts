@@ -154,6 +154,10 @@ describe('billing policy', () => {
       ['a@x.edu', '30.00', [['Credit', 'New faculty credit', '-50.00', '0.00']]],
       ['b@x.edu', '100.00', []],
     ]);
+    // The summary under generate's table adds up its Amount due column ($30.00 + $100.00), not the
+    // charges before policy alone.
+    const text = await cli('generate', '--period', '2025-03', '--dry-run', '--root', root);
+    assert.match(text.stdout, /\nUSD: statements \$180\.00, policy -\$50\.00, amount due \$130\.00; excluded \$0\.00/);
 
     // A build derives the balances once, period after period: the same figures.
     const built = await cli('build', '--no-pdf', '--out', join(root, 'dist'), '--json', '--root', root);

@@ -67,9 +67,14 @@ function describeStatements(set: StatementSet): string {
     ),
   );
   for (const c of set.reconciliation) {
+    // With billing policy the column above adds up to the amount due, not to the charges alone: say both.
+    const due =
+      c.policy === undefined || c.amount_due === undefined
+        ? ''
+        : `, policy ${money(c.policy, c.currency)}, amount due ${money(c.amount_due, c.currency)}`;
     out.push(
       '',
-      `${c.currency}: statements ${money(c.statements, c.currency)}; excluded ${money(c.excluded, c.currency)} (${plural(c.excluded_rows, 'charge')} pending or rejected); input ${money(c.input, c.currency)}`,
+      `${c.currency}: statements ${money(c.statements, c.currency)}${due}; excluded ${money(c.excluded, c.currency)} (${plural(c.excluded_rows, 'charge')} pending or rejected); input ${money(c.input, c.currency)}`,
     );
   }
   return out.join('\n');
