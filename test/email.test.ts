@@ -1,6 +1,6 @@
 /** Email through a real SMTP server on 127.0.0.1 (smtp-server), read back with mailparser. */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -107,6 +107,19 @@ describe('email', () => {
     assert.equal(readdirSync(join(repo, 'out/emails/2025-03')).length, 3);
     assert.equal(received.length, 0);
     assert.ok(!existsSync(join(repo, 'periods/2025-03/deliveries.yaml')));
+    // An email an earlier run wrote for a PI with no statement now is kept, and named.
+    const stale = join(repo, 'out/emails/2025-03/dee-0a1b2c.eml');
+    writeFileSync(stale, 'From an earlier run\n');
+    const again = await focusBilling('email', '--period', '2025-03');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /warning: out\/emails\/2025-03\/ also holds 1 email this run did not write \(an earlier run's, for PIs without a statement now\?\): dee-0a1b2c\.eml\n {2}hint: remove them before sending any by hand/,
+    );
+    const json = await focusBilling('email', '--period', '2025-03', '--json');
+    assert.deepEqual(JSON.parse(json.stdout).not_written_by_this_run, ['dee-0a1b2c.eml']);
+    assert.ok(existsSync(stale), 'nothing deleted');
+    rmSync(stale);
   });
 
   it('sends one digest per PI with their projects, amounts and links, and logs each', async () => {

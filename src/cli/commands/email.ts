@@ -1,5 +1,6 @@
 /** `focus-billing email --period P`. */
-import { join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ChecksFailed, UserError } from '../../core/errors.ts';
 import { now } from '../../flags/decider.ts';
@@ -46,6 +47,7 @@ Email is at-least-once (SMTP cannot promise more): after a crash, a rerun may se
 message that was in flight; every other PI is skipped.`,
     )
     .action(async (opts: EmailCliOptions) => {
+      let outDir = '';
       const outcomes = await inRepository(opts, io, async ({ root, config, db }) => {
         const given = opts.baseUrl ?? config.site.base_url;
         if (!given)
@@ -69,6 +71,7 @@ message that was in flight; every other PI is skipped.`,
           });
         }
         const { emailPeriod } = await import('../../email/send.ts'); // nodemailer: only for this command
+        outDir = join(await checkOutputPath(root, resolve(root, opts.out), '--out'), opts.period);
         return emailPeriod(config, {
           root,
           period: report,
@@ -78,14 +81,25 @@ message that was in flight; every other PI is skipped.`,
           resend: opts.resend,
           attachPdf: opts.attachPdf,
           siteDir: resolve(root, opts.site),
-          outDir: join(await checkOutputPath(root, resolve(root, opts.out), '--out'), opts.period),
+          outDir,
           now,
           progress: io.progress,
           lock: { say: io.err },
         });
       });
       const failed = outcomes.filter((o) => o.status === 'failed');
-      if (opts.json) printJson(io, { period: opts.period, outcomes });
+      // Emails an earlier run wrote for PIs who have no statement now stay in the folder (nothing
+      // is deleted): said, so that none is sent by hand as if it were this period's.
+      const written = new Set(outcomes.flatMap((o) => (o.status === 'written' ? [basename(o.file)] : [])));
+      const stale =
+        opts.send || opts.only
+          ? []
+          : (await readdir(outDir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml') && !written.has(n)).sort();
+      if (stale.length > 0)
+        io.err(
+          `warning: ${join(opts.out, opts.period)}/ also holds ${plural(stale.length, 'email')} this run did not write (an earlier run's, for PIs without a statement now?): ${stale.join(', ')}\n  hint: remove them before sending any by hand`,
+        );
+      if (opts.json) printJson(io, { period: opts.period, outcomes, ...(stale.length > 0 ? { not_written_by_this_run: stale } : {}) });
       else {
         for (const o of outcomes) {
           if (o.status === 'failed') io.err(`failed  ${o.pi}: ${o.error} (after ${plural(o.attempts, 'attempt')})`);
