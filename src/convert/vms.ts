@@ -138,7 +138,8 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
           location: vm.location,
           hint: 'a name is one VM at a time, billed once: give one inventory per month, and tell VMs on different hosts apart by name (e.g. prefixed with the host)',
         });
-      seen.set(vm.name, [...before, vm]);
+      if (before.length === 0) seen.set(vm.name, before);
+      before.push(vm);
       const from = Math.max(vm.created ?? monthStart, monthStart);
       const to = Math.min(vm.deleted ?? monthEnd, monthEnd);
       if (to <= from) {

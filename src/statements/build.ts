@@ -249,14 +249,15 @@ export function buildStatements(input: BuildInput): StatementSet {
 function caseOnlyTwins(statements: Statement[]): string[] {
   const out: string[] = [];
   for (const field of ['project_id', 'fund_org'] as const) {
-    const seen = new Map<string, Set<string>>();
+    const seen = new Map<string, { pi: string; spellings: Set<string> }>();
     for (const s of statements) {
       const key = JSON.stringify([s.pi_email, s[field].toLowerCase()]);
-      seen.set(key, (seen.get(key) ?? new Set()).add(s[field]));
+      const twins = seen.get(key) ?? { pi: s.pi_email, spellings: new Set<string>() };
+      seen.set(key, twins);
+      twins.spellings.add(s[field]);
     }
-    for (const [key, spellings] of seen) {
+    for (const { pi, spellings } of seen.values()) {
       if (spellings.size < 2) continue;
-      const [pi] = JSON.parse(key) as [string];
       const names = [...spellings].sort().map((v) => JSON.stringify(v));
       out.push(
         `PI ${pi} has ${field === 'project_id' ? 'projects' : 'fund/orgs'} ${names.join(' and ')}, which differ only in letter case: one ${field === 'project_id' ? 'project' : 'fund/org'} tagged two ways is billed on separate statements; if so, correct the tags where the charges come from`,
