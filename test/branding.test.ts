@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { markdownHtml } from '../src/config/templates.ts';
 import { cli, FOCUS_HEADER, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const CONFIG = `organization:
@@ -112,4 +113,53 @@ it('refuses an unknown template field, a too-light accent and a missing logo, at
   const noLogo = await cli('build', '--no-pdf', '--out', join(root, 'dist'), '--root', root);
   assert.equal(noLogo.code, 2);
   assert.match(noLogo.stderr, /organization\.logo assets\/logo\.svg: no such file in the repository/);
+});
+
+it('shows values from the data as written in the Markdown templates: a project id cannot add a link or emphasis', async (t) => {
+  const root = await scratchRepo(t, CONFIG);
+  await mkdir(join(root, 'assets'));
+  await writeFile(join(root, 'assets', 'logo.svg'), LOGO);
+  // Tags are set by whoever runs the resources, not by the billing office.
+  const project = '[Pay now](https://evil.example/pay) *gpu* `x` <b>y</b> &amp;';
+  await writeFile(join(root, 'pis.yaml'), '- email: _r.okafor_@lakeside.edu\n  name: "Rita *R* Okafor_"\n');
+  await ingestJob(root, '123.45', '200.00', { pi_email: '_r.okafor_@lakeside.edu', project_id: project, fund_org: '100_200_' });
+
+  const built = await cli('build', '--out', join(root, 'dist'), '--date', '2025-05-01', '--root', root);
+  assert.equal(built.code, 0, built.stderr);
+  const statementDir = join(root, 'dist', 'periods', '2025-04', 'statements');
+  const page = readFileSync(join(statementDir, readdirSync(statementDir)[0] as string, 'index.html'), 'utf8');
+  const intro = /<div class="intro">([\s\S]*?)<\/div>/.exec(page)?.[1] ?? page;
+  assert.doesNotMatch(intro, /<a |<em>|<code>|<b>/, 'no markup from a value');
+  assert.ok(
+    intro.includes(
+      'Dear Rita *R* Okafor_, here is <strong>[Pay now](https://evil.example/pay) *gpu* `x` &lt;b&gt;y&lt;/b&gt; &amp;amp;</strong> for April 2025',
+    ),
+    intro,
+  );
+  const pdfDir = join(root, 'dist', 'periods', '2025-04', 'pdf');
+  const text = execFileSync('pdftotext', ['-layout', join(pdfDir, readdirSync(pdfDir)[0] as string), '-'], { encoding: 'utf8' });
+  assert.match(text.replace(/\s+/g, ' '), /Pay by journal transfer to fund\/org 100_200_\./);
+
+  const html = join(root, 'out', 'email.html');
+  assert.equal((await cli('preview', 'email', '--period', '2025-04', '--out', html, '--root', root)).code, 0);
+  const body = readFileSync(html, 'utf8');
+  assert.doesNotMatch(body.split('<table')[0] as string, /<a |<em>|<code>/);
+  assert.ok(body.includes('Hello Rita *R* Okafor_,'), body);
+  assert.ok(body.includes('for [Pay now](https://evil.example/pay) *gpu* `x` &lt;b&gt;y&lt;/b&gt; &amp;amp;. See '), body);
+  const text2 = await cli('preview', 'email', '--period', '2025-04', '--root', root);
+  assert.ok(text2.stdout.includes(`for ${project}. See https://`), 'the text email shows the value as it is, unescaped');
+});
+
+it('keeps a URL or email field a link where the template makes it one', () => {
+  const fields = { statements_url: 'https://rc.x.edu/p/a_b*c(1)/?x=1&y=2', contact_email: 'rc_help@x.edu', project_id: 'atlas*gpu*' };
+  const html = (template: string) => markdownHtml(template, fields).trim();
+  assert.equal(html('See {statements_url}.'), '<p>See https://rc.x.edu/p/a_b*c(1)/?x=1&amp;y=2.</p>');
+  assert.equal(html('[Statements]({statements_url})'), '<p><a href="https://rc.x.edu/p/a_b*c(1)/?x=1&amp;y=2">Statements</a></p>');
+  assert.equal(
+    html('<{statements_url}>'),
+    '<p><a href="https://rc.x.edu/p/a_b*c(1)/?x=1&amp;y=2">https://rc.x.edu/p/a_b*c(1)/?x=1&amp;y=2</a></p>',
+  );
+  assert.equal(html('Write to <{contact_email}>'), '<p>Write to <a href="mailto:rc_help@x.edu">rc_help@x.edu</a></p>');
+  assert.equal(html('<{project_id}>'), '<p>&lt;atlas*gpu*&gt;</p>', 'not a URL: shown as the template writes it');
+  assert.equal(html('**{project_id}** {nope}'), '<p><strong>atlas*gpu*</strong> {nope}</p>');
 });

@@ -302,9 +302,9 @@ describe('billing policy', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /### Billing policy\n\n\| Period \| PI \| Policy \| Policy lines \| Amount due \|/);
     // (Emails in a PR comment carry a zero-width space, so GitHub does not link or mention them.)
-    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\.edu \| Adjustment \| −\$40\.00 \| \$60\.00 \|/);
+    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\\\.edu \| Adjustment \| −\$40\.00 \| \$60\.00 \|/);
     assert.match(r.stdout, /Changed: `periods\/2025-03\/adjustments\.yaml`/);
-    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\.edu \| \$100\.00 \| \$60\.00 \| −\$40\.00 \|/);
+    assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\\\.edu \| \$100\.00 \| \$60\.00 \| −\$40\.00 \|/);
     // a@x.edu's credit is the same before and after: not a change (the base side derives balances too).
     const changes = /### Statements by PI[\s\S]*?\n\n[\s\S]*?\n\n/.exec(r.stdout)?.[0] ?? '';
     assert.match(changes, /b@/);

@@ -10,10 +10,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { constants, deflateRawSync, gzipSync } from 'node:zlib';
+import { micromark } from 'micromark';
 import { simpleGit } from 'simple-git';
 import { Database } from '../src/db/duckdb.ts';
 import { markdownCell } from '../src/pr/summary.ts';
-import { cli, SAMPLE, scratch, scratchRepo, snapshot, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, SAMPLE, scratch, scratchRepo, snapshot, tags, writeCsv } from './helpers.ts';
 
 const H = [
   'BillingPeriodStart',
@@ -253,7 +254,40 @@ describe('secrets, links and git', () => {
   });
 
   it('neutralises @mentions from the data in the PR comment', () => {
-    assert.equal(markdownCell('@octocat|pwn@x.edu'), '@\u200boctocat\\|pwn@\u200bx.edu');
+    assert.equal(markdownCell('@octocat|pwn@x.edu'), '@\u200boctocat\\|pwn@\u200bx\\.edu');
+  });
+
+  it('shows tags as written in the PR comment: a held charge cannot put a link, image or emphasis before reviewers', async (t) => {
+    const repo = await scratchRepo(t);
+    await simpleGit(repo).checkoutLocalBranch('ingest/2025-01-hpc');
+    // Tags are set by whoever runs the resources; an invalid PI is held for review and shown in the comment.
+    const pi = '[Approve here](https://evil.example/ok) ![x](https://evil.example/t.png) *a* <b>c</b> www.evil.example';
+    const file = await writeCsv(repo, 'hpc.csv', [
+      FOCUS_HEADER,
+      [
+        '2025-01-01',
+        '2025-01-02',
+        'Usage',
+        '5.00',
+        '5.00',
+        'HPC CPU Compute',
+        'job-`1`',
+        tags({ pi_email: pi, project_id: 'p', fund_org: 'f' }),
+      ],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', repo)).code, 0);
+    const r = await cli('pr-summary', '--base', 'main', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+    const row = r.stdout.split('\n').find((l) => l.includes('missing_pi_email') || l.includes('invalid_attribution')) ?? r.stdout;
+    assert.ok(
+      row.includes(
+        '\\[Approve here\\]\\(https\\:\\/\\/evil\\.example\\/ok\\) \\!\\[x\\]\\(https\\:\\/\\/evil\\.example\\/t\\.png\\) \\*a\\* \\<b\\>c\\<\\/b\\> www\\.evil\\.example',
+      ),
+      row,
+    );
+    const html = micromark(r.stdout);
+    assert.doesNotMatch(html, /<a |<img |<em>|<b>/);
+    assert.ok(html.includes('[Approve here](https://evil.example/ok) ![x](https://evil.example/t.png) *a* &lt;b&gt;c&lt;/b&gt;'), html);
   });
 });
 
@@ -379,7 +413,7 @@ describe('errors that point at the real cause', () => {
     const summary = await cli('pr-summary', '--base', 'main', '--root', repo);
     assert.match(
       summary.stdout,
-      /### Unusual increases\n\n\| Period \| PI \| Previous period \| This period \| Ratio \|\n\|---\|---\|---\|---\|---\|\n\| 2025-04 \| a@\u200bx\.edu \| 1000 USD \| 5000 USD \| 5\.0× \|/,
+      /### Unusual increases\n\n\| Period \| PI \| Previous period \| This period \| Ratio \|\n\|---\|---\|---\|---\|---\|\n\| 2025-04 \| a@\u200bx\\\.edu \| 1000 USD \| 5000 USD \| 5\.0× \|/,
     );
   });
 });

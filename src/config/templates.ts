@@ -2,11 +2,12 @@
  * The institution's words: Markdown templates with named fields (`{pi_name}`), for the statement's
  * intro and footer and the email body. A field the template names that is not offered is refused
  * when config.yaml is loaded (with its line), never printed as `{typo}` to a PI. Values are filled
- * in before the Markdown is rendered, and the renderer (micromark) escapes any HTML, so a name in
- * a CSV can never add markup.
+ * in before the Markdown is rendered, escaped as Markdown, and the renderer (micromark) escapes any
+ * HTML, so a name or a project id in a CSV can never add markup, a link or emphasis.
  */
 import { micromark } from 'micromark';
 import { z } from 'zod';
+import { isAutolink, markdownText } from '../core/markdown.ts';
 
 /** Fields of a statement's intro and footer. */
 export const STATEMENT_FIELDS = [
@@ -58,9 +59,21 @@ export function fillTemplate(template: string, fields: Record<string, string>): 
   return template.replace(FIELD, (whole, name: string) => fields[name] ?? whole);
 }
 
-/** A filled template as HTML (raw HTML in it is escaped, never passed through). */
+const FIELD_IN_ANGLES = /(<?)\{(\w+)\}(>?)/g;
+
+/**
+ * A filled template as HTML. Raw HTML in it is escaped, never passed through, and each value is
+ * shown as written: its Markdown characters are escaped before it is filled in. A field written
+ * as an autolink (`<{statements_url}>`) stays one when its value is a URL or an email address.
+ */
 export function markdownHtml(template: string, fields: Record<string, string>): string {
-  return micromark(fillTemplate(template, fields));
+  const filled = template.replace(FIELD_IN_ANGLES, (whole, open: string, name: string, close: string) => {
+    const value = fields[name];
+    if (value === undefined) return whole;
+    if (open && close && isAutolink(value)) return `<${value}>`;
+    return `${open}${markdownText(value)}${close}`;
+  });
+  return micromark(filled);
 }
 
 /** WCAG relative luminance of a #rrggbb colour. */

@@ -14,6 +14,7 @@ import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
+import { markdownCode, markdownText } from '../core/markdown.ts';
 import { parseDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { piKey } from '../domain/identity.ts';
@@ -116,6 +117,7 @@ async function openOnly(root: string, periods: string[]): Promise<string[]> {
 
 interface StatusChange {
   period: string;
+  /** Markdown: the values in it are escaped. */
   change: string;
   /** A change that went around `periods reopen`: shown as a warning. */
   irregular: boolean;
@@ -138,11 +140,20 @@ async function periodStatusChanges(root: string, base: string): Promise<StatusCh
       continue;
     }
     if (now.status === (was?.status ?? 'open')) continue;
-    if (now.status === 'closed') changes.push({ period, change: `closed by ${now.closed_by} (${now.closed_at})`, irregular: false });
+    if (now.status === 'closed')
+      changes.push({
+        period,
+        change: `closed${now.closed_by ? ` by ${markdownCell(now.closed_by)}` : ''}${now.closed_at ? ` (${markdownCell(now.closed_at)})` : ''}`,
+        irregular: false,
+      });
     else if (openedByHand(now)) changes.push({ period, change: 'set to open by hand, with no reopening recorded', irregular: true });
     else {
       const event = now.history.at(-1);
-      changes.push({ period, change: `reopened by ${event?.by} (${event?.at}): ${event?.reason ?? ''}`, irregular: false });
+      changes.push({
+        period,
+        change: `reopened by ${markdownCell(event?.by ?? '')} (${markdownCell(event?.at ?? '')}): ${markdownCell(event?.reason ?? '')}`,
+        irregular: false,
+      });
     }
   }
   return changes;
@@ -259,7 +270,7 @@ function render(input: RenderInput): string {
     return cell(name ? `${name} (${email})` : email);
   };
   const sections: Section[] = [];
-  const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with \`${cell(input.base)}\`: ${input.changes.length} data file${input.changes.length === 1 ? '' : 's'} changed${
+  const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with ${markdownCode(input.base)}: ${input.changes.length} data file${input.changes.length === 1 ? '' : 's'} changed${
     input.periods.length ? ` in ${input.periods.join(', ')}` : ''
   }.`;
   if (input.changes.length > 0) {
@@ -272,7 +283,7 @@ function render(input: RenderInput): string {
             .get(c.period)
             ?.sources.filter((s) => s.file === c.path)
             .reduce((n, s) => n + s.rows, 0);
-          return [c.period, `\`${cell(c.path)}\``, c.change, rows === undefined ? '–' : rows.toLocaleString('en-US')];
+          return [c.period, codeCell(c.path), c.change, rows === undefined ? '–' : rows.toLocaleString('en-US')];
         }),
       ),
     );
@@ -379,7 +390,7 @@ function render(input: RenderInput): string {
     }
     sections.push({
       ...table('### Billing policy', ['Period', 'PI', 'Policy', 'Policy lines', 'Amount due'], rows),
-      text: `Changed: ${input.policyChanges.map((c) => `\`${cell(c.path)}\``).join(', ')}. Closed periods keep their issued figures.`,
+      text: `Changed: ${input.policyChanges.map((c) => markdownCode(c.path)).join(', ')}. Closed periods keep their issued figures.`,
     });
   }
   if (input.statusChanges.length) {
@@ -387,7 +398,7 @@ function render(input: RenderInput): string {
       table(
         '### Period status',
         ['Period', 'Change'],
-        input.statusChanges.map((c) => [c.period, `${c.irregular ? '⚠️ ' : ''}${cell(c.change)}`]),
+        input.statusChanges.map((c) => [c.period, `${c.irregular ? '⚠️ ' : ''}${c.change}`]),
       ),
     );
   }
@@ -412,11 +423,11 @@ function render(input: RenderInput): string {
         ['Period', 'Id', 'Rule', 'PI', 'Amount', 'Where'],
         pending.map(({ p, f }) => [
           p,
-          `\`${f.id}\``,
+          codeCell(f.id),
           [f.rule, ...(f.also ?? [])].join(', '),
           (f.assign?.pi_email ?? f.charge.pi_email) ? who((f.assign?.pi_email ?? f.charge.pi_email) as string) : '(none)',
           money(parseDecimal(f.charge.amount), f.charge.currency),
-          `\`${cell(f.file)}:${f.line}\``,
+          codeCell(`${f.file}:${f.line}`),
         ]),
       ),
       text: 'These charges stay off statements until decided. To decide, edit `status:` in `periods/<period>/flags.yaml` in this PR, or run:\n\n```sh\nnpx focus-billing review approve <id> --note "why"\nnpx focus-billing review reject <id> --note "why"\nnpx focus-billing review assign <id> --pi <email> --project <id> --fund-org <code>   # for charges without a PI\n```',
@@ -437,14 +448,17 @@ interface Section {
 }
 
 /**
- * A value in a Markdown table cell: pipes escaped, line breaks flattened, and `@` followed by a
- * zero-width space so that an email or tag in the data never mentions (notifies) anyone.
+ * A value in a Markdown table cell, shown as written: line breaks flattened, Markdown characters
+ * escaped (pipes too, which would end the cell), so that a tag in the data adds no link, image or
+ * emphasis, and `@` followed by a zero-width space so that it never mentions (notifies) anyone.
  */
 export function markdownCell(s: string): string {
-  return s
-    .replace(/\|/g, '\\|')
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/@/g, '@\u200b');
+  return markdownText(s.replace(/[\r\n]+/g, ' ')).replace(/\\@/g, '@\u200b');
+}
+
+/** A value as code in a table cell: no escapes are read in code, so only the pipes, which GitHub reads first. */
+function codeCell(s: string): string {
+  return markdownCode(s.replace(/[\r\n]+/g, ' ')).replace(/\|/g, '\\|');
 }
 
 function table(title: string, headers: string[], rows: string[][]): Section {
