@@ -217,6 +217,28 @@ describe('attribution that cannot be blank', () => {
   });
 });
 
+describe('text from the data on a terminal', () => {
+  it('shows control and invisible characters as escapes: a tag cannot colour, clear, link or reorder the screen', async (t) => {
+    const repo = await scratchRepo(t);
+    const email = 'a@x.edu\u001b[31m';
+    const project = 'astro\u001b]8;;https://evil.example\u0007CLICK\u001b]8;;\u0007\u009b2J\u202eTXT';
+    const file = await writeCsv(dir, 'esc.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'ResourceName', 'Tags'],
+      ['2025-01-01', '30', 'vm\r\u001b[2K', tags({ pi_email: email, project_id: project, fund_org: 'f' })],
+    ]);
+    const ingest = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const list = await cli('review', 'list', '--root', repo);
+    assert.equal(list.code, 0, list.stderr);
+    for (const r of [ingest, list]) assert.doesNotMatch(r.stdout + r.stderr, /(?![\n\t])[\p{Cc}\u202e]/u);
+    assert.ok(list.stdout.includes('a@x.edu\\u001b[31m'), list.stdout);
+    const json = await cli('review', 'list', '--json', '--root', repo);
+    assert.doesNotMatch(json.stdout, /(?!\n)[\p{Cc}\u202e]/u);
+    const [flag] = json.json().flags as { charge: { pi_email: string; project_id: string } }[];
+    assert.deepEqual([flag?.charge.pi_email, flag?.charge.project_id], [email, project], 'JSON keeps the values, escaped as JSON');
+  });
+});
+
 describe('review assign and fund/org patterns', () => {
   it('refuses an assignment whose fund/org the patterns would flag, as DuckDB reads them, and validate a hand-edited one', async (t) => {
     // (?i) is RE2's, not JavaScript's: the patterns are matched by DuckDB, as the rule matches them.

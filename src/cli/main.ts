@@ -14,7 +14,7 @@ import { registerPrSummary } from './commands/pr-summary.ts';
 import { registerPreview } from './commands/preview.ts';
 import { registerReview } from './commands/review.ts';
 import { registerValidate } from './commands/validate.ts';
-import { type Io, processIo } from './output.ts';
+import { type Io, processIo, shownIo } from './output.ts';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('focus-billing')
@@ -41,7 +41,8 @@ export function buildProgram(io: Io): Command {
 }
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 checks failed, 2 bad input or usage, 70 internal error. */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], given: Io = processIo): Promise<number> {
+  const io = shownIo(given);
   const program = buildProgram(io);
   const wantsJson = argv.includes('--json');
   try {

@@ -9,6 +9,27 @@ export interface Io {
   progress: (text: string) => void;
 }
 
+/**
+ * What a terminal acts on rather than shows: control characters (C0 but the line feed, the tab
+ * and a carriage return ending a line, as a CSV written to stdout has; DEL; C1), the
+ * bidirectional embeddings, overrides and isolates, and the Unicode line separators. Values from
+ * the data reach the screen in tables, warnings and errors, and a tag holding `\x1b[2K` or
+ * `\u202e` would erase, recolour or reorder what a reviewer reads. (The zero-width space is left:
+ * it acts on nothing, and the PR comment's Markdown puts one after each `@` on purpose.)
+ */
+const ACTING_SOURCE = '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029]|\\r(?!\\n)';
+const ACTING = new RegExp(ACTING_SOURCE);
+const ACTING_ALL = new RegExp(ACTING_SOURCE, 'g');
+
+/**
+ * `text` with those characters written as `\u001b`: readable on a terminal, and the escape JSON
+ * uses, so JSON output stays JSON and means the same (JSON.stringify escapes C0 itself, and leaves
+ * the others as they are, only ever inside strings).
+ */
+export function shown(text: string): string {
+  return ACTING.test(text) ? text.replace(ACTING_ALL, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`) : text;
+}
+
 export const processIo: Io = {
   out: (t) => {
     // Two writes: `${t}\n` would copy a large output (16.6 MB of JSON for the 10M-row month's
@@ -21,6 +42,11 @@ export const processIo: Io = {
     if (process.stderr.isTTY) process.stderr.write(`${t}\n`);
   },
 };
+
+/** `io` with every line it is given passed through `shown` first: what the CLI writes, whoever reads it. */
+export function shownIo(io: Io): Io {
+  return { out: (t) => io.out(shown(t)), err: (t) => io.err(shown(t)), progress: (t) => io.progress(shown(t)) };
+}
 
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
