@@ -333,6 +333,34 @@ describe('errors that point at the real cause', () => {
     assert.match(shown.stdout, /PI: Ana Rivera \(a\.rivera@example\.edu\)/);
   });
 
+  it('refuses names that hold a line break or a control or invisible character, in pis.yaml and config.yaml, at their lines', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    // An HR export's name with a line break went into the To: header and the statement's PI line.
+    for (const [yaml, where] of [
+      ['- { email: a.rivera@example.edu, name: "Ana Rivera\\r\\nBcc: x@evil.example" }\n', /pis\.yaml:1:\d+: 0\.name: holds a line break/],
+      [
+        '- { email: a.rivera@example.edu, name: Ana, department: "Physics\\u202e" }\n',
+        /pis\.yaml:1:\d+: 0\.department: holds a control or invisible character/,
+      ],
+    ] as const) {
+      await writeFile(join(repo, 'pis.yaml'), yaml);
+      const r = await cli('validate', '--root', repo);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, where);
+    }
+    await writeFile(join(repo, 'pis.yaml'), '- { email: a.rivera@example.edu, name: Ana Rivera }\n');
+    const config = await readFile(join(repo, 'config.yaml'), 'utf8');
+    await writeFile(join(repo, 'config.yaml'), `${config}\nemail:\n  from_name: "Billing\\u0007"\n`);
+    const r = await cli('validate', '--root', repo);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /config\.yaml:\d+:\d+: email\.from_name: holds a control or invisible character/);
+  });
+
   it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { readYamlFile } from '../core/yaml-file.ts';
 import { piKey } from '../domain/identity.ts';
+import { nameText } from './schema.ts';
 
 export const PI_DIRECTORY_FILE = 'pis.yaml';
 
@@ -11,8 +12,8 @@ export const piDirectorySchema = z
     z
       .object({
         email: z.string().min(3),
-        name: z.string().min(1),
-        department: z.string().optional(),
+        name: nameText.min(1),
+        department: nameText.optional(),
       })
       .strict(),
   )

@@ -4,8 +4,15 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
+import { nameProblem } from '../domain/rules.ts';
 import { policyConfigSchema } from './policy.ts';
 import { contrastOnWhite, EMAIL_FIELDS, STATEMENT_FIELDS, templateSchema } from './templates.ts';
+
+/** Text shown to PIs (an organization, a sender, a source, a PI in pis.yaml): one line of visible text. */
+export const nameText = z.string().superRefine((value, ctx) => {
+  const problem = nameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
@@ -47,7 +54,7 @@ export const tagMappingSchema = z
 export const sourceSchema = z
   .object({
     /** Name used with `ingest --source`, matched case-insensitively. @example AWS */
-    name: z.string().min(1),
+    name: nameText.min(1),
     /** File name under data/<period>/; defaults to the lower-cased name. */
     slug: z.string().regex(SOURCE_SLUG_PATTERN, 'lower-case letters, digits and dashes').optional(),
     description: z.string().optional(),
@@ -120,10 +127,10 @@ export const configSchema = z
   .object({
     organization: z
       .object({
-        name: z.string().min(1).default('Research Computing'),
-        department: z.string().optional(),
+        name: nameText.min(1).default('Research Computing'),
+        department: nameText.optional(),
         contact_email: z.string().optional(),
-        contact_name: z.string().optional(),
+        contact_name: nameText.optional(),
         /** The institution's logo on pages and PDFs: an SVG or PNG file in the repository, at most 512 KB. @example assets/logo.svg */
         logo: z
           .string()
@@ -131,7 +138,7 @@ export const configSchema = z
           .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path inside the repository')
           .optional(),
         /** What the logo says, for screen readers and the PDF's text (default: "<name> logo"). */
-        logo_alt: z.string().min(1).optional(),
+        logo_alt: nameText.min(1).optional(),
         /** Colour of links, headings' rules and buttons, as #rrggbb; must read on white (contrast 4.5:1 or more). @example "#8c1515" */
         accent_color: z
           .string()
@@ -247,12 +254,12 @@ export const configSchema = z
       .prefault({}),
     email: z
       .object({
-        from_name: z.string().min(1).default('Research Computing Billing'),
+        from_name: nameText.min(1).default('Research Computing Billing'),
         /** Sender address. @example rc-billing@example.edu */
         from_address: z.string().min(3).optional(),
         reply_to: z.string().min(3).optional(),
         /** Subject; fields in braces: period, period_label, pi_name, organization. */
-        subject: z.string().min(1).default('Research Computing Charges - {period_label}'),
+        subject: nameText.min(1).default('Research Computing Charges - {period_label}'),
         /** Markdown body of the email, above the table of statements; fields in braces ({pi_name}, {amount_due}, {statements_url}…). */
         body: templateSchema(EMAIL_FIELDS).optional(),
         smtp: z

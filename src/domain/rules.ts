@@ -73,6 +73,20 @@ export function isUnicodeText(value: string): boolean {
   return !LONE_SURROGATE_RE.test(value);
 }
 
+const LINE_BREAK_RE = /[\r\n\u2028\u2029]/;
+
+/**
+ * Why a name shown to PIs (in pis.yaml or config.yaml) cannot be used, or null: a line break
+ * (it would split the statement's PI line, and an email's To: or Subject:), a control or
+ * invisible character, or half a surrogate pair.
+ */
+export function nameProblem(value: string): string | null {
+  if (LINE_BREAK_RE.test(value)) return 'holds a line break';
+  if (CONTROL_RE.test(value)) return 'holds a control or invisible character';
+  if (!isUnicodeText(value)) return 'is not Unicode text (half a surrogate pair)';
+  return null;
+}
+
 /**
  * Why a value cannot attribute a charge (`missing` or a reason), or null when it can. Values
  * arrive trimmed of spaces; blank is missing.
