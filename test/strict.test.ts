@@ -361,6 +361,39 @@ describe('errors that point at the real cause', () => {
     assert.match(r.stderr, /config\.yaml:\d+:\d+: email\.from_name: holds a control or invisible character/);
   });
 
+  it('names an unresolved merge conflict in a YAML file (two review branches decided one flag), at the marker', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
+      ['2025-01-01', '20', '{}'],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const path = join(repo, 'periods/2025-01/flags.yaml');
+    const text = await readFile(path, 'utf8');
+    const status = /^( +status:) pending$/m.exec(text);
+    assert.ok(status, text);
+    const at = text.slice(0, status.index).split('\n').length;
+    await writeFile(
+      path,
+      text.replace(status[0], `<<<<<<< HEAD\n${status[1]} approved\n=======\n${status[1]} rejected\n>>>>>>> review/2025-01-b`),
+    );
+    const message = new RegExp(
+      `periods/2025-01/flags\\.yaml:${at}:1: an unresolved merge conflict \\(<<<<<<< HEAD\\)\n  hint: keep the side you mean`,
+    );
+    for (const [code, ...args] of [
+      [1, 'validate'],
+      [2, 'review', 'list'],
+      [2, 'review', 'approve', '--period', '2025-01', '--all', '--note', 'x'],
+    ] as const) {
+      const r = await cli(...args, '--root', repo);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    await writeFile(join(repo, 'pis.yaml'), '<<<<<<< ours\n- { email: a@x.edu, name: A }\n=======\n>>>>>>> theirs\n');
+    assert.match((await cli('validate', '--root', repo)).stderr, /pis\.yaml:1:1: an unresolved merge conflict \(<<<<<<< ours\)/);
+  });
+
   it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);

@@ -37,6 +37,7 @@ export function parseYamlLocated<S extends z.ZodType>(
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
+    conflictCheck(text, file);
     const pos = lineCounter.linePos(syntax.pos[0]);
     throw new UserError(`invalid YAML: ${syntax.message.split('\n')[0]}`, {
       location: { file, line: pos.line, column: pos.col },
@@ -57,6 +58,24 @@ export function parseYamlLocated<S extends z.ZodType>(
   const result = schema.safeParse(value ?? empty);
   if (result.success) return { data: result.data, locate };
   throw schemaError(result.error, locate, file, hint);
+}
+
+/** The first line of a conflict git left in a file: `<<<<<<< HEAD` at the start of a line. */
+const CONFLICT = /^<{7}(?: .*)?$/m;
+
+/**
+ * Refuses a text git left a merge conflict in (two branches that decided one flag, or edited one
+ * setting), naming the marker's line: the YAML error its markers cause ("implicit keys need to be
+ * on a single line") points at indentation instead. Checked where a text fails to parse, so a
+ * valid file costs nothing.
+ */
+function conflictCheck(text: string, file: string): void {
+  const m = CONFLICT.exec(text);
+  if (!m) return;
+  throw new UserError(`an unresolved merge conflict (${m[0].trimEnd()})`, {
+    location: { file, line: text.slice(0, m.index).split('\n').length, column: 1 },
+    hint: 'keep the side you mean (or both, merged by hand), delete the <<<<<<<, ======= and >>>>>>> lines, then `git add` the file',
+  });
 }
 
 /**
