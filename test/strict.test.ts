@@ -392,6 +392,21 @@ describe('errors that point at the real cause', () => {
     }
     await writeFile(join(repo, 'pis.yaml'), '<<<<<<< ours\n- { email: a@x.edu, name: A }\n=======\n>>>>>>> theirs\n');
     assert.match((await cli('validate', '--root', repo)).stderr, /pis\.yaml:1:1: an unresolved merge conflict \(<<<<<<< ours\)/);
+
+    // Two branches that ingested the same period and source: git merges the CSVs' lines.
+    await writeFile(join(repo, 'pis.yaml'), '');
+    await writeFile(path, text);
+    const csv = join(repo, 'data/2025-01/aws.csv');
+    const [header, ...rows] = (await readFile(csv, 'utf8')).trimEnd().split('\n');
+    await writeFile(csv, [header, '<<<<<<< HEAD', ...rows, '=======', rows[0], '>>>>>>> ingest/2025-01-aws', ''].join('\n'));
+    for (const args of [['validate'], ['generate', '--period', '2025-01', '--dry-run']]) {
+      const r = await cli(...args, '--root', repo);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(
+        r.stderr,
+        /data\/2025-01\/aws\.csv:2: an unresolved merge conflict \(<<<<<<< HEAD\)\n {2}hint: two branches stored this file/,
+      );
+    }
   });
 
   it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {

@@ -45,6 +45,14 @@ export function invalidInput(location: ErrorLocation, what: string, expected: st
   return new UserError(`${what}: expected ${expected}, found ${found}`, { location, hint, exitCode: 2 });
 }
 
+/** The first line of a conflict git left in a text file: `<<<<<<< HEAD` at the start of a line. */
+export const CONFLICT_MARKER = /^<{7}(?: .*)?$/m;
+
+/** A file git left a merge conflict in, named at its `<<<<<<<` line (`marker`), with how to resolve it. */
+export function mergeConflict(location: ErrorLocation, marker: string, hint: string): UserError {
+  return new UserError(`an unresolved merge conflict (${marker.trimEnd()})`, { location, hint, exitCode: 2 });
+}
+
 /** Shows a user-supplied value in a message: quoted, control characters escaped, long values cut. */
 export function showValue(value: string | null | undefined, max = 60): string {
   if (value === null || value === undefined) return 'an empty value';

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { load } from 'js-yaml';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type ErrorLocation, UserError } from './errors.ts';
+import { CONFLICT_MARKER, type ErrorLocation, mergeConflict, UserError } from './errors.ts';
 import { parseBlock } from './yaml-block-read.ts';
 
 const SYNTAX_HINT = 'check indentation and quoting; a value with ":" or "#" needs quotes';
@@ -60,9 +60,6 @@ export function parseYamlLocated<S extends z.ZodType>(
   throw schemaError(result.error, locate, file, hint);
 }
 
-/** The first line of a conflict git left in a file: `<<<<<<< HEAD` at the start of a line. */
-const CONFLICT = /^<{7}(?: .*)?$/m;
-
 /**
  * Refuses a text git left a merge conflict in (two branches that decided one flag, or edited one
  * setting), naming the marker's line: the YAML error its markers cause ("implicit keys need to be
@@ -70,12 +67,13 @@ const CONFLICT = /^<{7}(?: .*)?$/m;
  * valid file costs nothing.
  */
 function conflictCheck(text: string, file: string): void {
-  const m = CONFLICT.exec(text);
+  const m = CONFLICT_MARKER.exec(text);
   if (!m) return;
-  throw new UserError(`an unresolved merge conflict (${m[0].trimEnd()})`, {
-    location: { file, line: text.slice(0, m.index).split('\n').length, column: 1 },
-    hint: 'keep the side you mean (or both, merged by hand), delete the <<<<<<<, ======= and >>>>>>> lines, then `git add` the file',
-  });
+  throw mergeConflict(
+    { file, line: text.slice(0, m.index).split('\n').length, column: 1 },
+    m[0],
+    'keep the side you mean (or both, merged by hand), delete the <<<<<<<, ======= and >>>>>>> lines, then `git add` the file',
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * DuckDB's errors while reading a data file, as messages for people. Only errors about the file
  * (its CSV structure, its amounts) are blamed on it; anything else is rethrown as it is.
  */
-import { invalidInput, UserError } from '../core/errors.ts';
+import { CONFLICT_MARKER, invalidInput, mergeConflict, UserError } from '../core/errors.ts';
 import { OutOfMemory } from '../db/duckdb.ts';
 import type { ChargeFile } from './read-sql.ts';
 
@@ -52,6 +52,14 @@ export function throwReadError(e: unknown, f: ChargeFile): never {
       'a field with a " must be quoted and its quotes doubled ("")',
     );
   }
+  // Two branches that stored the same export file: git merged their lines and left its markers.
+  const conflict = /^Original Line: (.*)$/m.exec(message)?.[1]?.match(CONFLICT_MARKER)?.[0];
+  if (conflict)
+    throw mergeConflict(
+      location,
+      conflict,
+      'two branches stored this file: keep one side whole (`git checkout --theirs -- <file>` or `--ours`), then `git add` it; a data file is never merged line by line',
+    );
   const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
   if (columns) {
     throw invalidInput(
