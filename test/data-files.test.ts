@@ -4,6 +4,7 @@
  * a file still too large needs Git LFS, which `init --lfs` sets up.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
@@ -424,6 +425,38 @@ describe('one export under two sources', () => {
     await writeFile(join(repo, 'data/2025-01/gcp.csv'), original.subarray(0, original.indexOf('\n') + 1));
     const header = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
     assert.equal(header.code, 0, header.stderr);
+  });
+});
+
+describe('what data/ may hold', () => {
+  it('refuses a link or a special file where an export is stored: a pull request could point one anywhere on the CI machine', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
+    await mkdir(join(repo, 'data/2025-02'));
+    const link = join(repo, 'data/2025-02/aws.csv');
+    for (const target of ['../2025-01/aws.csv', '/etc/passwd']) {
+      await rm(link, { force: true });
+      await symlink(target, link);
+      for (const command of [['validate'], ['generate', '--period', '2025-02', '--dry-run']]) {
+        const r = await cli(...command, '--root', repo);
+        assert.equal(r.code, 1, `${target} ${command[0]}: ${r.stderr}`);
+        assert.match(r.stderr, /data\/2025-02\/aws\.csv is a link, not a file: an export is stored as a file in its period's folder/);
+        assert.doesNotMatch(r.stderr, /root:/, 'nothing of the target is shown');
+      }
+    }
+    await rm(link);
+    // A named pipe would make every reader wait for ever.
+    execFileSync('mkfifo', [link]);
+    const r = await cli('validate', '--root', repo);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /data\/2025-02\/aws\.csv is not a file/);
+    await rm(link);
+    // A period's folder that is a link is refused as well.
+    await rm(join(repo, 'data/2025-02'), { recursive: true });
+    await symlink('2025-01', join(repo, 'data/2025-02'));
+    const folder = await cli('validate', '--root', repo);
+    assert.equal(folder.code, 1, folder.stderr);
+    assert.match(folder.stderr, /data\/2025-02 is a link, not a folder/);
   });
 });
 

@@ -47,11 +47,14 @@ export function relPath(...parts: string[]): string {
   return parts.join('/');
 }
 
-/** The YYYY-MM folders directly under `dir`, sorted (none if it does not exist). */
+/**
+ * The YYYY-MM folders directly under `dir`, sorted (none if it does not exist). Links named as
+ * periods are listed too, so that the readers refuse them rather than pass over their data.
+ */
 export async function periodFolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => e.isDirectory() && isPeriod(e.name))
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && isPeriod(e.name))
     .map((e) => e.name)
     .sort();
 }

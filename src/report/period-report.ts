@@ -3,7 +3,7 @@
  * flags, the statements and the reconciliation. The report model every output is built from.
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { sourceSlug } from '../config/schema.ts';
@@ -71,7 +71,22 @@ export async function listPeriods(root: string): Promise<string[]> {
 /** The names of a period's stored data files, checked: one export per source, each well named. */
 export async function dataFileNames(root: string, period: string): Promise<string[]> {
   const dir = layout.periodDataDir(root, period);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.(csv|csv\.gz|parquet)$/.test(n)).sort();
+  // A link is refused, not followed: a pull request could point one at any file of the machine
+  // CI runs on, and a named pipe would make every reader wait for ever.
+  if ((await lstat(dir).catch(() => null))?.isSymbolicLink())
+    throw new UserError(`${relPath('data', period)} is a link, not a folder: a period's exports are stored in a folder of their own`, {
+      hint: 'remove the link with git rm, and ingest the exports',
+      exitCode: 1,
+    });
+  const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => /\.(csv|csv\.gz|parquet)$/.test(e.name));
+  for (const e of entries) {
+    if (e.isFile()) continue;
+    throw new UserError(
+      `${relPath('data', period, e.name)} ${e.isSymbolicLink() ? "is a link, not a file: an export is stored as a file in its period's folder" : 'is not a file'}`,
+      { hint: 'remove it with git rm, and ingest the export it stands for', exitCode: 1 },
+    );
+  }
+  const names = entries.map((e) => e.name).sort();
   for (const name of names) {
     if (!looksLikeDataFile(name) || !parseDataFileName(name))
       throw new UserError(`${relPath('data', period, name)} is not a data file name the tool gives`, {
