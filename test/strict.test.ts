@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { constants, deflateRawSync, gzipSync } from 'node:zlib';
@@ -407,6 +407,17 @@ describe('errors that point at the real cause', () => {
         /data\/2025-01\/aws\.csv:2: an unresolved merge conflict \(<<<<<<< HEAD\)\n {2}hint: two branches stored this file/,
       );
     }
+  });
+
+  it('refuses a named pipe in place of a YAML file instead of waiting for a writer', { timeout: 60_000 }, async (t) => {
+    const repo = await scratchRepo(t);
+    execFileSync('mkfifo', [join(repo, 'pis.yaml')]);
+    const r = await cli('validate', '--root', repo);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pis\.yaml is not a file\n {2}hint: move it aside/);
+    await rm(join(repo, 'pis.yaml'));
+    await mkdir(join(repo, 'pis.yaml'));
+    assert.match((await cli('validate', '--root', repo)).stderr, /pis\.yaml is a folder, not a file/);
   });
 
   it('refuses a flags.yaml listing one flag twice (a merge of two review branches), at the line of the second', async (t) => {

@@ -11,7 +11,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { load } from 'js-yaml';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -137,14 +138,23 @@ export async function readTextHashed(path: string, display: string): Promise<{ t
 }
 
 async function readBytes(path: string, display: string): Promise<Buffer | null> {
+  let handle: FileHandle;
   try {
-    return await readFile(path);
+    // Opened without blocking, and checked before reading: a named pipe in a file's place would
+    // otherwise make the command wait for ever for a writer.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    if (code === 'EISDIR')
-      throw new UserError(`${display} is a folder, not a file`, { hint: `move it aside; ${display} must be a YAML file` });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory())
+      throw new UserError(`${display} is a folder, not a file`, { hint: `move it aside; ${display} must be a YAML file` });
+    if (!info.isFile()) throw new UserError(`${display} is not a file`, { hint: `move it aside; ${display} must be a YAML file` });
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 
