@@ -440,7 +440,7 @@ describe('what data/ may hold', () => {
       for (const command of [['validate'], ['generate', '--period', '2025-02', '--dry-run']]) {
         const r = await cli(...command, '--root', repo);
         assert.equal(r.code, 1, `${target} ${command[0]}: ${r.stderr}`);
-        assert.match(r.stderr, /data\/2025-02\/aws\.csv is a link, not a file: an export is stored as a file in its period's folder/);
+        assert.match(r.stderr, /data\/2025-02\/aws\.csv is a link: a billing repository holds files, not links/);
         assert.doesNotMatch(r.stderr, /root:/, 'nothing of the target is shown');
       }
     }
@@ -449,14 +449,31 @@ describe('what data/ may hold', () => {
     execFileSync('mkfifo', [link]);
     const r = await cli('validate', '--root', repo);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /data\/2025-02\/aws\.csv is not a file/);
+    assert.match(r.stderr, /data\/2025-02\/aws\.csv is not a file or a folder/);
     await rm(link);
     // A period's folder that is a link is refused as well.
     await rm(join(repo, 'data/2025-02'), { recursive: true });
     await symlink('2025-01', join(repo, 'data/2025-02'));
     const folder = await cli('validate', '--root', repo);
     assert.equal(folder.code, 1, folder.stderr);
-    assert.match(folder.stderr, /data\/2025-02 is a link, not a folder/);
+    assert.match(folder.stderr, /data\/2025-02 is a link: a billing repository holds files, not links/);
+    await rm(join(repo, 'data/2025-02'));
+    // Office notes and YAML files: a notes.mdx linked to a file outside published that file on every PI's page.
+    const secret = join(await scratch(t), 'secret.txt');
+    await writeFile(secret, 'SECRET-LINE\n');
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await symlink(secret, join(repo, 'periods/2025-01/notes.mdx'));
+    const out = join(await scratch(t), 'site');
+    const build = await cli('build', '--no-pdf', '--out', out, '--root', repo);
+    assert.equal(build.code, 1, build.stderr);
+    assert.match(build.stderr, /periods\/2025-01\/notes\.mdx is a link: a billing repository holds files, not links/);
+    assert.equal(existsSync(out), false, 'nothing published');
+    await rm(join(repo, 'periods/2025-01/notes.mdx'));
+    await symlink(secret, join(repo, 'pis.yaml'));
+    assert.match(
+      (await cli('review', 'list', '--root', repo)).stderr,
+      /^error: pis\.yaml is a link: a billing repository holds files, not links/,
+    );
   });
 });
 

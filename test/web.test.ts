@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { simpleGit } from 'simple-git';
@@ -184,6 +184,35 @@ describe('the app refuses', () => {
     const { error } = await r.json();
     assert.equal(error.message, 'one file per import: found 2 ("azure_2025-12.csv", "vms_2025-12.csv")');
     assert.deepEqual(await snapshot(repo), before);
+  });
+  it("a link in the repository: the period's flags, a decision and an import read nothing through it (400)", async () => {
+    const secret = join(repo, '..', `${basename(repo)}-secret.yaml`);
+    await writeFile(secret, 'flags: []\n');
+    await mkdir(join(repo, 'periods/2024-06'), { recursive: true });
+    await symlink(secret, join(repo, 'periods/2024-06/flags.yaml'));
+    try {
+      const before = await snapshot(repo);
+      const listed = await call('/api/flags?period=2024-06');
+      assert.equal(listed.status, 400);
+      assert.match(
+        (await listed.json()).error.message,
+        /^periods\/2024-06\/flags\.yaml is a link: a billing repository holds files, not links/,
+      );
+      const decide = await call('/api/flags/decide', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ids: ['0000000000000000'], status: 'approved', note: 'x' }),
+      });
+      assert.equal(decide.status, 400);
+      assert.match((await decide.json()).error.message, /is a link: a billing repository holds files, not links/);
+      const r = await importFile(join(SAMPLE, 'azure_2025-12.csv'), { source: 'Azure' });
+      assert.equal(r.status, 400);
+      assert.match((await r.json()).error.message, /^periods\/2024-06\/flags\.yaml is a link/);
+      assert.deepEqual(await snapshot(repo), before);
+    } finally {
+      await rm(join(repo, 'periods/2024-06'), { recursive: true });
+      await rm(secret);
+    }
   });
 });
 

@@ -30,6 +30,7 @@ import { touchAndPrune, writeCacheFile } from '../repo/cache-dir.ts';
 import { askGit, contentIds } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { notAFile } from '../repo/links.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { findPlainCopy } from '../repo/plain-copy.ts';
 import { sameExportTwice } from '../repo/stored-export.ts';
@@ -71,21 +72,13 @@ export async function listPeriods(root: string): Promise<string[]> {
 /** The names of a period's stored data files, checked: one export per source, each well named. */
 export async function dataFileNames(root: string, period: string): Promise<string[]> {
   const dir = layout.periodDataDir(root, period);
-  // A link is refused, not followed: a pull request could point one at any file of the machine
-  // CI runs on, and a named pipe would make every reader wait for ever.
-  if ((await lstat(dir).catch(() => null))?.isSymbolicLink())
-    throw new UserError(`${relPath('data', period)} is a link, not a folder: a period's exports are stored in a folder of their own`, {
-      hint: 'remove the link with git rm, and ingest the exports',
-      exitCode: 1,
-    });
+  // A link is refused, not followed (repo/links.ts): every command looks first, and a tree read
+  // without a command's config (pr-summary's base) is looked at here too.
+  const folder = await lstat(dir).catch(() => null);
+  if (folder && !folder.isDirectory()) throw notAFile(relPath('data', period), folder.isSymbolicLink());
   const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => /\.(csv|csv\.gz|parquet)$/.test(e.name));
-  for (const e of entries) {
-    if (e.isFile()) continue;
-    throw new UserError(
-      `${relPath('data', period, e.name)} ${e.isSymbolicLink() ? "is a link, not a file: an export is stored as a file in its period's folder" : 'is not a file'}`,
-      { hint: 'remove it with git rm, and ingest the export it stands for', exitCode: 1 },
-    );
-  }
+  const special = entries.find((e) => !e.isFile());
+  if (special) throw notAFile(relPath('data', period, special.name), special.isSymbolicLink());
   const names = entries.map((e) => e.name).sort();
   for (const name of names) {
     if (!looksLikeDataFile(name) || !parseDataFileName(name))

@@ -5,7 +5,7 @@
  * review, the repository lock) and lands in git. Who may use it: see security.ts.
  */
 import { existsSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -28,7 +28,8 @@ import { now, reviewer } from '../flags/decider.ts';
 import { assignFlag, decideFlags, loadAllFlags, type ReviewOutcome } from '../flags/review.ts';
 import type { Flag } from '../flags/schema.ts';
 import { defaultBranches } from '../ingest/commit.ts';
-import { layout, periodFolders } from '../repo/layout.ts';
+import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
 import { periodStatus } from '../repo/period-file.ts';
 import { PACKAGE_ROOT } from '../site/astro.ts';
@@ -297,6 +298,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       const body = await jsonObject(c, 'expected a JSON body: { ids, status, note } or { ids, assign }');
       const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
       if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide');
+      await refuseLinks(root);
       const who = await reviewer(root);
       const lock = { say: () => {} };
       const outcomes: ReviewOutcome[] = [];
@@ -463,8 +465,9 @@ class FlagCache {
 
   async get(period: string): Promise<Flag[]> {
     const path = layout.flagsFile(this.root, period);
-    const s = await stat(path).catch(() => null);
+    const s = await lstat(path).catch(() => null);
     if (!s) return [];
+    if (!s.isFile()) throw notAFile(relPath('periods', period, 'flags.yaml'), s.isSymbolicLink());
     const key = `${s.ino}:${s.size}:${s.mtimeMs}`;
     const hit = this.kept.get(path);
     if (hit?.key === key) return hit.flags;

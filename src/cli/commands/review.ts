@@ -6,6 +6,7 @@ import { UserError } from '../../core/errors.ts';
 import { FLAG_RULES } from '../../domain/rules.ts';
 import { now, reviewer } from '../../flags/decider.ts';
 import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
+import { refuseLinks } from '../../repo/links.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
 
@@ -32,6 +33,7 @@ export function registerReview(program: Command, io: Io): void {
     if (opts.status && !['pending', 'approved', 'rejected'].includes(opts.status))
       throw new UserError(`--status ${opts.status}: expected pending, approved or rejected`);
     const rule = parseRule(opts.rule);
+    await refuseLinks(resolve(opts.root)); // as commands that load the config do
     const all = await loadAllFlags(resolve(opts.root), opts.period);
     const rows = all.flatMap((p) =>
       p.flags
@@ -69,6 +71,7 @@ export function registerReview(program: Command, io: Io): void {
     if (rule && !opts.all)
       throw new UserError('--rule goes with --all', { hint: 'name flags by id, or decide a whole rule with --period P --rule R --all' });
     const selection = opts.all ? { all: true as const, period: opts.period as string, rule } : { ids, period: opts.period };
+    await refuseLinks(root);
     const decision = { status, reviewer: await reviewer(root, opts.reviewer), at: now(), note: opts.note };
     const outcomes = await decideFlags(root, selection, decision, { say: io.err });
     report(io, status, outcomes, opts.json);
