@@ -20,7 +20,7 @@ export function registerIngest(program: Command, io: Io): void {
     program
       .command('ingest')
       .description(
-        'validate a FOCUS export (.csv, .csv.gz or .parquet) and store it byte-for-byte as data/<period>/<source>.csv,\nholding flagged charges for review in periods/<period>/flags.yaml',
+        'validate a FOCUS export (.csv, .csv.gz or .parquet), store it byte for byte under data/<period>/ (gzip-compressed when large), and hold flagged charges for review in periods/<period>/flags.yaml',
       )
       .argument('<files...>', 'FOCUS export (CSV, gzip CSV or Parquet); several files are the parts of one export, in order')
       .requiredOption('--source <name>', 'source it came from, as named in config.yaml (e.g. AWS, HPC)')
