@@ -414,7 +414,23 @@ describe('errors that point at the real cause', () => {
     execFileSync('mkfifo', [join(repo, 'pis.yaml')]);
     const r = await cli('validate', '--root', repo);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /pis\.yaml is not a file\n {2}hint: move it aside/);
+    assert.match(r.stderr, /pis\.yaml is not a file or a folder\n {2}hint: remove it with git rm/);
+    // A price list named outside the repository is read by the same reader, which opens it without waiting.
+    const rates = join(await scratch(t), 'rates.yaml');
+    execFileSync('mkfifo', [rates]);
+    const convert = await cli(
+      'convert',
+      'slurm',
+      join(SAMPLE, 'raw', 'sacct_2025-01.txt'),
+      '--period',
+      '2025-01',
+      '--rates',
+      rates,
+      '--root',
+      repo,
+    );
+    assert.equal(convert.code, 2, convert.stderr);
+    assert.match(convert.stderr, /rates\.yaml is not a file\n {2}hint: move it aside/);
     await rm(join(repo, 'pis.yaml'));
     await mkdir(join(repo, 'pis.yaml'));
     assert.match((await cli('validate', '--root', repo)).stderr, /pis\.yaml is a folder, not a file/);
