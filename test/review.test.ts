@@ -62,6 +62,25 @@ describe('a billing month as a pull request', () => {
     assert.match(summary.stdout, /\| 2025-01 \| `data\/2025-01\/aws\.csv` \| added \| 1,212 \|/);
     assert.match(summary.stdout, /\| 2025-01 \| AWS \| – \| \$29,395\.97 \| \+\$29,395\.97 \|/);
     assert.match(summary.stdout, /### Pending review: 10 flags/);
+    // The same, as data for scripts: exact amounts (the inputs' sums, not rounded), the same rows.
+    const data = (await cli('pr-summary', '--base', 'main', '--json', '--root', repo)).json();
+    assert.equal(data.base, 'main');
+    assert.deepEqual(data.periods, ['2025-01']);
+    assert.deepEqual(data.data_files, [
+      { path: 'data/2025-01/aws.csv', change: 'added', period: '2025-01', rows: 1212 },
+      { path: 'data/2025-01/hpc.csv', change: 'added', period: '2025-01', rows: 544 },
+    ]);
+    assert.deepEqual(
+      data.totals.map((t: Record<string, unknown>) => [t.source, t.source_name, t.before, t.after, t.change]),
+      [
+        ['aws', 'AWS', null, '29395.9675069898', '29395.9675069898'],
+        ['hpc', 'HPC', null, '2097.051609685', '2097.051609685'],
+      ],
+    );
+    assert.equal(data.pending_flags.length, 10);
+    assert.deepEqual(Object.keys(data.pending_flags[0]), ['period', 'id', 'rules', 'pi_email', 'amount', 'currency', 'file', 'line']);
+    const pis = data.pis as { change: string; after: string }[];
+    assert.ok(pis.length > 0 && pis.every((p) => p.change === p.after), 'every PI is new against main');
 
     // Bulk approval skips charges without a PI and says how many.
     const bulk = await cli('review', 'approve', '--period', '2025-01', '--all', '--note', 'GPU use confirmed', '--root', repo);

@@ -15,14 +15,15 @@ import { type Config, sourceName } from '../config/schema.ts';
 import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { markdownCode, markdownText } from '../core/markdown.ts';
-import { parseDecimal } from '../core/money.ts';
+import { decimalText, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { piKey } from '../domain/identity.ts';
 import { isPeriod, previousPeriod } from '../domain/period.ts';
 import { loadAllFlags } from '../flags/review.ts';
+import type { Flag } from '../flags/schema.ts';
 import { openedByHand } from '../periods/history.ts';
 import { type PeriodFile, periodFileSchema, readPeriodFile } from '../repo/period-file.ts';
-import { piIncreases } from '../report/increases.ts';
+import { type PiIncrease, piIncreases } from '../report/increases.ts';
 import { listPeriods, type PeriodReport, periodReport, type SourceTotals } from '../report/period-report.ts';
 
 export const SUMMARY_MARKER = '<!-- openchargeback:pr-summary -->';
@@ -35,7 +36,8 @@ interface FileChange {
   change: 'added' | 'changed' | 'removed';
 }
 
-export async function prSummary(db: Database, root: string, config: Config, baseRef?: string): Promise<string> {
+/** What the comment says, as data: the Markdown and `--json` are both made from it. */
+export async function prSummaryData(db: Database, root: string, config: Config, baseRef?: string): Promise<PrSummary> {
   const git = simpleGit(root);
   const base = baseRef ?? (await defaultBase(git));
   const mergeBase = (
@@ -68,8 +70,17 @@ export async function prSummary(db: Database, root: string, config: Config, base
     if (!previous.has(prev) && withData.includes(prev)) previous.set(prev, await periodReport(db, root, config, prev));
   }
   const increases = piIncreases(config, periods, previous);
-  const directory = await loadPiDirectory(root);
-  return render({ config, base, changes, statusChanges, policyChanges, periods, before, after, increases, directory });
+  return summarize({
+    base,
+    changes,
+    statusChanges,
+    policyChanges,
+    periods,
+    before,
+    after,
+    increases,
+    directory: await loadPiDirectory(root),
+  });
 }
 
 interface PolicyChange {
@@ -117,10 +128,27 @@ async function openOnly(root: string, periods: string[]): Promise<string[]> {
 
 interface StatusChange {
   period: string;
-  /** Markdown: the values in it are escaped. */
-  change: string;
+  kind: 'closed' | 'reopened' | 'opened_by_hand' | 'manifest_removed';
+  /** Who closed or reopened it, when, and why (as period.yaml records them). */
+  by?: string;
+  at?: string;
+  reason?: string;
   /** A change that went around `periods reopen`: shown as a warning. */
   irregular: boolean;
+}
+
+/** A status change in words, its recorded values passed through `value` (escaped for Markdown, or not). */
+function statusText(c: StatusChange, value: (s: string) => string = (s) => s): string {
+  switch (c.kind) {
+    case 'manifest_removed':
+      return 'period.yaml removed: the closed period is open again with no reason recorded';
+    case 'opened_by_hand':
+      return 'set to open by hand, with no reopening recorded';
+    case 'closed':
+      return `closed${c.by ? ` by ${value(c.by)}` : ''}${c.at ? ` (${value(c.at)})` : ''}`;
+    case 'reopened':
+      return `reopened by ${value(c.by ?? '')} (${value(c.at ?? '')}): ${value(c.reason ?? '')}`;
+  }
 }
 
 /** Period statuses that differ from the base: closings, reopenings, and period.yaml files edited or removed by hand. */
@@ -135,25 +163,15 @@ async function periodStatusChanges(root: string, base: string): Promise<StatusCh
     const was = await periodFileAt(root, base, path);
     const now = status === 'D' ? null : await readPeriodFile(root, period).catch(() => null);
     if (!now) {
-      if (was?.status === 'closed')
-        changes.push({ period, change: 'period.yaml removed: the closed period is open again with no reason recorded', irregular: true });
+      if (was?.status === 'closed') changes.push({ period, kind: 'manifest_removed', irregular: true });
       continue;
     }
     if (now.status === (was?.status ?? 'open')) continue;
-    if (now.status === 'closed')
-      changes.push({
-        period,
-        change: `closed${now.closed_by ? ` by ${markdownCell(now.closed_by)}` : ''}${now.closed_at ? ` (${markdownCell(now.closed_at)})` : ''}`,
-        irregular: false,
-      });
-    else if (openedByHand(now)) changes.push({ period, change: 'set to open by hand, with no reopening recorded', irregular: true });
+    if (now.status === 'closed') changes.push({ period, kind: 'closed', by: now.closed_by, at: now.closed_at, irregular: false });
+    else if (openedByHand(now)) changes.push({ period, kind: 'opened_by_hand', irregular: true });
     else {
       const event = now.history.at(-1);
-      changes.push({
-        period,
-        change: `reopened by ${markdownCell(event?.by ?? '')} (${markdownCell(event?.at ?? '')}): ${markdownCell(event?.reason ?? '')}`,
-        irregular: false,
-      });
+      changes.push({ period, kind: 'reopened', by: event?.by, at: event?.at, reason: event?.reason, irregular: false });
     }
   }
   return changes;
@@ -246,8 +264,7 @@ function exportTree(root: string, ref: string, paths: string[], dir: string): Pr
   });
 }
 
-interface RenderInput {
-  config: Config;
+interface SummaryInput {
   directory: PiDirectory;
   base: string;
   changes: FileChange[];
@@ -256,11 +273,156 @@ interface RenderInput {
   periods: string[];
   before: Map<string, PeriodReport>;
   after: Map<string, PeriodReport>;
-  increases: ReturnType<typeof piIncreases>;
+  increases: PiIncrease[];
 }
 
-function render(input: RenderInput): string {
-  const { config } = input;
+/** Exact amounts (units of 10^-SCALE) by period and key. */
+type Amounts = Map<string, bigint>;
+
+export interface PrSummary {
+  base: string;
+  periods: string[];
+  files: (FileChange & { rows: number | null })[];
+  /** Billed per period, source and currency, from the data: before and after (null where it had none). */
+  totals: { period: string; source: string; currency: string; before: bigint | null; after: bigint | null }[];
+  on_statements: { period: string; currency: string; statements: bigint; excluded: bigint }[];
+  /** PIs whose amount due changed, largest change first. */
+  pis: { period: string; pi_email: string; currency: string; before: bigint | null; after: bigint | null; change: bigint }[];
+  policy_changes: PolicyChange[];
+  /** What the policy does to each PI of the periods it reaches: the sum of their policy lines, and the amount due. */
+  policy: { period: string; pi_email: string; currency: string; kinds: string[]; policy: bigint; amount_due: bigint }[];
+  status_changes: StatusChange[];
+  increases: PiIncrease[];
+  pending: { period: string; flag: Flag }[];
+  directory: PiDirectory;
+}
+
+const joinKey = (...parts: string[]) => parts.join('\u0000');
+const add = (m: Amounts, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
+
+function summarize(input: SummaryInput): PrSummary {
+  const files = input.changes.map((c) => {
+    const rows = input.after
+      .get(c.period)
+      ?.sources.filter((s) => s.file === c.path)
+      .reduce((n, s) => n + s.rows, 0);
+    return { ...c, rows: rows ?? null };
+  });
+  const totals: PrSummary['totals'] = [];
+  const onStatements: PrSummary['on_statements'] = [];
+  const pis: PrSummary['pis'] = [];
+  for (const p of input.periods) {
+    // Summed per source: an export in parts has a row per file.
+    const billed = (sources: SourceTotals[]) => {
+      const m: Amounts = new Map();
+      for (const s of sources) add(m, joinKey(s.source, s.currency), parseDecimal(s.billed));
+      return m;
+    };
+    const b = billed(input.before.get(p)?.sources ?? []);
+    const a = billed(input.after.get(p)?.sources ?? []);
+    for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+      const [source = '', currency = ''] = k.split('\u0000');
+      totals.push({ period: p, source, currency, before: b.get(k) ?? null, after: a.get(k) ?? null });
+    }
+    for (const r of input.after.get(p)?.reconciliation ?? [])
+      onStatements.push({ period: p, currency: r.currency, statements: parseDecimal(r.statements), excluded: parseDecimal(r.excluded) });
+    const due = (r?: PeriodReport) => {
+      const m: Amounts = new Map();
+      for (const s of r?.statements ?? []) add(m, joinKey(s.pi_email, s.currency), parseDecimal(s.amount_due));
+      return m;
+    };
+    const db = due(input.before.get(p));
+    const da = due(input.after.get(p));
+    for (const k of new Set([...db.keys(), ...da.keys()])) {
+      const change = (da.get(k) ?? 0n) - (db.get(k) ?? 0n);
+      if (change === 0n) continue;
+      const [pi_email = '', currency = ''] = k.split('\u0000');
+      pis.push({ period: p, pi_email, currency, before: db.get(k) ?? null, after: da.get(k) ?? null, change });
+    }
+  }
+  const size = (v: bigint) => (v < 0n ? -v : v);
+  pis.sort((x, y) => (size(y.change) > size(x.change) ? 1 : size(y.change) < size(x.change) ? -1 : 0));
+  const policy: PrSummary['policy'] = [];
+  const affected = new Set(input.policyChanges.flatMap((c) => (c.period ? [c.period] : input.periods)));
+  for (const p of input.periods.filter((x) => input.policyChanges.length > 0 && affected.has(x))) {
+    const byPi = new Map<string, { currency: string; policy: bigint; due: bigint; kinds: Set<string> }>();
+    for (const s of input.after.get(p)?.statements ?? []) {
+      const policyLines = s.lines.filter((l) => l.policy);
+      if (!policyLines.length) continue;
+      const k = joinKey(s.pi_email, s.currency);
+      const e = byPi.get(k) ?? { currency: s.currency, policy: 0n, due: 0n, kinds: new Set<string>() };
+      for (const l of policyLines) {
+        e.policy += parseDecimal(l.amount);
+        e.kinds.add(l.category);
+      }
+      e.due += parseDecimal(s.amount_due);
+      byPi.set(k, e);
+    }
+    for (const [k, e] of [...byPi].sort(([x], [y]) => x.localeCompare(y)))
+      policy.push({
+        period: p,
+        pi_email: k.split('\u0000')[0] as string,
+        currency: e.currency,
+        kinds: [...e.kinds].sort(),
+        policy: e.policy,
+        amount_due: e.due,
+      });
+  }
+  const pending = input.periods.flatMap((p) =>
+    (input.after.get(p)?.flags ?? []).filter((f) => f.status === 'pending').map((flag) => ({ period: p, flag })),
+  );
+  return {
+    base: input.base,
+    periods: input.periods,
+    files,
+    totals,
+    on_statements: onStatements,
+    pis,
+    policy_changes: input.policyChanges,
+    policy,
+    status_changes: input.statusChanges,
+    increases: input.increases,
+    pending,
+    directory: input.directory,
+  };
+}
+
+/** The summary for scripts (`pr-summary --json`): exact decimals as text, names from pis.yaml. */
+export function summaryJson(config: Config, s: PrSummary) {
+  const exact = (v: bigint | null) => (v === null ? null : decimalText(v, SCALE));
+  const name = (email: string) => s.directory.get(piKey(email))?.name ?? null;
+  return {
+    base: s.base,
+    periods: s.periods,
+    data_files: s.files,
+    totals: s.totals.map((t) => ({
+      ...t,
+      source_name: sourceName(config, t.source),
+      before: exact(t.before),
+      after: exact(t.after),
+      change: exact((t.after ?? 0n) - (t.before ?? 0n)),
+    })),
+    on_statements: s.on_statements.map((o) => ({ ...o, statements: exact(o.statements), excluded: exact(o.excluded) })),
+    pis: s.pis.map((p) => ({ ...p, pi_name: name(p.pi_email), before: exact(p.before), after: exact(p.after), change: exact(p.change) })),
+    policy_changes: s.policy_changes,
+    policy: s.policy.map((p) => ({ ...p, pi_name: name(p.pi_email), policy: exact(p.policy), amount_due: exact(p.amount_due) })),
+    period_status: s.status_changes.map((c) => ({ period: c.period, change: statusText(c), irregular: c.irregular })),
+    increases: s.increases,
+    pending_flags: s.pending.map(({ period, flag: f }) => ({
+      period,
+      id: f.id,
+      rules: [f.rule, ...(f.also ?? [])],
+      pi_email: f.assign?.pi_email ?? f.charge.pi_email ?? null,
+      amount: f.charge.amount,
+      currency: f.charge.currency,
+      file: f.file,
+      line: f.line,
+    })),
+  };
+}
+
+/** The comment's Markdown, cut to fit GitHub's limit. */
+export function renderMarkdown(config: Config, input: PrSummary): string {
   const money = (value: bigint, currency: string) => formatExactMoney(value, currency, config.billing.minor_units);
   const delta = (value: bigint, currency: string) =>
     value === 0n ? '–' : `${value > 0n ? '+' : '−'}${money(value < 0n ? -value : value, currency)}`;
@@ -270,158 +432,96 @@ function render(input: RenderInput): string {
     return cell(name ? `${name} (${email})` : email);
   };
   const sections: Section[] = [];
-  const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with ${markdownCode(input.base)}: ${input.changes.length} data file${input.changes.length === 1 ? '' : 's'} changed${
+  const head = `${SUMMARY_MARKER}\n## Billing data summary\n\nCompared with ${markdownCode(input.base)}: ${input.files.length} data file${input.files.length === 1 ? '' : 's'} changed${
     input.periods.length ? ` in ${input.periods.join(', ')}` : ''
   }.`;
-  if (input.changes.length > 0) {
+  if (input.files.length > 0) {
     sections.push(
       table(
         '### Data files',
         ['Period', 'File', 'Change', 'Rows'],
-        input.changes.map((c) => {
-          const rows = input.after
-            .get(c.period)
-            ?.sources.filter((s) => s.file === c.path)
-            .reduce((n, s) => n + s.rows, 0);
-          return [c.period, codeCell(c.path), c.change, rows === undefined ? '–' : rows.toLocaleString('en-US')];
-        }),
+        input.files.map((c) => [c.period, codeCell(c.path), c.change, c.rows === null ? '–' : c.rows.toLocaleString('en-US')]),
       ),
     );
   }
   // Totals per period and source, from the data (input), before and after.
   const totalsRows: string[][] = [];
   for (const p of input.periods) {
-    const key = (s: { source: string; currency: string }) => `${s.source}\u0000${s.currency}`;
-    // Summed per source: an export in parts has a row per file.
-    const billed = (sources: SourceTotals[]) => {
-      const m = new Map<string, bigint>();
-      for (const s of sources) m.set(key(s), (m.get(key(s)) ?? 0n) + parseDecimal(s.billed));
-      return m;
-    };
-    const b = billed(input.before.get(p)?.sources ?? []);
-    const a = billed(input.after.get(p)?.sources ?? []);
-    for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
-      const [source = '', currency = ''] = k.split('\u0000');
-      const before = b.get(k) ?? 0n;
-      const after = a.get(k) ?? 0n;
+    for (const t of input.totals.filter((x) => x.period === p))
       totalsRows.push([
         p,
-        sourceName(config, source),
-        b.has(k) ? money(before, currency) : '–',
-        a.has(k) ? money(after, currency) : '–',
-        delta(after - before, currency),
+        sourceName(config, t.source),
+        t.before === null ? '–' : money(t.before, t.currency),
+        t.after === null ? '–' : money(t.after, t.currency),
+        delta((t.after ?? 0n) - (t.before ?? 0n), t.currency),
       ]);
-    }
-    const rec = input.after.get(p)?.reconciliation ?? [];
-    for (const r of rec) {
+    for (const r of input.on_statements.filter((x) => x.period === p))
       totalsRows.push([
         p,
         `**on statements** (${r.currency})`,
         '',
-        `**${money(parseDecimal(r.statements), r.currency)}**`,
-        `excluded ${money(parseDecimal(r.excluded), r.currency)}`,
+        `**${money(r.statements, r.currency)}**`,
+        `excluded ${money(r.excluded, r.currency)}`,
       ]);
-    }
   }
   if (totalsRows.length)
     sections.push(table('### Totals billed, by source', ['Period', 'Source', 'Before', 'After', 'Change'], totalsRows));
-  // Per-PI changes on statements.
-  const piRows: { row: string[]; size: bigint }[] = [];
-  for (const p of input.periods) {
-    const sum = (r?: PeriodReport) => {
-      const m = new Map<string, bigint>();
-      for (const s of r?.statements ?? [])
-        m.set(`${s.pi_email}\u0000${s.currency}`, (m.get(`${s.pi_email}\u0000${s.currency}`) ?? 0n) + parseDecimal(s.amount_due));
-      return m;
-    };
-    const b = sum(input.before.get(p));
-    const a = sum(input.after.get(p));
-    for (const k of new Set([...b.keys(), ...a.keys()])) {
-      const d = (a.get(k) ?? 0n) - (b.get(k) ?? 0n);
-      if (d === 0n) continue;
-      const [pi = '', currency = ''] = k.split('\u0000');
-      piRows.push({
-        size: d < 0n ? -d : d,
-        row: [
-          p,
-          who(pi),
-          b.has(k) ? money(b.get(k) ?? 0n, currency) : '–',
-          a.has(k) ? money(a.get(k) ?? 0n, currency) : '–',
-          delta(d, currency),
-        ],
-      });
-    }
-  }
-  piRows.sort((x, y) => (y.size > x.size ? 1 : y.size < x.size ? -1 : 0));
-  if (piRows.length)
+  if (input.pis.length)
     sections.push(
       table(
         '### Statements by PI, largest changes first',
         ['Period', 'PI', 'Before', 'After', 'Change'],
-        piRows.map((r) => r.row),
+        input.pis.map((r) => [
+          r.period,
+          who(r.pi_email),
+          r.before === null ? '–' : money(r.before, r.currency),
+          r.after === null ? '–' : money(r.after, r.currency),
+          delta(r.change, r.currency),
+        ]),
       ),
     );
-  if (input.policyChanges.length) {
-    // What the policy does to each PI now: the sum of their policy lines, and the amount due after them.
-    const rows: string[][] = [];
-    const affected = new Set(input.policyChanges.flatMap((c) => (c.period ? [c.period] : input.periods)));
-    for (const p of input.periods.filter((x) => affected.has(x))) {
-      const byPi = new Map<string, { currency: string; policy: bigint; due: bigint; kinds: Set<string> }>();
-      for (const s of input.after.get(p)?.statements ?? []) {
-        const policyLines = s.lines.filter((l) => l.policy);
-        if (!policyLines.length) continue;
-        const k = `${s.pi_email}\u0000${s.currency}`;
-        const e = byPi.get(k) ?? { currency: s.currency, policy: 0n, due: 0n, kinds: new Set<string>() };
-        for (const l of policyLines) {
-          e.policy += parseDecimal(l.amount);
-          e.kinds.add(l.category);
-        }
-        e.due += parseDecimal(s.amount_due);
-        byPi.set(k, e);
-      }
-      for (const [k, e] of [...byPi].sort(([a], [b]) => a.localeCompare(b)))
-        rows.push([
-          p,
-          who(k.split('\u0000')[0] as string),
-          [...e.kinds].sort().join(', '),
-          delta(e.policy, e.currency),
-          money(e.due, e.currency),
-        ]);
-    }
+  if (input.policy_changes.length) {
     sections.push({
-      ...table('### Billing policy', ['Period', 'PI', 'Policy', 'Policy lines', 'Amount due'], rows),
-      text: `Changed: ${input.policyChanges.map((c) => markdownCode(c.path)).join(', ')}. Closed periods keep their issued figures.`,
+      ...table(
+        '### Billing policy',
+        ['Period', 'PI', 'Policy', 'Policy lines', 'Amount due'],
+        input.policy.map((e) => [
+          e.period,
+          who(e.pi_email),
+          e.kinds.join(', '),
+          delta(e.policy, e.currency),
+          money(e.amount_due, e.currency),
+        ]),
+      ),
+      text: `Changed: ${input.policy_changes.map((c) => markdownCode(c.path)).join(', ')}. Closed periods keep their issued figures.`,
     });
   }
-  if (input.statusChanges.length) {
+  if (input.status_changes.length) {
     sections.push(
       table(
         '### Period status',
         ['Period', 'Change'],
-        input.statusChanges.map((c) => [c.period, `${c.irregular ? '⚠️ ' : ''}${c.change}`]),
+        input.status_changes.map((c) => [c.period, `${c.irregular ? '⚠️ ' : ''}${statusText(c, markdownCell)}`]),
       ),
     );
   }
-  const increases = input.increases;
-  if (increases.length) {
+  if (input.increases.length) {
     sections.push(
       table(
         '### Unusual increases',
         ['Period', 'PI', 'Previous period', 'This period', 'Ratio'],
-        increases.map((i) => [i.period, cell(i.pi_email), `${i.before} ${i.currency}`, `${i.after} ${i.currency}`, `${i.ratio}×`]),
+        input.increases.map((i) => [i.period, cell(i.pi_email), `${i.before} ${i.currency}`, `${i.after} ${i.currency}`, `${i.ratio}×`]),
       ),
     );
   }
   // Pending review.
-  const pending = input.periods.flatMap((p) =>
-    (input.after.get(p)?.flags ?? []).filter((f) => f.status === 'pending').map((f) => ({ p, f })),
-  );
+  const pending = input.pending;
   if (pending.length) {
     sections.push({
       ...table(
         `### Pending review: ${pending.length} flag${pending.length === 1 ? '' : 's'}`,
         ['Period', 'Id', 'Rule', 'PI', 'Amount', 'Where'],
-        pending.map(({ p, f }) => [
+        pending.map(({ period: p, flag: f }) => [
           p,
           codeCell(f.id),
           [f.rule, ...(f.also ?? [])].join(', '),
