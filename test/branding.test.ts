@@ -163,3 +163,43 @@ it('keeps a URL or email field a link where the template makes it one', () => {
   assert.equal(html('<{project_id}>'), '<p>&lt;atlas*gpu*&gt;</p>', 'not a URL: shown as the template writes it');
   assert.equal(html('**{project_id}** {nope}'), '<p><strong>atlas*gpu*</strong> {nope}</p>');
 });
+
+it('wraps long ids on the PDF statement instead of cutting the amounts off the page', async (t) => {
+  const root = await scratchRepo(t, CONFIG);
+  await mkdir(join(root, 'assets'));
+  await writeFile(join(root, 'assets', 'logo.svg'), LOGO);
+  // No hyphens: pdftotext drops one that ends a line.
+  const project = `genomics_${'assembly'.repeat(20)}`;
+  const resource = `/subscriptions/5d0c5/resourceGroups/genomics/providers/Microsoft.Compute/virtualMachines/${'v'.repeat(150)}`;
+  const service = `HPC CPU Compute ${'x'.repeat(80)}`;
+  const file = await writeCsv(root, 'hpc.csv', [
+    HEADER,
+    ...['1.11', '2.22', '3.33'].map((cost, i) => [
+      '2025-04-01',
+      '2025-04-02',
+      'Usage',
+      cost,
+      cost,
+      service,
+      `${resource}${i}`,
+      tags({ pi_email: 'r.okafor@lakeside.edu', project_id: project, fund_org: '100200-0300' }),
+    ]),
+  ]);
+  assert.equal((await cli('ingest', file, '--source', 'HPC', '--root', root)).code, 0);
+  const built = await cli('build', '--out', join(root, 'dist'), '--date', '2025-05-01', '--root', root);
+  assert.equal(built.code, 0, built.stderr);
+  const pdfDir = join(root, 'dist', 'periods', '2025-04', 'pdf');
+  const text = execFileSync('pdftotext', ['-layout', join(pdfDir, readdirSync(pdfDir)[0] as string), '-'], { encoding: 'utf8' });
+  // Read in reading order (not laid out, where a wrapped cell's lines interleave with its neighbours').
+  const joined = execFileSync('pdftotext', [join(pdfDir, readdirSync(pdfDir)[0] as string), '-'], { encoding: 'utf8' })
+    .replace(/\s+/g, '')
+    .replace('Fund/org100200-0300', ''); // beside the project, read between its lines
+  assert.ok(joined.includes(project), 'the whole project id');
+  assert.ok(joined.includes(`hereis${project}forApril2025`), 'in the intro too');
+  // A wrapped cell's lines interleave with its neighbours' in any reading order: each resource's start, and its date whole.
+  assert.equal(joined.split(`2025-04-02${resource.slice(0, 60)}`).length - 1, 3, joined);
+  // Each charge line's amount, and the details' total, are on the page.
+  assert.match(text, /Amount\s*\n/);
+  for (const amount of ['$1.11', '$2.22', '$3.33']) assert.ok(text.includes(amount), amount);
+  assert.match(text, /Total \(3 charges\)\s+\$6\.66/);
+});
