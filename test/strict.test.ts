@@ -359,6 +359,20 @@ describe('errors that point at the real cause', () => {
     const r = await cli('validate', '--root', repo);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stderr, /config\.yaml:\d+:\d+: email\.from_name: holds a control or invisible character/);
+    // An address with a typo failed every send of `email --send`, one PI after another; now validate says so.
+    for (const [setting, value] of [
+      ['from_address', 'rc-billing@example'],
+      ['reply_to', 'rc billing@example.edu'],
+      ['from_address', 'rc@example.edu\\r\\nBcc: x@evil.example'],
+    ]) {
+      await writeFile(join(repo, 'config.yaml'), `${config}\nemail:\n  ${setting}: "${value}"\n`);
+      const bad = await cli('validate', '--root', repo);
+      assert.equal(bad.code, 2, bad.stdout);
+      assert.match(
+        bad.stderr,
+        new RegExp(`config\\.yaml:\\d+:\\d+: email\\.${setting}: an email address such as rc-billing@example\\.edu`),
+      );
+    }
   });
 
   it('names an unresolved merge conflict in a YAML file (two review branches decided one flag), at the marker', async (t) => {

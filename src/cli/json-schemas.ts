@@ -25,5 +25,12 @@ export const SCHEMA_NAMES = Object.keys(JSON_SCHEMAS) as SchemaName[];
 export function jsonSchema(name: SchemaName): string {
   const { title, schema } = JSON_SCHEMAS[name];
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-  return `${JSON.stringify({ ...json, title }, null, 2)}\n`;
+  return `${JSON.stringify({ ...json, title }, null, 2).replace(UNSEEN, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`)}\n`;
 }
+
+/**
+ * Characters a pattern names that show as nothing or reorder text (the email pattern's Unicode
+ * spaces, zero-width and bidirectional characters, C1 controls): written as \u escapes, which mean
+ * the same in JSON, so that the committed schema shows them and GitHub does not warn of hidden text.
+ */
+const UNSEEN = /[\u0080-\u00a0\u00ad\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]/g;

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
-import { nameProblem } from '../domain/rules.ts';
+import { EMAIL_PATTERN, nameProblem } from '../domain/rules.ts';
 import { policyConfigSchema } from './policy.ts';
 import { contrastOnWhite, EMAIL_FIELDS, STATEMENT_FIELDS, templateSchema } from './templates.ts';
 
@@ -13,6 +13,9 @@ export const nameText = z.string().superRefine((value, ctx) => {
   const problem = nameProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/** An address the tool sends from or shows PIs to write to: checked as a PI's email is, so a typo fails validate, not every send. */
+const emailAddress = z.string().regex(new RegExp(EMAIL_PATTERN), 'an email address such as rc-billing@example.edu');
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
@@ -129,7 +132,7 @@ export const configSchema = z
       .object({
         name: nameText.min(1).default('Research Computing'),
         department: nameText.optional(),
-        contact_email: z.string().optional(),
+        contact_email: emailAddress.optional(),
         contact_name: nameText.optional(),
         /** The institution's logo on pages and PDFs: an SVG or PNG file in the repository, at most 512 KB. @example assets/logo.svg */
         logo: z
@@ -256,8 +259,8 @@ export const configSchema = z
       .object({
         from_name: nameText.min(1).default('Research Computing Billing'),
         /** Sender address. @example rc-billing@example.edu */
-        from_address: z.string().min(3).optional(),
-        reply_to: z.string().min(3).optional(),
+        from_address: emailAddress.optional(),
+        reply_to: emailAddress.optional(),
         /** Subject; fields in braces: period, period_label, pi_name, organization. */
         subject: nameText.min(1).default('Research Computing Charges - {period_label}'),
         /** Markdown body of the email, above the table of statements; fields in braces ({pi_name}, {amount_due}, {statements_url}…). */
