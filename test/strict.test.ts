@@ -222,6 +222,16 @@ describe('secrets, links and git', () => {
     assert.equal(r.code, 0, r.stderr);
     const eml = await readFile(r.json().outcomes[0].file, 'utf8');
     assert.match(eml, /https:\/\/rc\.example\.edu\/billing\/periods\/2025-01\/pi\//);
+    // The same address in config.yaml is checked when the config is read: validate says so, and
+    // preview, which used it as it was, refuses it.
+    for (const url of ['javascript:alert(1)', 'https://ok.example/x?q=1']) {
+      await writeFile(join(repo, 'config.yaml'), `email: { from_address: rc@x.edu }\nsite: { base_url: "${url}" }\n`);
+      for (const args of [['validate'], ['preview', 'email', '--period', '2025-01']]) {
+        const bad = await cli(...args, '--root', repo);
+        assert.equal(bad.code, 2, `${url} ${args[0]}`);
+        assert.match(bad.stderr, /config\.yaml:2:\d+: site\.base_url: expected/);
+      }
+    }
   });
 
   it('checks the branch of ingest --commit before writing anything', async (t) => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
 import { EMAIL_PATTERN, nameProblem } from '../domain/rules.ts';
+import { siteUrlProblem } from '../domain/site-url.ts';
 import { policyConfigSchema } from './policy.ts';
 import { contrastOnWhite, EMAIL_FIELDS, STATEMENT_FIELDS, templateSchema } from './templates.ts';
 
@@ -218,7 +219,13 @@ export const configSchema = z
           .regex(/^\/([^?#]*\/)?$/, 'a path starting and ending with /')
           .default('/'),
         /** Public URL of the site, for links in emails. @example https://rc.example.edu/billing/ */
-        base_url: z.url().optional(),
+        base_url: z
+          .url()
+          .superRefine((value, ctx) => {
+            const problem = siteUrlProblem(value);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,7 @@ import { UserError } from '../../core/errors.ts';
 import { type Database, withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
 import { isCalendarDate, isPeriod } from '../../domain/period.ts';
+import { siteUrlProblem } from '../../domain/site-url.ts';
 import type { Io } from '../output.ts';
 
 export interface RootOptions {
@@ -63,20 +64,12 @@ export function linkSecret(env: NodeJS.ProcessEnv = process.env): string | undef
 
 /** The public URL of the site (--base-url or site.base_url), checked: http(s), no query or fragment; its path is kept. */
 export function checkBaseUrl(text: string, option = '--base-url'): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UserError(`${option} ${JSON.stringify(text)} is not a URL`, { hint: 'e.g. https://rc.example.edu/billing/' });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new UserError(`${option} ${JSON.stringify(text)}: expected an http:// or https:// address, found ${url.protocol}`, {
+  const problem = siteUrlProblem(text);
+  if (problem)
+    throw new UserError(`${option} ${JSON.stringify(text)}${problem.startsWith('is ') ? ' ' : ': '}${problem}`, {
       hint: 'e.g. https://rc.example.edu/billing/',
     });
-  if (url.search || url.hash || url.username || url.password)
-    throw new UserError(`${option} ${JSON.stringify(text)}: expected the site's address alone, without a query, fragment or credentials`, {
-      hint: 'e.g. https://rc.example.edu/billing/',
-    });
+  const url = new URL(text);
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return url.toString();
 }
