@@ -15,8 +15,11 @@ export const nameText = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** An address the tool sends from or shows PIs to write to: checked as a PI's email is, so a typo fails validate, not every send. */
-const emailAddress = z.string().regex(new RegExp(EMAIL_PATTERN), 'an email address such as rc-billing@example.edu');
+/**
+ * An address the tool sends from or shows PIs to write to: checked as a PI's email is, so a typo
+ * fails validate, not every send. Empty is allowed, as before, and means none.
+ */
+const emailAddress = z.string().regex(new RegExp(`^$|${EMAIL_PATTERN}`), 'an email address such as rc-billing@example.edu');
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
