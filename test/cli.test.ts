@@ -115,6 +115,43 @@ describe('focus-billing (child process)', () => {
     assert.match(JSON.parse(made.stdout).error, /^cannot mkdir \/proc\/self\/billing: no such file or folder$/);
   });
 
+  it("orders statements and hashes a closed period alike whatever the machine's locale", async (t) => {
+    // Czech sorts "ch" after "h", Danish "aa" after "z" and capitals first, Lithuanian "y" before "j".
+    const own = await makeRepo();
+    t.after(() => removeDir(own));
+    const rows = ['chen@x.edu', 'd.smith@x.edu', 'aaberg@x.edu', 'z.young@x.edu', 'iyer@x.edu', 'j.ode@x.edu'].map((pi, i) =>
+      ['2025-01-01', `${i + 1}.00`, JSON.stringify({ pi_email: pi, project_id: i % 2 ? 'Atlas' : 'hydro', fund_org: '100100-1011' })]
+        .map((v) => `"${v.replace(/"/g, '""')}"`)
+        .join(','),
+    );
+    await writeFile(join(own, 'x.csv'), ['BillingPeriodStart,BilledCost,Tags', ...rows, ''].join('\n'));
+    const inLocale = async (locale: string, ...args: string[]) => {
+      const r = await run(process.execPath, [...SOURCE_CLI, ...args, '--root', own], {
+        env: { ...process.env, LC_ALL: locale, LANG: locale },
+      }).then(
+        (x) => ({ code: 0, ...x }),
+        (e) => e as { code: number; stdout: string; stderr: string },
+      );
+      return r;
+    };
+    assert.equal((await inLocale('C.UTF-8', 'ingest', join(own, 'x.csv'), '--source', 'AWS')).code, 0);
+    const order = async (locale: string) =>
+      (
+        JSON.parse((await inLocale(locale, 'generate', '--period', '2025-01', '--dry-run', '--json')).stdout).statements as {
+          pi_email: string;
+        }[]
+      ).map((s) => s.pi_email);
+    const expected = ['aaberg@x.edu', 'chen@x.edu', 'd.smith@x.edu', 'iyer@x.edu', 'j.ode@x.edu', 'z.young@x.edu'];
+    for (const locale of ['C.UTF-8', 'cs_CZ.UTF-8', 'da_DK.UTF-8', 'lt_LT.UTF-8']) assert.deepEqual(await order(locale), expected, locale);
+    // Closed on one machine, validated on another: the frozen hashes agree.
+    const closed = await inLocale('C.UTF-8', 'periods', 'close', '2025-01', '--by', 'office@x.edu');
+    assert.equal(closed.code, 0, closed.stderr);
+    for (const locale of ['cs_CZ.UTF-8', 'da_DK.UTF-8', 'lt_LT.UTF-8']) {
+      const v = await inLocale(locale, 'validate');
+      assert.equal(v.code, 0, `${locale}: ${v.stderr}`);
+    }
+  });
+
   it('stops quietly when its reader closes the pipe early', async () => {
     // Like `focus-billing generate … --json | head -c 10`: 130 kB of JSON for a reader that leaves.
     const script = '"$0" "$1" "$2" "$3" generate --period 2025-01 --dry-run --json | head -c 10 > /dev/null; echo "exit $PIPESTATUS"';

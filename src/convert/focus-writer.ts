@@ -13,6 +13,7 @@ import { quoteCsv } from '../core/csv.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { AMOUNT_DIGITS, decimalText, SCALE } from '../core/money.ts';
+import { compareText } from '../domain/order.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
 import type { PricedRate } from '../rates/rates.ts';
 import { onInterrupt } from '../repo/cleanup.ts';
@@ -162,7 +163,7 @@ export class Totals {
 
   rows(): RateTotal[] {
     return [...this.byRate.values()]
-      .sort((a, b) => a.rate.id.localeCompare(b.rate.id))
+      .sort((a, b) => compareText(a.rate.id, b.rate.id))
       .map((t) => ({
         rate: t.rate.id,
         service: t.rate.service,

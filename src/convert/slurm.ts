@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../core/errors.ts';
 import { moduleWorker } from '../core/worker.ts';
+import { compareText } from '../domain/order.ts';
 import type { Rates } from '../rates/rates.ts';
 import { matchingRates, type PricedRate, splitSpan } from '../rates/rates.ts';
 import type { Unit } from '../rates/schema.ts';
@@ -394,7 +395,7 @@ function reportOf(input: ConvertInput, parts: PartResult[]): ConvertReport {
     charges: parts.reduce((n, p) => n + p.charges, 0),
     not_billed: notBilled,
     unmapped: [...unmapped]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([account, u]) => ({
         owner: account || '(no account)',
         quantity: quantityText(quantity(u.coreMs, HOUR)),

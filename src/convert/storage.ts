@@ -7,6 +7,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import { parseDecimal, SCALE } from '../core/money.ts';
+import { compareText } from '../domain/order.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
@@ -71,7 +72,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
 
   // Group paths by owner (project, or the path itself when nobody owns it) and tier.
   const groups = new Map<string, { owner: ReturnType<typeof storageOwner>; tier?: string; paths: PathUse[] }>();
-  for (const use of [...uses.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+  for (const use of [...uses.values()].sort((a, b) => compareText(a.path, b.path))) {
     const owner = storageOwner(input.accounts, use.path);
     const key = JSON.stringify(owner ? [owner.pi_email, owner.project_id, owner.fund_org, owner.tier ?? ''] : ['', use.path]);
     const g = groups.get(key) ?? { owner, tier: owner?.tier, paths: [] };

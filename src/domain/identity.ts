@@ -6,6 +6,7 @@
  * that would detach recorded decisions or renumber issued statements fails there first.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { compareText } from './order.ts';
 
 // ── Flags ────────────────────────────────────────────────────────────────────────────────
 
@@ -236,7 +237,7 @@ export function exportProblems(names: readonly string[]): ExportProblem[] {
     bySlug.set(parsed.slug, [...(bySlug.get(parsed.slug) ?? []), { name, parsed }]);
   }
   const problems: ExportProblem[] = [];
-  for (const [slug, files] of [...bySlug].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [slug, files] of [...bySlug].sort(([a], [b]) => compareText(a, b))) {
     const whole = files.filter((f) => f.parsed.part === null).map((f) => f.name);
     const parts = files.filter((f) => f.parsed.part !== null);
     if (whole.length > 1) problems.push({ slug, files: whole.sort(), reason: 'two stored files of one export' });

@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.ts';
 import { trimDecimal } from '../core/money.ts';
 import { flagId } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { attributionProblem, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
 import type { FlaggedRow } from '../focus/scan.ts';
 import type { Flag } from './schema.ts';
@@ -49,7 +50,7 @@ export function buildFlags(rows: (FlaggedRow & { file: string })[], ctx: FlagCon
     };
     return flag;
   });
-  return flags.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.id.localeCompare(b.id));
+  return flags.sort((a, b) => compareText(a.file, b.file) || a.line - b.line || compareText(a.id, b.id));
 }
 
 function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string {

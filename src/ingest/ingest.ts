@@ -12,6 +12,7 @@ import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { gzipInflatedSize, storedGzipSize } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
 import { flagsDisplay, formatFlags, readFlags, readFlagsWithHash } from '../flags/file.ts';
@@ -369,7 +370,7 @@ function singlePeriod(periods: PeriodTotals[], file: string | undefined): string
 function periodCounts(periods: PeriodTotals[]): { period: string; rows: number }[] {
   const m = new Map<string, number>();
   for (const p of periods) m.set(p.period, (m.get(p.period) ?? 0) + p.rows);
-  return [...m].map(([period, rows]) => ({ period, rows })).sort((a, b) => a.period.localeCompare(b.period));
+  return [...m].map(([period, rows]) => ({ period, rows })).sort((a, b) => compareText(a.period, b.period));
 }
 
 export function currencyTotals(periods: PeriodTotals[]): CurrencyTotal[] {

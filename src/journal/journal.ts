@@ -12,6 +12,7 @@ import { sourceName, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal } from '../core/money.ts';
 import { fill } from '../core/template.ts';
+import { compareText } from '../domain/order.ts';
 import type { Statement } from '../statements/build.ts';
 
 export const JOURNAL_FORMATS = ['detail', 'summary', 'gl'] as const;
@@ -96,7 +97,7 @@ function amountJournal(
     sums.set(currency, (sums.get(currency) ?? 0n) + parseDecimal(r.amount as string, digitsOf(currency)));
   }
   const totals = [...sums]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([currency, v]) => ({ currency, amount: formatUnits(v, digitsOf(currency)) }));
   return { format, columns, numeric: NUMERIC, rows, totals };
 }
@@ -240,17 +241,17 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
   };
   const sortKey = (e: { currency: string; source: string }) => `${e.currency}\u0000${e.source}`;
   for (const e of [...debits.values()].sort(
-    (a, b) => sortKey(a).localeCompare(sortKey(b)) || a.fund_org.localeCompare(b.fund_org) || a.account.localeCompare(b.account),
+    (a, b) => compareText(sortKey(a), sortKey(b)) || compareText(a.fund_org, b.fund_org) || compareText(a.account, b.account),
   )) {
     if (e.amount !== 0n) push('debit', e.currency, e.fund_org, e.source, e.account, e.amount);
   }
-  for (const c of [...credits.values()].sort((a, b) => sortKey(a).localeCompare(sortKey(b)))) {
+  for (const c of [...credits.values()].sort((a, b) => compareText(sortKey(a), sortKey(b)))) {
     const src = source(c.source);
     const account = j.recharge_account ?? src?.gl_account ?? j.default_account;
     if (c.amount !== 0n) push('credit', c.currency, src?.recharge_fund_org as string, c.source, account, c.amount);
   }
   for (const e of [...policy.values()].sort(
-    (a, b) => a.currency.localeCompare(b.currency) || a.kind.localeCompare(b.kind) || a.fund_org.localeCompare(b.fund_org),
+    (a, b) => compareText(a.currency, b.currency) || compareText(a.kind, b.kind) || compareText(a.fund_org, b.fund_org),
   )) {
     const label = e.kind.charAt(0).toUpperCase() + e.kind.slice(1);
     if (e.amount !== 0n)

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { piKey } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout } from '../repo/layout.ts';
 import type { Frozen } from '../repo/period-file.ts';
@@ -25,7 +26,7 @@ export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sourc
 /** JSON with object keys sorted, so equal values always hash alike. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => compareText(a, b))) : v,
   );
 }
 

@@ -14,6 +14,7 @@ import type { PolicyConfig } from '../config/policy.ts';
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, toMinor } from '../core/money.ts';
 import { composed, piKey, statementNumber } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { apportion } from '../statements/apportion.ts';
 import type { Statement, StatementLine, StatementSet } from '../statements/build.ts';
 import type { Adjustment, BalanceProgram, PolicyKind } from './schema.ts';
@@ -263,10 +264,10 @@ function finish(w: Work): Statement {
 
 function order(a: Statement, b: Statement): number {
   return (
-    a.pi_email.localeCompare(b.pi_email) ||
-    a.project_id.localeCompare(b.project_id) ||
-    a.fund_org.localeCompare(b.fund_org) ||
-    a.currency.localeCompare(b.currency)
+    compareText(a.pi_email, b.pi_email) ||
+    compareText(a.project_id, b.project_id) ||
+    compareText(a.fund_org, b.fund_org) ||
+    compareText(a.currency, b.currency)
   );
 }
 

@@ -18,6 +18,7 @@ import { markdownCode, markdownText } from '../core/markdown.ts';
 import { decimalText, parseDecimal, SCALE } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { piKey } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { isPeriod, previousPeriod } from '../domain/period.ts';
 import { loadAllFlags } from '../flags/review.ts';
 import type { Flag } from '../flags/schema.ts';
@@ -105,7 +106,7 @@ async function changedPolicyFiles(root: string, base: string): Promise<PolicyCha
   const was = await git.show([`${base}:config.yaml`]).catch(() => null);
   const now = await readFile(join(root, 'config.yaml'), 'utf8').catch(() => '');
   if (JSON.stringify(rawPolicy(was ?? '') ?? null) !== JSON.stringify(rawPolicy(now) ?? null)) out.push({ path: 'config.yaml (policy)' });
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return out.sort((a, b) => compareText(a.path, b.path));
 }
 
 const rawPolicy = (text: string) => (parseOrNull(text) as { policy?: unknown } | null)?.policy;
@@ -213,7 +214,7 @@ async function changedDataFiles(root: string, base: string): Promise<FileChange[
   return changes
     .map((c) => ({ ...c, period: c.path.split('/')[1] ?? '' }))
     .filter((c) => isPeriod(c.period) && !c.path.endsWith('/.gitkeep'))
-    .sort((a, b) => a.path.localeCompare(b.path));
+    .sort((a, b) => compareText(a.path, b.path));
 }
 
 /** Periods whose flags are still pending, even if this PR did not touch their data. */
@@ -358,7 +359,7 @@ function summarize(input: SummaryInput): PrSummary {
       e.due += parseDecimal(s.amount_due);
       byPi.set(k, e);
     }
-    for (const [k, e] of [...byPi].sort(([x], [y]) => x.localeCompare(y)))
+    for (const [k, e] of [...byPi].sort(([x], [y]) => compareText(x, y)))
       policy.push({
         period: p,
         pi_email: k.split('\u0000')[0] as string,

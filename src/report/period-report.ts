@@ -14,6 +14,7 @@ import { settleAll } from '../core/parallel.ts';
 import type { Database, JsonRows } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { ROW_ERRORS } from '../domain/rules.ts';
 import { readFlags } from '../flags/file.ts';
@@ -355,6 +356,6 @@ function sourceTotals(groups: (ChargeGroup & { file: string })[]): SourceTotals[
     m.set(id, t);
   }
   return [...m.values()]
-    .sort((a, b) => a.file.localeCompare(b.file) || a.currency.localeCompare(b.currency))
+    .sort((a, b) => compareText(a.file, b.file) || compareText(a.currency, b.currency))
     .map((t) => ({ ...t, list: formatUnits(t.list, SCALE), billed: formatUnits(t.billed, SCALE) }));
 }

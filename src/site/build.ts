@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import type { Database } from '../db/duckdb.ts';
+import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { JOURNAL_FORMATS } from '../journal/journal.ts';
 import { writeJournals } from '../journal/write.ts';
@@ -154,7 +155,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
     const render = built.map((b) => b.view.period);
     const model: SiteModel = {
       ...frame,
-      periods: [...built.map((b) => b.view), ...kept.map((k) => k.summary.view)].sort((a, b) => b.period.localeCompare(a.period)),
+      periods: [...built.map((b) => b.view), ...kept.map((k) => k.summary.view)].sort((a, b) => compareText(b.period, a.period)),
       render,
     };
     assertDistinctIdentities(model);

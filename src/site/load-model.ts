@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../db/duckdb.ts';
+import { compareText } from '../domain/order.ts';
 import { issueDates } from '../repo/issue-date.ts';
 import { layout } from '../repo/layout.ts';
 import { periodDetails } from '../report/details.ts';
@@ -86,7 +87,7 @@ export async function loadSiteModel(
     reports.push(report);
     views.push(view);
   }
-  const model = { ...modelFrame(config, ctx), periods: views.sort((a, b) => b.period.localeCompare(a.period)) };
+  const model = { ...modelFrame(config, ctx), periods: views.sort((a, b) => compareText(b.period, a.period)) };
   assertDistinctIdentities(model);
   return { model, reports, dates };
 }

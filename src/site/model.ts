@@ -10,6 +10,7 @@ import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts'
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, parseDecimal, trimDecimal } from '../core/money.ts';
 import { piKey, piPagePath, piSlug, type StatementPaths, statementPaths } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import type { DetailRow } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
 import { apportion } from '../statements/apportion.ts';
@@ -190,7 +191,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       );
       return periodView(report, label, issued, statements);
     })
-    .sort((a, b) => b.period.localeCompare(a.period));
+    .sort((a, b) => compareText(b.period, a.period));
   const model: SiteModel = {
     organization: config.organization,
     ...(input.logo ? { logo: { src: input.logo, alt: config.organization.logo_alt ?? `${config.organization.name} logo` } } : {}),
@@ -298,7 +299,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       });
     }
     return out.sort(
-      (a, b) => (a.other_count ? 1 : 0) - (b.other_count ? 1 : 0) || a.date.localeCompare(b.date) || a.resource.localeCompare(b.resource),
+      (a, b) => (a.other_count ? 1 : 0) - (b.other_count ? 1 : 0) || compareText(a.date, b.date) || compareText(a.resource, b.resource),
     );
   }
 
@@ -314,7 +315,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       totals.set(s.currency, t);
     }
     return [...totals]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([currency, t]) => {
         const d = digitsOf(currency);
         const list = formatUnits(t.list, d);
@@ -352,7 +353,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       issued,
       totals: totalsOf(statements),
       by_source: [...bySource.values()]
-        .sort((a, b) => a.source.localeCompare(b.source) || a.currency.localeCompare(b.currency))
+        .sort((a, b) => compareText(a.source, b.source) || compareText(a.currency, b.currency))
         .map((b) => ({
           source: b.source,
           currency: b.currency,
@@ -361,7 +362,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         })),
       // By source and currency, then file: the parts of one export sit together.
       sources: [...report.sources]
-        .sort((a, b) => a.source.localeCompare(b.source) || a.currency.localeCompare(b.currency) || a.file.localeCompare(b.file))
+        .sort((a, b) => compareText(a.source, b.source) || compareText(a.currency, b.currency) || compareText(a.file, b.file))
         .map((s) => ({
           ...s,
           source: nameOf(s.source),
@@ -390,7 +391,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           totals: totalsOf(own),
           statements: own,
         }))
-        .sort((a, b) => a.name.localeCompare(b.name) || a.email.localeCompare(b.email)),
+        .sort((a, b) => compareText(a.name, b.name) || compareText(a.email, b.email)),
       statements,
     };
   }

@@ -7,6 +7,7 @@
 import { UserError } from '../core/errors.ts';
 import { discountPercent, formatUnits, minorToExact, parseDecimal, SCALE, toMinor } from '../core/money.ts';
 import { composed, flagId, piKey, statementNumber } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
 import { isAttributed } from '../domain/rules.ts';
 import type { Flag } from '../flags/schema.ts';
 import { apportion } from './apportion.ts';
@@ -219,7 +220,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   const statements = groupStatements(input, [...lines.values()]);
   warnings.push(...caseOnlyTwins(statements));
   const reconciliation = [...recon]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([currency, r]) => {
       const digits = input.minorDigits(currency);
       const stmts = statements.filter((s) => s.currency === currency);
@@ -371,12 +372,6 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       compareText(a.currency, b.currency),
   );
 }
-
-/**
- * The order of `a.localeCompare(b)`, which is that of a collator with the default locale and
- * options, without one made for each comparison.
- */
-const compareText = new Intl.Collator().compare;
 
 function categoryRank(category: string): number {
   const i = NON_USAGE_ORDER.indexOf(category);
