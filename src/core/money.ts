@@ -73,7 +73,6 @@ export function minorToExact(minor: bigint, minorDigits: number): bigint {
   return minor * 10n ** BigInt(SCALE - minorDigits);
 }
 
-/** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
 /** units × 10^-scale as the shortest exact decimal ("12.5", "0", "-0.03"): trimDecimal(formatUnits()) without the regular expressions, for hot loops. */
 export function decimalText(units: bigint, scale: number): string {
   const negative = units < 0n;
@@ -86,6 +85,7 @@ export function decimalText(units: bigint, scale: number): string {
   return negative && text !== '0' ? `-${text}` : text;
 }
 
+/** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
 export function trimDecimal(value: string): string {
   if (!value.includes('.')) return value;
   const t = value.replace(/0+$/, '').replace(/\.$/, '');
