@@ -125,6 +125,34 @@ describe('other outputs', () => {
     }
     assert.deepEqual(await readdir(folder), ['mine.txt']);
   });
+
+  it('take --out - as standard output, never a file or folder called -', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
+    for (const args of [
+      ['journal', '--period', '2025-01'],
+      ['journal', '--period', '2025-01', '--format', 'detail'],
+      ['pr-summary', '--base', 'HEAD'],
+      ['preview', 'statement', '--period', '2025-01'],
+    ]) {
+      const plain = await cli(...args, '--root', repo);
+      const dash = await cli(...args, '--out', '-', '--root', repo);
+      assert.equal(plain.code, 0, `${args.join(' ')}: ${plain.stderr}`);
+      assert.equal(dash.code, 0, `${args.join(' ')} --out -: ${dash.stderr}`);
+      assert.ok(dash.stdout.length > 100, args.join(' '));
+      assert.equal(dash.stdout, plain.stdout, `${args.join(' ')} --out -`);
+    }
+    for (const args of [
+      ['generate', '--period', '2025-01'],
+      ['email', '--period', '2025-01', '--base-url', 'https://x.edu/'],
+      ['build', '--no-pdf'],
+    ]) {
+      const r = await cli(...args, '--out', '-', '--root', repo);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: --out -: this command writes a folder of files, which standard output cannot take\n/);
+    }
+    for (const dir of [repo, process.cwd()]) assert.equal(existsSync(join(dir, '-')), false, dir);
+  });
 });
 
 describe('one export per source and period', () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { type BuildReport, buildSite } from '../../site/build.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
-import { checkDate, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
+import { checkDate, folderOut, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
 interface BuildCliOptions extends RootOptions {
   out: string;
@@ -19,7 +19,7 @@ export function registerBuild(program: Command, io: Io): void {
     program
       .command('build')
       .description('build the statements site (Astro) and the PDF statements from the billing data')
-      .option('--out <dir>', 'output folder', 'dist')
+      .option('--out <dir>', 'output folder', folderOut, 'dist')
       .option('--period <YYYY-MM...>', 'only these periods (default: all)')
       .option('--no-pdf', 'skip PDF statements')
       .option('--audience <who>', 'admin: everything; pi: only statement pages and PDFs under secret links', 'admin')

@@ -20,6 +20,23 @@ export function withRoot(cmd: Command): Command {
   return cmd.option('--root <dir>', 'billing repository folder', '.');
 }
 
+/**
+ * The value of an option naming a file to write: `-` means standard output, as it does for most
+ * tools (and is what the option's absence means), never a file called `-`.
+ */
+export function fileOut(value: string): string | undefined {
+  return value === '-' ? undefined : value;
+}
+
+/** The value of an option naming a folder to write into: `-` (standard output) cannot hold one. */
+export function folderOut(value: string): string {
+  if (value === '-')
+    throw new UserError('--out -: this command writes a folder of files, which standard output cannot take', {
+      hint: 'name a folder, e.g. --out out/',
+    });
+  return value;
+}
+
 /** Loads the repository's config and opens DuckDB for the length of `fn`. */
 export async function inRepository<T>(
   opts: RootOptions,

@@ -10,7 +10,7 @@ import { loadRates, RATES_FILE } from '../../rates/rates.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { sameExportTwice } from '../../repo/stored-export.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
-import { checkPeriod, type RootOptions, withRoot } from './common.ts';
+import { checkPeriod, fileOut, type RootOptions, withRoot } from './common.ts';
 
 interface ConvertOptions extends RootOptions {
   period?: string;
@@ -30,7 +30,7 @@ function converterCommand(parent: Command, name: string, description: string, ar
       .argument(args, 'input file(s); .gz is read as it is')
       .option('--rates <file>', `the price list (default: ${RATES_FILE} in --root)`)
       .option('--accounts <file>', `who owns what (default: ${ACCOUNTS_FILE} in --root)`)
-      .option('--out <file>', 'the FOCUS CSV to write (default: standard output, the report on standard error)')
+      .option('--out <file>', 'the FOCUS CSV to write (default, or -: standard output, the report on standard error)', fileOut)
       .option('--json', 'print the report as JSON (with --out)'),
   );
 }

@@ -7,7 +7,7 @@ import { now } from '../../flags/decider.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { loadSiteModel } from '../../site/load-model.ts';
 import { type Io, plural, printJson } from '../output.ts';
-import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
+import { checkBaseUrl, checkPeriod, folderOut, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
 interface EmailCliOptions extends RootOptions {
   period: string;
@@ -34,7 +34,7 @@ export function registerEmail(program: Command, io: Io): void {
       .option('--attach-pdf', 'attach the PDF statements (from the built site)')
       .option('--allow-pending', 'send even though flags are pending')
       .option('--site <dir>', 'built site, for --attach-pdf', 'dist')
-      .option('--out <dir>', 'where .eml files go without --send', 'out/emails')
+      .option('--out <dir>', 'where .eml files go without --send', folderOut, 'out/emails')
       .option('--json', 'print the outcome as JSON'),
   )
     .addHelpText(

@@ -6,7 +6,7 @@ import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
 import type { StatementSet } from '../../statements/build.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { folderOut, inRepository, type RootOptions, withRoot } from './common.ts';
 
 interface GenerateOptions extends RootOptions {
   period: string;
@@ -21,7 +21,7 @@ export function registerGenerate(program: Command, io: Io): void {
       .description('build the statements of a period from unflagged and approved charges: one per PI and project')
       .requiredOption('--period <YYYY-MM>', 'billing period')
       .option('--dry-run', 'print the statements, write nothing')
-      .option('--out <dir>', 'where the statements JSON is written', 'out')
+      .option('--out <dir>', 'where the statements JSON is written', folderOut, 'out')
       .option('--json', 'print the statements as JSON'),
   ).action(async (opts: GenerateOptions) => {
     const report = await inRepository(opts, io, ({ root, config, db }) => periodReport(db, root, config, opts.period));

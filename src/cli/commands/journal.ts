@@ -10,7 +10,7 @@ import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
 import { type Io, plural, printJson } from '../output.ts';
-import { checkDate, checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkDate, checkPeriod, fileOut, inRepository, type RootOptions, withRoot } from './common.ts';
 
 export function registerJournal(program: Command, io: Io): void {
   withRoot(
@@ -19,7 +19,7 @@ export function registerJournal(program: Command, io: Io): void {
       .description('journal entries for accounting from the statements: detail, summary, or a balanced GL journal')
       .requiredOption('--period <YYYY-MM>', 'billing period')
       .option('--format <format>', `${JOURNAL_FORMATS.join(', ')}`, 'gl')
-      .option('--out <file>', 'write the CSV to a file (default: stdout)')
+      .option('--out <file>', 'write the CSV to a file (default, or -: stdout)', fileOut)
       .option('--date <YYYY-MM-DD>', "for journal.date: build_date, the entries' date (default: the period's issue date)")
       .option('--json', 'print rows and totals as JSON'),
   )

@@ -6,7 +6,7 @@ import { prSummaryData, renderMarkdown, summaryJson } from '../../pr/summary.ts'
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { type Io, printJson } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { fileOut, inRepository, type RootOptions, withRoot } from './common.ts';
 
 export function registerPrSummary(program: Command, io: Io): void {
   withRoot(
@@ -14,7 +14,7 @@ export function registerPrSummary(program: Command, io: Io): void {
       .command('pr-summary')
       .description('Markdown for a PR comment: data files changed, totals before and after, per-PI changes, pending flags')
       .option('--base <ref>', 'compare with this branch or commit (default: origin/main, else main)')
-      .option('--out <file>', 'write the Markdown to a file instead of stdout')
+      .option('--out <file>', 'write the Markdown to a file instead of stdout (-: stdout)', fileOut)
       .option('--json', 'print what the comment says as JSON (exact amounts), instead of the Markdown'),
   ).action(async (opts: RootOptions & { base?: string; out?: string; json?: boolean }) => {
     if (opts.json && opts.out)

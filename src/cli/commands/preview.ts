@@ -15,7 +15,7 @@ import { commitWrites } from '../../repo/write.ts';
 import { loadSiteModel } from '../../site/load-model.ts';
 import { type PiPeriodView, policyLineText, type StatementView } from '../../site/model.ts';
 import { type Io, printJson } from '../output.ts';
-import { checkBaseUrl, checkPeriod, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
+import { checkBaseUrl, checkPeriod, fileOut, inRepository, linkSecret, type RootOptions, withRoot } from './common.ts';
 
 interface PreviewOptions extends RootOptions {
   period: string;
@@ -36,7 +36,7 @@ export function registerPreview(program: Command, io: Io): void {
         .description(what === 'email' ? "a PI's email for a period (nothing is sent)" : 'a statement as text or HTML (nothing is built)')
         .requiredOption('--period <YYYY-MM>', 'billing period')
         .option('--pi <email>', 'the PI (default: the first PI of the period, by name)')
-        .option('--out <file>', 'write to a file instead: .html for HTML, anything else text')
+        .option('--out <file>', 'write to a file instead: .html for HTML, anything else text (-: stdout)', fileOut)
         .option('--json', 'print the preview as JSON'),
     );
     if (what === 'statement') cmd.option('--project <id>', 'which of the PI’s statements (default: the first)');
