@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { simpleGit } from 'simple-git';
 import { nodeCheck } from '../src/cli/commands/doctor.ts';
 import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
 import { cli, FOCUS_HEADER, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
@@ -199,7 +200,7 @@ describe('doctor', () => {
       '.cache/',
     ]);
     assert.equal(by['Node.js'].status, 'ok');
-    assert.match(by.git.detail, /commits as reviewer@example\.edu/);
+    assert.match(by.git.detail, /, commits as Test Reviewer <reviewer@example\.edu>$/);
     assert.equal(by['browser (PDFs)'].status, 'ok');
     assert.match(by['browser (PDFs)'].detail, /Chrom(e|ium) \d+/);
     assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads, and may use [\d.]+ [MG]iB of memory \(OCB_MEMORY_LIMIT changes it\)$/);
@@ -220,6 +221,15 @@ describe('doctor', () => {
     process.env.OCB_MEMORY_LIMIT = '1GiB';
     const set = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'DuckDB');
     assert.match(set.detail, /may use 1\.0 GiB of memory \(OCB_MEMORY_LIMIT=1GiB\)$/);
+
+    // An email alone is not enough: git refuses to commit without a name too.
+    await simpleGit(root).addConfig('user.name', '');
+    const nameless = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'git');
+    assert.equal(nameless.status, 'warning');
+    assert.match(
+      nameless.detail,
+      /, but git has no name and email address to commit with: commits \(ingest --commit, web app, demo\) would fail$/,
+    );
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {

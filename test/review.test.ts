@@ -215,6 +215,24 @@ describe('a billing month as a pull request', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--commit never commits on the default branch \(main\)/);
   });
+
+  it('refuses to commit, before writing anything, where git has no name for the author', async (t) => {
+    const root = await scratchRepo(t);
+    const git = simpleGit(root);
+    await git.addConfig('user.name', ''); // as git refuses a machine's unknown identity: its own words are quoted
+    const r = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--commit');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: git cannot commit here: it has no name and email address for the author \(empty ident name \(for <reviewer@example\.edu>\) not allowed\); nothing was written\n {2}hint: set them once: git config --global user\.name/,
+    );
+    assert.equal((await git.branchLocal()).current, 'main');
+    assert.equal((await git.status()).files.length, 0, 'nothing written or staged');
+    await git.addConfig('user.name', 'Billing Office');
+    const committed = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--commit');
+    assert.equal(committed.code, 0, committed.stderr);
+    assert.equal((await git.branchLocal()).current, 'ingest/2025-01-storage');
+  });
 });
 
 describe('closed periods', () => {

@@ -460,3 +460,30 @@ describe('the API for scripts', () => {
     assert.equal(await flagsText('2025-12'), before);
   });
 });
+
+describe('where git has no name for the author', () => {
+  it('warns at start, and refuses a decision before writing it', async (t) => {
+    const own = await makeRepo();
+    t.after(() => removeDir(own));
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', own)).code, 0);
+    const flags = join(own, 'periods', '2025-01', 'flags.yaml');
+    const before = await readFile(flags, 'utf8');
+    const id = parse(before).flags[0].id as string;
+    await simpleGit(own).addConfig('user.name', '');
+    const said: string[] = [];
+    const app = await startWeb({ root: own, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: false, say: (s) => said.push(s) });
+    t.after(() => app.close());
+    assert.match(
+      said.join('\n'),
+      /^warning: git cannot commit here \(empty ident name \(for <reviewer@example\.edu>\) not allowed\): imports and review decisions are refused until git config user\.name and user\.email are set$/m,
+    );
+    const r = await fetch(new URL('/api/flags/decide', app.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [id], status: 'approved' }),
+    });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error.message, /^git cannot commit here: it has no name and email address for the author/);
+    assert.equal(await readFile(flags, 'utf8'), before, 'the decision was not written, to be left uncommitted');
+  });
+});

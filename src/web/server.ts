@@ -28,6 +28,7 @@ import { now, reviewer } from '../flags/decider.ts';
 import { assignFlag, decideFlags, loadAllFlags, type ReviewOutcome } from '../flags/review.ts';
 import type { Flag } from '../flags/schema.ts';
 import { defaultBranches } from '../ingest/commit.ts';
+import { checkCommitIdentity, commitIdentityProblem } from '../repo/git-identity.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
@@ -78,6 +79,11 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   const root = options.root;
   // The config must load before anything is served: a broken config.yaml is said at once.
   await loadConfigLocated(root);
+  const identity = await commitIdentityProblem(root);
+  if (identity)
+    options.say?.(
+      `warning: git cannot commit here (${identity}): imports and review decisions are refused until git config user.name and user.email are set`,
+    );
   const site = new LiveSite(root, options.say ?? (() => {}), options.liveSite !== false);
   await makeDir(site.dir);
   const uploads = new Map<string, Kept>();
@@ -299,6 +305,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
       if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide');
       await refuseLinks(root);
+      if (body.commit !== false) await checkCommitIdentity(root);
       const who = await reviewer(root);
       const lock = { say: () => {} };
       const outcomes: ReviewOutcome[] = [];

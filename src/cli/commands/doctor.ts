@@ -69,14 +69,17 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
       fix: 'install git (Debian/Ubuntu: `sudo apt-get install git`; https://git-scm.com)',
     });
   else {
-    const email = await run('git', ['config', 'user.email'], existsSync(root) ? root : undefined);
+    // Whom git would commit as, by git's own rules (a name and an email, set or found): what a commit needs.
+    const cwd = existsSync(root) ? root : undefined;
+    const author = await run('git', ['var', 'GIT_AUTHOR_IDENT'], cwd);
+    const ident = author && (await run('git', ['var', 'GIT_COMMITTER_IDENT'], cwd)) ? author.replace(/ \d+ [+-]\d{4}$/, '') : null;
     add(
-      email
-        ? { name: 'git', status: 'ok', detail: `${git.replace('git version ', '')}, commits as ${email}` }
+      ident
+        ? { name: 'git', status: 'ok', detail: `${git.replace('git version ', '')}, commits as ${ident}` }
         : {
             name: 'git',
             status: 'warning',
-            detail: `${git.replace('git version ', '')}, but user.email is not set: commits (web app, demo) would fail`,
+            detail: `${git.replace('git version ', '')}, but git has no name and email address to commit with: commits (ingest --commit, web app, demo) would fail`,
             fix: 'git config --global user.email you@example.edu && git config --global user.name "Your Name"',
           },
     );
