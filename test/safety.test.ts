@@ -354,9 +354,15 @@ describe('one writer at a time', () => {
     await writeFile(path, latin1);
     const r = await cli('review', 'reject', flag?.id as string, '--note', 'x', '--root', repo);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /periods\/2025-01\/flags\.yaml is not UTF-8 text: nothing was changed/);
+    assert.match(
+      r.stderr,
+      /^error: periods\/2025-01\/flags\.yaml:1: not UTF-8 text: expected UTF-8 text, found bytes that are not UTF-8\n {2}hint: save the file as UTF-8 \(iconv -f latin1 -t utf-8 < in > out, for a Latin-1 file\) and run the command again\n$/,
+    );
     assert.deepEqual(await readFile(path), latin1, 'the file as it was');
-    assert.equal((await cli('validate', '--root', repo)).code, 0, 'reading it still works');
+    // Read, it is refused as well, at its line: its notes would reach the site as U+FFFD.
+    const v = await cli('validate', '--root', repo);
+    assert.notEqual(v.code, 0);
+    assert.match(v.stderr, /periods\/2025-01\/flags\.yaml:1: not UTF-8 text/);
   });
 
   it('removes its temporary copy and its lock when interrupted (Ctrl-C)', async (t) => {

@@ -385,6 +385,53 @@ describe('errors that point at the real cause', () => {
     }
   });
 
+  it('refuses settings, PI names and notes saved as Latin-1 or UTF-16, at their line, instead of printing U+FFFD', async (t) => {
+    const repo = await scratchRepo(t);
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const config = await readFile(join(repo, 'config.yaml'), 'utf8');
+    const nameLine = config.split('\n').findIndex((l) => /^ {2}name: /.test(l)) + 1;
+    assert.ok(nameLine > 0);
+    // "Université" from an editor set to Latin-1: was "Universit\uFFFD" on every statement.
+    await writeFile(join(repo, 'config.yaml'), Buffer.from(config.replace(/^( {2}name: ).*$/m, '$1Université'), 'latin1'));
+    const latin1 = await cli('validate', '--root', repo);
+    assert.equal(latin1.code, 2, latin1.stdout);
+    assert.equal(
+      latin1.stderr,
+      `error: config.yaml:${nameLine}: not UTF-8 text: expected UTF-8 text, found bytes that are not UTF-8\n  hint: save the file as UTF-8 (iconv -f latin1 -t utf-8 < in > out, for a Latin-1 file) and run the command again\n`,
+    );
+    await writeFile(join(repo, 'config.yaml'), config);
+    // Notepad's "Unicode", PowerShell 5.1's `>`: UTF-16 with its byte-order mark.
+    const pis = '- { email: a.rivera@example.edu, name: Ana Rivera }\n';
+    await writeFile(join(repo, 'pis.yaml'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pis, 'utf16le')]));
+    const utf16 = await cli('validate', '--root', repo);
+    assert.equal(utf16.code, 1, utf16.stdout);
+    assert.match(
+      utf16.stderr,
+      /error: pis\.yaml:1: not UTF-8 text: expected UTF-8 text, found UTF-16 \(a FF FE or FE FF byte-order mark\)/,
+    );
+    assert.match(utf16.stderr, /hint: write it as UTF-8 \(Set-Content -Encoding utf8/);
+    await writeFile(join(repo, 'pis.yaml'), pis);
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+    // The office's notes, printed on each statement of the period.
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), Buffer.from('Rates held for 2025.\n\nCaf\xe9 hours are free.\n', 'latin1'));
+    const notes = await cli('validate', '--root', repo);
+    assert.equal(notes.code, 1, notes.stdout);
+    assert.match(
+      notes.stderr,
+      /error: periods\/2025-01\/notes\.mdx:3: not UTF-8 text: expected UTF-8 text, found bytes that are not UTF-8/,
+    );
+    const out = join(await scratch(t), 'site');
+    const built = await cli('build', '--no-pdf', '--out', out, '--root', repo);
+    assert.equal(built.code, 2, built.stderr);
+    assert.match(built.stderr, /^error: periods\/2025-01\/notes\.mdx:3: not UTF-8 text/m);
+    assert.equal(existsSync(out), false, 'nothing built');
+  });
+
   it('names an unresolved merge conflict in a YAML file (two review branches decided one flag), at the marker', async (t) => {
     const repo = await scratchRepo(t);
     const file = await writeCsv(await scratch(t), 'a.csv', [

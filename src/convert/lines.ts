@@ -3,6 +3,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { type ErrorLocation, invalidInput, UserError } from '../core/errors.ts';
+import { encodingError, firstBadLine, isUtf16, notUtf8Error, utf16Error } from '../core/text-encoding.ts';
 import { gunzipStream } from '../core/zlib.ts';
 
 /**
@@ -27,7 +28,7 @@ export async function* textLineBatches(
   }
   await handle.read(head, 0, 2, 0);
   await handle.close();
-  if (!range && isUtf16(head)) throw utf16(display);
+  if (!range && isUtf16(head)) throw utf16Error(display);
   // A range (bytes [start, end), from a line's start) is read as it is: ranges are of plain files.
   const raw = createReadStream(path, { highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
   const stream = !range && head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(gunzipStream()) : raw;
@@ -99,19 +100,6 @@ function breaksBefore(bytes: Buffer, offset: number): number {
   return breaks;
 }
 
-/** The index (0 for the first) of the first line of `bytes` that is not UTF-8 (a line break is never inside a character). */
-function firstBadLine(bytes: Buffer): number {
-  let line = 0;
-  let start = 0;
-  for (let i = bytes.indexOf(10); ; i = bytes.indexOf(10, start)) {
-    const end = i === -1 ? bytes.length : i;
-    if (!isUtf8(bytes.subarray(start, end))) return line;
-    if (i === -1) return line;
-    line++;
-    start = i + 1;
-  }
-}
-
 /** A whole (small) UTF-8 text file, such as a JSON inventory: refused at the line of a byte that is not UTF-8. */
 export async function readUtf8(path: string, display: string): Promise<string> {
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
@@ -119,23 +107,9 @@ export async function readUtf8(path: string, display: string): Promise<string> {
       hint: 'check the path',
     });
   });
-  if (isUtf16(bytes)) throw utf16(display);
-  if (!isUtf8(bytes)) throw notText(display, 1 + firstBadLine(bytes));
+  const problem = encodingError(bytes, display, 'and convert it again');
+  if (problem) throw problem;
   return bytes.toString('utf8');
-}
-
-/** Whether bytes start with a UTF-16 byte-order mark (FF FE or FE FF). */
-const isUtf16 = (head: Buffer) => (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
-
-/** UTF-16 text: what Windows PowerShell 5.1's Out-File and `>` write. Every other byte is NUL. */
-function utf16(display: string): UserError {
-  return invalidInput(
-    { file: display, line: 1 },
-    'not UTF-8 text',
-    'UTF-8 text',
-    'UTF-16 (a FF FE or FE FF byte-order mark), as Windows PowerShell writes with Out-File or >',
-    'write it as UTF-8 (Set-Content -Encoding utf8, or Out-File -Encoding utf8), or convert it: iconv -f utf-16 -t utf-8 < in > out',
-  );
 }
 
 function hasNul(display: string, line: number): UserError {
@@ -149,13 +123,7 @@ function hasNul(display: string, line: number): UserError {
 }
 
 function notText(display: string, line: number): UserError {
-  return invalidInput(
-    { file: display, line },
-    'not UTF-8 text',
-    'UTF-8 text',
-    'bytes that are not UTF-8',
-    'save the file as UTF-8 (iconv -f latin1 -t utf-8 < in > out, for a Latin-1 file) and convert it again',
-  );
+  return notUtf8Error(display, line, 'and convert it again');
 }
 
 /** Each line of a (possibly gzip-compressed) UTF-8 text file, without its line break, with its 1-based number. */

@@ -9,7 +9,6 @@
  * times faster than `yaml`); only a file that fails is parsed again with `yaml`'s document
  * model, which knows where each node is, for the located message.
  */
-import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -17,6 +16,7 @@ import { load } from 'js-yaml';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CONFLICT_MARKER, type ErrorLocation, mergeConflict, UserError } from './errors.ts';
+import { encodingError } from './text-encoding.ts';
 import { parseBlock } from './yaml-block-read.ts';
 
 const SYNTAX_HINT = 'check indentation and quoting; a value with ":" or "#" needs quotes';
@@ -116,9 +116,16 @@ export async function readYamlFile<S extends z.ZodType, M>(
   return parseYaml(text, display, schema, hint, empty);
 }
 
-/** A file's text, or null when there is none. A folder in its place is a user's mistake, said so. */
+/**
+ * A file's text, or null when there is none. A folder in its place, or bytes that are not UTF-8
+ * (a file saved as Latin-1 or UTF-16), are a user's mistake, said so at the line.
+ */
 export async function readText(path: string, display: string): Promise<string | null> {
-  return (await readBytes(path, display))?.toString('utf8') ?? null;
+  const bytes = await readBytes(path, display);
+  if (bytes === null) return null;
+  const problem = encodingError(bytes, display);
+  if (problem) throw problem;
+  return bytes.toString('utf8');
 }
 
 /**
@@ -130,10 +137,8 @@ export async function readText(path: string, display: string): Promise<string | 
 export async function readTextHashed(path: string, display: string): Promise<{ text: string; sha256: string } | null> {
   const bytes = await readBytes(path, display);
   if (bytes === null) return null;
-  if (!isUtf8(bytes))
-    throw new UserError(`${display} is not UTF-8 text: nothing was changed`, {
-      hint: 'save it as UTF-8 in an editor (a write would turn the bytes that are not into U+FFFD)',
-    });
+  const problem = encodingError(bytes, display, 'and run the command again: nothing was changed');
+  if (problem) throw problem;
   return { text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 

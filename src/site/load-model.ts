@@ -6,6 +6,7 @@ import type { Database } from '../db/duckdb.ts';
 import { compareText } from '../domain/order.ts';
 import { issueDates } from '../repo/issue-date.ts';
 import { layout } from '../repo/layout.ts';
+import { notesProblem } from '../repo/notes.ts';
 import { periodDetails } from '../report/details.ts';
 import { PeriodGroups } from '../report/groups.ts';
 import { type PeriodReport, periodReport } from '../report/period-report.ts';
@@ -36,6 +37,10 @@ export interface ModelContext {
 }
 
 export async function modelContext(config: Config, options: Omit<ModelOptions, 'progress' | 'date'>): Promise<ModelContext> {
+  for (const period of options.periods) {
+    const problem = await notesProblem(options.root, period);
+    if (problem) throw problem;
+  }
   return {
     root: options.root,
     audience: options.audience,

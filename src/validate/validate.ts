@@ -12,6 +12,7 @@ import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { notesProblem } from '../repo/notes.ts';
 import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
 import { type PiIncrease, piIncreases } from '../report/increases.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
@@ -57,6 +58,8 @@ export async function validateRepository(
       findings.push(fromError(e));
       return null;
     });
+    const notes = await notesProblem(root, period);
+    if (notes) findings.push(fromError(notes));
     let report: PeriodReport | undefined;
     try {
       report = await periodReport(db, root, config, period, { verifyBytes: true });
