@@ -216,6 +216,24 @@ describe('a billing month as a pull request', () => {
     assert.match(r.stderr, /--commit never commits on the default branch \(main\)/);
   });
 
+  it("keeps a flags.yaml's Windows line breaks when it records a decision", async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const lf = await readFile(path, 'utf8');
+    await writeFile(path, lf.replace(/\n/g, '\r\n'));
+    const [flag] = parse(lf).flags as { id: string }[];
+    const r = await cli('review', 'reject', flag?.id as string, '--note', 'not ours\nsee ticket 12', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const text = await readFile(path, 'utf8');
+    assert.equal(text.split('\r\n').length, text.split('\n').length, 'every line break is \\r\\n');
+    assert.ok(text.split('\r\n').length > lf.split('\n').length, 'the decision added lines');
+    const decided = (parse(text).flags as { id: string; status: string; note: string }[]).find((f) => f.id === flag?.id);
+    assert.equal(decided?.status, 'rejected');
+    assert.equal(decided?.note, 'not ours\nsee ticket 12');
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('refuses to commit, before writing anything, where git has no name for the author', async (t) => {
     const root = await scratchRepo(t);
     const git = simpleGit(root);

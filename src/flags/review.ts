@@ -163,8 +163,11 @@ export async function editFlags(root: string, period: string, ids: Ids, change: 
   const display = flagsDisplay(period);
   const read = await readTextHashed(path, display);
   if (read === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
-  const edit = editFlagsText(read.text, display, ids, change);
-  if (edit.changed.length > 0) await commitWrites([{ target: path, content: edit.text, expect: { sha256: read.sha256, display } }]);
+  // A file saved with Windows line breaks keeps them: the lines written are not the only ones with \n.
+  const crlf = read.text.includes('\r\n');
+  const edit = editFlagsText(crlf ? read.text.replace(/\r\n/g, '\n') : read.text, display, ids, change);
+  const content = crlf ? edit.text.replace(/\n/g, '\r\n') : edit.text;
+  if (edit.changed.length > 0) await commitWrites([{ target: path, content, expect: { sha256: read.sha256, display } }]);
   return { period, changed: edit.changed, skipped: edit.skipped };
 }
 
