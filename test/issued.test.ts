@@ -60,6 +60,45 @@ describe('statement dates', () => {
     assert.match(readFileSync(join(repo, 'dist/periods/2025-02/statements', febPage, 'index.html'), 'utf8'), /Issued 2025-03-04\./);
   });
 
+  it('are not guessed in a shallow clone, whose last commit seems to change every period', async (t) => {
+    const repo = await scratchRepo(t);
+    const dir = await scratch(t);
+    // The GL journal's entries carry the issue date with this setting: the probe below.
+    await writeFile(join(repo, 'config.yaml'), `${await readFile(join(repo, 'config.yaml'), 'utf8')}\njournal:\n  date: build_date\n`);
+    const jan = await writeCsv(dir, 'jan.csv', [H, ['2025-01-01', '10', '12', 'USD', 'HPC', T]]);
+    assert.equal((await cli('ingest', jan, '--source', 'HPC', '--root', repo)).code, 0);
+    commitAt(repo, 'January', '2025-02-03T10:00:00Z');
+    const feb = await writeCsv(dir, 'feb.csv', [H, ['2025-02-01', '20', '24', 'USD', 'HPC', T]]);
+    assert.equal((await cli('ingest', feb, '--source', 'HPC', '--root', repo)).code, 0);
+    commitAt(repo, 'February', '2025-03-04T10:00:00Z');
+    await writeFile(join(repo, 'README.md'), 'Billing\n');
+    commitAt(repo, 'Readme', '2025-03-20T10:00:00Z');
+    const journalDate = async (root: string, ...args: string[]) => {
+      const r = await cli('journal', '--period', '2025-01', '--format', 'gl', '--json', '--root', root, ...args);
+      return r.code === 0 ? (r.json().rows[0] as { date: string }).date : r;
+    };
+    assert.equal(await journalDate(repo), '2025-02-03', 'the full history dates January by its own last commit');
+    // As actions/checkout clones by default: the last commit only, shown as adding every file.
+    const shallow = join(dir, 'shallow');
+    execFileSync('git', ['clone', '-q', '--depth', '1', `file://${repo}`, shallow]);
+    const r = await journalDate(shallow);
+    assert.equal(typeof r, 'object');
+    const refused = r as { code: number; stderr: string };
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^error: the issue date of 2025-01 is not known in this shallow clone: its history stops at a commit that seems to change every period\n {2}hint: fetch the history \(git fetch --unshallow; in GitHub Actions, actions\/checkout with fetch-depth: 0\), or give the date with --date\n$/,
+    );
+    const detail = await cli('journal', '--period', '2025-01', '--format', 'detail', '--root', shallow);
+    assert.equal(detail.code, 0, `a journal without dates needs no history: ${detail.stderr}`);
+    const built = await cli('build', '--no-pdf', '--out', join(dir, 'site'), '--root', shallow);
+    assert.equal(built.code, 2, built.stderr);
+    assert.match(built.stderr, /the issue date of 2025-0[12] is not known in this shallow clone/);
+    assert.equal(await journalDate(shallow, '--date', '2025-02-03'), '2025-02-03', '--date still serves');
+    execFileSync('git', ['-C', shallow, 'fetch', '-q', '--unshallow']);
+    assert.equal(await journalDate(shallow), '2025-02-03', 'once the history is fetched');
+  });
+
   it('refuses a --date that is not on the calendar', async (t) => {
     const repo = await scratchRepo(t);
     const r = await cli('build', '--date', '2025-02-30', '--root', repo);

@@ -81,6 +81,18 @@ describe('GitHub workflows', () => {
         `${file}: checks out with Git LFS`,
       );
     });
+    it(`${file}: checks out the whole history where a command reads it (issue dates, the PR's base)`, () => {
+      // A shallow checkout (actions/checkout's default) ends at a commit that seems to change every
+      // period: build and journal refuse to date statements there, pr-summary has no base to compare.
+      for (const [name, job] of Object.entries(
+        wf.jobs as Record<string, { steps: { run?: string; uses?: string; with?: Record<string, unknown> }[] }>,
+      )) {
+        const reads = job.steps.some((st) => /focus-billing (build|journal|pr-summary)\b/.test(st.run ?? ''));
+        const checkout = job.steps.find((st) => st.uses?.startsWith('actions/checkout@'));
+        if (reads) assert.equal(checkout?.with?.['fetch-depth'], 0, `${file}: job ${name} checks out with fetch-depth: 0`);
+      }
+      assert.ok(file !== 'publish.yml' || /focus-billing build/.test(text), 'publish.yml builds');
+    });
     it(`${file}: pins every action to a commit and asks for least privilege`, () => {
       for (const step of steps.filter((s) => s.uses))
         assert.match(step.uses as string, /^[\w-]+\/[\w-]+(\/[\w-]+)?@[0-9a-f]{40}$/, `${file}: ${step.uses} is not pinned to a commit`);

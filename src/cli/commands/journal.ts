@@ -34,7 +34,14 @@ export function registerJournal(program: Command, io: Io): void {
           statements: report.statements,
           config,
           digitsOf: (c) => minorDigits(c, config.billing.minor_units),
-          buildDate: opts.date === undefined ? await issueDate(root, opts.period) : checkDate(opts.date),
+          // The issue date only where the entries carry it (the GL format with journal.date: build_date):
+          // it needs the repository's history.
+          buildDate:
+            opts.date !== undefined
+              ? checkDate(opts.date)
+              : opts.format === 'gl' && config.journal.date === 'build_date'
+                ? await issueDate(root, opts.period)
+                : '',
         });
       });
       if (opts.json)
