@@ -57,6 +57,19 @@ async function refused(t: Parameters<typeof scratchRepo>[0], file: string, messa
   return r;
 }
 
+/** A fresh repository holding one AWS charge of January for a.rivera@example.edu, and `more` rows (held ones, say). */
+async function riveraRepo(t: Parameters<typeof scratchRepo>[0], more: string[][] = []): Promise<string> {
+  const repo = await scratchRepo(t);
+  const file = await writeCsv(await scratch(t), 'a.csv', [
+    ['BillingPeriodStart', 'BilledCost', 'Tags'],
+    ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
+    ...more,
+  ]);
+  const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
+  assert.equal(r.code, 0, r.stderr);
+  return repo;
+}
+
 describe('strict input', () => {
   it('refuses a gzip stream cut at a row boundary, or without its checksum: not half the rows billed', async (t) => {
     const dir = await scratch(t);
@@ -315,12 +328,7 @@ describe('errors that point at the real cause', () => {
   });
 
   it('refuses a pis.yaml naming one PI twice, however the email is spelled, and finds a PI by any spelling', async (t) => {
-    const repo = await scratchRepo(t);
-    const file = await writeCsv(await scratch(t), 'a.csv', [
-      ['BillingPeriodStart', 'BilledCost', 'Tags'],
-      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
-    ]);
-    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const repo = await riveraRepo(t);
     // A second entry used to rename the PI on every statement and email, with validate content.
     await writeFile(
       join(repo, 'pis.yaml'),
@@ -344,12 +352,7 @@ describe('errors that point at the real cause', () => {
   });
 
   it('refuses names that hold a line break or a control or invisible character, in pis.yaml and config.yaml, at their lines', async (t) => {
-    const repo = await scratchRepo(t);
-    const file = await writeCsv(await scratch(t), 'a.csv', [
-      ['BillingPeriodStart', 'BilledCost', 'Tags'],
-      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
-    ]);
-    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const repo = await riveraRepo(t);
     // An HR export's name with a line break went into the To: header and the statement's PI line.
     for (const [yaml, where] of [
       ['- { email: a.rivera@example.edu, name: "Ana Rivera\\r\\nBcc: x@evil.example" }\n', /pis\.yaml:1:\d+: 0\.name: holds a line break/],
@@ -386,12 +389,7 @@ describe('errors that point at the real cause', () => {
   });
 
   it('refuses settings, PI names and notes saved as Latin-1 or UTF-16, at their line, instead of printing U+FFFD', async (t) => {
-    const repo = await scratchRepo(t);
-    const file = await writeCsv(await scratch(t), 'a.csv', [
-      ['BillingPeriodStart', 'BilledCost', 'Tags'],
-      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
-    ]);
-    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const repo = await riveraRepo(t);
     const config = await readFile(join(repo, 'config.yaml'), 'utf8');
     const nameLine = config.split('\n').findIndex((l) => /^ {2}name: /.test(l)) + 1;
     assert.ok(nameLine > 0);
@@ -433,13 +431,7 @@ describe('errors that point at the real cause', () => {
   });
 
   it('names an unresolved merge conflict in a YAML file (two review branches decided one flag), at the marker', async (t) => {
-    const repo = await scratchRepo(t);
-    const file = await writeCsv(await scratch(t), 'a.csv', [
-      ['BillingPeriodStart', 'BilledCost', 'Tags'],
-      ['2025-01-01', '10', JSON.stringify({ pi_email: 'a.rivera@example.edu', project_id: 'p', fund_org: '100100-1011' })],
-      ['2025-01-01', '20', '{}'],
-    ]);
-    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const repo = await riveraRepo(t, [['2025-01-01', '20', '{}']]);
     const path = join(repo, 'periods/2025-01/flags.yaml');
     const text = await readFile(path, 'utf8');
     const status = /^( +status:) pending$/m.exec(text);
