@@ -163,7 +163,7 @@ export async function editFlags(root: string, period: string, ids: Ids, change: 
   const display = flagsDisplay(period);
   const read = await readTextHashed(path, display);
   if (read === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
-  // A file saved with Windows line breaks keeps them: the lines written are not the only ones with \n.
+  // A file saved with Windows line breaks keeps them: edited with \n, written back with \r\n throughout.
   const crlf = read.text.includes('\r\n');
   const edit = editFlagsText(crlf ? read.text.replace(/\r\n/g, '\n') : read.text, display, ids, change);
   const content = crlf ? edit.text.replace(/\n/g, '\r\n') : edit.text;
