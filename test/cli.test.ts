@@ -90,6 +90,11 @@ describe('focus-billing (child process)', () => {
     const made = JSON.parse(first.stdout);
     assert.equal(made.git_init, true);
     assert.ok(made.created.includes('config.yaml') && made.created.includes('.gitignore'), first.stdout);
+    assert.match(
+      await readFile(join(dir, '.gitattributes'), 'utf8'),
+      /^data\/\*\* -text\nperiods\/\*\* -text\n$/m,
+      'no line-ending conversion',
+    );
     assert.match(await readFile(join(dir, 'config.yaml'), 'utf8'), /^# /m, 'commented defaults');
     assert.match(await readFile(join(dir, '.gitignore'), 'utf8'), /^\.cache\/$/m);
     assert.ok((await stat(join(dir, '.git'))).isDirectory());

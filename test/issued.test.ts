@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
@@ -125,6 +125,50 @@ describe('a closed period', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, pattern);
   };
+
+  it('stays as closed in a clone with Windows line endings (core.autocrlf=true), and its CRLF export byte for byte', async (t) => {
+    const repo = await scratchRepo(t);
+    const git = simpleGit(repo);
+    assert.deepEqual(
+      (await readFile(join(repo, '.gitattributes'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')),
+      ['data/** -text', 'periods/** -text'],
+      'init keeps git off the records',
+    );
+    const dir = await scratch(t);
+    // Windows tools write CSV with CRLF; the notes here are written with LF.
+    const crlf = (await readFile(await writeCsv(dir, 'jan.csv', [H, ['2025-01-01', '10', '12', 'USD', 'HPC', T]]), 'utf8')).replace(
+      /\n/g,
+      '\r\n',
+    );
+    await writeFile(join(dir, 'jan.csv'), crlf);
+    assert.equal((await cli('ingest', join(dir, 'jan.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
+    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), 'Rates held.\n\nThank you.\n');
+    assert.equal((await cli('periods', 'close', '2025-01', '--root', repo)).code, 0);
+    await git.add('.').commit('close January');
+    const windowsClone = (name: string) => {
+      const clone = join(dir, name);
+      execFileSync('git', ['-c', 'core.autocrlf=true', 'clone', '-q', repo, clone]);
+      execFileSync('git', ['-C', clone, 'config', 'core.autocrlf', 'true']);
+      return clone;
+    };
+    const clone = windowsClone('windows');
+    const v = await cli('validate', '--root', clone);
+    assert.equal(v.code, 0, v.stderr);
+    assert.doesNotMatch(v.stderr, /line endings/);
+    assert.equal(await readFile(join(clone, 'data/2025-01/hpc.csv'), 'utf8'), crlf, 'the export as it came');
+    assert.equal(await readFile(join(clone, 'periods/2025-01/notes.mdx'), 'utf8'), 'Rates held.\n\nThank you.\n');
+    // Without the attributes (a repository made before them), the same clone converts the files.
+    await git.rm('.gitattributes').commit('no attributes');
+    const bare = windowsClone('windows-bare');
+    const w = await cli('validate', '--root', bare);
+    assert.equal(w.code, 1);
+    assert.match(
+      w.stderr,
+      /warning: \.gitattributes: git here would change the line endings of files under data\/ and periods\/ \(core\.autocrlf is true\)/,
+    );
+    assert.match(w.stderr, /error: periods\/2025-01\/notes\.mdx: 2025-01 is closed, but its notes changed since/);
+  });
 
   it('fails validate when a setting changes what its statements bill, naming the setting', async (t) => {
     const { repo } = await closed(t);

@@ -12,6 +12,7 @@ import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { lineEndingRisk } from '../repo/line-endings.ts';
 import { notesProblem } from '../repo/notes.ts';
 import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
 import { type PiIncrease, piIncreases } from '../report/increases.ts';
@@ -49,6 +50,14 @@ export async function validateRepository(
     findings.push(fromError(e));
     return null;
   });
+  const lineEndings = await lineEndingRisk(root);
+  if (lineEndings)
+    findings.push({
+      level: 'warning',
+      message: `git here would change the line endings of files under data/ and periods/ (${lineEndings}): exports are kept byte for byte, and closed periods are checked by their bytes`,
+      file: '.gitattributes',
+      hint: 'run `focus-billing init` in the repository (it adds data/** -text and periods/** -text to .gitattributes) and commit .gitattributes; files checked out converted already are restored by: git rm -r -q --cached data periods && git checkout HEAD -- data periods',
+    });
   const periodDirs = await periodFolders(layout.periodsDir(root));
   const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
   const reports = new Map<string, PeriodReport>();

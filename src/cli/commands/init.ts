@@ -8,6 +8,7 @@ import { CONFIG_TEMPLATE } from '../../config/template.ts';
 import { UserError } from '../../core/errors.ts';
 import { makeDir } from '../../core/make-dir.ts';
 import { dataInLfs } from '../../ingest/ingest.ts';
+import { writeExactAttributes } from '../../repo/line-endings.ts';
 import { jsonSchema, SCHEMA_NAMES } from '../json-schemas.ts';
 import { type Io, printJson } from '../output.ts';
 
@@ -65,6 +66,8 @@ export function registerInit(program: Command, io: Io): void {
         await git.init(['-b', 'main']);
         gitInit = true;
       }
+      // Exports and closed periods are kept byte for byte: no line-ending conversion (Windows' core.autocrlf).
+      if ((await writeExactAttributes(root)).created) created.push('.gitattributes');
       let lfs: { gitattributes: boolean; installed: boolean } | null = null;
       if (opts.lfs) lfs = await enableLfs(root, created);
       if (opts.json) {
