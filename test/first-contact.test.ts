@@ -193,6 +193,7 @@ describe('doctor', () => {
       'Node.js',
       'git',
       'billing repository',
+      'line endings',
       'browser (PDFs)',
       'DuckDB',
       'link secret',
@@ -206,6 +207,7 @@ describe('doctor', () => {
     assert.match(by.DuckDB.detail, /^v1\.\d+\.\d+ loads, and may use [\d.]+ [MG]iB of memory \(OCB_MEMORY_LIMIT changes it\)$/);
     assert.equal(by['link secret'].status, 'ok');
     assert.equal(by['.cache/'].status, 'ok');
+    assert.equal(by['line endings'].status, 'ok', 'init wrote .gitattributes');
 
     // A memory limit DuckDB cannot take is a setting to fix, not DuckDB to reinstall.
     process.env.OCB_MEMORY_LIMIT = 'lots';
@@ -230,6 +232,12 @@ describe('doctor', () => {
       nameless.detail,
       /, but git has no name and email address to commit with: commits \(ingest --commit, web app, demo\) would fail$/,
     );
+
+    // A .gitattributes that normalises text would store and check out exports changed.
+    await writeFile(join(root, '.gitattributes'), '* text=auto\n');
+    const eol = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'line endings');
+    assert.equal(eol.status, 'warning');
+    assert.match(eol.detail, /\(\.gitattributes gives data\/ text=auto\): closed periods would read as changed$/);
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {

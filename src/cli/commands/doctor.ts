@@ -17,6 +17,7 @@ import { makeDir } from '../../core/make-dir.ts';
 import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
 import { layout } from '../../repo/layout.ts';
+import { lineEndingRisk } from '../../repo/line-endings.ts';
 import { plainCopies } from '../../repo/plain-copy.ts';
 import { PACKAGE_ROOT } from '../../site/astro.ts';
 import { type Io, printJson } from '../output.ts';
@@ -107,6 +108,20 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
         fix: e.hint ?? 'fix config.yaml',
       });
     }
+  }
+
+  if (isRepo) {
+    const risk = await lineEndingRisk(root);
+    add(
+      risk
+        ? {
+            name: 'line endings',
+            status: 'warning',
+            detail: `git here would convert the line endings of files under data/ and periods/ (${risk}): closed periods would read as changed`,
+            fix: 'focus-billing init (it adds data/** -text and periods/** -text to .gitattributes), then commit .gitattributes',
+          }
+        : { name: 'line endings', status: 'ok', detail: 'git keeps data/ and periods/ byte for byte' },
+    );
   }
 
   // Loaded here: Playwright costs most of a second to import, and every other command starts without it.
