@@ -4,20 +4,37 @@
  * container): checked before anything is written, so that the refusal says what to set and the
  * repository is left as it was, not on a new branch with files staged and nothing committed.
  */
-import { simpleGit } from 'simple-git';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { UserError } from '../core/errors.ts';
+
+const run = promisify(execFile);
+
+/**
+ * Whom git commits as in `root` (`Name <email>`, by git's own rules: set, or found), or why it
+ * cannot: the author and the committer both need a name and an email address.
+ */
+export async function commitIdentity(root: string): Promise<{ ident: string } | { problem: string }> {
+  const cwd = existsSync(root) ? root : undefined;
+  let ident = '';
+  for (const v of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
+    try {
+      const { stdout } = await run('git', ['var', v], { cwd });
+      ident ||= stdout.trim().replace(/ \d+ [+-]\d{4}$/, ''); // without the timestamp
+    } catch (e) {
+      return {
+        problem: /^fatal: (.*)$/m.exec(String((e as { stderr?: string }).stderr ?? e))?.[1] ?? 'no name and email address to commit with',
+      };
+    }
+  }
+  return { ident };
+}
 
 /** The reason git could not commit in `root` for want of an identity, or null when it can. */
 export async function commitIdentityProblem(root: string): Promise<string | null> {
-  const git = simpleGit(root);
-  for (const v of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
-    const problem = await git.raw(['var', v]).then(
-      () => null,
-      (e: Error) => /^fatal: (.*)$/m.exec(e.message)?.[1] ?? 'no name and email address to commit with',
-    );
-    if (problem) return problem;
-  }
-  return null;
+  const who = await commitIdentity(root);
+  return 'problem' in who ? who.problem : null;
 }
 
 /** Refuses, before anything is written, a commit git would refuse for want of a name and email. */

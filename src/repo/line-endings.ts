@@ -36,15 +36,19 @@ export async function lineEndingRisk(root: string): Promise<string | null> {
   const out = await git.raw(['check-attr', 'text', 'eol', '--', ...PROBES]).catch(() => null);
   if (out === null) return null; // not a git repository: nothing to convert
   const value = (path: string, attr: string) => new RegExp(`^${path.replace(/[.*]/g, '\\$&')}: ${attr}: (.*)$`, 'm').exec(out)?.[1];
+  let unspecified = false;
   for (const path of PROBES) {
     const text = value(path, 'text');
     const eol = value(path, 'eol');
     if (text === 'unset') continue;
     if (text === 'set' || text === 'auto') return `.gitattributes gives ${path.split('/')[0]}/ text${text === 'auto' ? '=auto' : ''}`;
     if (eol && eol !== 'unspecified' && eol !== 'unset') return `.gitattributes gives ${path.split('/')[0]}/ eol=${eol}`;
-    const autocrlf = (await git.raw(['config', '--get', 'core.autocrlf']).catch(() => '')).trim().toLowerCase();
-    if (autocrlf === 'input') return 'core.autocrlf is input';
-    if (['true', 'yes', 'on', '1'].includes(autocrlf)) return 'core.autocrlf is true';
+    unspecified = true;
   }
+  // Left to git's settings: core.autocrlf, the same for every path, decides.
+  if (!unspecified) return null;
+  const autocrlf = (await git.raw(['config', '--get', 'core.autocrlf']).catch(() => '')).trim().toLowerCase();
+  if (autocrlf === 'input') return 'core.autocrlf is input';
+  if (['true', 'yes', 'on', '1'].includes(autocrlf)) return 'core.autocrlf is true';
   return null;
 }

@@ -16,6 +16,7 @@ import { ChecksFailed, UserError } from '../../core/errors.ts';
 import { makeDir } from '../../core/make-dir.ts';
 import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
+import { commitIdentity } from '../../repo/git-identity.ts';
 import { layout } from '../../repo/layout.ts';
 import { lineEndingRisk } from '../../repo/line-endings.ts';
 import { plainCopies } from '../../repo/plain-copy.ts';
@@ -70,10 +71,8 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
       fix: 'install git (Debian/Ubuntu: `sudo apt-get install git`; https://git-scm.com)',
     });
   else {
-    // Whom git would commit as, by git's own rules (a name and an email, set or found): what a commit needs.
-    const cwd = existsSync(root) ? root : undefined;
-    const author = await run('git', ['var', 'GIT_AUTHOR_IDENT'], cwd);
-    const ident = author && (await run('git', ['var', 'GIT_COMMITTER_IDENT'], cwd)) ? author.replace(/ \d+ [+-]\d{4}$/, '') : null;
+    const who = await commitIdentity(root);
+    const ident = 'ident' in who ? who.ident : null;
     add(
       ident
         ? { name: 'git', status: 'ok', detail: `${git.replace('git version ', '')}, commits as ${ident}` }
