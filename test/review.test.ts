@@ -234,6 +234,32 @@ describe('a billing month as a pull request', () => {
     assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
+  it("keeps a flags.yaml's Windows line breaks when another source's export adds flags to it", async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const lf = await readFile(path, 'utf8');
+    await writeFile(path, lf.replace(/\n/g, '\r\n'));
+    const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().flags.new, 1);
+    const text = await readFile(path, 'utf8');
+    assert.equal(text.split('\r\n').length, text.split('\n').length, 'every line break is \\r\\n');
+    // Every line that was there is still there, in order: a diff shows only the HPC flag.
+    const added = text.split('\r\n');
+    let at = 0;
+    for (const line of lf.split('\n')) {
+      at = added.indexOf(line, at) + 1;
+      assert.ok(at > 0, `kept, in order: ${line}`);
+    }
+    assert.ok(added.length > lf.split('\n').length, 'the HPC flag added lines');
+    assert.deepEqual(
+      (parse(text).flags as { source: string }[]).map((f) => f.source).sort(),
+      [...(parse(lf).flags as { source: string }[]).map((f) => f.source), 'hpc'].sort(),
+    );
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('refuses to commit, before writing anything, where git has no name for the author', async (t) => {
     const root = await scratchRepo(t);
     const git = simpleGit(root);

@@ -9,12 +9,25 @@ const HINT = 'status is one of pending, approved, rejected; see docs/REVIEWING.m
 
 export const flagsDisplay = (period: string) => relPath('periods', period, 'flags.yaml');
 
-/** A period's flags (none when it has no flags.yaml), and the sha256 of the file as read (for a read-modify-write). */
-export async function readFlagsWithHash(root: string, period: string): Promise<{ file: FlagsFile; sha256: string | null }> {
+/**
+ * A period's flags (none when it has no flags.yaml), the sha256 of the file as read (for a
+ * read-modify-write), and whether it has Windows line breaks (a rewrite keeps them).
+ */
+export async function readFlagsWithHash(root: string, period: string): Promise<{ file: FlagsFile; sha256: string | null; crlf: boolean }> {
   const display = flagsDisplay(period);
   const read = await readTextHashed(layout.flagsFile(root, period), display);
-  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null };
-  return { file: parseFlags(read.text, display), sha256: read.sha256 };
+  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null, crlf: false };
+  return { file: parseFlags(read.text, display), sha256: read.sha256, crlf: hasCrlf(read.text) };
+}
+
+/** Whether a flags.yaml was saved with Windows line breaks (\r\n), which a rewrite or an edit keeps. */
+export function hasCrlf(text: string): boolean {
+  return text.includes('\r\n');
+}
+
+/** Text written with \n, given the file's line breaks: \r\n throughout when `crlf`. */
+export function withLineBreaks(text: string, crlf: boolean): string {
+  return crlf ? text.replace(/\r?\n/g, '\r\n') : text;
 }
 
 export async function readFlags(root: string, period: string): Promise<FlagsFile> {

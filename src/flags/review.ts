@@ -12,7 +12,7 @@ import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { commitWrites } from '../repo/write.ts';
 import { editFlagsText, type FlagChange, type FlagNode, type Ids } from './edit.ts';
-import { flagsDisplay, readFlagsFile } from './file.ts';
+import { flagsDisplay, hasCrlf, readFlagsFile, withLineBreaks } from './file.ts';
 import { assignmentSchema, type Flag, type FlagStatus } from './schema.ts';
 
 export interface Decision {
@@ -164,9 +164,9 @@ export async function editFlags(root: string, period: string, ids: Ids, change: 
   const read = await readTextHashed(path, display);
   if (read === null) throw new UserError(`${display} does not exist`, { hint: 'ingest the period first' });
   // A file saved with Windows line breaks keeps them: edited with \n, written back with \r\n throughout.
-  const crlf = read.text.includes('\r\n');
+  const crlf = hasCrlf(read.text);
   const edit = editFlagsText(crlf ? read.text.replace(/\r\n/g, '\n') : read.text, display, ids, change);
-  const content = crlf ? edit.text.replace(/\n/g, '\r\n') : edit.text;
+  const content = withLineBreaks(edit.text, crlf);
   if (edit.changed.length > 0) await commitWrites([{ target: path, content, expect: { sha256: read.sha256, display } }]);
   return { period, changed: edit.changed, skipped: edit.skipped };
 }

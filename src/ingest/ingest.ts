@@ -15,7 +15,7 @@ import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
-import { flagsDisplay, formatFlags, readFlags, readFlagsWithHash } from '../flags/file.ts';
+import { flagsDisplay, formatFlags, readFlags, readFlagsWithHash, withLineBreaks } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
@@ -304,7 +304,8 @@ async function ingestParts(
     if (merged.flags.length > 0 || current.file.flags.length > 0) {
       // Its texts alone can be too many to write as one string (600 MB of resource names was).
       checkFlagsSize(config, period, flagsTextBytes(merged.flags), 'at least');
-      flagsText = formatFlags({ version: current.file.version, period, flags: merged.flags });
+      // A flags.yaml saved with Windows line breaks keeps them, so that its diff shows only what changed.
+      flagsText = withLineBreaks(formatFlags({ version: current.file.version, period, flags: merged.flags }), current.crlf);
       checkFlagsSize(config, period, Buffer.byteLength(flagsText));
     }
     if (options.dryRun) return report('dry-run', flagSummary);
