@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMap, isSeq, parse, parseDocument } from 'yaml';
 import { stringifyBlock } from '../src/core/yaml-block.ts';
-import { editFlagsText } from '../src/flags/edit.ts';
+import { dropFlagsText, editFlagsText } from '../src/flags/edit.ts';
 import { decide } from '../src/flags/review.ts';
 import { HOSTILE, random } from './yaml-texts.ts';
 
@@ -234,5 +234,49 @@ describe('deciding flags line by line', () => {
     assert.match(c.text, /^ {4}status: rejected # waiting on the PI$/m);
     assert.equal(parse(c.text).flags[0].note, 'commented');
     assert.equal(twice.text, `${FILE}    note: "second: with a colon"\n`);
+  });
+});
+
+describe("taking a source's flags out of flags.yaml", () => {
+  const withSource = (text: string, id: string, source: string) =>
+    text.replace(new RegExp(`(id: ${id}\\n(?: {4}.*\\n)*? {4}source: )aws`), `$1${source}`);
+  const mixed = withSource(FILE, 'bbbbbbbbbbbbbbbb', 'gcp');
+
+  it('cuts out their lines alone: comments, other flags and every other byte stay', () => {
+    const out = dropFlagsText(mixed, (f) => f.source === 'gcp');
+    assert.equal(out, FILE.replace(flag('bbbbbbbbbbbbbbbb', '    note: |-\n      two\n      lines\n'), ''));
+    assert.deepEqual(
+      parse(out as string).flags.map((f: { id: string }) => f.id),
+      ['aaaaaaaaaaaaaaaa', 'cccccccccccccccc'],
+    );
+    // A comment is written above what it is about: the one after the flag taken out stays, above the next.
+    assert.match(out as string, /# a reviewer's comment between flags\n {2}- id: cccccccccccccccc/);
+  });
+
+  it('keeps Windows line breaks, and leaves to a rewrite a layout it cannot cut, or a list left empty', () => {
+    const crlf = dropFlagsText(mixed.replace(/\n/g, '\r\n'), (f) => f.source === 'gcp');
+    assert.equal(crlf, (dropFlagsText(mixed, (f) => f.source === 'gcp') as string).replace(/\n/g, '\r\n'));
+    assert.equal(
+      dropFlagsText(FILE, (f) => f.source === 'aws'),
+      null,
+      'no flag would remain',
+    );
+    const flow = `version: 1\nperiod: 2025-01\nflags: [{ id: aaaaaaaaaaaaaaaa, source: gcp }, { id: bbbbbbbbbbbbbbbb, source: aws }]\n`;
+    assert.equal(
+      dropFlagsText(flow, (f) => f.source === 'gcp'),
+      null,
+    );
+    // A note whose last lines look like a comment is the flag's own: not left behind.
+    const noted = withSource(FILE, 'aaaaaaaaaaaaaaaa', 'gcp').replace(
+      '  # a reviewer',
+      '    note: |\n      see below\n      # not a comment: part of the note\n  # a reviewer',
+    );
+    const out = dropFlagsText(noted, (f) => f.source === 'gcp');
+    assert.ok(out !== null && !out.includes('part of the note'), String(out));
+    assert.deepEqual(
+      parse(out).flags.map((f: { id: string }) => f.id),
+      ['bbbbbbbbbbbbbbbb', 'cccccccccccccccc'],
+    );
+    assert.match(out, /^flags:\n {2}# a reviewer's comment between flags\n {2}- id: bbbbbbbbbbbbbbbb$/m);
   });
 });

@@ -12,6 +12,7 @@ import { registerJournal } from './commands/journal.ts';
 import { registerPeriods } from './commands/periods.ts';
 import { registerPrSummary } from './commands/pr-summary.ts';
 import { registerPreview } from './commands/preview.ts';
+import { registerRemove } from './commands/remove.ts';
 import { registerReview } from './commands/review.ts';
 import { registerValidate } from './commands/validate.ts';
 import { type Io, processIo, shownIo } from './output.ts';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   registerInit(program, io);
   registerConvert(program, io);
   registerIngest(program, io);
+  registerRemove(program, io);
   registerPeriods(program, io);
   registerGenerate(program, io);
   registerBuild(program, io);

@@ -59,6 +59,50 @@ export function editFlagsText(text: string, display: string, select: Ids, change
 }
 
 /**
+ * The text without the flags `drop` picks, in place: comments, order and every other flag stay
+ * byte for byte, so a PR diff shows only the lines taken out. Null when the file's layout does
+ * not allow it (then it is written anew), or when no flag would remain (`flags:` needs a list).
+ */
+export function dropFlagsText(text: string, drop: (flag: { source?: unknown }) => boolean): string | null {
+  const read = readFlagsYaml(text);
+  const before = (read?.value as { flags?: unknown[] } | undefined)?.flags;
+  const ranges = read?.ranges();
+  if (!Array.isArray(before) || !ranges || ranges.length !== before.length) return null;
+  const kept = before.filter((f) => !(isRecord(f) && drop(f)));
+  if (kept.length === 0) return null;
+  let out = '';
+  let at = 0;
+  before.forEach((f, i) => {
+    if (!(isRecord(f) && drop(f))) return;
+    const [start, end] = ranges[i] as [number, number];
+    out += text.slice(at, start);
+    // Comment lines after a flag's last line stay: a comment is written above what it is about.
+    at = start + ownLength(text.slice(start, end));
+  });
+  out += text.slice(at);
+  // Read back: the flags kept, exactly as they were, and nothing else changed in the value.
+  try {
+    const value = readFlagsYaml(out)?.value as { flags?: unknown[] } | undefined;
+    const want = { ...(read?.value as object), flags: kept };
+    return JSON.stringify(value) === JSON.stringify(want) ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How much of an item's lines is its own: up to the end of its last line that is not blank or a
+ * comment at most as indented as its keys (a line indented deeper is a block scalar's text).
+ */
+function ownLength(item: string): number {
+  const lines = item.split(/(?<=\n)/);
+  const keys = (/^ */.exec(item)?.[0].length ?? 0) + 2;
+  const between = (line: string) => /^\s*$/.test(line) || new RegExp(`^ {0,${keys}}#`).test(line);
+  while (lines.length > 1 && between(lines[lines.length - 1] as string)) lines.pop();
+  return lines.join('').length;
+}
+
+/**
  * The text's value, and where each flag's lines are (null for a layout the splice does not
  * handle): read by the block reader, or else by js-yaml's events. Null when neither reads it.
  */

@@ -37,15 +37,19 @@ export async function checkBranchName(root: string, name: string): Promise<strin
 }
 
 /** Checks, before anything is written, that the commit can be made; says on which branch. */
-export async function planCommit(root: string, target: { period: string; slug: string }, branch?: string): Promise<CommitPlan> {
+export async function planCommit(
+  root: string,
+  target: { period: string; slug: string; command?: 'ingest' | 'remove' },
+  branch?: string,
+): Promise<CommitPlan> {
   const git = simpleGit(root);
   if (!(await git.checkIsRepo().catch(() => false)))
     throw new UserError(`${root} is not a git repository`, { hint: 'run `git init` (or `focus-billing init`) first' });
   await checkCommitIdentity(root);
-  const name = branch ? await checkBranchName(root, branch) : `ingest/${target.period}-${target.slug}`;
+  const name = branch ? await checkBranchName(root, branch) : `${target.command ?? 'ingest'}/${target.period}-${target.slug}`;
   if ((await defaultBranches(git)).has(name))
     throw new UserError(`--commit never commits on the default branch (${name})`, {
-      hint: 'pass --branch <name> or leave it out for ingest/<period>-<source>',
+      hint: `pass --branch <name> or leave it out for ${target.command ?? 'ingest'}/<period>-<source>`,
     });
   const current = (await git.raw(['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => 'HEAD')).trim();
   if (current === name) return { branch: name, create: false };
@@ -81,12 +85,6 @@ export async function commitIngest(
   plan: CommitPlan,
   summary: CommitSummary,
 ): Promise<{ branch: string; commit: string }> {
-  const git = simpleGit(root);
-  if (plan.create) await git.checkoutLocalBranch(plan.branch);
-  const paths = [`data/${summary.period}`, `periods/${summary.period}/flags.yaml`].filter((p) => existsSync(join(root, p)));
-  await git.add(['-A', '--', ...paths]);
-  const staged = (await git.diff(['--cached', '--name-only'])).trim();
-  if (!staged) throw new UserError('nothing to commit: the files are already committed');
   const money = (v: string, c: string) => formatExactMoney(parseDecimal(v), c, config.billing.minor_units);
   const totals = summary.totals.map((t) => `${money(t.billed, t.currency)} ${t.currency}`).join(', ');
   const flagged = summary.totals.reduce((n, t) => n + t.flagged_rows, 0);
@@ -99,6 +97,27 @@ export async function commitIngest(
     ),
     ...Object.entries(summary.by_rule).map(([rule, n]) => `Flags ${rule}: ${n}`),
   ].join('\n');
-  const result = await git.commit([subject, body], paths);
+  return commitPaths(root, plan, [`data/${summary.period}`, `periods/${summary.period}/flags.yaml`], [subject, body]);
+}
+
+/**
+ * Commits the given paths as they are now (added, changed or removed) on the planned branch, and
+ * nothing else the working tree holds.
+ */
+export async function commitPaths(
+  root: string,
+  plan: CommitPlan,
+  paths: string[],
+  message: string[],
+): Promise<{ branch: string; commit: string }> {
+  const git = simpleGit(root);
+  if (plan.create) await git.checkoutLocalBranch(plan.branch);
+  // A path removed from the working tree is staged by what git still tracks under it.
+  const tracked = (await git.raw(['ls-files', '--', ...paths])).split('\n').filter(Boolean);
+  const given = [...new Set([...paths.filter((p) => existsSync(join(root, p))), ...tracked])];
+  if (given.length > 0) await git.add(['-A', '--', ...given]);
+  const staged = given.length > 0 ? (await git.diff(['--cached', '--name-only', '--', ...given])).trim() : '';
+  if (!staged) throw new UserError('nothing to commit: the files are already committed');
+  const result = await git.commit(message, given);
   return { branch: plan.branch, commit: result.commit };
 }

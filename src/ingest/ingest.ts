@@ -402,7 +402,7 @@ function countByRule(flags: Flag[]): Record<string, number> {
 }
 
 /** The files stored for a source and period: `<slug>.csv[.gz]` or its parts, in part order (or, where two exports were merged, all of them). */
-async function existingDataFiles(root: string, period: string, slug: string): Promise<string[]> {
+export async function existingDataFiles(root: string, period: string, slug: string): Promise<string[]> {
   const dir = layout.periodDataDir(root, period);
   const names = await readdir(dir).catch(() => [] as string[]);
   return names
@@ -432,7 +432,7 @@ async function refuseStoredElsewhere(root: string, period: string, slug: string,
         throw new UserError(
           `${part.input.display} is already stored as ${relPath('data', period, basename(other.path))}, another source's export: stored again, it would be billed twice`,
           {
-            hint: 'ingest each export once, as the source it came from; if the stored one is under the wrong source, git rm it (validate then lists its flags to remove) and ingest this one',
+            hint: `ingest each export once, as the source it came from; if the stored one is under the wrong source, take it out with its flags (focus-billing remove --period ${period} --source ${parseDataFileName(basename(other.path))?.slug}) and ingest this one`,
           },
         );
   }

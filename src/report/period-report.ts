@@ -103,7 +103,10 @@ export async function dataFileNames(root: string, period: string): Promise<strin
     throw new UserError(
       `${twice.files.map((f) => relPath('data', period, f.name)).join(' and ')} hold the same export${twice.files[0].slug === twice.files[1].slug ? ', as two parts of one' : ' under two sources'}; it would be billed twice`,
       {
-        hint: 'keep one copy, under the source it came from: remove the other with git rm (validate then lists its flags to remove)',
+        hint:
+          twice.files[0].slug === twice.files[1].slug
+            ? 'keep one copy: remove the other part with git rm, or ingest the export again, its parts in order, with --replace'
+            : `keep one copy, under the source it came from: take the other out, with its flags, by focus-billing remove --period ${period} --source <the wrong one>`,
         exitCode: 1,
       },
     );
