@@ -332,6 +332,60 @@ describe('a coordinator in the browser', () => {
     );
   });
 
+  it('removes an export imported under the wrong source, with its flags, and asks again for one git holds no copy of', async () => {
+    const git = simpleGit(repo);
+    const before = await flagsOf('2025-01');
+    const head = await git.revparse(['HEAD']);
+    for (const [file, source, commit] of [
+      ['azure_2025-01.csv', 'GCP', 'true'],
+      ['hpc_2025-01.csv', 'VMs', 'false'],
+    ] as const) {
+      const r = await importFile(join(SAMPLE, file), { source, commit });
+      assert.equal(r.status, 200, await r.text());
+    }
+    assert.ok((await flagsOf('2025-01')).some((f) => f.source === 'gcp'));
+    const page = await signedIn();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    await page.goto(new URL('/app/', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    // Never committed: removed only when asked a second time, and nothing is left to commit.
+    await page.getByRole('button', { name: 'Remove the VMs export of 2025-01' }).click();
+    const status = page.locator('#home-message [role="status"]');
+    await status.waitFor();
+    assert.equal(await status.innerText(), 'Removed data/2025-01/vms.csv and 1 flag.');
+    assert.equal(dialogs.length, 2);
+    assert.equal(
+      dialogs[1],
+      'data/2025-01/vms.csv is not committed as it is: git keeps no copy, so removing it would lose it.\n\nRemove it anyway? Only if you still have the export file.',
+    );
+    assert.equal(existsSync(join(repo, 'data/2025-01/vms.csv')), false);
+
+    await page.getByRole('button', { name: 'Remove the GCP export of 2025-01' }).click();
+    await page.locator('#home-message [role="status"]', { hasText: 'gcp.csv' }).waitFor();
+    assert.equal(
+      await page.locator('#home-message [role="status"]').innerText(),
+      'Removed data/2025-01/gcp.csv and 2 flags (committed on ingest/2025-01-gcp).',
+    );
+    assert.equal(
+      dialogs[2],
+      'Remove the GCP export of 2025-01 (data/2025-01/gcp.csv) and the charges it held for review, decisions included?',
+    );
+    assert.equal(existsSync(join(repo, 'data/2025-01/gcp.csv')), false);
+    assert.match((await git.log()).latest?.message ?? '', /^Remove GCP 2025-01: data\/2025-01\/gcp\.csv$/);
+    assert.deepEqual(await flagsOf('2025-01'), before, 'the flags are as they were before either import');
+    assert.equal(
+      (await git.raw(['diff', '--name-only', head])).trim(),
+      '',
+      'the working tree is as it was before either import: the GCP import and its removal are committed, and cancel out',
+    );
+    assert.equal((await git.log({ from: head, to: 'HEAD' })).total, 2);
+    await page.close();
+  });
+
   it('has pages with no accessibility violations (axe-core), in light and dark mode', async () => {
     const axe = await readFile(join(PROJECT, 'node_modules/axe-core/axe.min.js'), 'utf8');
     for (const scheme of ['light', 'dark'] as const) {

@@ -5,7 +5,7 @@
  * review, the repository lock) and lands in git. Who may use it: see security.ts.
  */
 import { existsSync } from 'node:fs';
-import { lstat, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,10 +17,11 @@ import { simpleGit } from 'simple-git';
 import { loadConfigLocated } from '../config/load.ts';
 import { checkPatterns, fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory } from '../config/pi-directory.ts';
-import type { Config } from '../config/schema.ts';
+import { type Config, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { type Database, withDatabase } from '../db/duckdb.ts';
+import { parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
 import { composeDigest } from '../email/compose.ts';
 import { readDeliveries } from '../email/deliveries.ts';
@@ -28,6 +29,7 @@ import { now, reviewer } from '../flags/decider.ts';
 import { assignFlag, decideFlags, loadAllFlags, type ReviewOutcome } from '../flags/review.ts';
 import type { Flag } from '../flags/schema.ts';
 import { defaultBranches } from '../ingest/commit.ts';
+import { removeExport } from '../ingest/remove.ts';
 import { checkCommitIdentity, commitIdentityProblem } from '../repo/git-identity.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
@@ -131,7 +133,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     handle(c, async () => {
       const config = (await loadConfigLocated(root)).data;
       const periods = [];
-      for (const period of await listPeriodsWithFlags(root)) {
+      for (const period of await listPeriods(root)) {
         const flags = await flagCache.get(period);
         const count = (status: string) => flags.filter((f) => f.status === status).length;
         periods.push({
@@ -140,6 +142,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
           pending: count('pending'),
           approved: count('approved'),
           rejected: count('rejected'),
+          exports: await storedExports(root, config, period),
         });
       }
       const git = simpleGit(root);
@@ -277,6 +280,31 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       kept.progress = undefined;
     }
   }
+
+  // An export imported under the wrong source or into the wrong month comes out, with its flags.
+  app.post('/api/exports/remove', (c) =>
+    handle(c, async () => {
+      const body = await jsonObject(c, 'expected a JSON body: { period, source, force, commit }');
+      if (typeof body.period !== 'string' || !isPeriod(body.period))
+        throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
+      if (typeof body.source !== 'string' || !body.source) throw new HttpError(400, 'source: the source the export is stored under');
+      const config = (await loadConfigLocated(root)).data;
+      // Committed where the app commits its other changes: the branch checked out, unless it is the default one.
+      const git = simpleGit(root);
+      const current = (await git.branchLocal().catch(() => null))?.current;
+      const branch = current && !(await defaultBranches(git)).has(current) ? current : undefined;
+      const report = await removeExport(config, {
+        root,
+        period: body.period,
+        source: body.source,
+        force: body.force === true,
+        commit: body.commit === false ? undefined : { branch },
+        lock: { say: () => {} },
+      });
+      site.rebuild();
+      return report;
+    }),
+  );
 
   // ── Review ─────────────────────────────────────────────────────────────────────────────
   app.get('/api/flags', (c) =>
@@ -455,6 +483,22 @@ async function repo<T>(
 /** Periods that have a flags.yaml. */
 async function listPeriodsWithFlags(root: string): Promise<string[]> {
   return (await loadAllFlagsPeriods(root)).sort();
+}
+
+/** Periods that hold data or have a flags.yaml. */
+async function listPeriods(root: string): Promise<string[]> {
+  const periods = new Set([...(await periodFolders(layout.dataDir(root))), ...(await loadAllFlagsPeriods(root))]);
+  return [...periods].sort();
+}
+
+/** The exports a period holds: each source's stored files, named as config.yaml names the source. */
+async function storedExports(root: string, config: Config, period: string): Promise<{ source: string; files: string[] }[]> {
+  const bySlug = new Map<string, string[]>();
+  for (const name of (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).sort()) {
+    const slug = parseDataFileName(name)?.slug;
+    if (slug !== undefined) bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
+  }
+  return [...bySlug].map(([slug, files]) => ({ source: config.sources.find((s) => sourceSlug(s) === slug)?.name ?? slug, files }));
 }
 
 async function loadAllFlagsPeriods(root: string): Promise<string[]> {

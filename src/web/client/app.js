@@ -133,12 +133,13 @@ async function home() {
   if (!s) return;
   view.replaceChildren(
     el('h2', {}, 'Periods'),
+    el('div', { id: 'home-message' }),
     s.periods.length === 0
       ? el('p', {}, 'No data yet. ', el('a', { href: '/app/import' }, 'Import a month'), ' to begin.')
       : el(
           'table',
           {},
-          head('Period', 'Status', { label: 'Pending flags', num: true }, 'Pages'),
+          head('Period', 'Status', { label: 'Pending flags', num: true }, 'Exports', 'Pages'),
           el(
             'tbody',
             {},
@@ -149,6 +150,33 @@ async function home() {
                 el('th', { scope: 'row' }, p.period),
                 el('td', {}, p.status),
                 el('td', { class: 'num' }, String(p.pending)),
+                el(
+                  'td',
+                  {},
+                  el(
+                    'ul',
+                    { class: 'exports' },
+                    p.exports.map((x) =>
+                      el(
+                        'li',
+                        {},
+                        el('span', { title: x.files.join(', ') }, x.source),
+                        p.status === 'open'
+                          ? el(
+                              'button',
+                              {
+                                type: 'button',
+                                class: 'small',
+                                'aria-label': `Remove the ${x.source} export of ${p.period}`,
+                                onclick: (e) => removeExport(p.period, x, e.currentTarget),
+                              },
+                              'remove',
+                            )
+                          : null,
+                      ),
+                    ),
+                  ),
+                ),
                 el(
                   'td',
                   {},
@@ -171,6 +199,44 @@ async function home() {
       '. It is rebuilt after every change made here.',
     ),
   );
+}
+
+/**
+ * Takes an export imported under the wrong source or month out of its period, with its flags, and
+ * commits that. A file git holds no copy of is removed only when asked again.
+ */
+async function removeExport(period, x, button) {
+  const files = x.files.map((f) => `data/${period}/${f}`).join(', ');
+  if (!confirm(`Remove the ${x.source} export of ${period} (${files}) and the charges it held for review, decisions included?`)) return;
+  const box = document.getElementById('home-message');
+  button.disabled = true;
+  const run = (force) => api('/api/exports/remove', { json: { period, source: x.source, force } });
+  try {
+    let r;
+    try {
+      r = await run(false);
+    } catch (e) {
+      if (!/git keeps no copy/.test(e.message) || !confirm(`${e.message}.\n\nRemove it anyway? Only if you still have the export file.`))
+        throw e;
+      r = await run(true);
+    }
+    state = null;
+    await home();
+    document
+      .getElementById('home-message')
+      .replaceChildren(
+        el(
+          'p',
+          { role: 'status' },
+          `Removed ${r.files.join(', ')} and ${r.flags.removed} flag${r.flags.removed === 1 ? '' : 's'}`,
+          r.committed ? ` (committed on ${r.committed.branch})` : '',
+          '.',
+        ),
+      );
+  } catch (e) {
+    button.disabled = false;
+    box.replaceChildren(errorBox(e));
+  }
 }
 
 // ── Import ──────────────────────────────────────────────────────────────────────────────────
