@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
@@ -143,6 +143,37 @@ describe('removing a stored export', () => {
     const changed = (await git.raw(['show', '--name-status', '--format=', 'HEAD'])).trim().split('\n');
     assert.deepEqual(changed, ['D\tdata/2025-01/gcp.csv', 'M\tperiods/2025-01/flags.yaml']);
     assert.deepEqual((await git.status()).not_added, ['README.txt'], 'the rest of the working tree is left as it was');
+  });
+
+  it("removes a month's only export as if it had never been ingested, and a folder left with a .DS_Store is no period", async (t) => {
+    const root = await scratchRepo(t);
+    const was = await snapshot(root);
+    // Into the wrong month by a mistyped --period: every row flagged period_mismatch.
+    const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--period', '2025-10', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const git = simpleGit(root);
+    await git.add('.');
+    await git.commit('October, by mistake');
+    const removed = await cli('remove', '--period', '2025-10', '--source', 'HPC', '--commit', '--root', root, '--json');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.json().flags.removed, 544);
+    assert.deepEqual(await snapshot(root), was);
+    assert.equal(existsSync(join(root, 'data/2025-10')) || existsSync(join(root, 'periods/2025-10')), false, 'no folder left');
+    assert.deepEqual((await git.raw(['show', '--name-status', '--format=', 'HEAD'])).trim().split('\n'), [
+      'D\tdata/2025-10/hpc.csv',
+      'D\tperiods/2025-10/flags.yaml',
+    ]);
+
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root)).code, 0);
+    await mkdir(join(root, 'data/2025-10'));
+    await writeFile(join(root, 'data/2025-10/.DS_Store'), 'Bud1');
+    const listed = await cli('periods', 'list', '--root', root, '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      listed.json().periods.map((p: { period: string }) => p.period),
+      ['2025-01'],
+    );
+    assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
   it('refuses a closed period, a source with nothing stored, and a month that is not one', async (t) => {

@@ -5,9 +5,11 @@
  *
  * It removes only what `ingest` stored for that source and period (the data files and their
  * `.original.json` records) and that source's flags. A file git does not hold as it is now (never
- * committed, or changed since) would be lost for good, so it is refused unless `--force`.
+ * committed, or changed since) would be lost for good, so it is refused unless `--force`. A
+ * month left with no export and no flag is left as it was before it was ingested: its flags.yaml
+ * (and empty folders) go too.
  */
-import { lstat, rm } from 'node:fs/promises';
+import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { type Config, sourceSlug } from '../config/schema.ts';
@@ -21,6 +23,7 @@ import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
 import { commitWrites } from '../repo/write.ts';
+import { isDataFileName } from '../report/period-report.ts';
 import { commitPaths, planCommit } from './commit.ts';
 import { existingDataFiles, findSource } from './ingest.ts';
 
@@ -94,8 +97,14 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     // The data goes first: a crash between the two leaves flags without their data, which
     // `validate` names (with what to remove), rather than data whose held charges were dropped.
     for (const f of present) await rm(f, { force: true });
-    if (read !== null && remaining !== undefined && remaining !== read.text)
+    const dataLeft = (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).some(isDataFileName);
+    if (read !== null && !dataLeft && flags.length === theirs.length) {
+      // The period's last export, and every flag was its own: the period is as it was before it was ingested.
+      await rm(layout.flagsFile(root, period), { force: true });
+      for (const dir of [layout.periodDir(root, period), layout.periodDataDir(root, period)]) await rmdir(dir).catch(() => {});
+    } else if (read !== null && remaining !== undefined && remaining !== read.text)
       await commitWrites([{ target: layout.flagsFile(root, period), content: remaining, expect: { sha256: read.sha256, display } }]);
+    else if (!dataLeft) await rmdir(layout.periodDataDir(root, period)).catch(() => {});
     report.outcome = 'removed';
     // An export never committed leaves nothing to commit once it is gone.
     const paths = [...report.files, display];

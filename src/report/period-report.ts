@@ -67,7 +67,23 @@ export interface PeriodReport extends StatementSet {
 }
 
 export async function listPeriods(root: string): Promise<string[]> {
-  return periodFolders(layout.dataDir(root));
+  const folders = await periodFolders(layout.dataDir(root));
+  // A folder left without an export (its last one removed, a Finder's .DS_Store behind) holds no
+  // period; one that cannot be read is kept, for its reader to say why.
+  const held = await Promise.all(
+    folders.map((p) =>
+      readdir(layout.periodDataDir(root, p)).then(
+        (names) => names.some(isDataFileName),
+        () => true,
+      ),
+    ),
+  );
+  return folders.filter((_, i) => held[i]);
+}
+
+/** A name a stored export's file ends with (whether or not it is well named: see dataFileNames). */
+export function isDataFileName(name: string): boolean {
+  return /\.(csv|csv\.gz|parquet)$/.test(name);
 }
 
 /** The names of a period's stored data files, checked: one export per source, each well named. */
@@ -77,7 +93,7 @@ export async function dataFileNames(root: string, period: string): Promise<strin
   // without a command's config (pr-summary's base) is looked at here too.
   const folder = await lstat(dir).catch(() => null);
   if (folder && !folder.isDirectory()) throw notAFile(relPath('data', period), folder.isSymbolicLink());
-  const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => /\.(csv|csv\.gz|parquet)$/.test(e.name));
+  const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => isDataFileName(e.name));
   const special = entries.find((e) => !e.isFile());
   if (special) throw notAFile(relPath('data', period, special.name), special.isSymbolicLink());
   const names = entries.map((e) => e.name).sort();
