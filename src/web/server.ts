@@ -35,6 +35,7 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
 import { periodStatus } from '../repo/period-file.ts';
+import { listPeriods as periodsWithData } from '../report/period-report.ts';
 import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
 import { validateRepository } from '../validate/validate.ts';
@@ -133,7 +134,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     handle(c, async () => {
       const config = (await loadConfigLocated(root)).data;
       const periods = [];
-      for (const period of await listPeriods(root)) {
+      for (const period of await periodsShown(root)) {
         const flags = await flagCache.get(period);
         const count = (status: string) => flags.filter((f) => f.status === status).length;
         periods.push({
@@ -486,8 +487,8 @@ async function listPeriodsWithFlags(root: string): Promise<string[]> {
 }
 
 /** Periods that hold data or have a flags.yaml. */
-async function listPeriods(root: string): Promise<string[]> {
-  const periods = new Set([...(await periodFolders(layout.dataDir(root))), ...(await loadAllFlagsPeriods(root))]);
+async function periodsShown(root: string): Promise<string[]> {
+  const periods = new Set([...(await periodsWithData(root)), ...(await loadAllFlagsPeriods(root))]);
   return [...periods].sort();
 }
 
