@@ -233,6 +233,19 @@ describe('doctor', () => {
       /, but git has no name and email address to commit with: commits \(ingest --commit, web app, demo\) would fail$/,
     );
 
+    // init's .gitattributes keeps the records byte for byte on any machine; without it, a Windows clone would convert them.
+    const lineEndings = async () =>
+      (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'line endings');
+    assert.equal((await lineEndings()).status, 'ok');
+    await simpleGit(root).rm('.gitattributes'); // as a repository made before init wrote them (git reads the index's copy otherwise)
+    const unsaid = await lineEndings();
+    assert.equal(unsaid.status, 'warning');
+    assert.match(
+      unsaid.detail,
+      /^git here keeps data\/ and periods\/ byte for byte, but \.gitattributes does not say it: a clone on Windows/,
+    );
+    assert.match(unsaid.fix, /^focus-billing init/);
+
     // A .gitattributes that normalises text would store and check out exports changed.
     await writeFile(join(root, '.gitattributes'), '* text=auto\n');
     const eol = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'line endings');

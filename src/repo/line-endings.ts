@@ -30,6 +30,18 @@ export async function writeExactAttributes(root: string): Promise<{ changed: boo
   return { changed: true, created: text === null };
 }
 
+/**
+ * Whether .gitattributes keeps git from converting data/ and periods/ wherever the repository is
+ * cloned (`-text` on both); null outside a git repository.
+ */
+export async function attributesExempt(root: string): Promise<boolean | null> {
+  const out = await simpleGit(root)
+    .raw(['check-attr', 'text', '--', ...PROBES])
+    .catch(() => null);
+  if (out === null) return null;
+  return PROBES.every((path) => out.includes(`${path}: text: unset\n`));
+}
+
 /** Why git in `root` would change the line endings of files under data/ or periods/, or null when it would not. */
 export async function lineEndingRisk(root: string): Promise<string | null> {
   const git = simpleGit(root);

@@ -18,7 +18,7 @@ import { withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
 import { commitIdentity } from '../../repo/git-identity.ts';
 import { layout } from '../../repo/layout.ts';
-import { lineEndingRisk } from '../../repo/line-endings.ts';
+import { attributesExempt, lineEndingRisk } from '../../repo/line-endings.ts';
 import { plainCopies } from '../../repo/plain-copy.ts';
 import { PACKAGE_ROOT } from '../../site/astro.ts';
 import { type Io, printJson } from '../output.ts';
@@ -110,6 +110,7 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
   }
 
   if (isRepo) {
+    const ATTRIBUTES_FIX = 'focus-billing init (it adds data/** -text and periods/** -text to .gitattributes), then commit .gitattributes';
     const risk = await lineEndingRisk(root);
     add(
       risk
@@ -117,9 +118,17 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
             name: 'line endings',
             status: 'warning',
             detail: `git here would convert the line endings of files under data/ and periods/ (${risk}): closed periods would read as changed`,
-            fix: 'focus-billing init (it adds data/** -text and periods/** -text to .gitattributes), then commit .gitattributes',
+            fix: ATTRIBUTES_FIX,
           }
-        : { name: 'line endings', status: 'ok', detail: 'git keeps data/ and periods/ byte for byte' },
+        : (await attributesExempt(root)) === false
+          ? {
+              name: 'line endings',
+              status: 'warning',
+              detail:
+                'git here keeps data/ and periods/ byte for byte, but .gitattributes does not say it: a clone on Windows (where core.autocrlf is true by default) would convert their line endings, and closed periods would read as changed',
+              fix: ATTRIBUTES_FIX,
+            }
+          : { name: 'line endings', status: 'ok', detail: 'git keeps data/ and periods/ byte for byte, on any machine (.gitattributes)' },
     );
   }
 
