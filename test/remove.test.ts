@@ -176,12 +176,38 @@ describe('removing a stored export', () => {
     assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
+  it('takes out the flags an export left behind when it was removed with git rm, as validate says', async (t) => {
+    const root = await mistaken(t);
+    const git = simpleGit(root);
+    await git.rm('data/2025-01/gcp.csv');
+    const v = await cli('validate', '--root', root);
+    assert.equal(v.code, 1);
+    assert.match(
+      v.stderr,
+      /error: periods\/2025-01\/flags\.yaml: flag [0-9a-f]{16} \(data\/2025-01\/gcp\.csv:\d+\) is of source gcp, which has no export stored in 2025-01\n {2}hint: take the flags out with `focus-billing remove --period 2025-01 --source gcp`/,
+    );
+    const r = await cli('remove', '--period', '2025-01', '--source', 'gcp', '--commit', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Removed the flags of GCP in 2025-01, whose export is no longer stored:\n {2}2 flags from periods\/2025-01\/flags\.yaml\n/,
+    );
+    assert.match((await git.log()).latest?.message ?? '', /^Remove GCP 2025-01: its flags \(2\), whose export is no longer stored$/);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+    const again = await cli('remove', '--period', '2025-01', '--source', 'gcp', '--root', root);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /^error: no GCP export is stored for 2025-01 \(nothing under data\/2025-01\/gcp\.\*\), and no flag of it/);
+  });
+
   it('refuses a closed period, a source with nothing stored, and a month that is not one', async (t) => {
     const root = await mistaken(t);
     const was = await snapshot(root);
     const none = await cli('remove', '--period', '2025-01', '--source', 'Storage', '--root', root);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /^error: no Storage export is stored for 2025-01 \(nothing under data\/2025-01\/storage\.\*\)/);
+    assert.match(
+      none.stderr,
+      /^error: no Storage export is stored for 2025-01 \(nothing under data\/2025-01\/storage\.\*\), and no flag of it/,
+    );
     const unknown = await cli('remove', '--period', '2025-01', '--source', 'Oracle', '--root', root);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^error: unknown source "Oracle": expected one of/);

@@ -59,19 +59,23 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
   const apply = async (): Promise<RemoveReport> => {
     await assertOpen(root, period, 'remove an export from it');
     const stored = await existingDataFiles(root, period, slug);
-    if (stored.length === 0)
-      throw new UserError(`no ${name} export is stored for ${period} (nothing under ${relPath('data', period, `${slug}.*`)})`, {
-        hint: `\`focus-billing periods show ${period}\` lists what the period holds`,
-      });
+    const display = flagsDisplay(period);
+    const read = await readTextHashed(layout.flagsFile(root, period), display);
+    const flags = read === null ? [] : parseFlags(read.text, display).flags;
+    const theirs = flags.filter((f) => f.source === slug);
+    // Flags left without their export (a git rm, an interrupted remove) come out alone.
+    if (stored.length === 0 && theirs.length === 0)
+      throw new UserError(
+        `no ${name} export is stored for ${period} (nothing under ${relPath('data', period, `${slug}.*`)}), and no flag of it`,
+        {
+          hint: `\`focus-billing periods show ${period}\` lists what the period holds`,
+        },
+      );
     const files = [...stored, ...stored.map((f) => `${f}${ORIGINAL_SUFFIX}`)];
     const shown = (f: string) => relPath('data', period, basename(f));
     const present = await presentFiles(files);
     if (!options.force) await refuseUnkept(root, present.map(shown));
 
-    const display = flagsDisplay(period);
-    const read = await readTextHashed(layout.flagsFile(root, period), display);
-    const flags = read === null ? [] : parseFlags(read.text, display).flags;
-    const theirs = flags.filter((f) => f.source === slug);
     const pending = theirs.filter((f) => f.status === 'pending' && !f.assign && !f.note).length;
     const report: RemoveReport = {
       outcome: 'dry-run',
@@ -109,7 +113,8 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     // An export never committed leaves nothing to commit once it is gone.
     const paths = [...report.files, display];
     if (plan && (await uncommitted(root, paths)).length > 0) {
-      const subject = `Remove ${name} ${period}: ${report.files.filter((f) => !f.endsWith(ORIGINAL_SUFFIX)).join(', ')}`;
+      const removed = report.files.filter((f) => !f.endsWith(ORIGINAL_SUFFIX));
+      const subject = `Remove ${name} ${period}: ${removed.length > 0 ? removed.join(', ') : `its flags (${theirs.length}), whose export is no longer stored`}`;
       const body = [
         ...report.files.map((f) => `Removed: ${f}`),
         `Flags removed: ${theirs.length} (${report.flags.decided} with a decision, note or assignment)`,
@@ -186,6 +191,7 @@ async function committedText(root: string, path: string): Promise<string | null>
  * git repository, or before its first commit.
  */
 async function uncommitted(root: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return []; // no pathspec would mean the whole tree
   const git = simpleGit(root);
   if (!(await git.checkIsRepo().catch(() => false))) return paths;
   if (!(await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim()) return paths;

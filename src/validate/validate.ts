@@ -164,12 +164,19 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
   for (const f of report.flags) {
     seen.add(f.id);
     const want = expected.get(f.id);
-    if (!want) {
+    if (!want && !exportOf(f.source)) {
+      out.push({
+        level: 'error',
+        message: `flag ${f.id} (${f.file}:${f.line}) is of source ${f.source}, which has no export stored in ${period}`,
+        file,
+        hint: `take the flags out with \`focus-billing remove --period ${period} --source ${f.source}\`, or ingest that source's export again`,
+      });
+    } else if (!want) {
       out.push({
         level: 'error',
         message: `flag ${f.id} (${f.file}:${f.line}) matches no flagged charge in the data: the data changed, the config's rules changed, or the id was edited`,
         file,
-        hint: `re-run \`focus-billing ingest ${exportOf(f.source) || f.file} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
+        hint: `re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
       });
     } else if (want.source !== f.source) {
       out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.data}`, file });

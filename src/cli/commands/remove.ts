@@ -64,8 +64,12 @@ Examples (an AWS export ingested as GCP by mistake):
 }
 
 export function describeRemove(r: RemoveReport): string {
+  const what =
+    r.files.length > 0
+      ? `the ${r.source} export of ${r.period}`
+      : `the flags of ${r.source} in ${r.period}, whose export is no longer stored`;
   const lines = [
-    `${r.outcome === 'dry-run' ? 'Dry run, nothing removed: would remove' : 'Removed'} the ${r.source} export of ${r.period}:`,
+    `${r.outcome === 'dry-run' ? 'Dry run, nothing removed: would remove' : 'Removed'} ${what}:`,
     ...r.files.map((f) => `  ${f}`),
   ];
   if (r.flags.removed === 0) lines.push(`  no flags in periods/${r.period}/flags.yaml`);
