@@ -143,6 +143,10 @@ describe('removing a stored export', () => {
     const changed = (await git.raw(['show', '--name-status', '--format=', 'HEAD'])).trim().split('\n');
     assert.deepEqual(changed, ['D\tdata/2025-01/gcp.csv', 'M\tperiods/2025-01/flags.yaml']);
     assert.deepEqual((await git.status()).not_added, ['README.txt'], 'the rest of the working tree is left as it was');
+    // The pull request's summary shows the file removed with the rows it held, and GCP's total gone.
+    const summary = await cli('pr-summary', '--base', 'main', '--root', root, '--json');
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.deepEqual(summary.json().data_files, [{ path: 'data/2025-01/gcp.csv', change: 'removed', period: '2025-01', rows: 520 }]);
   });
 
   it("removes a month's only export as if it had never been ingested, and a folder left with a .DS_Store is no period", async (t) => {

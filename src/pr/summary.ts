@@ -303,7 +303,8 @@ const add = (m: Amounts, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v)
 
 function summarize(input: SummaryInput): PrSummary {
   const files = input.changes.map((c) => {
-    const rows = input.after
+    // A removed file's rows are those it held.
+    const rows = (c.change === 'removed' ? input.before : input.after)
       .get(c.period)
       ?.sources.filter((s) => s.file === c.path)
       .reduce((n, s) => n + s.rows, 0);
