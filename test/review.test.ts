@@ -20,6 +20,16 @@ async function flags(root: string, period = '2025-01') {
   return parse(await readFile(join(root, 'periods', period, 'flags.yaml'), 'utf8')).flags as any[];
 }
 
+/** January's AWS flags in a scratch repository, saved with Windows line breaks; and the file as ingest wrote it. */
+async function windowsFlags(t: Parameters<typeof scratchRepo>[0]): Promise<{ root: string; path: string; lf: string }> {
+  const root = await scratchRepo(t);
+  assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+  const path = join(root, 'periods/2025-01/flags.yaml');
+  const lf = await readFile(path, 'utf8');
+  await writeFile(path, lf.replace(/\n/g, '\r\n'));
+  return { root, path, lf };
+}
+
 describe('a billing month as a pull request', () => {
   before(async () => {
     repo = await makeRepo();
@@ -217,11 +227,7 @@ describe('a billing month as a pull request', () => {
   });
 
   it("keeps a flags.yaml's Windows line breaks when it records a decision", async (t) => {
-    const root = await scratchRepo(t);
-    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
-    const path = join(root, 'periods/2025-01/flags.yaml');
-    const lf = await readFile(path, 'utf8');
-    await writeFile(path, lf.replace(/\n/g, '\r\n'));
+    const { root, path, lf } = await windowsFlags(t);
     const [flag] = parse(lf).flags as { id: string }[];
     const r = await cli('review', 'reject', flag?.id as string, '--note', 'not ours\nsee ticket 12', '--root', root);
     assert.equal(r.code, 0, r.stderr);
@@ -235,11 +241,7 @@ describe('a billing month as a pull request', () => {
   });
 
   it("keeps a flags.yaml's Windows line breaks when another source's export adds flags to it", async (t) => {
-    const root = await scratchRepo(t);
-    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
-    const path = join(root, 'periods/2025-01/flags.yaml');
-    const lf = await readFile(path, 'utf8');
-    await writeFile(path, lf.replace(/\n/g, '\r\n'));
+    const { root, path, lf } = await windowsFlags(t);
     const r = await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root, '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json().flags.new, 1);
