@@ -28,7 +28,7 @@ export function registerRemove(program: Command, io: Io): void {
       .option('--dry-run', 'say what would be removed, remove nothing')
       .option('--force', 'remove files git holds no copy of (never committed, or changed since)')
       .option('--commit', 'commit the removal on a branch remove/<period>-<source> (never the default branch)')
-      .option('--branch <name>', 'with --commit: the branch to commit on')
+      .option('--branch <name>', 'with --commit: the branch to commit on (name the one checked out to add the removal to its pull request)')
       .option('--json', 'print the report as JSON'),
   )
     .addHelpText(
