@@ -37,7 +37,9 @@ export function registerRemove(program: Command, io: Io): void {
 It removes data/<period>/<source>.* (every part, and the records of compressed files) and that
 source's flags from periods/<period>/flags.yaml, decisions included. Nothing else is touched. A
 closed period is refused (reopen it first). A file git holds no copy of is refused unless --force:
-removing it would lose it, so keep the export to ingest it again.
+removing it would lose it, so keep the export to ingest it again. Flags whose export is gone
+already (git rm) are taken out alone; a month left with no export and no flag is left as it was
+before it was ingested.
 Exit codes: 0 ok, 2 invalid input (nothing removed).
 
 Examples (an AWS export ingested as GCP by mistake):
