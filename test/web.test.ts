@@ -332,7 +332,7 @@ describe('a coordinator in the browser', () => {
     );
   });
 
-  it('removes an export imported under the wrong source, with its flags, and asks again for one git holds no copy of', async () => {
+  it('removes an export imported under the wrong source, with its flags, asks again for one git holds no copy of, and takes out flags left without their export', async () => {
     const git = simpleGit(repo);
     const before = await flagsOf('2025-01');
     const head = await git.revparse(['HEAD']);
@@ -376,13 +376,24 @@ describe('a coordinator in the browser', () => {
     );
     assert.equal(existsSync(join(repo, 'data/2025-01/gcp.csv')), false);
     assert.match((await git.log()).latest?.message ?? '', /^Remove GCP 2025-01: data\/2025-01\/gcp\.csv$/);
+    // Flags whose export went by git rm are listed alone, and taken out.
+    assert.equal((await importFile(join(SAMPLE, 'azure_2025-01.csv'), { source: 'GCP', commit: 'true' })).status, 200);
+    await git.rm('data/2025-01/gcp.csv');
+    await git.commit('gcp.csv removed by hand');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.locator('ul.exports').first().innerText(), 'AWS\nremove\nGCP (flags only)\nremove');
+    await page.getByRole('button', { name: 'Remove the flags of GCP in 2025-01' }).click();
+    await page.locator('#home-message [role="status"]', { hasText: '2 flags' }).waitFor();
+    assert.equal(await page.locator('#home-message [role="status"]').innerText(), 'Removed 2 flags (committed on ingest/2025-01-gcp).');
+    assert.equal(dialogs[3], 'Remove the flags of GCP in 2025-01? Its export is no longer stored.');
     assert.deepEqual(await flagsOf('2025-01'), before, 'the flags are as they were before either import');
     assert.equal(
       (await git.raw(['diff', '--name-only', head])).trim(),
       '',
       'the working tree is as it was before either import: the GCP import and its removal are committed, and cancel out',
     );
-    assert.equal((await git.log({ from: head, to: 'HEAD' })).total, 2);
+    assert.equal((await git.log({ from: head, to: 'HEAD' })).total, 5);
     await page.close();
   });
 

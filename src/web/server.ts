@@ -143,7 +143,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
           pending: count('pending'),
           approved: count('approved'),
           rejected: count('rejected'),
-          exports: await storedExports(root, config, period),
+          exports: await storedExports(root, config, period, flags),
         });
       }
       const git = simpleGit(root);
@@ -493,12 +493,14 @@ async function periodsShown(root: string): Promise<string[]> {
 }
 
 /** The exports a period holds: each source's stored files, named as config.yaml names the source. */
-async function storedExports(root: string, config: Config, period: string): Promise<{ source: string; files: string[] }[]> {
+async function storedExports(root: string, config: Config, period: string, flags: Flag[]): Promise<{ source: string; files: string[] }[]> {
   const bySlug = new Map<string, string[]>();
   for (const name of (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).sort()) {
     const slug = parseDataFileName(name)?.slug;
     if (slug !== undefined) bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
   }
+  // A source whose flags outlived its export (a git rm): listed with no files, so that they can be taken out.
+  for (const f of flags) if (!bySlug.has(f.source)) bySlug.set(f.source, []);
   return [...bySlug].map(([slug, files]) => ({ source: config.sources.find((s) => sourceSlug(s) === slug)?.name ?? slug, files }));
 }
 

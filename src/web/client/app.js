@@ -160,14 +160,20 @@ async function home() {
                       el(
                         'li',
                         {},
-                        el('span', { title: x.files.join(', ') }, x.source),
+                        el(
+                          'span',
+                          { title: x.files.join(', ') || 'flags whose export is no longer stored' },
+                          x.files.length ? x.source : `${x.source} (flags only)`,
+                        ),
                         p.status === 'open'
                           ? el(
                               'button',
                               {
                                 type: 'button',
                                 class: 'small',
-                                'aria-label': `Remove the ${x.source} export of ${p.period}`,
+                                'aria-label': x.files.length
+                                  ? `Remove the ${x.source} export of ${p.period}`
+                                  : `Remove the flags of ${x.source} in ${p.period}`,
                                 onclick: (e) => removeExport(p.period, x, e.currentTarget),
                               },
                               'remove',
@@ -207,7 +213,10 @@ async function home() {
  */
 async function removeExport(period, x, button) {
   const files = x.files.map((f) => `data/${period}/${f}`).join(', ');
-  if (!confirm(`Remove the ${x.source} export of ${period} (${files}) and the charges it held for review, decisions included?`)) return;
+  const question = files
+    ? `Remove the ${x.source} export of ${period} (${files}) and the charges it held for review, decisions included?`
+    : `Remove the flags of ${x.source} in ${period}? Its export is no longer stored.`;
+  if (!confirm(question)) return;
   const box = document.getElementById('home-message');
   button.disabled = true;
   const run = (force) => api('/api/exports/remove', { json: { period, source: x.source, force } });
@@ -228,7 +237,7 @@ async function removeExport(period, x, button) {
         el(
           'p',
           { role: 'status' },
-          `Removed ${r.files.join(', ')} and ${r.flags.removed} flag${r.flags.removed === 1 ? '' : 's'}`,
+          `Removed ${r.files.length > 0 ? `${r.files.join(', ')} and ` : ''}${r.flags.removed} flag${r.flags.removed === 1 ? '' : 's'}`,
           r.committed ? ` (committed on ${r.committed.branch})` : '',
           '.',
         ),
