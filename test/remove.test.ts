@@ -130,7 +130,10 @@ describe('removing a stored export', () => {
     await writeFile(path, `${committed}# a reviewer's note, not yet committed\n`);
     const refused = await cli('remove', '--period', '2025-01', '--source', 'GCP', '--commit', '--root', root);
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /^error: periods\/2025-01\/flags\.yaml has changes that are not committed: --commit would commit them/);
+    assert.match(
+      refused.stderr,
+      /^error: periods\/2025-01\/flags\.yaml has changes that are not committed, which a commit of the removal would carry unsaid/,
+    );
     assert.ok(existsSync(join(root, 'data/2025-01/gcp.csv')), 'nothing removed');
     await writeFile(path, committed);
 

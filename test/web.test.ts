@@ -394,6 +394,26 @@ describe('a coordinator in the browser', () => {
       'the working tree is as it was before either import: the GCP import and its removal are committed, and cancel out',
     );
     assert.equal((await git.log({ from: head, to: 'HEAD' })).total, 5);
+
+    // With another import not yet committed, the removal is not committed either, when asked.
+    assert.equal((await importFile(join(SAMPLE, 'azure_2025-01.csv'), { source: 'GCP', commit: 'true' })).status, 200);
+    assert.equal((await importFile(join(SAMPLE, 'hpc_2025-01.csv'), { source: 'VMs', commit: 'false' })).status, 200);
+    const committedBefore = await git.revparse(['HEAD']);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.getByRole('button', { name: 'Remove the GCP export of 2025-01' }).click();
+    await page.locator('#home-message [role="status"]', { hasText: 'gcp.csv' }).waitFor();
+    assert.equal(await page.locator('#home-message [role="status"]').innerText(), 'Removed data/2025-01/gcp.csv and 2 flags.');
+    assert.match(
+      dialogs[5] as string,
+      /^periods\/2025-01\/flags\.yaml has changes that are not committed, which a commit of the removal would carry unsaid\.\n\nRemove it without committing\?/,
+    );
+    assert.equal(await git.revparse(['HEAD']), committedBefore, 'nothing committed');
+    await page.getByRole('button', { name: 'Remove the VMs export of 2025-01' }).click();
+    await page.locator('#home-message [role="status"]', { hasText: 'vms.csv' }).waitFor();
+    assert.deepEqual(await flagsOf('2025-01'), before);
+    await git.commit('GCP removed again', ['data/2025-01', 'periods/2025-01/flags.yaml']);
+    assert.equal((await git.raw(['diff', '--name-only', head])).trim(), '');
     await page.close();
   });
 

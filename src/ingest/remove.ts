@@ -93,8 +93,8 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
       const same =
         committed === null ? flags.length === theirs.length : withoutSource(committed, `HEAD:${display}`, period, slug) === remaining;
       if (!same)
-        throw new UserError(`${display} has changes that are not committed: --commit would commit them with the removal`, {
-          hint: 'commit them first (or leave out --commit and commit by hand)',
+        throw new UserError(`${display} has changes that are not committed, which a commit of the removal would carry unsaid`, {
+          hint: 'commit them first, or remove without committing (leave out --commit) and commit it all by hand',
         });
     }
 

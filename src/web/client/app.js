@@ -219,16 +219,23 @@ async function removeExport(period, x, button) {
   if (!confirm(question)) return;
   const box = document.getElementById('home-message');
   button.disabled = true;
-  const run = (force) => api('/api/exports/remove', { json: { period, source: x.source, force } });
-  try {
-    let r;
+  const run = (force, commit) => api('/api/exports/remove', { json: { period, source: x.source, force, commit } });
+  // A refusal the coordinator can answer (a file git holds no copy of; other changes a commit would carry) is asked about.
+  const attempt = async (force, commit) => {
     try {
-      r = await run(false);
+      return await run(force, commit);
     } catch (e) {
-      if (!/git keeps no copy/.test(e.message) || !confirm(`${e.message}.\n\nRemove it anyway? Only if you still have the export file.`))
-        throw e;
-      r = await run(true);
+      if (!force && /git keeps no copy/.test(e.message)) {
+        if (confirm(`${e.message}.\n\nRemove it anyway? Only if you still have the export file.`)) return attempt(true, commit);
+      } else if (commit && /a commit of the removal would carry/.test(e.message)) {
+        if (confirm(`${e.message}.\n\nRemove it without committing? It stays in the working tree, to commit with those changes.`))
+          return attempt(force, false);
+      }
+      throw e;
     }
+  };
+  try {
+    const r = await attempt(false, true);
     state = null;
     await home();
     document
