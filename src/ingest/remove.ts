@@ -98,6 +98,12 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
         });
     }
 
+    // flags.yaml as it was read, or nothing is removed (an editor's save meanwhile; commands wait on the lock).
+    if ((await readTextHashed(layout.flagsFile(root, period), display))?.sha256 !== read?.sha256)
+      throw new UserError(`${display} changed while this command ran: nothing was removed`, {
+        hint: 'another command or an editor changed it; run the command again',
+        exitCode: 1,
+      });
     // The data goes first: a crash between the two leaves flags without their data, which
     // `validate` names (with what to remove), rather than data whose held charges were dropped.
     for (const f of present) await rm(f, { force: true });
