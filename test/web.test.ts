@@ -155,7 +155,7 @@ describe('the app refuses', () => {
 
   it('a JSON body that is not an object (null, a list, a number), or a period that is not text: 400, writing nothing', async () => {
     const before = await snapshot(repo);
-    for (const path of ['/api/flags/decide', '/api/import/preview', '/api/import/run'])
+    for (const path of ['/api/flags/decide', '/api/import/preview', '/api/import/run', '/api/exports/remove'])
       for (const body of ['null', '[1]', '7', '"x"', '{']) {
         const r = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         assert.equal(r.status, 400, `${path} ${body}`);
@@ -171,6 +171,19 @@ describe('the app refuses', () => {
     });
     assert.equal(listed.status, 400);
     assert.match((await listed.json()).error.message, /^period \["2025-12"\]: expected YYYY-MM/);
+    for (const [body, message] of [
+      [{ period: ['2025-01'], source: 'AWS' }, /^period \["2025-01"\]: expected YYYY-MM/],
+      [{ period: '2025-01', source: ['AWS'] }, /^source: the source the export is stored under/],
+      [{ period: '2025-01', source: 'Oracle' }, /^unknown source "Oracle"/],
+    ] as const) {
+      const r = await call('/api/exports/remove', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match((await r.json()).error.message, message);
+    }
     assert.deepEqual(await snapshot(repo), before);
   });
 
@@ -528,7 +541,7 @@ describe('the API for scripts', () => {
     assert.equal(existsSync(join(repo, '.cache', 'write.lock')), false);
   });
 
-  it('refuses a decision in a closed period (409), changing nothing', async () => {
+  it('refuses a decision or a removal in a closed period (409), changing nothing', async () => {
     const pending = (await flagsOf('2025-12')).filter((f) => f.status === 'pending');
     for (const f of pending) await cli('review', 'reject', f.id, '--note', 'closing the month', '--root', repo);
     await simpleGit(repo).add('.').commit('decisions');
@@ -543,6 +556,17 @@ describe('the API for scripts', () => {
     assert.equal(r.status, 409);
     assert.match((await r.json()).error.message, /2025-12 is closed/);
     assert.equal(await flagsText('2025-12'), before);
+    // Nor can an export come out of it.
+    const data = await snapshot(repo, ['data/2025-12']);
+    const removal = await call('/api/exports/remove', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ period: '2025-12', source: 'HPC' }),
+    });
+    assert.equal(removal.status, 409);
+    assert.match((await removal.json()).error.message, /2025-12 is closed .*: cannot remove an export from it/);
+    assert.deepEqual(await snapshot(repo, ['data/2025-12']), data);
+    assert.ok(Object.keys(data).length > 0);
   });
 });
 
