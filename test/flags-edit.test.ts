@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMap, isSeq, parse, parseDocument } from 'yaml';
 import { stringifyBlock } from '../src/core/yaml-block.ts';
-import { dropFlagsText, editFlagsText } from '../src/flags/edit.ts';
+import { dropFlagsText, editFlagsText, replaceFlagsText } from '../src/flags/edit.ts';
 import { decide } from '../src/flags/review.ts';
 import { HOSTILE, random } from './yaml-texts.ts';
 
@@ -251,6 +251,26 @@ describe("taking a source's flags out of flags.yaml", () => {
     );
     // A comment is written above what it is about: the one after the flag taken out stays, above the next.
     assert.match(out as string, /# a reviewer's comment between flags\n {2}- id: cccccccccccccccc/);
+  });
+
+  it("puts a source's new flags at the end of the list, in the file's line breaks, the rest as it was", () => {
+    const items = flag('dddddddddddddddd').replace('source: aws', 'source: gcp');
+    const out = replaceFlagsText(mixed, (f) => f.source === 'gcp', items);
+    assert.equal(out, `${dropFlagsText(mixed, (f) => f.source === 'gcp')}${items}`);
+    const crlf = replaceFlagsText(mixed.replace(/\n/g, '\r\n'), (f) => f.source === 'gcp', items.replace(/\n/g, '\r\n'));
+    assert.equal(crlf, (out as string).replace(/\n/g, '\r\n'));
+    // Every flag replaced: the list is the new ones alone, after the comments.
+    const all = replaceFlagsText(FILE, (f) => f.source === 'aws', items);
+    assert.deepEqual(
+      parse(all as string).flags.map((f: { id: string }) => f.id),
+      ['dddddddddddddddd'],
+    );
+    assert.match(all as string, /^# header comment\n/);
+    // Another key after the list: the read-back sees the items land in the wrong place, and says so.
+    assert.equal(
+      replaceFlagsText(`${mixed}extra: 1\n`, (f) => f.source === 'gcp', items),
+      null,
+    );
   });
 
   it('keeps Windows line breaks, and leaves to a rewrite a layout it cannot cut, or a list left empty', () => {

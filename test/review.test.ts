@@ -262,6 +262,46 @@ describe('a billing month as a pull request', () => {
     assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
+  it("keeps a reviewer's comments in flags.yaml, and every other source's flag as written, when another export is ingested", async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const written = await readFile(path, 'utf8');
+    // Comments a reviewer adds by hand, above a flag and inside one.
+    const commented = written
+      .replace('flags:\n', 'flags:\n  # GPU flags: asked Dr Nguyen, ticket 4411\n')
+      .replace(/(\n {4}rule: invalid_tags\n)/, '$1    # the tags are cut off in the export; AWS case 17\n');
+    assert.notEqual(commented, written);
+    await writeFile(path, commented);
+    for (const [file, source] of [
+      ['hpc_2025-01.csv', 'HPC'],
+      ['vms_2025-01.csv', 'VMs'],
+    ]) {
+      const r = await cli('ingest', join(SAMPLE, file as string), '--source', source as string, '--root', root);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const text = await readFile(path, 'utf8');
+    assert.ok(text.startsWith(commented), 'the AWS flags and both comments are as they were, the new flags after them');
+    const flags = parse(text).flags as { source: string }[];
+    assert.deepEqual(
+      flags.map((f) => f.source),
+      [...(parse(written).flags as { source: string }[]).map((f) => f.source), 'hpc', 'vms'],
+    );
+    // Replacing one source's export leaves the others' lines, and the comments, alone.
+    const replaced = await cli(
+      'ingest',
+      join(SAMPLE, 'hpc_2025-12.csv'),
+      ...['--source', 'HPC', '--period', '2025-01', '--replace', '--root', root, '--json'],
+    );
+    assert.equal(replaced.code, 0, replaced.stderr);
+    const after = await readFile(path, 'utf8');
+    assert.ok(after.startsWith(commented));
+    const sources = (parse(after).flags as { source: string }[]).map((f) => f.source);
+    assert.equal(sources.filter((s) => s === 'hpc').length, replaced.json().flags.total, "the HPC flags are the new export's alone");
+    assert.equal(sources.at(-1), 'hpc', "the new export's flags come last");
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('refuses to commit, before writing anything, where git has no name for the author', async (t) => {
     const root = await scratchRepo(t);
     const git = simpleGit(root);

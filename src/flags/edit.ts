@@ -64,12 +64,24 @@ export function editFlagsText(text: string, display: string, select: Ids, change
  * not allow it (then it is written anew), or when no flag would remain (`flags:` needs a list).
  */
 export function dropFlagsText(text: string, drop: (flag: { source?: unknown }) => boolean): string | null {
+  return replaceFlagsText(text, drop, '');
+}
+
+/**
+ * As dropFlagsText, with `items` (flags list items, as formatFlagItems writes them, in the file's
+ * line breaks) added at the end of the list: an export ingested again, or another source's, leaves
+ * every other flag and every comment as it was. Null when the layout does not allow it, or when
+ * the list would be empty.
+ */
+export function replaceFlagsText(text: string, drop: (flag: { source?: unknown }) => boolean, items: string): string | null {
   const read = readFlagsYaml(text);
   const before = (read?.value as { flags?: unknown[] } | undefined)?.flags;
   const ranges = read?.ranges();
   if (!Array.isArray(before) || !ranges || ranges.length !== before.length) return null;
+  const added = items ? (readFlagsYaml(`flags:\n${items}`)?.value as { flags?: unknown[] } | undefined)?.flags : [];
+  if (!Array.isArray(added)) return null;
   const kept = before.filter((f) => !(isRecord(f) && drop(f)));
-  if (kept.length === 0) return null;
+  if (kept.length + added.length === 0) return null;
   let out = '';
   let at = 0;
   before.forEach((f, i) => {
@@ -80,10 +92,11 @@ export function dropFlagsText(text: string, drop: (flag: { source?: unknown }) =
     at = start + ownLength(text.slice(start, end));
   });
   out += text.slice(at);
-  // Read back: the flags kept, exactly as they were, and nothing else changed in the value.
+  if (items) out += (out.endsWith('\n') ? '' : text.includes('\r\n') ? '\r\n' : '\n') + items;
+  // Read back: the flags kept exactly as they were, then those added, and nothing else changed in the value.
   try {
     const value = readFlagsYaml(out)?.value as { flags?: unknown[] } | undefined;
-    const want = { ...(read?.value as object), flags: kept };
+    const want = { ...(read?.value as object), flags: [...kept, ...added] };
     return JSON.stringify(value) === JSON.stringify(want) ? out : null;
   } catch {
     return null;

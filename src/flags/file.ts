@@ -13,11 +13,14 @@ export const flagsDisplay = (period: string) => relPath('periods', period, 'flag
  * A period's flags (none when it has no flags.yaml), the sha256 of the file as read (for a
  * read-modify-write), and whether it has Windows line breaks (a rewrite keeps them).
  */
-export async function readFlagsWithHash(root: string, period: string): Promise<{ file: FlagsFile; sha256: string | null; crlf: boolean }> {
+export async function readFlagsWithHash(
+  root: string,
+  period: string,
+): Promise<{ file: FlagsFile; sha256: string | null; crlf: boolean; text: string | null }> {
   const display = flagsDisplay(period);
   const read = await readTextHashed(layout.flagsFile(root, period), display);
-  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null, crlf: false };
-  return { file: parseFlags(read.text, display), sha256: read.sha256, crlf: hasCrlf(read.text) };
+  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null, crlf: false, text: null };
+  return { file: parseFlags(read.text, display), sha256: read.sha256, crlf: hasCrlf(read.text), text: read.text };
 }
 
 /** Whether a flags.yaml was saved with Windows line breaks (\r\n), which a rewrite or an edit keeps. */
@@ -51,6 +54,20 @@ const HEADER = `# yaml-language-server: $schema=../../schemas/flags.schema.json
 # \`focus-billing review approve|reject <id>\`. Ids come from each row's content, so
 # decisions survive re-imports of unchanged rows.
 `;
+
+/** Flags as the items of a `flags:` block list (what follows `flags:\n` in formatFlags), or '' for none. */
+export function formatFlagItems(flags: Flag[]): string {
+  if (flags.length === 0) return '';
+  const text = stringifyBlock({ flags: flags satisfies Flag[] });
+  if (!text.startsWith('flags:\n')) throw new Error(`formatFlagItems: unexpected layout ${JSON.stringify(text.slice(0, 20))}`);
+  return text.slice('flags:\n'.length);
+}
+
+/** Whether a flags.yaml holds comments of its own (beyond the header the tool writes): a rewrite would lose them. */
+export function hasHandComments(text: string): boolean {
+  const body = text.replace(/\r\n/g, '\n');
+  return /^[ \t]*#/m.test(body.startsWith(HEADER) ? body.slice(HEADER.length) : body);
+}
 
 export function formatFlags(file: FlagsFile): string {
   // yaml's own layout and quoting, written without its document of nodes (2.4 s for 20,000 flags).

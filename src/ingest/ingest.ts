@@ -15,7 +15,16 @@ import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
-import { flagsDisplay, formatFlags, readFlags, readFlagsWithHash, withLineBreaks } from '../flags/file.ts';
+import { replaceFlagsText } from '../flags/edit.ts';
+import {
+  flagsDisplay,
+  formatFlagItems,
+  formatFlags,
+  hasHandComments,
+  readFlags,
+  readFlagsWithHash,
+  withLineBreaks,
+} from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
@@ -304,8 +313,14 @@ async function ingestParts(
     if (merged.flags.length > 0 || current.file.flags.length > 0) {
       // Its texts alone can be too many to write as one string (600 MB of resource names was).
       checkFlagsSize(config, period, flagsTextBytes(merged.flags), 'at least');
-      // A flags.yaml saved with Windows line breaks keeps them, so that its diff shows only what changed.
-      flagsText = withLineBreaks(formatFlags({ version: current.file.version, period, flags: merged.flags }), current.crlf);
+      // A flags.yaml saved with Windows line breaks keeps them, so that its diff shows only what changed;
+      // one with comments of its own keeps them too, and every other source's flag as it is written.
+      const mine = merged.flags.filter((f) => f.source === slug);
+      const spliced =
+        current.text !== null && hasHandComments(current.text)
+          ? replaceFlagsText(current.text, (f) => f.source === slug, withLineBreaks(formatFlagItems(mine), current.crlf))
+          : null;
+      flagsText = spliced ?? withLineBreaks(formatFlags({ version: current.file.version, period, flags: merged.flags }), current.crlf);
       checkFlagsSize(config, period, Buffer.byteLength(flagsText));
     }
     if (options.dryRun) return report('dry-run', flagSummary);
