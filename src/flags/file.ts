@@ -11,16 +11,16 @@ export const flagsDisplay = (period: string) => relPath('periods', period, 'flag
 
 /**
  * A period's flags (none when it has no flags.yaml), the sha256 of the file as read (for a
- * read-modify-write), and whether it has Windows line breaks (a rewrite keeps them).
+ * read-modify-write), and its text (for an edit in place that keeps its comments and line breaks).
  */
 export async function readFlagsWithHash(
   root: string,
   period: string,
-): Promise<{ file: FlagsFile; sha256: string | null; crlf: boolean; text: string | null }> {
+): Promise<{ file: FlagsFile; sha256: string | null; text: string | null }> {
   const display = flagsDisplay(period);
   const read = await readTextHashed(layout.flagsFile(root, period), display);
-  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null, crlf: false, text: null };
-  return { file: parseFlags(read.text, display), sha256: read.sha256, crlf: hasCrlf(read.text), text: read.text };
+  if (read === null) return { file: { version: FLAG_SCHEME, period, flags: [] }, sha256: null, text: null };
+  return { file: parseFlags(read.text, display), sha256: read.sha256, text: read.text };
 }
 
 /** Whether a flags.yaml was saved with Windows line breaks (\r\n), which a rewrite or an edit keeps. */

@@ -20,6 +20,7 @@ import {
   flagsDisplay,
   formatFlagItems,
   formatFlags,
+  hasCrlf,
   hasHandComments,
   readFlags,
   readFlagsWithHash,
@@ -316,11 +317,12 @@ async function ingestParts(
       // A flags.yaml saved with Windows line breaks keeps them, so that its diff shows only what changed;
       // one with comments of its own keeps them too, and every other source's flag as it is written.
       const mine = merged.flags.filter((f) => f.source === slug);
+      const crlf = current.text !== null && hasCrlf(current.text);
       const spliced =
         current.text !== null && hasHandComments(current.text)
-          ? replaceFlagsText(current.text, (f) => f.source === slug, withLineBreaks(formatFlagItems(mine), current.crlf))
+          ? replaceFlagsText(current.text, (f) => f.source === slug, withLineBreaks(formatFlagItems(mine), crlf))
           : null;
-      flagsText = spliced ?? withLineBreaks(formatFlags({ version: current.file.version, period, flags: merged.flags }), current.crlf);
+      flagsText = spliced ?? withLineBreaks(formatFlags({ version: current.file.version, period, flags: merged.flags }), crlf);
       checkFlagsSize(config, period, Buffer.byteLength(flagsText));
     }
     if (options.dryRun) return report('dry-run', flagSummary);

@@ -17,7 +17,7 @@ import { UserError } from '../core/errors.ts';
 import { readTextHashed } from '../core/yaml-file.ts';
 import { isPeriod } from '../domain/period.ts';
 import { dropFlagsText } from '../flags/edit.ts';
-import { flagsDisplay, formatFlags, hasCrlf, parseFlags, withLineBreaks } from '../flags/file.ts';
+import { flagsDisplay, formatFlags, hasCrlf, parseFlags, readFlagsWithHash, withLineBreaks } from '../flags/file.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
@@ -60,8 +60,9 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     await assertOpen(root, period, 'remove an export from it');
     const stored = await existingDataFiles(root, period, slug);
     const display = flagsDisplay(period);
-    const read = await readTextHashed(layout.flagsFile(root, period), display);
-    const flags = read === null ? [] : parseFlags(read.text, display).flags;
+    const current = await readFlagsWithHash(root, period);
+    const { text } = current;
+    const flags = current.file.flags;
     const theirs = flags.filter((f) => f.source === slug);
     // Flags left without their export (a git rm, an interrupted remove) come out alone.
     if (stored.length === 0 && theirs.length === 0)
@@ -86,9 +87,9 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     };
     if (options.dryRun) return report;
     const plan = options.commit ? await planCommit(root, { period, slug, command: 'remove' }, options.commit.branch) : undefined;
-    const remaining = read === null || theirs.length === 0 ? read?.text : withoutSource(read.text, display, period, slug);
+    const remaining = text === null || theirs.length === 0 ? text : withoutSource(text, display, period, slug);
     // The commit is the removal alone: other changes to flags.yaml would go into it unsaid.
-    if (plan && read !== null) {
+    if (plan && text !== null) {
       const committed = await committedText(root, display);
       const same =
         committed === null ? flags.length === theirs.length : withoutSource(committed, `HEAD:${display}`, period, slug) === remaining;
@@ -99,7 +100,7 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     }
 
     // flags.yaml as it was read, or nothing is removed (an editor's save meanwhile; commands wait on the lock).
-    if ((await readTextHashed(layout.flagsFile(root, period), display))?.sha256 !== read?.sha256)
+    if ((await readTextHashed(layout.flagsFile(root, period), display))?.sha256 !== (current.sha256 ?? undefined))
       throw new UserError(`${display} changed while this command ran: nothing was removed`, {
         hint: 'another command or an editor changed it; run the command again',
         exitCode: 1,
@@ -108,12 +109,12 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
     // `validate` names (with what to remove), rather than data whose held charges were dropped.
     for (const f of present) await rm(f, { force: true });
     const dataLeft = (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).some(isDataFileName);
-    if (read !== null && !dataLeft && flags.length === theirs.length) {
+    if (text !== null && !dataLeft && flags.length === theirs.length) {
       // The period's last export, and every flag was its own: the period is as it was before it was ingested.
       await rm(layout.flagsFile(root, period), { force: true });
       for (const dir of [layout.periodDir(root, period), layout.periodDataDir(root, period)]) await rmdir(dir).catch(() => {});
-    } else if (read !== null && remaining !== undefined && remaining !== read.text)
-      await commitWrites([{ target: layout.flagsFile(root, period), content: remaining, expect: { sha256: read.sha256, display } }]);
+    } else if (text !== null && remaining !== null && remaining !== text)
+      await commitWrites([{ target: layout.flagsFile(root, period), content: remaining, expect: { sha256: current.sha256, display } }]);
     else if (!dataLeft) await rmdir(layout.periodDataDir(root, period)).catch(() => {});
     report.outcome = 'removed';
     // An export never committed leaves nothing to commit once it is gone.
