@@ -326,6 +326,18 @@ describe('flag rules', () => {
     const off = parseConfig('flag_rules:\n  anomalies: { large_charge: null, above_list: false, negative_usage: false }\n', 'c');
     assert.deepEqual((await charges([ok], off, { cost: '-90000', list: '-1' }))[0]?.rules, []);
   });
+  it('holds a ChargeCategory that FOCUS does not have, in any case or spacing it does', async () => {
+    const category = async (value: string, config = parseConfig('', 'c')) => {
+      const [row] = await charges([ok], config, { category: value }, undefined, `category, ${RULES_LIST_SQL} AS rules`);
+      return [row?.category, row?.rules];
+    };
+    assert.deepEqual(await category('Purchase'), ['Purchase', []]);
+    assert.deepEqual(await category(' tax '), ['Tax', []]);
+    assert.deepEqual(await category(''), ['Usage', []]); // no value: a usage charge, as before
+    assert.deepEqual(await category('error'), ['error', ['unknown_category']]); // Azure's old view
+    assert.deepEqual(await category('Refund'), ['Refund', ['unknown_category']]);
+    assert.deepEqual(await category('Refund', parseConfig('flag_rules:\n  unknown_category: false\n', 'c')), ['Refund', []]);
+  });
   it('can be switched off', async () => {
     const config = parseConfig('flag_rules:\n  missing_fund_org: false\n', 'c');
     const [row] = await charges([tags({ pi_email: 'a@x.edu', project_id: 'p' })], config);

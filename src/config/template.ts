@@ -46,6 +46,7 @@ flag_rules:
   missing_fund_org: true
   invalid_tags: true
   period_mismatch: true
+  unknown_category: true            # a ChargeCategory other than Usage, Purchase, Tax, Credit, Adjustment
   fund_org_patterns: []             # e.g. ['\\d{6}-\\d{4}']: fund/org must fully match one
   patterns: []                      # e.g. [{ field: service, pattern: 'GPU', message: GPU use needs approval }]
   max_flags: 50000                  # an export that would hold more for review in a period is refused (at most 100000)

@@ -22,8 +22,11 @@ export const TAG_RULES = [
   'invalid_fund_org',
 ] as const;
 
-/** The rules each row's other columns decide. */
-export const ROW_RULES = ['pattern_match', 'large_charge', 'above_list', 'negative_usage', 'period_mismatch'] as const;
+/** The rules each row's other columns decide. New rules go last: a flag's `rule` is the first it triggered, and must not move. */
+export const ROW_RULES = ['pattern_match', 'large_charge', 'above_list', 'negative_usage', 'period_mismatch', 'unknown_category'] as const;
+
+/** FOCUS ChargeCategory values, as the spec spells them (files may differ in case). */
+export const CHARGE_CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'] as const;
 
 /** Rules that hold a charge for review. A flag's `rule` is the first it triggered, in this order. */
 export const FLAG_RULES = [...TAG_RULES, ...ROW_RULES] as const;

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { trimDecimal } from '../core/money.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
-import { attributionProblem, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
+import { attributionProblem, CHARGE_CATEGORIES, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
 import type { FlaggedRow } from '../focus/scan.ts';
 import type { Flag } from './schema.ts';
 
@@ -84,6 +84,8 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
       return `negative usage charge (${trimDecimal(row.cost)}) that is not a credit: check it is a refund or correction`;
     case 'period_mismatch':
       return `charge is for ${row.period}, but the file is stored under ${ctx.period}`;
+    case 'unknown_category':
+      return `ChargeCategory ${JSON.stringify(row.category)} is none of FOCUS's ${CHARGE_CATEGORIES.join(', ')}: check what the charge is before it is billed`;
   }
 }
 

@@ -8,7 +8,16 @@ import type { Config } from '../config/schema.ts';
 import { type Params, sqlString } from '../db/params.ts';
 import { IDENTITY_ABSENT, IDENTITY_SEPARATOR, rowIdentityColumns } from '../domain/identity.ts';
 import { FIRST_YEAR, LAST_YEAR } from '../domain/period.ts';
-import { ATTRIBUTES, type Attribute, CONTROL_PATTERN, CORE_ATTRIBUTES, EMAIL_PATTERN, FLAG_RULES, type FlagRule } from '../domain/rules.ts';
+import {
+  ATTRIBUTES,
+  type Attribute,
+  CHARGE_CATEGORIES,
+  CONTROL_PATTERN,
+  CORE_ATTRIBUTES,
+  EMAIL_PATTERN,
+  FLAG_RULES,
+  type FlagRule,
+} from '../domain/rules.ts';
 import { fastTagSql, tagJsonSql, tagNotScalarSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
 import { costColumn, type FocusField, fieldOf } from './columns.ts';
 import { type ChargeFile, col, readFileSql } from './read-sql.ts';
@@ -50,8 +59,11 @@ export interface ChargesOptions {
   inFileOrder?: boolean;
 }
 
-/** FOCUS ChargeCategory values, as spelled by the spec (files may differ in case). */
-const CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'];
+/**
+ * SQL: the row's (normalised) category is none of FOCUS's. A function, not `NOT IN (…)`: DuckDB
+ * plans an IN list as a join, which lost the file order that held rows' line numbers follow.
+ */
+const UNKNOWN_CATEGORY_SQL = `NOT list_contains([${CHARGE_CATEGORIES.map((c) => `'${c}'`).join(', ')}], category)`;
 
 /** The identity hash of a row (its flag id's source): see domain/identity.ts, which this must match. */
 function rowIdentitySql(f: ChargeFile, config: Config, params: Params): string {
@@ -227,8 +239,8 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       CASE WHEN _period_known THEN ${likelySql} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
       coalesce(${currencyKnown}, false) AS _currency_known,
       CASE WHEN _currency_known THEN currency_raw ELSE upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) END AS currency,
-      CASE ${CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}
-        ${CATEGORIES.map((c) => `WHEN lower(category_raw) = ${sqlString(c.toLowerCase())} THEN ${sqlString(c)}`).join(' ')}
+      CASE ${CHARGE_CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}
+        ${CHARGE_CATEGORIES.map((c) => `WHEN lower(category_raw) = ${sqlString(c.toLowerCase())} THEN ${sqlString(c)}`).join(' ')}
         ELSE coalesce(category_raw, 'Usage') END AS category,
     FROM (${parsed})`;
 
@@ -243,7 +255,8 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(String(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
       ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
       ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
-      ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch
+      ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch,
+      ${rules.unknown_category ? UNKNOWN_CATEGORY_SQL : 'false'} AS r_unknown_category
     FROM (${normalised})`;
 }
 

@@ -46,6 +46,8 @@ export interface FlaggedRow {
   project_id: string | null;
   fund_org: string | null;
   service: string | null;
+  /** ChargeCategory as read (FOCUS's spelling when it is one of its values in another case). */
+  category: string;
   resource_id: string | null;
   resource_name: string | null;
   charge_date: string | null;
@@ -130,7 +132,7 @@ export interface ScanOptions {
 const LOCATED_COLUMNS = `period, currency, cost, list_cost, flagged, ${ROW_ERRORS.join(', ')},
       CASE WHEN flagged THEN to_json({
         row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
-        pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service,
+        pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service, category: category,
         resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d')
       }) END AS flag,
       CASE WHEN ${ROW_ERRORS.join(' OR ')} THEN to_json({
