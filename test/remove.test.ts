@@ -206,6 +206,39 @@ describe('removing a stored export', () => {
     assert.match(again.stderr, /^error: no GCP export is stored for 2025-01 \(nothing under data\/2025-01\/gcp\.\*\), and no flag of it/);
   });
 
+  it("takes out the record and flags a month's only compressed export left when it was removed with git rm", async (t) => {
+    const root = await scratchRepo(t);
+    const was = await snapshot(root);
+    const config = await readFile(join(root, 'config.yaml'), 'utf8');
+    await writeFile(join(root, 'config.yaml'), `${config}\ndata_files: { compress_above_mb: 0.1 }\n`);
+    const i = await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--period', '2025-10', '--root', root);
+    assert.equal(i.code, 0, i.stderr);
+    const git = simpleGit(root);
+    await git.add('.');
+    await git.commit('October, by mistake');
+    await git.rm('data/2025-10/aws.csv.gz');
+    await git.commit('not October');
+    const v = await cli('validate', '--root', root);
+    assert.equal(v.code, 1);
+    assert.match(
+      v.stderr,
+      /^error: periods\/2025-10\/flags\.yaml: it holds 1,212 flags of aws, but data\/2025-10\/ holds no export\n {2}hint: take them out with `focus-billing remove --period 2025-10 --source aws`, or ingest the exports again\n/,
+    );
+    const r = await cli('remove', '--period', '2025-10', '--source', 'aws', '--commit', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Removed what is left of the AWS export of 2025-10, which is no longer stored:\n {2}data\/2025-10\/aws\.csv\.gz\.original\.json\n {2}1,212 flags from periods\/2025-10\/flags\.yaml\n/,
+    );
+    assert.deepEqual((await git.raw(['show', '--name-status', '--format=', 'HEAD'])).trim().split('\n'), [
+      'D\tdata/2025-10/aws.csv.gz.original.json',
+      'D\tperiods/2025-10/flags.yaml',
+    ]);
+    await writeFile(join(root, 'config.yaml'), config);
+    assert.deepEqual(await snapshot(root), was, 'the repository as before the ingest');
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('refuses a closed period, a source with nothing stored, and a month that is not one', async (t) => {
     const root = await mistaken(t);
     const was = await snapshot(root);

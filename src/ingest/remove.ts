@@ -10,11 +10,12 @@
  * (and empty folders) go too.
  */
 import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { type Config, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { readTextHashed } from '../core/yaml-file.ts';
+import { parseDataFileName } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
 import { dropFlagsText } from '../flags/edit.ts';
 import { flagsDisplay, formatFlags, hasCrlf, parseFlags, readFlagsWithHash, withLineBreaks } from '../flags/file.ts';
@@ -59,20 +60,22 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
   const apply = async (): Promise<RemoveReport> => {
     await assertOpen(root, period, 'remove an export from it');
     const stored = await existingDataFiles(root, period, slug);
+    const records = await sourceRecords(root, period, slug);
     const display = flagsDisplay(period);
     const current = await readFlagsWithHash(root, period);
     const { text } = current;
     const flags = current.file.flags;
     const theirs = flags.filter((f) => f.source === slug);
     // Flags left without their export (a git rm, an interrupted remove) come out alone.
-    if (stored.length === 0 && theirs.length === 0)
+    if (stored.length === 0 && theirs.length === 0 && records.length === 0)
       throw new UserError(
         `no ${name} export is stored for ${period} (nothing under ${relPath('data', period, `${slug}.*`)}), and no flag of it`,
         {
           hint: `\`focus-billing periods show ${period}\` lists what the period holds`,
         },
       );
-    const files = [...stored, ...stored.map((f) => `${f}${ORIGINAL_SUFFIX}`)];
+    // The records of a compressed export go with it, and so does one whose export is gone already.
+    const files = [...stored, ...records];
     const shown = (f: string) => relPath('data', period, basename(f));
     const present = await presentFiles(files);
     if (!options.force) await refuseUnkept(root, present.map(shown));
@@ -133,6 +136,16 @@ export async function removeExport(config: Config, options: RemoveOptions): Prom
   return options.dryRun
     ? apply()
     : withRepositoryLock(root, `focus-billing remove --source ${name} --period ${period}`, apply, options.lock);
+}
+
+/** The `.original.json` records of a source's compressed exports in the period, whether or not the export is still there. */
+async function sourceRecords(root: string, period: string, slug: string): Promise<string[]> {
+  const dir = layout.periodDataDir(root, period);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.endsWith(ORIGINAL_SUFFIX) && parseDataFileName(n.slice(0, -ORIGINAL_SUFFIX.length))?.slug === slug)
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /**

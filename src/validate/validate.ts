@@ -8,6 +8,8 @@ import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { flagId } from '../domain/identity.ts';
+import { compareText } from '../domain/order.ts';
+import { readFlagsFile } from '../flags/file.ts';
 import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
@@ -76,9 +78,7 @@ export async function validateRepository(
     } catch (e) {
       const f = fromError(e);
       // A period with review files but no data is stale, not broken data.
-      findings.push(
-        f.message.startsWith('no data for period') ? { ...f, message: `periods/${period}/ has no data files under data/${period}/` } : f,
-      );
+      findings.push(f.message.startsWith('no data for period') ? await withoutData(root, period, f) : f);
     }
     if (report) {
       findings.push(...matchFlags(period, report));
@@ -146,6 +146,24 @@ async function checkAssignments(db: Database, config: Config, period: string, re
       file: relPath('periods', period, 'flags.yaml'),
       hint: `assign it again: focus-billing review assign ${a.id} --period ${period} --pi … --project … --fund-org <a fund/org of the configured form>`,
     }));
+}
+
+/**
+ * A period whose folder holds review files but no export (its exports `git rm`ed, or a `remove`
+ * cut off between its two writes): the sources whose flags remain, each with what takes them out.
+ */
+async function withoutData(root: string, period: string, f: Finding): Promise<Finding> {
+  const message = `periods/${period}/ has no data files under data/${period}/`;
+  const flags = await readFlagsFile(root, period).catch(() => null);
+  const sources = [...new Set((flags?.flags ?? []).map((flag) => flag.source))].sort(compareText);
+  if (sources.length === 0) return { ...f, message };
+  const count = (flags?.flags ?? []).length;
+  return {
+    ...f,
+    message: `it holds ${count.toLocaleString('en-US')} ${count === 1 ? 'flag' : 'flags'} of ${sources.join(', ')}, but data/${period}/ holds no export`,
+    file: relPath('periods', period, 'flags.yaml'),
+    hint: `take them out with ${sources.map((s) => `\`focus-billing remove --period ${period} --source ${s}\``).join(' and ')}, or ingest the exports again`,
+  };
 }
 
 /** flags.yaml against the data: every flagged charge has its flag, and every flag its charge. */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfigLocated } from '../../config/load.ts';
 import { UserError } from '../../core/errors.ts';
 import { type RemoveReport, removeExport } from '../../ingest/remove.ts';
+import { ORIGINAL_SUFFIX } from '../../repo/stored-export.ts';
 import { type Io, plural, printJson } from '../output.ts';
 import { type RootOptions, withRoot } from './common.ts';
 
@@ -66,9 +67,10 @@ Examples (an AWS export ingested as GCP by mistake):
 }
 
 export function describeRemove(r: RemoveReport): string {
-  const what =
-    r.files.length > 0
-      ? `the ${r.source} export of ${r.period}`
+  const what = r.files.some((f) => !f.endsWith(ORIGINAL_SUFFIX))
+    ? `the ${r.source} export of ${r.period}`
+    : r.files.length > 0
+      ? `what is left of the ${r.source} export of ${r.period}, which is no longer stored`
       : `the flags of ${r.source} in ${r.period}, whose export is no longer stored`;
   const lines = [
     `${r.outcome === 'dry-run' ? 'Dry run, nothing removed: would remove' : 'Removed'} ${what}:`,
