@@ -302,6 +302,56 @@ describe('a billing month as a pull request', () => {
     assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
+  it("keeps the comments on a source's own flags when its export is ingested again: in place, or above a flag written anew", async (t) => {
+    const root = await scratchRepo(t);
+    const lines = (await readFile(join(SAMPLE, 'aws_2025-01.csv'), 'utf8')).split('\n');
+    const untagged = lines.findIndex((l) => l.includes('untagged-0'));
+    assert.ok(untagged > 0);
+    const extra = (lines[untagged] as string).replace('untagged-0', 'untagged-new');
+    const exportOf = async (name: string, rows: string[]) => {
+      const file = join(root, '..', name);
+      await writeFile(file, rows.join('\n'));
+      return file;
+    };
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const written = await readFile(path, 'utf8');
+    const ids = (parse(written).flags as { id: string }[]).map((f) => f.id);
+    assert.ok(ids.length >= 3, written);
+    assert.equal((await cli('review', 'reject', ids[1] as string, '--note', 'not a charge of ours', '--root', root)).code, 0);
+    // Comments after a value and on lines of their own, inside flags; a note whose lines look like comments.
+    const commented = (await readFile(path, 'utf8'))
+      .replace(`id: ${ids[0]}\n    status: pending\n`, `id: ${ids[0]}\n    status: pending  # asked the PI, ticket 4411\n`)
+      .replace(`id: ${ids[1]}\n    status: rejected\n`, `id: ${ids[1]}\n    status: rejected\n    # see AWS case 17\n`)
+      .replace(/(id: [0-9a-f]{16}\n(?: {4}.*\n)*? {4}note: )not a charge of ours\n/, '$1|\n      not a charge of ours\n      # ours: no\n')
+      .replace(`id: ${ids[2]}\n`, `id: ${ids[2]}  # the last one\n`);
+    await writeFile(path, commented);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+
+    // A corrected export with a row added at the end: the flags' lines are as they were, the new one after them.
+    const later = await exportOf('aws-later.csv', [...lines.slice(0, -1), extra, '']);
+    const r = await cli('ingest', later, '--source', 'AWS', '--period', '2025-01', '--replace', '--root', root, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const appended = await readFile(path, 'utf8');
+    assert.ok(appended.startsWith(commented), 'every flag and comment as it was');
+    assert.match(appended.slice(commented.length), /^ {2}- id: [0-9a-f]{16}\n {4}status: pending\n/);
+
+    // A row added at the top: every flag's line moves, so each is written anew, its comments above it.
+    const earlier = await exportOf('aws-earlier.csv', [lines[0] as string, extra, ...lines.slice(1)]);
+    const e = await cli('ingest', earlier, '--source', 'AWS', '--period', '2025-01', '--replace', '--root', root, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const moved = await readFile(path, 'utf8');
+    assert.match(moved, new RegExp(`\\n {2}# asked the PI, ticket 4411\\n {2}- id: ${ids[0]}\\n {4}status: pending\\n`));
+    assert.match(moved, new RegExp(`\\n {2}# see AWS case 17\\n {2}- id: ${ids[1]}\\n {4}status: rejected\\n`));
+    assert.match(moved, new RegExp(`\\n {2}# the last one\\n {2}- id: ${ids[2]}\\n`));
+    assert.doesNotMatch(moved, /^ {2}# ours: no$/m, "the note's lines are the note's, not a comment");
+    const flags = parse(moved).flags as { id: string; status: string; note?: string; line: number }[];
+    assert.deepEqual(flags.map((f) => f.id).slice(0, ids.length), ids, 'in their places');
+    assert.equal(flags[1]?.note, 'not a charge of ours\n# ours: no\n');
+    assert.equal(flags.length, ids.length + 1);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('refuses to commit, before writing anything, where git has no name for the author', async (t) => {
     const root = await scratchRepo(t);
     const git = simpleGit(root);

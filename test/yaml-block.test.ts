@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { parse, stringify } from 'yaml';
 import { stringifyBlock } from '../src/core/yaml-block.ts';
-import { parseBlock } from '../src/core/yaml-block-read.ts';
+import { commentAt, parseBlock } from '../src/core/yaml-block-read.ts';
+import { formatFlags, hasHandComments } from '../src/flags/file.ts';
 import { flags, HOSTILE, random } from './yaml-texts.ts';
 
 const yamlOf = (v: Record<string, unknown>) => stringify(v, { lineWidth: 0 });
@@ -259,5 +260,33 @@ describe("flags.yaml's reader", () => {
       if (jsYaml(text) !== 'error') valid++;
     }
     assert.ok(read > 1000 && read < valid, `read ${read} of the ${valid} texts js-yaml reads (of 20,000) itself`);
+  });
+});
+
+describe('comments in flags.yaml', () => {
+  it('finds a comment after any value the writer puts on one line, and none inside one (a # in quotes, escapes, doubled quotes)', () => {
+    let lines = 0;
+    for (const t of [...HOSTILE, 'ticket #4411', "it's # not", 'a "#" b', "'#'", '#', ' #', '\\" #', "x ' #"]) {
+      for (const line of stringifyBlock({ k: t, l: [t] }).split('\n')) {
+        if (!/^(?:k| {2}-) /.test(line) || line.endsWith('|') || line.endsWith('|-') || line.endsWith('>')) continue; // block scalars span lines
+        lines++;
+        assert.equal(commentAt(line), -1, line);
+        assert.equal(commentAt(`${line}  # asked the PI`), line.length + 2, line);
+      }
+    }
+    assert.ok(lines > HOSTILE.length, `${lines} lines`);
+    assert.equal(commentAt('# a line of its own'), 0);
+    assert.equal(commentAt('    #indented'), 4);
+    assert.equal(commentAt('key: a#b'), -1, 'a # inside a plain scalar');
+    assert.equal(commentAt("key: don't # yes"), 11, 'an apostrophe inside a plain scalar opens no quote');
+  });
+
+  it("tells flags.yaml files with a reviewer's comment from those the tool wrote", () => {
+    const written = formatFlags({ version: 1, period: '2025-01', flags: [] }).replace('flags: []\n', 'flags:\n');
+    const item = `  - id: aaaaaaaaaaaaaaaa\n    status: rejected\n    note: "ticket #4411: 'not ours' # no"\n`;
+    assert.equal(hasHandComments(written + item), false, 'the header and a # in a value are no comments');
+    assert.equal(hasHandComments(written + item.replace('rejected', 'rejected # per the PI')), true);
+    assert.equal(hasHandComments(written + item.replace('  - id', '  # above\n  - id')), true);
+    assert.equal(hasHandComments((written + item.replace('rejected', 'rejected\t# tab')).replace(/\n/g, '\r\n')), true);
   });
 });

@@ -269,3 +269,28 @@ class Reader {
     return value;
   }
 }
+
+/**
+ * Where a YAML line's comment starts (its `#`, at the line's start or after a space or tab, and
+ * outside a quoted scalar begun on the line), or -1. A line of a block scalar's text or of a
+ * quoted scalar begun on an earlier line is not told apart: callers use it where a comment seen
+ * that is none costs only a slower path.
+ */
+export function commentAt(line: string): number {
+  let quote = 0;
+  for (let k = 0; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (quote === DOUBLE) {
+      if (c === BACKSLASH) k++;
+      else if (c === DOUBLE) quote = 0;
+    } else if (quote === SINGLE) {
+      if (c === SINGLE) {
+        if (line.charCodeAt(k + 1) === SINGLE) k++;
+        else quote = 0;
+      }
+    } else if (c === HASH && (k === 0 || line[k - 1] === ' ' || line[k - 1] === '\t')) return k;
+    // A quote opens a scalar where one may begin: the line's start, or after a space, `-`, `[`, `{` or `,`.
+    else if ((c === DOUBLE || c === SINGLE) && (k === 0 || /[\s[{,-]/.test(line[k - 1] as string))) quote = c;
+  }
+  return -1;
+}

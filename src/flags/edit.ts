@@ -15,7 +15,7 @@ import { constructFromEvents, type Event, getScalarValue, parseEvents, type Scal
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { inlineScalar } from '../core/yaml-block.ts';
-import { type ItemLines, parseBlockItems } from '../core/yaml-block-read.ts';
+import { commentAt, type ItemLines, parseBlockItems } from '../core/yaml-block-read.ts';
 import { parseFlags } from './file.ts';
 import { type Flag, flagsFileSchema } from './schema.ts';
 
@@ -69,38 +69,80 @@ export function dropFlagsText(text: string, drop: (flag: { source?: unknown }) =
 
 /**
  * As dropFlagsText, with `items` (flags list items, as formatFlagItems writes them, in the file's
- * line breaks) added at the end of the list: an export ingested again, or another source's, leaves
- * every other flag and every comment as it was. Null when the layout does not allow it, or when
- * the list would be empty.
+ * line breaks) put in: an item whose id the file holds takes that flag's place, as its lines were
+ * when its value is unchanged (a decision kept on an unchanged row), or else written anew with the
+ * comments of the flag's old lines above it; the others go at the end of the list. An export
+ * ingested again, or another source's, leaves every other flag and every comment where it was.
+ * Null when the layout does not allow it, or when the list would be empty.
  */
 export function replaceFlagsText(text: string, drop: (flag: { source?: unknown }) => boolean, items: string): string | null {
   const read = readFlagsYaml(text);
   const before = (read?.value as { flags?: unknown[] } | undefined)?.flags;
   const ranges = read?.ranges();
   if (!Array.isArray(before) || !ranges || ranges.length !== before.length) return null;
-  const added = items ? (readFlagsYaml(`flags:\n${items}`)?.value as { flags?: unknown[] } | undefined)?.flags : [];
-  if (!Array.isArray(added)) return null;
-  const kept = before.filter((f) => !(isRecord(f) && drop(f)));
-  if (kept.length + added.length === 0) return null;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const list = `flags:${eol}${items}`;
+  const itemsRead = items ? readFlagsYaml(list) : null;
+  const added = items ? (itemsRead?.value as { flags?: unknown[] } | undefined)?.flags : [];
+  const addedRanges = items ? itemsRead?.ranges() : [];
+  if (!Array.isArray(added) || !addedRanges || addedRanges.length !== added.length) return null;
+  const addedText = (j: number) => list.slice(...(addedRanges[j] as [number, number]));
+  const addedAt = new Map(added.map((f, j) => [isRecord(f) ? f.id : undefined, j]));
+  const placed = new Set<number>();
+  const want: unknown[] = [];
   let out = '';
   let at = 0;
   before.forEach((f, i) => {
-    if (!(isRecord(f) && drop(f))) return;
+    if (!(isRecord(f) && drop(f))) {
+      want.push(f);
+      return;
+    }
     const [start, end] = ranges[i] as [number, number];
-    out += text.slice(at, start);
     // Comment lines after a flag's last line stay: a comment is written above what it is about.
-    at = start + ownLength(text.slice(start, end));
+    const own = text.slice(start, start + ownLength(text.slice(start, end)));
+    out += text.slice(at, start);
+    at = start + own.length;
+    const j = addedAt.get(f.id);
+    if (j === undefined || placed.has(j)) return;
+    placed.add(j);
+    want.push(added[j]);
+    const written = addedText(j);
+    out += own === written || JSON.stringify(f) === JSON.stringify(added[j]) ? own : commentsAbove(own, eol) + written;
   });
   out += text.slice(at);
-  if (items) out += (out.endsWith('\n') ? '' : text.includes('\r\n') ? '\r\n' : '\n') + items;
-  // Read back: the flags kept exactly as they were, then those added, and nothing else changed in the value.
+  const rest = added.flatMap((_, j) => (placed.has(j) ? [] : [j]));
+  if (want.length + rest.length === 0) return null;
+  if (rest.length > 0) out += (out.endsWith('\n') ? '' : eol) + rest.map(addedText).join('');
+  for (const j of rest) want.push(added[j]);
+  // Read back: the flags kept exactly as they were, those put in, and nothing else changed in the value.
   try {
     const value = readFlagsYaml(out)?.value as { flags?: unknown[] } | undefined;
-    const want = { ...(read?.value as object), flags: [...kept, ...added] };
-    return JSON.stringify(value) === JSON.stringify(want) ? out : null;
+    return JSON.stringify(value) === JSON.stringify({ ...(read?.value as object), flags: want }) ? out : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The comments in a flag's lines (on lines of their own, or after a value), each as a line at the
+ * item's indentation, to go above the flag written anew. A block scalar's text (a note's lines)
+ * is the value's, not a comment.
+ */
+function commentsAbove(own: string, eol: string): string {
+  if (!own.includes('#')) return '';
+  const pad = /^ */.exec(own)?.[0] ?? '';
+  const out: string[] = [];
+  let scalar = -1; // inside a block scalar: the indentation of its key
+  for (const line of own.split(/\r?\n/)) {
+    const indent = /^ */.exec(line)?.[0].length ?? 0;
+    if (scalar >= 0 && (line.trim() === '' || indent > scalar)) continue;
+    scalar = -1;
+    const c = commentAt(line);
+    if (c >= 0) out.push(`${pad}${line.slice(c).trimEnd()}${eol}`);
+    const key = /^( *(?:- )?)[A-Za-z_][A-Za-z0-9_]*: *[|>][-+0-9]*[ \t]*(?:#.*)?$/.exec(line);
+    if (key) scalar = (key[1] as string).length;
+  }
+  return out.join('');
 }
 
 /**

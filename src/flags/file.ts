@@ -1,5 +1,7 @@
 /** Reads and writes `flags.yaml`, with located messages for hand edits that went wrong. */
+
 import { stringifyBlock } from '../core/yaml-block.ts';
+import { commentAt } from '../core/yaml-block-read.ts';
 import { parseYaml, readText, readTextHashed } from '../core/yaml-file.ts';
 import { FLAG_SCHEME } from '../domain/identity.ts';
 import { layout, relPath } from '../repo/layout.ts';
@@ -63,10 +65,21 @@ export function formatFlagItems(flags: Flag[]): string {
   return text.slice('flags:\n'.length);
 }
 
-/** Whether a flags.yaml holds comments of its own (beyond the header the tool writes): a rewrite would lose them. */
+/**
+ * Whether a flags.yaml holds comments of its own beyond the header the tool writes, on lines of
+ * their own or after a value: a rewrite would lose them. Only lines holding a `#` are looked at.
+ */
 export function hasHandComments(text: string): boolean {
   const body = text.replace(/\r\n/g, '\n');
-  return /^[ \t]*#/m.test(body.startsWith(HEADER) ? body.slice(HEADER.length) : body);
+  const rest = body.startsWith(HEADER) ? body.slice(HEADER.length) : body;
+  for (let at = rest.indexOf('#'); at >= 0; ) {
+    const start = rest.lastIndexOf('\n', at) + 1;
+    const eol = rest.indexOf('\n', at);
+    const end = eol < 0 ? rest.length : eol;
+    if (commentAt(rest.slice(start, end)) >= 0) return true;
+    at = rest.indexOf('#', end);
+  }
+  return false;
 }
 
 export function formatFlags(file: FlagsFile): string {
