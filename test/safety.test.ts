@@ -210,6 +210,52 @@ describe('one export per source and period', () => {
     assert.match(gap.stderr, /part 2 missing \(source storage\); the export would be billed in part/);
   });
 
+  it('names every file under data/ that no command reads: an export there is an error, anything else a warning', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
+    const csv = await readFile(join(SAMPLE, 'storage_2025-01.csv'));
+    const put = async (path: string, bytes: Buffer | string = csv) => {
+      await mkdir(join(repo, path, '..'), { recursive: true });
+      await writeFile(join(repo, path), bytes);
+    };
+    // Hidden files are no one's business.
+    for (const hidden of ['data/.DS_Store', 'data/2025-01/.DS_Store', 'data/2025-1/.gitkeep', 'data/January/.git/x.csv'])
+      await put(hidden, 'x');
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+    await put('data/2025-1/storage.csv'); // a mistyped month
+    await put('data/January/raw/Storage_jan.CSV');
+    await put('data/storage.csv.gz', gzipSync(csv));
+    await put('data/README.md', '# exports\n');
+    await put('data/2025-01/hpc.csv.bak', 'x');
+    await put('data/2025-01/old/hpc.csv');
+    const r = await cli('validate', '--root', repo, '--json');
+    assert.equal(r.code, 1);
+    const found = (r.json().findings as { level: string; file: string; message: string }[])
+      .filter((f) => f.file?.startsWith('data/'))
+      .map((f) => [f.level, f.file, f.message]);
+    assert.deepEqual(found, [
+      ['warning', 'data/2025-01/hpc.csv.bak', 'not read, as no stored export is named so (<source>.csv, .csv.gz or .parquet)'],
+      ['warning', 'data/2025-01/old/', "not read, as a month's folder holds its exports alone"],
+      ['error', 'data/2025-1/storage.csv', "not read, as data/2025-1/ is no month's folder (YYYY-MM): its charges are on no statement"],
+      [
+        'error',
+        'data/January/raw/Storage_jan.CSV',
+        "not read, as data/January/ is no month's folder (YYYY-MM): its charges are on no statement",
+      ],
+      ['warning', 'data/README.md', 'not read, as exports are stored in a folder of their month, data/<YYYY-MM>/'],
+      [
+        'error',
+        'data/storage.csv.gz',
+        'not read, as exports are stored in a folder of their month, data/<YYYY-MM>/: its charges are on no statement',
+      ],
+    ]);
+    // An export copied into its month under a name in capitals is refused where it is, not left unread.
+    await put('data/2025-01/STORAGE.CSV');
+    const caps = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);
+    assert.equal(caps.code, 1);
+    assert.match(caps.stderr, /^error: data\/2025-01\/STORAGE\.CSV is not a data file name the tool gives/m);
+  });
+
   it('lets only one of two simultaneous ingests of one source and period store it', async (t) => {
     const repo = await scratchRepo(t);
     const dir = await scratch(t);

@@ -81,9 +81,12 @@ export async function listPeriods(root: string): Promise<string[]> {
   return folders.filter((_, i) => held[i]);
 }
 
-/** A name a stored export's file ends with (whether or not it is well named: see dataFileNames). */
+/**
+ * A name a stored export's file ends with, in any case (whether or not it is well named: see
+ * dataFileNames, which refuses `AWS.CSV` rather than leave its charges unread).
+ */
 export function isDataFileName(name: string): boolean {
-  return /\.(csv|csv\.gz|parquet)$/.test(name);
+  return /\.(csv|csv\.gz|parquet)$/i.test(name);
 }
 
 /** The names of a period's stored data files, checked: one export per source, each well named. */
