@@ -210,7 +210,7 @@ describe('one export per source and period', () => {
     assert.match(gap.stderr, /part 2 missing \(source storage\); the export would be billed in part/);
   });
 
-  it('names every file under data/ that no command reads: an export there is an error, anything else a warning', async (t) => {
+  it('names every file under data/ and periods/ that no command reads, and records misnamed: an export or a record is an error, anything else a warning', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', repo)).code, 0);
     const csv = await readFile(join(SAMPLE, 'storage_2025-01.csv'));
@@ -249,6 +249,41 @@ describe('one export per source and period', () => {
         'not read, as exports are stored in a folder of their month, data/<YYYY-MM>/: its charges are on no statement',
       ],
     ]);
+    // Records under periods/ and at the top under names the tool does not read, or out of a month's folder.
+    for (const f of ['data/2025-1/storage.csv', 'data/January/raw/Storage_jan.CSV', 'data/storage.csv.gz', 'data/README.md'])
+      await rm(join(repo, f));
+    await rm(join(repo, 'data/2025-01/old'), { recursive: true });
+    await put('periods/2025-01/adjustments.yml', 'adjustments: []\n');
+    await put('periods/2025-01/Notes.mdx', 'A note\n');
+    await put('periods/2025-01/todo.txt', 'x');
+    await put('periods/2025-1/flags.yaml', 'version: 1\n');
+    await put('periods/.gitkeep', '');
+    await put('Credits.yaml', 'programs: []\n');
+    await put('README.md', '# billing\n');
+    const p = await cli('validate', '--root', repo, '--json');
+    assert.equal(p.code, 1);
+    const records = (p.json().findings as { level: string; file: string; message: string }[])
+      .filter((f) => !f.file?.startsWith('data/') && f.message.startsWith('not read'))
+      .map((f) => [f.level, f.file, f.message]);
+    assert.deepEqual(records, [
+      ['error', 'periods/2025-01/adjustments.yml', 'not read, as the tool reads adjustments.yaml: what it holds is not applied'],
+      [
+        'error',
+        'periods/2025-01/Notes.mdx',
+        'not read, as the tool reads notes.mdx (a disk that ignores case, as macOS and Windows have, reads it; Linux and CI do not): what it holds is not applied',
+      ],
+      ['warning', 'periods/2025-01/todo.txt', 'not read, as the tool reads no file of that name'],
+      ['error', 'periods/2025-1/flags.yaml', "not read, as periods/2025-1/ is no month's folder (YYYY-MM): what it holds is not applied"],
+      [
+        'error',
+        'Credits.yaml',
+        'not read, as the tool reads credits.yaml (a disk that ignores case, as macOS and Windows have, reads it; Linux and CI do not): what it holds is not applied',
+      ],
+    ]);
+    assert.equal(
+      (p.json().findings as { file: string; hint: string }[]).find((f) => f.file === 'periods/2025-01/adjustments.yml')?.hint,
+      'rename it: git mv periods/2025-01/adjustments.yml periods/2025-01/adjustments.yaml',
+    );
     // An export copied into its month under a name in capitals is refused where it is, not left unread.
     await put('data/2025-01/STORAGE.CSV');
     const caps = await cli('generate', '--period', '2025-01', '--dry-run', '--root', repo);

@@ -2,9 +2,6 @@
  * `validate`: the checks a billing PR must pass. Each problem is a finding (error or warning)
  * with its location; validation goes on past the first error so a reviewer sees them all.
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
@@ -12,7 +9,6 @@ import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
-import { isPeriod } from '../domain/period.ts';
 import { readFlagsFile } from '../flags/file.ts';
 import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
@@ -21,9 +17,9 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { lineEndingRisk } from '../repo/line-endings.ts';
 import { notesProblem } from '../repo/notes.ts';
 import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
-import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
 import { type PiIncrease, piIncreases } from '../report/increases.ts';
-import { isDataFileName, listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { unreadFiles } from './unread.ts';
 
 export interface Finding {
   level: 'error' | 'warning';
@@ -65,7 +61,7 @@ export async function validateRepository(
       file: '.gitattributes',
       hint: 'run `focus-billing init` in the repository (it adds data/** -text and periods/** -text to .gitattributes) and commit .gitattributes; files checked out converted already are restored by: git rm -r -q --cached data periods && git checkout HEAD -- data periods',
     });
-  findings.push(...(await unreadData(root)));
+  findings.push(...(await unreadFiles(root)));
   const periodDirs = await periodFolders(layout.periodsDir(root));
   const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
   const reports = new Map<string, PeriodReport>();
@@ -152,58 +148,6 @@ async function checkAssignments(db: Database, config: Config, period: string, re
       file: relPath('periods', period, 'flags.yaml'),
       hint: `assign it again: focus-billing review assign ${a.id} --period ${period} --pi … --project … --fund-org <a fund/org of the configured form>`,
     }));
-}
-
-/**
- * Files under data/ that no command reads, so that their charges would be billed nowhere without
- * a word: an export in a folder that is no month (`data/2025-1/`, `data/January/`) or directly in
- * `data/` is an error; any other file (a `.bak`, a folder inside a month's) a warning. Hidden
- * files (`.DS_Store`, `.gitkeep`) and the records of compressed exports are left alone; a period's
- * own files are checked by its report (`AWS.CSV` is no name the tool gives).
- */
-async function unreadData(root: string): Promise<Finding[]> {
-  const out: Finding[] = [];
-  const unread = (path: string, why: string) => {
-    const exported = isDataFileName(path);
-    out.push({
-      level: exported ? 'error' : 'warning',
-      message: `not read, as ${why}${exported ? ': its charges are on no statement' : ''}`,
-      file: path,
-      hint: exported
-        ? 'store exports with `focus-billing ingest <file> --source <name> [--period YYYY-MM]`, which puts them in data/<YYYY-MM>/ under the name it reads; or `git mv` it there'
-        : 'take it out (git rm) if it is not needed: only exports stored by `focus-billing ingest` are read under data/',
-    });
-  };
-  for (const entry of await visibleEntries(layout.dataDir(root))) {
-    const path = relPath('data', entry.name);
-    if (!entry.isDirectory()) unread(path, 'exports are stored in a folder of their month, data/<YYYY-MM>/');
-    else if (!isPeriod(entry.name))
-      for (const file of await visibleFiles(join(layout.dataDir(root), entry.name), path))
-        unread(file, `${path}/ is no month's folder (YYYY-MM)`);
-    else
-      for (const f of await visibleEntries(join(layout.dataDir(root), entry.name))) {
-        if (f.isDirectory()) unread(`${relPath(path, f.name)}/`, "a month's folder holds its exports alone");
-        else if (!isDataFileName(f.name) && !f.name.endsWith(ORIGINAL_SUFFIX))
-          unread(relPath(path, f.name), 'no stored export is named so (<source>.csv, .csv.gz or .parquet)');
-      }
-  }
-  return out;
-}
-
-/** A folder's entries but hidden ones (`.DS_Store`, `.gitkeep`), by name; none where it cannot be read. */
-async function visibleEntries(dir: string): Promise<Dirent[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
-  return entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => compareText(a.name, b.name));
-}
-
-/** The files below a folder, hidden ones and those in hidden folders left out, as paths under `shown`. */
-async function visibleFiles(dir: string, shown: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await visibleEntries(dir)) {
-    if (e.isDirectory()) out.push(...(await visibleFiles(join(dir, e.name), relPath(shown, e.name))));
-    else out.push(relPath(shown, e.name));
-  }
-  return out;
 }
 
 /**
