@@ -425,7 +425,17 @@ describe('validate', () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      new RegExp(`error: periods/2025-01/flags\\.yaml:${line}:13: flags\\.0\\.status: expected one of "pending", "approved", "rejected"`),
+      new RegExp(
+        `error: periods/2025-01/flags\\.yaml:${line}:13: flags\\.0\\.status: expected one of "pending", "approved", "rejected"\n  hint: status is one of pending, approved, rejected`,
+      ),
+    );
+    // A key of a reviewer's own: the hint says what a flag holds, and where a remark goes.
+    await writeFile(path, text.replace('status: pending\n', 'status: approved\n    comment: asked the PI\n'));
+    const key = await cli('validate', '--root', root);
+    assert.equal(key.code, 1);
+    assert.match(
+      key.stderr,
+      /flags\.0: unknown setting "comment"\n {2}hint: a flag holds id, status, rule, also, message, source, file, line, charge, decided_by, decided_at, note, assign: write a remark in its note, or after a # \(a comment\)\n/,
     );
   });
 

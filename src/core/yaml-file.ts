@@ -31,7 +31,7 @@ export function parseYamlLocated<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
-  hint: string,
+  hint: SchemaHint,
   empty: unknown = {},
 ): Located<z.infer<S>> {
   const lineCounter = new LineCounter();
@@ -87,7 +87,7 @@ function conflictCheck(text: string, file: string): void {
 const ANCHOR = /(?:^|[\s[{,])&[^\s,[\]{}]/m;
 const ANCHORED = Symbol('anchored');
 
-export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S, hint: string, empty: unknown = {}): z.infer<S> {
+export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S, hint: SchemaHint, empty: unknown = {}): z.infer<S> {
   const blank = !/\S/.test(text); // not text.trim(): a copy of a 60 MB text
   let fast: unknown;
   try {
@@ -107,7 +107,7 @@ export async function readYamlFile<S extends z.ZodType, M>(
   path: string,
   display: string,
   schema: S,
-  hint: string,
+  hint: SchemaHint,
   missing: () => M,
   empty: unknown = {},
 ): Promise<z.infer<S> | M> {
@@ -176,14 +176,20 @@ function locateNode(doc: Document, lineCounter: LineCounter, file: string, path:
 }
 
 /** The first schema issue with its YAML line, and a count of the others. */
-function schemaError(error: z.ZodError, locate: Located<unknown>['locate'], file: string, hint: string): UserError {
+/** What to do about a file's first problem: one text, or one chosen by the problem (an unknown key, a value out of its list). */
+export type SchemaHint = string | ((issue: z.core.$ZodIssue) => string);
+
+function schemaError(error: z.ZodError, locate: Located<unknown>['locate'], file: string, hint: SchemaHint): UserError {
   const issues = error.issues;
   const first = issues[0];
   if (!first) return new UserError('invalid file', { location: { file } });
   const path = first.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   const where = path.length ? path.join('.') : '(top level)';
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return new UserError(`${where}: ${describeIssue(first)}${more}`, { location: locate(path), hint });
+  return new UserError(`${where}: ${describeIssue(first)}${more}`, {
+    location: locate(path),
+    hint: typeof hint === 'string' ? hint : hint(first),
+  });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -2,12 +2,19 @@
 
 import { stringifyBlock } from '../core/yaml-block.ts';
 import { commentAt } from '../core/yaml-block-read.ts';
-import { parseYaml, readText, readTextHashed } from '../core/yaml-file.ts';
+import { parseYaml, readText, readTextHashed, type SchemaHint } from '../core/yaml-file.ts';
 import { FLAG_SCHEME } from '../domain/identity.ts';
 import { layout, relPath } from '../repo/layout.ts';
-import { type Flag, type FlagsFile, flagsFileSchema } from './schema.ts';
+import { type Flag, type FlagsFile, flagSchema, flagsFileSchema } from './schema.ts';
 
-const HINT = 'status is one of pending, approved, rejected; see docs/REVIEWING.md';
+/** What to do about a flags.yaml a reviewer's edit broke, by what is wrong. */
+const HINT: SchemaHint = (issue) => {
+  const key = issue.path.at(-1);
+  if (issue.code === 'unrecognized_keys' && typeof issue.path.at(-2) === 'string' && issue.path.at(-2) === 'flags')
+    return `a flag holds ${Object.keys(flagSchema.shape).join(', ')}: write a remark in its note, or after a # (a comment)`;
+  if (key === 'status') return 'status is one of pending, approved, rejected; see docs/REVIEWING.md';
+  return 'see docs/REVIEWING.md for what a flag holds, or `git diff` the file for what an edit changed';
+};
 
 export const flagsDisplay = (period: string) => relPath('periods', period, 'flags.yaml');
 
