@@ -439,6 +439,55 @@ describe('validate', () => {
     );
   });
 
+  it("mends, by the command it names, flags that are no longer what the data holds: rules changed, or a charge's amount edited by hand", async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const git = simpleGit(root);
+    await git.add('.').commit('January');
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const first = (parse(await readFile(path, 'utf8')).flags as { id: string }[])[0]?.id as string;
+    assert.equal((await cli('review', 'reject', first, '--note', 'not ours', '--root', root)).code, 0);
+    const hinted = async () => {
+      const v = await cli('validate', '--root', root, '--json');
+      assert.equal(v.code, 1);
+      const error = (v.json().findings as { level: string; hint?: string }[]).find((f) => f.level === 'error');
+      const command = /`focus-billing (ingest [^`]+)`/.exec(error?.hint ?? '')?.[1];
+      assert.ok(command, JSON.stringify(error));
+      // As run from the repository's top, where the hint's paths start.
+      return command.split(' ').map((a) => (a.startsWith('data/') ? join(root, a) : a));
+    };
+    // A rule changed since: more charges are held than flags.yaml lists.
+    const configPath = join(root, 'config.yaml');
+    await writeFile(
+      configPath,
+      (await readFile(configPath, 'utf8')).replace('flag_rules:\n', 'flag_rules:\n  anomalies: { large_charge: 100 }\n'),
+    );
+    const mend = await cli(...(await hinted()), '--root', root, '--json');
+    assert.equal(mend.code, 0, mend.stderr);
+    assert.equal(mend.json().outcome, 'reflagged');
+    assert.ok(mend.json().flags.new > 0);
+    assert.equal(mend.json().flags.decisions_kept, 1);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+    const again = await cli('ingest', join(root, 'data/2025-01/aws.csv'), '--source', 'aws', '--root', root, '--json');
+    assert.equal(again.json().outcome, 'unchanged');
+    // A charge's amount changed by hand: reviewers would decide on a charge that is not the one billed.
+    const text = await readFile(path, 'utf8');
+    const amount = /\n {6}amount: "([^"]+)"\n/.exec(text)?.[1] as string;
+    await writeFile(path, text.replace(`amount: "${amount}"`, 'amount: "0.01"'));
+    const v = await cli('validate', '--root', root);
+    assert.match(
+      v.stderr,
+      new RegExp(`shows amount 0\\.01, but its charge in data/2025-01/aws\\.csv is ${amount.replace('.', '\\.')} USD`),
+    );
+    const fixed = await cli(...(await hinted()), '--root', root, '--commit', '--branch', 'mend', '--json');
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.equal(fixed.json().outcome, 'reflagged');
+    assert.equal(await readFile(path, 'utf8'), text, 'the flags as they were before the edit, decisions included');
+    assert.match((await git.log()).latest?.message ?? '', /^Flags of AWS 2025-01 written again: \d+ flagged/);
+    assert.deepEqual((await git.raw(['show', '--name-only', '--format=', 'HEAD'])).trim().split('\n'), ['periods/2025-01/flags.yaml']);
+    assert.equal((await cli('validate', '--root', root)).code, 0);
+  });
+
   it('finds flags that no longer match the data, and flagged charges with no flag', async (t) => {
     const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);

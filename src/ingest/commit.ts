@@ -77,6 +77,8 @@ export interface CommitSummary {
   parts: { file: string; stored_as: string }[];
   totals: { currency: string; billed: string; list: string; flagged_rows: number; flagged_amount: string }[];
   by_rule: Record<string, number>;
+  /** `reflagged`: the export was stored already, and only its flags were written again. */
+  outcome?: string;
 }
 
 export async function commitIngest(
@@ -88,7 +90,10 @@ export async function commitIngest(
   const money = (v: string, c: string) => formatExactMoney(parseDecimal(v), c, config.billing.minor_units);
   const totals = summary.totals.map((t) => `${money(t.billed, t.currency)} ${t.currency}`).join(', ');
   const flagged = summary.totals.reduce((n, t) => n + t.flagged_rows, 0);
-  const subject = `Ingest ${summary.source} ${summary.period}: ${summary.rows.toLocaleString('en-US')} rows, ${totals}${flagged ? `, ${flagged} flagged` : ''}`;
+  const subject =
+    summary.outcome === 'reflagged'
+      ? `Flags of ${summary.source} ${summary.period} written again: ${flagged} flagged, as the export holds them for review now`
+      : `Ingest ${summary.source} ${summary.period}: ${summary.rows.toLocaleString('en-US')} rows, ${totals}${flagged ? `, ${flagged} flagged` : ''}`;
   const body = [
     ...summary.parts.map((p) => `File: ${p.file} → ${p.stored_as}`),
     ...summary.totals.map(

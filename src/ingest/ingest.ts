@@ -70,7 +70,8 @@ export interface IngestOptions {
   lock?: LockOptions;
 }
 
-export type IngestOutcome = 'ingested' | 'replaced' | 'unchanged' | 'dry-run';
+/** `reflagged`: the export was stored already, but its flags were no longer what it holds for review (rules changed, or a hand edit), and were written again. */
+export type IngestOutcome = 'ingested' | 'replaced' | 'reflagged' | 'unchanged' | 'dry-run';
 
 export interface CurrencyTotal {
   currency: string;
@@ -277,18 +278,21 @@ async function ingestParts(
   const apply = async (): Promise<IngestReport> => {
     await assertOpen(options.root, period, 'ingest into it');
     const existing = await existingDataFiles(options.root, period, slug);
-    if (existing.length > 0 && (await sameExport(existing, parts))) {
-      const flagsFile = await readFlags(options.root, period);
-      const mine = flagsFile.flags.filter((f) => f.source === slug);
-      return report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
-    }
+    // The export stored already: its data stays, and so do its flags unless they are no longer
+    // what it holds for review (the rules changed since, or a hand edit), which are written again.
+    const storedAlready = existing.length > 0 && (await sameExport(existing, parts));
+    const unchanged = (mine: Flag[]) =>
+      report('unchanged', { total: mine.length, new: 0, decisions_kept: 0, decisions_dropped: 0, by_rule: countByRule(mine) });
+    if (storedAlready && refused[0]) return unchanged((await readFlags(options.root, period)).flags.filter((f) => f.source === slug));
     if (refused[0]) throw refused[0];
-    await refuseStoredElsewhere(options.root, period, slug, parts, scans);
-    if (existing.length > 0 && !options.replace) {
-      const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
-      throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
-        hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
-      });
+    if (!storedAlready) {
+      await refuseStoredElsewhere(options.root, period, slug, parts, scans);
+      if (existing.length > 0 && !options.replace) {
+        const held = existing.map((e) => relPath('data', period, basename(e))).join(', ');
+        throw new UserError(`${held} already ${existing.length > 1 ? 'hold' : 'holds'} a different ${source.name} export for ${period}`, {
+          hint: 'pass --replace to replace it with this corrected export; decisions on unchanged rows are kept',
+        });
+      }
     }
 
     // Flag ids number identical rows across the parts, in order, as the report reads them.
@@ -297,6 +301,15 @@ async function ingestParts(
     const incoming = buildFlags(rows, { config, source: slug, period });
     const current = await readFlagsWithHash(options.root, period);
     const merged = mergeFlags(current.file.flags, incoming, slug);
+    const before = current.file.flags.filter((f) => f.source === slug);
+    if (
+      storedAlready &&
+      sameFlags(
+        before,
+        merged.flags.filter((f) => f.source === slug),
+      )
+    )
+      return unchanged(before);
     // Only an export that adds flags past the limit is refused: one that adds none, or fewer than it replaces, makes nothing worse.
     if (merged.flags.length > maxFlagged && merged.flags.length > current.file.flags.length)
       throw tooManyFlags(period, merged.flags.length, incoming.length, maxFlagged);
@@ -329,7 +342,7 @@ async function ingestParts(
     const plan = options.commit ? await planCommit(options.root, { period, slug }, options.commit.branch) : undefined;
 
     const writes: PlannedWrite[] = [];
-    for (const [i, part] of parts.entries()) {
+    for (const [i, part] of storedAlready ? [] : parts.entries()) {
       const target = targets[i] as string;
       // A real ingest stages every part (b3fe5bf): its copy or compression began with the scan.
       if (!part.staged) throw new Error(`ingest: ${part.input.display} was not staged`);
@@ -348,25 +361,38 @@ async function ingestParts(
       });
     }
     await commitWrites(writes);
-    for (const [i, part] of parts.entries()) {
-      const copy = await plainCopyOf(part, scans[i]);
-      if (copy) await keepPlainCopy(options.root, copy.made, targets[i] as string, copy.storedSha256);
+    if (!storedAlready) {
+      for (const [i, part] of parts.entries()) {
+        const copy = await plainCopyOf(part, scans[i]);
+        if (copy) await keepPlainCopy(options.root, copy.made, targets[i] as string, copy.storedSha256);
+      }
+      // The replaced export's files that this one does not overwrite (other parts, or compression),
+      // and the records of originals no longer compressed here.
+      const records = new Set(
+        targets.filter((_, i) => parts[i]?.store.compression !== parts[i]?.sniffed.compression).map((t) => `${t}${ORIGINAL_SUFFIX}`),
+      );
+      for (const old of existing) {
+        if (!targets.includes(old)) await rm(old);
+        if (!records.has(`${old}${ORIGINAL_SUFFIX}`)) await rm(`${old}${ORIGINAL_SUFFIX}`, { force: true });
+      }
     }
-    // The replaced export's files that this one does not overwrite (other parts, or compression),
-    // and the records of originals no longer compressed here.
-    const records = new Set(
-      targets.filter((_, i) => parts[i]?.store.compression !== parts[i]?.sniffed.compression).map((t) => `${t}${ORIGINAL_SUFFIX}`),
-    );
-    for (const old of existing) {
-      if (!targets.includes(old)) await rm(old);
-      if (!records.has(`${old}${ORIGINAL_SUFFIX}`)) await rm(`${old}${ORIGINAL_SUFFIX}`, { force: true });
-    }
-    const done = report(existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
+    const done = report(storedAlready ? 'reflagged' : existing.length > 0 ? 'replaced' : 'ingested', flagSummary);
     if (plan) done.committed = await commitIngest(options.root, config, plan, { ...done, by_rule: flagSummary.by_rule });
     return done;
   };
   // A dry run writes nothing, so it needs no lock.
   return options.dryRun ? apply() : withRepositoryLock(options.root, `focus-billing ingest --source ${source.name}`, apply, options.lock);
+}
+
+/** Two lists of one source's flags hold the same flags, whatever their order in the file or of their keys. */
+function sameFlags(a: Flag[], b: Flag[]): boolean {
+  if (a.length !== b.length) return false;
+  const canonical = (f: Flag) =>
+    JSON.stringify(f, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => compareText(x, y))) : v,
+    );
+  const seen = new Map(a.map((f) => [f.id, canonical(f)]));
+  return b.every((f) => seen.get(f.id) === canonical(f));
 }
 
 function totalRows(periods: PeriodTotals[]): number {

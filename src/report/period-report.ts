@@ -60,7 +60,7 @@ export interface PeriodReport extends StatementSet {
   /** The data files read (for further queries on the same period). */
   files: ChargeFile[];
   /** Flagged charges as the data holds them: identical rows share a hash (ids hash, hash-2, …). */
-  flagged: { source: string; file: string; row_hash: string; rows: number }[];
+  flagged: FlaggedCharge[];
   sources: SourceTotals[];
   flag_counts: FlagCounts;
   flags: Flag[];
@@ -338,11 +338,32 @@ async function verifyBytes(root: string, files: ChargeFile[], signal = new Abort
   if (checked.length > 0) await touchAndPrune(layout.cacheDir(root, 'checked'), checked).catch(() => {});
 }
 
-function flaggedGroups(groups: (ChargeGroup & { file: string })[]): PeriodReport['flagged'] {
-  const m = new Map<string, { source: string; file: string; row_hash: string; rows: number }>();
+/** Rows of one content held for review: where they are, how many, and what one of them bills (exact, in units of 10^-SCALE). */
+export interface FlaggedCharge {
+  source: string;
+  file: string;
+  row_hash: string;
+  rows: number;
+  currency: string;
+  cost: bigint;
+  list: bigint;
+}
+
+function flaggedGroups(groups: (ChargeGroup & { file: string })[]): FlaggedCharge[] {
+  const m = new Map<string, FlaggedCharge>();
   for (const g of groups) {
     if (g.row_hash === null) continue;
-    const t = m.get(g.row_hash) ?? { source: g.source, file: g.file, row_hash: g.row_hash, rows: 0 };
+    // Rows of one hash are one content: a group's sums are its rows' amount times their count.
+    const one = (sum: string) => parseDecimal(sum) / BigInt(g.rows);
+    const t = m.get(g.row_hash) ?? {
+      source: g.source,
+      file: g.file,
+      row_hash: g.row_hash,
+      rows: 0,
+      currency: g.currency,
+      cost: one(g.cost),
+      list: one(g.list),
+    };
     t.rows += g.rows;
     m.set(g.row_hash, t);
   }

@@ -6,10 +6,12 @@ import { fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory, type PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
+import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { readFlagsFile } from '../flags/file.ts';
+import type { Flag } from '../flags/schema.ts';
 import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
@@ -18,7 +20,7 @@ import { lineEndingRisk } from '../repo/line-endings.ts';
 import { notesProblem } from '../repo/notes.ts';
 import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
 import { type PiIncrease, piIncreases } from '../report/increases.ts';
-import { listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { type FlaggedCharge, listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
 import { unreadFiles } from './unread.ts';
 
 export interface Finding {
@@ -168,12 +170,34 @@ async function withoutData(root: string, period: string, f: Finding): Promise<Fi
   };
 }
 
+/**
+ * What a flag shows of its charge's money that the data does not hold (its amount, list price or
+ * currency, as a hand edit may have changed them), or null. Reviewers decide on what the flag shows;
+ * statements bill what the data holds.
+ */
+function shownAmountProblem(f: Flag, want: FlaggedCharge): string | null {
+  const units = (text: string) => {
+    try {
+      return parseDecimal(text);
+    } catch {
+      return null;
+    }
+  };
+  const real = (v: bigint) => trimDecimal(formatUnits(v, SCALE));
+  if (f.charge.currency !== want.currency) return `currency ${f.charge.currency}, but its charge in ${want.file} is in ${want.currency}`;
+  if (units(f.charge.amount) !== want.cost)
+    return `amount ${f.charge.amount}, but its charge in ${want.file} is ${real(want.cost)} ${want.currency}`;
+  if (units(f.charge.list) !== want.list)
+    return `list ${f.charge.list}, but its charge in ${want.file} lists at ${real(want.list)} ${want.currency}`;
+  return null;
+}
+
 /** flags.yaml against the data: every flagged charge has its flag, and every flag its charge. */
 function matchFlags(period: string, report: PeriodReport): Finding[] {
   const out: Finding[] = [];
   const file = relPath('periods', period, 'flags.yaml');
-  const expected = new Map<string, { source: string; data: string }>();
-  for (const g of report.flagged) for (let n = 1; n <= g.rows; n++) expected.set(flagId(g.row_hash, n), { source: g.source, data: g.file });
+  const expected = new Map<string, FlaggedCharge>();
+  for (const g of report.flagged) for (let n = 1; n <= g.rows; n++) expected.set(flagId(g.row_hash, n), g);
   // Re-ingesting rebuilds a source's flags from its whole export: every part, in order.
   const exportOf = (source: string) =>
     report.files
@@ -199,14 +223,23 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
         hint: `re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
       });
     } else if (want.source !== f.source) {
-      out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.data}`, file });
+      out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.file}`, file });
+    } else {
+      const shown = shownAmountProblem(f, want);
+      if (shown)
+        out.push({
+          level: 'error',
+          message: `flag ${f.id} (${f.file}:${f.line}) shows ${shown}: reviewers would decide on what the charge is not`,
+          file,
+          hint: `the flag's charge was edited by hand: restore it from git, or re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to write it again (decisions are kept)`,
+        });
     }
     if (f.status === 'rejected' && !f.note)
       out.push({ level: 'warning', message: `flag ${f.id} is rejected without a note saying why`, file });
   }
   const missing = [...expected].filter(([id]) => !seen.has(id));
   if (missing.length > 0) {
-    const files = [...new Set(missing.map(([, m]) => m.data))];
+    const files = [...new Set(missing.map(([, m]) => m.file))];
     const sources = [...new Set(missing.map(([, m]) => m.source))];
     out.push({
       level: 'error',

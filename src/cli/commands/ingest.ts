@@ -75,6 +75,7 @@ export function describeIngest(r: IngestReport): string {
     ingested: 'Ingested',
     replaced: 'Replaced',
     unchanged: 'Already ingested (identical file), nothing to do:',
+    reflagged: 'Already ingested (identical file), its flags written again (no longer what it holds for review):',
     'dry-run': 'Dry run, nothing written:',
   }[r.outcome];
   const lines =

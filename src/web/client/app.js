@@ -499,7 +499,9 @@ function imported(r) {
       {},
       rep.outcome === 'unchanged'
         ? 'Already imported: nothing to do'
-        : `${rep.outcome === 'replaced' ? 'Replaced' : 'Imported'} ${rep.file} as ${rep.source} for ${rep.period}`,
+        : rep.outcome === 'reflagged'
+          ? `Already imported: the flags of ${rep.source} for ${rep.period} written again`
+          : `${rep.outcome === 'replaced' ? 'Replaced' : 'Imported'} ${rep.file} as ${rep.source} for ${rep.period}`,
     ),
     el(
       'p',
