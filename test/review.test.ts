@@ -488,6 +488,34 @@ describe('validate', () => {
     assert.equal((await cli('validate', '--root', root)).code, 0);
   });
 
+  it('fails the merge gate for a charge approved by hand with nothing to bill it to', async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const text = await readFile(path, 'utf8');
+    type Entry = { id: string; charge: Record<string, string | null> };
+    const flags = parse(text).flags as Entry[];
+    const tagged = (f: Entry) => Boolean(f.charge.pi_email && f.charge.project_id && f.charge.fund_org);
+    // Decide them all, as a reviewer does before merging: the untagged ones approved by hand.
+    for (const f of flags.filter(tagged)) assert.equal((await cli('review', 'approve', f.id, '--note', 'fine', '--root', root)).code, 0);
+    const untagged = flags.filter((f) => !tagged(f)).map((f) => f.id);
+    assert.ok(untagged.length > 0);
+    let edited = await readFile(path, 'utf8');
+    for (const id of untagged) edited = edited.replace(`id: ${id}\n    status: pending\n`, `id: ${id}\n    status: approved\n`);
+    await writeFile(path, edited);
+    const plain = await cli('validate', '--root', root);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /no usable PI, project or fund\/org and stays? held back/);
+    const gate = await cli('validate', '--require-reviewed', '--root', root);
+    assert.equal(gate.code, 1);
+    assert.match(
+      gate.stderr,
+      new RegExp(
+        `error: periods/2025-01/flags\\.yaml: 2025-01 has ${untagged.length} approved flags? with no usable PI, project or fund/org \\(${untagged[0]}[^)]*\\): their charges stay off statements\\n {2}hint: assign each one: focus-billing review assign <id>`,
+      ),
+    );
+  });
+
   it('finds flags that no longer match the data, and flagged charges with no flag', async (t) => {
     const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);

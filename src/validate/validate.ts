@@ -10,6 +10,7 @@ import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../core/money.ts'
 import type { Database } from '../db/duckdb.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
+import { isAttributed } from '../domain/rules.ts';
 import { readFlagsFile } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import { manifestOf } from '../periods/close.ts';
@@ -97,6 +98,19 @@ export async function validateRepository(
           message: `${period} has ${pending} pending flag${pending > 1 ? 's' : ''}: their charges stay off statements until decided`,
           file: relPath('periods', period, 'flags.yaml'),
           hint: `focus-billing review list --period ${period} --status pending`,
+        });
+      }
+      // Approved, but with nothing to bill it to (a hand edit; `review approve` refuses it): held back as if pending.
+      const unbillable = report.flags.filter((f) => f.status === 'approved' && !isAttributed(f.assign ?? f.charge));
+      if (unbillable.length > 0 && options.requireReviewed) {
+        findings.push({
+          level: 'error',
+          message: `${period} has ${unbillable.length} approved flag${unbillable.length > 1 ? 's' : ''} with no usable PI, project or fund/org (${unbillable
+            .slice(0, 3)
+            .map((f) => f.id)
+            .join(', ')}${unbillable.length > 3 ? ', …' : ''}): their charges stay off statements`,
+          file: relPath('periods', period, 'flags.yaml'),
+          hint: 'assign each one: focus-billing review assign <id> --pi <email> --project <id> --fund-org <fund>',
         });
       }
       summary.push({ period, status: report.status, pending });
