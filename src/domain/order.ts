@@ -11,3 +11,13 @@ const collator = new Intl.Collator('en-US');
 export function compareText(a: string, b: string): number {
   return collator.compare(a, b);
 }
+
+/**
+ * JSON with object keys sorted, so equal values always give one text (closed periods hash it:
+ * its output must never change).
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => compareText(a, b))) : v,
+  );
+}

@@ -12,7 +12,7 @@ import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
 import { gzipInflatedSize, storedGzipSize } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
-import { compareText } from '../domain/order.ts';
+import { canonicalJson, compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
 import { replaceFlagsText } from '../flags/edit.ts';
@@ -387,12 +387,8 @@ async function ingestParts(
 /** Two lists of one source's flags hold the same flags, whatever their order in the file or of their keys. */
 function sameFlags(a: Flag[], b: Flag[]): boolean {
   if (a.length !== b.length) return false;
-  const canonical = (f: Flag) =>
-    JSON.stringify(f, (_k, v) =>
-      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => compareText(x, y))) : v,
-    );
-  const seen = new Map(a.map((f) => [f.id, canonical(f)]));
-  return b.every((f) => seen.get(f.id) === canonical(f));
+  const seen = new Map(a.map((f) => [f.id, canonicalJson(f)]));
+  return b.every((f) => seen.get(f.id) === canonicalJson(f));
 }
 
 function totalRows(periods: PeriodTotals[]): number {

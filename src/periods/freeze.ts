@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
 import { piKey } from '../domain/identity.ts';
-import { compareText } from '../domain/order.ts';
+import { canonicalJson } from '../domain/order.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout } from '../repo/layout.ts';
 import type { Frozen } from '../repo/period-file.ts';
@@ -22,13 +22,6 @@ import type { StatementSet } from '../statements/build.ts';
 
 /** config.yaml settings that change what a statement bills or shows. */
 export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sources', 'flag_rules', 'statements', 'policy'] as const;
-
-/** JSON with object keys sorted, so equal values always hash alike. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => compareText(a, b))) : v,
-  );
-}
 
 /**
  * What was issued: each statement's number, PI, project, fund/org and amounts, line by line, and
@@ -58,11 +51,11 @@ export async function frozenOf(root: string, period: string, config: Config, set
     .sort()
     .map((slug) => [slug, sourceName(config, slug)]);
   return {
-    statements: sha256Text(canonical(issued(set))),
-    presentation: sha256Text(canonical({ organization: config.organization, statements: config.statements, sources })),
-    settings: Object.fromEntries(FROZEN_SETTINGS.map((k) => [k, sha256Text(canonical(config[k]))])),
+    statements: sha256Text(canonicalJson(issued(set))),
+    presentation: sha256Text(canonicalJson({ organization: config.organization, statements: config.statements, sources })),
+    settings: Object.fromEntries(FROZEN_SETTINGS.map((k) => [k, sha256Text(canonicalJson(config[k]))])),
     notes: notes === null ? null : sha256Text(notes),
-    pis: sha256Text(canonical(pis)),
+    pis: sha256Text(canonicalJson(pis)),
   };
 }
 
