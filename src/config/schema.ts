@@ -98,8 +98,12 @@ export const flagRulesSchema = z
     /** A PI email that is no email address, or an attribution that is an object, array, boolean or holds a control or invisible character. */
     invalid_attribution: z.boolean().default(true),
     period_mismatch: z.boolean().default(true),
-    /** A ChargeCategory that is none of FOCUS's Usage, Purchase, Tax, Credit, Adjustment (in any case), such as an old Azure export's `error`. */
-    unknown_category: z.boolean().default(true),
+    /**
+     * A ChargeCategory that is none of FOCUS's Usage, Purchase, Tax, Credit, Adjustment (in any
+     * case), such as an old Azure export's `error`. On in the config `init` writes; off when not
+     * set, so that upgrading the tool holds no charge of a period closed before it had the rule.
+     */
+    unknown_category: z.boolean().default(false),
     /** A fund/org must fully match one of these; empty means any value is accepted. */
     fund_org_patterns: z.array(re2Pattern).default([]),
     /** Charges whose service or resource name matches are held for review. */
