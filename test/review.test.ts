@@ -514,6 +514,13 @@ describe('validate', () => {
         `error: periods/2025-01/flags\\.yaml: 2025-01 has ${untagged.length} approved flags? with no usable PI, project or fund/org \\(${untagged[0]}[^)]*\\): their charges stay off statements\\n {2}hint: assign each one: focus-billing review assign <id>`,
       ),
     );
+    // Nor can the period be closed so: the charges would stay off statements for good.
+    const close = await cli('periods', 'close', '2025-01', '--root', root);
+    assert.equal(close.code, 1);
+    assert.match(
+      close.stderr,
+      new RegExp(`^error: period 2025-01 has ${untagged.length} approved flags? with no usable PI, project or fund/org \\(${untagged[0]}`),
+    );
   });
 
   it('finds flags that no longer match the data, and flagged charges with no flag', async (t) => {

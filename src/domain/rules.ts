@@ -103,6 +103,17 @@ export function attributionProblem(attribute: CoreAttribute, value: string | nul
 }
 
 /** The three core attributes are all present and usable. */
-export function isAttributed(a: { pi_email: string | null; project_id: string | null; fund_org: string | null }): boolean {
+export function isAttributed(a: Attribution): boolean {
   return CORE_ATTRIBUTES.every((k) => attributionProblem(k, a[k]) === null);
 }
+
+/**
+ * Flags approved with nothing to bill them to (no usable PI, project and fund/org, and no
+ * assignment; `review approve` refuses them, a hand edit does not): their charges stay held back
+ * as if pending.
+ */
+export function unbillableApprovals<F extends { status: string; assign?: Attribution; charge: Attribution }>(flags: F[]): F[] {
+  return flags.filter((f) => f.status === 'approved' && !isAttributed(f.assign ?? f.charge));
+}
+
+type Attribution = { pi_email: string | null; project_id: string | null; fund_org: string | null };

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
+import { unbillableApprovals } from '../domain/rules.ts';
 import { sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
@@ -64,6 +65,14 @@ export async function closePeriod(input: CloseInput, lock: LockOptions = {}): Pr
           hint: `focus-billing review list --period ${period} --status pending`,
           exitCode: 1,
         });
+      }
+      const unbillable = unbillableApprovals(report.flags);
+      if (unbillable.length > 0) {
+        const n = unbillable.length;
+        throw new UserError(
+          `period ${period} has ${n} approved flag${n > 1 ? 's' : ''} with no usable PI, project or fund/org (${unbillable[0]?.id}${n > 1 ? ', …' : ''}): closed, ${n > 1 ? 'their charges' : 'its charge'} would stay off statements for good`,
+          { hint: 'assign each one first: focus-billing review assign <id> --pi <email> --project <id> --fund-org <fund>', exitCode: 1 },
+        );
       }
       const next: PeriodFile = {
         period,

@@ -10,7 +10,7 @@ import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../core/money.ts'
 import type { Database } from '../db/duckdb.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
-import { isAttributed } from '../domain/rules.ts';
+import { unbillableApprovals } from '../domain/rules.ts';
 import { readFlagsFile } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import { manifestOf } from '../periods/close.ts';
@@ -101,8 +101,8 @@ export async function validateRepository(
         });
       }
       // Approved, but with nothing to bill it to (a hand edit; `review approve` refuses it): held back as if pending.
-      const unbillable = report.flags.filter((f) => f.status === 'approved' && !isAttributed(f.assign ?? f.charge));
-      if (unbillable.length > 0 && options.requireReviewed) {
+      const unbillable = unbillableApprovals(report.flags);
+      if (unbillable.length > 0 && options.requireReviewed && periodFile?.status !== 'closed') {
         findings.push({
           level: 'error',
           message: `${period} has ${unbillable.length} approved flag${unbillable.length > 1 ? 's' : ''} with no usable PI, project or fund/org (${unbillable
