@@ -9,8 +9,13 @@ export function registerValidate(program: Command, io: Io): void {
   withRoot(
     program
       .command('validate')
-      .description('check the repository: data files parse, flags.yaml matches the data, closed periods are unchanged, config is valid')
-      .option('--require-reviewed', 'fail while any flag is pending (the check to require before merging)')
+      .description(
+        'check the repository: data files parse, flags.yaml matches the data, closed periods are unchanged, config is valid, and no export or record is left unread',
+      )
+      .option(
+        '--require-reviewed',
+        'fail while any flag is pending, or approved with nothing to bill it to (the check to require before merging)',
+      )
       .option('--json', 'print findings as JSON'),
   )
     .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 1 errors found, 2 the config itself is invalid.')
