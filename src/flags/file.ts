@@ -1,5 +1,4 @@
 /** Reads and writes `flags.yaml`, with located messages for hand edits that went wrong. */
-
 import { stringifyBlock } from '../core/yaml-block.ts';
 import { commentAt } from '../core/yaml-block-read.ts';
 import { parseYaml, readText, readTextHashed, type SchemaHint } from '../core/yaml-file.ts';
@@ -10,7 +9,7 @@ import { type Flag, type FlagsFile, flagSchema, flagsFileSchema } from './schema
 /** What to do about a flags.yaml a reviewer's edit broke, by what is wrong. */
 const HINT: SchemaHint = (issue) => {
   const key = issue.path.at(-1);
-  if (issue.code === 'unrecognized_keys' && typeof issue.path.at(-2) === 'string' && issue.path.at(-2) === 'flags')
+  if (issue.code === 'unrecognized_keys' && issue.path.at(-2) === 'flags')
     return `a flag holds ${Object.keys(flagSchema.shape).join(', ')}: write a remark in its note, or after a # (a comment)`;
   if (key === 'status') return 'status is one of pending, approved, rejected; see docs/REVIEWING.md';
   return 'see docs/REVIEWING.md for what a flag holds, or `git diff` the file for what an edit changed';
