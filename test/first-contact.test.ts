@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
@@ -251,6 +251,14 @@ describe('doctor', () => {
     const eol = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'line endings');
     assert.equal(eol.status, 'warning');
     assert.match(eol.detail, /\(\.gitattributes gives data\/ text=auto\): closed periods would read as changed$/);
+
+    // A repository whose config.yaml predates a rule that is off unless set is told how to turn it on.
+    const configPath = join(root, 'config.yaml');
+    await writeFile(configPath, (await readFile(configPath, 'utf8')).replace(/^ {2}unknown_category: true.*\n/m, ''));
+    const rules = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'flag rules');
+    assert.equal(rules?.status, 'warning');
+    assert.match(rules.detail, /^config\.yaml leaves flag_rules\.unknown_category off: a charge whose ChargeCategory FOCUS does not have/);
+    assert.match(rules.fix, /^add `unknown_category: true` under flag_rules in config\.yaml/);
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {
