@@ -1,6 +1,6 @@
 /** Review in pull requests, on real temporary git repositories. */
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
@@ -379,6 +379,15 @@ describe('closed periods', () => {
     assert.equal(closed.code, 0, closed.stderr);
     assert.match(closed.json().files['data/2025-01/storage.csv'], /^[0-9a-f]{64}$/);
     assert.equal((await cli('validate', '--root', root)).code, 0);
+    // A record under a name the tool does not read was never applied: in a closed period, renaming it would change what it issued.
+    await writeFile(join(root, 'periods/2025-01/adjustments.yml'), 'adjustments: []\n');
+    const misnamed = await cli('validate', '--root', root);
+    assert.equal(misnamed.code, 0, misnamed.stderr);
+    assert.match(
+      misnamed.stderr,
+      /warning: periods\/2025-01\/adjustments\.yml: not read, as the tool reads adjustments\.yaml: what it holds is not applied; 2025-01 is closed, and issued its statements without it\n {2}hint: leave it, or take it out \(git rm\)/,
+    );
+    await rm(join(root, 'periods/2025-01/adjustments.yml'));
 
     await appendFile(join(root, 'data/2025-01/storage.csv'), '\n');
     const v = await cli('validate', '--root', root);

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { layout, relPath } from '../repo/layout.ts';
+import { readPeriodFile } from '../repo/period-file.ts';
 import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
 import { isDataFileName } from '../report/period-report.ts';
 
@@ -80,11 +81,23 @@ async function unreadPeriods(root: string): Promise<UnreadFinding[]> {
       for (const file of await visibleFiles(join(layout.periodsDir(root), entry.name), path))
         out.push(otherFile(file, `${path}/ is no month's folder (YYYY-MM)`, PERIOD_RECORDS));
     } else {
+      // A closed period issued its statements without the file: renamed now, it would change them.
+      const closed = (await readPeriodFile(root, entry.name).catch(() => null))?.status === 'closed';
       for (const f of await visibleEntries(join(layout.periodsDir(root), entry.name))) {
         const file = relPath(path, f.name);
-        if (f.isDirectory()) out.push(otherFile(`${file}/`, "a month's folder holds its records alone", []));
-        else if (!PERIOD_RECORDS.includes(f.name))
-          out.push(misnamed(file, f.name, PERIOD_RECORDS) ?? otherFile(file, 'the tool reads no file of that name', []));
+        const found = f.isDirectory()
+          ? otherFile(`${file}/`, "a month's folder holds its records alone", [])
+          : PERIOD_RECORDS.includes(f.name)
+            ? null
+            : (misnamed(file, f.name, PERIOD_RECORDS) ?? otherFile(file, 'the tool reads no file of that name', []));
+        if (found && closed && found.level === 'error')
+          out.push({
+            ...found,
+            level: 'warning',
+            message: `${found.message}; ${entry.name} is closed, and issued its statements without it`,
+            hint: `leave it, or take it out (git rm): renamed, it would change what a closed period issued (reopen ${entry.name} first to apply it)`,
+          });
+        else if (found) out.push(found);
       }
     }
   }
