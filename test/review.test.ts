@@ -488,6 +488,13 @@ describe('validate', () => {
       v.stderr,
       new RegExp(`shows amount 0\\.01, but its charge in data/2025-01/aws\\.csv is ${amount.replace('.', '\\.')} USD`),
     );
+    // And its PI, project, fund/org or service, which tell reviewers whose charge it is.
+    const pi = /\n {6}pi_email: ([^\n]+)\n/.exec(text)?.[1] as string;
+    await writeFile(path, text.replace(`pi_email: ${pi}\n`, 'pi_email: someone.else@example.edu\n'));
+    const who = await cli('validate', '--root', root);
+    assert.equal(who.code, 1);
+    assert.match(who.stderr, /shows pi_email "someone\.else@example\.edu", but its charge in data\/2025-01\/aws\.csv has /);
+    await writeFile(path, text.replace(`amount: "${amount}"`, 'amount: "0.01"'));
     const fixed = await cli(...(await hinted()), '--root', root, '--commit', '--branch', 'mend', '--json');
     assert.equal(fixed.code, 0, fixed.stderr);
     assert.equal(fixed.json().outcome, 'reflagged');

@@ -338,7 +338,7 @@ async function verifyBytes(root: string, files: ChargeFile[], signal = new Abort
   if (checked.length > 0) await touchAndPrune(layout.cacheDir(root, 'checked'), checked).catch(() => {});
 }
 
-/** Rows of one content held for review: where they are, how many, and what one of them bills (exact, in units of 10^-SCALE). */
+/** Rows of one content held for review: where they are, how many, what one of them bills (exact, in units of 10^-SCALE), and to whom as its tags say. */
 export interface FlaggedCharge {
   source: string;
   file: string;
@@ -347,6 +347,10 @@ export interface FlaggedCharge {
   currency: string;
   cost: bigint;
   list: bigint;
+  pi_email: string | null;
+  project_id: string | null;
+  fund_org: string | null;
+  service: string | null;
 }
 
 function flaggedGroups(groups: (ChargeGroup & { file: string })[]): FlaggedCharge[] {
@@ -363,6 +367,10 @@ function flaggedGroups(groups: (ChargeGroup & { file: string })[]): FlaggedCharg
       currency: g.currency,
       cost: one(g.cost),
       list: one(g.list),
+      pi_email: g.pi_email,
+      project_id: g.project_id,
+      fund_org: g.fund_org,
+      service: g.service,
     };
     t.rows += g.rows;
     m.set(g.row_hash, t);

@@ -185,11 +185,12 @@ async function withoutData(root: string, period: string, f: Finding): Promise<Fi
 }
 
 /**
- * What a flag shows of its charge's money that the data does not hold (its amount, list price or
- * currency, as a hand edit may have changed them), or null. Reviewers decide on what the flag shows;
+ * What a flag shows of its charge that the data does not hold (its amount, list price, currency,
+ * or the PI, project, fund/org and service its tags give, as a hand edit or a change of
+ * `tag_mapping` since may have made them), or null. Reviewers decide on what the flag shows;
  * statements bill what the data holds.
  */
-function shownAmountProblem(f: Flag, want: FlaggedCharge): string | null {
+function shownChargeProblem(f: Flag, want: FlaggedCharge): string | null {
   const units = (text: string) => {
     try {
       return parseDecimal(text);
@@ -203,6 +204,9 @@ function shownAmountProblem(f: Flag, want: FlaggedCharge): string | null {
     return `amount ${f.charge.amount}, but its charge in ${want.file} is ${real(want.cost)} ${want.currency}`;
   if (units(f.charge.list) !== want.list)
     return `list ${f.charge.list}, but its charge in ${want.file} lists at ${real(want.list)} ${want.currency}`;
+  for (const key of ['pi_email', 'project_id', 'fund_org', 'service'] as const)
+    if ((f.charge[key] ?? null) !== (want[key] ?? null))
+      return `${key} ${JSON.stringify(f.charge[key] ?? null)}, but its charge in ${want.file} has ${JSON.stringify(want[key] ?? null)}`;
   return null;
 }
 
@@ -240,13 +244,13 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
       out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.file}`, file });
     } else {
       // A closed period's flags.yaml is held to its bytes by period.yaml, and can no longer be written again.
-      const shown = report.status === 'closed' ? null : shownAmountProblem(f, want);
+      const shown = report.status === 'closed' ? null : shownChargeProblem(f, want);
       if (shown)
         out.push({
           level: 'error',
           message: `flag ${f.id} (${f.file}:${f.line}) shows ${shown}: reviewers would decide on what the charge is not`,
           file,
-          hint: `the flag's charge was edited by hand: restore it from git, or re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to write it again (decisions are kept)`,
+          hint: `the flag's charge was edited by hand, or config.yaml reads tags otherwise since: restore the flag from git, or re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to write it again (decisions are kept)`,
         });
     }
     if (f.status === 'rejected' && !f.note)
