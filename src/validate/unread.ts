@@ -114,10 +114,15 @@ async function misnamedRoot(root: string): Promise<UnreadFinding[]> {
   return out;
 }
 
+/** The record a file's name means, in any capitals and as `.yml` or `.md` (`Flags.yml` means flags.yaml), or undefined. */
+function recordMeant(name: string, records: string[]): string | undefined {
+  const stem = (n: string) => n.toLowerCase().replace(/\.(ya?ml|mdx?)$/, '');
+  return records.find((r) => stem(r) === stem(name));
+}
+
 /** A file named as a record but not as the tool reads it (other capitals, `.yml`, `.md`): an error naming the name read. */
 function misnamed(path: string, name: string, records: string[]): UnreadFinding | null {
-  const stem = (n: string) => n.toLowerCase().replace(/\.(ya?ml|mdx?)$/, '');
-  const meant = records.find((r) => stem(r) === stem(name));
+  const meant = recordMeant(name, records);
   if (!meant) return null;
   const caseOnly = meant.toLowerCase() === name.toLowerCase();
   return {
@@ -130,7 +135,7 @@ function misnamed(path: string, name: string, records: string[]): UnreadFinding 
 
 /** A file no command reads: an error where it is a record out of place, a warning otherwise. */
 function otherFile(path: string, why: string, records: string[]): UnreadFinding {
-  const record = records.find((r) => r.replace(/\..*$/, '') === (path.split('/').pop() ?? '').toLowerCase().replace(/\..*$/, ''));
+  const record = recordMeant(path.split('/').pop() ?? '', records);
   return record
     ? {
         level: 'error',
