@@ -346,6 +346,93 @@ describe('flag rules', () => {
   });
 });
 
+describe('an attribute under two keys', () => {
+  const on = parseConfig('flag_rules:\n  conflicting_tags: true\n', 'c');
+  const read = async (text: string, config = on, tagKeys?: string[]) => {
+    const [row] = await charges([text], config, {}, tagKeys, `pi_email, project_id, fund_org, tags_conflict, ${RULES_LIST_SQL} AS rules`);
+    return [row?.tags_conflict, row?.rules, row?.pi_email, row?.project_id];
+  };
+  const held = (what: string) => [what, ['conflicting_tags']];
+  it('holds a PI, project or fund/org that two keys give differently, showing the first in precedence', async () => {
+    const two = '{"pi_email":"a@x.edu","user:pi_email":"b@x.edu","project_id":"p","fund_org":"f"}';
+    assert.deepEqual(await read(two), [...held('pi_email'), 'a@x.edu', 'p']);
+    assert.deepEqual(await read('{"pi_email":"a@x.edu","project":"q","project_id":"p","fund_org":"f"}'), [
+      ...held('project_id'),
+      'a@x.edu',
+      'p',
+    ]);
+    assert.deepEqual(
+      (await read('{"user:pi_email":"b@x.edu","PI_Email":"a@x.edu","project_id":"p","fund_org":"f"}')).slice(0, 2),
+      held('pi_email'),
+    );
+    assert.deepEqual(
+      (await read('{"pi_email":"a@x.edu","user:pi_email":"b@x.edu","project_id":"p","fund_org":"f","tag:fund_org":"g"}')).slice(0, 2),
+      held('pi_email, fund_org'),
+    );
+    // A key written with an escape is the same key: the text never shows its name twice.
+    assert.deepEqual(
+      (await read('{"pi_email":"a@x.edu","user:pi\\u005femail":"b@x.edu","project_id":"p","fund_org":"f"}')).slice(0, 2),
+      held('pi_email'),
+    );
+    // The first rows showed only the bare keys: the lookups are narrowed, the check is not.
+    assert.deepEqual((await read(two, on, ['pi_email', 'project_id', 'fund_org'])).slice(0, 2), held('pi_email'));
+    // Off unless set (init's config sets it): an upgrade holds no charge of a period closed before it.
+    assert.deepEqual(await read(two, parseConfig('', 'c')), [null, [], 'a@x.edu', 'p']);
+  });
+  it('bills one value however its keys spell it, and ignores empty keys and other attributes', async () => {
+    for (const text of [
+      '{"pi_email":"a@x.edu","USER:PI_EMAIL":" A@X.edu ","project_id":"p","fund_org":"f"}', // an email's case and spaces
+      '{"pi_email":"a@x.edu","project_id":"caf\\u00e9","tag:project_id":"cafe\\u0301","fund_org":"f"}', // one text, composed or not
+      '{"pi_email":"a@x.edu","project_id":"p","fund_org":100200,"user:fund_org":"100200"}', // a number and its text
+      '{"pi_email":"a@x.edu","user:pi_email":"","tag:pi_email":null,"project_id":"p","fund_org":"f"}', // keys without a value
+      '{"pi_email":"a@x.edu","project_id":"project-p","fund_org":"f"}', // a value that names the key
+      '{"pi_email":"a@x.edu","project_id":"p","fund_org":"f","account_code":"1","user:account_code":"2"}', // not a core attribute
+    ]) {
+      const [conflict, rules] = await read(text);
+      assert.deepEqual([conflict, rules], [null, []], text);
+    }
+    // A key twice in one spelling is invalid Tags, as before, and not also a conflict.
+    assert.deepEqual((await read('{"pi_email":"a@x.edu","pi_email":"b@x.edu","project_id":"p","fund_org":"f"}')).slice(0, 2), [
+      null,
+      ['invalid_tags'],
+    ]);
+  });
+  it('holds such a charge at ingest with a flag that names the attribute, billed once approved', async (t) => {
+    const repo = await scratchRepo(t); // the project's config.yaml sets the rule, as init's does
+    const fund = '100200-3000';
+    const file = await writeCsv(dir, 'two-keys.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'Tags'],
+      ['2025-01-01', '30', `{"pi_email":"a@x.edu","user:pi_email":"b@x.edu","project_id":"p","fund_org":"${fund}"}`],
+      ['2025-01-01', '12', `{"pi_email":"a@x.edu","user:pi_email":"A@x.edu","project_id":"p","fund_org":"${fund}"}`],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const flags = (await cli('review', 'list', '--json', '--root', repo)).json().flags as Record<string, any>[];
+    assert.deepEqual(
+      flags.map((f) => [f.rule, f.message, f.charge.pi_email, f.charge.amount]),
+      [
+        [
+          'conflicting_tags',
+          'Tags gives pi_email under more than one key, with different values; the charge shows the one tag_mapping puts first: approve it if that is right, or assign the right one',
+          'a@x.edu',
+          '30',
+        ],
+      ],
+    );
+    const due = async () => (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    const before = await due();
+    assert.deepEqual(
+      [before.statements.map((x: any) => x.amount_due), before.reconciliation[0].excluded_pending],
+      [['12.00'], '30.000000000000000000'],
+    );
+    assert.equal((await cli('review', 'approve', flags[0]?.id, '--root', repo)).code, 0);
+    assert.deepEqual(
+      (await due()).statements.map((x: any) => [x.pi_email, x.amount_due]),
+      [['a@x.edu', '42.00']],
+    );
+    assert.equal((await cli('validate', '--root', repo)).code, 0);
+  });
+});
+
 describe('charges without attributes', () => {
   it('reads amounts and periods when no attribute is asked for, every attribute NULL', async () => {
     const path = await writeCsv(dir, 'no-attributes.csv', [

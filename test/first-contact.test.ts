@@ -259,6 +259,13 @@ describe('doctor', () => {
     assert.equal(rules?.status, 'warning');
     assert.match(rules.detail, /^config\.yaml leaves flag_rules\.unknown_category off: a charge whose ChargeCategory FOCUS does not have/);
     assert.match(rules.fix, /^add `unknown_category: true` under flag_rules in config\.yaml/);
+    await writeFile(configPath, (await readFile(configPath, 'utf8')).replace(/^ {2}conflicting_tags: true.*\n/m, ''));
+    const both = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'flag rules');
+    assert.match(
+      both.detail,
+      /; and flag_rules\.conflicting_tags off: a charge whose Tags give its PI, project or fund\/org under two keys/,
+    );
+    assert.match(both.fix, /^add `unknown_category: true` and `conflicting_tags: true` under flag_rules in config\.yaml/);
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {

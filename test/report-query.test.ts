@@ -17,7 +17,11 @@ import { groupByTags, reportRows } from '../src/report/report-query.ts';
 import { FOCUS_HEADER, focusRow, SAMPLE_CSVS, scratch, sharedSamples, tags, writeCsv } from './helpers.ts';
 
 const config: Config = configSchema.parse({
-  flag_rules: { fund_org_patterns: ['\\d{6}-\\d{4}'], patterns: [{ field: 'resource', pattern: '(?i)gpu' }] },
+  flag_rules: {
+    fund_org_patterns: ['\\d{6}-\\d{4}'],
+    patterns: [{ field: 'resource', pattern: '(?i)gpu' }],
+    conflicting_tags: true,
+  },
 });
 
 const A = tags({ pi_email: 'a@x.edu', project_id: 'pa', fund_org: '123456-1001' });
@@ -38,6 +42,12 @@ const HOSTILE: [string, string][] = [
   ['{"PI_Email":"c@x.edu","Project":"pc","fund_org":"123456-1003"}', 'keys in another case: the slow path'],
   [`  ${A}  `, "A's text with spaces around: the same text once trimmed"],
   ['{"pi_email":"a@x.edu","project_id":"pa"}', 'no fund/org key'],
+  ['{"pi_email":"a@x.edu","user:pi_email":"b@x.edu","project_id":"pa","fund_org":"123456-1001"}', 'the PI under two keys, two values'],
+  ['{"pi_email":"a@x.edu","project_id":"pa","Project":"pz","fund_org":"123456-1001"}', 'the project under two names, two values'],
+  [
+    '{"pi_email":"a@x.edu","USER:PI_EMAIL":" A@x.edu ","project_id":"pa","fund_org":"123456-1001"}',
+    'the PI under two keys, one value: billed',
+  ],
 ];
 
 /** [BillingPeriodStart, ChargePeriodStart, ChargeCategory, BilledCost, ListCost, ServiceName, ResourceName, Tags] */
@@ -87,12 +97,13 @@ describe('report rows grouped by Tags text', () => {
       const grouped = (await reportRows<Record<string, unknown>>(db, [f], config, '2025-03', () => true)).rows;
       assert.deepEqual(canonical(grouped), canonical(perRow));
       // What both agree on: each held text's two identical charges share a row hash (all but the
-      // escaped key, the other case and A with spaces hold their attributes), every GPU charge
-      // has its own, and so do the large, negative and other-period charges.
+      // escaped key, the other case, A with spaces and the PI under two keys with one value hold
+      // their attributes), every GPU charge has its own, and so do the large, negative and
+      // other-period charges.
       const held = perRow.filter((r) => r.row_hash !== null);
-      assert.equal(held.length, HOSTILE.length - 3 + HOSTILE.length + 3);
+      assert.equal(held.length, HOSTILE.length - 4 + HOSTILE.length + 3);
       const pairs = held.filter((r) => Number(r.rows) === 2);
-      assert.equal(pairs.length, HOSTILE.length - 3);
+      assert.equal(pairs.length, HOSTILE.length - 4);
       const escaped = perRow.filter((r) => r.row_hash === null && r.project_id === 'p' && r.pi_email === 'a@x.edu');
       assert.equal(
         escaped.reduce((n, r) => n + Number(r.rows), 0),

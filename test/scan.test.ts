@@ -24,6 +24,7 @@ const config: Config = configSchema.parse({
     fund_org_patterns: ['\\d{6}-\\d{4}'],
     patterns: [{ field: 'resource', pattern: '(?i)gpu' }],
     anomalies: { large_charge: 10000 },
+    conflicting_tags: true,
   },
 });
 
@@ -39,6 +40,7 @@ const HELD = [
   '{"pi_email":"not-an-email","project_id":"p","fund_org":"123456-1001"}',
   '{"pi_email":"a@x.edu","project_id":"p","fund_org":"nope"}',
   '{"pi_email":"a@x.edu","project_id":"pa"}',
+  '{"pi_email":"a@x.edu","tag:pi_email":"b@x.edu","project_id":"pa","fund_org":"123456-1001"}',
 ];
 
 /** A month whose rows repeat two clean texts, with rows held by every kind of rule between them. */

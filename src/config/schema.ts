@@ -104,6 +104,12 @@ export const flagRulesSchema = z
      * set, so that upgrading the tool holds no charge of a period closed before it had the rule.
      */
     unknown_category: z.boolean().default(false),
+    /**
+     * Tags gives a PI, project or fund/org under two keys with different values (`pi_email` and
+     * `user:pi_email`, `project` and `project_id`), where precedence would bill one unseen. On in
+     * the config `init` writes; off when not set, as `unknown_category`.
+     */
+    conflicting_tags: z.boolean().default(false),
     /** A fund/org must fully match one of these; empty means any value is accepted. */
     fund_org_patterns: z.array(re2Pattern).default([]),
     /** Charges whose service or resource name matches are held for review. */

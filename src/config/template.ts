@@ -47,6 +47,7 @@ flag_rules:
   invalid_tags: true
   period_mismatch: true
   unknown_category: true            # a ChargeCategory other than Usage, Purchase, Tax, Credit, Adjustment
+  conflicting_tags: true            # a PI, project or fund/org given twice in Tags with different values
   fund_org_patterns: []             # e.g. ['\\d{6}-\\d{4}']: fund/org must fully match one
   patterns: []                      # e.g. [{ field: service, pattern: 'GPU', message: GPU use needs approval }]
   max_flags: 50000                  # an export that would hold more for review in a period is refused (at most 100000)

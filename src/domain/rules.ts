@@ -20,6 +20,7 @@ export const TAG_RULES = [
   'missing_fund_org',
   'invalid_attribution',
   'invalid_fund_org',
+  'conflicting_tags',
 ] as const;
 
 /** The rules each row's other columns decide. New rules go last: a flag's `rule` is the first it triggered, and must not move. */

@@ -84,6 +84,8 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
       return `negative usage charge (${trimDecimal(row.cost)}) that is not a credit: check it is a refund or correction`;
     case 'period_mismatch':
       return `charge is for ${row.period}, but the file is stored under ${ctx.period}`;
+    case 'conflicting_tags':
+      return `Tags gives ${row.tags_conflict} under more than one key, with different values; the charge shows the one tag_mapping puts first: approve it if that is right, or assign the right one`;
     case 'unknown_category':
       return `ChargeCategory ${JSON.stringify(row.category)} is none of FOCUS's ${CHARGE_CATEGORIES.join(', ')}: check what the charge is before it is billed`;
   }

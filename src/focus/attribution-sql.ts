@@ -87,6 +87,18 @@ export function mentionsSql(config: Config, attribute: Attribute): string {
     .join(' OR ');
 }
 
+/** SQL: a key (`e.key`) lower-cased, trimmed, and stripped of the first configured prefix it starts with. */
+function normKeySql(config: Config): string {
+  const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
+  return prefixRe ? `regexp_replace(lower(trim(e.key, '${PAD}')), ${sqlString(`^(${prefixRe})`)}, '')` : `lower(trim(e.key, '${PAD}'))`;
+}
+
+/** SQL: every key-value entry of `_tags_raw` whose key is one of the attribute's names and whose value holds something. */
+function entriesSql(config: Config, attribute: Attribute): string {
+  return `list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, JSON)"'))),
+      e -> ${normKeySql(config)} IN (${wantedKeys(config, attribute).map(sqlString).join(', ')}) AND ${present('e.value::VARCHAR')} IS NOT NULL)`;
+}
+
 /**
  * The attribute's JSON text: the fast path's, or, when that found nothing and the text mentions
  * one of the names, the case-insensitive scan's. Several matching keys: the fast path's
@@ -94,18 +106,34 @@ export function mentionsSql(config: Config, attribute: Attribute): string {
  */
 export function tagSql(config: Config, attribute: Attribute): string {
   const wanted = wantedKeys(config, attribute);
-  const prefixRe = config.tag_mapping.strip_prefixes.map((p) => escapeRe(p.toLowerCase())).join('|');
-  const normKey = prefixRe
-    ? `regexp_replace(lower(trim(e.key, '${PAD}')), ${sqlString(`^(${prefixRe})`)}, '')`
-    : `lower(trim(e.key, '${PAD}'))`;
+  const normKey = normKeySql(config);
   const mentions = mentionsSql(config, attribute);
   const key = `lower(trim(e.key, '${PAD}'))`;
   const prefixRank = `CASE ${config.tag_mapping.strip_prefixes.map((p, i) => `WHEN starts_with(${key}, ${sqlString(p.toLowerCase())}) THEN ${i + 1}`).join(' ')} ELSE 0 END`;
   const rank = `${config.tag_mapping.strip_prefixes.length ? prefixRank : '0'} * 1000 + list_position([${wanted.map(sqlString).join(', ')}], ${normKey})`;
-  const slow = `list_sort(list_transform(list_filter(map_entries(TRY(json_transform(_tags_raw, '"MAP(VARCHAR, JSON)"'))),
-      e -> ${normKey} IN (${wanted.map(sqlString).join(', ')}) AND ${present('e.value::VARCHAR')} IS NOT NULL),
+  const slow = `list_sort(list_transform(${entriesSql(config, attribute)},
       e -> {rank: ${rank}, value: e.value::VARCHAR}))[1].value`;
   return `CASE WHEN _jf_${attribute} IS NULL AND NOT tags_invalid AND (${mentions}) THEN ${slow} ELSE _jf_${attribute} END`;
+}
+
+/**
+ * SQL: Tags holds the attribute under two or more keys (other spellings, cases or prefixes)
+ * whose values differ, as in `{"pi_email": "a@x.edu", "user:pi_email": "b@x.edu"}`. Precedence
+ * would bill one of them without a word, when either may be the PI. Values are compared as
+ * statements read them: trimmed, in Unicode's composed form, an email in lower case (see piKey).
+ *
+ * Every key is parsed only where the text names the attribute twice (`_tags_lower`, the text in
+ * lower case; a name inside another, as `project` in `project_id`, counts once), or escapes a
+ * character (`pi\u005femail` is `pi_email`): elsewhere no second key can be there.
+ */
+export function conflictSql(config: Config, attribute: Attribute): string {
+  const wanted = wantedKeys(config, attribute);
+  const counted = wanted.filter((k) => !wanted.some((o) => o !== k && k.includes(o)));
+  const mentions = counted.map((k) => `len(string_split(_tags_lower, ${sqlString(k)})) - 1`).join(' + ');
+  const text = `nullif(nfc_normalize(trim(${tagTextSql('e.value::VARCHAR')}, '${PAD}')), '')`;
+  const value = attribute === 'pi_email' ? `lower(${text})` : text;
+  return `CASE WHEN ${mentions} >= 2 OR contains(_tags_raw, '\\') THEN len(list_distinct(list_transform(${entriesSql(config, attribute)},
+      e -> ${value}))) > 1 ELSE false END`;
 }
 
 /** The text a value's JSON holds: a string decoded, a number as written, anything else as its JSON. */

@@ -18,7 +18,7 @@ import {
   FLAG_RULES,
   type FlagRule,
 } from '../domain/rules.ts';
-import { fastTagSql, tagJsonSql, tagNotScalarSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
+import { conflictSql, fastTagSql, tagJsonSql, tagNotScalarSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
 import { costColumn, type FocusField, fieldOf } from './columns.ts';
 import { type ChargeFile, col, readFileSql } from './read-sql.ts';
 
@@ -289,8 +289,17 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
       _tags_raw IS NOT NULL AND (_tag_json IS NULL OR len(_tag_keys) <> list_unique(_tag_keys)) AS tags_invalid
     FROM (${parsed})`;
 
+  // Which core attributes Tags gives twice with different values (conflictSql), as 'pi_email, fund_org'.
+  const conflicts =
+    rules.conflicting_tags && core.length > 0
+      ? `SELECT *, CASE WHEN _tags_raw IS NULL OR tags_invalid THEN NULL ELSE nullif(concat_ws(', ', ${core
+          .map((a) => `CASE WHEN ${conflictSql(config, a)} THEN '${a}' END`)
+          .join(', ')}), '') END AS tags_conflict
+      FROM (SELECT *, lower(_tags_raw) AS _tags_lower FROM (${fast}))`
+      : `SELECT *, NULL::VARCHAR AS tags_conflict FROM (${fast})`;
+
   const found = `SELECT *${attributes.map((a) => `,\n      ${tagSql(config, a)} AS _j_${a}`).join('')}
-    FROM (${fast})`;
+    FROM (${conflicts})`;
 
   const decoded = `SELECT *${attributes.map((a) => `,\n      ${tagTextSql(`_j_${a}`)} AS _t_${a}`).join('')}
     FROM (${found})`;
@@ -312,6 +321,7 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
 
   return `SELECT *,
       ${rules.invalid_tags ? 'tags_invalid' : 'false'} AS r_invalid_tags,
+      tags_conflict IS NOT NULL AS r_conflicting_tags,
       ${rules.missing_pi_email ? 'pi_email IS NULL' : 'false'} AS r_missing_pi_email,
       ${rules.missing_project_id ? 'project_id IS NULL' : 'false'} AS r_missing_project_id,
       ${rules.missing_fund_org ? 'fund_org IS NULL' : 'false'} AS r_missing_fund_org,

@@ -51,6 +51,8 @@ export interface FlaggedRow {
   resource_id: string | null;
   resource_name: string | null;
   charge_date: string | null;
+  /** The core attributes Tags gives twice with different values ('pi_email, project_id'), or null. */
+  tags_conflict: string | null;
   cost: string;
   list_cost: string;
   /** Physical line in the file (1 is the header). */
@@ -133,7 +135,8 @@ const LOCATED_COLUMNS = `period, currency, cost, list_cost, flagged, ${ROW_ERROR
       CASE WHEN flagged THEN to_json({
         row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
         pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service, category: category,
-        resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d')
+        resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d'),
+        tags_conflict: tags_conflict
       }) END AS flag,
       CASE WHEN ${ROW_ERRORS.join(' OR ')} THEN to_json({
         period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw,

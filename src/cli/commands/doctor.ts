@@ -39,6 +39,19 @@ const run = (cmd: string, args: string[], cwd?: string): Promise<string | null> 
     execFile(cmd, args, { cwd, timeout: 15_000, encoding: 'utf8' }, (error, stdout) => done(error ? null : stdout.trim()));
   });
 
+/** Flag rules that are off unless config.yaml sets them (an upgrade must not change a closed period), and what goes unseen without them. */
+const OPT_IN_RULES = [
+  {
+    rule: 'unknown_category',
+    unseen: 'a charge whose ChargeCategory FOCUS does not have (an old Azure export\'s "error") is billed without review',
+  },
+  {
+    rule: 'conflicting_tags',
+    unseen:
+      'a charge whose Tags give its PI, project or fund/org under two keys with different values (pi_email and user:pi_email) is billed to the first without review',
+  },
+] as const;
+
 /**
  * The Node.js check: `version` (such as 20.20.2) against package.json's engines range (any npm
  * range). semver is loaded here, not at start-up, where it would cost every command tens of ms.
@@ -99,15 +112,15 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
     try {
       config = (await loadConfigLocated(root)).data;
       add({ name: 'billing repository', status: 'ok', detail: `${root}: config.yaml is valid` });
-      // A rule newer than the repository is off until its config.yaml says (see flag_rules.unknown_category).
+      // Rules newer than the repository are off until its config.yaml says (see flag_rules.unknown_category).
       const raw = parse(await readFile(join(root, 'config.yaml'), 'utf8')) as { flag_rules?: Record<string, unknown> } | null;
-      if (raw?.flag_rules?.unknown_category === undefined)
+      const unset = OPT_IN_RULES.filter((r) => raw?.flag_rules?.[r.rule] === undefined);
+      if (unset.length > 0)
         add({
           name: 'flag rules',
           status: 'warning',
-          detail:
-            'config.yaml leaves flag_rules.unknown_category off: a charge whose ChargeCategory FOCUS does not have (an old Azure export\'s "error") is billed without review',
-          fix: 'add `unknown_category: true` under flag_rules in config.yaml (a closed period holding such a charge would then fail validate until reopened)',
+          detail: `config.yaml leaves ${unset.map((r) => `flag_rules.${r.rule} off: ${r.unseen}`).join('; and ')}`,
+          fix: `add ${unset.map((r) => `\`${r.rule}: true\``).join(' and ')} under flag_rules in config.yaml (a closed period holding such a charge would then fail validate until reopened)`,
         });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
