@@ -222,7 +222,7 @@ describe('removing a stored export', () => {
     assert.equal(v.code, 1);
     assert.match(
       v.stderr,
-      /^error: periods\/2025-10\/flags\.yaml: it holds 1,212 flags of aws, but data\/2025-10\/ holds no export\n {2}hint: take them out with `focus-billing remove --period 2025-10 --source aws`, or ingest the exports again\n/,
+      /^warning: data\/2025-10\/aws\.csv\.gz\.original\.json: the record of data\/2025-10\/aws\.csv\.gz, which is no longer stored: it bills nothing\n {2}hint: take it out with `focus-billing remove --period 2025-10 --source aws` \(it takes that source's flags too\), or git rm it\nerror: periods\/2025-10\/flags\.yaml: it holds 1,212 flags of aws, but data\/2025-10\/ holds no export\n {2}hint: take them out with `focus-billing remove --period 2025-10 --source aws`, or ingest the exports again\n/,
     );
     const r = await cli('remove', '--period', '2025-10', '--source', 'aws', '--commit', '--root', root);
     assert.equal(r.code, 0, r.stderr);

@@ -596,3 +596,40 @@ describe('where git has no name for the author', () => {
     assert.equal(await readFile(flags, 'utf8'), before, 'the decision was not written, to be left uncommitted');
   });
 });
+
+describe('what an export leaves when it goes by git rm', () => {
+  it('lists the record of a compressed export left alone, which validate names and the app takes out', async (t) => {
+    const own = await makeRepo();
+    t.after(() => removeDir(own));
+    const config = await readFile(join(own, 'config.yaml'), 'utf8');
+    await writeFile(join(own, 'config.yaml'), `${config}\ndata_files: { compress_above_mb: 0.001 }\n`);
+    const i = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', own);
+    assert.equal(i.code, 0, i.stderr);
+    const git = simpleGit(own);
+    await git.add('.').commit('January storage');
+    await git.rm('data/2025-01/storage.csv.gz');
+    await git.commit('storage.csv.gz taken out by hand');
+    const v = await cli('validate', '--root', own);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(
+      v.stderr,
+      'warning: data/2025-01/storage.csv.gz.original.json: the record of data/2025-01/storage.csv.gz, which is no longer stored: it bills nothing\n' +
+        "  hint: take it out with `focus-billing remove --period 2025-01 --source storage` (it takes that source's flags too), or git rm it\n",
+    );
+    const app = await startWeb({ root: own, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: false, say: () => {} });
+    t.after(() => app.close());
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(new URL(path, app.url), { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+    const state = await (await api('/api/state')).json();
+    assert.deepEqual(
+      state.periods.map((p: { period: string; exports: unknown }) => [p.period, p.exports]),
+      [['2025-01', [{ source: 'Storage', files: [], leftover: 'record only' }]]],
+    );
+    const r = await api('/api/exports/remove', { method: 'POST', body: JSON.stringify({ period: '2025-01', source: 'Storage' }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal(existsSync(join(own, 'data/2025-01/storage.csv.gz.original.json')), false);
+    assert.match((await git.log()).latest?.message ?? '', /^Remove Storage 2025-01/);
+    assert.deepEqual((await (await api('/api/state')).json()).periods, []);
+    assert.equal((await cli('validate', '--root', own)).stderr, '');
+  });
+});

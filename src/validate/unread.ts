@@ -17,6 +17,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseDataFileName } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { layout, relPath } from '../repo/layout.ts';
@@ -61,12 +62,26 @@ async function unreadData(root: string): Promise<UnreadFinding[]> {
     else if (!isPeriod(entry.name))
       for (const file of await visibleFiles(join(layout.dataDir(root), entry.name), path))
         unread(file, `${path}/ is no month's folder (YYYY-MM)`);
-    else
-      for (const f of await visibleEntries(join(layout.dataDir(root), entry.name))) {
-        if (f.isDirectory()) unread(`${relPath(path, f.name)}/`, "a month's folder holds its exports alone");
-        else if (!isDataFileName(f.name) && !f.name.endsWith(ORIGINAL_SUFFIX))
-          unread(relPath(path, f.name), 'no stored export is named so (<source>.csv, .csv.gz or .parquet)');
+    else {
+      const entries = await visibleEntries(join(layout.dataDir(root), entry.name));
+      for (const f of entries) {
+        const file = relPath(path, f.name);
+        if (f.isDirectory()) unread(`${file}/`, "a month's folder holds its exports alone");
+        else if (f.name.endsWith(ORIGINAL_SUFFIX)) {
+          // What ingest recorded of an export it compressed: left behind when the export went by git rm.
+          const stored = f.name.slice(0, -ORIGINAL_SUFFIX.length);
+          const slug = parseDataFileName(stored)?.slug;
+          if (slug === undefined) unread(file, 'no stored export is named so (<source>.csv, .csv.gz or .parquet)');
+          else if (!entries.some((e) => e.name === stored))
+            out.push({
+              level: 'warning',
+              message: `the record of ${relPath(path, stored)}, which is no longer stored: it bills nothing`,
+              file,
+              hint: `take it out with \`focus-billing remove --period ${entry.name} --source ${slug}\` (it takes that source's flags too), or git rm it`,
+            });
+        } else if (!isDataFileName(f.name)) unread(file, 'no stored export is named so (<source>.csv, .csv.gz or .parquet)');
       }
+    }
   }
   return out;
 }

@@ -35,6 +35,7 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
 import { periodStatus } from '../repo/period-file.ts';
+import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
 import { listPeriods as periodsWithData } from '../report/period-report.ts';
 import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
@@ -486,22 +487,47 @@ async function listPeriodsWithFlags(root: string): Promise<string[]> {
   return (await loadAllFlagsPeriods(root)).sort();
 }
 
-/** Periods that hold data or have a flags.yaml. */
-async function periodsShown(root: string): Promise<string[]> {
-  const periods = new Set([...(await periodsWithData(root)), ...(await loadAllFlagsPeriods(root))]);
-  return [...periods].sort();
-}
-
-/** The exports a period holds: each source's stored files, named as config.yaml names the source. */
-async function storedExports(root: string, config: Config, period: string, flags: Flag[]): Promise<{ source: string; files: string[] }[]> {
+/**
+ * The exports a period holds: each source's stored files, named as config.yaml names the source.
+ * A source whose flags, or record of a compressed export, outlived the export (a git rm) is listed
+ * with no files and what is left (`leftover`), so that it can be taken out.
+ */
+async function storedExports(
+  root: string,
+  config: Config,
+  period: string,
+  flags: Flag[],
+): Promise<{ source: string; files: string[]; leftover: string | null }[]> {
+  const names = (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).sort();
   const bySlug = new Map<string, string[]>();
-  for (const name of (await readdir(layout.periodDataDir(root, period)).catch(() => [] as string[])).sort()) {
+  for (const name of names) {
     const slug = parseDataFileName(name)?.slug;
     if (slug !== undefined) bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
   }
-  // A source whose flags outlived its export (a git rm): listed with no files, so that they can be taken out.
-  for (const f of flags) if (!bySlug.has(f.source)) bySlug.set(f.source, []);
-  return [...bySlug].map(([slug, files]) => ({ source: config.sources.find((s) => sourceSlug(s) === slug)?.name ?? slug, files }));
+  const flagged = new Set(flags.map((f) => f.source));
+  const recorded = new Set(names.map(recordSlug).filter((s) => s !== undefined));
+  for (const slug of [...flagged, ...recorded]) if (!bySlug.has(slug)) bySlug.set(slug, []);
+  return [...bySlug].map(([slug, files]) => ({
+    source: config.sources.find((s) => sourceSlug(s) === slug)?.name ?? slug,
+    files,
+    leftover: files.length ? null : `${[flagged.has(slug) && 'flags', recorded.has(slug) && 'record'].filter(Boolean).join(' and ')} only`,
+  }));
+}
+
+/** The source of ingest's record of a compressed export (`aws.csv.gz.original.json`), or undefined. */
+function recordSlug(name: string): string | undefined {
+  return name.endsWith(ORIGINAL_SUFFIX) ? parseDataFileName(name.slice(0, -ORIGINAL_SUFFIX.length))?.slug : undefined;
+}
+
+/** The periods the home page lists: those with data, flags, or a record left of an export. */
+async function periodsShown(root: string): Promise<string[]> {
+  const recorded = await Promise.all(
+    (await periodFolders(layout.dataDir(root))).map(async (p) =>
+      (await readdir(layout.periodDataDir(root, p)).catch(() => [] as string[])).some((n) => recordSlug(n) !== undefined) ? [p] : [],
+    ),
+  );
+  const periods = new Set([...(await periodsWithData(root)), ...(await loadAllFlagsPeriods(root)), ...recorded.flat()]);
+  return [...periods].sort();
 }
 
 async function loadAllFlagsPeriods(root: string): Promise<string[]> {

@@ -162,8 +162,8 @@ async function home() {
                         {},
                         el(
                           'span',
-                          { title: x.files.join(', ') || 'flags whose export is no longer stored' },
-                          x.files.length ? x.source : `${x.source} (flags only)`,
+                          { title: x.files.join(', ') || `${x.leftover} of an export no longer stored` },
+                          x.files.length ? x.source : `${x.source} (${x.leftover})`,
                         ),
                         p.status === 'open'
                           ? el(
@@ -173,7 +173,7 @@ async function home() {
                                 class: 'small',
                                 'aria-label': x.files.length
                                   ? `Remove the ${x.source} export of ${p.period}`
-                                  : `Remove the flags of ${x.source} in ${p.period}`,
+                                  : `Remove the ${leftOf(x)} of ${x.source} in ${p.period}`,
                                 onclick: (e) => removeExport(p.period, x, e.currentTarget),
                               },
                               'remove',
@@ -211,11 +211,14 @@ async function home() {
  * Takes an export imported under the wrong source or month out of its period, with its flags, and
  * commits that. A file git holds no copy of is removed only when asked again.
  */
+/** What is left of a source whose export is no longer stored: "flags", "record", or "flags and record". */
+const leftOf = (x) => x.leftover.replace(/ only$/, '');
+
 async function removeExport(period, x, button) {
   const files = x.files.map((f) => `data/${period}/${f}`).join(', ');
   const question = files
     ? `Remove the ${x.source} export of ${period} (${files}) and the charges it held for review, decisions included?`
-    : `Remove the flags of ${x.source} in ${period}? Its export is no longer stored.`;
+    : `Remove the ${leftOf(x)} of ${x.source} in ${period}? Its export is no longer stored.`;
   if (!confirm(question)) return;
   const box = document.getElementById('home-message');
   button.disabled = true;
