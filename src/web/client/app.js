@@ -207,13 +207,13 @@ async function home() {
   );
 }
 
+/** What is left of a source whose export is no longer stored: "flags", "record", or "flags and record". */
+const leftOf = (x) => x.leftover.replace(/ only$/, '');
+
 /**
  * Takes an export imported under the wrong source or month out of its period, with its flags, and
  * commits that. A file git holds no copy of is removed only when asked again.
  */
-/** What is left of a source whose export is no longer stored: "flags", "record", or "flags and record". */
-const leftOf = (x) => x.leftover.replace(/ only$/, '');
-
 async function removeExport(period, x, button) {
   const files = x.files.map((f) => `data/${period}/${f}`).join(', ');
   const question = files
