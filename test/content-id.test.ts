@@ -49,6 +49,20 @@ describe('content ids', () => {
     assert.equal(`sha256:${await sha256Of(other, remember)}`, await sha256(other));
   });
 
+  it('give a file git does not know the sha256 remembered across processes, when told where', async (t) => {
+    const dir = await scratch(t);
+    const remember = join(dir, 'hashes');
+    const [kept, other] = [join(dir, 'aws.parquet'), join(dir, 'gcp.parquet')];
+    await writeFile(kept, `${'0123456789,'.repeat(3_200_000)}\n`); // 35 MB: git is asked first
+    await writeFile(other, `${'9876543210,'.repeat(3_200_000)}\n`);
+    // What another process recorded is served, not computed again: a value that is not the file's shows it.
+    const recorded = 'e'.repeat(64);
+    await rememberSha256(remember, kept, recorded);
+    await rememberSha256(remember, other, recorded);
+    assert.deepEqual(await contentIds([kept], remember), [`sha256:${recorded}`]);
+    assert.deepEqual(await contentIds([other]), [await sha256(other)], 'not told where: hashed');
+  });
+
   it('asks git for large tracked files it reports unchanged, and hashes everything else', async () => {
     const dir = await tempDir();
     const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();

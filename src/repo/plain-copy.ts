@@ -19,13 +19,13 @@ import type { BigIntStats } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeCacheFile } from './cache-dir.ts';
-import { rememberSha256, sha256Of } from './content-id.ts';
+import { rememberedHashesDir, rememberSha256, sha256Of } from './content-id.ts';
 import { layout } from './layout.ts';
 
 export const plainCopyDir = (root: string) => layout.cacheDir(root, 'data');
 
 /** Where the stored files' sha256s are remembered, so that finding a copy hashes no file unwritten since (`sha256Of`). */
-const storedHashesDir = (root: string) => layout.cacheDir(root, 'hashes');
+const storedHashesDir = rememberedHashesDir;
 
 /** A plain copy's file name: the stored file's sha256 (hex), `.csv`. */
 const COPY_NAME = /^[0-9a-f]{64}\.csv$/;

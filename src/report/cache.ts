@@ -15,16 +15,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonRows } from '../db/duckdb.ts';
 import { touchAndPrune } from '../repo/cache-dir.ts';
-import { askGit, contentIds } from '../repo/content-id.ts';
+import { askGit, contentIds, rememberedHashesDir } from '../repo/content-id.ts';
 import { layout } from '../repo/layout.ts';
 import { commitWrites } from '../repo/write.ts';
 
 /** Changed with the form of what is cached (6: the charge details per statement line, as DuckDB's JSON). */
 const VERSION = 6;
 
-async function reportCacheKey(sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
+async function reportCacheKey(root: string, sql: string, params: Record<string, unknown>, files: string[]): Promise<string> {
   const hash = createHash('sha256').update(`${VERSION}\n${queryText(sql, params)}`);
-  for (const id of await contentIds(files)) hash.update(`\n${id}`);
+  for (const id of await contentIds(files, rememberedHashesDir(root))) hash.update(`\n${id}`);
   return hash.digest('hex');
 }
 
@@ -88,7 +88,7 @@ async function cached<T>(
   const { sql, params, files } = query;
   const hintPath = join(dir(root), `hint-${createHash('sha256').update(queryText(sql, params)).digest('hex').slice(0, 32)}.json`);
   const [hint, last] = await Promise.all([statHint(files), readJson<{ stats: string; key: string }>(hintPath), askGit(files)]);
-  const keyPromise = reportCacheKey(sql, params, files);
+  const keyPromise = reportCacheKey(root, sql, params, files);
   const entry = (key: string) => join(dir(root), `${key}.json`);
   if (last?.stats === hint) {
     const key = await keyPromise;

@@ -28,7 +28,7 @@ import { fileColumnsSql, MAX_LINE_BYTES } from '../focus/read-sql.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
 import { touchAndPrune, writeCacheFile } from '../repo/cache-dir.ts';
-import { askGit, contentIds } from '../repo/content-id.ts';
+import { askGit, contentIds, rememberedHashesDir } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile } from '../repo/links.ts';
@@ -309,7 +309,7 @@ const readAsGzip = (f: ChargeFile) => f.file.format === 'csv' && csvBytes(f.file
  * keeps these marks with its other caches.
  */
 export async function checkedMarker(root: string, path: string): Promise<string> {
-  const [id] = await contentIds([path]);
+  const [id] = await contentIds([path], rememberedHashesDir(root));
   return join(layout.cacheDir(root, 'checked'), `${sha256Text(`bytes-check 1, lines up to ${MAX_LINE_BYTES}: ${id}`)}.ok`);
 }
 

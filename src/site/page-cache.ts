@@ -16,7 +16,7 @@ import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { placeFromCache } from '../repo/cache-dir.ts';
-import { contentIds } from '../repo/content-id.ts';
+import { contentIds, rememberedHashesDir } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout, REPOSITORY_FILES } from '../repo/layout.ts';
 import { dataFileNames } from '../report/period-report.ts';
@@ -86,7 +86,10 @@ export async function globalKey(ctx: KeyContext): Promise<string> {
 export async function periodInputs(root: string, period: string, issued: string): Promise<string> {
   const dataDir = layout.periodDataDir(root, period);
   const names = await dataFileNames(root, period);
-  const ids = await contentIds(names.map((n) => join(dataDir, n)));
+  const ids = await contentIds(
+    names.map((n) => join(dataDir, n)),
+    rememberedHashesDir(root),
+  );
   const records = (await filesUnder(layout.periodDir(root, period))).filter((f) => f !== layout.deliveriesFile(root, period));
   return createHash('sha256')
     .update(JSON.stringify([period, issued, names, ids, await hashFiles(root, records)]))
