@@ -170,7 +170,7 @@ if (want('cli')) {
     '  generate reads the month as ingest stored it (gzip-compressed above data_files.compress_above_mb) from the plain copy ingest keeps in .cache/data/;',
   );
   console.log(
-    '  "no plain copy" reads the .csv.gz itself (a fresh clone, CI); "plain .csv" reads a month stored uncompressed (its 349 MB hashed for the cache key)',
+    '  "no plain copy" reads the .csv.gz itself (a fresh clone, CI); "plain .csv" reads a month stored uncompressed (its 349 MB hashed for the cache key once, then remembered)',
   );
   console.log('  targets: under 10 s, beyond start-up within 1.5× of direct DuckDB, peak RSS under 1.5 GB');
 }
