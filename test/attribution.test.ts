@@ -374,6 +374,17 @@ describe('an attribute under two keys', () => {
       (await read('{"pi_email":"a@x.edu","user:pi\\u005femail":"b@x.edu","project_id":"p","fund_org":"f"}')).slice(0, 2),
       held('pi_email'),
     );
+    // A prefix's slash written as an escape (as some exports write every slash) hides no name.
+    assert.deepEqual(
+      (await read('{"pi_email":"a@x.edu","resourceTags\\/pi_email":"b@x.edu","project_id":"p","fund_org":"f"}')).slice(0, 2),
+      held('pi_email'),
+    );
+    // A name with a slash in it can be written with \/ alone: any backslash then counts.
+    const slashed = parseConfig('tag_mapping:\n  pi_email: [pi/email]\nflag_rules:\n  conflicting_tags: true\n', 'c');
+    assert.deepEqual(
+      (await read('{"pi\\/email":"a@x.edu","user:pi\\/email":"b@x.edu","project_id":"p","fund_org":"f"}', slashed)).slice(0, 3),
+      [...held('pi_email'), 'a@x.edu'],
+    );
     // The first rows showed only the bare keys: the lookups are narrowed, the check is not.
     assert.deepEqual((await read(two, on, ['pi_email', 'project_id', 'fund_org'])).slice(0, 2), held('pi_email'));
     // Off unless set (init's config sets it): an upgrade holds no charge of a period closed before it.

@@ -123,8 +123,8 @@ export function tagSql(config: Config, attribute: Attribute): string {
  * statements read them: trimmed, in Unicode's composed form, an email in lower case (see piKey).
  *
  * Every key is parsed only where the text names the attribute twice (`_tags_lower`, the text in
- * lower case; a name inside another, as `project` in `project_id`, counts once), or escapes a
- * character (`pi\u005femail` is `pi_email`): elsewhere no second key can be there.
+ * lower case; a name inside another, as `project` in `project_id`, counts once), or writes a
+ * character as an escape (`pi\u005femail` is `pi_email`): elsewhere no second key can be there.
  */
 export function conflictSql(config: Config, attribute: Attribute): string {
   const wanted = wantedKeys(config, attribute);
@@ -132,7 +132,12 @@ export function conflictSql(config: Config, attribute: Attribute): string {
   const mentions = counted.map((k) => `len(string_split(_tags_lower, ${sqlString(k)})) - 1`).join(' + ');
   const text = `nullif(nfc_normalize(trim(${tagTextSql('e.value::VARCHAR')}, '${PAD}')), '')`;
   const value = attribute === 'pi_email' ? `lower(${text})` : text;
-  return `CASE WHEN ${mentions} >= 2 OR contains(_tags_raw, '\\') THEN len(list_distinct(list_transform(${entriesSql(config, attribute)},
+  // Only a \u escape can write a letter of a name; a name with a quote, slash, backslash or
+  // control character in it has shorter escapes too. (An export that writes every / as \/ would
+  // otherwise have each of its texts parsed.)
+  const shortEscape = (c: string) => c === '"' || c === '\\' || c === '/' || c.charCodeAt(0) < 0x20;
+  const escaped = wanted.some((k) => [...k].some(shortEscape)) ? `contains(_tags_raw, '\\')` : `contains(_tags_raw, '\\u')`;
+  return `CASE WHEN ${mentions} >= 2 OR ${escaped} THEN len(list_distinct(list_transform(${entriesSql(config, attribute)},
       e -> ${value}))) > 1 ELSE false END`;
 }
 
