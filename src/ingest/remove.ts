@@ -22,7 +22,7 @@ import { flagsDisplay, formatFlags, hasCrlf, parseFlags, readFlagsWithHash, with
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
-import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
+import { ORIGINAL_SUFFIX, recordedExport } from '../repo/stored-export.ts';
 import { commitWrites } from '../repo/write.ts';
 import { isDataFileName } from '../report/period-report.ts';
 import { commitPaths, planCommit } from './commit.ts';
@@ -143,7 +143,7 @@ async function sourceRecords(root: string, period: string, slug: string): Promis
   const dir = layout.periodDataDir(root, period);
   const names = await readdir(dir).catch(() => [] as string[]);
   return names
-    .filter((n) => n.endsWith(ORIGINAL_SUFFIX) && parseDataFileName(n.slice(0, -ORIGINAL_SUFFIX.length))?.slug === slug)
+    .filter((n) => parseDataFileName(recordedExport(n) ?? '')?.slug === slug)
     .sort()
     .map((n) => join(dir, n));
 }

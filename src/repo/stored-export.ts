@@ -16,6 +16,11 @@ import type { OriginalFile } from './write.ts';
 /** Beside a data file compressed at ingest: the export it was made from (name, size, sha256). */
 export const ORIGINAL_SUFFIX = '.original.json';
 
+/** The stored file a record is named for (`aws.csv.gz` for `aws.csv.gz.original.json`), or null for a name that is no record's. */
+export function recordedExport(name: string): string | null {
+  return name.endsWith(ORIGINAL_SUFFIX) ? name.slice(0, -ORIGINAL_SUFFIX.length) : null;
+}
+
 /** The export a compressed data file was made from, as recorded beside it; null without a (readable) record. */
 export async function readOriginal(stored: string): Promise<OriginalFile | null> {
   const text = await readFile(`${stored}${ORIGINAL_SUFFIX}`, 'utf8').catch(() => null);

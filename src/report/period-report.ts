@@ -66,14 +66,15 @@ export interface PeriodReport extends StatementSet {
   flags: Flag[];
 }
 
-export async function listPeriods(root: string): Promise<string[]> {
+/** The months whose data folder holds an export (or, with `holds`, another file it names). */
+export async function listPeriods(root: string, holds: (name: string) => boolean = isDataFileName): Promise<string[]> {
   const folders = await periodFolders(layout.dataDir(root));
   // A folder left without an export (its last one removed, a Finder's .DS_Store behind) holds no
   // period; one that cannot be read is kept, for its reader to say why.
   const held = await Promise.all(
     folders.map((p) =>
       readdir(layout.periodDataDir(root, p)).then(
-        (names) => names.some(isDataFileName),
+        (names) => names.some(holds),
         () => true,
       ),
     ),

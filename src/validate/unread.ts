@@ -22,7 +22,7 @@ import { compareText } from '../domain/order.ts';
 import { isPeriod } from '../domain/period.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { readPeriodFile } from '../repo/period-file.ts';
-import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
+import { recordedExport } from '../repo/stored-export.ts';
 import { isDataFileName } from '../report/period-report.ts';
 
 export interface UnreadFinding {
@@ -66,10 +66,10 @@ async function unreadData(root: string): Promise<UnreadFinding[]> {
       const entries = await visibleEntries(join(layout.dataDir(root), entry.name));
       for (const f of entries) {
         const file = relPath(path, f.name);
+        // What ingest recorded of an export it compressed: left behind when the export went by git rm.
+        const stored = recordedExport(f.name);
         if (f.isDirectory()) unread(`${file}/`, "a month's folder holds its exports alone");
-        else if (f.name.endsWith(ORIGINAL_SUFFIX)) {
-          // What ingest recorded of an export it compressed: left behind when the export went by git rm.
-          const stored = f.name.slice(0, -ORIGINAL_SUFFIX.length);
+        else if (stored !== null) {
           const slug = parseDataFileName(stored)?.slug;
           if (slug === undefined) unread(file, 'no stored export is named so (<source>.csv, .csv.gz or .parquet)');
           else if (!entries.some((e) => e.name === stored))

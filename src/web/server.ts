@@ -35,8 +35,8 @@ import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
 import { periodStatus } from '../repo/period-file.ts';
-import { ORIGINAL_SUFFIX } from '../repo/stored-export.ts';
-import { listPeriods as periodsWithData } from '../report/period-report.ts';
+import { recordedExport } from '../repo/stored-export.ts';
+import { isDataFileName, listPeriods as periodsWithData } from '../report/period-report.ts';
 import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
 import { validateRepository } from '../validate/validate.ts';
@@ -516,18 +516,13 @@ async function storedExports(
 
 /** The source of ingest's record of a compressed export (`aws.csv.gz.original.json`), or undefined. */
 function recordSlug(name: string): string | undefined {
-  return name.endsWith(ORIGINAL_SUFFIX) ? parseDataFileName(name.slice(0, -ORIGINAL_SUFFIX.length))?.slug : undefined;
+  return parseDataFileName(recordedExport(name) ?? '')?.slug;
 }
 
-/** The periods the home page lists: those with data, flags, or a record left of an export. */
+/** The periods the home page lists: those with an export, a record left of one, or flags. */
 async function periodsShown(root: string): Promise<string[]> {
-  const recorded = await Promise.all(
-    (await periodFolders(layout.dataDir(root))).map(async (p) =>
-      (await readdir(layout.periodDataDir(root, p)).catch(() => [] as string[])).some((n) => recordSlug(n) !== undefined) ? [p] : [],
-    ),
-  );
-  const periods = new Set([...(await periodsWithData(root)), ...(await loadAllFlagsPeriods(root)), ...recorded.flat()]);
-  return [...periods].sort();
+  const withData = await periodsWithData(root, (n) => isDataFileName(n) || recordSlug(n) !== undefined);
+  return [...new Set([...withData, ...(await loadAllFlagsPeriods(root))])].sort();
 }
 
 async function loadAllFlagsPeriods(root: string): Promise<string[]> {
