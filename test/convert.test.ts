@@ -329,6 +329,21 @@ describe('convert slurm, a large month in two halves at once', () => {
     assert.equal(r.split.json().billed, r.whole.json().billed);
   });
 
+  it('names every problem of both halves at its line as in the file, as one pass does', async () => {
+    const lines = sacctFile(400).split('\n');
+    lines[3] = '9002|j2|chen-lab|gpu|COMPLETED|2025-03-03T02:00:00|later|00:00:00|cpu=4';
+    lines[390] = '9389|j389|chen-lab|standard|COMPLETED|2025-03-25T09:00:00|2025-03-25T19:30:00|00:00:00|cpu=x';
+    await writeFile(join(dir, 'both.txt'), lines.join('\n'));
+    const r = await both('both.txt');
+    assert.equal(r.split.code, 2);
+    assert.match(
+      r.split.stderr,
+      /both\.txt:4: malformed sacct line: End.*\n {2}hint: .*\n {2}and 1 more problem:\n {4}\S+both\.txt:391: malformed sacct line: AllocTRES/,
+    );
+    assert.equal(r.split.stderr, r.whole.stderr);
+    assert.equal(r.splitCsv, '');
+  });
+
   it('names the line of an error in the second half as it is in the file, and writes nothing', async () => {
     await writeFile(join(dir, 'bad.txt'), sacctFile(400, ['9999|x|chen-lab|standard|COMPLETED|2025-03-02T10:00:00|soon|00:00:00|cpu=1']));
     const r = await both('bad.txt');
@@ -923,13 +938,100 @@ describe('bad input to a converter', () => {
       ['usage', 'u-big.csv'],
       /^error: \S+u-big\.csv:2: 1e26 units of AI Gateway \(k\): costs 200000000000000000000 USD; amounts stay under 10\^20 USD a month\n/,
     );
-    // Each 3 × 10^19, the fourth brings the sum to 1.2 × 10^20.
+    // Each 3 × 10^19, the fourth brings the sum to 1.2 × 10^20; the file's sum is said once,
+    // not again for each row after it.
     const row = (i: number) => `2025-03-01,a@x.edu,p,f,AI Gateway,k${i},1.5e25,unit\n`;
-    await writeFile(join(dir, 'u-sum.csv'), `${head}${[1, 2, 3, 4].map(row).join('')}`);
+    await writeFile(join(dir, 'u-sum.csv'), `${head}${[1, 2, 3, 4, 5, 6].map(row).join('')}`);
     await refused(
       ['usage', 'u-sum.csv'],
-      /u-sum\.csv:5: 1\.5e25 units of AI Gateway \(k4\): with its 30000000000000000000 USD, the file's costs add up to 10\^20 or more/,
+      /u-sum\.csv:5: 1\.5e25 units of AI Gateway \(k4\): with its 30000000000000000000 USD, the file's costs add up to 10\^20 or more; amounts stay under 10\^20 USD a month\n {2}hint: [^\n]*\n$/,
     );
+  });
+
+  it('names every bad record of a run, in file order, and stops reading at the limit', async (t) => {
+    const [header, good] = SACCT.split('\n') as [string, string];
+    await writeFile(
+      join(dir, 'many.txt'),
+      [
+        header,
+        '120|x|chen-lab|standard|COMPLETED|2025-03-02T00:00:00|2025-03-01T00:00:00|00:00:00|cpu=1',
+        good,
+        '121|x|chen-lab|standard|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|00:00:00|cpu=lots',
+        '122|x|chen-lab|nowhere|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|00:00:00|cpu=1',
+        '123|x|chen-lab|standard|COMPLETED',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'many.csv');
+    const r = await convert('slurm', 'many.txt', '--period', '2025-03', '--out', out);
+    assert.equal(r.code, 2);
+    const file = join(dir, 'many.txt');
+    assert.equal(
+      r.stderr,
+      [
+        `error: ${file}:2: malformed sacct line: End: expected a time after the job's Start (2025-03-02T00:00:00), found "2025-03-01T00:00:00"`,
+        '  hint: sacct prints times as YYYY-MM-DDTHH:MM:SS; take the output with --parsable2',
+        '  and 3 more problems:',
+        `    ${file}:4: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, found "cpu=lots"`,
+        `    ${file}:6: malformed sacct line: expected 9 fields separated by |, found 5`,
+        `    ${file}:5: job 122 (account chen-lab, partition nowhere): no rate in rates.yaml prices its core-hours on 2025-03-02 (partition nowhere, account chen-lab)`,
+        '',
+      ].join('\n'),
+    );
+    assert.ok(!existsSync(out), 'nothing written');
+
+    // With --json, every problem shown with its hint and place; at the limit, reading stops.
+    t.after(() => {
+      delete process.env.OCB_CONVERT_PROBLEM_LIMIT;
+    });
+    process.env.OCB_CONVERT_PROBLEM_LIMIT = '2';
+    const j = await convert('slurm', 'many.txt', '--period', '2025-03', '--out', out, '--json');
+    assert.equal(j.code, 2);
+    const json = j.json();
+    assert.equal(json.line, 2);
+    assert.equal(json.more_count, 1);
+    assert.equal(json.stopped_at, 2);
+    assert.deepEqual(json.more, [
+      {
+        error: 'malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, found "cpu=lots"',
+        hint: 'AllocTRES lists what the allocation holds, such as billing=4,cpu=4,mem=16G,gres/gpu:a100=1',
+        file,
+        line: 4,
+      },
+    ]);
+    assert.match(j.stderr, /\n {2}and 1 more problem, then reading stopped at 2 problems:\n/);
+    delete process.env.OCB_CONVERT_PROBLEM_LIMIT;
+
+    // The other converters read on the same way, their later checks (duplicates, prices) included.
+    const usage = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
+    await writeFile(
+      join(dir, 'u-many.csv'),
+      `${usage}2025-03-xx,a@x.edu,p,f,AI Gateway,k,1,unit\n2025-03-02,a@x.edu,p,f,AI Gateway,k,-1,unit\n2025-03-02,a@x.edu,p,f,Nothing,k,1,unit\n`,
+    );
+    const u = await convert('usage', 'u-many.csv', '--period', '2025-03', '--out', out);
+    assert.deepEqual(
+      [...u.stderr.matchAll(/u-many\.csv:(\d+)/g)].map((m) => m[1]),
+      ['2', '3', '4'],
+    );
+    await writeFile(
+      join(dir, 's-many.csv'),
+      'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,1\n2025-03-01,/ifs/proj/a1,2\n2025-03-02,/ifs/proj/a1,x\n',
+    );
+    const st = await convert('storage', 's-many.csv', '--format', 'csv', '--period', '2025-03', '--out', out);
+    assert.match(
+      st.stderr,
+      /^error: \S+s-many\.csv:3: \/ifs\/proj\/a1 is sampled twice on 2025-03-01.*\n {2}hint: .*\n {2}and 1 more problem:\n {4}\S+s-many\.csv:4: used_bytes:/,
+    );
+    await writeFile(
+      join(dir, 'vm-many.csv'),
+      'name,size,state,created\n,small,running,2025-03-01\nweb-1,small,running,2025-03-01\nweb-1,medium,running,2025-03-01\nweb-2,small,running,2025-03-99\n',
+    );
+    const v = await convert('vms', 'vm-many.csv', '--period', '2025-03', '--out', out);
+    assert.deepEqual(
+      [...v.stderr.matchAll(/vm-many\.csv:(\d+): (\S+ \S+)/g)].map((m) => `${m[1]} ${m[2]}`),
+      ['2 a VM', '4 VM web-1', '5 created: expected'],
+    );
+    assert.ok(!existsSync(out), 'nothing written');
   });
 
   it('refuses a day the calendar lacks, which JavaScript reads as one of the next month', async () => {

@@ -230,6 +230,37 @@ describe('the app refuses', () => {
 });
 
 describe('a coordinator in the browser', () => {
+  it('sees every bad line of a raw export at once, where each is', async () => {
+    const page = await signedIn();
+    await page.goto(new URL('/app/import', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    const sacct = [
+      'JobID|JobName|Account|Partition|State|Start|End|Elapsed|AllocTRES',
+      '7|a|jsmith-neuro-connectome|standard|COMPLETED|2025-12-02T00:00:00|2025-12-01T00:00:00|00:00:00|cpu=1',
+      '8|b|jsmith-neuro-connectome|standard|COMPLETED|2025-12-02T00:00:00|2025-12-02T01:00:00|00:00:00|cpu=many',
+      '9|c|jsmith-neuro-connectome|standard|COMPLETED',
+      '',
+    ].join('\n');
+    const dataTransfer = await page.evaluateHandle((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'sacct_2025-12.txt', { type: 'text/plain' }));
+      return dt;
+    }, sacct);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    const card = page.locator('section.file');
+    await card.getByRole('button', { name: 'Preview' }).click();
+    const alert = card.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /^Error: malformed sacct line: End: expected a time after the job's Start/);
+    assert.match(text, /At sacct_2025-12\.txt:2\n/);
+    assert.match(
+      text,
+      /And 2 more problems:\n+sacct_2025-12\.txt:3: malformed sacct line: AllocTRES[^\n]*"cpu=many"\nsacct_2025-12\.txt:4: malformed sacct line: expected 9 fields/,
+    );
+    await page.close();
+  });
+
   it('drops an export, previews it, imports and commits it, then approves several flags and rejects one with a note', async () => {
     const page = await signedIn();
     await page.goto(new URL('/app/import', web.url).toString());

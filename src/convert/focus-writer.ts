@@ -259,9 +259,15 @@ export class FocusWriter {
   add(c: Charge): void {
     const list = cost(c.quantity, c.rate.list);
     const billed = cost(c.billedQuantity ?? c.quantity, c.rate.billed);
+    // A charge too large alone is its record's problem; the sums reaching the limit are the
+    // file's, said once (the converters read on past a record's problem to name them all).
+    if (list >= AMOUNT_LIMIT || billed >= AMOUNT_LIMIT) this.tooLarge(c, list, billed);
     this.listSum += list;
     this.billedSum += billed;
-    if (this.listSum >= AMOUNT_LIMIT || this.billedSum >= AMOUNT_LIMIT) this.tooLarge(c, list, billed);
+    if (!this.sumsTooLarge && (this.listSum >= AMOUNT_LIMIT || this.billedSum >= AMOUNT_LIMIT)) {
+      this.sumsTooLarge = true;
+      this.tooLarge(c, list, billed);
+    }
     this.totals.add(c, list, billed);
     this.rows++;
     const qty = quantityText(c.quantity);
@@ -351,6 +357,7 @@ export class FocusWriter {
   /** The running sums of the list and billed costs, which ingest takes only under AMOUNT_LIMIT. */
   private listSum = 0n;
   private billedSum = 0n;
+  private sumsTooLarge = false;
 
   private tooLarge(c: Charge, list: bigint, billed: bigint): never {
     // The larger of the two (bigints: Math.max takes numbers only).

@@ -28,6 +28,7 @@ import { onInterrupt } from '../repo/cleanup.ts';
 import { type AccountsFile, accountOwner, type Owner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText, type RawTotal, Totals } from './focus-writer.ts';
 import { textLineBatches } from './lines.ts';
+import { RecordProblems } from './problems.ts';
 import { periodSpan, wallTime } from './time.ts';
 
 export const SACCT_FIELDS = ['JobID', 'JobName', 'Account', 'Partition', 'State', 'Start', 'End', 'Elapsed', 'AllocTRES'] as const;
@@ -164,7 +165,7 @@ export async function convertSlurm(input: ConvertInput): Promise<ConvertReport> 
   if (split) {
     const report = await convertSplit(input, split);
     if (report) return report;
-    input.progress?.('  the halves could not be joined: converting the month in one pass');
+    input.progress?.('  the halves could not be joined, or hold problems: converting the month again in one pass');
   }
   const part = await convertPart(input, {});
   return reportOf(input, [part]);
@@ -259,6 +260,7 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
   };
   let records = 0;
   let billed = 0;
+  const problems = new RecordProblems();
   try {
     for (const file of input.files) {
       let columns: Columns | null = options.columns ?? null;
@@ -277,81 +279,86 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
           }
           records++;
           if (records % 100_000 === 0) input.progress?.(`  ${records.toLocaleString('en-US')} records`);
-          const job = readJob(fields, columns, line, file.display, n);
-          if (job.id.includes('.')) {
-            count('job steps (billed as their allocation)');
-            continue;
+          try {
+            const job = readJob(fields, columns, line, file.display, n);
+            if (job.id.includes('.')) {
+              count('job steps (billed as their allocation)');
+              continue;
+            }
+            const state = stateWord(job.state);
+            if (UNBILLED_STATES.has(state)) {
+              count(state);
+              continue;
+            }
+            if (!BILLED_STATES.has(state))
+              throw new UserError(`unknown job state ${JSON.stringify(job.state)} for job ${job.id}`, {
+                location: { file: file.display, line: n },
+                hint: `expected a Slurm job state (${[...BILLED_STATES, ...UNBILLED_STATES].join(', ')}); is this sacct output?`,
+              });
+            if (job.start === 'Unknown' || job.start === 'None' || job.start === '') {
+              count('never started');
+              continue;
+            }
+            const start = sacctTime(job.start, zone);
+            if (start === null) throw malformed(file.display, n, 'Start', 'a time such as 2025-03-30T10:00:00', job.start);
+            const noEnd = job.end === 'Unknown' || job.end === 'None' || job.end === '';
+            const ended = noEnd ? null : sacctTime(job.end, zone);
+            if (ended === null && !noEnd)
+              throw malformed(file.display, n, 'End', 'a time such as 2025-03-30T12:00:00, or Unknown for a running job', job.end);
+            const end = ended ?? monthEnd;
+            if (end < start) throw malformed(file.display, n, 'End', `a time after the job's Start (${job.start})`, job.end);
+            if (seen.listed(job.id, start)) {
+              count('listed twice (billed once)');
+              continue;
+            }
+            const from = Math.max(start, monthStart);
+            const to = Math.min(end, monthEnd);
+            if (to <= from) {
+              count('ran outside the month');
+              continue;
+            }
+            const tres = cachedTres(job.tres);
+            if (tres === null) throw malformed(file.display, n, 'AllocTRES', 'TRES such as cpu=4,mem=16G,gres/gpu:a100=1', job.tres);
+            if (tres.cpu === 0n && tres.memMiB === 0n && !tres.gpus.some((g) => g.count > 0n)) {
+              count('no CPU, GPU or memory in AllocTRES');
+              continue;
+            }
+            const shape = shapeOf(job.account, job.partition, job.qos);
+            const ms = BigInt(to - from);
+            if (!shape.owner) {
+              const u = unmapped.get(job.account) ?? { coreMs: 0n, records: 0 };
+              u.coreMs += tres.cpu * ms;
+              u.records++;
+              unmapped.set(job.account, u);
+            }
+            // sacct's text is ISO 8601 already (UTC): a charge's start and end are it, with a Z.
+            const utc = zone === 'UTC';
+            const run: Run = {
+              job,
+              shape,
+              from,
+              to,
+              ms,
+              where: `, job ${job.id} on ${shape.partition} (${state})`,
+              fromText: utc && from === start ? isoText(job.start) : undefined,
+              toText: utc && to === ended ? isoText(job.end) : undefined,
+              file: file.display,
+              line: n,
+            };
+            if (tres.cpu > 0n) charge(writer, run, unitOf(shape, 'core-hour', undefined), tres.cpu, HOUR, true, tres.cpuText);
+            for (const g of tres.gpus)
+              if (g.count > 0n) charge(writer, run, unitOf(shape, 'gpu-hour', g.type || undefined), g.count, HOUR, true, g.text);
+            // GB-hours (GiB, as Slurm counts memory): MiB × ms / (1024 × one hour).
+            if (tres.memMiB > 0n) charge(writer, run, unitOf(shape, 'gb-hour', undefined), tres.memMiB, HOUR * 1024n, false, tres.memText);
+            billed++;
+          } catch (e) {
+            problems.keep(e); // and on to the next line
           }
-          const state = stateWord(job.state);
-          if (UNBILLED_STATES.has(state)) {
-            count(state);
-            continue;
-          }
-          if (!BILLED_STATES.has(state))
-            throw new UserError(`unknown job state ${JSON.stringify(job.state)} for job ${job.id}`, {
-              location: { file: file.display, line: n },
-              hint: `expected a Slurm job state (${[...BILLED_STATES, ...UNBILLED_STATES].join(', ')}); is this sacct output?`,
-            });
-          if (job.start === 'Unknown' || job.start === 'None' || job.start === '') {
-            count('never started');
-            continue;
-          }
-          const start = sacctTime(job.start, zone);
-          if (start === null) throw malformed(file.display, n, 'Start', 'a time such as 2025-03-30T10:00:00', job.start);
-          const noEnd = job.end === 'Unknown' || job.end === 'None' || job.end === '';
-          const ended = noEnd ? null : sacctTime(job.end, zone);
-          if (ended === null && !noEnd)
-            throw malformed(file.display, n, 'End', 'a time such as 2025-03-30T12:00:00, or Unknown for a running job', job.end);
-          const end = ended ?? monthEnd;
-          if (end < start) throw malformed(file.display, n, 'End', `a time after the job's Start (${job.start})`, job.end);
-          if (seen.listed(job.id, start)) {
-            count('listed twice (billed once)');
-            continue;
-          }
-          const from = Math.max(start, monthStart);
-          const to = Math.min(end, monthEnd);
-          if (to <= from) {
-            count('ran outside the month');
-            continue;
-          }
-          const tres = cachedTres(job.tres);
-          if (tres === null) throw malformed(file.display, n, 'AllocTRES', 'TRES such as cpu=4,mem=16G,gres/gpu:a100=1', job.tres);
-          if (tres.cpu === 0n && tres.memMiB === 0n && !tres.gpus.some((g) => g.count > 0n)) {
-            count('no CPU, GPU or memory in AllocTRES');
-            continue;
-          }
-          const shape = shapeOf(job.account, job.partition, job.qos);
-          const ms = BigInt(to - from);
-          if (!shape.owner) {
-            const u = unmapped.get(job.account) ?? { coreMs: 0n, records: 0 };
-            u.coreMs += tres.cpu * ms;
-            u.records++;
-            unmapped.set(job.account, u);
-          }
-          // sacct's text is ISO 8601 already (UTC): a charge's start and end are it, with a Z.
-          const utc = zone === 'UTC';
-          const run: Run = {
-            job,
-            shape,
-            from,
-            to,
-            ms,
-            where: `, job ${job.id} on ${shape.partition} (${state})`,
-            fromText: utc && from === start ? isoText(job.start) : undefined,
-            toText: utc && to === ended ? isoText(job.end) : undefined,
-            file: file.display,
-            line: n,
-          };
-          if (tres.cpu > 0n) charge(writer, run, unitOf(shape, 'core-hour', undefined), tres.cpu, HOUR, true, tres.cpuText);
-          for (const g of tres.gpus)
-            if (g.count > 0n) charge(writer, run, unitOf(shape, 'gpu-hour', g.type || undefined), g.count, HOUR, true, g.text);
-          // GB-hours (GiB, as Slurm counts memory): MiB × ms / (1024 × one hour).
-          if (tres.memMiB > 0n) charge(writer, run, unitOf(shape, 'gb-hour', undefined), tres.memMiB, HOUR * 1024n, false, tres.memText);
-          billed++;
         }
         await writer.drain();
       }
     }
+    problems.check();
     const next = options.append ? await options.append(seen) : undefined;
     if (next === null) throw new SplitAbandoned();
     await writer.close(next);
@@ -412,8 +419,8 @@ function reportOf(input: ConvertInput, parts: PartResult[]): ConvertReport {
  * A large month is converted in two halves at once, one on a worker thread (two cores make it
  * nearly twice as fast): one plain file of 64 MB or more, UTC. The halves meet at a line break;
  * the second's rows are appended to the first's. Should the halves list the same allocation (a
- * duplicate across the cut), or the second half fail, the whole is converted again in one pass,
- * which bills it once, or names the line of the error as it is in the file.
+ * duplicate across the cut), or either half find a problem, the whole is converted again in one
+ * pass, which bills it once, or names every problem at its line as numbered in the file.
  */
 /** From this size on (OCB_SPLIT_BYTES, for tests). */
 const splitBytes = () => Number(process.env.OCB_SPLIT_BYTES ?? 64 << 20);
@@ -484,8 +491,9 @@ async function convertSplit(input: ConvertInput, plan: SplitPlan): Promise<Conve
       },
     ).catch(async (e: unknown) => {
       await later;
-      if (e instanceof SplitAbandoned) return null;
-      throw e; // the first error in the file
+      // A problem in the first half: the one pass names every problem, on lines as numbered in the file.
+      if (e instanceof SplitAbandoned || e instanceof UserError) return null;
+      throw e;
     });
     if (!first || !rest || rest instanceof Error) return null;
     if (!input.out) await pipeline(createReadStream(out), process.stdout, { end: false });

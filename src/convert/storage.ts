@@ -12,6 +12,7 @@ import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
 import { csvRecord, readUtf8, textLines } from './lines.ts';
+import { RecordProblems } from './problems.ts';
 import { calendarDay, periodSpan } from './time.ts';
 
 export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
@@ -42,9 +43,10 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
   const uses = new Map<string, PathUse>();
   const notBilled: Record<string, number> = {};
   let records = 0;
+  const problems = new RecordProblems();
   for (const file of input.files) {
     const read = input.format === 'csv' ? readCsv : readJsonReport;
-    for (const r of await read(file, input.period, input.format)) {
+    for (const r of await read(file, input.period, input.format, problems)) {
       records++;
       if (r.skip) {
         notBilled[r.skip] = (notBilled[r.skip] ?? 0) + 1;
@@ -53,22 +55,28 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
       // One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x.
       const path = r.path.replace(/(.)\/+$/, '$1');
       const use = uses.get(path) ?? { path, samples: new Map(), where: r.where };
-      if (use.samples.has(r.day))
-        throw r.day === REPORT_DAY
-          ? new UserError(`${path} is listed twice in the quota reports (first in ${use.where})`, {
-              location: r.location,
-              hint: 'give one quota report per month: its use is billed for the whole month',
-            })
-          : new UserError(`${path} is sampled twice on ${r.day}: expected one sample a day`, {
-              location: r.location,
-              hint: 'keep one sample per path and day (the day’s last, say)',
-            });
+      if (use.samples.has(r.day)) {
+        problems.keep(
+          r.day === REPORT_DAY
+            ? new UserError(`${path} is listed twice in the quota reports (first in ${use.where})`, {
+                location: r.location,
+                hint: 'give one quota report per month: its use is billed for the whole month',
+              })
+            : new UserError(`${path} is sampled twice on ${r.day}: expected one sample a day`, {
+                location: r.location,
+                hint: 'keep one sample per path and day (the day’s last, say)',
+              }),
+        );
+        continue;
+      }
       use.samples.set(r.day, r.bytes);
       uses.set(path, use);
     }
   }
-  if (records === 0)
+  if (records === 0) {
+    problems.check();
     throw new UserError(`no quota records in ${input.files.map((f) => f.display).join(', ')}`, { hint: 'is this the right --format?' });
+  }
 
   // Group paths by owner (project, or the path itself when nobody owns it) and tier.
   const groups = new Map<string, { owner: ReturnType<typeof storageOwner>; tier?: string; paths: PathUse[] }>();
@@ -87,46 +95,51 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
   let billed = 0;
   try {
     for (const g of groups.values()) {
-      // Average bytes of each path (exact: sum × (1 / samples) kept as a fraction), then the group's sum.
-      let num = 0n;
-      let den = 1n;
-      for (const p of g.paths) {
-        const sum = [...p.samples.values()].reduce((a, b) => a + b, 0n);
-        const n = BigInt(p.samples.size);
-        num = num * n + sum * den;
-        den *= n;
+      try {
+        // Average bytes of each path (exact: sum × (1 / samples) kept as a fraction), then the group's sum.
+        let num = 0n;
+        let den = 1n;
+        for (const p of g.paths) {
+          const sum = [...p.samples.values()].reduce((a, b) => a + b, 0n);
+          const n = BigInt(p.samples.size);
+          num = num * n + sum * den;
+          den *= n;
+        }
+        const first = g.paths[0] as PathUse;
+        const record = () => `${first.where}: ${g.paths.map((p) => p.path).join(', ')}`;
+        const label = g.owner ? `${g.owner.project_id}${g.tier ? ` (${g.tier})` : ''}` : first.path;
+        if (!g.owner)
+          unmapped.push({ owner: first.path, quantity: quantityText(quantity(num, den * TB)), unit: 'tb-month', records: g.paths.length });
+        // Rates: by tier and path; a group of several paths takes the rate of its first.
+        const attrs = { tier: g.tier, path: first.path };
+        const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
+        for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record })) {
+          const per = s.rate.unit === 'tb-month' ? TB : GB;
+          const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / 10n ** BigInt(SCALE);
+          // For the part of the month this rate covers: all the use (its list price), and the use
+          // above the allowance (what is billed), so the allowance shows as a discount.
+          const fraction = (bytes: bigint) => quantity(bytes * BigInt(s.end - s.start), den * per * month);
+          const q = fraction(num);
+          if (q === 0n) continue;
+          const above = num - free * den;
+          await writer.write({
+            start: s.start,
+            end: s.end,
+            rate: s.rate,
+            quantity: q,
+            billedQuantity: above > 0n ? fraction(above) : 0n,
+            resourceId: g.paths.map((p) => p.path).join(' '),
+            resourceName: label,
+            description: `${describeAverage(g.paths)}${s.rate.free_tb ? `, less ${s.rate.free_tb} TB free` : ''}`,
+            tags: { ...(g.owner ? withoutTier(g.owner) : {}), ...(g.tier ? { storage_tier: g.tier } : {}) },
+          });
+        }
+        billed += g.paths.length;
+      } catch (e) {
+        problems.keep(e); // and on to the next path
       }
-      const first = g.paths[0] as PathUse;
-      const record = () => `${first.where}: ${g.paths.map((p) => p.path).join(', ')}`;
-      const label = g.owner ? `${g.owner.project_id}${g.tier ? ` (${g.tier})` : ''}` : first.path;
-      if (!g.owner)
-        unmapped.push({ owner: first.path, quantity: quantityText(quantity(num, den * TB)), unit: 'tb-month', records: g.paths.length });
-      // Rates: by tier and path; a group of several paths takes the rate of its first.
-      const attrs = { tier: g.tier, path: first.path };
-      const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
-      for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record })) {
-        const per = s.rate.unit === 'tb-month' ? TB : GB;
-        const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / 10n ** BigInt(SCALE);
-        // For the part of the month this rate covers: all the use (its list price), and the use
-        // above the allowance (what is billed), so the allowance shows as a discount.
-        const fraction = (bytes: bigint) => quantity(bytes * BigInt(s.end - s.start), den * per * month);
-        const q = fraction(num);
-        if (q === 0n) continue;
-        const above = num - free * den;
-        await writer.write({
-          start: s.start,
-          end: s.end,
-          rate: s.rate,
-          quantity: q,
-          billedQuantity: above > 0n ? fraction(above) : 0n,
-          resourceId: g.paths.map((p) => p.path).join(' '),
-          resourceName: label,
-          description: `${describeAverage(g.paths)}${s.rate.free_tb ? `, less ${s.rate.free_tb} TB free` : ''}`,
-          tags: { ...(g.owner ? withoutTier(g.owner) : {}), ...(g.tier ? { storage_tier: g.tier } : {}) },
-        });
-      }
-      billed += g.paths.length;
     }
+    problems.check();
     await writer.close();
   } catch (e) {
     await writer.discard();
@@ -179,14 +192,19 @@ const CSV_HEADER = ['date', 'path', 'used_bytes'];
 /** The day of a quota report's sample, which counts for the whole month. */
 const REPORT_DAY = 'report';
 
-async function readCsv(file: { path: string; display: string }, period: string): Promise<Sample[]> {
+async function readCsv(
+  file: { path: string; display: string },
+  period: string,
+  _format: StorageFormat,
+  problems: RecordProblems,
+): Promise<Sample[]> {
   const out: Sample[] = [];
   let header = true;
   for await (const [line, n] of textLines(file.path, file.display)) {
     if (line.trim() === '') continue;
     const at = { file: file.display, line: n };
-    const fields = csvRecord(line, at);
     if (header) {
+      const fields = csvRecord(line, at);
       header = false;
       if (fields.map((f) => f.trim().toLowerCase()).join(',') !== CSV_HEADER.join(','))
         throw new UserError(`expected the columns ${CSV_HEADER.join(',')}, found ${JSON.stringify(line.slice(0, 80))}`, {
@@ -195,38 +213,48 @@ async function readCsv(file: { path: string; display: string }, period: string):
         });
       continue;
     }
-    if (fields.length !== 3)
-      throw new UserError(`expected 3 fields (${CSV_HEADER.join(',')}), found ${fields.length}`, {
-        location: at,
-        hint: 'one sample per line: date,path,used_bytes (quote a path with a comma)',
-      });
-    const [day = '', path = '', used = ''] = fields.map((f) => f.trim());
-    if (calendarDay(day) === null)
-      throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(day)}`, {
-        location: { ...at, column: 1 } as typeof at,
-        hint: 'dates are ISO 8601 days, such as 2025-03-01',
-      });
-    if (!day.startsWith(`${period}-`))
-      throw new UserError(`date ${day} is outside the period ${period}`, {
-        location: at,
-        hint: `a month's report holds samples of that month only; pass the right --period or split the file`,
-      });
-    if (!/^\d+$/.test(used))
-      throw new UserError(`used_bytes: expected a whole, non-negative number of bytes, found ${JSON.stringify(used)}`, {
-        location: at,
-        hint: 'bytes, not TB or GB; a negative use is not possible',
-      });
-    if (!path)
-      throw new UserError('path: expected a storage path, found an empty value', {
-        location: at,
-        hint: 'every sample names the path it measures',
-      });
-    out.push({ path, day, bytes: BigInt(used), where: `${file.display}:${n}`, location: at });
+    try {
+      const fields = csvRecord(line, at);
+      if (fields.length !== 3)
+        throw new UserError(`expected 3 fields (${CSV_HEADER.join(',')}), found ${fields.length}`, {
+          location: at,
+          hint: 'one sample per line: date,path,used_bytes (quote a path with a comma)',
+        });
+      const [day = '', path = '', used = ''] = fields.map((f) => f.trim());
+      if (calendarDay(day) === null)
+        throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(day)}`, {
+          location: { ...at, column: 1 } as typeof at,
+          hint: 'dates are ISO 8601 days, such as 2025-03-01',
+        });
+      if (!day.startsWith(`${period}-`))
+        throw new UserError(`date ${day} is outside the period ${period}`, {
+          location: at,
+          hint: `a month's report holds samples of that month only; pass the right --period or split the file`,
+        });
+      if (!/^\d+$/.test(used))
+        throw new UserError(`used_bytes: expected a whole, non-negative number of bytes, found ${JSON.stringify(used)}`, {
+          location: at,
+          hint: 'bytes, not TB or GB; a negative use is not possible',
+        });
+      if (!path)
+        throw new UserError('path: expected a storage path, found an empty value', {
+          location: at,
+          hint: 'every sample names the path it measures',
+        });
+      out.push({ path, day, bytes: BigInt(used), where: `${file.display}:${n}`, location: at });
+    } catch (e) {
+      problems.keep(e); // and on to the next line
+    }
   }
   return out;
 }
 
-async function readJsonReport(file: { path: string; display: string }, _period: string, format: StorageFormat): Promise<Sample[]> {
+async function readJsonReport(
+  file: { path: string; display: string },
+  _period: string,
+  format: StorageFormat,
+  problems: RecordProblems,
+): Promise<Sample[]> {
   let doc: unknown;
   const text = await readUtf8(file.path, file.display);
   try {
@@ -247,7 +275,7 @@ async function readJsonReport(file: { path: string; display: string }, _period: 
           format === 'isilon' ? 'take it with isi quota quotas list --format json' : 'save the API response of /v1/files/quotas/status/',
       },
     );
-  return list.map((q, i) => {
+  const sample = (q: unknown, i: number): Sample => {
     const where = `${file.display} (quota ${i + 1})`;
     const location = { file: file.display };
     const item = q as Record<string, unknown>;
@@ -261,7 +289,16 @@ async function readJsonReport(file: { path: string; display: string }, _period: 
       return { path, day: REPORT_DAY, bytes: bytesOf(used, where, location, 'usage.logical'), where, location };
     }
     return { path, day: REPORT_DAY, bytes: bytesOf(item.capacity_used, where, location, 'capacity_used'), where, location };
-  });
+  };
+  const out: Sample[] = [];
+  for (const [i, q] of list.entries()) {
+    try {
+      out.push(sample(q, i));
+    } catch (e) {
+      problems.keep(e); // and on to the next quota
+    }
+  }
+  return out;
 }
 
 function bytesOf(value: unknown, where: string, location: { file: string }, field: string): bigint {

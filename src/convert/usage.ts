@@ -12,6 +12,7 @@ import { UNITS, type Unit } from '../rates/schema.ts';
 import type { AccountsFile } from './accounts.ts';
 import { type ConvertReport, FocusWriter, QTY_SCALE, quantityText } from './focus-writer.ts';
 import { csvRecord, textLines } from './lines.ts';
+import { RecordProblems } from './problems.ts';
 import { calendarDay } from './time.ts';
 
 export const USAGE_COLUMNS = ['date', 'pi_email', 'project_id', 'fund_org', 'service', 'resource', 'quantity', 'unit'] as const;
@@ -35,14 +36,15 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
   let records = 0;
   /** Rows without a full owner, by resource and unit. */
   const unmapped = new Map<string, { owner: string; unit: string; quantity: bigint; records: number }>();
+  const problems = new RecordProblems();
   try {
     for (const file of input.files) {
       let header = true;
       for await (const [line, n] of textLines(file.path, file.display)) {
         if (line.trim() === '') continue;
         const at = { file: file.display, line: n };
-        const fields = csvRecord(line, at);
         if (header) {
+          const fields = csvRecord(line, at);
           header = false;
           if (fields.map((f) => f.trim().toLowerCase()).join(',') !== USAGE_COLUMNS.join(','))
             throw new UserError(`expected the columns ${USAGE_COLUMNS.join(',')}, found ${JSON.stringify(line.slice(0, 100))}`, {
@@ -51,86 +53,94 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
             });
           continue;
         }
-        if (fields.length !== USAGE_COLUMNS.length)
-          throw new UserError(`malformed CSV: expected ${USAGE_COLUMNS.length} fields, found ${fields.length}`, {
-            location: at,
-            hint: 'values with commas must be quoted',
-          });
-        const row = Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, (fields[i] ?? '').trim()])) as Record<
-          (typeof USAGE_COLUMNS)[number],
-          string
-        >;
-        const col = (c: (typeof USAGE_COLUMNS)[number]) => ({ ...at, column: USAGE_COLUMNS.indexOf(c) + 1 });
-        if (calendarDay(row.date) === null || !isPeriod(row.date.slice(0, 7)))
-          throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(row.date)}`, {
-            location: col('date'),
-            hint: 'dates are ISO 8601 days between 1900 and 2199, such as 2025-03-01',
-          });
-        period ??= row.date.slice(0, 7);
-        if (!row.date.startsWith(`${period}-`))
-          throw new UserError(`date ${row.date} is outside the period ${period}`, {
-            location: col('date'),
-            hint: input.period
-              ? 'a month’s file holds that month’s usage only'
-              : `the first row set the period to ${period}; split the file by month, or pass --period`,
-          });
-        if (!(UNITS as readonly string[]).includes(row.unit))
-          throw new UserError(`unit: expected one of ${UNITS.join(', ')}, found ${JSON.stringify(row.unit)}`, {
-            location: col('unit'),
-            hint: 'count what you bill in one of these units; anything else (tokens, requests, jobs) is a unit',
-          });
-        let qty: bigint;
         try {
-          qty = parseDecimal(row.quantity, QTY_SCALE);
-        } catch {
-          throw new UserError(
-            `quantity: expected a decimal number with at most ${QTY_SCALE} places, found ${JSON.stringify(row.quantity)}`,
-            { location: col('quantity'), hint: 'a number such as 12.5 or 1.5e3, in the unit of the row' },
-          );
-        }
-        if (qty < 0n)
-          throw new UserError(`quantity: expected zero or more, found ${row.quantity}`, {
-            location: col('quantity'),
-            hint: 'usage cannot be negative; a refund is an adjustment, not usage',
-          });
-        if (!row.service)
-          throw new UserError('service: expected the service the usage is of, found an empty value', {
-            location: col('service'),
-            hint: 'the service names the rate in rates.yaml (match: { service: … })',
-          });
-        writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
-        records++;
-        const day = Date.parse(`${row.date}T00:00:00Z`);
-        const record = () => `${file.display}:${n}: ${row.quantity} ${row.unit} of ${row.service}`;
-        if (!row.pi_email || !row.project_id || !row.fund_org) {
-          const key = `${row.resource || row.service}|${row.unit}`;
-          const u = unmapped.get(key) ?? { owner: row.resource || row.service, unit: row.unit, quantity: 0n, records: 0 };
-          u.quantity += qty;
-          u.records++;
-          unmapped.set(key, u);
-        }
-        for (const s of priceSpan(input.rates, 'usage', {
-          unit: row.unit as Unit,
-          attrs: { service: row.service },
-          start: day,
-          end: day + DAY,
-          record,
-        })) {
-          const owner = Object.fromEntries((['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]));
-          await writer.write({
-            start: s.start,
-            end: s.end,
-            rate: s.rate,
-            quantity: qty,
-            resourceId: row.resource,
-            resourceName: row.resource,
-            description: `${row.quantity} ${row.unit}${row.quantity === '1' ? '' : 's'} of ${row.service}`,
-            tags: owner,
-            at,
-          });
+          const fields = csvRecord(line, at);
+          if (fields.length !== USAGE_COLUMNS.length)
+            throw new UserError(`malformed CSV: expected ${USAGE_COLUMNS.length} fields, found ${fields.length}`, {
+              location: at,
+              hint: 'values with commas must be quoted',
+            });
+          const row = Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, (fields[i] ?? '').trim()])) as Record<
+            (typeof USAGE_COLUMNS)[number],
+            string
+          >;
+          const col = (c: (typeof USAGE_COLUMNS)[number]) => ({ ...at, column: USAGE_COLUMNS.indexOf(c) + 1 });
+          if (calendarDay(row.date) === null || !isPeriod(row.date.slice(0, 7)))
+            throw new UserError(`date: expected a calendar day as YYYY-MM-DD, found ${JSON.stringify(row.date)}`, {
+              location: col('date'),
+              hint: 'dates are ISO 8601 days between 1900 and 2199, such as 2025-03-01',
+            });
+          period ??= row.date.slice(0, 7);
+          if (!row.date.startsWith(`${period}-`))
+            throw new UserError(`date ${row.date} is outside the period ${period}`, {
+              location: col('date'),
+              hint: input.period
+                ? 'a month’s file holds that month’s usage only'
+                : `the first row set the period to ${period}; split the file by month, or pass --period`,
+            });
+          if (!(UNITS as readonly string[]).includes(row.unit))
+            throw new UserError(`unit: expected one of ${UNITS.join(', ')}, found ${JSON.stringify(row.unit)}`, {
+              location: col('unit'),
+              hint: 'count what you bill in one of these units; anything else (tokens, requests, jobs) is a unit',
+            });
+          let qty: bigint;
+          try {
+            qty = parseDecimal(row.quantity, QTY_SCALE);
+          } catch {
+            throw new UserError(
+              `quantity: expected a decimal number with at most ${QTY_SCALE} places, found ${JSON.stringify(row.quantity)}`,
+              { location: col('quantity'), hint: 'a number such as 12.5 or 1.5e3, in the unit of the row' },
+            );
+          }
+          if (qty < 0n)
+            throw new UserError(`quantity: expected zero or more, found ${row.quantity}`, {
+              location: col('quantity'),
+              hint: 'usage cannot be negative; a refund is an adjustment, not usage',
+            });
+          if (!row.service)
+            throw new UserError('service: expected the service the usage is of, found an empty value', {
+              location: col('service'),
+              hint: 'the service names the rate in rates.yaml (match: { service: … })',
+            });
+          writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
+          records++;
+          const day = Date.parse(`${row.date}T00:00:00Z`);
+          const record = () => `${file.display}:${n}: ${row.quantity} ${row.unit} of ${row.service}`;
+          if (!row.pi_email || !row.project_id || !row.fund_org) {
+            const key = `${row.resource || row.service}|${row.unit}`;
+            const u = unmapped.get(key) ?? { owner: row.resource || row.service, unit: row.unit, quantity: 0n, records: 0 };
+            u.quantity += qty;
+            u.records++;
+            unmapped.set(key, u);
+          }
+          for (const s of priceSpan(input.rates, 'usage', {
+            unit: row.unit as Unit,
+            attrs: { service: row.service },
+            start: day,
+            end: day + DAY,
+            record,
+          })) {
+            const owner = Object.fromEntries(
+              (['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]),
+            );
+            await writer.write({
+              start: s.start,
+              end: s.end,
+              rate: s.rate,
+              quantity: qty,
+              resourceId: row.resource,
+              resourceName: row.resource,
+              description: `${row.quantity} ${row.unit}${row.quantity === '1' ? '' : 's'} of ${row.service}`,
+              tags: owner,
+              at,
+            });
+          }
+        } catch (e) {
+          problems.keep(e); // and on to the next row
         }
       }
     }
+    problems.check();
     if (!writer || !period)
       throw new UserError(`no usage rows in ${input.files.map((f) => f.display).join(', ')}`, {
         hint: 'a header row, then one row per usage record',

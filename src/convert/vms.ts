@@ -14,6 +14,7 @@ import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
 import { csvRecord, readUtf8, textLines } from './lines.ts';
+import { RecordProblems } from './problems.ts';
 import { calendarDay, periodSpan, wallTime } from './time.ts';
 
 export interface VmsInput {
@@ -112,11 +113,14 @@ function stateWord(state: string): string {
 export async function convertVms(input: VmsInput): Promise<ConvertReport> {
   const [monthStart, monthEnd] = periodSpan(input.period);
   const vms: Vm[] = [];
-  for (const file of input.files) vms.push(...(await readInventory(file)));
-  if (vms.length === 0)
+  const problems = new RecordProblems();
+  for (const file of input.files) vms.push(...(await readInventory(file, problems)));
+  if (vms.length === 0) {
+    problems.check();
     throw new UserError(`no VMs in ${input.files.map((f) => f.display).join(', ')}`, {
       hint: 'an inventory with a header row and one VM per row',
     });
+  }
   const writer = await FocusWriter.open(input.period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
   const notBilled: Record<string, number> = {};
   /** VM-months of VMs nobody owns, by name. */
@@ -125,61 +129,66 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
   const seen = new Map<string, Vm[]>();
   try {
     for (const vm of vms) {
-      // The name is the charge's ResourceId. One VM is billed once however many inventories list
-      // it; a name used again after its VM was deleted is another VM, billed for its own days.
-      const before = seen.get(vm.name) ?? [];
-      if (before.some((v) => sameVm(v, vm))) {
-        notBilled['listed twice (billed once)'] = (notBilled['listed twice (billed once)'] ?? 0) + 1;
-        continue;
-      }
-      const clash = before.find((v) => overlap(v, vm));
-      if (clash)
-        throw new UserError(`VM ${vm.name} is listed again, differently, while the one at ${clash.where} existed`, {
-          location: vm.location,
-          hint: 'a name is one VM at a time, billed once: give one inventory per month, and tell VMs on different hosts apart by name (e.g. prefixed with the host)',
+      try {
+        // The name is the charge's ResourceId. One VM is billed once however many inventories list
+        // it; a name used again after its VM was deleted is another VM, billed for its own days.
+        const before = seen.get(vm.name) ?? [];
+        if (before.some((v) => sameVm(v, vm))) {
+          notBilled['listed twice (billed once)'] = (notBilled['listed twice (billed once)'] ?? 0) + 1;
+          continue;
+        }
+        const clash = before.find((v) => overlap(v, vm));
+        if (clash)
+          throw new UserError(`VM ${vm.name} is listed again, differently, while the one at ${clash.where} existed`, {
+            location: vm.location,
+            hint: 'a name is one VM at a time, billed once: give one inventory per month, and tell VMs on different hosts apart by name (e.g. prefixed with the host)',
+          });
+        if (before.length === 0) seen.set(vm.name, before);
+        before.push(vm);
+        const from = Math.max(vm.created ?? monthStart, monthStart);
+        const to = Math.min(vm.deleted ?? monthEnd, monthEnd);
+        if (to <= from) {
+          notBilled['not in the month'] = (notBilled['not in the month'] ?? 0) + 1;
+          continue;
+        }
+        const owner = vm.owner ?? vmOwner(input.accounts, vm.name);
+        // Whole days: from the day it appeared to the day it was removed (a part day counts).
+        const firstDay = Math.floor(from / DAY) * DAY;
+        const lastDay = Math.ceil(to / DAY) * DAY;
+        const record = () => `${vm.where}: VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
+        const segments = priceSpan(input.rates, 'vms', {
+          unit: 'vm-month',
+          attrs: { size: vm.size, tier: vm.tier },
+          start: firstDay,
+          end: lastDay,
+          record,
         });
-      if (before.length === 0) seen.set(vm.name, before);
-      before.push(vm);
-      const from = Math.max(vm.created ?? monthStart, monthStart);
-      const to = Math.min(vm.deleted ?? monthEnd, monthEnd);
-      if (to <= from) {
-        notBilled['not in the month'] = (notBilled['not in the month'] ?? 0) + 1;
-        continue;
+        let any = false;
+        for (const s of segments) {
+          if (s.rate.bill_stopped === false && !billedWhenStopped(vm, s.rate.id)) continue;
+          const days = Math.round((s.end - s.start) / DAY);
+          any = true;
+          const vmMonths = quantity(BigInt(days), BigInt(periodDays(input.period)));
+          if (!owner) unmapped.set(vm.name, (unmapped.get(vm.name) ?? 0n) + vmMonths);
+          await writer.write({
+            start: Math.max(s.start, monthStart),
+            end: Math.min(s.end, monthEnd),
+            rate: s.rate,
+            quantity: vmMonths,
+            resourceId: vm.name,
+            resourceName: vm.name,
+            description: `${days} day${days === 1 ? '' : 's'} of ${periodDays(input.period)}, ${vm.state}`,
+            tags: { ...(owner ?? {}), ...(vm.size ? { vm_size: vm.size } : {}), ...(vm.tier ? { vm_tier: vm.tier } : {}) },
+            at: vm.location,
+          });
+        }
+        if (any) billed++;
+        else notBilled[`stopped (${vm.state})`] = (notBilled[`stopped (${vm.state})`] ?? 0) + 1;
+      } catch (e) {
+        problems.keep(e); // and on to the next VM
       }
-      const owner = vm.owner ?? vmOwner(input.accounts, vm.name);
-      // Whole days: from the day it appeared to the day it was removed (a part day counts).
-      const firstDay = Math.floor(from / DAY) * DAY;
-      const lastDay = Math.ceil(to / DAY) * DAY;
-      const record = () => `${vm.where}: VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
-      const segments = priceSpan(input.rates, 'vms', {
-        unit: 'vm-month',
-        attrs: { size: vm.size, tier: vm.tier },
-        start: firstDay,
-        end: lastDay,
-        record,
-      });
-      let any = false;
-      for (const s of segments) {
-        if (s.rate.bill_stopped === false && !billedWhenStopped(vm, s.rate.id)) continue;
-        const days = Math.round((s.end - s.start) / DAY);
-        any = true;
-        const vmMonths = quantity(BigInt(days), BigInt(periodDays(input.period)));
-        if (!owner) unmapped.set(vm.name, (unmapped.get(vm.name) ?? 0n) + vmMonths);
-        await writer.write({
-          start: Math.max(s.start, monthStart),
-          end: Math.min(s.end, monthEnd),
-          rate: s.rate,
-          quantity: vmMonths,
-          resourceId: vm.name,
-          resourceName: vm.name,
-          description: `${days} day${days === 1 ? '' : 's'} of ${periodDays(input.period)}, ${vm.state}`,
-          tags: { ...(owner ?? {}), ...(vm.size ? { vm_size: vm.size } : {}), ...(vm.tier ? { vm_tier: vm.tier } : {}) },
-          at: vm.location,
-        });
-      }
-      if (any) billed++;
-      else notBilled[`stopped (${vm.state})`] = (notBilled[`stopped (${vm.state})`] ?? 0) + 1;
     }
+    problems.check();
     await writer.close();
   } catch (e) {
     await writer.discard();
@@ -229,16 +238,16 @@ function overlap(a: Vm, b: Vm): boolean {
   return (a.created ?? -Infinity) < (b.deleted ?? Infinity) && (b.created ?? -Infinity) < (a.deleted ?? Infinity);
 }
 
-async function readInventory(file: { path: string; display: string }): Promise<Vm[]> {
+async function readInventory(file: { path: string; display: string }, problems: RecordProblems): Promise<Vm[]> {
   const text = await readUtf8(file.path, file.display);
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return readJson(trimmed, file.display);
-  return readCsv(file);
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return readJson(trimmed, file.display, problems);
+  return readCsv(file, problems);
 }
 
 type Row = Record<string, unknown>;
 
-function readJson(text: string, display: string): Vm[] {
+function readJson(text: string, display: string, problems: RecordProblems): Vm[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -249,18 +258,25 @@ function readJson(text: string, display: string): Vm[] {
     });
   }
   const list = (Array.isArray(doc) ? doc : [doc]) as Row[];
-  return list.map((item, i) => toVm(lowerKeys(item), `${display} (VM ${i + 1})`, { file: display }, `VM ${i + 1}: `));
+  const out: Vm[] = [];
+  for (const [i, item] of list.entries()) {
+    try {
+      out.push(toVm(lowerKeys(item), `${display} (VM ${i + 1})`, { file: display }, `VM ${i + 1}: `));
+    } catch (e) {
+      problems.keep(e); // and on to the next VM
+    }
+  }
+  return out;
 }
 
-async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
+async function readCsv(file: { path: string; display: string }, problems: RecordProblems): Promise<Vm[]> {
   const out: Vm[] = [];
   let header: string[] | null = null;
   for await (const [line, n] of textLines(file.path, file.display)) {
     if (line.trim() === '') continue;
     const at = { file: file.display, line: n };
-    const fields = csvRecord(line, at);
     if (header === null) {
-      header = fields.map((f) => f.trim().toLowerCase());
+      header = csvRecord(line, at).map((f) => f.trim().toLowerCase());
       const has = (...names: string[]) => names.some((n) => header?.includes(n));
       if (!has('name', 'vmname') || !has('size', 'tier') || !has(...STATE_FIELDS))
         throw new UserError(
@@ -272,12 +288,17 @@ async function readCsv(file: { path: string; display: string }): Promise<Vm[]> {
         );
       continue;
     }
-    if (fields.length !== header.length)
-      throw new UserError(`malformed CSV: expected ${header.length} fields as in the header, found ${fields.length}`, {
-        location: at,
-        hint: 'values with commas must be quoted',
-      });
-    out.push(toVm(Object.fromEntries(header.map((h, i) => [h, fields[i]])), `${file.display}:${n}`, at, ''));
+    try {
+      const fields = csvRecord(line, at);
+      if (fields.length !== header.length)
+        throw new UserError(`malformed CSV: expected ${header.length} fields as in the header, found ${fields.length}`, {
+          location: at,
+          hint: 'values with commas must be quoted',
+        });
+      out.push(toVm(Object.fromEntries(header.map((h, i) => [h, fields[i]])), `${file.display}:${n}`, at, ''));
+    } catch (e) {
+      problems.keep(e); // and on to the next line
+    }
   }
   return out;
 }

@@ -10,17 +10,37 @@ export interface ErrorLocation {
   row?: number;
 }
 
+/** Problems found beside an error's own, so that one run names them all (a converter's bad lines). */
+export interface MoreProblems {
+  /** The first few of them, in the order found. */
+  shown: UserError[];
+  /** How many there are, shown or not. */
+  count: number;
+  /** Reading stopped at this many problems, with more input left unread. */
+  stoppedAt?: number;
+}
+
 export class UserError extends Error {
   readonly exitCode: number;
   readonly hint?: string;
   readonly location?: ErrorLocation;
+  readonly more?: MoreProblems;
 
-  constructor(message: string, options: { hint?: string; exitCode?: number; location?: ErrorLocation; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { hint?: string; exitCode?: number; location?: ErrorLocation; cause?: unknown; more?: MoreProblems } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UserError';
     this.exitCode = options.exitCode ?? 2;
     this.hint = options.hint;
     this.location = options.location;
+    this.more = options.more;
+  }
+
+  /** This error with the problems found beside it. */
+  withMore(more: MoreProblems): UserError {
+    return new UserError(this.message, { hint: this.hint, exitCode: this.exitCode, location: this.location, cause: this.cause, more });
   }
 
   /** `file:line:column (row N): `, or nothing when the error has no file. */
@@ -32,11 +52,39 @@ export class UserError extends Error {
 
   /** `file:line:column: message` followed by the hint, as printed by the CLI. */
   format(): string {
-    return `${this.where()}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
+    return `${this.where()}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}${this.moreText()}`;
+  }
+
+  /** The problems found beside this one, a line each after a count (their hints in --json only). */
+  private moreText(): string {
+    const more = this.more;
+    if (!more || more.count === 0) return '';
+    const count = more.count.toLocaleString('en-US');
+    const stopped = more.stoppedAt ? `, then reading stopped at ${more.stoppedAt.toLocaleString('en-US')} problems` : '';
+    const head = `and ${count} more problem${more.count === 1 ? '' : 's'}${stopped}:`;
+    const unshown = more.count - more.shown.length;
+    return [
+      `\n  ${head}`,
+      ...more.shown.map((e) => `\n    ${e.where()}${e.message}`),
+      unshown > 0 ? `\n    … ${unshown.toLocaleString('en-US')} more not shown` : '',
+    ].join('');
   }
 
   toJSON(): Record<string, unknown> {
-    return { error: this.message, hint: this.hint, ...this.location, exit_code: this.exitCode };
+    const more = this.more;
+    return {
+      error: this.message,
+      hint: this.hint,
+      ...this.location,
+      exit_code: this.exitCode,
+      ...(more
+        ? {
+            more: more.shown.map((e) => ({ error: e.message, hint: e.hint, ...e.location })),
+            more_count: more.count,
+            ...(more.stoppedAt ? { stopped_at: more.stoppedAt } : {}),
+          }
+        : {}),
+    };
   }
 }
 

@@ -638,7 +638,12 @@ async function handle(c: Context<Env>, fn: () => Promise<unknown>) {
     if (e instanceof HttpError) return json(c, e.status, { error: { message: e.message, hint: e.hint } });
     if (e instanceof UserError) {
       const closed = /is closed/.test(e.message);
-      return json(c, closed ? 409 : 400, { error: { message: e.message, location: e.location, hint: e.hint } });
+      const more = e.more && {
+        count: e.more.count,
+        stopped_at: e.more.stoppedAt,
+        shown: e.more.shown.map((m) => ({ message: m.message, location: m.location, hint: m.hint })),
+      };
+      return json(c, closed ? 409 : 400, { error: { message: e.message, location: e.location, hint: e.hint, more } });
     }
     return json(c, 500, { error: { message: `internal error: ${(e as Error).message}` } });
   }

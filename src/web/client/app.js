@@ -49,16 +49,40 @@ async function api(path, options = {}) {
   return body;
 }
 
-/** A located error as the CLI shows it: message, where, hint. */
+/** `file:line:column` of an error's location, or null. */
+const placeOf = (loc) => (loc ? [loc.file, loc.line, loc.column].filter((x) => x !== undefined && x !== null).join(':') : null);
+
+/** A located error as the CLI shows it: message, where, hint, then the problems found beside it. */
 function errorBox(e) {
-  const loc = e.detail?.location;
-  const where = loc ? [loc.file, loc.line, loc.column].filter((x) => x !== undefined && x !== null).join(':') : null;
+  const where = placeOf(e.detail?.location);
+  const more = e.detail?.more;
+  const unshown = more ? more.count - more.shown.length : 0;
   return el(
     'div',
     { class: 'error', role: 'alert' },
     el('p', {}, el('strong', {}, 'Error: '), e.message),
     where ? el('p', {}, 'At ', el('code', {}, where)) : null,
     e.detail?.hint ? el('p', { class: 'hint' }, 'Hint: ', e.detail.hint) : null,
+    more
+      ? el(
+          'div',
+          { class: 'more' },
+          el(
+            'p',
+            {},
+            `And ${more.count.toLocaleString('en-US')} more problem${more.count === 1 ? '' : 's'}${more.stopped_at ? `, then reading stopped at ${more.stopped_at.toLocaleString('en-US')} problems` : ''}:`,
+          ),
+          el(
+            'ul',
+            {},
+            more.shown.map((m) => {
+              const at = placeOf(m.location);
+              return el('li', {}, at ? el('code', {}, at) : null, at ? ': ' : null, m.message);
+            }),
+            unshown > 0 ? el('li', {}, `… ${unshown.toLocaleString('en-US')} more not shown`) : null,
+          ),
+        )
+      : null,
   );
 }
 
