@@ -270,6 +270,30 @@ describe('billing policy', () => {
     assert.match(invalid.stderr, /credits\.yaml:4:/);
   });
 
+  it('pays a service two caps cover once: each cap in turn, on what the PI still pays after the caps before it', async (t) => {
+    const root = await policyRepo(t);
+    const caps = async (list: string) => {
+      await writeFile(join(root, 'config.yaml'), CONFIG.replace(/ {2}caps:\n[\s\S]*?(?= {2}showback:)/, `  caps:\n${list}`));
+      const a = (await statements(root, '2025-01')).statements.find((s: any) => s.pi_email === 'a@x.edu');
+      return a.lines.filter((l: any) => l.policy?.kind === 'cap').map((l: any) => [l.policy.id, l.amount]);
+    };
+    const gpu = (above: string) => `    - { id: gpu-cap, services: ["HPC GPU*"], per: pi, above: "${above}" }\n`;
+    const hpc = `    - { id: hpc-cap, services: ["HPC *"], per: pi, above: "600.00" }\n`;
+    // a: CPU 300 + GPU 700. The GPU cap pays 200 (700 − 500); the HPC cap then sees 300 + 500 =
+    // 800 still paid, and pays 200 of it (800 − 600): a pays 600 of HPC, not 400.
+    assert.deepEqual(await caps(gpu('500.00') + hpc), [
+      ['gpu-cap', '-200.00'],
+      ['hpc-cap', '-200.00'],
+    ]);
+    // The other way round, GPU above 300: the HPC cap pays 400 (1000 − 600), 120 of the CPU line
+    // and 280 of the GPU line (by what each owes); the GPU cap then sees 700 − 280 = 420, and
+    // pays 120 (420 − 300): a pays 480, at most 600 of HPC and 300 of GPU.
+    assert.deepEqual(await caps(hpc + gpu('300.00')), [
+      ['hpc-cap', '-400.00'],
+      ['gpu-cap', '-120.00'],
+    ]);
+  });
+
   it('keeps a closed period as issued: a credit change that would move it fails validate, which says to adjust instead', async (t) => {
     const root = await policyRepo(t);
     const git = simpleGit(root);

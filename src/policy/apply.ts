@@ -108,6 +108,12 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
   const charged = (w: Work) => !showback.has(w.s.project_id);
 
   // Caps: per PI (or project) and currency, the matching charges above the cap are the institution's.
+  // In the order config.yaml lists them, each on what the PI still pays of its services after the
+  // caps before it: two caps that cover a service (GPU above 500, all HPC above 800) never both
+  // pay the same part of it. What a cap pays of a statement is put on its lines in proportion to
+  // what each still owes, exactly (minor units by line).
+  const capped = new Map<StatementLine, bigint>();
+  const owed = (w: Work, l: StatementLine) => parseDecimal(l.amount, w.digits) - (capped.get(l) ?? 0n);
   for (const cap of input.config.caps) {
     const match = serviceMatcher(cap.services);
     const groups = new Map<string, Work[]>();
@@ -119,7 +125,8 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     }
     for (const ws of groups.values()) {
       const digits = (ws[0] as Work).digits;
-      const amounts = ws.map((w) => lineAmount(w, match));
+      const lines = ws.map((w) => w.s.lines.filter((l) => match(l.service)));
+      const amounts = ws.map((w, i) => (lines[i] as StatementLine[]).reduce((t, l) => t + owed(w, l), 0n));
       const total = amounts.reduce((a, b) => a + b, 0n);
       const excess = total - toMinor(parseDecimal(cap.above), digits);
       if (excess <= 0n || total <= 0n) continue;
@@ -130,7 +137,19 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       );
       const description = cap.description ?? `Cap: the institution pays ${cap.services.join(', ')} above ${cap.above} a month`;
       ws.forEach((w, i) => {
-        add(w, 'cap', cap.id, description, -(parts[i] as bigint));
+        const part = parts[i] as bigint;
+        const amount = amounts[i] as bigint;
+        add(w, 'cap', cap.id, description, -part);
+        if (part === 0n || amount === 0n) return;
+        const ls = lines[i] as StatementLine[];
+        const shares = apportion(
+          ls.map((l) => (minorToExact(part, digits) * owed(w, l)) / amount),
+          part,
+          digits,
+        );
+        ls.forEach((l, k) => {
+          capped.set(l, (capped.get(l) ?? 0n) + (shares[k] as bigint));
+        });
       });
     }
   }
