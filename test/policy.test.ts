@@ -294,6 +294,36 @@ describe('billing policy', () => {
     ]);
   });
 
+  it('warns in validate of policy that covers nothing: a PI, project, service or showback project no statement has', async (t) => {
+    const root = await policyRepo(t);
+    const warnings = async () => {
+      const r = await cli('validate', '--json', '--root', root);
+      assert.equal(r.code, 0, r.stderr);
+      return r
+        .json()
+        .findings.filter((f: any) => f.level === 'warning')
+        .map((f: any) => `${f.file}: ${f.message}`);
+    };
+    assert.deepEqual(await warnings(), []);
+    // A@X.EDU is a@x.edu; a@x.edy, P2 and "HPC-GPU*" are typos; d@x.edu is in pis.yaml (no use yet).
+    await writeFile(join(root, 'pis.yaml'), '- { email: d@x.edu, name: Dana }\n');
+    await writeFile(
+      join(root, 'credits.yaml'),
+      `${CREDITS.replace('pis: [a@x.edu]', 'pis: [A@X.EDU, a@x.edy, d@x.edu]')}  - { id: p3, description: Prepaid, amount: "10.00", projects: [P2], services: ["HPC-GPU*", "hpc cpu*"], start: 2025-01 }\n`,
+    );
+    await writeFile(
+      join(root, 'config.yaml'),
+      CONFIG.replace('"HPC GPU*"', '"HPC GPU*", "Cloud*"').replace('[teaching]', '[teaching, Teaching]'),
+    );
+    assert.deepEqual(await warnings(), [
+      'credits.yaml: credit new-faculty-a covers PI a@x.edy, who is on no statement of any period and not in pis.yaml: it covers nothing for them',
+      'credits.yaml: prepayment p3 covers project P2, which is on no statement of any period: it covers nothing for it',
+      `credits.yaml: prepayment p3's services "HPC-GPU*" match no service billed in any period`,
+      `config.yaml: cap gpu-cap's services "Cloud*" match no service billed in any period`,
+      'config.yaml: showback project Teaching is on no statement of any period',
+    ]);
+  });
+
   it('keeps a closed period as issued: a credit change that would move it fails validate, which says to adjust instead', async (t) => {
     const root = await policyRepo(t);
     const git = simpleGit(root);

@@ -16,12 +16,14 @@ import type { Flag } from '../flags/schema.ts';
 import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
+import { loadCredits } from '../policy/load.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { lineEndingRisk } from '../repo/line-endings.ts';
 import { notesProblem } from '../repo/notes.ts';
 import { type PeriodFile, readPeriodFile } from '../repo/period-file.ts';
 import { type PiIncrease, piIncreases } from '../report/increases.ts';
 import { type FlaggedCharge, listPeriods, type PeriodReport, periodReport } from '../report/period-report.ts';
+import { policyTargets } from './policy-targets.ts';
 import { unreadFiles } from './unread.ts';
 
 export interface Finding {
@@ -136,6 +138,12 @@ export async function validateRepository(
       hint: `restore it (git checkout -- ${removed.file}), then reopen with \`focus-billing periods reopen ${removed.period} --reason "…"\``,
     });
   }
+  // Policy that covers nothing (a typo in a PI, project or service glob), read once every
+  // period's statements are known; an unreadable credits.yaml is each period's error already.
+  const credits = await loadCredits(root).catch(() => null);
+  if (credits)
+    for (const t of policyTargets(config, credits, reports.values(), new Set(directory?.keys() ?? [])))
+      findings.push({ level: 'warning', ...t });
   const increases = piIncreases(config, [...reports.keys()], reports);
   for (const i of increases) {
     findings.push({
