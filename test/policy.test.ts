@@ -225,6 +225,36 @@ describe('billing policy', () => {
     assert.equal(created.number, feb.statements.find((s: any) => s.pi_email === 'd@x.edu').number);
     assert.match(created.number, /^202502-[0-9A-F]{16}$/);
 
+    // An adjustment in EUR lands on a statement in EUR: b@x.edu's p2 is billed in USD only.
+    await writeFile(
+      join(root, 'periods', '2025-02', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-e\n    pi_email: b@x.edu\n    project_id: p2\n    currency: EUR\n    amount: "-10.00"\n    description: Refund\n',
+    );
+    const euro = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+    assert.equal(euro.code, 2);
+    assert.match(euro.stderr, /adj-e: b@x\.edu, project p2 has no statement in EUR in 2025-02 to land on/);
+    // A fund/org given by hand is held to the configured form by validate, as an assignment is.
+    await writeFile(
+      join(root, 'periods', '2025-02', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-f\n    pi_email: d@x.edu\n    project_id: new\n    fund_org: "100000-04"\n    amount: "40.00"\n    description: Setup fee\n',
+    );
+    await writeFile(join(root, 'config.yaml'), `${CONFIG}flag_rules:\n  fund_org_patterns: ["^\\\\d{6}-\\\\d{4}$"]\n`);
+    const form = await cli('validate', '--json', '--root', root);
+    assert.equal(form.code, 1, form.stderr);
+    assert.deepEqual(
+      form
+        .json()
+        .findings.filter((f: any) => f.level === 'error')
+        .map((f: any) => [f.file, f.message]),
+      [
+        [
+          'periods/2025-02/adjustments.yaml',
+          'adjustment adj-f gives fund_org "100000-04", which matches none of flag_rules.fund_org_patterns',
+        ],
+      ],
+    );
+    await writeFile(join(root, 'config.yaml'), CONFIG);
+
     // Showback projects are not charged: an adjustment to one is refused.
     await writeFile(
       join(root, 'periods', '2025-02', 'adjustments.yaml'),

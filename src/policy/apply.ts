@@ -165,24 +165,32 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
         },
       );
     const pi = piKey(a.pi_email);
+    // An adjustment in a currency lands on a statement in it: -100.00 EUR is never -100.00 USD.
     const candidates = work.filter(
-      (w) => w.s.pi_email === pi && w.s.project_id === composed(a.project_id) && (!a.fund_org || w.s.fund_org === composed(a.fund_org)),
+      (w) =>
+        w.s.pi_email === pi &&
+        w.s.project_id === composed(a.project_id) &&
+        (!a.fund_org || w.s.fund_org === composed(a.fund_org)) &&
+        (!a.currency || w.s.currency === a.currency),
     );
     if (candidates.length > 1)
       throw new UserError(
-        `adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has ${candidates.length} statements in ${input.period} (fund/orgs ${candidates.map((c) => c.s.fund_org).join(', ')})`,
+        `adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has ${candidates.length} statements in ${input.period} (${candidates.map((c) => `${c.s.fund_org} in ${c.s.currency}`).join(', ')})`,
         {
-          hint: 'add fund_org to the adjustment to say which one it lands on',
+          hint: 'add fund_org, or currency, to the adjustment to say which one it lands on',
           location: { file: `periods/${input.period}/adjustments.yaml` },
         },
       );
     let w = candidates[0];
     if (!w) {
       if (!a.fund_org)
-        throw new UserError(`adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has no statement in ${input.period} to land on`, {
-          hint: 'add fund_org (and currency, if not the default) to the adjustment: it then creates the statement',
-          location: { file: `periods/${input.period}/adjustments.yaml` },
-        });
+        throw new UserError(
+          `adjustment ${a.id}: ${a.pi_email}, project ${a.project_id} has no statement${a.currency ? ` in ${a.currency}` : ''} in ${input.period} to land on`,
+          {
+            hint: 'add fund_org (and currency, if not the default) to the adjustment: it then creates the statement',
+            location: { file: `periods/${input.period}/adjustments.yaml` },
+          },
+        );
       w = newStatement(input, pi, composed(a.project_id), composed(a.fund_org), a.currency ?? input.defaultCurrency);
       work.push(w);
     }

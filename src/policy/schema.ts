@@ -50,7 +50,7 @@ export const adjustmentSchema = z
     amount: signedAmount('amount'),
     /** Shown on the statement. @example Refund for the March 3 storage outage */
     description: z.string().min(1),
-    /** Currency of a statement the adjustment creates (default billing.default_currency). */
+    /** The adjustment's currency: it lands on a statement in it, or creates one in it (default billing.default_currency). */
     currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').optional(),
   })
   .strict();

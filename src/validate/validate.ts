@@ -16,7 +16,7 @@ import type { Flag } from '../flags/schema.ts';
 import { manifestOf } from '../periods/close.ts';
 import { frozenChanges, frozenOf } from '../periods/freeze.ts';
 import { openedByHand, removedClosedPeriods } from '../periods/history.ts';
-import { loadCredits } from '../policy/load.ts';
+import { loadAdjustments, loadCredits } from '../policy/load.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { lineEndingRisk } from '../repo/line-endings.ts';
 import { notesProblem } from '../repo/notes.ts';
@@ -91,7 +91,7 @@ export async function validateRepository(
       findings.push(...matchFlags(period, report));
       // A closed period is held to what it issued (below): its flags.yaml is as closed, and
       // patterns changed since are not errors in it that only reopening could mend.
-      if (periodFile?.status !== 'closed') findings.push(...(await checkAssignments(db, config, period, report)));
+      if (periodFile?.status !== 'closed') findings.push(...(await checkAssignments(db, root, config, period, report)));
       for (const w of report.warnings) findings.push({ level: 'warning', message: `${period}: ${w}` });
       const pending = report.flag_counts.pending;
       if (pending > 0) {
@@ -156,21 +156,53 @@ export async function validateRepository(
 }
 
 /**
- * Assignments whose fund/org the invalid_fund_org rule would flag: `review assign` refuses them,
- * but flags.yaml may be edited by hand in the pull request, and an approved assignment is what
- * the statement and the journal bill.
+ * Assignments, and adjustments that give a fund/org, whose fund/org the invalid_fund_org rule
+ * would flag: `review assign` refuses them, but flags.yaml and adjustments.yaml are edited by
+ * hand in the pull request, and what they give is what the statement and the journal bill.
  */
-async function checkAssignments(db: Database, config: Config, period: string, report: PeriodReport): Promise<Finding[]> {
-  const assigned = report.flags.flatMap((f) => (f.assign ? [{ id: f.id, fundOrg: f.assign.fund_org.trim() }] : []));
-  const values = assigned.map((a) => a.fundOrg);
-  const outside = await fundOrgsOutsidePatterns(db, config, values);
-  return assigned
-    .filter((a) => outside.has(a.fundOrg))
-    .map((a) => ({
+async function checkAssignments(db: Database, root: string, config: Config, period: string, report: PeriodReport): Promise<Finding[]> {
+  const flagsFile = relPath('periods', period, 'flags.yaml');
+  const adjustmentsFile = relPath('periods', period, 'adjustments.yaml');
+  // An unreadable adjustments.yaml is the period's error already (its report applies it).
+  const adjustments = await loadAdjustments(root, period).catch(() => []);
+  const given = [
+    ...report.flags.flatMap((f) =>
+      f.assign
+        ? [
+            {
+              what: `flag ${f.id} assigns`,
+              fundOrg: f.assign.fund_org.trim(),
+              file: flagsFile,
+              hint: `assign it again: focus-billing review assign ${f.id} --period ${period} --pi … --project … --fund-org <a fund/org of the configured form>`,
+            },
+          ]
+        : [],
+    ),
+    ...adjustments.flatMap((a) =>
+      a.fund_org
+        ? [
+            {
+              what: `adjustment ${a.id} gives`,
+              fundOrg: a.fund_org.trim(),
+              file: adjustmentsFile,
+              hint: 'give the fund/org of the statement it lands on, or one of the configured form for a statement it creates',
+            },
+          ]
+        : [],
+    ),
+  ];
+  const outside = await fundOrgsOutsidePatterns(
+    db,
+    config,
+    given.map((g) => g.fundOrg),
+  );
+  return given
+    .filter((g) => outside.has(g.fundOrg))
+    .map((g) => ({
       level: 'error' as const,
-      message: `flag ${a.id} assigns fund_org ${JSON.stringify(a.fundOrg)}, which matches none of flag_rules.fund_org_patterns`,
-      file: relPath('periods', period, 'flags.yaml'),
-      hint: `assign it again: focus-billing review assign ${a.id} --period ${period} --pi … --project … --fund-org <a fund/org of the configured form>`,
+      message: `${g.what} fund_org ${JSON.stringify(g.fundOrg)}, which matches none of flag_rules.fund_org_patterns`,
+      file: g.file,
+      hint: g.hint,
     }));
 }
 
