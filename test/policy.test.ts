@@ -324,6 +324,36 @@ describe('billing policy', () => {
     ]);
   });
 
+  it('draws a program only on what the PI still owes of its services, after caps and the programs before it', async (t) => {
+    const root = await policyRepo(t);
+    // 2025-01, a: CPU 300 + GPU 700; the cap pays 200 of the GPU (700 − 500).
+    await writeFile(
+      join(root, 'credits.yaml'),
+      [
+        'credits:',
+        '  - { id: gpu-1, description: GPU grant, amount: "450.00", pis: [a@x.edu], services: ["HPC GPU*"], start: 2025-01 }',
+        '  - { id: gpu-2, description: GPU grant, amount: "450.00", pis: [a@x.edu], services: ["HPC GPU*"], start: 2025-01 }',
+        '  - { id: any, description: Credit, amount: "1000.00", pis: [a@x.edu], start: 2025-01 }',
+        'prepayments: []',
+        '',
+      ].join('\n'),
+    );
+    const a = (await statements(root, '2025-01')).statements.find((s: any) => s.pi_email === 'a@x.edu');
+    // Of the GPU, 500 is still owed after the cap: gpu-1 draws 450 of it, gpu-2 the other 50 (not
+    // 450 more: the GPU is paid), and the credit for any service the CPU's 300, which is all
+    // that is left.
+    assert.deepEqual(
+      a.lines.filter((l: any) => l.policy).map((l: any) => [l.policy.id, l.amount, l.policy.remaining ?? null]),
+      [
+        ['gpu-cap', '-200.00', null],
+        ['gpu-1', '-450.00', '0.00'],
+        ['gpu-2', '-50.00', '400.00'],
+        ['any', '-300.00', '700.00'],
+      ],
+    );
+    assert.equal(a.amount_due, '0.00');
+  });
+
   it('warns in validate of policy that covers nothing: a PI, project, service or showback project no statement has', async (t) => {
     const root = await policyRepo(t);
     const warnings = async () => {

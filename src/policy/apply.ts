@@ -99,21 +99,34 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     });
     w.due += amount;
   };
-  const lineAmount = (w: Work, match: (service: string) => boolean) =>
-    w.s.lines.filter((l) => match(l.service)).reduce((t, l) => t + parseDecimal(l.amount, w.digits), 0n);
+  // What caps and programs already pay of each charge line, in minor units: a cap or program
+  // that covers some services works on what the PI still owes of them, so two that cover one
+  // service never both pay the same part of it. What one pays of a statement is spread over the
+  // lines it covers in proportion to what each still owes, exactly (apportioned).
+  const paid = new Map<StatementLine, bigint>();
+  const owed = (w: Work, l: StatementLine) => parseDecimal(l.amount, w.digits) - (paid.get(l) ?? 0n);
+  const owedOn = (w: Work, lines: StatementLine[]) => lines.reduce((t, l) => t + owed(w, l), 0n);
+  const spread = (w: Work, lines: StatementLine[], amount: bigint) => {
+    const of = owedOn(w, lines);
+    if (amount === 0n || of === 0n) return;
+    const shares = apportion(
+      lines.map((l) => (minorToExact(amount, w.digits) * owed(w, l)) / of),
+      amount,
+      w.digits,
+    );
+    lines.forEach((l, k) => {
+      paid.set(l, (paid.get(l) ?? 0n) + (shares[k] as bigint));
+    });
+  };
 
   // Showback: the cost is shown, nothing is due.
   const showback = new Set(input.config.showback.map(composed));
   for (const w of work) if (showback.has(w.s.project_id)) add(w, 'showback', 'showback', 'Showback: cost shown, not charged', -w.due);
   const charged = (w: Work) => !showback.has(w.s.project_id);
 
-  // Caps: per PI (or project) and currency, the matching charges above the cap are the institution's.
-  // In the order config.yaml lists them, each on what the PI still pays of its services after the
-  // caps before it: two caps that cover a service (GPU above 500, all HPC above 800) never both
-  // pay the same part of it. What a cap pays of a statement is put on its lines in proportion to
-  // what each still owes, exactly (minor units by line).
-  const capped = new Map<StatementLine, bigint>();
-  const owed = (w: Work, l: StatementLine) => parseDecimal(l.amount, w.digits) - (capped.get(l) ?? 0n);
+  // Caps: per PI (or project) and currency, the matching charges above the cap are the institution's;
+  // in the order config.yaml lists them, each on what the PI still owes of its services (GPU above
+  // 500, then all HPC above 800: the PI pays at most 500 of GPU and 800 of HPC).
   for (const cap of input.config.caps) {
     const match = serviceMatcher(cap.services);
     const groups = new Map<string, Work[]>();
@@ -126,7 +139,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     for (const ws of groups.values()) {
       const digits = (ws[0] as Work).digits;
       const lines = ws.map((w) => w.s.lines.filter((l) => match(l.service)));
-      const amounts = ws.map((w, i) => (lines[i] as StatementLine[]).reduce((t, l) => t + owed(w, l), 0n));
+      const amounts = ws.map((w, i) => owedOn(w, lines[i] as StatementLine[]));
       const total = amounts.reduce((a, b) => a + b, 0n);
       const excess = total - toMinor(parseDecimal(cap.above), digits);
       if (excess <= 0n || total <= 0n) continue;
@@ -138,18 +151,8 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       const description = cap.description ?? `Cap: the institution pays ${cap.services.join(', ')} above ${cap.above} a month`;
       ws.forEach((w, i) => {
         const part = parts[i] as bigint;
-        const amount = amounts[i] as bigint;
         add(w, 'cap', cap.id, description, -part);
-        if (part === 0n || amount === 0n) return;
-        const ls = lines[i] as StatementLine[];
-        const shares = apportion(
-          ls.map((l) => (minorToExact(part, digits) * owed(w, l)) / amount),
-          part,
-          digits,
-        );
-        ls.forEach((l, k) => {
-          capped.set(l, (capped.get(l) ?? 0n) + (shares[k] as bigint));
-        });
+        spread(w, lines[i] as StatementLine[], part);
       });
     }
   }
@@ -207,11 +210,13 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       const match = serviceMatcher(p.services);
       const covered = work.filter((w) => charged(w) && programCovers(p, w.s, currency)).sort((a, b) => order(a.s, b.s));
       for (const w of covered) {
-        const allowed = min(lineAmount(w, match), w.due);
+        const lines = w.s.lines.filter((l) => match(l.service));
+        const allowed = min(owedOn(w, lines), w.due);
         const take = min(balance, allowed > 0n ? allowed : 0n);
         if (take <= 0n) continue;
         balance -= take;
         add(w, kind, p.id, p.description, -take, balance);
+        spread(w, lines, take);
       }
       closing.set(p.id, balance);
     }
