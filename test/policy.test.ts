@@ -369,7 +369,7 @@ describe('billing policy', () => {
     await writeFile(join(root, 'pis.yaml'), '- { email: d@x.edu, name: Dana }\n');
     await writeFile(
       join(root, 'credits.yaml'),
-      `${CREDITS.replace('pis: [a@x.edu]', 'pis: [A@X.EDU, a@x.edy, d@x.edu]')}  - { id: p3, description: Prepaid, amount: "10.00", projects: [P2], services: ["HPC-GPU*", "hpc cpu*"], start: 2025-01 }\n`,
+      `${CREDITS.replace('pis: [a@x.edu]', 'pis: [A@X.EDU, a@x.edy, d@x.edu]')}  - { id: p3, description: Prepaid, amount: "10.00", projects: [P2], services: ["HPC-GPU*", "hpc cpu*"], start: 2025-01 }\n  - { id: p4, description: Prepaid, amount: "10.00", projects: [p2], currency: EUR, start: 2025-01 }\n`,
     );
     await writeFile(
       join(root, 'config.yaml'),
@@ -379,6 +379,7 @@ describe('billing policy', () => {
       'credits.yaml: credit new-faculty-a covers PI a@x.edy, who is on no statement of any period and not in pis.yaml: it covers nothing for them',
       'credits.yaml: prepayment p3 covers project P2, which is on no statement of any period: it covers nothing for it',
       `credits.yaml: prepayment p3's services "HPC-GPU*" match no service billed in any period`,
+      'credits.yaml: prepayment p4 is in EUR, and no statement of any period is (USD): it covers statements in its own currency only',
       `config.yaml: cap gpu-cap's services "Cloud*" match no service billed in any period`,
       'config.yaml: showback project Teaching is on no statement of any period',
     ]);

@@ -1,6 +1,6 @@
 /**
  * Policy that names what no statement has: a credit or prepayment for a PI or project on no
- * statement of any period (a PI in pis.yaml aside), a service glob of a cap or program that
+ * statement of any period (a PI in pis.yaml aside) or in a currency none is in, a service glob of a cap or program that
  * matches no service billed, a showback project on no statement. Each covers nothing, without
  * a word: most often a typo (`v.romaro@…`, `HPC-GPU*`), which leaves a PI paying what the office
  * meant to cover. Said as warnings: a program set up before its PI's first use is no mistake.
@@ -27,8 +27,10 @@ export function policyTargets(
   const pis = new Set(known);
   const projects = new Set<string>();
   const services = new Set<string>();
+  const currencies = new Set<string>();
   for (const set of sets)
     for (const s of set.statements) {
+      currencies.add(s.currency);
       pis.add(s.pi_email);
       projects.add(s.project_id);
       for (const l of s.lines) if (!l.policy) services.add(l.service);
@@ -38,6 +40,13 @@ export function policyTargets(
   const programs = [...credits.credits.map((p) => ({ p, kind: 'credit' })), ...credits.prepayments.map((p) => ({ p, kind: 'prepayment' }))];
   for (const { p, kind } of programs) {
     const what = `${kind} ${p.id}`;
+    const currency = p.currency ?? config.billing.default_currency;
+    if (currencies.size > 0 && !currencies.has(currency))
+      out.push({
+        message: `${what} is in ${currency}, and no statement of any period is (${[...currencies].sort().join(', ')}): it covers statements in its own currency only`,
+        file: 'credits.yaml',
+        hint: `give it the currency of the statements it is for: currency: ${[...currencies].sort()[0]}`,
+      });
     for (const pi of p.pis ?? [])
       if (!pis.has(piKey(pi)))
         out.push({
