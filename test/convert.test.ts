@@ -230,6 +230,56 @@ describe('convert slurm', () => {
     assert.equal(tags[2].gpu_type, 'a100');
   });
 
+  it('reads sacct times in --timezone across both changes of its clocks, a repeated hour by Elapsed', async () => {
+    const head = 'JobID|JobName|Account|Partition|State|Start|End|Elapsed|AllocTRES';
+    const job = (id: string, start: string, end: string, elapsed: string) =>
+      `${id}|j|chen-lab|standard|COMPLETED|${start}|${end}|${elapsed}|cpu=1`;
+    // New York's clocks went back at 2025-11-02 02:00 EDT (06:00Z): 01:00 to 02:00 came twice.
+    await writeFile(
+      join(dir, 'tz-nov.txt'),
+      [
+        head,
+        job('1', '2025-11-02T01:30:00', '2025-11-02T01:45:00', '01:15:00'), // EDT to EST: 75 minutes
+        job('2', '2025-11-02T01:30:00', '2025-11-02T01:45:00', '00:15:00'), // both EDT, as Elapsed says
+        job('3', '2025-11-02T01:50:00', '2025-11-02T01:10:00', '00:20:00'), // EDT to EST, the End reads earlier
+        job('4', '2025-11-02T01:30:00', '2025-11-02T01:40:00', ''), // no Elapsed: the earlier reading
+        job('5', '2025-11-01T22:00:00', '2025-11-02T03:00:00', '06:00:00'), // across it: 22:00 EDT to 03:00 EST
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'tz-nov.csv');
+    const r = await convert('slurm', 'tz-nov.txt', '--period', '2025-11', '--timezone', 'America/New_York', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.ChargePeriodStart, c.ChargePeriodEnd, c.PricingQuantity]),
+      [
+        ['1', '2025-11-02T05:30:00Z', '2025-11-02T06:45:00Z', '1.25'],
+        ['2', '2025-11-02T05:30:00Z', '2025-11-02T05:45:00Z', '0.25'],
+        ['3', '2025-11-02T05:50:00Z', '2025-11-02T06:10:00Z', '0.333333'],
+        ['4', '2025-11-02T05:30:00Z', '2025-11-02T05:40:00Z', '0.166667'],
+        ['5', '2025-11-02T02:00:00Z', '2025-11-02T08:00:00Z', '6'],
+      ],
+    );
+    // They went forward at 2025-03-09 02:00 EST: 02:30 never showed there, and sacct prints no
+    // such time. A file that holds one was taken in another zone.
+    await writeFile(join(dir, 'tz-mar.txt'), `${head}\n${job('6', '2025-03-09T02:30:00', '2025-03-09T04:00:00', '00:30:00')}\n`);
+    const skipped = await convert(
+      'slurm',
+      'tz-mar.txt',
+      '--period',
+      '2025-03',
+      '--timezone',
+      'America/New_York',
+      '--out',
+      join(dir, 'tz-mar.csv'),
+    );
+    assert.equal(skipped.code, 2);
+    assert.match(
+      skipped.stderr,
+      /tz-mar\.txt:2: Start 2025-03-09T02:30:00 is no time in America\/New_York: its clocks skipped that hour\n {2}hint: /,
+    );
+  });
+
   it('reads sacct output without its header line too, gzip-compressed, or saved with a byte-order mark', async () => {
     await writeFile(join(dir, 'noheader.txt.gz'), gzipSync(SACCT.split('\n').slice(1).join('\n')));
     const r = await convert('slurm', join(dir, 'noheader.txt.gz'), '--period', '2025-03', '--out', join(dir, 'h2.csv'), '--json');

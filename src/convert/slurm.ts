@@ -29,7 +29,7 @@ import { type AccountsFile, accountOwner, type Owner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText, type RawTotal, Totals } from './focus-writer.ts';
 import { textLineBatches } from './lines.ts';
 import { RecordProblems } from './problems.ts';
-import { periodSpan, wallTime } from './time.ts';
+import { periodSpan, wallTime, wallTimes } from './time.ts';
 
 export const SACCT_FIELDS = ['JobID', 'JobName', 'Account', 'Partition', 'State', 'Start', 'End', 'Elapsed', 'AllocTRES'] as const;
 
@@ -299,12 +299,8 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
               count('never started');
               continue;
             }
-            const start = sacctTime(job.start, zone);
-            if (start === null) throw malformed(file.display, n, 'Start', 'a time such as 2025-03-30T10:00:00', job.start);
             const noEnd = job.end === 'Unknown' || job.end === 'None' || job.end === '';
-            const ended = noEnd ? null : sacctTime(job.end, zone);
-            if (ended === null && !noEnd)
-              throw malformed(file.display, n, 'End', 'a time such as 2025-03-30T12:00:00, or Unknown for a running job', job.end);
+            const { start, ended } = runTimes(job, noEnd, zone, file.display, n);
             const end = ended ?? monthEnd;
             if (end < start) throw malformed(file.display, n, 'End', `a time after the job's Start (${job.start})`, job.end);
             if (seen.listed(job.id, start)) {
@@ -678,9 +674,56 @@ function isoText(text: string): string | undefined {
   return text.length === 19 && text.charCodeAt(10) === 84 ? `${text}Z` : undefined;
 }
 
-/** A sacct time: 2025-03-30T10:00:00 read by hand (a million of them), anything else as wallTime reads it. */
-function sacctTime(text: string, zone: string): number | null {
-  if (zone === 'UTC' && text.length === 19 && text.charCodeAt(10) === 84 /* T */) {
+/**
+ * A job's Start and, unless it runs on, End as instants. In a zone whose clocks change (not
+ * UTC), a time they skipped is refused: sacct prints none, so the zone is not the one sacct ran
+ * in. A time they read twice, in the hour after they go back, is told by Elapsed where sacct gives
+ * it (01:30 to 01:45 with Elapsed 01:15:00 ran from before the change to after it); without it,
+ * it is the earlier of the two.
+ */
+function runTimes(job: Job, noEnd: boolean, zone: string, file: string, line: number): { start: number; ended: number | null } {
+  const startText = 'a time such as 2025-03-30T10:00:00';
+  const endText = 'a time such as 2025-03-30T12:00:00, or Unknown for a running job';
+  if (zone === 'UTC') {
+    const start = sacctTime(job.start);
+    if (start === null) throw malformed(file, line, 'Start', startText, job.start);
+    const ended = noEnd ? null : sacctTime(job.end);
+    if (ended === null && !noEnd) throw malformed(file, line, 'End', endText, job.end);
+    return { start, ended };
+  }
+  const instants = (text: string, field: string, expected: string): number[] => {
+    const all = wallTimes(text, zone);
+    if (all === null) throw malformed(file, line, field, expected, text);
+    if (all.length === 0)
+      throw new UserError(`${field} ${text} is no time in ${zone}: its clocks skipped that hour`, {
+        location: { file, line },
+        hint: 'sacct prints only times its clocks showed: pass the zone sacct ran in as --timezone, or take the output with TZ=UTC and leave --timezone out',
+      });
+    return all;
+  };
+  const starts = instants(job.start, 'Start', startText);
+  const first = starts[0] as number;
+  if (noEnd) return { start: first, ended: null };
+  const ends = instants(job.end, 'End', endText);
+  const elapsed = elapsedMs(job.elapsed);
+  const pairs = starts.flatMap((start) => ends.map((ended) => ({ start, ended })));
+  return (
+    (elapsed === null ? undefined : pairs.find((p) => p.ended - p.start === elapsed)) ??
+    pairs.find((p) => p.ended >= p.start) ?? { start: first, ended: ends[0] as number }
+  );
+}
+
+/** sacct's Elapsed ([D-]HH:MM:SS, or MM:SS) in ms, or null when it is absent or not so. */
+function elapsedMs(text: string | undefined): number | null {
+  const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(text ?? '');
+  if (!m) return null;
+  const [, d = '0', h = '0', mi = '0', s = '0'] = m;
+  return (((Number(d) * 24 + Number(h)) * 60 + Number(mi)) * 60 + Number(s)) * 1000;
+}
+
+/** A sacct time in UTC: 2025-03-30T10:00:00 read by hand (a million of them), anything else as wallTime reads it. */
+function sacctTime(text: string): number | null {
+  if (text.length === 19 && text.charCodeAt(10) === 84 /* T */) {
     const d = (k: number) => text.charCodeAt(k) - 48;
     const ok = (k: number) => d(k) >= 0 && d(k) <= 9;
     if (ok(0) && ok(1) && ok(2) && ok(3) && ok(5) && ok(6) && ok(8) && ok(9) && ok(11) && ok(12) && ok(14) && ok(15) && ok(17) && ok(18)) {
@@ -695,7 +738,7 @@ function sacctTime(text: string, zone: string): number | null {
       }
     }
   }
-  return wallTime(text, zone);
+  return wallTime(text);
 }
 
 interface Job {
@@ -708,6 +751,8 @@ interface Job {
   end: string;
   tres: string;
   qos?: string;
+  /** Elapsed, where the header names it (it tells a time the clocks read twice). */
+  elapsed?: string;
 }
 
 function headerColumns(fields: string[], display: string): Record<string, number> {
@@ -733,6 +778,7 @@ interface Columns {
   end: number;
   tres: number;
   qos: number;
+  elapsed: number;
 }
 
 function columnsOf(names: Record<string, number>): Columns {
@@ -748,6 +794,7 @@ function columnsOf(names: Record<string, number>): Columns {
     end: at('End'),
     tres: at('AllocTRES'),
     qos: at('QOS'),
+    elapsed: at('Elapsed'),
   };
 }
 
@@ -796,6 +843,7 @@ function readJob(fields: string[], columns: Columns, line: string, file: string,
     end: get(columns.end),
     tres: get(columns.tres),
     qos: columns.qos < 0 ? undefined : get(columns.qos) || undefined,
+    elapsed: columns.elapsed < 0 ? undefined : get(columns.elapsed),
   };
   if (!JOB_ID.test(job.id))
     throw new UserError(`malformed sacct line: expected a job id such as 123, 123_4 or 123+0, found ${JSON.stringify(job.id)}`, {

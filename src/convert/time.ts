@@ -17,8 +17,8 @@ export function checkTimeZone(zone: string): string {
   }
 }
 
-/** ms since the epoch of a wall-clock time in `zone`, or null when the text is no such time. */
-export function wallTime(text: string, zone = 'UTC'): number | null {
+/** ms since the epoch of a wall-clock time in UTC, or null when the text is no such time (2025-02-30, 24:00). */
+export function wallTime(text: string): number | null {
   const m = WALL.exec(text);
   if (!m) return null;
   const [y, mo, d, h = '0', mi = '0', s = '0'] = m.slice(1) as string[];
@@ -26,12 +26,25 @@ export function wallTime(text: string, zone = 'UTC'): number | null {
   const date = new Date(utc);
   if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
     return null;
-  if (zone === 'UTC') return utc;
-  // The zone's offset at that wall time (twice: the first guess may fall across a DST change).
-  let instant = utc - offset(zone, utc);
-  instant = utc - offset(zone, instant);
-  return instant;
+  return utc;
 }
+
+/**
+ * Every instant at which the zone's clocks read a wall time, earliest first: one; none in an hour
+ * the clocks skipped (they went forward); two in one they read twice (they went back). Null
+ * when the text is no such time.
+ */
+export function wallTimes(text: string, zone: string): number[] | null {
+  const utc = wallTime(text);
+  if (utc === null || zone === 'UTC') return utc === null ? null : [utc];
+  // The offsets a day and a half either side: the same where the clocks do not change near it.
+  const before = offset(zone, utc - 36 * HOUR);
+  const after = offset(zone, utc + 36 * HOUR);
+  if (before === after) return [utc - before];
+  return [...new Set([utc - before, utc - after])].filter((i) => i + offset(zone, i) === utc).sort((a, b) => a - b);
+}
+
+const HOUR = 3_600_000;
 
 /**
  * ms since the epoch of a day written YYYY-MM-DD, or null when it is no such day: JavaScript's
