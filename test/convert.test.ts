@@ -467,6 +467,17 @@ describe('convert storage', () => {
     const q = await convert('storage', 'qumulo.json', '--format', 'qumulo', '--period', '2025-03', '--out', join(dir, 'q.csv'), '--json');
     assert.equal(q.code, 0, q.stderr);
     assert.deepEqual([q.json().total_list, q.json().total_billed], ['25', '0']);
+    // Past 2^53 a JSON number is not what was written: refused, never billed a few bytes off.
+    await writeFile(
+      join(dir, 'isi-big.json'),
+      '[{"path": "/ifs/proj/a1", "type": "directory", "usage": {"fslogical": 12345678901234567891}}]',
+    );
+    const big = await convert('storage', 'isi-big.json', '--format', 'isilon', '--period', '2025-03', '--out', join(dir, 'big.csv'));
+    assert.equal(big.code, 2);
+    assert.match(
+      big.stderr,
+      /isi-big\.json \(quota 1\): usage\.logical: 12345678901234567000 bytes is past what a JSON number holds exactly/,
+    );
   });
 
   it('splits a month at a rate change, by the days each rate covers', async (t) => {

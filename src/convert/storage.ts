@@ -302,6 +302,12 @@ async function readJsonReport(
 }
 
 function bytesOf(value: unknown, where: string, location: { file: string }, field: string): bigint {
+  // A JSON number past 2^53 is not the number written (12345678901234567890 reads as …7000).
+  if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER)
+    throw new UserError(`${where}: ${field}: ${value} bytes is past what a JSON number holds exactly (2^53, about 9 PB)`, {
+      location,
+      hint: 'report this quota in a CSV (date,path,used_bytes: --format csv), whose numbers are read exactly',
+    });
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !/^\d+$/.test(text))
     throw new UserError(`${where}: ${field}: expected a whole, non-negative number of bytes, found ${JSON.stringify(value)}`, {
