@@ -508,6 +508,15 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       /nocost\.csv:1:1: missing required column BilledCost: expected a FOCUS header with BilledCost, found 3 columns \("BillingPeriodStart", "Cost", "Tags"\)\n {2}hint: did you mean "Cost" for BilledCost\?/,
     ],
     [
+      'columns separated by semicolons, as a spreadsheet in a decimal-comma language saves them',
+      async () => {
+        const path = join(work, 'semicolons.csv');
+        await writeFile(path, 'BillingPeriodStart;BilledCost;Tags\n2025-03-01;1,5;{}\n');
+        return path;
+      },
+      /semicolons\.csv:1:1: the columns are separated by semicolons, not commas: expected a FOCUS CSV, found one column\n {2}hint: export it again as comma-separated CSV/,
+    ],
+    [
       'a cost that is not a number',
       () => writeCsv(work, 'dollar.csv', [HEADER, good(1), good(2, { cost: '$10,100.00' }), good(3, { cost: 'n/a' })]),
       /dollar\.csv:3:3: BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$10,100\.00" \(and 1 more invalid value in the file\)\n {2}hint: FOCUS amounts are plain decimals/,

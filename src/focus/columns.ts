@@ -2,7 +2,7 @@
  * Which FOCUS columns a file has. Columns are matched by name, case-insensitively; unknown and
  * `x_` columns are ignored, and are not part of a row's identity (flag ids).
  */
-import { UserError } from '../core/errors.ts';
+import { showValue, UserError } from '../core/errors.ts';
 import type { SniffedFile } from './file.ts';
 
 /** The FOCUS columns the tool reads, by the name used in code. */
@@ -67,6 +67,14 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
   const missing = required.filter((f) => map[f] === undefined);
   if (missing.length > 0) {
     const names = missing.map((f) => FOCUS_COLUMNS[f]);
+    // One column whose name is the whole header split by another character: a spreadsheet saved
+    // it with semicolons (a locale with decimal commas) or tabs.
+    const other = file.header.length === 1 ? otherSeparator(file.header[0] as string, names) : undefined;
+    if (other)
+      throw new UserError(`the columns are separated by ${other}, not commas: expected a FOCUS CSV, found one column`, {
+        location: { file: file.display, line: 1, column: 1 },
+        hint: 'export it again as comma-separated CSV (a spreadsheet set to a language that writes decimal commas saves semicolons, and its numbers would need points too)',
+      });
     const near = missing.map((f) => nearMatch(FOCUS_COLUMNS[f], file.header)).filter((s): s is string => s !== undefined);
     throw new UserError(
       `missing required column${names.length > 1 ? 's' : ''} ${names.join(', ')}: expected a FOCUS header with ${names.join(', ')}, found ${
@@ -83,10 +91,29 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
   return map;
 }
 
+/** The separator a one-column header is written with instead of commas, named, if it splits into the wanted names. */
+function otherSeparator(header: string, wanted: string[]): string | undefined {
+  const separators: [string, string][] = [
+    [';', 'semicolons'],
+    ['\t', 'tabs'],
+    ['|', 'vertical bars'],
+  ];
+  for (const [char, name] of separators) {
+    const parts = header.split(char).map((p) =>
+      p
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+    );
+    if (parts.length > 1 && wanted.every((w) => parts.includes(w.toLowerCase()))) return name;
+  }
+  return undefined;
+}
+
 function preview(header: string[]): string {
   const shown = header
     .slice(0, 6)
-    .map((h) => JSON.stringify(h))
+    .map((h) => showValue(h))
     .join(', ');
   return header.length > 6 ? `${shown}, …` : shown;
 }
@@ -96,5 +123,5 @@ function nearMatch(wanted: string, header: string[]): string | undefined {
   const squash = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
   const w = squash(wanted);
   const hit = header.find((h) => squash(h) === w || (squash(h).length > 3 && (squash(h).includes(w) || w.includes(squash(h)))));
-  return hit === undefined ? undefined : `"${hit}" for ${wanted}`;
+  return hit === undefined ? undefined : `${showValue(hit)} for ${wanted}`;
 }
