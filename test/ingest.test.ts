@@ -215,7 +215,7 @@ describe('ingest', () => {
     assert.equal(check.code, 1);
     assert.match(
       check.stdout + check.stderr,
-      /focus-billing ingest data\/2025-03\/aws\.part-001\.csv data\/2025-03\/aws\.part-002\.csv\.gz --source aws --replace/,
+      /focus-billing ingest data\/2025-03\/aws\.part-001\.csv data\/2025-03\/aws\.part-002\.csv\.gz --source aws --period 2025-03 --replace/,
     );
     await writeFile(flagsPath, full);
 
@@ -479,6 +479,30 @@ describe('ingest', () => {
     const generated = await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo);
     assert.equal(generated.code, 0, generated.stderr);
     assert.equal(generated.json().reconciliation[0].rows, 20_000);
+  });
+
+  it('bills a period from its start as written in the provider’s zone, east or west of UTC', async (t) => {
+    const repo = await scratchRepo(t);
+    const periodOf = async (start: string) => {
+      const file = await writeCsv(work, 'zone.csv', [HEADER, good(1, { period: start })]);
+      const r = await cli('ingest', file, '--source', 'HPC', '--dry-run', '--json', '--root', repo);
+      assert.equal(r.code, 0, r.stderr);
+      return r.json().period;
+    };
+    const starts = {
+      '2025-03-01T00:00:00Z': '2025-03',
+      '2025-03-01T08:00:00Z': '2025-03', // Google's invoice month, US Pacific time
+      '2025-02-28T23:00:00Z': '2025-03', // Central Europe, written in UTC
+      '2025-03-01T00:00:00+01:00': '2025-03', // the same, with its offset
+      '2025-03-01 00:00:00-12:00': '2025-03', // the last zone to start a month
+      '2025-02-28T10:00:00Z': '2025-03', // the first (UTC+14)
+      '2025-02-28T09:59:59Z': '2025-02', // before any zone's March
+      '2025-03-31T09:59:59Z': '2025-03',
+      '2025-03-15T00:00:00Z': '2025-03',
+    };
+    const found: Record<string, string> = {};
+    for (const start of Object.keys(starts)) found[start] = await periodOf(start);
+    assert.deepEqual(found, starts);
   });
 
   it('writes nothing on --dry-run, and refuses a closed period', async (t) => {

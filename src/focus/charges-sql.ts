@@ -119,6 +119,16 @@ function plausibleSql(text: string, cast: string): string {
 }
 
 /**
+ * The billing period a BillingPeriodStart opens: the UTC month of the instant 14 hours later.
+ * A month starts at local midnight on the 1st in the provider's zone (UTC−12 to UTC+14), so
+ * `2025-01-01T08:00:00Z` (Google's invoice month, US Pacific) and `2024-12-31T23:00:00Z` or
+ * `2025-01-01T00:00:00+01:00` (a provider in Central Europe) all open January, not December.
+ */
+function periodOfStartSql(ts: string): string {
+  return `strftime(make_timestamp(epoch_us(${ts}) + ${14 * 3_600_000_000}), '%Y-%m')`;
+}
+
+/**
  * The texts exports commonly write a period's start as (FOCUS's own, with milliseconds, and with a
  * space): each is the period's first instant in UTC, passes every check, and is known without
  * parsing it (test/charges-sql.test.ts checks them against the cast).
@@ -236,7 +246,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       CASE WHEN _period_known THEN _period_cast ELSE ${plausibleSql('period_raw', '_period_cast')} END AS _period_ts,
       CASE WHEN _charge_start_known THEN _charge_start_cast ELSE ${plausibleSql('charge_start_raw', '_charge_start_cast')} END AS charge_start,
       CASE WHEN _charge_end_known THEN _charge_end_cast ELSE ${plausibleSql('charge_end_raw', '_charge_end_cast')} END AS charge_end,
-      CASE WHEN _period_known THEN ${likelySql} ELSE strftime(make_timestamp(epoch_us(_period_ts)), '%Y-%m') END AS period,
+      CASE WHEN _period_known THEN ${likelySql} ELSE ${periodOfStartSql('_period_ts')} END AS period,
       coalesce(${currencyKnown}, false) AS _currency_known,
       CASE WHEN _currency_known THEN currency_raw ELSE upper(coalesce(currency_raw, ${params.add(config.billing.default_currency)})) END AS currency,
       CASE ${CHARGE_CATEGORIES.map((c) => `WHEN category_raw = ${sqlString(c)} THEN ${sqlString(c)}`).join(' ')}

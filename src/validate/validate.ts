@@ -278,7 +278,7 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
         level: 'error',
         message: `flag ${f.id} (${f.file}:${f.line}) matches no flagged charge in the data: the data changed, the config's rules changed, or the id was edited`,
         file,
-        hint: `re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
+        hint: `re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --period ${period} --replace\` to rebuild the flags, keeping decisions on unchanged rows`,
       });
     } else if (want.source !== f.source) {
       out.push({ level: 'error', message: `flag ${f.id} says source ${f.source}, but its charge is in ${want.file}`, file });
@@ -290,7 +290,7 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
           level: 'error',
           message: `flag ${f.id} (${f.file}:${f.line}) shows ${shown}: reviewers would decide on what the charge is not`,
           file,
-          hint: `the flag's charge was edited by hand, or config.yaml reads tags otherwise since: restore the flag from git, or re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --replace\` to write it again (decisions are kept)`,
+          hint: `the flag's charge was edited by hand, or config.yaml reads tags otherwise since: restore the flag from git, or re-run \`focus-billing ingest ${exportOf(f.source)} --source ${f.source} --period ${period} --replace\` to write it again (decisions are kept)`,
         });
     }
     if (f.status === 'rejected' && !f.note)
@@ -304,7 +304,7 @@ function matchFlags(period: string, report: PeriodReport): Finding[] {
       level: 'error',
       message: `${missing.length} flagged charge${missing.length > 1 ? 's have' : ' has'} no entry in flags.yaml (${files.join(', ')}); they are held back as pending`,
       file,
-      hint: `re-run ingest with --replace so the flags are written: ${sources.map((s) => `\`focus-billing ingest ${exportOf(s)} --source ${s} --replace\``).join(', ')}`,
+      hint: `re-run ingest with --replace so the flags are written: ${sources.map((s) => `\`focus-billing ingest ${exportOf(s)} --source ${s} --period ${period} --replace\``).join(', ')}`,
     });
   }
   return out;
