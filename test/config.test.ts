@@ -47,6 +47,18 @@ describe('config.yaml', () => {
       /^config\.yaml:2:15: billing\.cost_basis: expected one of "BilledCost", "EffectiveCost"/,
     );
   });
+  it('says a bare number is to be quoted where text is wanted, and names what is missing', () => {
+    // YAML reads 100.50 as the number 100.5: an amount is written as text, digits as they are.
+    assert.match(
+      configError('policy:\n  caps:\n    - { id: c, services: [x], per: pi, above: 100.50 }\n'),
+      /^config\.yaml:3:\d+: policy\.caps\.0\.above: expected text, found the number 100\.5: put the value in quotes, as written \(such as "100\.5"\)/,
+    );
+    assert.match(
+      configError('policy:\n  caps:\n    - { services: [x], per: pi, above: "1" }\n'),
+      /^config\.yaml:3:\d+: policy\.caps\.0\.id: expected string, found nothing/,
+    );
+    assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected string\n/);
+  });
   it('reports YAML syntax errors with position and a hint', () => {
     assert.match(
       configError('organization:\n  name: "unclosed\n'),

@@ -56,7 +56,7 @@ export function parseYamlLocated<S extends z.ZodType>(
       hint: 'an anchor (&name) that aliases (*name) repeat this often multiplies the file many times over: write the values out',
     });
   }
-  const result = schema.safeParse(value ?? empty);
+  const result = schema.safeParse(value ?? empty, { reportInput: true });
   if (result.success) return { data: result.data, locate };
   throw schemaError(result.error, locate, file, hint);
 }
@@ -98,7 +98,7 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
     return parseYamlLocated(text, file, schema, hint, empty).data; // throws the located syntax error
   }
   if (fast === ANCHORED) return parseYamlLocated(text, file, schema, hint, empty).data;
-  const result = schema.safeParse(fast ?? empty);
+  const result = schema.safeParse(fast ?? empty, { reportInput: true });
   return result.success ? result.data : parseYamlLocated(text, file, schema, hint, empty).data;
 }
 
@@ -196,8 +196,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    case 'invalid_type':
-      return `expected ${issue.expected}${'input' in issue && issue.input === undefined ? ', found nothing' : ''}`;
+    case 'invalid_type': {
+      const input = issue.input;
+      // A bare number where text is wanted (an amount, a price, an id): YAML has read it as a
+      // number already, and a long decimal may have lost digits on the way.
+      if (issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean'))
+        return `expected text, found the ${typeof input} ${String(input)}: put the value in quotes, as written (such as "${String(input)}")`;
+      return `expected ${issue.expected}${'input' in issue && input === undefined ? ', found nothing' : ''}`;
+    }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
