@@ -1095,6 +1095,19 @@ describe('bad input to a converter', () => {
     assert.ok(!existsSync(out), 'nothing written');
   });
 
+  it('refuses a record whose FOCUS row would be longer than ingest reads, at its line', async () => {
+    // A job name of 1.1 million "é" (2.2 MB of UTF-8): ingest reads lines of at most 2,000,000 bytes.
+    const [header] = SACCT.split('\n') as [string];
+    await writeFile(
+      join(dir, 'long.txt'),
+      `${header}\n130|${'é'.repeat(1_100_000)}|chen-lab|standard|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|01:00:00|cpu=1\n`,
+    );
+    await refused(
+      ['slurm', 'long.txt', '--period', '2025-03'],
+      /long\.txt:2: the charge for resource "130" would be a FOCUS row of 2,200,\d{3} bytes, and ingest reads lines of at most 2,000,000\n/,
+    );
+  });
+
   it('refuses a day the calendar lacks, which JavaScript reads as one of the next month', async () => {
     // Date.parse reads 2025-02-30 as March 2: the usage was billed in February's file, dated March.
     const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';

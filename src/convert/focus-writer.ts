@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { quoteCsv } from '../core/csv.ts';
-import { UserError } from '../core/errors.ts';
+import { showValue, UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { AMOUNT_DIGITS, decimalText, SCALE } from '../core/money.ts';
 import { compareText } from '../domain/order.ts';
 import { periodEnd, periodStart } from '../domain/period.ts';
+import { MAX_LINE_BYTES } from '../focus/read-sql.ts';
 import type { PricedRate } from '../rates/rates.ts';
 import { onInterrupt } from '../repo/cleanup.ts';
 
@@ -274,32 +275,40 @@ export class FocusWriter {
     const billedText = amount(billed);
     // Numbers, dates, units and currency codes never need quoting; text from the source may.
     // One flat string per row (join), not a rope of concatenations: ropes are slow to encode.
-    this.push(
-      [
-        this.bounds,
-        c.startText ?? this.instant(c.start),
-        c.endText ?? this.instant(c.end),
-        'Usage',
-        quoteCsv(c.description),
-        this.currency,
-        this.prices(c.rate),
-        amount(list),
-        this.billedPrices.get(c.rate),
-        billedText,
-        billedText,
-        billedText,
-        qty,
-        c.rate.unit,
-        qty,
-        c.rate.unit,
-        quoteCsv(c.rate.service),
-        quoteCsv(c.resourceId),
-        quoteCsv(c.resourceName),
-        quoteCsv(this.provider),
-        this.tagsCell(c.tags),
-        `${c.rate.id}\n`,
-      ].join(','),
-    );
+    const row = [
+      this.bounds,
+      c.startText ?? this.instant(c.start),
+      c.endText ?? this.instant(c.end),
+      'Usage',
+      quoteCsv(c.description),
+      this.currency,
+      this.prices(c.rate),
+      amount(list),
+      this.billedPrices.get(c.rate),
+      billedText,
+      billedText,
+      billedText,
+      qty,
+      c.rate.unit,
+      qty,
+      c.rate.unit,
+      quoteCsv(c.rate.service),
+      quoteCsv(c.resourceId),
+      quoteCsv(c.resourceName),
+      quoteCsv(this.provider),
+      this.tagsCell(c.tags),
+      `${c.rate.id}\n`,
+    ].join(',');
+    // ingest refuses a line longer than it reads (a job name of megabytes): said at the record.
+    if (row.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(row) > MAX_LINE_BYTES)
+      throw new UserError(
+        `the charge for resource ${showValue(c.resourceId)} would be a FOCUS row of ${Buffer.byteLength(row).toLocaleString('en-US')} bytes, and ingest reads lines of at most ${MAX_LINE_BYTES.toLocaleString('en-US')}`,
+        {
+          ...(c.at ? { location: { file: c.at.file, line: c.at.line } } : {}),
+          hint: 'a name or description this long is not one a source writes: check the record',
+        },
+      );
+    this.push(row);
   }
 
   /** Rows are joined a few at a time, then copied into the byte chunk (one copy per few rows). */
