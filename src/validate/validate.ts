@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../core/money.ts';
 import type { Database } from '../db/duckdb.ts';
-import { flagId } from '../domain/identity.ts';
+import { composed, flagId, piKey } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { unbillableApprovals } from '../domain/rules.ts';
 import { readFlagsFile } from '../flags/file.ts';
@@ -165,6 +165,14 @@ async function checkAssignments(db: Database, root: string, config: Config, peri
   const adjustmentsFile = relPath('periods', period, 'adjustments.yaml');
   // An unreadable adjustments.yaml is the period's error already (its report applies it).
   const adjustments = await loadAdjustments(root, period).catch(() => []);
+  const billsCharges = (pi: string, project: string, fundOrg: string) =>
+    report.statements.some(
+      (s) =>
+        s.pi_email === piKey(pi) &&
+        s.project_id === composed(project) &&
+        s.fund_org === composed(fundOrg) &&
+        s.lines.some((l) => !l.policy),
+    );
   const given = [
     ...report.flags.flatMap((f) =>
       f.assign
@@ -178,14 +186,15 @@ async function checkAssignments(db: Database, root: string, config: Config, peri
           ]
         : [],
     ),
+    // Only where it creates the statement: one it lands on bills its charges' fund/org already.
     ...adjustments.flatMap((a) =>
-      a.fund_org
+      a.fund_org && !billsCharges(a.pi_email, a.project_id, a.fund_org)
         ? [
             {
               what: `adjustment ${a.id} gives`,
               fundOrg: a.fund_org.trim(),
               file: adjustmentsFile,
-              hint: 'give the fund/org of the statement it lands on, or one of the configured form for a statement it creates',
+              hint: 'the statement it creates bills this fund/org: give one of the configured form',
             },
           ]
         : [],
