@@ -65,7 +65,11 @@ export function frozenChanges(was: Frozen, now: Frozen): { what: string; file: s
   const settings = FROZEN_SETTINGS.filter((k) => was.settings[k] !== undefined && was.settings[k] !== now.settings[k]);
   if (was.statements !== now.statements)
     out.push({
-      what: `its statements (amounts, attribution or numbers) changed${settings.length ? `, with config.yaml's ${settings.join(', ')} settings` : ''}`,
+      what: `its statements (amounts, attribution or numbers) changed${
+        settings.length
+          ? `, with config.yaml's ${settings.join(', ')} settings`
+          : ', with no config.yaml setting changed: credits.yaml, an earlier period, or a version of focus-billing that reads or computes them otherwise'
+      }`,
       file: settings.length ? 'config.yaml' : '',
     });
   if (was.presentation !== now.presentation)
