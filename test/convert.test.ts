@@ -1127,6 +1127,30 @@ describe('bad input to a converter', () => {
     await refused(['vms', 'vm-feb30.csv', '--period', '2025-02'], /vm-feb30\.csv:2: created: expected a date such as/);
   });
 
+  it('refuses a rate billed above its list price, and a storage allowance on a rate of other usage', async (t) => {
+    const d = await scratch(t);
+    await writeFile(join(d, 'x.txt'), SACCT);
+    const rate = (extra: string) =>
+      writeFile(
+        join(d, 'rates.yaml'),
+        `currency: USD\nrates:\n  - { id: a, service: S, unit: core-hour, list_price: "0.03", ${extra}match: { partition: [standard, long, gpu, himem] }, effective_from: 2025-01-01 }\n`,
+      );
+    await rate('billed_price: "0.05", ');
+    const above = await cli('convert', 'slurm', join(d, 'x.txt'), '--period', '2025-03', '--root', d);
+    assert.equal(above.code, 2);
+    assert.match(
+      above.stderr,
+      /^error: rates\.yaml:3:\d+: rates\.0\.billed_price: 0\.05 is above its list_price 0\.03\n {2}hint: the list price is the full price/,
+    );
+    await rate('free_tb: "1", ');
+    const free = await cli('convert', 'slurm', join(d, 'x.txt'), '--period', '2025-03', '--root', d);
+    assert.equal(free.code, 2);
+    assert.match(
+      free.stderr,
+      /^error: rates\.yaml:3:\d+: rates\.0\.free_tb: an allowance of storage, and a prices slurm usage: it would be ignored/,
+    );
+  });
+
   it('refuses rates.yaml with two rates for the same usage, at its line', async (t) => {
     const d = await scratch(t);
     await writeFile(

@@ -103,7 +103,19 @@ function checkRates({ data, locate }: Located<RatesFile>): Rates {
           hint: HINT,
         },
       );
+    // An allowance only the storage converter takes off: anywhere else it would be ignored.
+    if (rate.free_tb !== undefined && converter !== 'storage')
+      throw new UserError(`rates.${i}.free_tb: an allowance of storage, and ${rate.id} prices ${converter} usage: it would be ignored`, {
+        location: at(i, 'free_tb'),
+        hint: 'take free_tb out: it is taken off storage use only (a tb-month or gb-month rate the storage converter prices)',
+      });
     const billed = billedPrice(rate);
+    // ingest holds every charge billed above its list price for review (flag_rules.anomalies.above_list).
+    if (billed > parseDecimal(rate.list_price))
+      throw new UserError(`rates.${i}.billed_price: ${rate.billed_price} is above its list_price ${rate.list_price}`, {
+        location: at(i, 'billed_price'),
+        hint: 'the list price is the full price before any subsidy: raise list_price to at least the billed price (ingest holds a charge billed above list for review)',
+      });
     if (billed < 0n)
       throw new UserError(`rates.${i}: ${rate.list_price} less ${rate.subsidy_percent}% needs more decimal places than a price may have`, {
         location: at(i, 'subsidy_percent'),
