@@ -656,6 +656,12 @@ describe('what an export leaves when it goes by git rm', () => {
       state.periods.map((p: { period: string; exports: unknown }) => [p.period, p.exports]),
       [['2025-01', [{ source: 'Storage', files: [], leftover: 'record only' }]]],
     );
+    // And as the billing office sees it.
+    const page = await browser.newPage();
+    t.after(() => page.close());
+    await page.goto(`${app.url}?token=${TOKEN}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.locator('ul.exports').first().innerText(), 'Storage (record only)\nremove');
     const r = await api('/api/exports/remove', { method: 'POST', body: JSON.stringify({ period: '2025-01', source: 'Storage' }) });
     assert.equal(r.status, 200, await r.clone().text());
     assert.equal(existsSync(join(own, 'data/2025-01/storage.csv.gz.original.json')), false);
