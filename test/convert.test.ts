@@ -1083,6 +1083,16 @@ describe('bad input to a converter', () => {
       st.stderr,
       /^error: \S+s-many\.csv:3: \/ifs\/proj\/a1 is sampled twice on 2025-03-01.*\n {2}hint: .*\n {2}and 1 more problem:\n {4}\S+s-many\.csv:4: used_bytes:/,
     );
+    // Past ten, the first shown are the first by line, whenever found: the sample listed twice
+    // (line 3) is found after the eleven bad dates below it are read.
+    const bad = Array.from({ length: 11 }, (_, i) => `2025-03-${40 + i},/ifs/proj/a${i},1\n`).join('');
+    await writeFile(join(dir, 's-more.csv'), `date,path,used_bytes\n2025-03-01,/ifs/proj/a1,1\n2025-03-01,/ifs/proj/a1,2\n${bad}`);
+    const more = await convert('storage', 's-more.csv', '--format', 'csv', '--period', '2025-03', '--out', out);
+    assert.deepEqual(
+      [...more.stderr.matchAll(/s-more\.csv:(\d+)/g)].map((m) => Number(m[1])),
+      [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
+    assert.match(more.stderr, /\n {2}and 11 more problems:\n(?: {4}.*\n){9} {4}… 2 more not shown\n$/);
     await writeFile(
       join(dir, 'vm-many.csv'),
       'name,size,state,created\n,small,running,2025-03-01\nweb-1,small,running,2025-03-01\nweb-1,medium,running,2025-03-01\nweb-2,small,running,2025-03-99\n',

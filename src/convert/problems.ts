@@ -20,7 +20,7 @@ export class RecordProblems {
   keep(e: unknown): void {
     if (!(e instanceof UserError)) throw e;
     this.count++;
-    if (this.kept.length <= SHOWN) this.kept.push(e);
+    this.kept.push(e); // at most the limit's worth: all of them are sorted, and the first shown
     if (this.count >= limit()) throw this.error(this.count);
   }
 
@@ -29,7 +29,7 @@ export class RecordProblems {
     if (this.count > 0) throw this.error();
   }
 
-  /** The problems kept, by file (in the order first met) and line: a file is fixed top to bottom. */
+  /** The problems, by file (in the order first met) and line: a file is fixed top to bottom. */
   private error(stoppedAt?: number): UserError {
     const files = [...new Set(this.kept.map((e) => e.location?.file))];
     const place = (e: UserError) => [files.indexOf(e.location?.file), e.location?.line ?? Number.POSITIVE_INFINITY] as const;
@@ -40,6 +40,6 @@ export class RecordProblems {
     });
     const [first, ...rest] = sorted as [UserError, ...UserError[]];
     if (this.count === 1) return first;
-    return first.withMore({ shown: rest, count: this.count - 1, stoppedAt });
+    return first.withMore({ shown: rest.slice(0, SHOWN), count: this.count - 1, stoppedAt });
   }
 }

@@ -12,7 +12,7 @@ export interface ErrorLocation {
 
 /** Problems found beside an error's own, so that one run names them all (a converter's bad lines). */
 export interface MoreProblems {
-  /** The first few of them found, by file and line. */
+  /** The first few of them, by file and line. */
   shown: UserError[];
   /** How many there are, shown or not. */
   count: number;
