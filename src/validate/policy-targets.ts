@@ -1,15 +1,19 @@
 /**
  * Policy that names what no statement has: a credit or prepayment for a PI or project on no
- * statement of any period (a PI in pis.yaml aside) or in a currency none is in, a service glob of a cap or program that
- * matches no service billed, a showback project on no statement. Each covers nothing, without
- * a word: most often a typo (`v.romaro@…`, `HPC-GPU*`), which leaves a PI paying what the office
- * meant to cover. Said as warnings: a program set up before its PI's first use is no mistake.
+ * statement of any period (a PI in pis.yaml aside) or in a currency none is in, a service glob
+ * of a cap or program that matches no service billed, a showback project on no statement. Each
+ * covers nothing, without a word: most often a typo (`v.romaro@…`, `HPC-GPU*`), which leaves a
+ * PI paying what the office meant to cover. Said as warnings: a program set up before its PI's
+ * first use is no mistake.
  */
 import type { Config } from '../config/schema.ts';
 import { composed, piKey } from '../domain/identity.ts';
 import { serviceMatcher } from '../policy/apply.ts';
 import type { CreditsFile } from '../policy/schema.ts';
 import type { StatementSet } from '../statements/build.ts';
+
+const PROJECT_HINT = 'check the project id as the charges’ tags give it (project ids are case-sensitive)';
+const GLOB_HINT = 'a glob over ServiceName, * for any text, case-insensitive: check it against the statements’ services';
 
 export interface PolicyTarget {
   message: string;
@@ -59,13 +63,13 @@ export function policyTargets(
         out.push({
           message: `${what} covers project ${project}, which is on no statement of any period: it covers nothing for it`,
           file: 'credits.yaml',
-          hint: 'check the project id as the charges’ tags give it (project ids are case-sensitive)',
+          hint: PROJECT_HINT,
         });
     for (const glob of unmatched(p.services))
       out.push({
         message: `${what}'s services ${JSON.stringify(glob)} match no service billed in any period`,
         file: 'credits.yaml',
-        hint: 'a glob over ServiceName, * for any text, case-insensitive: check it against the statements’ services',
+        hint: GLOB_HINT,
       });
   }
   for (const cap of config.policy.caps)
@@ -73,14 +77,14 @@ export function policyTargets(
       out.push({
         message: `cap ${cap.id}'s services ${JSON.stringify(glob)} match no service billed in any period`,
         file: 'config.yaml',
-        hint: 'a glob over ServiceName, * for any text, case-insensitive: check it against the statements’ services',
+        hint: GLOB_HINT,
       });
   for (const project of config.policy.showback)
     if (!projects.has(composed(project)))
       out.push({
         message: `showback project ${project} is on no statement of any period`,
         file: 'config.yaml',
-        hint: 'check the project id as the charges’ tags give it (project ids are case-sensitive)',
+        hint: PROJECT_HINT,
       });
   return out;
 }
