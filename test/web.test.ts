@@ -307,6 +307,7 @@ describe('a coordinator in the browser', () => {
     await page.fill('#note', 'GPU use approved by the PI');
     await page.click('#approve');
     await page.locator('#decided').getByText('6 flags saved').waitFor();
+    assert.match(await page.locator('#decided').innerText(), /^6 flags saved, committed [0-9a-f]{7,} on ingest\/2025-01-aws\.$/);
     await page.selectOption('#f-rule', 'missing_pi_email');
     const first = page.locator('table.flags input[type="checkbox"]').first();
     const rejected = (await first.getAttribute('data-id')) as string;
@@ -662,6 +663,15 @@ describe('what an export leaves when it goes by git rm', () => {
     await page.goto(`${app.url}?token=${TOKEN}`);
     await page.waitForSelector('body[data-ready="true"]');
     assert.equal(await page.locator('ul.exports').first().innerText(), 'Storage (record only)\nremove');
+    // validate's warning reaches the office in the gate, as the CLI's stderr never would.
+    const gate = page.locator('#gate[data-checked="true"]');
+    await gate.waitFor();
+    assert.match(await gate.innerText(), /^Nothing blocks merging · branch \S+ · reviewer \S+ · 0 pending flags\n+1 warning$/);
+    await gate.locator('summary').click();
+    assert.equal(
+      await gate.locator('details li').innerText(),
+      'data/2025-01/storage.csv.gz.original.json: the record of data/2025-01/storage.csv.gz, which is no longer stored: it bills nothing',
+    );
     const r = await api('/api/exports/remove', { method: 'POST', body: JSON.stringify({ period: '2025-01', source: 'Storage' }) });
     assert.equal(r.status, 200, await r.clone().text());
     assert.equal(existsSync(join(own, 'data/2025-01/storage.csv.gz.original.json')), false);

@@ -18,6 +18,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Puts `children` in `node` in place of what it held, leaving out those `el` leaves out (replaceChildren would show null as "null"). */
+function put(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+}
+
 /**
  * A table's header row. Each column is its label, or `{ label, num, hidden }`: `num` right-aligns
  * a number column; `hidden` labels it for screen readers only (a column of checkboxes or links).
@@ -103,7 +108,7 @@ async function refreshGate() {
   try {
     state = await api('/api/state');
   } catch (e) {
-    gate.replaceChildren(errorBox(e));
+    put(gate, errorBox(e));
     return state;
   }
   const pending = state.periods.reduce((n, p) => n + p.pending, 0);
@@ -116,28 +121,42 @@ async function refreshGate() {
       state.site.building ? ' · the site is being rebuilt' : '',
       state.site.error ? ` · the site did not build: ${state.site.error}` : '',
     );
-  if (!gate.dataset.checked) gate.replaceChildren(line('Checking what blocks merging…'));
+  if (!gate.dataset.checked) put(gate, line('Checking what blocks merging…'));
   // validate --require-reviewed reads every file: the page does not wait for it.
   api('/api/gate')
     .then((g) => {
       gate.dataset.checked = 'true';
       gate.className = `gate ${g.blocking.length ? 'blocked' : 'clear'}`;
-      gate.replaceChildren(
+      put(
+        gate,
         line(
           g.blocking.length ? `${g.blocking.length} thing${g.blocking.length === 1 ? '' : 's'} block merging` : 'Nothing blocks merging',
         ),
-        g.blocking.length
+        findingList(g.blocking),
+        // What validate warns of (a credit for a PI no statement names, say) is read here or nowhere.
+        g.warnings.length
           ? el(
-              'ul',
-              {},
-              g.blocking.slice(0, 5).map((f) => el('li', {}, f.file ? `${f.file}: ` : '', f.message)),
-              g.blocking.length > 5 ? el('li', {}, `and ${g.blocking.length - 5} more (focus-billing validate --require-reviewed)`) : null,
+              'details',
+              { class: 'warnings' },
+              el('summary', {}, `${g.warnings.length} warning${g.warnings.length === 1 ? '' : 's'}`),
+              findingList(g.warnings),
             )
           : null,
       );
     })
-    .catch((e) => gate.replaceChildren(errorBox(e)));
+    .catch((e) => put(gate, errorBox(e)));
   return state;
+}
+
+/** validate's findings, the first five in full and a count of the rest. */
+function findingList(findings) {
+  if (findings.length === 0) return null;
+  return el(
+    'ul',
+    {},
+    findings.slice(0, 5).map((f) => el('li', {}, f.file ? `${f.file}: ` : '', f.message)),
+    findings.length > 5 ? el('li', {}, `and ${findings.length - 5} more (focus-billing validate --require-reviewed)`) : null,
+  );
 }
 
 function periodSelect(id, periods, selected, includeAll) {
@@ -155,7 +174,8 @@ function periodSelect(id, periods, selected, includeAll) {
 async function home() {
   const s = state ?? (await refreshGate());
   if (!s) return;
-  view.replaceChildren(
+  put(
+    view,
     el('h2', {}, 'Periods'),
     el('div', { id: 'home-message' }),
     s.periods.length === 0
@@ -265,20 +285,19 @@ async function removeExport(period, x, button) {
     const r = await attempt(false, true);
     state = null;
     await home();
-    document
-      .getElementById('home-message')
-      .replaceChildren(
-        el(
-          'p',
-          { role: 'status' },
-          `Removed ${r.files.length > 0 ? `${r.files.join(', ')} and ` : ''}${r.flags.removed} flag${r.flags.removed === 1 ? '' : 's'}`,
-          r.committed ? ` (committed on ${r.committed.branch})` : '',
-          '.',
-        ),
-      );
+    put(
+      document.getElementById('home-message'),
+      el(
+        'p',
+        { role: 'status' },
+        `Removed ${r.files.length > 0 ? `${r.files.join(', ')} and ` : ''}${r.flags.removed} flag${r.flags.removed === 1 ? '' : 's'}`,
+        r.committed ? ` (committed on ${r.committed.branch})` : '',
+        '.',
+      ),
+    );
   } catch (e) {
     button.disabled = false;
-    box.replaceChildren(errorBox(e));
+    put(box, errorBox(e));
   }
 }
 
@@ -310,7 +329,7 @@ async function importPage() {
     upload([...(e.dataTransfer?.files ?? [])], list);
   });
   input.addEventListener('change', () => upload([...input.files], list));
-  view.replaceChildren(zone, list);
+  put(view, zone, list);
 }
 
 function upload(files, list) {
@@ -335,13 +354,13 @@ function upload(files, list) {
     if (xhr.status !== 200) {
       const e = new Error(body.error?.message ?? `${xhr.status}`);
       e.detail = body.error ?? {};
-      box.replaceChildren(errorBox(e));
+      put(box, errorBox(e));
       return;
     }
     box.remove();
     for (const f of body.files) list.prepend(fileCard(body.upload, f));
   });
-  xhr.addEventListener('error', () => box.replaceChildren(errorBox(new Error('the upload failed (connection lost)'))));
+  xhr.addEventListener('error', () => put(box, errorBox(new Error('the upload failed (connection lost)'))));
   xhr.send(form);
 }
 
@@ -399,14 +418,14 @@ function fileCard(uploadId, file) {
       onclick: async () => {
         importButton.disabled = true;
         previewButton.disabled = true;
-        out.replaceChildren(el('p', {}, 'Checking…'));
+        put(out, el('p', {}, 'Checking…'));
         const stop = watch();
         try {
           const r = await api('/api/import/preview', { json: request() });
-          out.replaceChildren(preview(r));
+          put(out, preview(r));
           importButton.disabled = false;
         } catch (e) {
-          out.replaceChildren(errorBox(e), el('p', { class: 'hint' }, 'Nothing was written.'));
+          put(out, errorBox(e), el('p', { class: 'hint' }, 'Nothing was written.'));
         } finally {
           stop();
           previewButton.disabled = false;
@@ -418,14 +437,14 @@ function fileCard(uploadId, file) {
   importButton.addEventListener('click', async () => {
     importButton.disabled = true;
     previewButton.disabled = true;
-    out.replaceChildren(el('p', {}, 'Importing…'));
+    put(out, el('p', {}, 'Importing…'));
     const stop = watch();
     try {
       const r = await api('/api/import/run', { json: request() });
-      out.replaceChildren(imported(r));
+      put(out, imported(r));
       await refreshGate();
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      put(out, errorBox(e));
       previewButton.disabled = false;
     } finally {
       stop();
@@ -695,7 +714,7 @@ async function reviewPage() {
         ),
       );
     }
-    tableBody.replaceChildren(table);
+    put(tableBody, table);
     const more =
       matching.length > shown.length ? ` (showing the first ${shown.length}: narrow the filter, or select all ${matching.length})` : '';
     count.textContent = `${matching.length} flag${matching.length === 1 ? '' : 's'} match${more}; ${selected.size} selected.`;
@@ -729,15 +748,16 @@ async function reviewPage() {
   const result = el('div', { id: 'decided', role: 'status' });
   const decide = async (body) => {
     if (selected.size === 0) {
-      result.replaceChildren(errorBox(new Error('select the flags first')));
+      put(result, errorBox(new Error('select the flags first')));
       return;
     }
-    result.replaceChildren(el('p', {}, 'Saving…'));
+    put(result, el('p', {}, 'Saving…'));
     try {
       const r = await api('/api/flags/decide', { json: { ids: [...selected], ...body } });
       const changed = r.outcomes.reduce((n, o) => n + o.changed.length, 0);
       const skipped = r.outcomes.flatMap((o) => o.skipped);
-      result.replaceChildren(
+      put(
+        result,
         el(
           'p',
           {},
@@ -759,7 +779,7 @@ async function reviewPage() {
       apply();
       await refreshGate();
     } catch (e) {
-      result.replaceChildren(errorBox(e));
+      put(result, errorBox(e));
     }
   };
   const actions = el(
@@ -783,7 +803,7 @@ async function reviewPage() {
           id: 'reject',
           onclick: () => {
             if (!note.value.trim()) {
-              result.replaceChildren(errorBox(new Error('a rejection needs a note: say why')));
+              put(result, errorBox(new Error('a rejection needs a note: say why')));
               note.focus();
               return;
             }
@@ -830,7 +850,8 @@ async function reviewPage() {
     ),
     result,
   );
-  view.replaceChildren(
+  put(
+    view,
     el(
       'div',
       { class: 'filters', role: 'search' },
@@ -858,7 +879,7 @@ async function chargesPage() {
   const s = state ?? (await refreshGate());
   if (!s) return;
   if (s.periods.length === 0) {
-    view.replaceChildren(el('p', {}, 'No data yet.'));
+    put(view, el('p', {}, 'No data yet.'));
     return;
   }
   const params = new URLSearchParams(location.search);
@@ -884,12 +905,13 @@ async function chargesPage() {
     load();
   };
   const load = async () => {
-    out.replaceChildren(el('p', {}, 'Reading…'));
+    put(out, el('p', {}, 'Reading…'));
     try {
       const r = await api(
         `/api/charges?period=${period.value}&status=${status.value}&q=${encodeURIComponent(q.value)}&offset=${offset}&limit=100`,
       );
-      out.replaceChildren(
+      put(
+        out,
         el(
           'p',
           { role: 'status' },
@@ -948,15 +970,16 @@ async function chargesPage() {
         ),
       );
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      put(out, errorBox(e));
     }
   };
   const detail = async (c) => {
-    dialog.replaceChildren(el('h2', { id: 'detail-h' }, `${c.file}, row ${c.record}`), el('p', {}, 'Reading…'));
+    put(dialog, el('h2', { id: 'detail-h' }, `${c.file}, row ${c.record}`), el('p', {}, 'Reading…'));
     dialog.showModal();
     try {
       const d = await api(`/api/charge?period=${period.value}&file=${encodeURIComponent(c.file)}&record=${c.record}`);
-      dialog.replaceChildren(
+      put(
+        dialog,
         el('h2', { id: 'detail-h' }, `${d.file}, row ${d.record}${d.line ? ` (line ${d.line})` : ''}`),
         el('p', {}, `Status: ${c.status}`),
         el('h3', {}, 'Every column'),
@@ -994,7 +1017,7 @@ async function chargesPage() {
         el('form', { method: 'dialog' }, el('button', {}, 'Close')),
       );
     } catch (e) {
-      dialog.replaceChildren(errorBox(e), el('form', { method: 'dialog' }, el('button', {}, 'Close')));
+      put(dialog, errorBox(e), el('form', { method: 'dialog' }, el('button', {}, 'Close')));
     }
   };
   let timer;
@@ -1004,7 +1027,8 @@ async function chargesPage() {
   });
   period.addEventListener('change', restart);
   status.addEventListener('change', restart);
-  view.replaceChildren(
+  put(
+    view,
     el(
       'div',
       { class: 'filters', role: 'search' },
@@ -1026,18 +1050,19 @@ async function emailsPage() {
   const s = state ?? (await refreshGate());
   if (!s) return;
   if (s.periods.length === 0) {
-    view.replaceChildren(el('p', {}, 'No data yet.'));
+    put(view, el('p', {}, 'No data yet.'));
     return;
   }
   const period = periodSelect('e-period', s.periods, s.periods.at(-1).period, false);
   const out = el('div', { id: 'emails' });
   const shown = el('section', { id: 'email-preview', 'aria-live': 'polite' });
   const load = async () => {
-    out.replaceChildren(el('p', {}, 'Reading…'));
+    put(out, el('p', {}, 'Reading…'));
     try {
       const r = await api(`/api/emails?period=${period.value}`);
       const sent = new Map(r.deliveries.map((d) => [d.to.toLowerCase(), d]));
-      out.replaceChildren(
+      put(
+        out,
         el(
           'p',
           {},
@@ -1074,28 +1099,29 @@ async function emailsPage() {
         ),
       );
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      put(out, errorBox(e));
     }
   };
   const previewEmail = async (email) => {
-    shown.replaceChildren(el('p', {}, 'Composing…'));
+    put(shown, el('p', {}, 'Composing…'));
     try {
       const m = await api(`/api/emails/preview?period=${period.value}&pi=${encodeURIComponent(email)}`);
-      shown.replaceChildren(
+      put(
+        shown,
         el('h2', {}, `To ${m.to}: ${m.subject}`),
         el('iframe', { title: `The email to ${m.to}`, sandbox: '', srcdoc: m.html, class: 'mail' }),
         el('details', {}, el('summary', {}, 'Plain text'), el('pre', {}, m.text)),
       );
     } catch (e) {
-      shown.replaceChildren(errorBox(e));
+      put(shown, errorBox(e));
     }
   };
   period.addEventListener('change', load);
-  view.replaceChildren(el('div', { class: 'filters' }, el('label', { for: 'e-period' }, 'Period'), period), out, shown);
+  put(view, el('div', { class: 'filters' }, el('label', { for: 'e-period' }, 'Period'), period), out, shown);
   await load();
 }
 
 const pages = { home, import: importPage, review: reviewPage, charges: chargesPage, emails: emailsPage };
 await refreshGate();
-await pages[page]?.().catch((e) => view.replaceChildren(errorBox(e)));
+await pages[page]?.().catch((e) => put(view, errorBox(e)));
 document.body.dataset.ready = 'true';
