@@ -815,7 +815,7 @@ async function reviewPage() {
     ),
     el(
       'fieldset',
-      {},
+      { class: 'fields' },
       el('legend', {}, 'Assign a PI, project and fund/org (then approve)'),
       el('label', { for: 'a-pi' }, 'PI email'),
       pi,
@@ -940,9 +940,9 @@ async function chargesPage() {
               el(
                 'tr',
                 {},
-                el('td', {}, el('code', {}, `${c.file}#${c.record}`)),
+                el('td', { class: 'nowrap' }, el('code', {}, `${c.file}#${c.record}`)),
                 el('td', {}, c.status),
-                el('td', {}, c.date ?? ''),
+                el('td', { class: 'nowrap' }, c.date ?? ''),
                 el('td', {}, [c.pi_email, c.project_id, c.fund_org].map((x) => x ?? '—').join(' / ')),
                 el('td', {}, c.service ?? ''),
                 el('td', {}, c.resource ?? ''),
