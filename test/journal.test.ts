@@ -181,6 +181,7 @@ describe('GL journal (property)', () => {
             list: fmt(due, d),
             discount: fmt(0n, d),
             discount_percent: null,
+            prepaid: fmt(0n, d),
             amount_due: fmt(due, d),
             charges: 1,
             lines,

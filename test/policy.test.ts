@@ -15,10 +15,11 @@
  *            b: GPU 100 → 100
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
+import { parse } from 'yaml';
 import { cli, FOCUS_HEADER, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 const CONFIG = `organization:
@@ -103,6 +104,9 @@ async function statements(root: string, period: string) {
   return r.json();
 }
 
+/** Each statement's totals: [pi, list, discount, discount %, prepaid, amount due]. */
+const figures = (set: any) => set.statements.map((s: any) => [s.pi_email, s.list, s.discount, s.discount_percent, s.prepaid, s.amount_due]);
+
 /** Each statement as [pi, amount_due, [category, description, amount, remaining]…] for policy lines. */
 const shape = (set: any) =>
   set.statements.map((s: any) => [
@@ -134,6 +138,13 @@ describe('billing policy', () => {
       ],
       ['c@x.edu', '0.00', [['Showback', 'Showback: cost shown, not charged', '-50.00', null]]],
     ]);
+    // What the institution pays (cap, credit, showback) is discount; a prepayment is the PI's own
+    // money, apart from both: b's list price is GPU 400 less the 25 refund, not 0.
+    assert.deepEqual(figures(jan), [
+      ['a@x.edu', '1000.00', '1000.00', '100.0', '0.00', '0.00'],
+      ['b@x.edu', '375.00', '0.00', '0.0', '375.00', '0.00'],
+      ['c@x.edu', '50.00', '50.00', '100.0', '0.00', '0.00'],
+    ]);
     // input = statements + excluded + residue; amount due = statements + policy lines.
     assert.deepEqual(
       jan.reconciliation.map((r: any) => [
@@ -146,10 +157,12 @@ describe('billing policy', () => {
       ]),
       [[1450, '1450.00', 0, 0, '-1450.00', '0.00']],
     );
-    assert.deepEqual(shape(await statements(root, '2025-02')), [
+    const feb = await statements(root, '2025-02');
+    assert.deepEqual(shape(feb), [
       ['a@x.edu', '0.00', [['Credit', 'New faculty credit', '-150.00', '50.00']]],
       ['b@x.edu', '175.00', [['Prepayment', 'Prepaid balance', '-125.00', '0.00']]],
     ]);
+    assert.deepEqual(figures(feb)[1], ['b@x.edu', '300.00', '0.00', '0.0', '125.00', '175.00']);
     assert.deepEqual(shape(await statements(root, '2025-03')), [
       ['a@x.edu', '30.00', [['Credit', 'New faculty credit', '-50.00', '0.00']]],
       ['b@x.edu', '100.00', []],
@@ -168,6 +181,24 @@ describe('billing policy', () => {
         ['2025-03', '$130.00'],
         ['2025-02', '$175.00'],
         ['2025-01', '$0.00'],
+      ],
+    );
+
+    // b's January statement as printed: the list price of the use, and the prepayment apart.
+    const b = jan.statements.find((x: any) => x.pi_email === 'b@x.edu');
+    const page = await readFile(join(root, 'dist', 'periods', '2025-01', 'statements', b.number, 'index.html'), 'utf8');
+    const summary = (/<section class="summary"[\s\S]*?<\/section>/.exec(page)?.[0] ?? '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    assert.equal(summary, 'List price $375.00 Your discount $0.00 Paid from your prepayment −$375.00 Amount due $0.00');
+    const summaryJournal = await cli('journal', '--period', '2025-01', '--format', 'summary', '--json', '--root', root);
+    assert.deepEqual(
+      summaryJournal.json().rows.map((x: any) => [x.pi_email, x.list, x.discount, x.prepaid, x.amount]),
+      [
+        ['a@x.edu', '1000.00', '1000.00', '0.00', '0.00'],
+        ['b@x.edu', '375.00', '0.00', '375.00', '0.00'],
+        ['c@x.edu', '50.00', '50.00', '0.00', '0.00'],
       ],
     );
 
@@ -392,6 +423,11 @@ describe('billing policy', () => {
     const closed = await cli('periods', 'close', '2025-01', '--root', root);
     assert.equal(closed.code, 0, closed.stderr);
     assert.equal((await cli('validate', '--root', root)).code, 0);
+    // What was issued, as hashed by every version since prepayments were shown apart from the
+    // list price: a period closed before then (b@x.edu's prepayment counted in the list) still
+    // reads as unchanged.
+    const issued = parse(await readFile(join(root, 'periods', '2025-01', 'period.yaml'), 'utf8'));
+    assert.equal(issued.frozen.statements, '77fa2e5ce1e88a9fc8fc5ea9b11730e53beb85113836495480f9f0358e468220');
     // Raising the credit moves nothing in January (it drew all it could): still valid.
     await writeFile(join(root, 'credits.yaml'), CREDITS.replace('"1000.00"', '"1200.00"'));
     assert.equal((await cli('validate', '--root', root)).code, 0);

@@ -14,7 +14,15 @@ export interface Composed {
 
 export function composeDigest(pi: PiPeriodView, period: { period: string; label: string }, config: Config, baseUrl: string): Composed {
   const url = (path: string) => new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
-  const totals = pi.totals.map((t) => ({ currency: t.currency, list: t.list.text, discount: t.discount.text, due: t.amount_due.text }));
+  const totals = pi.totals.map((t) => ({
+    currency: t.currency,
+    list: t.list.text,
+    discount: t.discount.text,
+    prepaid: t.prepaid?.text ?? null,
+    due: t.amount_due.text,
+  }));
+  // A prepaid figure only where a prepayment paid something: list − discount − prepaid = amount due.
+  const prepaidShown = totals.some((t) => t.prepaid !== null);
   const several = totals.length > 1;
   const org = config.organization;
   const subject = fill(config.email.subject, {
@@ -29,6 +37,7 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     fund: s.fund_org,
     list: s.list.text,
     discount: `${s.discount.text}${s.discount_percent && s.discount_percent !== '0.0' ? ` (${s.discount_percent}%)` : ''}`,
+    prepaid: s.prepaid?.text ?? null,
     due: s.amount_due.text,
     policy: s.lines.filter((l) => l.policy).map((l) => ({ text: policyLineText(l), amount: l.amount.text })),
     pdf: url(s.paths.pdf),
@@ -59,12 +68,12 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     ...opening,
     ...rows.map(
       (r) =>
-        `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}, amount due ${r.due}\n${r.policy.map((p) => `    ${p.text}: ${p.amount}\n`).join('')}    PDF: ${r.pdf}`,
+        `  ${r.project} (fund/org ${r.fund}): list ${r.list}, discount ${r.discount}${r.prepaid ? `, prepaid ${r.prepaid}` : ''}, amount due ${r.due}\n${r.policy.map((p) => `    ${p.text}: ${p.amount}\n`).join('')}    PDF: ${r.pdf}`,
     ),
     '',
     ...totals.map(
       (t) =>
-        `Total amount due${several ? ` in ${t.currency}` : ''}: ${t.due} (list price ${t.list}; subsidies and discounts ${t.discount}).`,
+        `Total amount due${several ? ` in ${t.currency}` : ''}: ${t.due} (list price ${t.list}; subsidies and discounts ${t.discount}${t.prepaid ? `; paid from prepayments ${t.prepaid}` : ''}).`,
     ),
     '',
     `View your statements: ${url(pi.piPage)}`,
@@ -78,15 +87,15 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
   const html = `<!doctype html><html lang="en"><body style="font-family:Arial,Helvetica,sans-serif;color:#1b1f24;line-height:1.45">
 ${body ? markdownHtml(body, fields) : `<p>Dear ${escapeHtml(pi.name)},</p>\n<p>Your research computing statement for <strong>${escapeHtml(period.label)}</strong> is ready.</p>`}
 <table style="border-collapse:collapse" role="presentation">
-<thead><tr><th style="${cell}">Project</th><th style="${cell}">Fund/org</th><th style="${num}">List price</th><th style="${num}">Discount</th><th style="${num}">Amount due</th><th style="${cell}">Statement</th></tr></thead>
+<thead><tr><th style="${cell}">Project</th><th style="${cell}">Fund/org</th><th style="${num}">List price</th><th style="${num}">Discount</th>${prepaidShown ? `<th style="${num}">Prepaid</th>` : ''}<th style="${num}">Amount due</th><th style="${cell}">Statement</th></tr></thead>
 <tbody>
 ${rows
   .map(
     (r) =>
-      `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td><td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>${r.policy
+      `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td>${prepaidShown ? `<td style="${num}">${escapeHtml(r.prepaid ?? '–')}</td>` : ''}<td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>${r.policy
         .map(
           (p) =>
-            `<tr><td style="${cell}" colspan="4">${escapeHtml(p.text)}</td><td style="${num}">${escapeHtml(p.amount)}</td><td style="${cell}"></td></tr>`,
+            `<tr><td style="${cell}" colspan="${prepaidShown ? 5 : 4}">${escapeHtml(p.text)}</td><td style="${num}">${escapeHtml(p.amount)}</td><td style="${cell}"></td></tr>`,
         )
         .join('')}`,
   )
@@ -95,7 +104,7 @@ ${rows
 <tfoot>${totals
     .map(
       (t) =>
-        `<tr><th style="${cell}" colspan="2">Total${several ? ` (${escapeHtml(t.currency)})` : ''}</th><td style="${num}">${escapeHtml(t.list)}</td><td style="${num}">${escapeHtml(t.discount)}</td><td style="${num}"><strong>${escapeHtml(t.due)}</strong></td><td style="${cell}"></td></tr>`,
+        `<tr><th style="${cell}" colspan="2">Total${several ? ` (${escapeHtml(t.currency)})` : ''}</th><td style="${num}">${escapeHtml(t.list)}</td><td style="${num}">${escapeHtml(t.discount)}</td>${prepaidShown ? `<td style="${num}">${escapeHtml(t.prepaid ?? '–')}</td>` : ''}<td style="${num}"><strong>${escapeHtml(t.due)}</strong></td><td style="${cell}"></td></tr>`,
     )
     .join('')}</tfoot>
 </table>

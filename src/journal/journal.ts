@@ -58,6 +58,7 @@ const SUMMARY_COLUMNS = [
   'currency',
   'list',
   'discount',
+  'prepaid',
   'amount',
   'charge_count',
 ];
@@ -76,7 +77,7 @@ export const GL_FIELDS = [
   'type',
   'line',
 ];
-const NUMERIC = new Set(['amount', 'list', 'discount', 'debit', 'credit', 'charge_count', 'line']);
+const NUMERIC = new Set(['amount', 'list', 'discount', 'prepaid', 'debit', 'credit', 'charge_count', 'line']);
 
 export function buildJournal(format: JournalFormat, input: JournalInput): Journal {
   if (format === 'detail') return detail(input);
@@ -130,6 +131,7 @@ function summary({ period, statements, digitsOf }: JournalInput): Journal {
     currency: s.currency,
     list: s.list,
     discount: s.discount,
+    prepaid: s.prepaid,
     amount: s.amount_due,
     charge_count: s.charges,
   }));

@@ -13,12 +13,13 @@
 import { readFile } from 'node:fs/promises';
 import type { PiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceName } from '../config/schema.ts';
+import { formatUnits, parseDecimal } from '../core/money.ts';
 import { piKey } from '../domain/identity.ts';
 import { canonicalJson } from '../domain/order.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout } from '../repo/layout.ts';
 import type { Frozen } from '../repo/period-file.ts';
-import type { StatementSet } from '../statements/build.ts';
+import type { Statement, StatementSet } from '../statements/build.ts';
 
 /** config.yaml settings that change what a statement bills or shows. */
 export const FROZEN_SETTINGS = ['organization', 'billing', 'tag_mapping', 'sources', 'flag_rules', 'statements', 'policy'] as const;
@@ -36,12 +37,22 @@ function issued(set: StatementSet) {
       project: s.project_id,
       fund_org: s.fund_org,
       currency: s.currency,
-      list: s.list,
+      list: issuedList(s),
       amount_due: s.amount_due,
       lines: s.lines.map((l) => [l.source, l.service, l.category, l.list, l.amount]),
     })),
     reconciliation: set.reconciliation.map((r) => [r.currency, r.input, r.statements, r.excluded_pending, r.excluded_rejected]),
   };
+}
+
+/**
+ * A statement's list price as hashed since before prepayments were counted apart from it (the
+ * list then took each prepayment line at its amount): a period closed then still reads the same.
+ */
+function issuedList(s: Statement): string {
+  const digits = s.list.split('.')[1]?.length ?? 0;
+  const prepaid = parseDecimal(s.prepaid, digits);
+  return prepaid === 0n ? s.list : formatUnits(parseDecimal(s.list, digits) - prepaid, digits);
 }
 
 export async function frozenOf(root: string, period: string, config: Config, set: StatementSet, directory: PiDirectory): Promise<Frozen> {

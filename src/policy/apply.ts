@@ -84,7 +84,8 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
     if (amount === 0n) return;
     const text = formatUnits(amount, w.digits);
     // What the institution pays (showback, caps, credits) counts as a subsidy: no list price, so the
-    // statement's discount grows by it. An adjustment or a prepayment is neither: list = amount.
+    // statement's discount grows by it. An adjustment or a prepayment is neither: list = amount on
+    // the line; the statement counts a prepayment apart (finish).
     const list = kind === 'adjustment' || kind === 'prepayment' ? amount : 0n;
     w.policy.push({
       source: POLICY_SOURCE,
@@ -267,6 +268,7 @@ function newStatement(input: PolicyInput, pi: string, project: string, fundOrg: 
       list: zero,
       discount: zero,
       discount_percent: null,
+      prepaid: zero,
       amount_due: zero,
       charges: 0,
       lines: [],
@@ -277,19 +279,26 @@ function newStatement(input: PolicyInput, pi: string, project: string, fundOrg: 
   };
 }
 
-/** The statement with its policy lines after its charge lines, and its totals the sums of all lines. */
+/**
+ * The statement with its policy lines after its charge lines, and its totals the sums of all
+ * lines. A prepayment is money the PI paid before, not a price: it is counted apart (prepaid),
+ * so the list price and the discount's share of it are those of what was billed.
+ */
 function finish(w: Work): Statement {
   if (w.policy.length === 0) return w.s;
   const lines = [...w.s.lines, ...w.policy];
-  const sum = (f: 'list' | 'amount') => lines.reduce((t, l) => t + parseDecimal(l[f], w.digits), 0n);
-  const list = sum('list');
-  const amount = sum('amount');
+  const sum = (f: 'list' | 'amount', ls: StatementLine[]) => ls.reduce((t, l) => t + parseDecimal(l[f], w.digits), 0n);
+  const prepayments = lines.filter((l) => l.policy?.kind === 'prepayment');
+  const prepaid = -sum('amount', prepayments);
+  const list = sum('list', lines) + prepaid;
+  const amount = sum('amount', lines);
   return {
     ...w.s,
     lines,
     list: formatUnits(list, w.digits),
-    discount: formatUnits(list - amount, w.digits),
-    discount_percent: discountPercent(list - amount, list),
+    discount: formatUnits(list - amount - prepaid, w.digits),
+    discount_percent: discountPercent(list - amount - prepaid, list),
+    prepaid: formatUnits(prepaid, w.digits),
     amount_due: formatUnits(amount, w.digits),
   };
 }

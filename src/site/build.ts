@@ -63,7 +63,16 @@ export interface BuildReport {
   pages: number;
   pdfs: (PrintResult & { files: number }) | null;
   /** Per period and currency: what the statements bill. */
-  totals: { period: string; currency: string; statements: number; list: string; discount: string; amount_due: string }[];
+  totals: {
+    period: string;
+    currency: string;
+    statements: number;
+    list: string;
+    discount: string;
+    /** What prepayments paid, where they paid anything: amount_due = list − discount − prepaid. */
+    prepaid: string | null;
+    amount_due: string;
+  }[];
   /** Steps skipped with a reason (e.g. a GL journal without recharge fund/orgs). */
   warnings: string[];
   timings_ms: Record<string, number>;
@@ -288,6 +297,7 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
         statements: t.statements,
         list: t.list.text,
         discount: t.discount.text,
+        prepaid: t.prepaid?.text ?? null,
         amount_due: t.amount_due.text,
       })),
     );

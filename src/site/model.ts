@@ -36,7 +36,7 @@ export interface DetailView {
   other_count?: number;
 }
 
-export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'amount_due' | 'lines'> {
+export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'prepaid' | 'amount_due' | 'lines'> {
   pi_name: string;
   pi_department?: string;
   pi_slug: string;
@@ -47,6 +47,8 @@ export interface StatementView extends Omit<Statement, 'list' | 'discount' | 'am
   paths: StatementPaths;
   list: Money;
   discount: Money;
+  /** What the PI's prepayments paid (positive), or null where none did: amount due = list − discount − prepaid. */
+  prepaid: Money | null;
   amount_due: Money;
   lines: (Omit<Statement['lines'][number], 'list' | 'discount' | 'amount'> & {
     list: Money;
@@ -75,6 +77,8 @@ export interface CurrencyTotals {
   list: Money;
   discount: Money;
   discount_percent: string | null;
+  /** What prepayments paid (positive), or null where none did. */
+  prepaid: Money | null;
   amount_due: Money;
   statements: number;
 }
@@ -120,9 +124,6 @@ export interface SiteModel<S = StatementView> {
   /** The periods whose pages to render (the others' pages are reused from an earlier build); absent: all. */
   render?: string[];
 }
-
-const discountOf = (list: string, due: string, digits: number) =>
-  formatUnits(parseDecimal(list, digits) - parseDecimal(due, digits), digits);
 
 /** A policy line (credit, cap, adjustment…) in words: its kind, its program, and what remains of it. */
 export function policyLineText(l: StatementView['lines'][number]): string {
@@ -235,6 +236,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       paths: statementPaths(period, s.pi_email, s.project_id, s.number, input.linkSecret),
       list: money(s.list, s.currency),
       discount: money(s.discount, s.currency),
+      prepaid: parseDecimal(s.prepaid, d) === 0n ? null : money(s.prepaid, s.currency),
       amount_due: money(s.amount_due, s.currency),
       lines,
       credits: money(formatUnits(credits, d), s.currency),
@@ -303,13 +305,15 @@ export function buildSiteModel(input: ModelInput): SiteModel {
     );
   }
 
-  /** Per-currency totals of some statements: list, discount, amount due, count. */
+  /** Per-currency totals of some statements: list, discount, prepaid, amount due, count. */
   function totalsOf(statements: StatementView[]): CurrencyTotals[] {
-    const totals = new Map<string, { list: bigint; due: bigint; n: number }>();
+    const totals = new Map<string, { list: bigint; discount: bigint; prepaid: bigint; due: bigint; n: number }>();
     for (const s of statements) {
       const d = digitsOf(s.currency);
-      const t = totals.get(s.currency) ?? { list: 0n, due: 0n, n: 0 };
+      const t = totals.get(s.currency) ?? { list: 0n, discount: 0n, prepaid: 0n, due: 0n, n: 0 };
       t.list += parseDecimal(s.list.value, d);
+      t.discount += parseDecimal(s.discount.value, d);
+      t.prepaid += s.prepaid ? parseDecimal(s.prepaid.value, d) : 0n;
       t.due += parseDecimal(s.amount_due.value, d);
       t.n++;
       totals.set(s.currency, t);
@@ -318,14 +322,14 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       .sort(([a], [b]) => compareText(a, b))
       .map(([currency, t]) => {
         const d = digitsOf(currency);
-        const list = formatUnits(t.list, d);
-        const due = formatUnits(t.due, d);
+        const [list, discount] = [formatUnits(t.list, d), formatUnits(t.discount, d)];
         return {
           currency,
           list: money(list, currency),
-          discount: money(discountOf(list, due, d), currency),
-          discount_percent: discountPercentOf(list, discountOf(list, due, d), d),
-          amount_due: money(due, currency),
+          discount: money(discount, currency),
+          discount_percent: discountPercentOf(list, discount, d),
+          prepaid: t.prepaid === 0n ? null : money(formatUnits(t.prepaid, d), currency),
+          amount_due: money(formatUnits(t.due, d), currency),
           statements: t.n,
         };
       });
@@ -339,7 +343,8 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       for (const l of s.lines) {
         const id = JSON.stringify([l.source, s.currency]);
         const b = bySource.get(id) ?? { source: l.source, currency: s.currency, list: 0n, amount: 0n };
-        b.list += parseDecimal(l.list.value, d);
+        // A prepayment is no price (its line lists at its amount): the statements' list leaves it out.
+        if (l.policy?.kind !== 'prepayment') b.list += parseDecimal(l.list.value, d);
         b.amount += parseDecimal(l.amount.value, d);
         bySource.set(id, b);
       }

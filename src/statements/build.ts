@@ -50,9 +50,13 @@ export interface Statement {
   project_id: string;
   fund_org: string;
   currency: string;
+  /** The list price of what the statement bills: its charges and adjustments (a prepayment is neither). */
   list: string;
+  /** What subsidies, negotiated rates, caps, credits and showback took off the list price. */
   discount: string;
   discount_percent: string | null;
+  /** What the PI's prepayments paid of it (0 without): amount_due = list − discount − prepaid. */
+  prepaid: string;
   amount_due: string;
   charges: number;
   lines: StatementLine[];
@@ -359,6 +363,7 @@ function groupStatements(input: BuildInput, lines: LineAcc[]): Statement[] {
       list: formatUnits(listTotal, digits),
       discount: formatUnits(listTotal - amountTotal, digits),
       discount_percent: discountPercent(listTotal - amountTotal, listTotal),
+      prepaid: formatUnits(0n, digits),
       amount_due: formatUnits(amountTotal, digits),
       charges,
       lines: out,

@@ -113,12 +113,21 @@ export function describeBuild(r: BuildReport): string {
     );
   if (r.pdfs) lines.push(`  PDFs: ${r.pdfs.files} (${r.pdfs.printed} printed, ${r.pdfs.cached} unchanged from earlier builds)`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  // A Prepaid column only where a prepayment paid something: list − discount − prepaid = amount due.
+  const prepaid = r.totals.some((t) => t.prepaid !== null);
   lines.push(
     '',
     table(
-      ['Period', 'Statements', 'List price', 'Discount', 'Amount due'],
-      r.totals.map((t) => [t.period, String(t.statements), t.list, t.discount, `${t.amount_due} ${t.currency}`]),
-      ['l', 'r', 'r', 'r', 'r'],
+      ['Period', 'Statements', 'List price', 'Discount', ...(prepaid ? ['Prepaid'] : []), 'Amount due'],
+      r.totals.map((t) => [
+        t.period,
+        String(t.statements),
+        t.list,
+        t.discount,
+        ...(prepaid ? [t.prepaid ?? '–'] : []),
+        `${t.amount_due} ${t.currency}`,
+      ]),
+      ['l', 'r', 'r', 'r', ...(prepaid ? ['r' as const] : []), 'r'],
     ),
   );
   return lines.join('\n');

@@ -1,6 +1,7 @@
 /** `focus-billing generate --period P`: the statements of a period. */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDecimal } from '../../core/money.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
@@ -52,18 +53,21 @@ export function statementJson(set: StatementSet) {
 
 function describeStatements(set: StatementSet): string {
   const out = [`${plural(set.statements.length, 'statement')} for ${set.period}`, ''];
+  // A Prepaid column only where a prepayment paid something: list − discount − prepaid = amount due.
+  const prepaid = set.statements.some((s) => parseDecimal(s.prepaid) !== 0n);
   out.push(
     table(
-      ['PI', 'Project', 'Fund/org', 'List', 'Discount', 'Amount due'],
+      ['PI', 'Project', 'Fund/org', 'List', 'Discount', ...(prepaid ? ['Prepaid'] : []), 'Amount due'],
       set.statements.map((s) => [
         s.pi_email,
         s.project_id,
         s.fund_org,
         money(s.list, s.currency),
         `${money(s.discount, s.currency)}${s.discount_percent ? ` (${s.discount_percent}%)` : ''}`,
+        ...(prepaid ? [parseDecimal(s.prepaid) === 0n ? '–' : money(s.prepaid, s.currency)] : []),
         `${money(s.amount_due, s.currency)} ${s.currency}`,
       ]),
-      ['l', 'l', 'l', 'r', 'r', 'r'],
+      ['l', 'l', 'l', 'r', 'r', ...(prepaid ? ['r' as const] : []), 'r'],
     ),
   );
   for (const c of set.reconciliation) {
