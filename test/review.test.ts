@@ -539,6 +539,38 @@ describe('validate', () => {
     );
   });
 
+  it('review list says what a charge with nothing to bill it to needs, where approving it would be refused', async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const all = await flags(root);
+    const untagged = all.filter((f) => !(f.charge.pi_email && f.charge.project_id && f.charge.fund_org));
+    assert.ok(untagged.length > 1 && untagged.length < all.length, 'the sample has flags of both kinds');
+    const tail = async (...args: string[]) => {
+      const r = await cli('review', 'list', '--period', '2025-01', ...args, '--root', root);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trimEnd().split('\n').slice(-2);
+    };
+    const assign = '`focus-billing review assign <id> --pi … --project … --fund-org …`, then approve; or reject with a note.';
+    assert.deepEqual(await tail(), [
+      `${all.length} flags. Approve with \`focus-billing review approve <id…> --note "…"\`.`,
+      `${untagged.length} of them have no usable PI, project or fund/org: attribute each with ${assign}`,
+    ]);
+    // Only charges without a PI: approving any is refused, so the list does not offer it.
+    const noPi = all.filter((f) => [f.rule, ...(f.also ?? [])].includes('missing_pi_email'));
+    assert.ok(noPi.length > 1);
+    assert.deepEqual(await tail('--rule', 'missing_pi_email'), [
+      `${noPi.length} flags.`,
+      `They have no usable PI, project or fund/org: attribute each with ${assign}`,
+    ]);
+    // Once one is attributed, it can be approved.
+    const r = await cli('review', 'assign', noPi[0].id, '--pi', 'a@x.edu', '--project', 'p', '--fund-org', '100100-1000', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await tail('--rule', 'missing_pi_email'), [
+      `${noPi.length} flags. Approve with \`focus-billing review approve <id…> --note "…"\`.`,
+      `${noPi.length - 1} of them ${noPi.length - 1 === 1 ? 'has' : 'have'} no usable PI, project or fund/org: attribute ${noPi.length - 1 === 1 ? 'it' : 'each'} with ${assign}`,
+    ]);
+  });
+
   it('finds flags that no longer match the data, and flagged charges with no flag', async (t) => {
     const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'hpc_2025-01.csv'), '--source', 'HPC', '--root', root);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fundOrgsOutsidePatterns } from '../../config/patterns.ts';
 import { UserError } from '../../core/errors.ts';
-import { FLAG_RULES } from '../../domain/rules.ts';
+import { FLAG_RULES, isAttributed } from '../../domain/rules.ts';
 import { now, reviewer } from '../../flags/decider.ts';
 import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
 import { refuseLinks } from '../../repo/links.ts';
@@ -57,7 +57,14 @@ export function registerReview(program: Command, io: Io): void {
         ['l', 'l', 'l', 'l', 'l', 'r', 'l'],
       ),
     );
-    io.out(`\n${plural(rows.length, 'flag')}. Approve with \`focus-billing review approve <id…> --note "…"\`.`);
+    // `review approve` refuses a charge with no usable attribution: say what those need instead.
+    const unattributed = rows.filter((f) => f.status === 'pending' && !isAttributed(f.assign ?? f.charge)).length;
+    const none = unattributed === rows.length;
+    io.out(`\n${plural(rows.length, 'flag')}.${none ? '' : ' Approve with `focus-billing review approve <id…> --note "…"`.'}`);
+    if (unattributed > 0)
+      io.out(
+        `${none ? (unattributed === 1 ? 'It has' : 'They have') : `${unattributed} of them ${unattributed === 1 ? 'has' : 'have'}`} no usable PI, project or fund/org: attribute ${unattributed === 1 ? 'it' : 'each'} with \`focus-billing review assign <id> --pi … --project … --fund-org …\`, then approve; or reject with a note.`,
+      );
   });
 
   const decideAction = (status: 'approved' | 'rejected') => async (ids: string[], opts: DecideOptions) => {
