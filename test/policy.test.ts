@@ -202,6 +202,34 @@ describe('billing policy', () => {
       ],
     );
 
+    // b's email: each policy line under its statement, in the column whose figure it is part of.
+    const mail = join(root, 'b.html');
+    const preview = await cli(
+      'preview',
+      'email',
+      '--period',
+      '2025-01',
+      '--pi',
+      'b@x.edu',
+      '--out',
+      mail,
+      '--base-url',
+      'https://billing.example.edu',
+      '--root',
+      root,
+    );
+    assert.equal(preview.code, 0, preview.stderr);
+    const rows = [...(await readFile(mail, 'utf8')).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) =>
+      [...(m[1] as string).matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => (c[1] as string).replace(/<[^>]+>/g, '').trim()),
+    );
+    assert.deepEqual(rows, [
+      ['Project', 'Fund/org', 'List price', 'Discount', 'Prepaid', 'Amount due', 'Statement'],
+      ['p2', '100000-0002', '$375.00', '$0.00', '$375.00', '$0.00', 'PDF · web'],
+      ['Adjustment: Refund for the January 9 outage', '-$25.00', '', '', '', ''],
+      ['Prepayment: Prepaid balance ($125.00 remains)', '', '', '$375.00', '', ''],
+      ['Total', '$375.00', '$0.00', '$375.00', '$0.00', ''],
+    ]);
+
     // A correction to January moves February's and March's balances (derived, never stored).
     await writeFile(join(root, 'periods', '2025-01', 'adjustments.yaml'), 'adjustments: []\n');
     assert.deepEqual(shape(await statements(root, '2025-02')), [

@@ -39,7 +39,7 @@ export function composeDigest(pi: PiPeriodView, period: { period: string; label:
     discount: `${s.discount.text}${s.discount_percent && s.discount_percent !== '0.0' ? ` (${s.discount_percent}%)` : ''}`,
     prepaid: s.prepaid?.text ?? null,
     due: s.amount_due.text,
-    policy: s.lines.filter((l) => l.policy).map((l) => ({ text: policyLineText(l), amount: l.amount.text })),
+    policy: s.lines.filter((l) => l.policy).map((l) => ({ text: policyLineText(l), amount: l.amount.text, ...policyColumn(l) })),
     pdf: url(s.paths.pdf),
     page: url(s.paths.page),
   }));
@@ -95,7 +95,12 @@ ${rows
       `<tr><td style="${cell}">${escapeHtml(r.project)}</td><td style="${cell}">${escapeHtml(r.fund)}</td><td style="${num}">${escapeHtml(r.list)}</td><td style="${num}">${escapeHtml(r.discount)}</td>${prepaidShown ? `<td style="${num}">${escapeHtml(r.prepaid ?? '–')}</td>` : ''}<td style="${num}">${escapeHtml(r.due)}</td><td style="${cell}"><a href="${escapeHtml(r.pdf)}">PDF</a> · <a href="${escapeHtml(r.page)}">web</a></td></tr>${r.policy
         .map(
           (p) =>
-            `<tr><td style="${cell}" colspan="${prepaidShown ? 5 : 4}">${escapeHtml(p.text)}</td><td style="${num}">${escapeHtml(p.amount)}</td><td style="${cell}"></td></tr>`,
+            // Under its statement, in the column whose figure it is part of.
+            `<tr><td style="${cell};padding-left:22px;color:#5a6472" colspan="2">${escapeHtml(p.text)}</td>${(
+              ['list', 'discount', ...(prepaidShown ? ['prepaid'] : [])] as const
+            )
+              .map((c) => `<td style="${num};color:#5a6472">${c === p.column ? escapeHtml(p.shown) : ''}</td>`)
+              .join('')}<td style="${cell}"></td><td style="${cell}"></td></tr>`,
         )
         .join('')}`,
   )
@@ -112,4 +117,14 @@ ${rows
 <p style="color:#5a6472">${escapeHtml(contact)}<br>${escapeHtml(org.name)}</p>
 </body></html>`;
   return { to: pi.email, subject, text, html };
+}
+
+/**
+ * Where a policy line's amount sits in the email's table, and as what: an adjustment is part of
+ * the list price; a prepayment of what was prepaid; a cap, credit or showback of the discount.
+ */
+function policyColumn(l: PiPeriodView['statements'][number]['lines'][number]): { column: 'list' | 'discount' | 'prepaid'; shown: string } {
+  if (l.policy?.kind === 'adjustment') return { column: 'list', shown: l.list.text };
+  if (l.policy?.kind === 'prepayment') return { column: 'prepaid', shown: l.amount.text.replace(/^-/, '') };
+  return { column: 'discount', shown: l.discount.text };
 }
