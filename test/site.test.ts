@@ -115,6 +115,21 @@ describe('statement site', () => {
     await page.close();
   });
 
+  it("ranks the dashboard chart's PIs by their exact amounts due, largest first", () => {
+    const index = readFileSync(join(repo, 'dist/index.html'), 'utf8');
+    const json = /<script type="application\/json" id="dashboard-data">([\s\S]*?)<\/script>/.exec(index)?.[1];
+    const data = JSON.parse(json ?? 'null') as { topPis: { amount: { value: string } }[] };
+    const cents = (v: string) => BigInt(v.replace('.', ''));
+    const byPi = new Map<string, bigint>();
+    for (const s of model.statements) byPi.set(s.pi_email, (byPi.get(s.pi_email) ?? 0n) + cents(s.amount_due));
+    const expected = [...byPi.values()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    assert.ok(expected.length > 1);
+    assert.deepEqual(
+      data.topPis.map((p) => cents(p.amount.value)),
+      expected.slice(0, 10),
+    );
+  });
+
   it('renders a resource named <script> as text', async () => {
     const statement = model.statements.find((s: { pi_email: string }) => s.pi_email === 'j.smith@a.edu');
     const page = await open(`periods/2025-03/statements/${statement.number}/`);
