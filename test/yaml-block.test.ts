@@ -6,12 +6,15 @@
  * errors included).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { parse, stringify } from 'yaml';
 import { stringifyBlock } from '../src/core/yaml-block.ts';
 import { commentAt, parseBlock } from '../src/core/yaml-block-read.ts';
 import { formatFlags, hasHandComments } from '../src/flags/file.ts';
+import { PROJECT } from './helpers.ts';
 import { flags, HOSTILE, random } from './yaml-texts.ts';
 
 const yamlOf = (v: Record<string, unknown>) => stringify(v, { lineWidth: 0 });
@@ -288,5 +291,10 @@ describe('comments in flags.yaml', () => {
     assert.equal(hasHandComments(written + item.replace('rejected', 'rejected # per the PI')), true);
     assert.equal(hasHandComments(written + item.replace('  - id', '  # above\n  - id')), true);
     assert.equal(hasHandComments((written + item.replace('rejected', 'rejected\t# tab')).replace(/\n/g, '\r\n')), true);
+    // The header of flags.yaml files written before review assign was named in it: the tool's too.
+    const earlier = readFileSync(join(PROJECT, 'test/fixtures/golden/periods/2025-03/flags.yaml'), 'utf8');
+    assert.ok(!earlier.startsWith(written.slice(0, written.indexOf('version:'))), 'the fixture has the earlier header');
+    assert.equal(hasHandComments(earlier), false);
+    assert.equal(hasHandComments(earlier.replace('flags:\n', 'flags:\n  # asked the PI\n')), true);
   });
 });

@@ -59,9 +59,21 @@ export function parseFlags(text: string, display: string): FlagsFile {
 const HEADER = `# yaml-language-server: $schema=../../schemas/flags.schema.json
 # Charges held for review in this period. Each stays off statements until approved.
 # To decide, set status to approved or rejected (with a note saying why), or use
-# \`focus-billing review approve|reject <id>\`. Ids come from each row's content, so
+# \`focus-billing review approve|reject <id>\`. A charge with no PI, project or fund/org
+# is billed once approved with an assign: of all three (pi_email, project_id, fund_org),
+# which \`focus-billing review assign <id>\` writes. Ids come from each row's content, so
 # decisions survive re-imports of unchanged rows.
 `;
+
+/** Headers earlier versions wrote: the tool's own text, not a reviewer's comments. */
+const EARLIER_HEADERS = [
+  `# yaml-language-server: $schema=../../schemas/flags.schema.json
+# Charges held for review in this period. Each stays off statements until approved.
+# To decide, set status to approved or rejected (with a note saying why), or use
+# \`focus-billing review approve|reject <id>\`. Ids come from each row's content, so
+# decisions survive re-imports of unchanged rows.
+`,
+];
 
 /** Flags as the items of a `flags:` block list (what follows `flags:\n` in formatFlags), or '' for none. */
 export function formatFlagItems(flags: Flag[]): string {
@@ -77,7 +89,8 @@ export function formatFlagItems(flags: Flag[]): string {
  */
 export function hasHandComments(text: string): boolean {
   const body = text.replace(/\r\n/g, '\n');
-  const rest = body.startsWith(HEADER) ? body.slice(HEADER.length) : body;
+  const header = [HEADER, ...EARLIER_HEADERS].find((h) => body.startsWith(h)) ?? '';
+  const rest = body.slice(header.length);
   for (let at = rest.indexOf('#'); at >= 0; ) {
     const start = rest.lastIndexOf('\n', at) + 1;
     const eol = rest.indexOf('\n', at);
