@@ -1,11 +1,12 @@
 /** Review in pull requests, on real temporary git repositories. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { parse } from 'yaml';
-import { cli, makeRepo, removeDir, SAMPLE, scratchRepo } from './helpers.ts';
+import { cli, makeRepo, removeDir, SAMPLE, scratch, scratchRepo } from './helpers.ts';
 
 const NOW = '2026-02-03T10:00:00Z';
 let repo: string;
@@ -224,6 +225,28 @@ describe('a billing month as a pull request', () => {
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--commit never commits on the default branch \(main\)/);
+  });
+
+  it('refuses to commit, before writing anything, in a repository with no commit yet', async (t) => {
+    const root = await scratch(t);
+    assert.equal((await cli('init', root)).code, 0);
+    const git = simpleGit(root);
+    await git.addConfig('user.email', 'reviewer@example.edu');
+    await git.addConfig('user.name', 'Test Reviewer');
+    const r = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--commit');
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      'error: this repository has no commit yet: a branch made now would hold this change alone, with nothing to open a pull request against; nothing was written\n' +
+        '  hint: commit the repository as it is first (git add -A && git commit -m "Billing repository"), then try again\n',
+    );
+    assert.equal(existsSync(join(root, 'data', '2025-01')), false);
+    assert.deepEqual((await git.branchLocal()).all, []);
+    // Once committed, the same command commits on its own branch.
+    await git.add('.').commit('Billing repository');
+    const again = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--commit');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await git.branchLocal()).current, 'ingest/2025-01-storage');
   });
 
   it("keeps a flags.yaml's Windows line breaks when it records a decision", async (t) => {

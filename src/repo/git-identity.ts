@@ -37,11 +37,24 @@ export async function commitIdentityProblem(root: string): Promise<string | null
   return 'problem' in who ? who.problem : null;
 }
 
-/** Refuses, before anything is written, a commit git would refuse for want of a name and email. */
+/**
+ * Refuses, before anything is written, a commit git would refuse for want of a name and email,
+ * and one in a repository with no commit yet: the branch it made would hold that change alone,
+ * with no default branch to open a pull request against (and config.yaml left out of it).
+ */
 export async function checkCommitIdentity(root: string): Promise<void> {
   const problem = await commitIdentityProblem(root);
   if (problem)
     throw new UserError(`git cannot commit here: it has no name and email address for the author (${problem}); nothing was written`, {
       hint: 'set them once: git config --global user.name "Your Name" && git config --global user.email you@example.edu',
     });
+  const head = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: root }).then(
+    () => true,
+    () => false,
+  );
+  if (!head)
+    throw new UserError(
+      'this repository has no commit yet: a branch made now would hold this change alone, with nothing to open a pull request against; nothing was written',
+      { hint: 'commit the repository as it is first (git add -A && git commit -m "Billing repository"), then try again' },
+    );
 }

@@ -79,7 +79,10 @@ export function registerInit(program: Command, io: Io): void {
           ? `Created in ${root}:\n${created.map((c) => `  ${c}`).join('\n')}`
           : `${root} is already set up; nothing to create.`,
       );
-      if (gitInit) io.out('Initialised a git repository (branch main).');
+      if (gitInit)
+        io.out(
+          'Initialised a git repository (branch main). Set up config.yaml, then commit it all (git add -A && git commit -m "Billing repository"): the app and ingest --commit open their branches from it.',
+        );
       if (lfs)
         io.out(
           lfs.installed
