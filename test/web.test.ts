@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { findChromium } from '../src/pdf/browser.ts';
 import { sessionToken } from '../src/web/security.ts';
 import { startWeb, type WebServer } from '../src/web/server.ts';
-import { cli, makeRepo, PROJECT, removeDir, SAMPLE, snapshot } from './helpers.ts';
+import { cli, makeRepo, PROJECT, removeDir, SAMPLE, scratch, snapshot } from './helpers.ts';
 
 const TOKEN = 'web-test-token-0123456789';
 let repo: string;
@@ -626,6 +626,30 @@ describe('where git has no name for the author', () => {
     assert.equal(r.status, 400);
     assert.match((await r.json()).error.message, /^git cannot commit here: it has no name and email address for the author/);
     assert.equal(await readFile(flags, 'utf8'), before, 'the decision was not written, to be left uncommitted');
+  });
+});
+
+describe('before the first commit', () => {
+  it('names the branch as having no commit, and refuses an import that would commit, writing nothing', async (t) => {
+    const own = await scratch(t);
+    assert.equal((await cli('init', own)).code, 0);
+    const git = simpleGit(own);
+    await git.addConfig('user.email', 'reviewer@example.edu');
+    await git.addConfig('user.name', 'Test Reviewer');
+    const app = await startWeb({ root: own, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: false, say: () => {} });
+    t.after(() => app.close());
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const state = await (await fetch(new URL('/api/state', app.url), { headers: auth })).json();
+    assert.equal(state.branch, 'main (no commit yet)');
+    const form = new FormData();
+    form.append('file', new Blob([await readFile(join(SAMPLE, 'storage_2025-01.csv'))]), 'storage_2025-01.csv');
+    form.append('source', 'Storage');
+    form.append('commit', 'true');
+    const r = await fetch(new URL('/api/import', app.url), { method: 'POST', headers: auth, body: form });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error.message, /^this repository has no commit yet: a branch made now would hold this change alone/);
+    assert.equal(existsSync(join(own, 'data', '2025-01')), false);
+    assert.deepEqual((await git.branchLocal()).all, []);
   });
 });
 

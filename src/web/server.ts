@@ -152,7 +152,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
         periods,
         sources: config.sources.map((s) => s.name),
         repository: root,
-        branch: (await git.branchLocal().catch(() => null))?.current ?? null,
+        branch: await branchShown(git),
         reviewer: await reviewer(root),
         site: site.status(),
         kinds: KINDS.map((k) => ({ kind: k, label: KIND_LABELS[k] })),
@@ -557,6 +557,14 @@ function periodParam(c: Context<Env>): string {
   const period = c.req.query('period') ?? '';
   if (!isPeriod(period)) throw new HttpError(400, `period ${JSON.stringify(period)}: expected a month as YYYY-MM`);
   return period;
+}
+
+/** The branch checked out, as the gate names it: before the first commit git lists none. */
+async function branchShown(git: ReturnType<typeof simpleGit>): Promise<string | null> {
+  const current = (await git.branchLocal().catch(() => null))?.current;
+  if (current) return current;
+  const unborn = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  return unborn ? `${unborn} (no commit yet)` : null;
 }
 
 /** A count in the query (`offset`, `limit`): a whole number written in digits, or `fallback` when absent. */
