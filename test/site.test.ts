@@ -130,6 +130,24 @@ describe('statement site', () => {
     );
   });
 
+  it('fits a statement and its PI page on a phone: nothing but a table scrolls sideways', async () => {
+    const paths = [
+      `periods/2025-03/statements/${model.statements[0].number}/`,
+      ...readdirSync(join(repo, 'dist/periods/2025-03/pi')).map((d) => `periods/2025-03/pi/${d}/`),
+    ];
+    for (const path of paths) {
+      const page = await open(path);
+      await page.setViewportSize({ width: 390, height: 800 });
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        // Wider than it shows: a word broken to fit, or a table left to scroll.
+        cells: [...document.querySelectorAll('dd, .letterhead div')].filter((e) => e.scrollWidth > e.clientWidth + 1).length,
+      }));
+      assert.deepEqual(widths, { page: 390, cells: 0 }, path);
+      await page.close();
+    }
+  });
+
   it('renders a resource named <script> as text', async () => {
     const statement = model.statements.find((s: { pi_email: string }) => s.pi_email === 'j.smith@a.edu');
     const page = await open(`periods/2025-03/statements/${statement.number}/`);
