@@ -480,8 +480,15 @@ describe('billing policy', () => {
       join(root, 'periods', '2025-03', 'adjustments.yaml'),
       'adjustments:\n  - id: adj-3\n    pi_email: b@x.edu\n    project_id: p2\n    amount: "-40.00"\n    description: Goodwill credit\n',
     );
+    // A new month whose only statement is a showback project's, at 0.00: still a statement to see.
+    const april = await writeCsv(root, 'hpc-2025-04.csv', [
+      HEADER,
+      row('2025-04', 'c@x.edu', 'teaching', '100000-0003', 'HPC CPU Compute', '50.00'),
+    ]);
+    assert.equal((await cli('ingest', april, '--source', 'HPC', '--root', root)).code, 0);
     const r = await cli('pr-summary', '--base', 'main', '--root', root);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\| 2025-04 \| c@\u200bx\\\.edu \| – \| \$0\.00 \| – \|/);
     assert.match(r.stdout, /### Billing policy\n\n\| Period \| PI \| Policy \| Policy lines \| Amount due \|/);
     // (Emails in a PR comment carry a zero-width space, so GitHub does not link or mention them.)
     assert.match(r.stdout, /\| 2025-03 \| b@\u200bx\\\.edu \| Adjustment \| −\$40\.00 \| \$60\.00 \|/);

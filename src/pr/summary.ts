@@ -337,7 +337,8 @@ function summarize(input: SummaryInput): PrSummary {
     const da = due(input.after.get(p));
     for (const k of new Set([...db.keys(), ...da.keys()])) {
       const change = (da.get(k) ?? 0n) - (db.get(k) ?? 0n);
-      if (change === 0n) continue;
+      // A statement that comes or goes is a change even at 0.00 (a showback project's).
+      if (change === 0n && db.has(k) === da.has(k)) continue;
       const [pi_email = '', currency = ''] = k.split('\u0000');
       pis.push({ period: p, pi_email, currency, before: db.get(k) ?? null, after: da.get(k) ?? null, change });
     }
