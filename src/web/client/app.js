@@ -701,7 +701,7 @@ async function reviewPage() {
             {},
             f.charge.service ?? '',
             el('br'),
-            el('span', { class: 'hint' }, f.charge.resource ?? '', ' · ', `${f.file}:${f.line}`),
+            el('span', { class: 'hint' }, f.charge.resource ?? '', ' · ', el('span', { class: 'nowrap' }, `${f.file}:${f.line}`)),
           ),
           el(
             'td',
