@@ -98,15 +98,21 @@ export async function scratchRepo(t: { after: (fn: () => Promise<void>) => void 
 /** A fresh billing repository (init + git) with the project's sample config, or the given one. */
 export async function makeRepo(config?: string): Promise<string> {
   const root = await tempDir();
-  const r = await cli('init', root, '--json');
-  if (r.code !== 0) throw new Error(r.stderr);
+  await initRepo(root);
   await writeFile(join(root, 'config.yaml'), config ?? (await readFile(join(PROJECT, 'config.yaml'), 'utf8')));
   const git = simpleGit(root);
-  await git.addConfig('user.email', 'reviewer@example.edu');
-  await git.addConfig('user.name', 'Test Reviewer');
   await git.add('.');
   await git.commit('init');
   return root;
+}
+
+/** `root` as `init` leaves it, with a git identity to commit as: no commit yet (makeRepo commits). */
+export async function initRepo(root: string): Promise<void> {
+  const r = await cli('init', root, '--json');
+  if (r.code !== 0) throw new Error(r.stderr);
+  const git = simpleGit(root);
+  await git.addConfig('user.email', 'reviewer@example.edu');
+  await git.addConfig('user.name', 'Test Reviewer');
 }
 
 export async function removeDir(dir: string): Promise<void> {

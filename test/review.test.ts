@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { parse } from 'yaml';
-import { cli, makeRepo, removeDir, SAMPLE, scratch, scratchRepo } from './helpers.ts';
+import { cli, initRepo, makeRepo, removeDir, SAMPLE, scratch, scratchRepo } from './helpers.ts';
 
 const NOW = '2026-02-03T10:00:00Z';
 let repo: string;
@@ -229,10 +229,8 @@ describe('a billing month as a pull request', () => {
 
   it('refuses to commit, before writing anything, in a repository with no commit yet', async (t) => {
     const root = await scratch(t);
-    assert.equal((await cli('init', root)).code, 0);
+    await initRepo(root);
     const git = simpleGit(root);
-    await git.addConfig('user.email', 'reviewer@example.edu');
-    await git.addConfig('user.name', 'Test Reviewer');
     const r = await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root, '--commit');
     assert.equal(r.code, 2);
     assert.equal(

@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { findChromium } from '../src/pdf/browser.ts';
 import { sessionToken } from '../src/web/security.ts';
 import { startWeb, type WebServer } from '../src/web/server.ts';
-import { cli, makeRepo, PROJECT, removeDir, SAMPLE, scratch, snapshot } from './helpers.ts';
+import { cli, initRepo, makeRepo, PROJECT, removeDir, SAMPLE, scratch, snapshot } from './helpers.ts';
 
 const TOKEN = 'web-test-token-0123456789';
 let repo: string;
@@ -632,10 +632,8 @@ describe('where git has no name for the author', () => {
 describe('before the first commit', () => {
   it('names the branch as having no commit, and refuses an import that would commit, writing nothing', async (t) => {
     const own = await scratch(t);
-    assert.equal((await cli('init', own)).code, 0);
+    await initRepo(own);
     const git = simpleGit(own);
-    await git.addConfig('user.email', 'reviewer@example.edu');
-    await git.addConfig('user.name', 'Test Reviewer');
     const app = await startWeb({ root: own, host: '127.0.0.1', port: 0, token: TOKEN, liveSite: false, say: () => {} });
     t.after(() => app.close());
     const auth = { authorization: `Bearer ${TOKEN}` };
