@@ -451,9 +451,9 @@ describe('billing policy', () => {
     const closed = await cli('periods', 'close', '2025-01', '--root', root);
     assert.equal(closed.code, 0, closed.stderr);
     assert.equal((await cli('validate', '--root', root)).code, 0);
-    // What was issued, as hashed by every version since prepayments were shown apart from the
-    // list price: a period closed before then (b@x.edu's prepayment counted in the list) still
-    // reads as unchanged.
+    // What was issued, hashed as it was before prepayments were shown apart from the list price
+    // (the literal was computed on 9092c38, where b@x.edu's prepayment counted in the list): a
+    // period closed then still reads as unchanged.
     const issued = parse(await readFile(join(root, 'periods', '2025-01', 'period.yaml'), 'utf8'));
     assert.equal(issued.frozen.statements, '77fa2e5ce1e88a9fc8fc5ea9b11730e53beb85113836495480f9f0358e468220');
     // Raising the credit moves nothing in January (it drew all it could): still valid.
