@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { formatExactMoney } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
 import { parseDecimal } from '../core/money.ts';
-import { checkCommitIdentity } from '../repo/git-identity.ts';
+import { checkCanCommit } from '../repo/git-identity.ts';
 
 export interface CommitPlan {
   branch: string;
@@ -45,7 +45,7 @@ export async function planCommit(
   const git = simpleGit(root);
   if (!(await git.checkIsRepo().catch(() => false)))
     throw new UserError(`${root} is not a git repository`, { hint: 'run `git init` (or `focus-billing init`) first' });
-  await checkCommitIdentity(root);
+  await checkCanCommit(root);
   const name = branch ? await checkBranchName(root, branch) : `${target.command ?? 'ingest'}/${target.period}-${target.slug}`;
   if ((await defaultBranches(git)).has(name))
     throw new UserError(`--commit never commits on the default branch (${name})`, {

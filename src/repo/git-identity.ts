@@ -3,6 +3,7 @@
  * commit when it knows no name and email for its author (a fresh machine, a new account, a
  * container): checked before anything is written, so that the refusal says what to set and the
  * repository is left as it was, not on a new branch with files staged and nothing committed.
+ * The same check (checkCanCommit) refuses a repository with no commit yet.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -42,7 +43,7 @@ export async function commitIdentityProblem(root: string): Promise<string | null
  * and one in a repository with no commit yet: the branch it made would hold that change alone,
  * with no default branch to open a pull request against (and config.yaml left out of it).
  */
-export async function checkCommitIdentity(root: string): Promise<void> {
+export async function checkCanCommit(root: string): Promise<void> {
   const problem = await commitIdentityProblem(root);
   if (problem)
     throw new UserError(`git cannot commit here: it has no name and email address for the author (${problem}); nothing was written`, {

@@ -30,7 +30,7 @@ import { assignFlag, decideFlags, loadAllFlags, type ReviewOutcome } from '../fl
 import type { Flag } from '../flags/schema.ts';
 import { defaultBranches } from '../ingest/commit.ts';
 import { removeExport } from '../ingest/remove.ts';
-import { checkCommitIdentity, commitIdentityProblem } from '../repo/git-identity.ts';
+import { checkCanCommit, commitIdentityProblem } from '../repo/git-identity.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile, refuseLinks } from '../repo/links.ts';
 import { withRepositoryLock } from '../repo/lock.ts';
@@ -335,7 +335,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
       if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide');
       await refuseLinks(root);
-      if (body.commit !== false) await checkCommitIdentity(root);
+      if (body.commit !== false) await checkCanCommit(root);
       const who = await reviewer(root);
       const lock = { say: () => {} };
       const outcomes: ReviewOutcome[] = [];

@@ -61,10 +61,13 @@ export function registerReview(program: Command, io: Io): void {
     const unattributed = rows.filter((f) => f.status === 'pending' && !isAttributed(f.assign ?? f.charge)).length;
     const none = unattributed === rows.length;
     io.out(`\n${plural(rows.length, 'flag')}.${none ? '' : ' Approve with `focus-billing review approve <id…> --note "…"`.'}`);
-    if (unattributed > 0)
+    if (unattributed > 0) {
+      const one = unattributed === 1;
+      const who = none ? (one ? 'It has' : 'They have') : `${unattributed} of them ${one ? 'has' : 'have'}`;
       io.out(
-        `${none ? (unattributed === 1 ? 'It has' : 'They have') : `${unattributed} of them ${unattributed === 1 ? 'has' : 'have'}`} no usable PI, project or fund/org: attribute ${unattributed === 1 ? 'it' : 'each'} with \`focus-billing review assign <id> --pi … --project … --fund-org …\`, then approve; or reject with a note.`,
+        `${who} no usable PI, project or fund/org: attribute ${one ? 'it' : 'each'} with \`focus-billing review assign <id> --pi … --project … --fund-org …\`, then approve; or reject with a note.`,
       );
+    }
   });
 
   const decideAction = (status: 'approved' | 'rejected') => async (ids: string[], opts: DecideOptions) => {
