@@ -4,7 +4,7 @@
  * notes), commit, then build the site and the PDF statements and print where they are.
  */
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parse, parseDocument } from 'yaml';
 import { main } from '../src/cli/main.ts';
@@ -74,7 +74,11 @@ async function demo(): Promise<void> {
   await git.add('.').commit('Billing repository for Example University');
 
   const samples = join(project, 'sample_data');
-  const shown = (path: string) => relative(process.cwd(), path);
+  // Relative to where the demo was started when inside it (the default workspace); a workspace elsewhere keeps its absolute path.
+  const shown = (path: string) => {
+    const rel = relative(process.cwd(), path);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  };
   for (const period of ['2025-01', '2025-12']) {
     await git.checkoutLocalBranch(`billing/${period}`);
     // The group's own services: raw exports converted to FOCUS, priced by rates.yaml.
