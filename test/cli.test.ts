@@ -48,7 +48,21 @@ describe('focus-billing (child process)', () => {
     assert.equal(hpc.code, 0, hpc.stderr);
     const list = await focusBilling('periods', 'list');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /2025-01\s+open\s+aws, hpc\s+1,756\s+\$43,577\.55 USD\s+\$31,493\.02 USD\s+10\s+0\s+0/);
+    // Sources by their names in config.yaml, as the site shows them (the slugs are in --json).
+    assert.match(list.stdout, /2025-01\s+open\s+AWS, HPC\s+1,756\s+\$43,577\.55 USD\s+\$31,493\.02 USD\s+10\s+0\s+0/);
+    const show = await focusBilling('periods', 'show', '2025-01');
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^AWS {5}data\/2025-01\/aws\.csv {2}1,212 {2}\$35,947\.52 USD/m);
+    // The reconciliation exact, grouped, with at least the cents, and its points in one column.
+    const reconciliation = show.stdout.slice(show.stdout.indexOf('Reconciliation (USD)')).split('\n').slice(3, 8);
+    assert.deepEqual(
+      reconciliation.map((line) => line.slice(0, 24).trim()),
+      ['Input total', 'On statements', 'Excluded, pending review', 'Excluded, rejected', 'Rounding residue'],
+    );
+    assert.match(reconciliation[2] as string, /Excluded, pending review\s+\d{1,3}(,\d{3})*\.\d{2,}/);
+    assert.equal(new Set(reconciliation.map((line) => line.indexOf('.'))).size, 1, reconciliation.join('\n'));
+    // This month's residue is negative: subtracted, not added as "+ -0.02…".
+    assert.match(show.stdout, /input = statements \+ excluded \+ residue: 31,493\.0191166748 = 31,376\.08 \+ 116\.96111 - 0\.0219933252\n/);
     const gen = await focusBilling('generate', '--period', '2025-01', '--dry-run');
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /^\d+ statements for 2025-01/);

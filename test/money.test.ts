@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatMoney, minorDigits } from '../src/core/currency.ts';
-import { discountPercent, divRound, formatUnits, parseDecimal, roundHalfAwayFromZero, SCALE, toMinor } from '../src/core/money.ts';
+import {
+  alignDecimals,
+  discountPercent,
+  divRound,
+  formatUnits,
+  parseDecimal,
+  readableDecimal,
+  roundHalfAwayFromZero,
+  SCALE,
+  toMinor,
+} from '../src/core/money.ts';
 
 describe('parseDecimal', () => {
   it('reads plain, signed and exponent forms exactly', () => {
@@ -129,6 +139,38 @@ describe('currency', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('readableDecimal and alignDecimals', () => {
+  it('keeps every digit, groups thousands and shows at least the minor places', () => {
+    assert.deepEqual(
+      ['72058.242099671200000000', '0.000000000000000000', '-7080.01', '88.23342', '1234567', '-0.5', '999.999'].map((v) =>
+        readableDecimal(v, 2),
+      ),
+      ['72,058.2420996712', '0.00', '-7,080.01', '88.23342', '1,234,567.00', '-0.50', '999.999'],
+    );
+    assert.equal(readableDecimal('1000', 0), '1,000');
+  });
+
+  it('lines up the points of a column of decimals', () => {
+    assert.deepEqual(alignDecimals(['72,058.2420996712', '71,969.94', '0.00', '12'], '_', '.'), [
+      '72,058.2420996712',
+      '71,969.94________',
+      '0.00________',
+      '12.__________',
+    ]);
+    assert.deepEqual(alignDecimals(['1', '22']), ['1', '22']);
+  });
+
+  it('keeps the digits of any amount: its grouped text read back is the amount', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), (units) => {
+        const text = readableDecimal(formatUnits(units, SCALE), 2);
+        assert.match(text, /^-?\d{1,3}(,\d{3})*\.\d{2,}$/);
+        assert.equal(parseDecimal(text.replaceAll(',', '')), units);
+      }),
     );
   });
 });

@@ -112,6 +112,11 @@ describe('statement site', () => {
     assert.match(built.warnings.join('\n'), /2025-03: no gl journal: no recharge fund\/org for AWS/);
     const reconciliation = await page.locator('table.reconciliation').innerText();
     assert.match(reconciliation, /Excluded, rejected\s+3\.33/);
+    // Exact, grouped, and padded with figure spaces (a digit's width) so that the points line up.
+    const cells = await page.locator('table.reconciliation td.num').allInnerTexts();
+    // input, on statements, pending, rejected, residue, and the statements' total: 52.26 + 3.33 - 0.005 = 55.585.
+    const f = '\u2007';
+    assert.deepEqual(cells, ['55.585', `52.26${f}`, `0.00${f}`, `3.33${f}`, '-0.005', `$52.26${f}`]);
     await page.close();
   });
 

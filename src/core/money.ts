@@ -92,6 +92,35 @@ export function trimDecimal(value: string): string {
   return t === '-0' ? '0' : t;
 }
 
+/**
+ * An exact decimal for people to read: every digit kept, thousands grouped, and at least
+ * `minDigits` decimal places ("72058.2420996712" → "72,058.2420996712", "0" → "0.00",
+ * "-7080.01" → "-7,080.01"). For reconciliations, where the digits past the cent are the point.
+ */
+export function readableDecimal(value: string, minDigits: number): string {
+  const trimmed = trimDecimal(value);
+  const negative = trimmed.startsWith('-');
+  const [whole = '0', fraction = ''] = (negative ? trimmed.slice(1) : trimmed).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const places = fraction.padEnd(minDigits, '0');
+  return `${negative ? '-' : ''}${grouped}${places ? `.${places}` : ''}`;
+}
+
+/**
+ * Decimals made the same width after their point, so that a right-aligned column lines them up:
+ * each is padded with `space` (one per missing digit, and for a missing point too). In a
+ * terminal a space does; in HTML with tabular figures, a figure space (U+2007) is a digit's width.
+ */
+export function alignDecimals(values: string[], space = ' ', pointSpace = space): string[] {
+  const places = (v: string) => (v.includes('.') ? v.length - v.indexOf('.') - 1 : -1);
+  const most = Math.max(-1, ...values.map(places));
+  if (most < 0) return values;
+  return values.map((v) => {
+    const own = places(v);
+    return own < 0 ? v + pointSpace + space.repeat(most) : v + space.repeat(most - own);
+  });
+}
+
 /** n / d rounded half away from zero (d > 0). */
 export function divRound(n: bigint, d: bigint): bigint {
   const negative = n < 0n;

@@ -8,7 +8,7 @@ import { type Config, sourceName } from '../config/schema.ts';
 import { markdownHtml, type STATEMENT_FIELDS } from '../config/templates.ts';
 import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
-import { discountPercent, formatUnits, parseDecimal, trimDecimal } from '../core/money.ts';
+import { alignDecimals, discountPercent, formatUnits, parseDecimal, readableDecimal, trimDecimal } from '../core/money.ts';
 import { piKey, piPagePath, piSlug, type StatementPaths, statementPaths } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import type { DetailRow } from '../report/details.ts';
@@ -95,6 +95,46 @@ export interface PiPeriodView<S = StatementView> {
 }
 
 /** `S`: a statement as the builder holds it, or as the pages read it from the model file (model-file.ts). */
+/**
+ * A reconciliation's amounts as the period page shows them: exact (every digit past the cent is
+ * the point), thousands grouped, and padded with figure spaces so that a right-aligned column of
+ * tabular figures lines up their points. `billed` is the statements' total amount due as billed.
+ */
+export interface ReconciliationDisplay {
+  input: string;
+  statements: string;
+  excluded_pending: string;
+  excluded_rejected: string;
+  rounding_residue: string;
+  policy?: string;
+  amount_due?: string;
+  billed?: string;
+}
+
+const FIGURE_SPACE = '\u2007';
+const PUNCTUATION_SPACE = '\u2008';
+
+function reconciliationDisplay(
+  r: PeriodReport['reconciliation'][number],
+  digits: number,
+  billed: string | undefined,
+): ReconciliationDisplay {
+  const exact = [r.input, r.statements, r.excluded_pending, r.excluded_rejected, r.rounding_residue];
+  const policy = r.policy === undefined ? [] : [r.policy, r.amount_due as string];
+  const texts = [...exact, ...policy].map((v) => readableDecimal(v, digits));
+  const aligned = alignDecimals(billed === undefined ? texts : [...texts, billed], FIGURE_SPACE, PUNCTUATION_SPACE);
+  const [input, statements, excluded_pending, excluded_rejected, rounding_residue] = aligned as [string, string, string, string, string];
+  return {
+    input,
+    statements,
+    excluded_pending,
+    excluded_rejected,
+    rounding_residue,
+    ...(r.policy === undefined ? {} : { policy: aligned[5], amount_due: aligned[6] }),
+    ...(billed === undefined ? {} : { billed: aligned[aligned.length - 1] }),
+  };
+}
+
 export interface PeriodView<S = StatementView> {
   period: string;
   label: string;
@@ -105,7 +145,7 @@ export interface PeriodView<S = StatementView> {
   by_source: { source: string; currency: string; list: Money; amount: Money }[];
   sources: { source: string; file: string; currency: string; rows: number; list: Money; billed: Money }[];
   flag_counts: PeriodReport['flag_counts'];
-  reconciliation: (PeriodReport['reconciliation'][number] & { display: Record<string, string> })[];
+  reconciliation: (PeriodReport['reconciliation'][number] & { display: ReconciliationDisplay })[];
   warnings: string[];
   pis: PiPeriodView<S>[];
   statements: S[];
@@ -336,6 +376,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
   }
 
   function periodView(report: PeriodReport, label: string, issued: string, statements: StatementView[]): PeriodView {
+    const totals = totalsOf(statements);
     const bySource = new Map<string, { source: string; currency: string; list: bigint; amount: bigint }>();
     const pis = new Map<string, StatementView[]>();
     for (const s of statements) {
@@ -356,7 +397,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       label,
       status: report.status,
       issued,
-      totals: totalsOf(statements),
+      totals,
       by_source: [...bySource.values()]
         .sort((a, b) => compareText(a.source, b.source) || compareText(a.currency, b.currency))
         .map((b) => ({
@@ -377,14 +418,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       flag_counts: report.flag_counts,
       reconciliation: report.reconciliation.map((r) => ({
         ...r,
-        display: {
-          input: trimDecimal(r.input),
-          statements: r.statements,
-          excluded_pending: trimDecimal(r.excluded_pending),
-          excluded_rejected: trimDecimal(r.excluded_rejected),
-          rounding_residue: trimDecimal(r.rounding_residue),
-          ...(r.policy === undefined ? {} : { policy: r.policy, amount_due: r.amount_due as string }),
-        },
+        display: reconciliationDisplay(r, digitsOf(r.currency), totals.find((t) => t.currency === r.currency)?.amount_due.text),
       })),
       warnings: report.warnings,
       pis: [...pis]

@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { loadPiDirectory } from '../../config/pi-directory.ts';
-import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../../core/money.ts';
+import { type Config, sourceName } from '../../config/schema.ts';
+import { minorDigits } from '../../core/currency.ts';
+import { alignDecimals, formatUnits, parseDecimal, readableDecimal, SCALE } from '../../core/money.ts';
 import { now, reviewer } from '../../flags/decider.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
@@ -60,13 +62,13 @@ export function registerPeriods(program: Command, io: Io): void {
       .description('each period with sources, rows, list and billed totals, flags and status')
       .option('--json', 'print as JSON'),
   ).action(async (opts: RootOptions) => {
-    const rows = await inRepository(opts, io, async ({ root, config, db }) => {
-      const out = [];
+    const { rows, config } = await inRepository(opts, io, async ({ root, config, db }) => {
+      const rows = [];
       for (const period of await listPeriods(root)) {
         io.progress(`Reading ${period}…`);
-        out.push(summarise(await periodReport(db, root, config, period)));
+        rows.push(summarise(await periodReport(db, root, config, period)));
       }
-      return out;
+      return { rows, config };
     });
     if (opts.json) return printJson(io, { periods: rows });
     if (rows.length === 0) return io.out('No periods yet. Ingest a FOCUS export: focus-billing ingest <file> --source <name>');
@@ -77,10 +79,10 @@ export function registerPeriods(program: Command, io: Io): void {
           p.totals.map((t, i) => [
             i === 0 ? p.period : '',
             i === 0 ? p.status : '',
-            i === 0 ? p.sources.join(', ') : '',
+            i === 0 ? p.sources.map((slug) => sourceName(config, slug)).join(', ') : '',
             t.rows.toLocaleString('en-US'),
-            `${money(t.list, t.currency)} ${t.currency}`,
-            `${money(t.billed, t.currency)} ${t.currency}`,
+            `${money(t.list, t.currency, config.billing.minor_units)} ${t.currency}`,
+            `${money(t.billed, t.currency, config.billing.minor_units)} ${t.currency}`,
             i === 0 ? String(p.flags.pending) : '',
             i === 0 ? String(p.flags.approved) : '',
             i === 0 ? String(p.flags.rejected) : '',
@@ -97,12 +99,15 @@ export function registerPeriods(program: Command, io: Io): void {
       .argument('<period>', 'YYYY-MM')
       .option('--json', 'print as JSON'),
   ).action(async (period: string, opts: RootOptions) => {
-    const report = await inRepository(opts, io, ({ root, config, db }) => periodReport(db, root, config, period));
+    const { report, config } = await inRepository(opts, io, async ({ root, config, db }) => ({
+      report: await periodReport(db, root, config, period),
+      config,
+    }));
     if (opts.json) {
       const { period: p, status, sources, flag_counts, reconciliation, warnings, statements } = report;
       return printJson(io, { period: p, status, sources, flag_counts, reconciliation, warnings, statements: statements.length });
     }
-    io.out(describePeriod(report));
+    io.out(describePeriod(report, config));
   });
 }
 
@@ -131,46 +136,51 @@ function summarise(r: PeriodReport) {
   };
 }
 
-export function describePeriod(r: PeriodReport): string {
+/** A period for people: its sources by their names in config.yaml, and its reconciliation exact, points aligned. */
+export function describePeriod(r: PeriodReport, config: Config): string {
+  const units = config.billing.minor_units;
   const out = [`Period ${r.period} (${r.status}): ${plural(r.statements.length, 'statement')}`, ''];
   out.push(
     table(
       ['Source', 'File', 'Rows', 'List', 'Billed'],
       r.sources.map((s) => [
-        s.source,
+        sourceName(config, s.source),
         s.file,
         s.rows.toLocaleString('en-US'),
-        `${money(s.list, s.currency)} ${s.currency}`,
-        `${money(s.billed, s.currency)} ${s.currency}`,
+        `${money(s.list, s.currency, units)} ${s.currency}`,
+        `${money(s.billed, s.currency, units)} ${s.currency}`,
       ]),
       ['l', 'l', 'r', 'r', 'r'],
     ),
   );
   out.push('', `Flags: ${r.flag_counts.pending} pending, ${r.flag_counts.approved} approved, ${r.flag_counts.rejected} rejected`);
   for (const c of r.reconciliation) {
+    const shown = (v: string) => readableDecimal(v, minorDigits(c.currency, units));
+    const rows: [string, string][] = [
+      ['Input total', c.input],
+      ['On statements', c.statements],
+      ['Excluded, pending review', c.excluded_pending],
+      ['Excluded, rejected', c.excluded_rejected],
+      ['Rounding residue', c.rounding_residue],
+      ...(c.policy === undefined
+        ? []
+        : ([
+            ['Policy lines', c.policy],
+            ['Amount due', c.amount_due as string],
+          ] as [string, string][])),
+    ];
+    const amounts = alignDecimals(rows.map(([, v]) => shown(v)));
     out.push('', `Reconciliation (${c.currency})`);
     out.push(
       table(
         ['', 'Amount', 'Charges'],
-        [
-          ['Input total', trimDecimal(c.input), c.rows.toLocaleString('en-US')],
-          ['On statements', c.statements, ''],
-          ['Excluded, pending review', trimDecimal(c.excluded_pending), ''],
-          ['Excluded, rejected', trimDecimal(c.excluded_rejected), ''],
-          ['Rounding residue', trimDecimal(c.rounding_residue), ''],
-          ...(c.policy === undefined
-            ? []
-            : [
-                ['Policy lines', c.policy, ''],
-                ['Amount due', c.amount_due as string, ''],
-              ]),
-        ],
+        rows.map(([label], i) => [label, amounts[i] as string, i === 0 ? c.rows.toLocaleString('en-US') : '']),
         ['l', 'r', 'r'],
       ),
     );
-    out.push(
-      `input = statements + excluded + residue: ${trimDecimal(c.input)} = ${c.statements} + ${trimDecimal(c.excluded)} + ${trimDecimal(c.rounding_residue)}`,
-    );
+    // A negative term is subtracted, not added as "+ -0.02".
+    const terms = [c.excluded, c.rounding_residue].map((v) => (v.startsWith('-') ? ` - ${shown(v.slice(1))}` : ` + ${shown(v)}`));
+    out.push(`input = statements + excluded + residue: ${shown(c.input)} = ${shown(c.statements)}${terms.join('')}`);
   }
   for (const w of r.warnings) out.push('', `warning: ${w}`);
   return out.join('\n');
