@@ -480,3 +480,77 @@ describe('one writer at a time', () => {
     assert.ok(!existsSync(join(repo, '.cache', 'write.lock')));
   });
 });
+
+describe('notes from the billing office', () => {
+  // notes.mdx is MDX: Astro compiles it into the site, so an export or a {…} runs on the machine
+  // that publishes, and a <script> or javascript: link in every PI's browser and in the Chromium
+  // that prints the PDFs. validate names each in the pull request; build refuses before running any.
+  it('takes words and formatting, and refuses code at its line, in validate and in build', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo)).code, 0);
+    const marker = join(await scratch(t), 'ran');
+    const write = `process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`;
+    await writeFile(
+      join(repo, 'periods/2025-01/notes.mdx'),
+      [
+        `**Rates** held {${write}}.`,
+        '',
+        `export const ran = ${write}`,
+        '',
+        '<script>alert(1)</script>',
+        '<img src="x.png" onerror="alert(1)" />',
+        '<a href="java&#x09;script:alert(1)">here</a> and [there](JAVASCRIPT:alert(1)) <a {...props}>x</a>',
+        '<Chart />',
+        '',
+      ].join('\n'),
+    );
+    const validate = await cli('validate', '--root', repo);
+    assert.equal(validate.code, 1, validate.stderr);
+    const found = validate.stderr.split('\n').filter((l) => l.startsWith('error: periods/2025-01/notes.mdx'));
+    assert.deepEqual(found, [
+      'error: periods/2025-01/notes.mdx:1:16: a {…} expression in notes runs as code when the site is built',
+      'error: periods/2025-01/notes.mdx:3:1: an import or export in notes runs as code when the site is built',
+      'error: periods/2025-01/notes.mdx:5:1: <script> is not an element notes may use',
+      'error: periods/2025-01/notes.mdx:6:18: the onerror attribute is not one notes may use on <img>',
+      'error: periods/2025-01/notes.mdx:7:4: href="java\\tscript:alert(1)" leads to neither an http, https, mailto or tel address nor a page of the site',
+      'error: periods/2025-01/notes.mdx:7:50: a link to "JAVASCRIPT:alert(1)" leads to neither an http, https, mailto or tel address nor a page of the site',
+      'error: periods/2025-01/notes.mdx:7:82: a {…} attribute in notes runs as code when the site is built',
+      'error: periods/2025-01/notes.mdx:8:1: <Chart> is not an element notes may use',
+    ]);
+    const out = join(await scratch(t), 'site');
+    const build = await cli('build', '--no-pdf', '--out', out, '--root', repo);
+    assert.equal(build.code, 2, build.stderr);
+    assert.match(
+      build.stderr,
+      /^error: periods\/2025-01\/notes\.mdx:1:16: a \{…\} expression in notes runs as code when the site is built\n {2}hint: write \\\{ for a brace meant as text\n {2}and 7 more problems:/,
+    );
+    assert.equal(existsSync(marker), false, 'nothing in the notes ran');
+    assert.equal(existsSync(out), false, 'nothing published');
+
+    // A brace or a < meant as text, comments, and the HTML a note needs are fine.
+    await writeFile(
+      join(repo, 'periods/2025-01/notes.mdx'),
+      [
+        '{/* Reviewed by finance. */}',
+        'Rates held: see [the price list](https://rc.example.edu/rates), write to [us](mailto:rc@example.edu), or [the dashboard](/). Sets use \\{braces\\}; 1 &lt; 2.',
+        '',
+        '<details><summary>Storage</summary>From February <strong>$22.00</strong> a TB-month.<br />The first terabyte stays free.</details>',
+        '',
+      ].join('\n'),
+    );
+    const fine = await cli('validate', '--root', repo);
+    assert.equal(fine.code, 0, fine.stderr);
+    const built = await cli('build', '--no-pdf', '--out', out, '--root', repo);
+    assert.equal(built.code, 0, built.stderr);
+    const pi = readdirSync(join(out, 'periods/2025-01/pi'))[0] as string;
+    const page = readFileSync(join(out, 'periods/2025-01/pi', pi, 'index.html'), 'utf8');
+    const notes = /<aside class="notes"[^>]*>([\s\S]*?)<\/aside>/.exec(page)?.[1] ?? '';
+    assert.match(notes, /Sets use \{braces\}; 1 &lt; 2\./);
+    assert.match(notes, /<a href="https:\/\/rc\.example\.edu\/rates">the price list<\/a>/);
+    assert.match(
+      notes,
+      /<details><summary>Storage<\/summary>From February <strong>\$22\.00<\/strong> a TB-month\.<br\/?>The first terabyte stays free\.<\/details>/,
+    );
+    assert.doesNotMatch(notes, /Reviewed by finance/);
+  });
+});

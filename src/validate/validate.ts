@@ -77,7 +77,8 @@ export async function validateRepository(
       return null;
     });
     const notes = await notesProblem(root, period);
-    if (notes) findings.push(fromError(notes));
+    // Every finding in the notes, each at its line, so that one push fixes them all.
+    if (notes) findings.push(fromError(notes), ...(notes.more?.shown ?? []).map((e) => fromError(e)));
     let report: PeriodReport | undefined;
     try {
       report = await periodReport(db, root, config, period, { verifyBytes: true });
