@@ -338,6 +338,30 @@ describe('billing policy', () => {
     );
     await huge('-099999999999999999999.99');
     assert.equal((await cli('generate', '--period', '2025-02', '--dry-run', '--root', root)).code, 0);
+    // An adjustment is billed as written: past the cent it was rounded (0.015 billed 0.02), and
+    // one that rounded to nothing was left out without a word.
+    const refusals: [string, string][] = [
+      [
+        '0.015',
+        'error: periods/2025-02/adjustments.yaml: adjustment adj-h: amount "0.015" has more decimal places than USD\'s 2: an adjustment is billed as written\n  hint: write it with at most 2 decimal places, such as "0.02"\n',
+      ],
+      [
+        '-0.001',
+        'error: periods/2025-02/adjustments.yaml: adjustment adj-h: amount "-0.001" has more decimal places than USD\'s 2: an adjustment is billed as written\n  hint: write it with at most 2 decimal places\n',
+      ],
+      [
+        '-0.00',
+        'error: periods/2025-02/adjustments.yaml: adjustment adj-h: amount "-0.00" changes nothing\n  hint: write the amount to add (negative for a credit), or remove the adjustment\n',
+      ],
+    ];
+    for (const [amount, message] of refusals) {
+      await huge(amount);
+      const refused = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
+      assert.equal(refused.code, 2, amount);
+      assert.equal(refused.stderr, message);
+    }
+    await huge('0.010');
+    assert.equal((await statements(root, '2025-02')).statements.find((s: any) => s.pi_email === 'd@x.edu').amount_due, '0.01');
     await writeFile(join(root, 'periods', '2025-02', 'adjustments.yaml'), 'adjustments: []\n');
 
     // Two caps of one id could not be told apart on a statement or in the journal.

@@ -75,6 +75,31 @@ interface Work {
   policy: StatementLine[];
 }
 
+/**
+ * An adjustment's amount in minor units. It lands on the statement and in the journals as
+ * written, so it is written to the cent (the currency's places): "0.015" would be billed as 0.02,
+ * and "0.001" or "0" as nothing, the line left out without a word.
+ */
+function adjustmentAmount(a: Adjustment, currency: string, digits: number, period: string): bigint {
+  const exact = parseDecimal(a.amount);
+  const minor = toMinor(exact, digits);
+  const location = { file: `periods/${period}/adjustments.yaml` };
+  if (minorToExact(minor, digits) !== exact)
+    throw new UserError(
+      `adjustment ${a.id}: amount "${a.amount}" has more decimal places than ${currency}'s ${digits}: an adjustment is billed as written`,
+      {
+        hint: `write it with ${digits === 0 ? 'no decimal places' : `at most ${digits} decimal places`}${minor === 0n ? '' : `, such as "${formatUnits(minor, digits)}"`}`,
+        location,
+      },
+    );
+  if (minor === 0n)
+    throw new UserError(`adjustment ${a.id}: amount "${a.amount}" changes nothing`, {
+      hint: 'write the amount to add (negative for a credit), or remove the adjustment',
+      location,
+    });
+  return minor;
+}
+
 export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResult {
   const work = base.statements.map((s) => {
     const digits = input.minorDigits(s.currency);
@@ -198,7 +223,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       w = newStatement(input, pi, composed(a.project_id), composed(a.fund_org), a.currency ?? input.defaultCurrency);
       work.push(w);
     }
-    add(w, 'adjustment', a.id, a.description, toMinor(parseDecimal(a.amount), w.digits));
+    add(w, 'adjustment', a.id, a.description, adjustmentAmount(a, w.s.currency, w.digits, input.period));
   }
 
   // Credit programs, then prepaid balances: each draws what the covered charges allow, in statement order.
