@@ -76,22 +76,35 @@ interface Work {
 }
 
 /**
+ * A hand-written amount in minor units, refused when it has more decimal places than its
+ * currency: rounded, it would not be the amount written (and a small one would be nothing).
+ */
+export function writtenMinor(
+  what: string,
+  amount: string,
+  currency: string,
+  digits: number,
+  location: { file: string },
+  why: string,
+): bigint {
+  const exact = parseDecimal(amount);
+  const minor = toMinor(exact, digits);
+  if (minorToExact(minor, digits) === exact) return minor;
+  const places = digits === 0 ? 'no decimal places' : `at most ${digits} decimal places`;
+  throw new UserError(`${what}: amount "${amount}" has more decimal places than ${currency}'s ${digits}: ${why}`, {
+    hint: `write it with ${places}${minor === 0n ? '' : `, such as "${formatUnits(minor, digits)}"`}`,
+    location,
+  });
+}
+
+/**
  * An adjustment's amount in minor units. It lands on the statement and in the journals as
  * written, so it is written to the cent (the currency's places): "0.015" would be billed as 0.02,
  * and "0.001" or "0" as nothing, the line left out without a word.
  */
 function adjustmentAmount(a: Adjustment, currency: string, digits: number, period: string): bigint {
-  const exact = parseDecimal(a.amount);
-  const minor = toMinor(exact, digits);
   const location = { file: `periods/${period}/adjustments.yaml` };
-  if (minorToExact(minor, digits) !== exact)
-    throw new UserError(
-      `adjustment ${a.id}: amount "${a.amount}" has more decimal places than ${currency}'s ${digits}: an adjustment is billed as written`,
-      {
-        hint: `write it with ${digits === 0 ? 'no decimal places' : `at most ${digits} decimal places`}${minor === 0n ? '' : `, such as "${formatUnits(minor, digits)}"`}`,
-        location,
-      },
-    );
+  const minor = writtenMinor(`adjustment ${a.id}`, a.amount, currency, digits, location, 'an adjustment is billed as written');
   if (minor === 0n)
     throw new UserError(`adjustment ${a.id}: amount "${a.amount}" changes nothing`, {
       hint: 'write the amount to add (negative for a credit), or remove the adjustment',

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.ts';
 import { readYamlFile } from '../core/yaml-file.ts';
 import { layout } from '../repo/layout.ts';
 import type { StatementSet } from '../statements/build.ts';
-import { applyPolicy, type PolicyInput, type PolicyResult, programActive } from './apply.ts';
+import { applyPolicy, type PolicyInput, type PolicyResult, programActive, writtenMinor } from './apply.ts';
 import { type Adjustment, adjustmentsFileSchema, type CreditsFile, creditsFileSchema } from './schema.ts';
 
 const ADJUSTMENTS_HINT = 'see docs/POLICY.md#adjustments for the shape of adjustments.yaml';
@@ -59,6 +59,22 @@ export async function periodPolicy(
   const [credits, adjustments] = await Promise.all([loadCredits(root), loadAdjustments(root, period)]);
   if (!hasPolicy(config, credits, adjustments, period)) return { set: base, closing: new Map(), applied: false };
   const programs = [...credits.credits, ...credits.prepayments];
+  // A balance is drawn to the cent: one of 0.004 would be nothing, without a word.
+  for (const [kind, list] of [
+    ['credit', credits.credits],
+    ['prepayment', credits.prepayments],
+  ] as const)
+    for (const p of list) {
+      const currency = p.currency ?? config.billing.default_currency;
+      writtenMinor(
+        `${kind} ${p.id}`,
+        p.amount,
+        currency,
+        minorDigits(currency),
+        { file: 'credits.yaml' },
+        'a balance is drawn down to the cent',
+      );
+    }
   let opening = new Map<string, bigint>();
   const firstStart = programs.map((p) => p.start).sort()[0];
   if (firstStart !== undefined) {

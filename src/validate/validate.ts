@@ -140,8 +140,9 @@ export async function validateRepository(
     });
   }
   // Policy that covers nothing (a typo in a PI, project or service glob), read once every
-  // period's statements are known; an unreadable credits.yaml is each period's error already.
-  const credits = await loadCredits(root).catch(() => null);
+  // period's statements are known; an unreadable credits.yaml is each period's error already,
+  // and with a period's statements unknown, "on no statement of any period" cannot be said.
+  const credits = reports.size === periods.length ? await loadCredits(root).catch(() => null) : null;
   if (credits)
     for (const t of policyTargets(config, credits, reports.values(), new Set(directory?.keys() ?? [])))
       findings.push({ level: 'warning', ...t });
@@ -153,7 +154,18 @@ export async function validateRepository(
       hint: 'check the charges before approving; set flag_rules.anomalies.pi_increase to tune',
     });
   }
-  return { ok: !findings.some((f) => f.level === 'error'), periods: summary, findings, pi_increases: increases };
+  return { ok: !findings.some((f) => f.level === 'error'), periods: summary, findings: distinct(findings), pi_increases: increases };
+}
+
+/** Each finding once: a mistake in a file every period reads (credits.yaml, config.yaml) fails each period's report alike. */
+function distinct(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = JSON.stringify([f.level, f.file, f.line, f.column, f.message, f.hint]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
