@@ -37,7 +37,9 @@ const ELEMENTS = new Set(
   ).split(' '),
 );
 const ATTRIBUTES = new Set(
-  'href src alt title width height colspan rowspan scope abbr start reversed type open datetime cite lang dir target rel'.split(' '),
+  'href src alt title width height align valign colspan rowspan scope abbr start reversed type open datetime cite lang dir target rel'.split(
+    ' ',
+  ),
 );
 const URL_ATTRIBUTES = new Set(['href', 'src', 'cite']);
 const URL_SCHEMES = new Set(['http', 'https', 'mailto', 'tel']);
