@@ -527,6 +527,15 @@ describe('notes from the billing office', () => {
     assert.equal(existsSync(marker), false, 'nothing in the notes ran');
     assert.equal(existsSync(out), false, 'nothing published');
 
+    // Text MDX cannot read stopped the site's build after the merge: validate names it in the pull request.
+    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), 'Questions? Mail <rc@example.edu>.\n');
+    const syntax = await cli('validate', '--root', repo);
+    assert.equal(syntax.code, 1, syntax.stderr);
+    assert.match(
+      syntax.stderr,
+      /^error: periods\/2025-01\/notes\.mdx:1:20: not valid MDX: Unexpected character `@` .*use `\[text\]\(url\)`\)\n {2}hint: notes are Markdown/m,
+    );
+
     // A brace or a < meant as text, comments, and the HTML a note needs are fine.
     await writeFile(
       join(repo, 'periods/2025-01/notes.mdx'),
