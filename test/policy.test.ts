@@ -383,11 +383,17 @@ describe('billing policy', () => {
     assert.match(invalid.stderr, /credits\.yaml:4:/);
     // A balance is drawn to the cent: one of 0.004 was nothing, without a word. validate says so
     // once (every period's report fails alike), with no warning built on the reports it lacks.
-    await writeFile(join(root, 'credits.yaml'), 'credits:\n  - id: x\n    description: y\n    amount: "0.004"\n    pis: [b@x.edu]\n    start: 2025-01\n');
+    await writeFile(
+      join(root, 'credits.yaml'),
+      'credits:\n  - id: x\n    description: y\n    amount: "0.004"\n    pis: [b@x.edu]\n    start: 2025-01\n',
+    );
     const places = await cli('validate', '--root', root);
     assert.equal(places.code, 1, places.stderr);
     assert.equal(
-      places.stderr.split('\n').filter((l) => l.startsWith('error:') || l.startsWith('warning:')).join('\n'),
+      places.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('error:') || l.startsWith('warning:'))
+        .join('\n'),
       'error: credits.yaml: credit x: amount "0.004" has more decimal places than USD\'s 2: a balance is drawn down to the cent',
     );
   });
