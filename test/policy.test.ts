@@ -389,6 +389,8 @@ describe('billing policy', () => {
     );
     const places = await cli('validate', '--root', root);
     assert.equal(places.code, 1, places.stderr);
+    // Each period is named in the count, not dropped from it for having no statements.
+    assert.equal(places.stdout, 'Invalid: 3 periods, 1 error, 0 warnings (2025-01 not read; 2025-02 not read; 2025-03 not read)\n');
     assert.equal(
       places.stderr
         .split('\n')

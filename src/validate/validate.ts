@@ -38,6 +38,8 @@ export interface Finding {
 export interface ValidationResult {
   ok: boolean;
   periods: { period: string; status: string; pending: number }[];
+  /** Periods whose statements could not be made: the errors say why. */
+  unread: string[];
   findings: Finding[];
   pi_increases: PiIncrease[];
 }
@@ -154,7 +156,14 @@ export async function validateRepository(
       hint: 'check the charges before approving; set flag_rules.anomalies.pi_increase to tune',
     });
   }
-  return { ok: !findings.some((f) => f.level === 'error'), periods: summary, findings: distinct(findings), pi_increases: increases };
+  const unread = periods.filter((p) => !reports.has(p));
+  return {
+    ok: !findings.some((f) => f.level === 'error'),
+    periods: summary,
+    unread,
+    findings: distinct(findings),
+    pi_increases: increases,
+  };
 }
 
 /** Each finding once: a mistake in a file every period reads (credits.yaml, config.yaml) fails each period's report alike. */

@@ -28,11 +28,15 @@ export function registerValidate(program: Command, io: Io): void {
         for (const f of result.findings) io.err(formatFinding(f));
         const errors = result.findings.filter((f) => f.level === 'error').length;
         const warnings = result.findings.length - errors;
+        // Every period, in order: one whose statements could not be made is named, not left out of the count.
+        const states = [
+          ...result.periods.map((p) => [p.period, `${p.period} ${p.status}${p.pending ? `, ${p.pending} pending` : ''}`]),
+          ...result.unread.map((p) => [p, `${p} not read`]),
+        ].sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1));
+        const count = result.periods.length + result.unread.length;
         io.out(
-          `${result.ok ? 'Valid' : 'Invalid'}: ${plural(result.periods.length, 'period')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}${
-            result.periods.length
-              ? ` (${result.periods.map((p) => `${p.period} ${p.status}${p.pending ? `, ${p.pending} pending` : ''}`).join('; ')})`
-              : ''
+          `${result.ok ? 'Valid' : 'Invalid'}: ${plural(count, 'period')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}${
+            states.length ? ` (${states.map(([, text]) => text).join('; ')})` : ''
           }`,
         );
       }
