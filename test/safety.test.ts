@@ -488,21 +488,18 @@ describe('notes from the billing office', () => {
   it('takes words and formatting, and refuses code at its line, in validate and in build', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo)).code, 0);
+    const writeNotes = (...lines: string[]) => writeFile(join(repo, 'periods/2025-01/notes.mdx'), [...lines, ''].join('\n'));
     const marker = join(await scratch(t), 'ran');
     const write = `process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`;
-    await writeFile(
-      join(repo, 'periods/2025-01/notes.mdx'),
-      [
-        `**Rates** held {${write}}.`,
-        '',
-        `export const ran = ${write}`,
-        '',
-        '<script>alert(1)</script>',
-        '<img src="x.png" onerror="alert(1)" />',
-        '<a href="java&#x09;script:alert(1)">here</a> and [there](JAVASCRIPT:alert(1)) <a {...props}>x</a>',
-        '<Chart />',
-        '',
-      ].join('\n'),
+    await writeNotes(
+      `**Rates** held {${write}}.`,
+      '',
+      `export const ran = ${write}`,
+      '',
+      '<script>alert(1)</script>',
+      '<img src="x.png" onerror="alert(1)" />',
+      '<a href="java&#x09;script:alert(1)">here</a> and [there](JAVASCRIPT:alert(1)) <a {...props}>x</a>',
+      '<Chart />',
     );
     const validate = await cli('validate', '--root', repo);
     assert.equal(validate.code, 1, validate.stderr);
@@ -528,7 +525,7 @@ describe('notes from the billing office', () => {
     assert.equal(existsSync(out), false, 'nothing published');
 
     // Text MDX cannot read stopped the site's build after the merge: validate names it in the pull request.
-    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), 'Questions? Mail <rc@example.edu>.\n');
+    await writeNotes('Questions? Mail <rc@example.edu>.');
     const syntax = await cli('validate', '--root', repo);
     assert.equal(syntax.code, 1, syntax.stderr);
     assert.match(
@@ -537,15 +534,11 @@ describe('notes from the billing office', () => {
     );
 
     // A brace or a < meant as text, comments, and the HTML a note needs are fine.
-    await writeFile(
-      join(repo, 'periods/2025-01/notes.mdx'),
-      [
-        '{/* Reviewed by finance. */}',
-        'Rates held: see [the price list](https://rc.example.edu/rates), write to [us](mailto:rc@example.edu), or [the dashboard](/). Sets use \\{braces\\}; 1 &lt; 2.',
-        '',
-        '<details><summary>Storage</summary>From February <strong>$22.00</strong> a TB-month.<br />The first terabyte stays free.</details>',
-        '',
-      ].join('\n'),
+    await writeNotes(
+      '{/* Reviewed by finance. */}',
+      'Rates held: see [the price list](https://rc.example.edu/rates), write to [us](mailto:rc@example.edu), or [the dashboard](/). Sets use \\{braces\\}; 1 &lt; 2.',
+      '',
+      '<details><summary>Storage</summary>From February <strong>$22.00</strong> a TB-month.<br />The first terabyte stays free.</details>',
     );
     const fine = await cli('validate', '--root', repo);
     assert.equal(fine.code, 0, fine.stderr);
