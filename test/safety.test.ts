@@ -500,6 +500,8 @@ describe('notes from the billing office', () => {
       '<img src="x.png" onerror="alert(1)" />',
       '<a href="java&#x09;script:alert(1)">here</a> and [there](JAVASCRIPT:alert(1)) <a {...props}>x</a>',
       '<Chart />',
+      '',
+      '![usage](./usage.png) and ![the logo](/logo.png)',
     );
     const validate = await cli('validate', '--root', repo);
     assert.equal(validate.code, 1, validate.stderr);
@@ -513,13 +515,14 @@ describe('notes from the billing office', () => {
       'error: periods/2025-01/notes.mdx:7:50: a link to "JAVASCRIPT:alert(1)" leads to neither an http, https, mailto or tel address nor a page of the site',
       'error: periods/2025-01/notes.mdx:7:82: a {…} attribute in notes runs as code when the site is built',
       'error: periods/2025-01/notes.mdx:8:1: <Chart> is not an element notes may use',
+      'error: periods/2025-01/notes.mdx:10:1: an image at "./usage.png" is read from the disk as the site is built',
     ]);
     const out = join(await scratch(t), 'site');
     const build = await cli('build', '--no-pdf', '--out', out, '--root', repo);
     assert.equal(build.code, 2, build.stderr);
     assert.match(
       build.stderr,
-      /^error: periods\/2025-01\/notes\.mdx:1:16: a \{…\} expression in notes runs as code when the site is built\n {2}hint: write \\\{ for a brace meant as text\n {2}and 7 more problems:/,
+      /^error: periods\/2025-01\/notes\.mdx:1:16: a \{…\} expression in notes runs as code when the site is built\n {2}hint: write \\\{ for a brace meant as text\n {2}and 8 more problems:/,
     );
     assert.equal(existsSync(marker), false, 'nothing in the notes ran');
     assert.equal(existsSync(out), false, 'nothing published');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -317,11 +317,23 @@ describe('build', () => {
   });
   it('fails loudly and keeps the last good site when a step fails', async () => {
     const before = readFileSync(join(repo, 'dist/index.html'), 'utf8');
+    // Notes MDX cannot read are refused before anything is built.
     await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Broken <div\n');
-    const r = await cli('build', '--root', repo, '--no-pdf');
+    const notes = await cli('build', '--root', repo, '--no-pdf');
     await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Storage rates **fall** in April.\n');
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /the site did not build/);
+    assert.equal(notes.code, 2);
+    assert.match(notes.stderr, /^error: periods\/2025-03\/notes\.mdx:1:12: not valid MDX: Unexpected end of file in name/);
+    assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+    // A step after the pages are built: a browser that does not start (the PDFs cached are dropped, so they are printed).
+    await rm(join(repo, '.cache/pdf'), { recursive: true, force: true });
+    await rm(join(repo, '.cache/site'), { recursive: true, force: true });
+    process.env.OCB_CHROMIUM = '/bin/false';
+    const browser = await cli('build', '--root', repo).finally(() => delete process.env.OCB_CHROMIUM);
+    assert.equal(browser.code, 2, browser.stderr);
+    assert.equal(
+      browser.stderr,
+      'error: the browser at /bin/false (OCB_CHROMIUM) did not start: it exited with code 1\n  hint: check that it runs (/bin/false --version), set OCB_CHROMIUM to a working Chrome or Chromium (`focus-billing doctor` says which it finds), or build with --no-pdf\n',
+    );
     assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
   });
   it('stops the page build it started when a period cannot be read, and leaves nothing behind', async () => {

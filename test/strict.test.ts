@@ -523,15 +523,18 @@ describe('errors that point at the real cause', () => {
   it('prints the cause of a failed build with --debug', async (t) => {
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', repo)).code, 0);
-    await mkdir(join(repo, 'periods/2025-01'), { recursive: true });
-    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), 'Broken <div\n');
-    const plain = await cli('build', '--no-pdf', '--root', repo);
-    assert.equal(plain.code, 1);
-    assert.match(plain.stderr, /^error: periods\/2025-01\/notes\.mdx:1:12: the site did not build: /);
-    assert.doesNotMatch(plain.stderr, /cause:/);
-    const debug = await cli('build', '--no-pdf', '--root', repo, '--debug');
-    assert.equal(debug.code, 1);
-    assert.match(debug.stderr, /the site did not build: .*\n[\s\S]*cause: [\s\S]*\n\s+at /);
+    // A browser found that does not start: its launch log is the cause, shown with --debug only.
+    process.env.OCB_CHROMIUM = '/bin/false';
+    t.after(() => {
+      delete process.env.OCB_CHROMIUM;
+    });
+    const plain = await cli('build', '--root', repo, '--out', join(await scratch(t), 'a'));
+    const debug = await cli('build', '--root', repo, '--out', join(await scratch(t), 'b'), '--debug');
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /^error: the browser at \/bin\/false \(OCB_CHROMIUM\) did not start: it exited with code 1\n {2}hint: /);
+    assert.doesNotMatch(plain.stderr, /cause:|Call log/);
+    assert.equal(debug.code, 2);
+    assert.match(debug.stderr, /did not start: it exited with code 1\n[\s\S]*cause: browserType\.launch: [\s\S]*\n\s+at /);
   });
 
   it('calls a Parquet file Parquet, and refuses approve --all --rule <typo>', async (t) => {

@@ -165,8 +165,8 @@ export function chromiumOrNull(configured?: string, env: NodeJS.ProcessEnv = pro
 }
 
 export async function launchChromium(configured?: string): Promise<Browser> {
-  const { path } = findChromium(configured);
-  return chromium.launch({
+  const { path, from } = findChromium(configured);
+  const launched = chromium.launch({
     executablePath: path,
     headless: true,
     // No sandbox when running as root (CI containers); no background traffic on closed networks.
@@ -179,5 +179,14 @@ export async function launchChromium(configured?: string): Promise<Browser> {
       '--no-first-run',
       '--disable-dev-shm-usage',
     ],
+  });
+  // A browser found that does not start (a broken install, a path to something else) is the
+  // machine's problem, said in a line: Playwright's own error is its launch log, kept as the cause.
+  return launched.catch((e: unknown) => {
+    const code = /exitCode=(\d+)/.exec(String((e as Error)?.message))?.[1];
+    throw new UserError(`the browser at ${path} (${from}) did not start${code ? `: it exited with code ${code}` : ''}`, {
+      hint: `check that it runs (${path} --version), set OCB_CHROMIUM to a working Chrome or Chromium (\`focus-billing doctor\` says which it finds), or build with --no-pdf`,
+      cause: e,
+    });
   });
 }

@@ -21,6 +21,8 @@ export async function notesProblem(root: string, period: string): Promise<UserEr
 /** What of the mdast tree MDX parses is read here (its nodes carry more). */
 interface Node {
   type: string;
+  /** A reference's or a definition's label, as Markdown matches them (case and spaces folded). */
+  identifier?: string;
   name?: string | null;
   value?: unknown;
   url?: string;
@@ -105,6 +107,10 @@ async function codeInNotes(text: string, display: string): Promise<UserError | n
       case 'definition':
         if (node.url !== undefined && unsafeUrl(node.url))
           refuse(node, `${node.type === 'image' ? 'an image' : 'a link'} to ${showValue(node.url)} ${LEADS}`, LINK_HINT);
+        // Astro imports a Markdown image at a relative path from the disk as it builds: a file
+        // under periods/ is no record the tool reads or freezes, and ../ reaches anywhere.
+        else if (node.url !== undefined && relativeUrl(node.url) && (node.type === 'image' || imageLabels.has(label(node))))
+          refuse(node, `an image at ${showValue(node.url)} is read from the disk as the site is built`, IMAGE_HINT);
         break;
     }
     for (const child of node.children ?? []) visit(child);
@@ -119,12 +125,22 @@ async function codeInNotes(text: string, display: string): Promise<UserError | n
     else if (URL_ATTRIBUTES.has(name.toLowerCase()) && typeof attribute.value === 'string' && unsafeUrl(attribute.value))
       refuse(where, `${name}=${showValue(attribute.value)} ${LEADS}`, LINK_HINT);
   };
+  const imageLabels = new Set<string>();
+  const collect = (node: Node) => {
+    if (node.type === 'imageReference') imageLabels.add(label(node));
+    for (const child of node.children ?? []) collect(child);
+  };
+  collect(tree);
   visit(tree);
   const [first, ...others] = found;
   if (!first) return null;
   return others.length ? first.withMore({ shown: others.slice(0, 50), count: others.length }) : first;
 }
 
+const label = (node: Node) => node.identifier ?? '';
+/** A URL with no scheme that is no site path (/…) and no fragment (#…): a file beside the notes. */
+const relativeUrl = (url: string) => !/^([a-z][a-z0-9+.-]*:|\/|#)/i.test(url.trim());
+const IMAGE_HINT = 'show an image from the web (https://…) or from the site (/…)';
 const withoutComments = (code: string) => code.replace(/\/\*[\s\S]*?\*\//g, '').trim();
 const LEADS = 'leads to neither an http, https, mailto or tel address nor a page of the site';
 const LINK_HINT = 'link to a web page (https://…), an email address (mailto:…) or a page of the site (/periods/…)';

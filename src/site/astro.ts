@@ -101,7 +101,8 @@ async function runIn(root: string, input: AstroInput, build: Omit<AstroInput, 'r
     cause.stack = [result.stack, stderr].filter(Boolean).join('\n');
     const loc = result.loc;
     throw new UserError(`the site did not build: ${(result.error ?? '').split('\n')[0]}`, {
-      hint: 'run with --debug for the whole error; a notes.mdx with an MDX syntax error is a common cause',
+      // Notes MDX cannot read are refused before the build (notesProblem): what is left is the machine's or the tool's.
+      hint: 'run with --debug for the whole error, and report it if the machine is not the cause (disk space, memory)',
       exitCode: 1,
       cause,
       location: loc ? { file: displayPath(input.root, loc.file), line: loc.line, column: loc.column } : undefined,
