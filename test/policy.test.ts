@@ -475,14 +475,26 @@ describe('billing policy', () => {
       join(root, 'config.yaml'),
       CONFIG.replace('"HPC GPU*"', '"HPC GPU*", "Cloud*"').replace('[teaching]', '[teaching, Teaching]'),
     );
-    assert.deepEqual(await warnings(), [
+    const expected = [
       'credits.yaml: credit new-faculty-a covers PI a@x.edy, who is on no statement of any period and not in pis.yaml: it covers nothing for them',
       'credits.yaml: prepayment p3 covers project P2, which is on no statement of any period: it covers nothing for it',
       `credits.yaml: prepayment p3's services "HPC-GPU*" match no service billed in any period`,
       'credits.yaml: prepayment p4 is in EUR, and no statement of any period is (USD): it covers statements in its own currency only',
       `config.yaml: cap gpu-cap's services "Cloud*" match no service billed in any period`,
       'config.yaml: showback project Teaching is on no statement of any period',
-    ]);
+    ];
+    assert.deepEqual(await warnings(), expected);
+    // A month's folder with notes but no data is an error of its own; every month with data was
+    // read, so the policy warnings stand beside it.
+    await mkdir(join(root, 'periods', '2025-06'), { recursive: true });
+    await writeFile(join(root, 'periods', '2025-06', 'notes.mdx'), 'June rates hold.\n');
+    const stale = await cli('validate', '--json', '--root', root);
+    assert.equal(stale.code, 1, stale.stderr);
+    assert.deepEqual(
+      stale.json().findings.map((f: any) => `${f.level} ${f.file}: ${f.message}`),
+      ['error undefined: periods/2025-06/ has no data files under data/2025-06/', ...expected.map((w) => `warning ${w}`)],
+    );
+    assert.deepEqual(stale.json().unread, []);
   });
 
   it('keeps a closed period as issued: a credit change that would move it fails validate, which says to adjust instead', async (t) => {

@@ -38,7 +38,7 @@ export interface Finding {
 export interface ValidationResult {
   ok: boolean;
   periods: { period: string; status: string; pending: number }[];
-  /** Periods whose statements could not be made: the errors say why. */
+  /** Periods with data whose statements could not be made: the errors say why. */
   unread: string[];
   findings: Finding[];
   pi_increases: PiIncrease[];
@@ -70,7 +70,8 @@ export async function validateRepository(
     });
   findings.push(...(await unreadFiles(root)));
   const periodDirs = await periodFolders(layout.periodsDir(root));
-  const periods = [...new Set([...(await listPeriods(root)), ...periodDirs])].sort();
+  const withData = await listPeriods(root);
+  const periods = [...new Set([...withData, ...periodDirs])].sort();
   const reports = new Map<string, PeriodReport>();
   const summary: ValidationResult['periods'] = [];
   for (const period of periods) {
@@ -144,7 +145,7 @@ export async function validateRepository(
   // Policy that covers nothing (a typo in a PI, project or service glob), read once every
   // period's statements are known; an unreadable credits.yaml is each period's error already,
   // and with a period's statements unknown, "on no statement of any period" cannot be said.
-  const credits = reports.size === periods.length ? await loadCredits(root).catch(() => null) : null;
+  const credits = withData.every((p) => reports.has(p)) ? await loadCredits(root).catch(() => null) : null;
   if (credits)
     for (const t of policyTargets(config, credits, reports.values(), new Set(directory?.keys() ?? [])))
       findings.push({ level: 'warning', ...t });
@@ -156,7 +157,8 @@ export async function validateRepository(
       hint: 'check the charges before approving; set flag_rules.anomalies.pi_increase to tune',
     });
   }
-  const unread = periods.filter((p) => !reports.has(p));
+  // A folder under periods/ with no data is stale, which its own finding says; one with data is unread.
+  const unread = withData.filter((p) => !reports.has(p));
   return {
     ok: !findings.some((f) => f.level === 'error'),
     periods: summary,
