@@ -492,7 +492,7 @@ describe('billing policy', () => {
     assert.equal(stale.code, 1, stale.stderr);
     assert.deepEqual(
       stale.json().findings.map((f: any) => `${f.level} ${f.file}: ${f.message}`),
-      ['error undefined: periods/2025-06/ has no data files under data/2025-06/', ...expected.map((w) => `warning ${w}`)],
+      ['error periods/2025-06/: has no data files under data/2025-06/', ...expected.map((w) => `warning ${w}`)],
     );
     assert.deepEqual(stale.json().unread, []);
   });

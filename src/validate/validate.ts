@@ -244,10 +244,10 @@ async function checkAssignments(db: Database, root: string, config: Config, peri
  * cut off between its two writes): the sources whose flags remain, each with what takes them out.
  */
 async function withoutData(root: string, period: string, f: Finding): Promise<Finding> {
-  const message = `periods/${period}/ has no data files under data/${period}/`;
   const flags = await readFlagsFile(root, period).catch(() => null);
   const sources = [...new Set((flags?.flags ?? []).map((flag) => flag.source))].sort(compareText);
-  if (sources.length === 0) return { ...f, message };
+  // Named by its folder, as every finding is by its file (the app and CI annotations place them so).
+  if (sources.length === 0) return { ...f, message: `has no data files under data/${period}/`, file: `periods/${period}/` };
   const count = (flags?.flags ?? []).length;
   return {
     ...f,
