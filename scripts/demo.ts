@@ -129,8 +129,17 @@ Please send corrections to fund/org codes to rc-billing@example.edu by *January 
   const noPdfs = browser
     ? null
     : `No PDFs: no Chrome or Chromium was found (\`npx focus-billing doctor\` says where it looked). ${INSTALL_HINT.replace(/^install/, 'Install')}, then run: npx focus-billing build --root ${shown(workspace)} --out ${shown(join(workspace, 'dist'))}`;
+  // --out is taken from where the command runs, as any path argument is: the workspace's out/, not the project's.
   for (const period of ['2025-01', '2025-12'])
-    await focusBilling(['journal', '--period', period, '--format', 'gl', '--out', `out/journal-gl-${period}.csv`]);
+    await focusBilling([
+      'journal',
+      '--period',
+      period,
+      '--format',
+      'gl',
+      '--out',
+      shown(join(workspace, 'out', `journal-gl-${period}.csv`)),
+    ]);
   // A preview of the emails PIs would get (nothing is sent without --send).
   await focusBilling(['email', '--period', '2025-12', '--base-url', 'http://127.0.0.1:8000/']);
   // One PI's statement with the policy applied: a prepaid balance running out.
