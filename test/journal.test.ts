@@ -52,7 +52,7 @@ describe('journal on the sample', () => {
     const [header, first] = r.stdout.split('\r\n');
     assert.equal(header, 'date,fund_org,account,debit,credit,description,reference');
     assert.match(first as string, /^2025-01-31,\d{6}-\d{4},5410,\d+\.\d\d,,AWS 2025-01 Research Computing Char,202501-AWS$/);
-    assert.match(r.stderr, /rows; USD \d+\.\d\d \(debits (\d+\.\d\d) = credits \1\)/);
+    assert.match(r.stderr, /rows; \$[\d,]+\.\d\d USD \(debits (\$[\d,]+\.\d\d) = credits \1\)/);
   });
 
   it('refuses a GL when a source has no recharge fund/org, naming the config key', async () => {

@@ -9,7 +9,7 @@ import { issueDate } from '../../repo/issue-date.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
 import { periodReport } from '../../report/period-report.ts';
-import { type Io, plural, printJson } from '../output.ts';
+import { type Io, money, plural, printJson } from '../output.ts';
 import { checkDate, checkPeriod, fileOut, inRepository, type RootOptions, withRoot } from './common.ts';
 
 export function registerJournal(program: Command, io: Io): void {
@@ -27,9 +27,9 @@ export function registerJournal(program: Command, io: Io): void {
     .action(async (opts: RootOptions & { period: string; format: string; out?: string; date?: string }) => {
       if (!(JOURNAL_FORMATS as readonly string[]).includes(opts.format))
         throw new UserError(`--format ${opts.format}: expected one of ${JOURNAL_FORMATS.join(', ')}`);
-      const journal = await inRepository(opts, io, async ({ root, config, db }) => {
+      const { journal, units } = await inRepository(opts, io, async ({ root, config, db }) => {
         const report = await periodReport(db, root, config, checkPeriod(opts.period, '--period'));
-        return buildJournal(opts.format as JournalFormat, {
+        const built = buildJournal(opts.format as JournalFormat, {
           period: opts.period,
           statements: report.statements,
           config,
@@ -43,6 +43,7 @@ export function registerJournal(program: Command, io: Io): void {
                 ? await issueDate(root, opts.period)
                 : '',
         });
+        return { journal: built, units: config.billing.minor_units };
       });
       if (opts.json)
         return printJson(io, {
@@ -53,8 +54,13 @@ export function registerJournal(program: Command, io: Io): void {
           totals: journal.totals,
         });
       const csv = toCsv(journal.columns, journal.rows, journal.numeric, journal.headers);
+      // Shown as every CLI table shows money; the file and --json keep plain decimals.
+      const shown = (amount: string, currency: string) => money(amount, currency, units);
       const summary = `${plural(journal.rows.length, 'row')}; ${journal.totals
-        .map((t) => `${t.currency} ${t.amount}${t.debit ? ` (debits ${t.debit} = credits ${t.credit})` : ''}`)
+        .map(
+          (t) =>
+            `${shown(t.amount, t.currency)} ${t.currency}${t.debit ? ` (debits ${shown(t.debit, t.currency)} = credits ${shown(t.credit ?? '0', t.currency)})` : ''}`,
+        )
         .join('; ')}`;
       if (opts.out) {
         await commitWrites([{ target: await checkOutputPath(resolve(opts.root), resolve(opts.out), '--out', 'file'), content: csv }]);
