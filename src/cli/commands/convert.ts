@@ -6,6 +6,7 @@ import { ACCOUNTS_FILE, loadAccounts } from '../../convert/accounts.ts';
 import type { ConvertReport } from '../../convert/focus-writer.ts';
 import { formatMoney } from '../../core/currency.ts';
 import { UserError } from '../../core/errors.ts';
+import { alignDecimals, readableDecimal } from '../../core/money.ts';
 import { loadRates, RATES_FILE } from '../../rates/rates.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { sameExportTwice } from '../../repo/stored-export.ts';
@@ -192,12 +193,14 @@ export function describeConvert(r: ConvertReport): string {
     lines.push(
       `  unmapped    ${u.owner}: ${u.quantity} ${u.unit}${u.quantity === '1' ? '' : 's'} (${plural(u.records, 'record')}), converted without a PI: ingest holds them for review`,
     );
+  const quantities = alignDecimals(r.rates.map((t) => readableDecimal(t.quantity, 0)));
   lines.push(
     '',
     table(
       ['Rate', 'Service', 'Unit', 'Quantity', 'List', 'Billed'],
       [
-        ...r.rates.map((t) => [t.rate, t.service, t.unit, t.quantity, money(t.list), money(t.billed)]),
+        // Quantities exact, grouped, their points in one column.
+        ...r.rates.map((t, i) => [t.rate, t.service, t.unit, quantities[i] as string, money(t.list), money(t.billed)]),
         ['Total', '', '', '', money(r.total_list), money(r.total_billed)],
       ],
       ['l', 'l', 'l', 'r', 'r', 'r'],
