@@ -94,7 +94,6 @@ export interface PiPeriodView<S = StatementView> {
   statements: S[];
 }
 
-/** `S`: a statement as the builder holds it, or as the pages read it from the model file (model-file.ts). */
 /**
  * A reconciliation's amounts as the period page shows them: exact (every digit past the cent is
  * the point), thousands grouped, and padded with figure spaces so that a right-aligned column of
@@ -135,6 +134,7 @@ function reconciliationDisplay(
   };
 }
 
+/** `S`: a statement as the builder holds it, or as the pages read it from the model file (model-file.ts). */
 export interface PeriodView<S = StatementView> {
   period: string;
   label: string;
