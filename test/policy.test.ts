@@ -365,6 +365,15 @@ describe('billing policy', () => {
     await writeFile(join(root, 'periods', '2025-02', 'adjustments.yaml'), 'adjustments: []\n');
 
     // Two caps of one id could not be told apart on a statement or in the journal.
+    // A cap is applied to the cent, as written: 500.005 was rounded to 500.01.
+    await writeFile(join(root, 'config.yaml'), CONFIG.replace('above: "500.00"', 'above: "500.005"'));
+    const capPlaces = await cli('generate', '--period', '2025-01', '--dry-run', '--root', root);
+    assert.equal(capPlaces.code, 2);
+    assert.equal(
+      capPlaces.stderr,
+      'error: config.yaml: cap gpu-cap: amount "500.005" has more decimal places than USD\'s 2: a cap is applied to the cent\n  hint: write it with at most 2 decimal places, such as "500.01"\n',
+    );
+
     const capTwice = CONFIG.replace('  showback:', '    - id: gpu-cap\n      services: ["HPC CPU*"]\n      above: "50.00"\n  showback:');
     await writeFile(join(root, 'config.yaml'), capTwice);
     const twice = await cli('generate', '--period', '2025-01', '--dry-run', '--root', root);

@@ -180,7 +180,15 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       const lines = ws.map((w) => w.s.lines.filter((l) => match(l.service)));
       const amounts = ws.map((w, i) => owedOn(w, lines[i] as StatementLine[]));
       const total = amounts.reduce((a, b) => a + b, 0n);
-      const excess = total - toMinor(parseDecimal(cap.above), digits);
+      const above = writtenMinor(
+        `cap ${cap.id}`,
+        cap.above,
+        (ws[0] as Work).s.currency,
+        digits,
+        { file: 'config.yaml' },
+        'a cap is applied to the cent',
+      );
+      const excess = total - above;
       if (excess <= 0n || total <= 0n) continue;
       const parts = apportion(
         amounts.map((a) => (minorToExact(excess, digits) * a) / total),
