@@ -527,6 +527,14 @@ describe('notes from the billing office', () => {
     assert.equal(existsSync(marker), false, 'nothing in the notes ran');
     assert.equal(existsSync(out), false, 'nothing published');
 
+    // Past 51 findings, the rest are counted, not dropped.
+    await writeFile(join(repo, 'periods/2025-01/notes.mdx'), Array.from({ length: 60 }, (_, i) => `Item {${i}}`).join('\n\n'));
+    const many = (await cli('validate', '--json', '--root', repo))
+      .json()
+      .findings.filter((f: any) => f.file === 'periods/2025-01/notes.mdx');
+    assert.equal(many.length, 52);
+    assert.equal(many.at(-1).message, 'and 9 more problems like those above');
+
     // Text MDX cannot read stopped the site's build after the merge: validate names it in the pull request.
     await writeNotes('Questions? Mail <rc@example.edu>.');
     const syntax = await cli('validate', '--root', repo);

@@ -81,7 +81,16 @@ export async function validateRepository(
     });
     const notes = await notesProblem(root, period);
     // Every finding in the notes, each at its line, so that one push fixes them all.
-    if (notes) findings.push(fromError(notes), ...(notes.more?.shown ?? []).map((e) => fromError(e)));
+    if (notes) {
+      findings.push(fromError(notes), ...(notes.more?.shown ?? []).map((e) => fromError(e)));
+      const unshown = (notes.more?.count ?? 0) - (notes.more?.shown.length ?? 0);
+      if (unshown > 0)
+        findings.push({
+          level: 'error',
+          message: `and ${unshown.toLocaleString('en-US')} more problems like those above`,
+          file: notes.location?.file,
+        });
+    }
     let report: PeriodReport | undefined;
     try {
       report = await periodReport(db, root, config, period, { verifyBytes: true });
