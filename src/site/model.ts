@@ -14,7 +14,7 @@ import { compareText } from '../domain/order.ts';
 import type { DetailRow } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
 import { apportion } from '../statements/apportion.ts';
-import { type Statement, statementKey } from '../statements/build.ts';
+import { reconciliationTerms, type Statement, statementKey } from '../statements/build.ts';
 
 export type Audience = 'admin' | 'pi';
 
@@ -118,20 +118,12 @@ function reconciliationDisplay(
   digits: number,
   billed: string | undefined,
 ): ReconciliationDisplay {
-  const exact = [r.input, r.statements, r.excluded_pending, r.excluded_rejected, r.rounding_residue];
-  const policy = r.policy === undefined ? [] : [r.policy, r.amount_due as string];
-  const texts = [...exact, ...policy].map((v) => readableDecimal(v, digits));
+  const terms = reconciliationTerms(r);
+  const texts = terms.map(([, v]) => readableDecimal(v, digits));
+  // The billed total is aligned with them: it sits in the same column, below.
   const aligned = alignDecimals(billed === undefined ? texts : [...texts, billed], FIGURE_SPACE, PUNCTUATION_SPACE);
-  const [input, statements, excluded_pending, excluded_rejected, rounding_residue] = aligned as [string, string, string, string, string];
-  return {
-    input,
-    statements,
-    excluded_pending,
-    excluded_rejected,
-    rounding_residue,
-    ...(r.policy === undefined ? {} : { policy: aligned[5], amount_due: aligned[6] }),
-    ...(billed === undefined ? {} : { billed: aligned[aligned.length - 1] }),
-  };
+  const display = Object.fromEntries(terms.map(([term], i) => [term, aligned[i] as string]));
+  return { ...display, ...(billed === undefined ? {} : { billed: aligned[terms.length] }) } as ReconciliationDisplay;
 }
 
 /** `S`: a statement as the builder holds it, or as the pages read it from the model file (model-file.ts). */

@@ -77,6 +77,23 @@ export interface Reconciliation {
   amount_due?: string;
 }
 
+/** What a reconciliation shows, in the order it is read: the terms of input = statements + excluded + residue, then the policy's. */
+export const RECONCILIATION_TERMS = [
+  'input',
+  'statements',
+  'excluded_pending',
+  'excluded_rejected',
+  'rounding_residue',
+  'policy',
+  'amount_due',
+] as const;
+export type ReconciliationTerm = (typeof RECONCILIATION_TERMS)[number];
+
+/** The terms a reconciliation has (the policy's only where the period has policy lines), each with its exact amount. */
+export function reconciliationTerms(r: Reconciliation): [ReconciliationTerm, string][] {
+  return RECONCILIATION_TERMS.flatMap((t) => (r[t] === undefined ? [] : [[t, r[t]] as [ReconciliationTerm, string]]));
+}
+
 export interface StatementSet {
   period: string;
   statements: Statement[];

@@ -49,6 +49,17 @@ const fromError = (e: unknown, level: Finding['level'] = 'error'): Finding => {
   throw e;
 };
 
+/** An error and the problems found beside it (`more`), a finding each; those past the ones shown are counted. */
+function eachFinding(e: UserError): Finding[] {
+  const more = e.more;
+  const unshown = (more?.count ?? 0) - (more?.shown.length ?? 0);
+  const counted: Finding[] =
+    unshown > 0
+      ? [{ level: 'error', message: `and ${unshown.toLocaleString('en-US')} more problems like those above`, file: e.location?.file }]
+      : [];
+  return [fromError(e), ...(more?.shown ?? []).map((m) => fromError(m)), ...counted];
+}
+
 export async function validateRepository(
   db: Database,
   root: string,
@@ -81,16 +92,7 @@ export async function validateRepository(
     });
     const notes = await notesProblem(root, period);
     // Every finding in the notes, each at its line, so that one push fixes them all.
-    if (notes) {
-      findings.push(fromError(notes), ...(notes.more?.shown ?? []).map((e) => fromError(e)));
-      const unshown = (notes.more?.count ?? 0) - (notes.more?.shown.length ?? 0);
-      if (unshown > 0)
-        findings.push({
-          level: 'error',
-          message: `and ${unshown.toLocaleString('en-US')} more problems like those above`,
-          file: notes.location?.file,
-        });
-    }
+    if (notes) findings.push(...eachFinding(notes));
     let report: PeriodReport | undefined;
     try {
       report = await periodReport(db, root, config, period, { verifyBytes: true });

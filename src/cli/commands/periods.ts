@@ -9,6 +9,7 @@ import { alignDecimals, formatUnits, parseDecimal, readableDecimal, SCALE } from
 import { now, reviewer } from '../../flags/decider.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
+import { type ReconciliationTerm, reconciliationTerms } from '../../statements/build.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 
@@ -136,6 +137,16 @@ function summarise(r: PeriodReport) {
   };
 }
 
+const LABELS: Record<ReconciliationTerm, string> = {
+  input: 'Input total',
+  statements: 'On statements',
+  excluded_pending: 'Excluded, pending review',
+  excluded_rejected: 'Excluded, rejected',
+  rounding_residue: 'Rounding residue',
+  policy: 'Policy lines',
+  amount_due: 'Amount due',
+};
+
 /** A period for people: its sources by their names in config.yaml, and its reconciliation exact, points aligned. */
 export function describePeriod(r: PeriodReport, config: Config): string {
   const units = config.billing.minor_units;
@@ -156,31 +167,19 @@ export function describePeriod(r: PeriodReport, config: Config): string {
   out.push('', `Flags: ${r.flag_counts.pending} pending, ${r.flag_counts.approved} approved, ${r.flag_counts.rejected} rejected`);
   for (const c of r.reconciliation) {
     const shown = (v: string) => readableDecimal(v, minorDigits(c.currency, units));
-    const rows: [string, string][] = [
-      ['Input total', c.input],
-      ['On statements', c.statements],
-      ['Excluded, pending review', c.excluded_pending],
-      ['Excluded, rejected', c.excluded_rejected],
-      ['Rounding residue', c.rounding_residue],
-      ...(c.policy === undefined
-        ? []
-        : ([
-            ['Policy lines', c.policy],
-            ['Amount due', c.amount_due as string],
-          ] as [string, string][])),
-    ];
-    const amounts = alignDecimals(rows.map(([, v]) => shown(v)));
+    const terms = reconciliationTerms(c);
+    const amounts = alignDecimals(terms.map(([, v]) => shown(v)));
     out.push('', `Reconciliation (${c.currency})`);
     out.push(
       table(
         ['', 'Amount', 'Charges'],
-        rows.map(([label], i) => [label, amounts[i] as string, i === 0 ? c.rows.toLocaleString('en-US') : '']),
+        terms.map(([term], i) => [LABELS[term], amounts[i] as string, i === 0 ? c.rows.toLocaleString('en-US') : '']),
         ['l', 'r', 'r'],
       ),
     );
     // A negative term is subtracted, not added as "+ -0.02".
-    const terms = [c.excluded, c.rounding_residue].map((v) => (v.startsWith('-') ? ` - ${shown(v.slice(1))}` : ` + ${shown(v)}`));
-    out.push(`input = statements + excluded + residue: ${shown(c.input)} = ${shown(c.statements)}${terms.join('')}`);
+    const added = [c.excluded, c.rounding_residue].map((v) => (v.startsWith('-') ? ` - ${shown(v.slice(1))}` : ` + ${shown(v)}`));
+    out.push(`input = statements + excluded + residue: ${shown(c.input)} = ${shown(c.statements)}${added.join('')}`);
   }
   for (const w of r.warnings) out.push('', `warning: ${w}`);
   return out.join('\n');
