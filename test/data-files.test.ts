@@ -394,6 +394,12 @@ describe('one export under two sources', () => {
     const dir = await scratch(t);
     const gz = join(dir, 'aws-export.csv.gz');
     await writeFile(gz, gzipSync(original, { level: 9 })); // other bytes than the stored file's
+    // Two gzip members one after the other (`cat a.gz b.gz`, bgzip) inflate to the one export; the
+    // file's trailer gives only the last member's size.
+    const half = original.indexOf('\n', original.length >> 1) + 1;
+    const members = join(dir, 'aws-export-2.csv.gz');
+    await writeFile(members, Buffer.concat([gzipSync(original.subarray(0, half)), gzipSync(original.subarray(half))]));
+    assert.notEqual((await readFile(members)).readUInt32LE((await stat(members)).size - 4), original.length);
     const refusal = /is already stored as data\/2025-01\/aws\.csv(\.gz)?, another source's export: stored again, it would be billed twice/;
     // Stored as it came, and stored compressed with a record of the original.
     for (const settings of ['{ compress_above_mb: 100 }', '{ compress_above_mb: 0.5 }']) {
@@ -401,24 +407,40 @@ describe('one export under two sources', () => {
       await withSettings(repo, settings);
       assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
       const before = await snapshot(repo);
-      for (const input of [EXPORT, gz]) {
+      for (const input of [EXPORT, gz, members]) {
         const r = await cli('ingest', input, '--source', 'Azure', '--root', repo);
         assert.equal(r.code, 2, `${settings} ${input}: ${r.stderr}`);
         assert.match(r.stderr, refusal);
         assert.deepEqual(await snapshot(repo), before, 'nothing written');
       }
     }
+    // The gzip of several members stored first, as it came: the plain export is the same one, whether
+    // its count of bytes was remembered at ingest or is counted again (a fresh clone).
+    for (const cached of [true, false]) {
+      const repo = await scratchRepo(t);
+      assert.equal((await cli('ingest', members, '--source', 'AWS', '--root', repo)).code, 0);
+      const counts = (await readdir(join(repo, '.cache/hashes'))).filter((n) => n.endsWith('.inflated-bytes'));
+      assert.deepEqual(await Promise.all(counts.map((n) => readFile(join(repo, '.cache/hashes', n), 'utf8'))), [String(original.length)]);
+      if (!cached) await rm(join(repo, '.cache'), { recursive: true, force: true });
+      const before = await snapshot(repo);
+      const r = await cli('ingest', EXPORT, '--source', 'Azure', '--root', repo);
+      assert.equal(r.code, 2, `cached ${cached}: ${r.stderr}`);
+      assert.match(r.stderr, /is already stored as data\/2025-01\/aws\.csv\.gz, another source's export/);
+      assert.deepEqual(await snapshot(repo), before, 'nothing written');
+    }
     // Committed by hand (or by two pull requests, each ingesting it once): every reader refuses the period.
     const repo = await scratchRepo(t);
     assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
-    await copyFile(gz, join(repo, 'data/2025-01/azure.csv.gz'));
-    for (const command of [['validate'], ['generate', '--period', '2025-01', '--dry-run']]) {
-      const r = await cli(...command, '--root', repo);
-      assert.equal(r.code, 1, r.stderr);
-      assert.match(
-        r.stderr,
-        /data\/2025-01\/aws\.csv and data\/2025-01\/azure\.csv\.gz hold the same export under two sources; it would be billed twice/,
-      );
+    for (const copy of [gz, members]) {
+      await copyFile(copy, join(repo, 'data/2025-01/azure.csv.gz'));
+      for (const command of [['validate'], ['generate', '--period', '2025-01', '--dry-run']]) {
+        const r = await cli(...command, '--root', repo);
+        assert.equal(r.code, 1, `${basename(copy)} ${command[0]}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /data\/2025-01\/aws\.csv and data\/2025-01\/azure\.csv\.gz hold the same export under two sources; it would be billed twice/,
+        );
+      }
     }
     // Two sources' months without usage can be the same header alone: that bills nothing twice.
     await writeFile(join(repo, 'data/2025-01/azure.csv.gz'), gzipSync(original.subarray(0, original.indexOf('\n') + 1)));

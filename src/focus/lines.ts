@@ -66,6 +66,8 @@ export interface ByteScan {
   nul: { line: number; column: number } | null;
   /** The longest physical line (ended by \n or \r): where, and its bytes (without the break). */
   longest: { line: number; bytes: number };
+  /** The text's bytes: for a .csv.gz, what all its members inflate to. */
+  bytes: number;
 }
 
 /** A .csv.gz's bytes as inflated by the byte scan, written to `path`; `sha256` is the .csv.gz's own, as read. */
@@ -171,7 +173,7 @@ export async function scanBytes(
     await eachChunk(path, scan, signal);
   }
   if (offset - runStart > longest.bytes) Object.assign(longest, { line: newlines + 1, bytes: offset - runStart });
-  return { lines: newlines + (last === 10 ? 0 : 1), nul, longest, kept };
+  return { lines: newlines + (last === 10 ? 0 : 1), nul, longest, bytes: offset, kept };
 }
 
 /**

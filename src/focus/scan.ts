@@ -64,6 +64,8 @@ export interface ScanResult {
   flagged: FlaggedRow[];
   /** With `keepPlain`: the .csv.gz's bytes inflated there, and its sha256 (null when none was written). */
   plain: KeptPlain | null;
+  /** The CSV text's bytes, for a .csv.gz inflated (null for Parquet, or when the scan was cut short). */
+  bytes: number | null;
   /** How a scan by Tags text found the rows it holds or refuses: lines cut in JavaScript, a second read, or neither (none, or row by row). */
   located: 'lines' | 'read' | null;
 }
@@ -313,6 +315,7 @@ export async function scanFile(
       periods: periodTotals(rows),
       flagged,
       plain: scanned?.kept ?? null,
+      bytes: scanned?.bytes ?? null,
       located: how,
     };
   } finally {

@@ -31,12 +31,13 @@ import type { ChargeFile } from '../focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { type PeriodTotals, type ScanResult, scanFile, TooManyHeld } from '../focus/scan.ts';
+import { rememberedHashesDir, rememberValue } from '../repo/content-id.ts';
 import { sameBytes, sha256File } from '../repo/hash.ts';
 import { layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { copyStamp, keepPlainCopy, type MadeCopy } from '../repo/plain-copy.ts';
-import { heldExport, ORIGINAL_SUFFIX, readOriginal, sameExportTwice, sameHeld } from '../repo/stored-export.ts';
+import { heldExport, INFLATED_BYTES, ORIGINAL_SUFFIX, readOriginal, sameExportTwice, sameHeld } from '../repo/stored-export.ts';
 import {
   commitWrites,
   type OriginalFile,
@@ -244,7 +245,7 @@ async function ingestParts(
     } catch (e) {
       if (!(e instanceof TooManyHeld)) throw e;
       refused.push(e);
-      scans.push({ periods: e.periods, flagged: [], plain: null, located: null });
+      scans.push({ periods: e.periods, flagged: [], plain: null, bytes: null, located: null });
     }
   }
   const allPeriods = scans.flatMap((s) => s.periods);
@@ -365,6 +366,10 @@ async function ingestParts(
       for (const [i, part] of parts.entries()) {
         const copy = await plainCopyOf(part, scans[i]);
         if (copy) await keepPlainCopy(options.root, copy.made, targets[i] as string, copy.storedSha256);
+        // What a .gz stored as delivered inflates to, as its scan counted: later checks for one export stored twice need not inflate it.
+        const inflated = scans[i]?.bytes;
+        if (part.sniffed.compression === 'gzip' && part.store.compression === 'gzip' && typeof inflated === 'number')
+          await rememberValue(rememberedHashesDir(options.root), targets[i] as string, INFLATED_BYTES, String(inflated));
       }
       // The replaced export's files that this one does not overwrite (other parts, or compression),
       // and the records of originals no longer compressed here.
@@ -462,10 +467,11 @@ async function refuseStoredElsewhere(root: string, period: string, slug: string,
     return parsed !== null && parsed.slug !== slug;
   });
   if (others.length === 0) return;
-  const stored = await Promise.all(others.map((n) => heldExport(join(dir, n))));
+  const remember = rememberedHashesDir(root);
+  const stored = await Promise.all(others.map((n) => heldExport(join(dir, n), { remember })));
   for (const [i, part] of parts.entries()) {
     if (totalRows(scans[i]?.periods ?? []) === 0) continue;
-    const mine = await heldExport(part.input.path);
+    const mine = await heldExport(part.input.path, { inflated: scans[i]?.bytes });
     for (const other of stored)
       if (await sameHeld(mine, other))
         throw new UserError(

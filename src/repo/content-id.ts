@@ -45,16 +45,8 @@ export const rememberedHashesDir = (root: string) => layout.cacheDir(root, 'hash
 export async function sha256Of(path: string, remember?: string): Promise<string> {
   const stamp = stampOf(path, await stat(path));
   if (!remember || hashes.has(stamp)) return hashOnce(path, stamp);
-  const entry = await rememberedEntry(remember, path);
-  const known = entry && (await readFile(entry, 'utf8').catch(() => ''));
-  if (entry && known && SHA256_HEX.test(known)) {
-    hashes.set(stamp, Promise.resolve(known));
-    await utimes(entry, new Date(), new Date()).catch(() => {}); // in use: not pruned
-    return known;
-  }
-  const hex = await hashOnce(path, stamp);
-  // Kept only if the file was not written while it was read (its stamp is then the same).
-  if (entry && entry === (await rememberedEntry(remember, path))) await keepEntry(remember, entry, hex);
+  const hex = await rememberedValue(remember, path, SHA256, () => hashOnce(path, stamp));
+  hashes.set(stamp, Promise.resolve(hex));
   return hex;
 }
 
@@ -64,13 +56,48 @@ export async function sha256Of(path: string, remember?: string): Promise<string>
  * recorded: callers hash it first, or wrote it themselves.
  */
 export async function rememberSha256(remember: string, path: string, hex: string): Promise<void> {
-  const entry = await rememberedEntry(remember, path);
-  if (entry) await keepEntry(remember, entry, hex);
+  await rememberValue(remember, path, SHA256, hex);
 }
 
-async function keepEntry(remember: string, entry: string, hex: string): Promise<void> {
+/** A value made from a file's bytes, as remembered (see `rememberedEntry`): its kind names the entry, its pattern checks what is read. */
+export interface RememberedKind {
+  name: string;
+  pattern: RegExp;
+}
+
+const SHA256: RememberedKind = { name: 'sha256', pattern: /^[0-9a-f]{64}$/ };
+
+/**
+ * A value made from a file's bytes (`compute`), remembered in the folder `remember` for as long
+ * as the file is not written: read from there when it is, else computed and kept, unless the
+ * file was written while it was read (its entry is then another).
+ */
+export async function rememberedValue(
+  remember: string,
+  path: string,
+  kind: RememberedKind,
+  compute: () => Promise<string>,
+): Promise<string> {
+  const entry = await rememberedEntry(remember, path, kind);
+  const known = entry && (await readFile(entry, 'utf8').catch(() => ''));
+  if (entry && known && kind.pattern.test(known)) {
+    await utimes(entry, new Date(), new Date()).catch(() => {}); // in use: not pruned
+    return known;
+  }
+  const value = await compute();
+  if (entry && entry === (await rememberedEntry(remember, path, kind))) await keepEntry(remember, entry, value);
+  return value;
+}
+
+/** Remembers a value made from the file at `path` as it is now (by whoever has just made or written it). */
+export async function rememberValue(remember: string, path: string, kind: RememberedKind, value: string): Promise<void> {
+  const entry = await rememberedEntry(remember, path, kind);
+  if (entry) await keepEntry(remember, entry, value);
+}
+
+async function keepEntry(remember: string, entry: string, value: string): Promise<void> {
   try {
-    await writeCacheFile(entry, hex);
+    await writeCacheFile(entry, value);
     await touchAndPrune(remember, [entry]);
   } catch {
     // A cache that cannot be written only costs a hash.
@@ -78,24 +105,22 @@ async function keepEntry(remember: string, entry: string, hex: string): Promise<
 }
 
 /**
- * Where a file's sha256 is remembered: a name made of its device, inode, size, and modification
- * and change times in nanoseconds, as git's index remembers what a file holds. Any write changes
- * the file's change time, which no `touch` sets back, so an entry is never read for bytes other
- * than those hashed; one whose file was written since is pruned after 30 days unused. The change
+ * Where a value made from a file (its sha256, say) is remembered: a name made of its device,
+ * inode, size, and modification and change times in nanoseconds, as git's index remembers what a
+ * file holds. Any write changes the file's change time, which no `touch` sets back, so an entry is
+ * never read for bytes other than those it was made from; one whose file was written since is pruned after 30 days unused. The change
  * time moves by the kernel's clock tick (a few milliseconds), so a second write of the same size
  * in the tick of the first, with the modification time set back, would go unseen. Git's index
  * hashes such "racily clean" files again; this cannot, since ingest records the file it has just
  * written, in the same tick. Hashing the 10M-row month's stored 507 MB took 0.33 s of every
  * `generate`. Null: the file is gone.
  */
-async function rememberedEntry(remember: string, path: string): Promise<string | null> {
+async function rememberedEntry(remember: string, path: string, kind: RememberedKind): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
   if (!s?.isFile()) return null;
   const key = createHash('sha256').update(`${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`).digest('hex');
-  return join(remember, `${key}.sha256`);
+  return join(remember, `${key}.${kind.name}`);
 }
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function hashOnce(path: string, stamp: string): Promise<string> {
   const known = hashes.get(stamp);

@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { gunzipStream } from '../core/zlib.ts';
+import { type RememberedKind, rememberedValue } from './content-id.ts';
 import { sha256File } from './hash.ts';
 import type { OriginalFile } from './write.ts';
 
@@ -34,57 +35,68 @@ export async function readOriginal(stored: string): Promise<OriginalFile | null>
 }
 
 /**
- * A file's export, identified by its plain bytes: `sizeKey` is their count modulo 4 GiB (what a
- * gzip trailer records), `sha256()` their hash, computed once when asked (inflating a `.gz`
- * without a record). Equal size keys are rare, so few files are ever hashed.
+ * A file's export, identified by its plain bytes: `bytes()` their count, `sha256()` their hash,
+ * each computed once when asked. Counts differ for almost any two exports, so few are hashed.
  */
 export interface HeldExport {
   path: string;
-  sizeKey: number;
+  bytes: () => Promise<number>;
   sha256: () => Promise<string>;
 }
 
-const FOUR_GIB = 2 ** 32;
+/**
+ * What a `.gz` stored as delivered inflates to, in bytes, remembered as a file's sha256 is
+ * (content-id.ts). Its trailer does not tell: it records the last member's size alone (modulo
+ * 4 GiB), and a gzip file may be several members one after the other (`cat a.gz b.gz`, bgzip),
+ * which inflate to one export.
+ */
+export const INFLATED_BYTES: RememberedKind = { name: 'inflated-bytes', pattern: /^\d+$/ };
 
-export async function heldExport(path: string): Promise<HeldExport> {
+/**
+ * The export a file holds. `remember` is where counts of inflated bytes are kept (the
+ * repository's `.cache/hashes`), so that a `.gz` is inflated to be counted once, not on every
+ * read of its month; `inflated` is its count where the caller has just made it.
+ */
+export async function heldExport(path: string, options: { remember?: string; inflated?: number | null } = {}): Promise<HeldExport> {
   const original = await readOriginal(path);
-  if (original) return { path, sizeKey: original.bytes % FOUR_GIB, sha256: async () => original.sha256 };
-  const gz = path.endsWith('.gz');
-  const sizeKey = gz ? await gzipTrailerSize(path) : (await stat(path)).size % FOUR_GIB;
-  let hex: Promise<string> | undefined;
-  return { path, sizeKey, sha256: () => (hex ??= gz ? inflatedSha256(path) : sha256File(path)) };
-}
-
-/** What a gzip file's trailer says it inflates to (RFC 1952's ISIZE: the last member's size modulo 4 GiB); -1 if too short. */
-async function gzipTrailerSize(path: string): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    if (size < 18) return -1;
-    const trailer = Buffer.alloc(4);
-    await handle.read(trailer, 0, 4, size - 4);
-    return trailer.readUInt32LE(0);
-  } finally {
-    await handle.close();
+  if (original) return { path, bytes: async () => original.bytes, sha256: async () => original.sha256 };
+  if (!path.endsWith('.gz')) {
+    const { size } = await stat(path);
+    let hex: Promise<string> | undefined;
+    return { path, bytes: async () => size, sha256: () => (hex ??= sha256File(path)) };
   }
+  let bytes: Promise<number> | undefined;
+  let hex: Promise<string> | undefined;
+  const count = async () => {
+    const { inflated, remember } = options;
+    if (typeof inflated === 'number') return inflated;
+    const counted = () => inflate(path).then((r) => String(r.bytes));
+    return Number(remember ? await rememberedValue(remember, path, INFLATED_BYTES, counted) : await counted());
+  };
+  return { path, bytes: () => (bytes ??= count()), sha256: () => (hex ??= inflate(path, true).then((r) => r.sha256)) };
 }
 
-/** The sha256 of a gzip file's inflated bytes; a file that does not inflate gets a hash no export has. */
-async function inflatedSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
+/** A gzip file's inflated bytes, counted, and hashed when asked; a file that does not inflate counts -1 and gets a hash no export has. */
+async function inflate(path: string, hashed = false): Promise<{ bytes: number; sha256: string }> {
+  const hash = hashed ? createHash('sha256') : null;
+  let bytes = 0;
   try {
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), gunzipStream(), async (chunks: AsyncIterable<Buffer>) => {
-      for await (const chunk of chunks) hash.update(chunk);
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        hash?.update(chunk);
+      }
     });
   } catch {
-    return `unreadable:${path}`;
+    return { bytes: -1, sha256: `unreadable:${path}` };
   }
-  return hash.digest('hex');
+  return { bytes, sha256: hash?.digest('hex') ?? '' };
 }
 
-/** Whether two held exports are the same bytes: size keys first, then sha256. */
+/** Whether two held exports are the same bytes: counts first, then sha256. */
 export async function sameHeld(a: HeldExport, b: HeldExport): Promise<boolean> {
-  return a.sizeKey === b.sizeKey && (await a.sha256()) === (await b.sha256());
+  const [x, y] = await Promise.all([a.bytes(), b.bytes()]);
+  return x >= 0 && x === y && (await a.sha256()) === (await b.sha256());
 }
 
 /**
@@ -117,21 +129,21 @@ export async function holdsRows(path: string): Promise<boolean> {
 
 /**
  * The first two of these files that hold the same bytes: the same file (by another path or a
- * link) or a copy, plain or compressed. Only files of equal size are hashed. With `header`, a
- * copy of a first line alone does not count (two sources' months without usage can be the same
- * CSV header).
+ * link) or a copy, plain or compressed. Only files of equal size are hashed. Unless `header` is
+ * false, a copy of a first line alone does not count (two sources' months without usage can be
+ * the same CSV header). `remember`: see heldExport.
  */
 export async function sameExportTwice<T extends { path: string }>(
   files: T[],
-  options: { header: boolean } = { header: true },
+  options: { header?: boolean; remember?: string } = {},
 ): Promise<{ files: [T, T]; sameFile: boolean } | null> {
-  const held = await Promise.all(files.map((f) => heldExport(f.path)));
+  const held = await Promise.all(files.map((f) => heldExport(f.path, { remember: options.remember })));
   const ids = await Promise.all(files.map((f) => stat(f.path).then((st) => `${st.dev}:${st.ino}`)));
   for (const [j, b] of held.entries())
     for (const [i, a] of held.slice(0, j).entries()) {
       const pair: [T, T] = [files[i] as T, files[j] as T];
       if (ids[i] === ids[j]) return { files: pair, sameFile: true };
-      if ((await sameHeld(a, b)) && (!options.header || (await holdsRows(b.path)))) return { files: pair, sameFile: false };
+      if ((await sameHeld(a, b)) && (options.header === false || (await holdsRows(b.path)))) return { files: pair, sameFile: false };
     }
   return null;
 }

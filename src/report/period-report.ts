@@ -28,13 +28,13 @@ import { fileColumnsSql, MAX_LINE_BYTES } from '../focus/read-sql.ts';
 import { scanFile, withTagKeys } from '../focus/scan.ts';
 import { periodPolicy } from '../policy/load.ts';
 import { touchAndPrune, writeCacheFile } from '../repo/cache-dir.ts';
-import { askGit, contentIds, rememberedHashesDir } from '../repo/content-id.ts';
+import { askGit, contentIds, rememberedHashesDir, rememberValue } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
 import { layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile } from '../repo/links.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { findPlainCopy } from '../repo/plain-copy.ts';
-import { sameExportTwice } from '../repo/stored-export.ts';
+import { INFLATED_BYTES, sameExportTwice } from '../repo/stored-export.ts';
 import { buildStatements, type ChargeGroup, type StatementSet } from '../statements/build.ts';
 import { cachedQuery } from './cache.ts';
 import { groupsReportSql, type PeriodGroups, REPORT_ATTRIBUTES } from './groups.ts';
@@ -118,7 +118,10 @@ export async function dataFileNames(root: string, period: string): Promise<strin
       },
     );
   }
-  const twice = await sameExportTwice(names.map((n) => ({ path: join(dir, n), name: n, slug: parseDataFileName(n)?.slug })));
+  const twice = await sameExportTwice(
+    names.map((n) => ({ path: join(dir, n), name: n, slug: parseDataFileName(n)?.slug })),
+    { remember: rememberedHashesDir(root) },
+  );
   if (twice)
     throw new UserError(
       `${twice.files.map((f) => relPath('data', period, f.name)).join(' and ')} hold the same export${twice.files[0].slug === twice.files[1].slug ? ', as two parts of one' : ' under two sources'}; it would be billed twice`,
@@ -335,6 +338,7 @@ async function verifyBytes(root: string, files: ChargeFile[], signal = new Abort
     if (scanned.longest.bytes > MAX_LINE_BYTES)
       throw lineTooLong({ file: f.file.display, line: scanned.longest.line }, MAX_LINE_BYTES, scanned.longest.bytes);
     await writeCacheFile(marker, '').catch(() => {}); // a cache that cannot be written only costs a check
+    if (f.file.compression === 'gzip') await rememberValue(rememberedHashesDir(root), f.file.path, INFLATED_BYTES, String(scanned.bytes));
   }
   if (checked.length > 0) await touchAndPrune(layout.cacheDir(root, 'checked'), checked).catch(() => {});
 }
