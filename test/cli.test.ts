@@ -53,6 +53,10 @@ describe('focus-billing (child process)', () => {
     const show = await focusBilling('periods', 'show', '2025-01');
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /^AWS {5}data\/2025-01\/aws\.csv {2}1,212 {2}\$35,947\.52 USD/m);
+    // What review holds back, by source: all of the 116.96111 excluded below is AWS's; HPC's cell is empty.
+    const held = [...show.stdout.matchAll(/^(AWS|HPC) .* USD {2}(\$[\d,.]+) USD$/gm)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(held, [['AWS', '$116.96']]);
+    assert.match(show.stdout, /^HPC .* USD$/m);
     // The reconciliation exact, grouped, with at least the cents, and its points in one column.
     const reconciliation = show.stdout.slice(show.stdout.indexOf('Reconciliation (USD)')).split('\n').slice(3, 8);
     assert.deepEqual(

@@ -201,6 +201,10 @@ describe('a billing month as a pull request', () => {
     const show = (await cli('periods', 'show', '2025-01', '--json', '--root', repo)).json();
     assert.equal(show.reconciliation[0].excluded_rejected, '1.889280000000000000');
     assert.equal(show.reconciliation[0].excluded_pending, '0.000000000000000000');
+    // And as what review holds back of its source.
+    assert.deepEqual(show.held_back, [
+      { source: 'aws', currency: 'USD', pending: '0.000000000000000000', rejected: '1.889280000000000000' },
+    ]);
     const gen = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
     const haddad = gen.statements.find(
       (s: { pi_email: string; project_id: string }) => s.pi_email === 'e.haddad@example.edu' && s.project_id === 'nlp-corpus',

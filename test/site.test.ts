@@ -104,7 +104,11 @@ describe('statement site', () => {
     // j.smith@a.edu: 40.005 → 40.01 (half away from zero), 0 for the subsidised job, −5.00 credit.
     assert.ok(amounts.includes('35.01'));
     // The file's exact total is 55.585: shown rounded half away from zero, not truncated.
-    assert.match(await page.locator('table:has(caption:text("by source"))').innerText(), /data\/2025-03\/aws\.csv\s+6\s+\$55\.59/);
+    // What review held back (the rejected 3.33) beside what the statements bill, so that the row adds up: 52.26 + 3.33 + -0.005.
+    assert.match(
+      await page.locator('table:has(caption:text("by source"))').innerText(),
+      /AWS\s+\$[\d,.]+\s+\$52\.26\s+\$3\.33\s+data\/2025-03\/aws\.csv\s+6\s+\$55\.59/,
+    );
     // Journals for finance sit beside the period, in the staff site; without recharge fund/orgs
     // the GL cannot balance, so it is left out and the build says why.
     for (const format of ['detail', 'summary']) assert.ok(existsSync(join(repo, 'dist/periods/2025-03', `journal-${format}.csv`)), format);

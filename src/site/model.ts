@@ -8,7 +8,7 @@ import { type Config, sourceName } from '../config/schema.ts';
 import { markdownHtml, type STATEMENT_FIELDS } from '../config/templates.ts';
 import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
-import { alignDecimals, discountPercent, formatUnits, parseDecimal, readableDecimal, trimDecimal } from '../core/money.ts';
+import { alignDecimals, discountPercent, formatUnits, parseDecimal, readableDecimal, SCALE, trimDecimal } from '../core/money.ts';
 import { piKey, piPagePath, piSlug, type StatementPaths, statementPaths } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import type { DetailRow } from '../report/details.ts';
@@ -136,6 +136,8 @@ export interface PeriodView<S = StatementView> {
   totals: CurrencyTotals[];
   by_source: { source: string; currency: string; list: Money; amount: Money }[];
   sources: { source: string; file: string; currency: string; rows: number; list: Money; billed: Money }[];
+  /** Each source's charges kept off the statements, pending or rejected in review (exact), where it has any. */
+  held_back: { source: string; currency: string; amount: Money }[];
   flag_counts: PeriodReport['flag_counts'];
   reconciliation: (PeriodReport['reconciliation'][number] & { display: ReconciliationDisplay })[];
   warnings: string[];
@@ -407,6 +409,11 @@ export function buildSiteModel(input: ModelInput): SiteModel {
           list: exactMoney(s.list, s.currency),
           billed: exactMoney(s.billed, s.currency),
         })),
+      held_back: report.held_back.map((h) => ({
+        source: nameOf(h.source),
+        currency: h.currency,
+        amount: exactMoney(formatUnits(parseDecimal(h.pending) + parseDecimal(h.rejected), SCALE), h.currency),
+      })),
       flag_counts: report.flag_counts,
       reconciliation: report.reconciliation.map((r) => ({
         ...r,

@@ -98,7 +98,17 @@ export interface StatementSet {
   period: string;
   statements: Statement[];
   reconciliation: Reconciliation[];
+  /** Each source's charges held off the statements (pending or rejected in review), exact, by currency. */
+  held_back: HeldBack[];
   warnings: string[];
+}
+
+/** What one source's charges in one currency kept off the statements: held for review, or rejected in it (exact). */
+export interface HeldBack {
+  source: string;
+  currency: string;
+  pending: string;
+  rejected: string;
 }
 
 export interface BuildInput {
@@ -174,6 +184,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   const decisions = new Map(input.flags.map((f) => [f.id, f]));
   const lines = new Map<string, LineAcc>();
   const recon = new Map<string, { input: bigint; pending: bigint; rejected: bigint; rows: number; excludedRows: number }>();
+  const held = new Map<string, { source: string; currency: string; pending: bigint; rejected: bigint }>();
   let unknownFlags = 0;
   let unattributed = 0;
 
@@ -223,8 +234,16 @@ export function buildStatements(input: BuildInput): StatementSet {
       if (part.problem === 'unknown_flag') unknownFlags += part.rows;
       if (part.problem === 'unattributed') unattributed += part.rows;
       r.excludedRows += part.rows;
-      if (part.outcome === 'rejected') r.rejected += part.cost;
-      else r.pending += part.cost;
+      const id = JSON.stringify([g.source, g.currency]);
+      const h = held.get(id) ?? { source: g.source, currency: g.currency, pending: 0n, rejected: 0n };
+      held.set(id, h);
+      if (part.outcome === 'rejected') {
+        r.rejected += part.cost;
+        h.rejected += part.cost;
+      } else {
+        r.pending += part.cost;
+        h.pending += part.cost;
+      }
     }
   }
   if (unknownFlags > 0) {
@@ -260,7 +279,10 @@ export function buildStatements(input: BuildInput): StatementSet {
         excluded_rows: r.excludedRows,
       };
     });
-  return { period: input.period, statements, reconciliation, warnings };
+  const heldBack = [...held.values()]
+    .sort((a, b) => compareText(a.source, b.source) || compareText(a.currency, b.currency))
+    .map((h) => ({ ...h, pending: formatUnits(h.pending, SCALE), rejected: formatUnits(h.rejected, SCALE) }));
+  return { period: input.period, statements, reconciliation, held_back: heldBack, warnings };
 }
 
 /**

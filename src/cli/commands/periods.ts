@@ -105,8 +105,8 @@ export function registerPeriods(program: Command, io: Io): void {
       config,
     }));
     if (opts.json) {
-      const { period: p, status, sources, flag_counts, reconciliation, warnings, statements } = report;
-      return printJson(io, { period: p, status, sources, flag_counts, reconciliation, warnings, statements: statements.length });
+      const { period: p, status, sources, held_back, flag_counts, reconciliation, warnings, statements } = report;
+      return printJson(io, { period: p, status, sources, held_back, flag_counts, reconciliation, warnings, statements: statements.length });
     }
     io.out(describePeriod(report, config));
   });
@@ -151,17 +151,26 @@ const LABELS: Record<ReconciliationTerm, string> = {
 export function describePeriod(r: PeriodReport, config: Config): string {
   const units = config.billing.minor_units;
   const out = [`Period ${r.period} (${r.status}): ${plural(r.statements.length, 'statement')}`, ''];
+  // What review keeps off the statements, by source: on the first of its files (an export in parts has several).
+  const heldBack = new Map(
+    r.held_back.map((h) => [JSON.stringify([h.source, h.currency]), parseDecimal(h.pending) + parseDecimal(h.rejected)]),
+  );
   out.push(
     table(
-      ['Source', 'File', 'Rows', 'List', 'Billed'],
-      r.sources.map((s) => [
-        sourceName(config, s.source),
-        s.file,
-        s.rows.toLocaleString('en-US'),
-        `${money(s.list, s.currency, units)} ${s.currency}`,
-        `${money(s.billed, s.currency, units)} ${s.currency}`,
-      ]),
-      ['l', 'l', 'r', 'r', 'r'],
+      ['Source', 'File', 'Rows', 'List', 'Billed', 'Held back'],
+      r.sources.map((s, i) => {
+        const first = r.sources.findIndex((o) => o.source === s.source && o.currency === s.currency) === i;
+        const held = first ? heldBack.get(JSON.stringify([s.source, s.currency])) : undefined;
+        return [
+          sourceName(config, s.source),
+          s.file,
+          s.rows.toLocaleString('en-US'),
+          `${money(s.list, s.currency, units)} ${s.currency}`,
+          `${money(s.billed, s.currency, units)} ${s.currency}`,
+          held === undefined ? '' : `${money(formatUnits(held, SCALE), s.currency, units)} ${s.currency}`,
+        ];
+      }),
+      ['l', 'l', 'r', 'r', 'r', 'r'],
     ),
   );
   out.push('', `Flags: ${r.flag_counts.pending} pending, ${r.flag_counts.approved} approved, ${r.flag_counts.rejected} rejected`);
