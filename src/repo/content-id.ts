@@ -85,13 +85,14 @@ export async function rememberedValue(
     return known;
   }
   const value = await compute();
-  if (entry && entry === (await rememberedEntry(remember, path, kind))) await keepEntry(remember, entry, value);
+  // Kept only if it is a value of its kind, and the file was not written while it was read.
+  if (entry && kind.pattern.test(value) && entry === (await rememberedEntry(remember, path, kind))) await keepEntry(remember, entry, value);
   return value;
 }
 
 /** Remembers a value made from the file at `path` as it is now (by whoever has just made or written it). */
 export async function rememberValue(remember: string, path: string, kind: RememberedKind, value: string): Promise<void> {
-  const entry = await rememberedEntry(remember, path, kind);
+  const entry = kind.pattern.test(value) ? await rememberedEntry(remember, path, kind) : null;
   if (entry) await keepEntry(remember, entry, value);
 }
 
@@ -108,12 +109,13 @@ async function keepEntry(remember: string, entry: string, value: string): Promis
  * Where a value made from a file (its sha256, say) is remembered: a name made of its device,
  * inode, size, and modification and change times in nanoseconds, as git's index remembers what a
  * file holds. Any write changes the file's change time, which no `touch` sets back, so an entry is
- * never read for bytes other than those it was made from; one whose file was written since is pruned after 30 days unused. The change
- * time moves by the kernel's clock tick (a few milliseconds), so a second write of the same size
- * in the tick of the first, with the modification time set back, would go unseen. Git's index
- * hashes such "racily clean" files again; this cannot, since ingest records the file it has just
- * written, in the same tick. Hashing the 10M-row month's stored 507 MB took 0.33 s of every
- * `generate`. Null: the file is gone.
+ * never read for bytes other than those it was made from; one whose file was written since is
+ * pruned after 30 days unused. The change time moves by the kernel's clock tick (a few
+ * milliseconds), so a second write of the same size in the tick of the first, with the
+ * modification time set back, would go unseen. Git's index hashes such "racily clean" files
+ * again; this cannot, since ingest records the file it has just written, in the same tick.
+ * Hashing the 10M-row month's stored 507 MB took 0.33 s of every `generate`. Null: the file is
+ * gone.
  */
 async function rememberedEntry(remember: string, path: string, kind: RememberedKind): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
