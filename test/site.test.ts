@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +33,8 @@ let base: string;
 let browser: Browser;
 let model: any;
 let built: any;
+let imageHost: Server & { requests?: number };
+let fetchedByBuild: number;
 
 /** A GET with the path sent exactly as given. */
 function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -76,9 +79,17 @@ before(async () => {
   assert.equal((await cli('review', 'reject', rejected, '--note', 'not ours', '--root', repo)).code, 0);
   await writeFile(join(repo, 'pis.yaml'), '- email: j.smith@a.edu\n  name: Jo Smith\n- email: j.smith@b.edu\n  name: Jamie Smith\n');
   await mkdir(join(repo, 'periods/2025-03'), { recursive: true });
-  await writeFile(join(repo, 'periods/2025-03/notes.mdx'), 'Storage rates **fall** in April.\n');
+  // An image from the web in the notes: the pages show it; the PDFs are printed without it.
+  imageHost = createServer((_req, res) => {
+    imageHost.requests = (imageHost.requests ?? 0) + 1;
+    res.writeHead(404).end();
+  }) as typeof imageHost;
+  await new Promise<void>((done) => imageHost.listen(0, '127.0.0.1', done));
+  const imageUrl = `http://127.0.0.1:${(imageHost.address() as AddressInfo).port}/rates.png`;
+  await writeFile(join(repo, 'periods/2025-03/notes.mdx'), `Storage rates **fall** in April.\n\n![April's rate table](${imageUrl})\n`);
   const r = await cli('build', '--root', repo, '--date', '2025-04-02', '--json');
   assert.equal(r.code, 0, r.stderr);
+  fetchedByBuild = imageHost.requests ?? 0;
   built = r.json();
   model = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
   ({ server, base } = await serveDir(join(repo, 'dist')));
@@ -88,6 +99,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.close();
+  imageHost?.close();
   await removeDir(repo);
 });
 
@@ -246,6 +258,10 @@ describe('PDF statements', () => {
     assert.match(text, /\$170\.00/); // list: 50 + 120 (subsidised, still shown)
     assert.match(text, /Research credit\s+Credit\s+-\$5\.00/);
     assert.match(text, /<script>alert\("x"\)<\/script>/);
+    // Printed offline: the notes' image from the web is its words, and nothing was fetched for it
+    // (a host that never answered held every publish until it failed).
+    assert.match(text, /Storage rates fall in April\.\s+April's rate table/);
+    assert.equal(fetchedByBuild, 0);
     const info = execFileSync('pdfinfo', [join(repo, 'dist/periods/2025-03/pdf', file)], { encoding: 'utf8' });
     assert.match(info, /Page size:\s+612 x 792 pts \(letter\)/);
   });

@@ -71,6 +71,10 @@ export async function printStatements(
   if (todo.length > 0) {
     const b = await browser();
     const page = await b.newPage();
+    // Printed offline: a statement's PDF is the same whoever prints it, and never waits on the
+    // web. An image from the web in the period's notes (a page of the site shows it) is printed
+    // as its alternative text; a host that never answered held the print until it timed out.
+    await page.route('**/*', (route) => route.abort());
     try {
       for (let i = 0; i < todo.length; i += BATCH) {
         const batch = todo.slice(i, i + BATCH);
@@ -101,6 +105,12 @@ export async function printStatements(
 async function printBatch(page: import('playwright-core').Page, articles: string[], css: string): Promise<PDFDocument[]> {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><style>${css}</style></head><body><main>${articles.join('\n')}</main></body></html>`;
   await page.setContent(html, { waitUntil: 'load' });
+  // An image from anywhere but the page itself (a data: URL, as the logo is) was not loaded, since
+  // printing is offline: it is printed as its words, not as a broken image's frame.
+  await page.evaluate(() => {
+    for (const img of Array.from(document.images))
+      if (!img.src.startsWith('data:')) img.replaceWith(Object.assign(document.createElement('em'), { textContent: img.alt }));
+  });
   const bytes = await page.pdf({ preferCSSPageSize: true, printBackground: true, outline: true, tagged: true });
   const doc = await PDFDocument.load(bytes);
   const starts = outlineStarts(doc);
