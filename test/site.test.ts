@@ -355,6 +355,32 @@ describe('build', () => {
       'error: the browser at /bin/false (OCB_CHROMIUM) did not start: it exited with code 1\n  hint: check that it runs (/bin/false --version), set OCB_CHROMIUM to a working Chrome or Chromium (`focus-billing doctor` says which it finds), or build with --no-pdf\n',
     );
     assert.equal(readFileSync(join(repo, 'dist/index.html'), 'utf8'), before);
+    // The page build itself: its Astro process killed, as the kernel's out-of-memory killer would.
+    await rm(join(repo, '.cache/site'), { recursive: true, force: true });
+    const build = spawn(process.execPath, [...SOURCE_CLI, 'build', '--root', repo, '--no-pdf', '--out', join(repo, 'killed-site')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    build.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => build.on('exit', done));
+    let astro: string | undefined;
+    while (!astro && build.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 100));
+      // The Astro runner is given its staging folder, named after --out.
+      astro = spawnSync('pgrep', ['-f', 'runner\\.mjs.*\\.killed-site\\.building-'], { encoding: 'utf8' }).stdout.trim() || undefined;
+    }
+    assert.ok(astro, `the Astro process was found: ${stderr}`);
+    for (const pid of astro.split('\n')) process.kill(Number(pid), 'SIGKILL');
+    assert.equal(await exited, 1, stderr);
+    assert.match(
+      stderr,
+      /^error: the site did not build: the Astro build process ended \(SIGKILL\) without a result\n {2}hint: run with --debug/,
+    );
+    assert.deepEqual(
+      readdirSync(repo).filter((f) => f.includes('killed-site')),
+      [],
+      'nothing published, no staging folder left',
+    );
   });
   it('stops the page build it started when a period cannot be read, and leaves nothing behind', async () => {
     // Astro starts before the periods are read (it bundles the pages meanwhile): a period that
