@@ -50,6 +50,15 @@ function rawGet(base: string, path: string, headers: Record<string, string> = {}
   });
 }
 
+/** A process's command line (its arguments joined by NULs), or '' for one that has ended. */
+function commandLine(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 async function open(path: string): Promise<Page> {
   const page = await browser.newPage();
   const errors: string[] = [];
@@ -366,11 +375,13 @@ describe('build', () => {
     let astro: string | undefined;
     while (!astro && build.exitCode === null) {
       await new Promise((r) => setTimeout(r, 100));
-      // The Astro runner is given its staging folder, named after --out.
-      astro = spawnSync('pgrep', ['-f', 'runner\\.mjs.*\\.killed-site\\.building-'], { encoding: 'utf8' }).stdout.trim() || undefined;
+      // The Astro runner is given its staging folder, named after --out (read from /proc: no pgrep needed).
+      astro = readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .find((pid) => commandLine(pid).includes('runner.mjs') && commandLine(pid).includes('.killed-site.building-'));
     }
     assert.ok(astro, `the Astro process was found: ${stderr}`);
-    for (const pid of astro.split('\n')) process.kill(Number(pid), 'SIGKILL');
+    process.kill(Number(astro), 'SIGKILL');
     assert.equal(await exited, 1, stderr);
     assert.match(
       stderr,
