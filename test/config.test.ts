@@ -59,6 +59,19 @@ describe('config.yaml', () => {
     );
     assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected string\n/);
   });
+  it('says an empty value or list, and a number out of range, in the tool\'s words (not zod\'s "Too small: expected array to have >=1 items")', () => {
+    const first = (text: string) => configError(text).split('\n')[0];
+    assert.equal(
+      first('flag_rules:\n  patterns:\n    - { field: service, pattern: "" }\n'),
+      'config.yaml:3:34: flag_rules.patterns.0.pattern: expected text, found an empty value',
+    );
+    assert.equal(first('flag_rules:\n  max_flags: 0\n'), 'config.yaml:2:14: flag_rules.max_flags: expected a value of at least 1');
+    assert.equal(first('flag_rules:\n  max_flags: 100001\n'), 'config.yaml:2:14: flag_rules.max_flags: expected a value of at most 100000');
+    assert.equal(
+      first('policy:\n  caps:\n    - { id: c, services: [], per: pi, above: "1" }\n'),
+      'config.yaml:3:26: policy.caps.0.services: expected at least 1 item, found an empty list',
+    );
+  });
   it('reports YAML syntax errors with position and a hint', () => {
     assert.match(
       configError('organization:\n  name: "unclosed\n'),

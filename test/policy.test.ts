@@ -334,7 +334,7 @@ describe('billing policy', () => {
     assert.equal(tooLarge.code, 2);
     assert.match(
       tooLarge.stderr,
-      /adjustments\.yaml:6:\d+: adjustments\.0\.amount: amount: less than 10\^20 either way, as every amount here/,
+      /adjustments\.yaml:6:\d+: adjustments\.0\.amount: less than 10\^20 either way, as every amount here/,
     );
     await huge('-099999999999999999999.99');
     assert.equal((await cli('generate', '--period', '2025-02', '--dry-run', '--root', root)).code, 0);

@@ -206,6 +206,19 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+    case 'too_big': {
+      // zod's own words ("Too small: expected array to have >=1 items") said as this tool does; a schema's message is kept.
+      if (!/^Too (small|big):/.test(issue.message)) return issue.message;
+      const small = issue.code === 'too_small';
+      const bound = String(small ? issue.minimum : issue.maximum);
+      const atLeast = `${small ? 'at least' : 'at most'} ${bound}`;
+      if (issue.origin === 'array')
+        return `expected ${atLeast} item${bound === '1' ? '' : 's'}${small && bound === '1' ? ', found an empty list' : ''}`;
+      if (issue.origin === 'string')
+        return small && bound === '1' ? 'expected text, found an empty value' : `expected ${atLeast} character${bound === '1' ? '' : 's'}`;
+      return `expected a value ${small ? (issue.inclusive ? 'of at least' : 'above') : issue.inclusive ? 'of at most' : 'below'} ${bound}`;
+    }
     default:
       return issue.message;
   }
