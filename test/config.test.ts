@@ -71,6 +71,15 @@ describe('config.yaml', () => {
       first('policy:\n  caps:\n    - { id: c, services: [], per: pi, above: "1" }\n'),
       'config.yaml:3:26: policy.caps.0.services: expected at least 1 item, found an empty list',
     );
+    // One value or a list of them (zod's "Invalid input"): the kinds wanted, or the wrong item at its own place.
+    assert.equal(
+      first('tag_mapping:\n  pi_email: 5\n'),
+      'config.yaml:2:13: tag_mapping.pi_email: expected text or a list, found the number 5',
+    );
+    assert.equal(
+      first('tag_mapping:\n  pi_email: [owner, 5]\n'),
+      'config.yaml:2:21: tag_mapping.pi_email.1: expected text, found the number 5: put the value in quotes, as written (such as "5")',
+    );
   });
   it('reports YAML syntax errors with position and a hint', () => {
     assert.match(

@@ -179,17 +179,52 @@ function locateNode(doc: Document, lineCounter: LineCounter, file: string, path:
 /** What to do about a file's first problem: one text, or one chosen by the problem (an unknown key, a value out of its list). */
 export type SchemaHint = string | ((issue: z.core.$ZodIssue) => string);
 
+/**
+ * Of a union's ways of writing a value, the first that came further than a value of the wrong
+ * kind (a list, one of whose items is wrong): its problem is the one to show, at its place.
+ */
+function furtherOption(issue: z.core.$ZodIssue): z.core.$ZodIssue | undefined {
+  if (issue.code !== 'invalid_union' || !/^Invalid input/.test(issue.message)) return undefined;
+  return issue.errors.flatMap((e) => (e[0] ? [e[0]] : [])).find((i) => !(i.code === 'invalid_type' && i.path.length === 0));
+}
+
 function schemaError(error: z.ZodError, locate: Located<unknown>['locate'], file: string, hint: SchemaHint): UserError {
   const issues = error.issues;
-  const first = issues[0];
-  if (!first) return new UserError('invalid file', { location: { file } });
-  const path = first.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const found = issues[0];
+  if (!found) return new UserError('invalid file', { location: { file } });
+  // An item of a list a union took (`pis: [a@b.c, 5]`) is shown at its own place: pis.1.
+  let first = found;
+  let nested: PropertyKey[] = [];
+  for (let inner = furtherOption(first); inner; inner = furtherOption(first)) {
+    nested = [...nested, ...inner.path];
+    first = inner;
+  }
+  const path = [...found.path, ...nested].map((p) => (typeof p === 'symbol' ? String(p) : p));
   const where = path.length ? path.join('.') : '(top level)';
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
   return new UserError(`${where}: ${describeIssue(first)}${more}`, {
     location: locate(path),
     hint: typeof hint === 'string' ? hint : hint(first),
   });
+}
+
+/** Kinds of YAML value, as a schema names them. */
+const KINDS: Record<string, string> = {
+  string: 'text',
+  array: 'a list',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping (key: value)',
+  date: 'a date',
+};
+
+/** What a value that is not what was wanted is: ", found the number 5". */
+function foundText(input: unknown): string {
+  if (input === undefined || input === null) return ', found nothing';
+  if (typeof input === 'number' || typeof input === 'boolean') return `, found the ${typeof input} ${String(input)}`;
+  if (Array.isArray(input)) return ', found a list';
+  if (typeof input === 'object') return ', found a mapping';
+  return '';
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -206,6 +241,16 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union': {
+      if (!/^Invalid input/.test(issue.message) || issue.errors.length === 0) return issue.message;
+      // Each way of writing the value failed. Where each wanted another kind of value, say the
+      // kinds; else the way that came furthest (a value of the right kind, wrong) says why.
+      const firsts = issue.errors.flatMap((e) => (e[0] ? [e[0]] : []));
+      const further = furtherOption(issue);
+      if (further) return describeIssue(further);
+      const kinds = [...new Set(firsts.map((i) => (i.code === 'invalid_type' ? (KINDS[i.expected] ?? i.expected) : '')))];
+      return `expected ${kinds.join(' or ')}${foundText(issue.input)}`;
+    }
     case 'too_small':
     case 'too_big': {
       // zod's own words ("Too small: expected array to have >=1 items") said as this tool does; a schema's message is kept.
