@@ -55,9 +55,9 @@ describe('config.yaml', () => {
     );
     assert.match(
       configError('policy:\n  caps:\n    - { services: [x], per: pi, above: "1" }\n'),
-      /^config\.yaml:3:\d+: policy\.caps\.0\.id: expected string, found nothing/,
+      /^config\.yaml:3:\d+: policy\.caps\.0\.id: expected text, found nothing/,
     );
-    assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected string\n/);
+    assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected text, found a list\n/);
   });
   it('says an empty value or list, and a number out of range, in the tool\'s words (not zod\'s "Too small: expected array to have >=1 items")', () => {
     const first = (text: string) => configError(text).split('\n')[0];
@@ -70,6 +70,19 @@ describe('config.yaml', () => {
     assert.equal(
       first('policy:\n  caps:\n    - { id: c, services: [], per: pi, above: "1" }\n'),
       'config.yaml:3:26: policy.caps.0.services: expected at least 1 item, found an empty list',
+    );
+    // A whole number, a number written in quotes, a web address (zod's "expected int", "expected number", "Invalid URL").
+    assert.equal(
+      first('flag_rules:\n  max_flags: 1.5\n'),
+      'config.yaml:2:14: flag_rules.max_flags: expected a whole number, found the number 1.5',
+    );
+    assert.equal(
+      first('billing:\n  minor_units: { USD: "2" }\n'),
+      'config.yaml:2:23: billing.minor_units.USD: expected a number, found the text "2": write it without quotes',
+    );
+    assert.match(
+      first('site:\n  base_url: not a url\n'),
+      /^config\.yaml:2:13: site\.base_url: expected a web address such as https:\/\/rc\.example\.edu\/billing\/, found the text "not a url"/,
     );
     // One value or a list of them (zod's "Invalid input"): the kinds wanted, or the wrong item at its own place.
     assert.equal(

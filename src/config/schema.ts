@@ -125,7 +125,7 @@ export const flagRulesSchema = z
       .object({
         /** Hold a single charge above this amount (in its billing currency); null turns it off. */
         large_charge: z
-          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)])
+          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'a positive amount, such as 10000 or "10000.00"')])
           .nullable()
           .default(10000),
         /** Hold charges billed above their list price. */

@@ -15,7 +15,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { load } from 'js-yaml';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { CONFLICT_MARKER, type ErrorLocation, mergeConflict, UserError } from './errors.ts';
+import { CONFLICT_MARKER, type ErrorLocation, mergeConflict, showValue, UserError } from './errors.ts';
 import { encodingError } from './text-encoding.ts';
 import { parseBlock } from './yaml-block-read.ts';
 
@@ -211,6 +211,7 @@ function schemaError(error: z.ZodError, locate: Located<unknown>['locate'], file
 /** Kinds of YAML value, as a schema names them. */
 const KINDS: Record<string, string> = {
   string: 'text',
+  int: 'a whole number',
   array: 'a list',
   number: 'a number',
   boolean: 'true or false',
@@ -224,6 +225,7 @@ function foundText(input: unknown): string {
   if (typeof input === 'number' || typeof input === 'boolean') return `, found the ${typeof input} ${String(input)}`;
   if (Array.isArray(input)) return ', found a list';
   if (typeof input === 'object') return ', found a mapping';
+  if (typeof input === 'string') return `, found the text ${showValue(input)}`;
   return '';
 }
 
@@ -237,7 +239,19 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       // number already, and a long decimal may have lost digits on the way.
       if (issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean'))
         return `expected text, found the ${typeof input} ${String(input)}: put the value in quotes, as written (such as "${String(input)}")`;
-      return `expected ${issue.expected}${'input' in issue && input === undefined ? ', found nothing' : ''}`;
+      const kind = KINDS[issue.expected] ?? issue.expected;
+      // A number in quotes, where a number is wanted (a count, a limit): YAML reads it as text.
+      if ((issue.expected === 'number' || issue.expected === 'int') && typeof input === 'string' && /^-?\d+(\.\d+)?$/.test(input.trim()))
+        return `expected ${kind}, found the text ${showValue(input)}: write it without quotes`;
+      return `expected ${kind}${'input' in issue ? foundText(input) : ''}`;
+    }
+    case 'invalid_format': {
+      // zod's own words ("Invalid string: must match pattern /…/", "Invalid URL"); a schema's message is kept.
+      if (!/^Invalid /.test(issue.message)) return issue.message;
+      const found = 'input' in issue ? foundText(issue.input) : '';
+      if (issue.format === 'url') return `expected a web address such as https://rc.example.edu/billing/${found}`;
+      if (issue.format === 'regex' && 'pattern' in issue) return `expected text of the form ${String(issue.pattern)}${found}`;
+      return `expected ${issue.format}${found}`;
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
