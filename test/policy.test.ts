@@ -332,10 +332,7 @@ describe('billing policy', () => {
     await huge('-100000000000000000000');
     const tooLarge = await cli('generate', '--period', '2025-02', '--dry-run', '--root', root);
     assert.equal(tooLarge.code, 2);
-    assert.match(
-      tooLarge.stderr,
-      /adjustments\.yaml:6:\d+: adjustments\.0\.amount: less than 10\^20 either way, as every amount here/,
-    );
+    assert.match(tooLarge.stderr, /adjustments\.yaml:6:\d+: adjustments\.0\.amount: less than 10\^20 either way, as every amount here/);
     await huge('-099999999999999999999.99');
     assert.equal((await cli('generate', '--period', '2025-02', '--dry-run', '--root', root)).code, 0);
     // An adjustment is billed as written: past the cent it was rounded (0.015 billed 0.02), and
