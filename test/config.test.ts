@@ -60,7 +60,7 @@ describe('config.yaml', () => {
     assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected text, found a list\n/);
   });
   it('says an empty value or list, and a number out of range, in the tool\'s words (not zod\'s "Too small: expected array to have >=1 items")', () => {
-    const first = (text: string) => configError(text).split('\n')[0];
+    const first = (text: string) => configError(text).split('\n')[0] ?? '';
     assert.equal(
       first('flag_rules:\n  patterns:\n    - { field: service, pattern: "" }\n'),
       'config.yaml:3:34: flag_rules.patterns.0.pattern: expected text, found an empty value',
