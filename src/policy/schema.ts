@@ -14,21 +14,19 @@ import { isPeriod } from '../domain/period.ts';
 const underLimit = (v: string) => (v.replace(/^-/, '').split('.')[0] ?? '').replace(/^0+/, '').length <= AMOUNT_DIGITS;
 
 /** A signed decimal amount written as a string, such as "-100.00". */
-export const signedAmount = () =>
-  z
-    .string()
-    .regex(/^-?\d+(\.\d+)?$/, 'a decimal written as a string, such as "-100.00" (negative is a credit)')
-    .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
-    .refine(underLimit, 'less than 10^20 either way, as every amount here');
+export const signedAmount = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'a decimal written as a string, such as "-100.00" (negative is a credit)')
+  .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
+  .refine(underLimit, 'less than 10^20 either way, as every amount here');
 
 /** A positive decimal amount written as a string, such as "1500.00". */
-export const positiveAmount = () =>
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, 'a positive decimal written as a string, such as "1500.00"')
-    .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
-    .refine((v) => /[1-9]/.test(v), 'more than zero')
-    .refine(underLimit, 'less than 10^20, as every amount here');
+export const positiveAmount = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'a positive decimal written as a string, such as "1500.00"')
+  .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
+  .refine((v) => /[1-9]/.test(v), 'more than zero')
+  .refine(underLimit, 'less than 10^20, as every amount here');
 
 const period = z
   .union([z.string(), z.date()])
@@ -47,7 +45,7 @@ export const adjustmentSchema = z
     /** Needed when the PI × project has no statement this period (the adjustment creates one). */
     fund_org: z.string().min(1).optional(),
     /** Negative is a credit to the PI. @example "-100.00" */
-    amount: signedAmount(),
+    amount: signedAmount,
     /** Shown on the statement. @example Refund for the March 3 storage outage */
     description: z.string().min(1),
     /** The adjustment's currency: it lands on a statement in it, or creates one in it (default billing.default_currency). */
@@ -81,7 +79,7 @@ export const balanceProgramSchema = z
     /** Shown on the statement line. @example New faculty credit */
     description: z.string().min(1),
     /** The whole amount, drawn down month by month. @example "1500.00" */
-    amount: positiveAmount(),
+    amount: positiveAmount,
     /** Default billing.default_currency. */
     currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').optional(),
     /** The PIs it covers (all their projects, unless projects narrows it). */
