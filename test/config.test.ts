@@ -84,6 +84,11 @@ describe('config.yaml', () => {
       first('site:\n  base_url: not a url\n'),
       /^config\.yaml:2:13: site\.base_url: expected a web address such as https:\/\/rc\.example\.edu\/billing\/, found the text "not a url"/,
     );
+    // A schema's own words for what it wants, followed by what was found.
+    assert.equal(
+      first('organization:\n  logo: ../x.svg\n'),
+      'config.yaml:2:9: organization.logo: expected a path inside the repository, found the text "../x.svg"',
+    );
     // One value or a list of them (zod's "Invalid input"): the kinds wanted, or the wrong item at its own place.
     assert.equal(
       first('tag_mapping:\n  pi_email: 5\n'),
@@ -123,8 +128,11 @@ describe('config.yaml', () => {
   });
   it('rejects a bad journal regular expression and a bad currency', () => {
     assert.match(configError("journal:\n  fund_org_pattern: '(unclosed'\n"), /journal\.fund_org_pattern: not a valid regular expression/);
-    assert.match(configError('billing:\n  default_currency: dollars\n'), /billing\.default_currency: an ISO 4217 currency code/);
-    assert.match(configError('billing:\n  default_currency: ZZZ\n'), /billing\.default_currency: an ISO 4217 currency code/);
+    assert.match(
+      configError('billing:\n  default_currency: dollars\n'),
+      /billing\.default_currency: expected an ISO 4217 currency code such as USD, found the text "dollars"/,
+    );
+    assert.match(configError('billing:\n  default_currency: ZZZ\n'), /billing\.default_currency: expected an ISO 4217 currency code/);
   });
   it('checks the patterns DuckDB runs with DuckDB itself (RE2), at their line in config.yaml', async (t) => {
     const repo = await makeRepo(

@@ -383,7 +383,9 @@ describe('errors that point at the real cause', () => {
       assert.equal(bad.code, 2, bad.stdout);
       assert.match(
         bad.stderr,
-        new RegExp(`config\\.yaml:\\d+:\\d+: email\\.${setting}: an email address such as rc-billing@example\\.edu`),
+        new RegExp(
+          `config\\.yaml:\\d+:\\d+: email\\.${setting}: expected an email address such as rc-billing@example\\.edu, found the text "`,
+        ),
       );
     }
   });

@@ -32,7 +32,7 @@ export const policyConfigSchema = z
             /** What the cap counts: each PI's charges for these services in a month, or each project's. */
             per: z.enum(['pi', 'project']).default('pi'),
             /** The most a PI (or project) pays for these services in a month. @example "500.00" */
-            above: z.string().regex(/^\d+(\.\d+)?$/, 'a decimal written as a string, such as "500.00"'),
+            above: z.string().regex(/^\d+(\.\d+)?$/, 'expected a decimal written as a string, such as "500.00"'),
             description: z.string().min(1).optional(),
           })
           .strict(),

@@ -19,7 +19,7 @@ export const nameText = z.string().superRefine((value, ctx) => {
  * An address the tool sends from or shows PIs to write to: checked as a PI's email is, so a typo
  * fails validate, not every send. Empty is allowed, as before, and means none.
  */
-const emailAddress = z.string().regex(new RegExp(`^$|${EMAIL_PATTERN}`), 'an email address such as rc-billing@example.edu');
+const emailAddress = z.string().regex(new RegExp(`^$|${EMAIL_PATTERN}`), 'expected an email address such as rc-billing@example.edu');
 
 /**
  * A pattern DuckDB runs (RE2 syntax: no look-around or back-references, `(?i)` for any case).
@@ -125,7 +125,7 @@ export const flagRulesSchema = z
       .object({
         /** Hold a single charge above this amount (in its billing currency); null turns it off. */
         large_charge: z
-          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'a positive amount, such as 10000 or "10000.00"')])
+          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a positive amount, such as 10000 or "10000.00"')])
           .nullable()
           .default(10000),
         /** Hold charges billed above their list price. */
@@ -153,15 +153,15 @@ export const configSchema = z
         /** The institution's logo on pages and PDFs: an SVG or PNG file in the repository, at most 512 KB. @example assets/logo.svg */
         logo: z
           .string()
-          .regex(/\.(svg|png)$/i, 'an .svg or .png file in the repository')
-          .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path inside the repository')
+          .regex(/\.(svg|png)$/i, 'expected an .svg or .png file in the repository')
+          .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'expected a path inside the repository')
           .optional(),
         /** What the logo says, for screen readers and the PDF's text (default: "<name> logo"). */
         logo_alt: nameText.min(1).optional(),
         /** Colour of links, headings' rules and buttons, as #rrggbb; must read on white (contrast 4.5:1 or more). @example "#8c1515" */
         accent_color: z
           .string()
-          .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
+          .regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour as #rrggbb')
           .superRefine((c, ctx) => {
             if (contrastOnWhite(c) < 4.5)
               ctx.addIssue({
@@ -178,7 +178,7 @@ export const configSchema = z
         /** BilledCost (cash, ties to the invoice) or EffectiveCost (amortized). */
         cost_basis: z.enum(['BilledCost', 'EffectiveCost']).default('BilledCost'),
         /** Used when a file has no BillingCurrency column. */
-        default_currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').default('USD'),
+        default_currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD').default('USD'),
         /** Minor-unit digits per currency where ICU's default is not wanted. @example { JPY: 0 } */
         minor_units: z.record(z.string(), z.number().int().min(0).max(4)).default({}),
       })
@@ -231,7 +231,7 @@ export const configSchema = z
         /** Path the site is served under, e.g. /billing/ for GitHub Pages project sites. */
         base_path: z
           .string()
-          .regex(/^\/([^?#]*\/)?$/, 'a path starting and ending with /')
+          .regex(/^\/([^?#]*\/)?$/, 'expected a path starting and ending with /')
           .default('/'),
         /** Public URL of the site, for links in emails. @example https://rc.example.edu/billing/ */
         base_url: z

@@ -13,12 +13,12 @@ import { globMatch } from '../rates/rates.ts';
 export const ACCOUNTS_FILE = 'accounts.yaml';
 
 const owner = {
-  pi_email: z.string().refine((v) => attributionProblem('pi_email', v) === null, 'an email address'),
-  project_id: z.string().refine((v) => attributionProblem('project_id', v) === null, 'a project id'),
+  pi_email: z.string().refine((v) => attributionProblem('pi_email', v) === null, 'expected an email address'),
+  project_id: z.string().refine((v) => attributionProblem('project_id', v) === null, 'expected a project id'),
   fund_org: z
     .union([z.string(), z.number()])
     .transform(String)
-    .refine((v) => attributionProblem('fund_org', v) === null, 'a fund/org'),
+    .refine((v) => attributionProblem('fund_org', v) === null, 'expected a fund/org'),
   cost_center: z.union([z.string(), z.number()]).transform(String).optional(),
 };
 

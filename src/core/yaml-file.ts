@@ -247,7 +247,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     }
     case 'invalid_format': {
       // zod's own words ("Invalid string: must match pattern /…/", "Invalid URL"); a schema's message is kept.
-      if (!/^Invalid /.test(issue.message)) return issue.message;
+      if (!/^Invalid /.test(issue.message)) return expectedText(issue);
       const found = 'input' in issue ? foundText(issue.input) : '';
       if (issue.format === 'url') return `expected a web address such as https://rc.example.edu/billing/${found}`;
       if (issue.format === 'regex' && 'pattern' in issue) return `expected text of the form ${String(issue.pattern)}${found}`;
@@ -279,6 +279,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `expected a value ${small ? (issue.inclusive ? 'of at least' : 'above') : issue.inclusive ? 'of at most' : 'below'} ${bound}`;
     }
     default:
-      return issue.message;
+      return expectedText(issue);
   }
+}
+
+/**
+ * A schema's own message: one that says what is wanted ("expected an email address") is followed
+ * by what was found, as the tool's own are; any other is said as it is.
+ */
+function expectedText(issue: z.core.$ZodIssue): string {
+  if (!/^expected /.test(issue.message)) return issue.message;
+  return `${issue.message}${'input' in issue ? foundText(issue.input) : ''}`;
 }

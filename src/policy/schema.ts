@@ -16,14 +16,14 @@ const underLimit = (v: string) => (v.replace(/^-/, '').split('.')[0] ?? '').repl
 /** A signed decimal amount written as a string, such as "-100.00". */
 export const signedAmount = z
   .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'a decimal written as a string, such as "-100.00" (negative is a credit)')
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal written as a string, such as "-100.00" (negative is a credit)')
   .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
   .refine(underLimit, 'less than 10^20 either way, as every amount here');
 
 /** A positive decimal amount written as a string, such as "1500.00". */
 export const positiveAmount = z
   .string()
-  .regex(/^\d+(\.\d+)?$/, 'a positive decimal written as a string, such as "1500.00"')
+  .regex(/^\d+(\.\d+)?$/, 'expected a positive decimal written as a string, such as "1500.00"')
   .refine((v) => (v.split('.')[1] ?? '').length <= 6, 'at most 6 decimal places')
   .refine((v) => /[1-9]/.test(v), 'more than zero')
   .refine(underLimit, 'less than 10^20, as every amount here');
@@ -31,9 +31,9 @@ export const positiveAmount = z
 const period = z
   .union([z.string(), z.date()])
   .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 7) : v))
-  .refine(isPeriod, 'a month as YYYY-MM');
+  .refine(isPeriod, 'expected a month as YYYY-MM');
 
-const email = z.string().regex(/^[^\s@]+@[^\s@]+$/, 'an email address');
+const email = z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an email address');
 
 export const adjustmentSchema = z
   .object({
@@ -49,7 +49,7 @@ export const adjustmentSchema = z
     /** Shown on the statement. @example Refund for the March 3 storage outage */
     description: z.string().min(1),
     /** The adjustment's currency: it lands on a statement in it, or creates one in it (default billing.default_currency). */
-    currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').optional(),
+    currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD').optional(),
   })
   .strict();
 
@@ -81,7 +81,7 @@ export const balanceProgramSchema = z
     /** The whole amount, drawn down month by month. @example "1500.00" */
     amount: positiveAmount,
     /** Default billing.default_currency. */
-    currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD').optional(),
+    currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD').optional(),
     /** The PIs it covers (all their projects, unless projects narrows it). */
     pis: list(email).optional(),
     /** The projects it covers. */

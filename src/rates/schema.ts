@@ -26,7 +26,7 @@ const selector = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])
 const date = z
   .union([z.string(), z.date()])
   .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
-  .refine(isCalendarDate, 'a date as YYYY-MM-DD');
+  .refine(isCalendarDate, 'expected a date as YYYY-MM-DD');
 
 export const rateSchema = z
   .object({
@@ -75,7 +75,7 @@ export const rateSchema = z
 export const ratesFileSchema = z
   .object({
     /** The currency of every price. @example USD */
-    currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code such as USD'),
+    currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD'),
     rates: z.array(rateSchema).min(1),
   })
   .strict();
