@@ -8,13 +8,13 @@ import { type Config, sourceName } from '../config/schema.ts';
 import { markdownHtml, type STATEMENT_FIELDS } from '../config/templates.ts';
 import { formatExactMoney, formatMoney, minorDigits } from '../core/currency.ts';
 import { UserError } from '../core/errors.ts';
-import { alignDecimals, discountPercent, formatUnits, parseDecimal, readableDecimal, SCALE, trimDecimal } from '../core/money.ts';
+import { alignDecimals, discountPercent, formatUnits, parseDecimal, readableDecimal, trimDecimal } from '../core/money.ts';
 import { piKey, piPagePath, piSlug, type StatementPaths, statementPaths } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import type { DetailRow } from '../report/details.ts';
 import type { PeriodReport } from '../report/period-report.ts';
 import { apportion } from '../statements/apportion.ts';
-import { reconciliationTerms, type Statement, statementKey } from '../statements/build.ts';
+import { heldBackTotal, reconciliationTerms, type Statement, statementKey } from '../statements/build.ts';
 
 export type Audience = 'admin' | 'pi';
 
@@ -412,7 +412,7 @@ export function buildSiteModel(input: ModelInput): SiteModel {
       held_back: report.held_back.map((h) => ({
         source: nameOf(h.source),
         currency: h.currency,
-        amount: exactMoney(formatUnits(parseDecimal(h.pending) + parseDecimal(h.rejected), SCALE), h.currency),
+        amount: exactMoney(heldBackTotal(h), h.currency),
       })),
       flag_counts: report.flag_counts,
       reconciliation: report.reconciliation.map((r) => ({

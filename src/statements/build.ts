@@ -111,6 +111,9 @@ export interface HeldBack {
   rejected: string;
 }
 
+/** All that review keeps of a source off the statements: pending and rejected (exact). */
+export const heldBackTotal = (h: HeldBack): string => formatUnits(parseDecimal(h.pending) + parseDecimal(h.rejected), SCALE);
+
 export interface BuildInput {
   period: string;
   groups: ChargeGroup[];

@@ -9,7 +9,7 @@ import { alignDecimals, formatUnits, parseDecimal, readableDecimal, SCALE } from
 import { now, reviewer } from '../../flags/decider.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
-import { type ReconciliationTerm, reconciliationTerms } from '../../statements/build.ts';
+import { heldBackTotal, type ReconciliationTerm, reconciliationTerms } from '../../statements/build.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 
@@ -152,9 +152,7 @@ export function describePeriod(r: PeriodReport, config: Config): string {
   const units = config.billing.minor_units;
   const out = [`Period ${r.period} (${r.status}): ${plural(r.statements.length, 'statement')}`, ''];
   // What review keeps off the statements, by source: on the first of its files (an export in parts has several).
-  const heldBack = new Map(
-    r.held_back.map((h) => [JSON.stringify([h.source, h.currency]), parseDecimal(h.pending) + parseDecimal(h.rejected)]),
-  );
+  const heldBack = new Map(r.held_back.map((h) => [JSON.stringify([h.source, h.currency]), heldBackTotal(h)]));
   out.push(
     table(
       ['Source', 'File', 'Rows', 'List', 'Billed', 'Held back'],
@@ -167,7 +165,7 @@ export function describePeriod(r: PeriodReport, config: Config): string {
           s.rows.toLocaleString('en-US'),
           `${money(s.list, s.currency, units)} ${s.currency}`,
           `${money(s.billed, s.currency, units)} ${s.currency}`,
-          held === undefined ? '' : `${money(formatUnits(held, SCALE), s.currency, units)} ${s.currency}`,
+          held === undefined ? '' : `${money(held, s.currency, units)} ${s.currency}`,
         ];
       }),
       ['l', 'l', 'r', 'r', 'r', 'r'],

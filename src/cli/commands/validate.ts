@@ -1,6 +1,7 @@
 /** `focus-billing validate`. */
 import type { Command } from 'commander';
 import { ChecksFailed } from '../../core/errors.ts';
+import { compareText } from '../../domain/order.ts';
 import { type Finding, validateRepository } from '../../validate/validate.ts';
 import { type Io, plural, printJson } from '../output.ts';
 import { inRepository, type RootOptions, withRoot } from './common.ts';
@@ -29,10 +30,10 @@ export function registerValidate(program: Command, io: Io): void {
         const errors = result.findings.filter((f) => f.level === 'error').length;
         const warnings = result.findings.length - errors;
         // Every period, in order: one whose statements could not be made is named, not left out of the count.
-        const states = [
-          ...result.periods.map((p) => [p.period, `${p.period} ${p.status}${p.pending ? `, ${p.pending} pending` : ''}`]),
-          ...result.unread.map((p) => [p, `${p} not read`]),
-        ].sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1));
+        const states: [string, string][] = [
+          ...result.periods.map((p): [string, string] => [p.period, `${p.period} ${p.status}${p.pending ? `, ${p.pending} pending` : ''}`]),
+          ...result.unread.map((p): [string, string] => [p, `${p} not read`]),
+        ].sort(([a], [b]) => compareText(a, b));
         const count = result.periods.length + result.unread.length;
         io.out(
           `${result.ok ? 'Valid' : 'Invalid'}: ${plural(count, 'period')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}${
