@@ -121,16 +121,9 @@ export async function ingest(db: Database, config: Config, options: IngestOption
   }
   if (options.commit?.branch !== undefined && !options.dryRun) await checkBranchName(options.root, options.commit.branch);
   if (options.files.length === 0) throw new UserError('no file to ingest', { hint: 'name the FOCUS export, or all its parts' });
-  const twice = await sameExportTwice(options.files).catch(() => null); // a file that cannot be read is sniffFile's to report
-  if (twice) {
-    const [first, second] = twice.files;
-    throw new UserError(
-      first.path === second.path
-        ? `${second.display} is named twice`
-        : `${second.display} ${twice.sameFile ? 'is the same file as' : 'holds the same bytes as'} ${first.display}`,
-      { hint: 'name each part of the export once: two parts never hold the same rows, which would be billed twice' },
-    );
-  }
+  // One file named twice is refused before any is read; two copies of one part, once the scans
+  // have counted what each .gz inflates to (ingestParts).
+  refuseNamedTwice(await sameExportTwice(options.files, { sameFileOnly: true }).catch(() => null)); // a file that cannot be read is sniffFile's to report
   const required = requiredColumns(config.billing.cost_basis);
   const parts: Part[] = [];
   const compressAbove = config.data_files.compress_above_mb * MIB;
@@ -175,6 +168,18 @@ export async function ingest(db: Database, config: Config, options: IngestOption
     }
     if (makesDataDir) await rmdir(dataDir).catch(() => {}); // only if empty: nothing was stored
   }
+}
+
+/** Refuses a part of the export named twice, or stored twice (a copy). */
+function refuseNamedTwice(twice: { files: [IngestFile, IngestFile]; sameFile: boolean } | null): void {
+  if (!twice) return;
+  const [first, second] = twice.files;
+  throw new UserError(
+    first.path === second.path
+      ? `${second.display} is named twice`
+      : `${second.display} ${twice.sameFile ? 'is the same file as' : 'holds the same bytes as'} ${first.display}`,
+    { hint: 'name each part of the export once: two parts never hold the same rows, which would be billed twice' },
+  );
 }
 
 /** One file of the export, checked and (unless a dry run) being copied before its rows are read. */
@@ -247,6 +252,15 @@ async function ingestParts(
       refused.push(e);
       scans.push({ periods: e.periods, flagged: [], plain: null, bytes: null, located: null });
     }
+  }
+  if (parts.length > 1) {
+    const inflated = scans.map((s) => s.bytes);
+    refuseNamedTwice(
+      await sameExportTwice(
+        parts.map((p) => p.input),
+        { inflated },
+      ),
+    );
   }
   const allPeriods = scans.flatMap((s) => s.periods);
 

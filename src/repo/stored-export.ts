@@ -131,19 +131,26 @@ export async function holdsRows(path: string): Promise<boolean> {
  * The first two of these files that hold the same bytes: the same file (by another path or a
  * link) or a copy, plain or compressed. Only files of equal size are hashed. Unless `header` is
  * false, a copy of a first line alone does not count (two sources' months without usage can be
- * the same CSV header). `remember`: see heldExport.
+ * the same CSV header). `remember`: see heldExport; `inflated`: each file's count of inflated
+ * bytes where the caller has made it (a scan), so that no `.gz` is inflated again to be counted.
+ * With `sameFileOnly`, only one file named twice (by path or link) is looked for, which costs a
+ * stat.
  */
 export async function sameExportTwice<T extends { path: string }>(
   files: T[],
-  options: { header?: boolean; remember?: string } = {},
+  options: { header?: boolean; remember?: string; inflated?: (number | null | undefined)[]; sameFileOnly?: boolean } = {},
 ): Promise<{ files: [T, T]; sameFile: boolean } | null> {
-  const held = await Promise.all(files.map((f) => heldExport(f.path, { remember: options.remember })));
   const ids = await Promise.all(files.map((f) => stat(f.path).then((st) => `${st.dev}:${st.ino}`)));
-  for (const [j, b] of held.entries())
-    for (const [i, a] of held.slice(0, j).entries()) {
-      const pair: [T, T] = [files[i] as T, files[j] as T];
+  const held = options.sameFileOnly
+    ? []
+    : await Promise.all(files.map((f, i) => heldExport(f.path, { remember: options.remember, inflated: options.inflated?.[i] })));
+  for (const [j, b] of files.entries())
+    for (const [i, a] of files.slice(0, j).entries()) {
+      const pair: [T, T] = [a, b];
       if (ids[i] === ids[j]) return { files: pair, sameFile: true };
-      if ((await sameHeld(a, b)) && (options.header === false || (await holdsRows(b.path)))) return { files: pair, sameFile: false };
+      const [x, y] = [held[i], held[j]];
+      if (x && y && (await sameHeld(x, y)) && (options.header === false || (await holdsRows(b.path))))
+        return { files: pair, sameFile: false };
     }
   return null;
 }
