@@ -200,8 +200,8 @@ describe('attribution that cannot be blank', () => {
     for (const [pi, project, fund, why] of [
       [' ', ' ', ' ', /pi_email is blank; project_id is blank; fund_org is blank/],
       ['someone', 'p', 'f', /pi_email is not an email address/],
-      ['a@x.edu', 'p\u0007', 'f', /project_id holds a control or invisible character/],
-      ['a@x.edu', 'atlas\u200b', 'f', /project_id holds a control or invisible character/],
+      ['a@x.edu', 'p\u0007', 'f', /project_id holds a control or invisible character \(U\+0007\)/],
+      ['a@x.edu', 'atlas\u200b', 'f', /project_id holds a control or invisible character \(U\+200B\)/],
       ['a@x\u00a0.edu', 'p', 'f', /pi_email is not an email address/],
     ] as const) {
       const r = await cli('review', 'assign', id, '--pi', pi, '--project', project, '--fund-org', fund, '--root', repo);

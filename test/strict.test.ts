@@ -358,7 +358,7 @@ describe('errors that point at the real cause', () => {
       ['- { email: a.rivera@example.edu, name: "Ana Rivera\\r\\nBcc: x@evil.example" }\n', /pis\.yaml:1:\d+: 0\.name: holds a line break/],
       [
         '- { email: a.rivera@example.edu, name: Ana, department: "Physics\\u202e" }\n',
-        /pis\.yaml:1:\d+: 0\.department: holds a control or invisible character/,
+        /pis\.yaml:1:\d+: 0\.department: holds a control or invisible character \(U\+202E\)/,
       ],
     ] as const) {
       await writeFile(join(repo, 'pis.yaml'), yaml);
@@ -371,7 +371,7 @@ describe('errors that point at the real cause', () => {
     await writeFile(join(repo, 'config.yaml'), `${config}\nemail:\n  from_name: "Billing\\u0007"\n`);
     const r = await cli('validate', '--root', repo);
     assert.equal(r.code, 2, r.stdout);
-    assert.match(r.stderr, /config\.yaml:\d+:\d+: email\.from_name: holds a control or invisible character/);
+    assert.match(r.stderr, /config\.yaml:\d+:\d+: email\.from_name: holds a control or invisible character \(U\+0007\)/);
     // An address with a typo failed every send of `email --send`, one PI after another; now validate says so.
     for (const [setting, value] of [
       ['from_address', 'rc-billing@example'],

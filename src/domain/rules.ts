@@ -80,13 +80,24 @@ export function isUnicodeText(value: string): boolean {
 const LINE_BREAK_RE = /[\r\n\u2028\u2029]/;
 
 /**
+ * "holds a control or invisible character (U+200B)": which one, since neither shows where it is
+ * (a zero-width space in `w.chen​@example.edu`), or null without one.
+ */
+function controlProblem(value: string): string | null {
+  const found = CONTROL_RE.exec(value)?.[0];
+  if (found === undefined) return null;
+  return `holds a control or invisible character (U+${(found.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')})`;
+}
+
+/**
  * Why a name shown to PIs (in pis.yaml or config.yaml) cannot be used, or null: a line break
  * (it would split the statement's PI line, and an email's To: or Subject:), a control or
  * invisible character, or half a surrogate pair.
  */
 export function nameProblem(value: string): string | null {
   if (LINE_BREAK_RE.test(value)) return 'holds a line break';
-  if (CONTROL_RE.test(value)) return 'holds a control or invisible character';
+  const control = controlProblem(value);
+  if (control) return control;
   if (!isUnicodeText(value)) return 'is not Unicode text (half a surrogate pair)';
   return null;
 }
@@ -97,7 +108,8 @@ export function nameProblem(value: string): string | null {
  */
 export function attributionProblem(attribute: CoreAttribute, value: string | null | undefined): string | null {
   if (value === null || value === undefined || value.trim() === '') return 'missing';
-  if (CONTROL_RE.test(value)) return 'holds a control or invisible character';
+  const control = controlProblem(value);
+  if (control) return control;
   if (!isUnicodeText(value)) return 'is not Unicode text (half a surrogate pair)';
   if (attribute === 'pi_email' && !EMAIL_RE.test(value.trim())) return 'is not an email address';
   return null;
