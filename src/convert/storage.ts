@@ -6,7 +6,7 @@
  * and the rest is billed in TB-months (10^12 bytes) or GB-months (10^9), as storage is sold.
  */
 import { UserError } from '../core/errors.ts';
-import { parseDecimal, SCALE } from '../core/money.ts';
+import { parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { compareText } from '../domain/order.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
@@ -115,7 +115,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
         const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
         for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record })) {
           const per = s.rate.unit === 'tb-month' ? TB : GB;
-          const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / 10n ** BigInt(SCALE);
+          const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / pow10(SCALE);
           // For the part of the month this rate covers: all the use (its list price), and the use
           // above the allowance (what is billed), so the allowance shows as a discount.
           const fraction = (bytes: bigint) => quantity(bytes * BigInt(s.end - s.start), den * per * month);

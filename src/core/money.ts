@@ -16,6 +16,14 @@ const DECIMAL_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  */
 export const AMOUNT_DIGITS = 20;
 
+/** 10^0 … 10^159, worked out once: a power of a bigint is slow enough to show in a loop over a million records. */
+const POWERS = Array.from({ length: 160 }, (_, n) => 10n ** BigInt(n));
+
+/** 10^n as a bigint (n ≥ 0 whole). */
+export function pow10(n: number): bigint {
+  return POWERS[n] ?? 10n ** BigInt(n);
+}
+
 /** The largest exponent parseDecimal reads: far beyond any amount or quantity (10^20 is too large already). */
 const MAX_EXPONENT = 100;
 
@@ -34,8 +42,8 @@ export function parseDecimal(text: string, scale = SCALE): bigint {
   // digits × 10^(exp - fracPart.length), expressed in units of 10^-scale
   const digits = BigInt(`${intPart}${fracPart}` || '0');
   const shift = exp - fracPart.length + scale;
-  if (shift >= 0) return sign * digits * 10n ** BigInt(shift);
-  const divisor = 10n ** BigInt(-shift);
+  if (shift >= 0) return sign * digits * pow10(shift);
+  const divisor = pow10(-shift);
   if (digits % divisor !== 0n) {
     throw new UserError(`${JSON.stringify(text)} has more than ${scale} decimal places`);
   }
@@ -53,8 +61,8 @@ export function formatUnits(units: bigint, scale: number): string {
 
 /** Rounds units of 10^-fromScale to units of 10^-toScale, half away from zero. */
 export function roundHalfAwayFromZero(units: bigint, fromScale: number, toScale: number): bigint {
-  if (toScale >= fromScale) return units * 10n ** BigInt(toScale - fromScale);
-  const divisor = 10n ** BigInt(fromScale - toScale);
+  if (toScale >= fromScale) return units * pow10(toScale - fromScale);
+  const divisor = pow10(fromScale - toScale);
   const negative = units < 0n;
   const abs = negative ? -units : units;
   const q = abs / divisor;
@@ -70,7 +78,7 @@ export function toMinor(exact: bigint, minorDigits: number): bigint {
 
 /** Minor units back to exact units of 10^-SCALE (for residue arithmetic). */
 export function minorToExact(minor: bigint, minorDigits: number): bigint {
-  return minor * 10n ** BigInt(SCALE - minorDigits);
+  return minor * pow10(SCALE - minorDigits);
 }
 
 /** units × 10^-scale as the shortest exact decimal ("12.5", "0", "-0.03"): trimDecimal(formatUnits()) without the regular expressions, for hot loops. */

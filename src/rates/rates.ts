@@ -4,7 +4,7 @@
  * usage records and split at the dates a price changes. Prices are exact bigints of 10^-18.
  */
 import { UserError } from '../core/errors.ts';
-import { formatUnits, parseDecimal, SCALE } from '../core/money.ts';
+import { formatUnits, parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { type Located, parseYamlLocated, readText } from '../core/yaml-file.ts';
 import { type Rate, type RatesFile, ratesFileSchema, type Unit } from './schema.ts';
 
@@ -53,7 +53,7 @@ export function billedPrice(rate: Rate): bigint {
   // list × (100 − s) / 100, exact: refused below when it needs more places than amounts keep.
   const paid = parseDecimal('100') - parseDecimal(rate.subsidy_percent);
   const product = list * paid;
-  const divisor = 10n ** BigInt(SCALE) * 100n;
+  const divisor = pow10(SCALE) * 100n;
   if (product % divisor !== 0n) return -1n;
   return product / divisor;
 }

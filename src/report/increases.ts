@@ -3,7 +3,7 @@
  * before (same currency), when that month has data. Reported, not held back.
  */
 import type { Config } from '../config/schema.ts';
-import { formatUnits, parseDecimal, SCALE, trimDecimal } from '../core/money.ts';
+import { formatUnits, parseDecimal, pow10, SCALE, trimDecimal } from '../core/money.ts';
 import { piKey } from '../domain/identity.ts';
 import { previousPeriod } from '../domain/period.ts';
 import type { StatementSet } from '../statements/build.ts';
@@ -42,7 +42,7 @@ export function piIncreases(config: Config, periods: string[], reports: Map<stri
     for (const [k, after] of totalsByPi(cur)) {
       const b = before.get(k) ?? 0n;
       if (after < min || b <= 0n) continue;
-      if (after * 10n ** BigInt(SCALE) > f * b) {
+      if (after * pow10(SCALE) > f * b) {
         const [pi_email, currency] = JSON.parse(k) as [string, string];
         out.push({
           period,

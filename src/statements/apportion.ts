@@ -1,12 +1,12 @@
 /** Largest-remainder rounding: parts that sum exactly to a rounded total. */
-import { SCALE } from '../core/money.ts';
+import { pow10, SCALE } from '../core/money.ts';
 
 /**
  * Rounds exact amounts (units of 10^-SCALE) to minor units so that they sum to `total`:
  * each is rounded down, and the units left over go to the largest remainders.
  */
 export function apportion(exact: bigint[], total: bigint, digits: number): bigint[] {
-  const unit = 10n ** BigInt(SCALE - digits);
+  const unit = pow10(SCALE - digits);
   const floors = exact.map((e) => (e >= 0n ? e / unit : -((-e + unit - 1n) / unit)));
   let left = total - floors.reduce((a, b) => a + b, 0n);
   const order = exact
