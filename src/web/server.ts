@@ -429,7 +429,8 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   );
 
   // ── Listening ──────────────────────────────────────────────────────────────────────────
-  const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host });
+  // Sockets read in megabytes (uploads of hundreds of megabytes arrive in 16 KB reads otherwise).
+  const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host, serverOptions: { highWaterMark: 1 << 20 } });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (e: NodeJS.ErrnoException) =>

@@ -46,6 +46,9 @@ export function safeName(name: string): string {
   return base && base !== '.' && base !== '..' ? base : 'upload';
 }
 
+/** Bytes of an upload held between the network and the disk. */
+const UPLOAD_BUFFER = 4 << 20;
+
 export async function receiveUpload(request: IncomingMessage, root: string, maxBytes: number): Promise<Upload> {
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024)
@@ -62,7 +65,14 @@ export async function receiveUpload(request: IncomingMessage, root: string, maxB
   const fields: Record<string, string> = {};
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: request.headers, limits: { fileSize: maxBytes, files: 50, fields: 50, fieldSize: 64 * 1024 } });
+    // Buffers of megabytes, not the streams' 16 KB: with those, each chunk from the network
+    // waited for the disk to take the last one, and neither ran while the other did.
+    parser = busboy({
+      headers: request.headers,
+      highWaterMark: UPLOAD_BUFFER,
+      fileHwm: UPLOAD_BUFFER,
+      limits: { fileSize: maxBytes, files: 50, fields: 50, fieldSize: 64 * 1024 },
+    });
   } catch (e) {
     await discard();
     throw new HttpError(400, `not a file upload: ${(e as Error).message}`, 'send multipart/form-data with a "file" part');
@@ -98,7 +108,7 @@ export async function receiveUpload(request: IncomingMessage, root: string, maxB
             ),
           );
         });
-        writes.push(pipeline(stream, createWriteStream(entry.path)));
+        writes.push(pipeline(stream, createWriteStream(entry.path, { highWaterMark: UPLOAD_BUFFER })));
       });
       parser.on('close', () => resolve());
       parser.on('error', (e) => reject(new HttpError(400, `the upload is not well-formed: ${(e as Error).message}`)));
