@@ -780,8 +780,30 @@ describe('bad input to a converter', () => {
         '--period',
         '2025-03',
       ],
-      /s8\.txt:3: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres\/gpu:a100=1, found "cpu=4,cpu=8"/,
+      /s8\.txt:3: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres\/gpu:a100=1, each resource once, CPU and GPU counts under 2\^32, found "cpu=4,cpu=8"/,
     );
+    // Counts no allocation holds: Slurm records them in 32 bits. A fully subsidised rate would
+    // have shown the 10^20 CPUs as a list price of quadrillions, and billed nothing to hold it.
+    for (const [name, tres] of [
+      ['s10.txt', 'cpu=99999999999999999999'],
+      ['s11.txt', 'cpu=4294967296'],
+      ['s12.txt', 'cpu=8,gres/gpu:a100=5000000000'],
+    ] as const) {
+      await refused(
+        [
+          'slurm',
+          await bad(name, `209|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|${tres}`),
+          '--period',
+          '2025-03',
+        ],
+        new RegExp(
+          `${name.replace('.', '\\.')}:3: malformed sacct line: AllocTRES: expected .*counts under 2\\^32, found "${tres.replace('/', '\\/')}"`,
+        ),
+      );
+    }
+    await bad('s13.txt', '210|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|cpu=4294967295');
+    const most = await convert('slurm', 's13.txt', '--period', '2025-03', '--out', join(dir, 's13.csv'), '--json');
+    assert.equal(most.code, 0, most.stderr);
     // An allocation of nothing billable is said to be so, not counted as billed.
     await bad('s9.txt', '208|x|chen-lab|standard|COMPLETED|2025-03-01T00:00:00|2025-03-01T02:00:00|02:00:00|billing=4,node=1');
     const nothing = await convert('slurm', 's9.txt', '--period', '2025-03', '--out', join(dir, 's9.csv'), '--json');
@@ -885,6 +907,12 @@ describe('bad input to a converter', () => {
     await refused(
       ['storage', 's2.csv', '--format', 'csv', '--period', '2025-03'],
       /s2\.csv:2: used_bytes: expected a whole, non-negative number of bytes, found "-1"/,
+    );
+    // More than a file system reports (2^64 bytes) is no storage's use: 10^29 bytes was billed as 10^17 TB.
+    await writeFile(join(dir, 's3.csv'), 'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,100000000000000000000000000000\n');
+    await refused(
+      ['storage', 's3.csv', '--format', 'csv', '--period', '2025-03'],
+      /s3\.csv:2: used_bytes: expected at most 2\^64 bytes \(16 EiB, the most a file system reports\), found "100000000000000000000000000000"/,
     );
   });
 
@@ -1033,7 +1061,7 @@ describe('bad input to a converter', () => {
         `error: ${file}:2: malformed sacct line: End: expected a time after the job's Start (2025-03-02T00:00:00), found "2025-03-01T00:00:00"`,
         '  hint: sacct prints times as YYYY-MM-DDTHH:MM:SS; take the output with --parsable2',
         '  and 3 more problems:',
-        `    ${file}:4: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, found "cpu=lots"`,
+        `    ${file}:4: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, each resource once, CPU and GPU counts under 2^32, found "cpu=lots"`,
         `    ${file}:6: malformed sacct line: expected 9 fields separated by |, found 5`,
         `    ${file}:5: job 122 (account chen-lab, partition nowhere): no rate in rates.yaml prices its core-hours on 2025-03-02 (partition nowhere, account chen-lab)`,
         '',
@@ -1054,7 +1082,8 @@ describe('bad input to a converter', () => {
     assert.equal(json.stopped_at, 2);
     assert.deepEqual(json.more, [
       {
-        error: 'malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, found "cpu=lots"',
+        error:
+          'malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, each resource once, CPU and GPU counts under 2^32, found "cpu=lots"',
         hint: 'AllocTRES lists what the allocation holds, such as billing=4,cpu=4,mem=16G,gres/gpu:a100=1',
         file,
         line: 4,

@@ -80,6 +80,13 @@ interface Tres {
 
 const MEM_UNITS: Record<string, bigint> = { K: 1n, M: 1024n, G: 1024n * 1024n, T: 1024n * 1024n * 1024n, P: 1024n ** 4n };
 
+/**
+ * A count of CPUs or GPUs: Slurm records them in 32 bits, so a larger one (cpu=99999999999999999999)
+ * is no allocation's, and would bill, or show as a list price fully subsidised, quadrillions.
+ */
+const MAX_COUNT = 2n ** 32n - 1n;
+const countOf = (value: string): bigint | null => (/^\d{1,10}$/.test(value) && BigInt(value) <= MAX_COUNT ? BigInt(value) : null);
+
 /** AllocTRES (`billing=4,cpu=4,gres/gpu:a100=2,mem=16G,node=1`): what the allocation holds. */
 export function parseTres(text: string): Tres | null {
   let cpu = 0n;
@@ -96,8 +103,9 @@ export function parseTres(text: string): Tres | null {
     if (keys.has(key)) return null;
     keys.add(key);
     if (key === 'cpu') {
-      if (!/^\d+$/.test(value)) return null;
-      cpu = BigInt(value);
+      const n = countOf(value);
+      if (n === null) return null;
+      cpu = n;
     } else if (key === 'mem') {
       const m = /^(\d+(?:\.\d+)?)([KMGTP])?$/.exec(value);
       if (!m) return null;
@@ -107,11 +115,13 @@ export function parseTres(text: string): Tres | null {
       const kib = (BigInt(`${whole}${frac}`) * (MEM_UNITS[m[2] ?? 'M'] as bigint) * 1024n) / scale / 1024n;
       memMiB = (kib + 1023n) / 1024n;
     } else if (key === 'gres/gpu') {
-      if (!/^\d+$/.test(value)) return null;
-      untyped = BigInt(value);
+      const n = countOf(value);
+      if (n === null) return null;
+      untyped = n;
     } else if (key.startsWith('gres/gpu:')) {
-      if (!/^\d+$/.test(value)) return null;
-      typed.set(key.slice('gres/gpu:'.length), BigInt(value));
+      const n = countOf(value);
+      if (n === null) return null;
+      typed.set(key.slice('gres/gpu:'.length), n);
     }
   }
   // Slurm lists GPUs both in all and by type: count the typed ones, or the total when none is typed.
@@ -126,6 +136,9 @@ export function parseTres(text: string): Tres | null {
 }
 
 const HOUR = 3_600_000n;
+
+/** What a malformed AllocTRES was expected to be. */
+const TRES_EXPECTED = 'TRES such as cpu=4,mem=16G,gres/gpu:a100=1, each resource once, CPU and GPU counts under 2^32';
 
 /** parseTres, remembered: clusters run many jobs of the same shape. */
 const tresCache = new Map<string, Tres | null>();
@@ -315,7 +328,7 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
               continue;
             }
             const tres = cachedTres(job.tres);
-            if (tres === null) throw malformed(file.display, n, 'AllocTRES', 'TRES such as cpu=4,mem=16G,gres/gpu:a100=1', job.tres);
+            if (tres === null) throw malformed(file.display, n, 'AllocTRES', TRES_EXPECTED, job.tres);
             if (tres.cpu === 0n && tres.memMiB === 0n && !tres.gpus.some((g) => g.count > 0n)) {
               count('no CPU, GPU or memory in AllocTRES');
               continue;

@@ -5,7 +5,7 @@
  * project's paths on one rate are added up, the rate's free allowance (`free_tb`) is taken off,
  * and the rest is billed in TB-months (10^12 bytes) or GB-months (10^9), as storage is sold.
  */
-import { UserError } from '../core/errors.ts';
+import { showValue, UserError } from '../core/errors.ts';
 import { parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { compareText } from '../domain/order.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
@@ -36,6 +36,8 @@ interface PathUse {
   where: string;
 }
 
+/** The most bytes a file system reports (statfs and quota counts are 64-bit): a larger sample is no storage's use. */
+const MAX_BYTES = 2n ** 64n;
 const TB = 10n ** 12n;
 const GB = 10n ** 9n;
 
@@ -236,6 +238,14 @@ async function readCsv(
           location: at,
           hint: 'bytes, not TB or GB; a negative use is not possible',
         });
+      if (used.length > 64 || BigInt(used) > MAX_BYTES)
+        throw new UserError(
+          `used_bytes: expected at most 2^64 bytes (16 EiB, the most a file system reports), found ${showValue(used, 30)}`,
+          {
+            location: at,
+            hint: 'bytes, not a smaller unit; check the sample',
+          },
+        );
       if (!path)
         throw new UserError('path: expected a storage path, found an empty value', {
           location: at,
