@@ -476,7 +476,7 @@ describe('convert storage', () => {
     assert.equal(big.code, 2);
     assert.match(
       big.stderr,
-      /isi-big\.json \(quota 1\): usage\.logical: 12345678901234567000 bytes is past what a JSON number holds exactly/,
+      /^error: \S*isi-big\.json: quota 1: usage\.logical: 12345678901234567000 bytes is past what a JSON number holds exactly/,
     );
   });
 
@@ -1062,12 +1062,22 @@ describe('bad input to a converter', () => {
         '  hint: sacct prints times as YYYY-MM-DDTHH:MM:SS; take the output with --parsable2',
         '  and 3 more problems:',
         `    ${file}:4: malformed sacct line: AllocTRES: expected TRES such as cpu=4,mem=16G,gres/gpu:a100=1, each resource once, CPU and GPU counts under 2^32, found "cpu=lots"`,
-        `    ${file}:6: malformed sacct line: expected 9 fields separated by |, found 5`,
         `    ${file}:5: job 122 (account chen-lab, partition nowhere): no rate in rates.yaml prices its core-hours on 2025-03-02 (partition nowhere, account chen-lab)`,
+        `    ${file}:6: malformed sacct line: expected 9 fields separated by |, found 5`,
         '',
       ].join('\n'),
     );
     assert.ok(!existsSync(out), 'nothing written');
+    // Each has its place in --json too (a record no rate prices had it in its text only, so it sorted last).
+    const placed = (await convert('slurm', 'many.txt', '--period', '2025-03', '--out', out, '--json')).json();
+    assert.deepEqual(
+      (placed.more as { file: string; line: number }[]).map((m) => [m.file, m.line]),
+      [
+        [file, 4],
+        [file, 5],
+        [file, 6],
+      ],
+    );
 
     // With --json, every problem shown with its hint and place; at the limit, reading stops.
     t.after(() => {

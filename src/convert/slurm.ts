@@ -584,8 +584,8 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
   if (!required && !rates.some((r) => r.from < to && r.to > from)) return;
   const { shape } = run;
   const attrs = { partition: shape.partition, account: shape.account || undefined, qos: shape.qos, gpu_type: u.gpuType };
-  const record = () => `${run.file}:${run.line}: job ${job.id} (account ${job.account || '(none)'}, partition ${shape.partition})`;
-  for (const s of splitSpan(rates, { unit: u.unit, attrs, start: from, end: to, record }))
+  const record = () => `job ${job.id} (account ${job.account || '(none)'}, partition ${shape.partition})`;
+  for (const s of splitSpan(rates, { unit: u.unit, attrs, start: from, end: to, record, at: { file: run.file, line: run.line } }))
     writer.add({
       start: s.start,
       end: s.end,

@@ -34,6 +34,9 @@ interface PathUse {
   path: string;
   samples: Map<string, bigint>;
   where: string;
+  /** Where its first sample was read, and how a message names that sample where the location has no line ("quota 3: "), or ''. */
+  location: { file: string; line?: number };
+  label: string;
 }
 
 /** The most bytes a file system reports (statfs and quota counts are 64-bit): a larger sample is no storage's use. */
@@ -56,7 +59,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
       }
       // One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x.
       const path = r.path.replace(/(.)\/+$/, '$1');
-      const use = uses.get(path) ?? { path, samples: new Map(), where: r.where };
+      const use = uses.get(path) ?? { path, samples: new Map(), where: r.where, location: r.location, label: r.label };
       if (use.samples.has(r.day)) {
         problems.keep(
           r.day === REPORT_DAY
@@ -108,14 +111,14 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
           den *= n;
         }
         const first = g.paths[0] as PathUse;
-        const record = () => `${first.where}: ${g.paths.map((p) => p.path).join(', ')}`;
+        const record = () => `${first.label}${g.paths.map((p) => p.path).join(', ')}`;
         const label = g.owner ? `${g.owner.project_id}${g.tier ? ` (${g.tier})` : ''}` : first.path;
         if (!g.owner)
           unmapped.push({ owner: first.path, quantity: quantityText(quantity(num, den * TB)), unit: 'tb-month', records: g.paths.length });
         // Rates: by tier and path; a group of several paths takes the rate of its first.
         const attrs = { tier: g.tier, path: first.path };
         const unit = pickUnit(input.rates, attrs, monthStart, monthEnd);
-        for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record })) {
+        for (const s of priceSpan(input.rates, 'storage', { unit, attrs, start: monthStart, end: monthEnd, record, at: first.location })) {
           const per = s.rate.unit === 'tb-month' ? TB : GB;
           const free = s.rate.free_tb === undefined ? 0n : (parseDecimal(s.rate.free_tb) * TB) / pow10(SCALE);
           // For the part of the month this rate covers: all the use (its list price), and the use
@@ -186,6 +189,8 @@ interface Sample {
   bytes: bigint;
   where: string;
   location: { file: string; line?: number };
+  /** See PathUse. */
+  label: string;
   /** Not billed, and why. */
   skip?: string;
 }
@@ -251,7 +256,7 @@ async function readCsv(
           location: at,
           hint: 'every sample names the path it measures',
         });
-      out.push({ path, day, bytes: BigInt(used), where: `${file.display}:${n}`, location: at });
+      out.push({ path, day, bytes: BigInt(used), where: `${file.display}:${n}`, location: at, label: '' });
     } catch (e) {
       problems.keep(e); // and on to the next line
     }
@@ -287,18 +292,19 @@ async function readJsonReport(
     );
   const sample = (q: unknown, i: number): Sample => {
     const where = `${file.display} (quota ${i + 1})`;
+    const label = `quota ${i + 1}: `;
     const location = { file: file.display };
     const item = q as Record<string, unknown>;
     const path = typeof item.path === 'string' ? item.path : '';
     if (!path) throw new UserError(`quota ${i + 1} has no path`, { location, hint: `expected a "path" in every ${format} quota` });
     if (format === 'isilon') {
       if (item.type !== undefined && item.type !== 'directory')
-        return { path, day: REPORT_DAY, bytes: 0n, where, location, skip: `${item.type} quotas` };
+        return { path, day: REPORT_DAY, bytes: 0n, where, location, label, skip: `${item.type} quotas` };
       const usage = item.usage as Record<string, unknown> | undefined;
       const used = usage?.fslogical ?? usage?.logical ?? usage?.applogical;
-      return { path, day: REPORT_DAY, bytes: bytesOf(used, where, location, 'usage.logical'), where, location };
+      return { path, day: REPORT_DAY, bytes: bytesOf(used, label, location, 'usage.logical'), where, location, label };
     }
-    return { path, day: REPORT_DAY, bytes: bytesOf(item.capacity_used, where, location, 'capacity_used'), where, location };
+    return { path, day: REPORT_DAY, bytes: bytesOf(item.capacity_used, label, location, 'capacity_used'), where, location, label };
   };
   const out: Sample[] = [];
   for (const [i, q] of list.entries()) {
@@ -311,16 +317,17 @@ async function readJsonReport(
   return out;
 }
 
-function bytesOf(value: unknown, where: string, location: { file: string }, field: string): bigint {
+/** A quota's bytes; `label` names the quota in a message ("quota 3: "), as its location has no line. */
+function bytesOf(value: unknown, label: string, location: { file: string }, field: string): bigint {
   // A JSON number past 2^53 is not the number written (12345678901234567890 reads as …7000).
   if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER)
-    throw new UserError(`${where}: ${field}: ${value} bytes is past what a JSON number holds exactly (2^53, about 9 PB)`, {
+    throw new UserError(`${label}${field}: ${value} bytes is past what a JSON number holds exactly (2^53, about 9 PB)`, {
       location,
       hint: 'report this quota in a CSV (date,path,used_bytes: --format csv), whose numbers are read exactly',
     });
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !/^\d+$/.test(text))
-    throw new UserError(`${where}: ${field}: expected a whole, non-negative number of bytes, found ${JSON.stringify(value)}`, {
+    throw new UserError(`${label}${field}: expected a whole, non-negative number of bytes, found ${JSON.stringify(value)}`, {
       location,
       hint: 'is this the report the --format names? see docs/sources/storage.md',
     });

@@ -105,7 +105,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
           writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
           records++;
           const day = Date.parse(`${row.date}T00:00:00Z`);
-          const record = () => `${file.display}:${n}: ${row.quantity} ${row.unit} of ${row.service}`;
+          const record = () => `${row.quantity} ${row.unit} of ${row.service}`;
           if (!row.pi_email || !row.project_id || !row.fund_org) {
             const key = `${row.resource || row.service}|${row.unit}`;
             const u = unmapped.get(key) ?? { owner: row.resource || row.service, unit: row.unit, quantity: 0n, records: 0 };
@@ -119,6 +119,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
             start: day,
             end: day + DAY,
             record,
+            at: { file: file.display, line: n },
           })) {
             const owner = Object.fromEntries(
               (['pi_email', 'project_id', 'fund_org'] as const).filter((k) => row[k]).map((k) => [k, row[k]]),

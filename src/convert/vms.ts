@@ -37,6 +37,8 @@ interface Vm {
   owner?: Owner;
   where: string;
   location: { file: string; line?: number };
+  /** How a message names it where its location has no line ("VM 3: "), or ''. */
+  label: string;
 }
 
 const DAY = 86_400_000;
@@ -155,13 +157,14 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
         // Whole days: from the day it appeared to the day it was removed (a part day counts).
         const firstDay = Math.floor(from / DAY) * DAY;
         const lastDay = Math.ceil(to / DAY) * DAY;
-        const record = () => `${vm.where}: VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
+        const record = () => `${vm.label}VM ${vm.name} (size ${vm.size ?? vm.tier ?? '(none)'})`;
         const segments = priceSpan(input.rates, 'vms', {
           unit: 'vm-month',
           attrs: { size: vm.size, tier: vm.tier },
           start: firstDay,
           end: lastDay,
           record,
+          at: vm.location,
         });
         let any = false;
         for (const s of segments) {
@@ -339,7 +342,7 @@ function toVm(row: Row, where: string, location: { file: string; line?: number }
       hint: 'check the inventory’s created and deleted dates',
     });
   const owner = ownerOf(text);
-  return { name, size: text('size') || undefined, tier: text('tier') || undefined, state, created, deleted, owner, where, location };
+  return { name, size: text('size') || undefined, tier: text('tier') || undefined, state, created, deleted, owner, where, location, label };
 }
 
 /** The owner from columns, or from Notes written as pi_email=…;project_id=…;fund_org=… */

@@ -3,7 +3,7 @@
  * each converter knows, no two rates pricing the same usage on the same day), then matched to
  * usage records and split at the dates a price changes. Prices are exact bigints of 10^-18.
  */
-import { UserError } from '../core/errors.ts';
+import { type ErrorLocation, UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { type Located, parseYamlLocated, readText } from '../core/yaml-file.ts';
 import { type Rate, type RatesFile, ratesFileSchema, type Unit } from './schema.ts';
@@ -177,13 +177,17 @@ export interface Segment {
   end: number;
 }
 
-/** What is priced: `unit`s of a usage with these attributes over [start, end) in ms, and the record it comes from (for messages). */
+/**
+ * What is priced: `unit`s of a usage with these attributes over [start, end) in ms, and the
+ * record it comes from, for messages: what it is (`record`) and where it was read (`at`).
+ */
 export interface PricedSpan {
   unit: Unit;
   attrs: Attributes;
   start: number;
   end: number;
   record: () => string;
+  at: ErrorLocation;
 }
 
 /**
@@ -202,7 +206,7 @@ export function matchingRates(rates: Rates, converter: Converter, unit: Unit, at
 
 /** priceSpan over rates already matched (matchingRates, which a converter may keep for records alike). */
 export function splitSpan(matching: readonly PricedRate[], span: PricedSpan): Segment[] {
-  const { unit, attrs, start, end, record } = span;
+  const { unit, attrs, start, end, record, at: location } = span;
   const segments: Segment[] = [];
   let at = start;
   const sorted = matching.filter((r) => r.from < end && r.to > start);
@@ -211,6 +215,7 @@ export function splitSpan(matching: readonly PricedRate[], span: PricedSpan): Se
     const next = sorted[k + 1];
     if (next && next.from < r.to)
       throw new UserError(`${record()}: rates ${r.id} and ${next.id} both price its ${unit}s`, {
+        location,
         hint: 'make their match selectors or dates not overlap',
       });
     if (r.from > at) break; // a gap before this rate
@@ -222,6 +227,7 @@ export function splitSpan(matching: readonly PricedRate[], span: PricedSpan): Se
   if (at < end || segments.length === 0) {
     const day = new Date(at).toISOString().slice(0, 10);
     throw new UserError(`${record()}: no rate in rates.yaml prices its ${unit}s${start === end ? '' : ` on ${day}`} (${describe(attrs)})`, {
+      location,
       hint: `add a rate with unit: ${unit} whose match selects ${describe(attrs)} and whose dates cover ${day}`,
     });
   }
