@@ -146,8 +146,9 @@ Please send corrections to fund/org codes to rc-billing@example.edu by *January 
   await focusBilling(['preview', 'statement', '--period', '2025-12', '--pi', 'd.kowalski@example.edu']);
   say(`
 Demo workspace: ${workspace}
-  Site:  ${join(workspace, 'dist', 'index.html')}
-  App:   npx focus-billing web --root ${shown(workspace)}   (import, review, charges, emails; it prints its address)
+  Site:  ${join(workspace, 'dist')}/   (its pages link from the site's root, as GitHub Pages serves them:
+         opened as files they lose their style and links; browse it in the app, under Site)
+  App:   npx focus-billing web --root ${shown(workspace)}   (import, review, charges, emails, the site; it prints its address)
   PDFs:  ${browser ? `${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/` : 'none (see below)'}
   Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
   Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/
