@@ -100,6 +100,9 @@ export async function webBench(work: string, cli: string, csv: string, runs: num
         rmSync(join(repo, dir), { recursive: true, force: true });
         mkdirSync(join(repo, dir));
       }
+      // The app's repository starts each round as the CLI's does, fresh: left in place, the last
+      // round's plain copy (349 MB, the last upload's only name) was deleted in the timed import.
+      for (const dir of ['data', 'hashes', 'reports']) rmSync(join(repo, '.cache', dir), { recursive: true, force: true });
       t = performance.now();
       const { status, body } = await postFile(new URL('/api/import', url), csv, { source: 'AWS' });
       if (status !== 200) throw new Error(`app import failed: ${body}`);
