@@ -162,6 +162,8 @@ interface Shape {
 }
 
 interface ShapeUnit {
+  /** `tags` as a FOCUS cell, once made (FocusWriter.tagsCell). */
+  cell?: string;
   unit: Unit;
   gpuType: string | undefined;
   /** The rates that may price it, by start date. */
@@ -576,6 +578,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
+      tagsCell: (u.cell ??= writer.tagsCell(u.tags)),
       at: run,
     });
     return;
@@ -595,6 +598,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
+      tagsCell: (u.cell ??= writer.tagsCell(u.tags)),
       at: run,
     });
 }
