@@ -562,6 +562,7 @@ interface Run {
 
 /** Charges for `amount` units held over the run: quantity = amount × ms / per (an hour, or an hour of GiB in MiB). */
 function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per: bigint, required: boolean, what: string): void {
+  if (u.cell === undefined) u.cell = writer.tagsCell(u.tags);
   const { from, to, job } = run;
   const rates = u.rates;
   const only = rates.length === 1 ? (rates[0] as PricedRate) : undefined;
@@ -578,7 +579,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
-      tagsCell: (u.cell ??= writer.tagsCell(u.tags)),
+      tagsCell: u.cell,
       at: run,
     });
     return;
@@ -598,7 +599,7 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
       resourceName: job.name,
       description: what + run.where,
       tags: u.tags,
-      tagsCell: (u.cell ??= writer.tagsCell(u.tags)),
+      tagsCell: u.cell,
       at: run,
     });
 }
