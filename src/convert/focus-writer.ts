@@ -213,6 +213,13 @@ export interface ConvertReport {
 /** A decimal quantity (units of 10^-QTY_SCALE) as text. */
 export const quantityText = (q: bigint) => decimalText(q, QTY_SCALE);
 
+/** What every row of a rate writes alike. */
+interface RateCells {
+  list: string;
+  billed: string;
+  service: string;
+}
+
 /**
  * Writes FOCUS rows to a temporary file: renamed into place as `file` when `close` succeeds, or,
  * without a file, copied to stdout then. A conversion refused half way (a record no rate
@@ -221,10 +228,8 @@ export const quantityText = (q: bigint) => decimalText(q, QTY_SCALE);
 export class FocusWriter {
   readonly totals = new Totals();
   rows = 0;
-  private readonly listPrices = new Map<PricedRate, string>();
-  private readonly billedPrices = new Map<PricedRate, string>();
-  /** The ServiceName cell of each rate, and the ProviderName cell: the same text on many rows, quoted once. */
-  private readonly serviceCells = new Map<PricedRate, string>();
+  /** Each rate's cells (see rateCells), and the ProviderName cell: the same text on many rows, made once. */
+  private readonly rateCellsOf = new Map<PricedRate, RateCells>();
   private readonly providerCell: string;
   /** BillingPeriodStart and End, the same on every row. */
   private readonly bounds: string;
@@ -283,6 +288,7 @@ export class FocusWriter {
     const billedText = amount(billed);
     // Numbers, dates, units and currency codes never need quoting; text from the source may.
     // One flat string per row (join), not a rope of concatenations: ropes are slow to encode.
+    const rate = this.rateCells(c.rate);
     const row = [
       this.bounds,
       c.startText ?? this.instant(c.start),
@@ -290,9 +296,9 @@ export class FocusWriter {
       'Usage',
       quoteCsv(c.description),
       this.currency,
-      this.prices(c.rate),
+      rate.list,
       amount(list),
-      this.billedPrices.get(c.rate),
+      rate.billed,
       billedText,
       billedText,
       billedText,
@@ -300,7 +306,7 @@ export class FocusWriter {
       c.rate.unit,
       qty,
       c.rate.unit,
-      this.serviceCells.get(c.rate),
+      rate.service,
       quoteCsv(c.resourceId),
       quoteCsv(c.resourceName),
       this.providerCell,
@@ -394,16 +400,14 @@ export class FocusWriter {
     if (this.full.length > 0) await this.flush();
   }
 
-  /** The list price of a rate as text (the billed price is kept beside it), worked out once per rate. */
-  private prices(rate: PricedRate): string {
-    let list = this.listPrices.get(rate);
-    if (list === undefined) {
-      list = amount(rate.list);
-      this.listPrices.set(rate, list);
-      this.billedPrices.set(rate, amount(rate.billed));
-      this.serviceCells.set(rate, quoteCsv(rate.service));
+  /** A rate's list and billed prices and its ServiceName, as cells, worked out once per rate. */
+  private rateCells(rate: PricedRate): RateCells {
+    let cells = this.rateCellsOf.get(rate);
+    if (cells === undefined) {
+      cells = { list: amount(rate.list), billed: amount(rate.billed), service: quoteCsv(rate.service) };
+      this.rateCellsOf.set(rate, cells);
     }
-    return list;
+    return cells;
   }
 
   private async flush(): Promise<void> {

@@ -259,9 +259,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (!/^Invalid input/.test(issue.message) || issue.errors.length === 0) return issue.message;
       // Each way of writing the value failed. Where each wanted another kind of value, say the
       // kinds; else the way that came furthest (a value of the right kind, wrong) says why.
-      const firsts = issue.errors.flatMap((e) => (e[0] ? [e[0]] : []));
       const further = furtherOption(issue);
       if (further) return describeIssue(further);
+      const firsts = issue.errors.flatMap((e) => (e[0] ? [e[0]] : []));
       const kinds = [...new Set(firsts.map((i) => (i.code === 'invalid_type' ? (KINDS[i.expected] ?? i.expected) : '')))];
       return `expected ${kinds.join(' or ')}${foundText(issue.input)}`;
     }
