@@ -1172,6 +1172,12 @@ describe('bad input to a converter', () => {
       ['vms', 'vm-apr31.json', '--period', '2025-04'],
       /vm-apr31\.json: VM 1: created: expected a date such as 2025-03-14 or 2025-03-14T09:30:00Z, found "2025-04-31T08:00:00Z"/,
     );
+    // And an offset no zone has, which Date.parse reads up to +23:59.
+    await writeFile(join(dir, 'vm-plus20.json'), '[{"Name": "chen-1", "State": "Running", "CreationTime": "2025-04-03T08:00:00+20:00"}]');
+    await refused(
+      ['vms', 'vm-plus20.json', '--period', '2025-04'],
+      /vm-plus20\.json: VM 1: created: expected a date .*found "2025-04-03T08:00:00\+20:00"/,
+    );
     await writeFile(join(dir, 'vm-feb30.csv'), 'name,size,state,created\nchen-1,small,running,2025-02-30\n');
     await refused(['vms', 'vm-feb30.csv', '--period', '2025-02'], /vm-feb30\.csv:2: created: expected a date such as/);
   });

@@ -121,6 +121,28 @@ describe('strict input', () => {
         { ChargePeriodStart: '2025-01-20', ChargePeriodEnd: '2025-01-10' },
         /ends\.csv:3:3: ChargePeriodEnd: expected an ISO 8601 date or datetime no earlier than the row's ChargePeriodStart, found "2025-01-10"/,
       ],
+      // DuckDB's cast reads these as 99 hours, and as 6 hours 39 minutes: no zone has them.
+      [
+        'offset.csv',
+        { ChargePeriodStart: '2025-01-05T10:00:00-99' },
+        /offset\.csv:3:2: ChargePeriodStart: expected an ISO 8601 date.*found "2025-01-05T10:00:00-99"/,
+      ],
+      [
+        'minutes.csv',
+        { ChargePeriodStart: '2025-01-05T10:00:00+05:99' },
+        /minutes\.csv:3:2: ChargePeriodStart: .*found "2025-01-05T10:00:00\+05:99"/,
+      ],
+      [
+        'plus15.csv',
+        { BillingPeriodStart: '2025-01-01T00:00:00+15:00' },
+        /plus15\.csv:3:1: BillingPeriodStart: .*found "2025-01-01T00:00:00\+15:00"/,
+      ],
+      [
+        // Read without seconds, with their zones: 10:30 at +01:00 is 09:30Z, before the start.
+        'hhmm.csv',
+        { ChargePeriodStart: '2025-01-05T10:00Z', ChargePeriodEnd: '2025-01-05T10:30+01:00' },
+        /hhmm\.csv:3:3: ChargePeriodEnd: expected an ISO 8601 date or datetime no earlier than the row's ChargePeriodStart, found "2025-01-05T10:30\+01:00"/,
+      ],
     ];
     for (const [name, over, message] of cases) {
       const file = await writeCsv(dir, name, [H, row(), row({ ResourceId: 'r-2', ...over })]);
@@ -138,9 +160,24 @@ describe('strict input', () => {
         ChargePeriodEnd: '2025-01-05T11:00:00+00:00',
       }),
       row({ ResourceId: 'r-2', BillingPeriodStart: '2025-01-01T05:30:00+05:30', ChargePeriodEnd: '' }),
+      // Times without seconds before their zone, and a space before it: DuckDB's cast alone refuses these.
+      row({
+        ResourceId: 'r-3',
+        BillingPeriodStart: '2025-01-01T00:00Z',
+        ChargePeriodStart: '2025-01-05T10:00Z',
+        ChargePeriodEnd: '2025-01-05 11:30+01:00',
+      }),
+      row({
+        ResourceId: 'r-4',
+        BillingPeriodStart: '2025-01-01T00:00:00 Z',
+        ChargePeriodStart: '2025-01-05T10:00:00 -08:00',
+        ChargePeriodEnd: '2025-01-06T10:00+1400',
+      }),
     ]);
     const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /rows {6}4\n/);
+    assert.match(r.stdout, /review {4}no charges flagged/);
   });
 
   it('refuses a NUL byte past the first 64 KB, a folder given as a file, and periods outside 1900–2199', async (t) => {

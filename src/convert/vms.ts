@@ -373,9 +373,10 @@ function instant(value: unknown, label: string, location: { file: string; line?:
   const dotnet = /^\/Date\((-?\d+)\)\/$/.exec(text);
   if (dotnet) return Number(dotnet[1]);
   const wall = wallTime(text.replace(/Z$/, ''));
-  // Date.parse reads the 30th of February as March 2: the day is checked on the calendar first.
+  // Date.parse reads the 30th of February as March 2: the day is checked on the calendar first;
+  // and an offset of +23:59 as one: zones run from −12:00 to +14:00.
   const iso =
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && calendarDay(text.slice(0, 10)) !== null
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(text) && calendarDay(text.slice(0, 10)) !== null
       ? Date.parse(text)
       : null;
   const t = iso ?? wall;

@@ -109,10 +109,25 @@ function castSql(value: string, type: string): string {
 /**
  * ISO 8601 as FOCUS writes it: a date, optionally a time (T or a space), optionally Z or an
  * offset. DuckDB's cast also reads `epoch`, time-zone names and `(BC)`; this shape does not.
+ * Nor offsets no zone has (the earth's run from −12:00 to +14:00): DuckDB reads `-99` as 99
+ * hours and `+05:99` as six hours and 39 minutes.
  */
-const TIMESTAMP_SHAPE = '\\d{4}-\\d{1,2}-\\d{1,2}(?:[T ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?)?(?: ?(?:Z|[+-]\\d{2}(?::?\\d{2})?))?';
+const TIMESTAMP_SHAPE =
+  '\\d{4}-\\d{1,2}-\\d{1,2}(?:[T ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?)?(?: ?(?:Z|[+-](?:0\\d|1[0-4])(?::?[0-5]\\d)?))?';
 
-/** A timestamp parsed from text (`castSql`), kept only when the text has the ISO shape and the time falls in the years billing data can. */
+/**
+ * A timestamp from text, as castSql, also where DuckDB's cast fails on ISO 8601 it should
+ * read: a time without seconds before its zone (`2025-01-01T00:00Z`, `…T00:00+01:00`), and a
+ * space before the zone (`…T00:00:00 Z`). Those forms are rewritten only when the casts fail.
+ */
+function timestampSql(value: string): string {
+  const trimmed = trimmedSql(value);
+  const seconds = `regexp_replace(${trimmed}, '^(\\d{4}-\\d{1,2}-\\d{1,2}[T ]\\d{1,2}:\\d{2})( ?[Z+-])', '\\1:00\\2')`;
+  const iso = `regexp_replace(${seconds}, '(\\d) ([Z+-])', '\\1\\2')`;
+  return `coalesce(${castSql(value, 'TIMESTAMPTZ')}, TRY_CAST(${iso} AS TIMESTAMPTZ))`;
+}
+
+/** A timestamp parsed from text (`timestampSql`), kept only when the text has the ISO shape and the time falls in the years billing data can. */
 function plausibleSql(text: string, cast: string): string {
   return `CASE WHEN ${cast} >= TIMESTAMPTZ '${FIRST_YEAR}-01-01 00:00:00+00' AND ${cast} < TIMESTAMPTZ '${LAST_YEAR + 1}-01-01 00:00:00+00'
     AND regexp_full_match(${trimmedSql(text)}, '${TIMESTAMP_SHAPE}') THEN ${cast} END`;
@@ -236,9 +251,9 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
   const parsed = `SELECT *,
       ${decimalSql('cost_raw')} AS cost,
       ${decimalSql('list_raw')} AS _list_num,
-      CASE WHEN _period_known THEN ${periodStartTs} ELSE ${castSql('period_raw', 'TIMESTAMPTZ')} END AS _period_cast,
-      CASE WHEN _charge_start_known THEN charge_start_raw::TIMESTAMPTZ ELSE ${castSql('charge_start_raw', 'TIMESTAMPTZ')} END AS _charge_start_cast,
-      CASE WHEN _charge_end_known THEN charge_end_raw::TIMESTAMPTZ ELSE ${castSql('charge_end_raw', 'TIMESTAMPTZ')} END AS _charge_end_cast
+      CASE WHEN _period_known THEN ${periodStartTs} ELSE ${timestampSql('period_raw')} END AS _period_cast,
+      CASE WHEN _charge_start_known THEN charge_start_raw::TIMESTAMPTZ ELSE ${timestampSql('charge_start_raw')} END AS _charge_start_cast,
+      CASE WHEN _charge_end_known THEN charge_end_raw::TIMESTAMPTZ ELSE ${timestampSql('charge_end_raw')} END AS _charge_end_cast
     FROM (${raw})`;
 
   const normalised = `SELECT *,
