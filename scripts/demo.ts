@@ -3,12 +3,14 @@
  * as billing staff and a reviewer would: ingest every sample export, decide every flag (with
  * notes), commit, then build the site and the PDF statements and print where they are.
  */
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parse, parseDocument } from 'yaml';
 import { main } from '../src/cli/main.ts';
 import type { Io } from '../src/cli/output.ts';
+import { UserError } from '../src/core/errors.ts';
 import { loadAllFlags } from '../src/flags/review.ts';
 import { chromiumOrNull, INSTALL_HINT } from '../src/pdf/browser.ts';
 import { PIS } from './make-sample-data.ts';
@@ -16,6 +18,10 @@ import { PIS } from './make-sample-data.ts';
 const project = resolve(import.meta.dirname, '..');
 // OCB_DEMO_DIR: where the demo repository goes (tests use a temporary folder).
 const workspace = resolve(process.env.OCB_DEMO_DIR ?? join(project, 'demo'));
+/** In the .git of a repository the demo made (where nothing commits it): the demo replaces only such a folder. */
+const DEMO_MARKER = join('.git', 'openchargeback-demo');
+/** The demo repository's first commit: what marks one made before the marker was. */
+const FIRST_COMMIT = 'Billing repository for Example University';
 const say = (t: string) => process.stdout.write(`${t}\n`);
 const quiet: Io = { out: () => {}, err: (t) => process.stderr.write(`${t}\n`), progress: () => {} };
 const loud: Io = {
@@ -48,17 +54,53 @@ async function focusBilling(args: string[], io: Io = loud): Promise<void> {
 try {
   await demo();
 } catch (e) {
-  // The step printed why it failed; say which step, and stop without a stack trace.
-  const step = e instanceof StepFailed ? e.step : 'the demo';
-  const why = e instanceof StepFailed ? `exited with ${e.code} (its message is above)` : `failed: ${(e as Error).message}`;
-  process.stderr.write(`\nThe demo stopped: ${step} ${why}.\n`);
-  process.exitCode = e instanceof StepFailed ? e.code : 1;
+  if (e instanceof UserError) {
+    process.stderr.write(`error: ${e.format()}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    // The step printed why it failed; say which step, and stop without a stack trace.
+    const step = e instanceof StepFailed ? e.step : 'the demo';
+    const why = e instanceof StepFailed ? `exited with ${e.code} (its message is above)` : `failed: ${(e as Error).message}`;
+    process.stderr.write(`\nThe demo stopped: ${step} ${why}.\n`);
+    process.exitCode = e instanceof StepFailed ? e.code : 1;
+  }
+}
+
+/**
+ * Takes away the last demo's repository, and only that: a folder that is absent, empty, or made
+ * by the demo (its marker, or, made before the marker, the demo's first commit). Anything else,
+ * such as a billing repository or a home folder in OCB_DEMO_DIR, is refused with nothing touched.
+ */
+async function clearWorkspace(): Promise<void> {
+  const s = await stat(workspace).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (s === null) return;
+  const refuse = (why: string) =>
+    new UserError(`${workspace}: ${why}; nothing was changed`, {
+      hint: 'the demo replaces only a folder it made: set OCB_DEMO_DIR to a new folder, or move this one aside yourself',
+    });
+  if (!s.isDirectory()) throw refuse('is a file, not a folder');
+  if ((await readdir(workspace)).length > 0 && !(await madeByDemo()))
+    throw refuse('is a folder the demo did not make, and it is not empty');
+  await rm(workspace, { recursive: true, force: true });
+}
+
+async function madeByDemo(): Promise<boolean> {
+  if (existsSync(join(workspace, DEMO_MARKER))) return true;
+  if (!existsSync(join(workspace, '.git'))) return false;
+  const first = await simpleGit(workspace)
+    .raw(['log', '--max-parents=0', '--format=%ae %s', 'HEAD'])
+    .catch(() => '');
+  return first.trim() === `billing@example.edu ${FIRST_COMMIT}`;
 }
 
 async function demo(): Promise<void> {
-  await rm(workspace, { recursive: true, force: true });
+  await clearWorkspace();
   const init = await main(['node', 'focus-billing', 'init', workspace], quiet);
   if (init !== 0) throw new StepFailed(`focus-billing init ${shell([workspace])}`, init);
+  await writeFile(join(workspace, DEMO_MARKER), 'made by npm run demo: the next run replaces this repository\n');
   const git = simpleGit(workspace);
   await git.addConfig('user.email', 'billing@example.edu').addConfig('user.name', 'Billing Office');
   await writeFile(
@@ -71,7 +113,7 @@ async function demo(): Promise<void> {
   await cp(join(project, 'sample_data', 'policy', 'credits.yaml'), join(workspace, 'credits.yaml'));
   await mkdir(join(workspace, 'assets'), { recursive: true });
   await cp(join(project, 'sample_data', 'policy', 'logo.svg'), join(workspace, 'assets', 'logo.svg'));
-  await git.add('.').commit('Billing repository for Example University');
+  await git.add('.').commit(FIRST_COMMIT);
 
   const samples = join(project, 'sample_data');
   // Relative to where the demo was started when inside it (the default workspace); a workspace elsewhere keeps its absolute path.

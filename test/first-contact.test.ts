@@ -144,8 +144,14 @@ describe('the demo on a machine without a browser', () => {
       LC_ALL: 'C.UTF-8',
       SOURCE_DATE_EPOCH: '1767225600',
     };
+    // A demo repository made before the demo marked its folders: known by its first commit, and replaced.
+    const legacy = simpleGit(await mkdirGit(join(dir, 'demo')));
+    await writeFile(join(dir, 'demo', 'played-with.txt'), 'x');
+    await legacy.add('.').commit('Billing repository for Example University', { '--author': 'Billing Office <billing@example.edu>' });
     const r = await runDemo(env);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(join(dir, 'demo', 'played-with.txt')), false);
+    assert.ok(existsSync(join(dir, 'demo', '.git', 'openchargeback-demo')));
     assert.ok(existsSync(join(dir, 'demo', 'dist', 'index.html')));
     assert.equal(existsSync(join(dir, 'demo', 'dist', 'periods', '2025-12', 'pdf')), false);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('No PDFs'));
@@ -159,8 +165,13 @@ describe('the demo on a machine without a browser', () => {
 
   it('stops at a failing step with that step’s message, never a stack trace', async (t) => {
     const dir = await scratch(t);
+    // A folder an earlier demo made (its marker in .git) is replaced.
+    await mkdir(join(dir, 'demo', '.git'), { recursive: true });
+    await writeFile(join(dir, 'demo', '.git', 'openchargeback-demo'), '');
+    await writeFile(join(dir, 'demo', 'left-over.txt'), 'x');
     // A link secret too weak to use: the build step refuses it, after everything before it worked.
     const r = await runDemo({ ...process.env, OCB_DEMO_DIR: join(dir, 'demo'), STATEMENT_LINK_SECRET: 'short' });
+    assert.equal(existsSync(join(dir, 'demo', 'left-over.txt')), false);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /error: STATEMENT_LINK_SECRET is too weak to keep statement links private/);
     assert.match(r.stderr, /The demo stopped: focus-billing build --out dist( --no-pdf)? exited with 2 \(its message is above\)\.\n$/);
@@ -173,6 +184,42 @@ describe('the demo on a machine without a browser', () => {
     assert.doesNotMatch(bad.stderr, /^\s+at /m);
   });
 });
+
+describe('the demo’s folder', () => {
+  it('is never one the demo did not make: a folder of files, another repository, a file are refused, untouched', async (t) => {
+    const dir = await scratch(t);
+    const files = join(dir, 'home');
+    await mkdir(files);
+    await writeFile(join(files, 'thesis.tex'), 'mine');
+    const other = await mkdirGit(join(dir, 'billing'));
+    await writeFile(join(other, 'config.yaml'), 'organization: { name: Real }\n');
+    await simpleGit(other).add('.').commit('Billing repository for Example University');
+    await writeFile(join(dir, 'a-file'), 'mine');
+    for (const [target, why] of [
+      [files, 'is a folder the demo did not make, and it is not empty'],
+      [other, 'is a folder the demo did not make, and it is not empty'],
+      [join(dir, 'a-file'), 'is a file, not a folder'],
+    ]) {
+      const r = await runDemo({ ...process.env, OCB_DEMO_DIR: target });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        `error: ${target}: ${why}; nothing was changed\n  hint: the demo replaces only a folder it made: set OCB_DEMO_DIR to a new folder, or move this one aside yourself\n`,
+      );
+      assert.equal(r.stdout, '');
+    }
+    assert.equal(await readFile(join(files, 'thesis.tex'), 'utf8'), 'mine');
+    assert.deepEqual(readdirSync(other).sort(), ['.git', 'config.yaml']);
+    assert.equal(await readFile(join(dir, 'a-file'), 'utf8'), 'mine');
+  });
+});
+
+/** A new folder holding an empty git repository, with a committer. */
+async function mkdirGit(path: string): Promise<string> {
+  await mkdir(path, { recursive: true });
+  await simpleGit(path).init().addConfig('user.email', 'someone@example.edu').addConfig('user.name', 'Someone');
+  return path;
+}
 
 describe('doctor', () => {
   it('reports a good repository ready, with the browser and DuckDB found', async (t) => {
