@@ -979,6 +979,24 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('keeps codes written bare in accounts.yaml as written: leading zeros, trailing zeros, a numeric account', async () => {
+    // YAML reads 0012345 as the number 12345 and 1.10 as 1.1: a fund/org billed under another code.
+    const bare = `accounts:\n  - { account: 4410, pi_email: w.chen@example.edu, project_id: climate, fund_org: 0012345, cost_center: 1.10 }\n`;
+    await writeFile(join(dir, 'accounts-bare.yaml'), bare);
+    await writeFile(
+      join(dir, 'sacct-bare.txt'),
+      `${SACCT.split('\n')[0]}\n200|job|4410|standard|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|01:00:00|cpu=2\n`,
+    );
+    const out = join(dir, 'bare.csv');
+    const r = await convert('slurm', 'sacct-bare.txt', '--period', '2025-03', '--accounts', join(dir, 'accounts-bare.yaml'), '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const tags = (await rows(out)).map((row) => JSON.parse(row.Tags as string));
+    assert.deepEqual(
+      tags.map((t) => [t.slurm_account, t.fund_org, t.cost_center]),
+      [['4410', '0012345', '1.10']],
+    );
+  });
+
   it('refuses an accounts.yaml entry that could never match, or an account with two owners', async () => {
     const vms = 'name,size,state,created,deleted\nchen-db,small,running,2025-03-01,\n';
     await writeFile(join(dir, 'owners-vms.csv'), vms);

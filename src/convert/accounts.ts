@@ -15,11 +15,8 @@ export const ACCOUNTS_FILE = 'accounts.yaml';
 const owner = {
   pi_email: z.string().refine((v) => attributionProblem('pi_email', v) === null, 'expected an email address'),
   project_id: z.string().refine((v) => attributionProblem('project_id', v) === null, 'expected a project id'),
-  fund_org: z
-    .union([z.string(), z.number()])
-    .transform(String)
-    .refine((v) => attributionProblem('fund_org', v) === null, 'expected a fund/org'),
-  cost_center: z.union([z.string(), z.number()]).transform(String).optional(),
+  fund_org: z.string().refine((v) => attributionProblem('fund_org', v) === null, 'expected a fund/org'),
+  cost_center: z.string().optional(),
 };
 
 export const accountsFileSchema = z
@@ -44,7 +41,8 @@ export async function loadAccounts(path: string, display = ACCOUNTS_FILE, requir
     if (required) throw new UserError(`no ${display}`, { hint: 'pass --accounts <file>, or create accounts.yaml at the repository root' });
     return { accounts: [], storage: [], vms: [] };
   }
-  const { data, locate } = parseYamlLocated(text, display, accountsFileSchema, HINT, { accounts: [] });
+  // Codes written bare (fund_org: 0012345, account: 4410) are kept as written, leading zeros and all.
+  const { data, locate } = parseYamlLocated(text, display, accountsFileSchema, HINT, { accounts: [] }, { numbersAsWritten: true });
   // An account has one owner; a path or name glob written twice leaves the second entry, with
   // whatever owner it names, matching nothing (the first match wins).
   const once = (list: 'accounts' | 'storage' | 'vms', field: string, values: string[], why: string) => {

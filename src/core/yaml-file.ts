@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { load } from 'js-yaml';
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { type Document, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { CONFLICT_MARKER, type ErrorLocation, mergeConflict, showValue, UserError } from './errors.ts';
 import { encodingError } from './text-encoding.ts';
@@ -33,6 +33,7 @@ export function parseYamlLocated<S extends z.ZodType>(
   schema: S,
   hint: SchemaHint,
   empty: unknown = {},
+  options: { numbersAsWritten?: boolean } = {},
 ): Located<z.infer<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -46,6 +47,14 @@ export function parseYamlLocated<S extends z.ZodType>(
     });
   }
   const locate = (path: readonly (string | number)[]) => locateNode(doc, lineCounter, file, path.map(String));
+  // A file of names and codes only: a bare number is the text it was written as. YAML reads the
+  // fund/org 0012345 as 12345, and 1.10 as 1.1.
+  if (options.numbersAsWritten)
+    visit(doc, {
+      Scalar(_, node) {
+        if (isScalar(node) && typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
+      },
+    });
   let value: unknown;
   try {
     value = doc.toJS();
