@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { simpleGit } from 'simple-git';
 import { parse } from 'yaml';
+import { layout } from '../src/repo/layout.ts';
 import { withRepositoryLock } from '../src/repo/lock.ts';
 import { commitWrites } from '../src/repo/write.ts';
 import { cli, SAMPLE, SOURCE_CLI, scratch, scratchRepo, snapshot, tags, writeCsv } from './helpers.ts';
@@ -104,6 +105,35 @@ describe('other outputs', () => {
     }
     assert.deepEqual(await snapshot(repo, ['data', 'periods', '.git']), before);
     assert.equal(await readFile(join(repo, 'config.yaml'), 'utf8'), config);
+  });
+
+  it('take only a month as --period: review, email and the rest name no folder outside periods/', async (t) => {
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', repo)).code, 0);
+    // A flags.yaml outside periods/, where periods/../decoy would lead.
+    const outside = join(repo, 'decoy');
+    await mkdir(outside, { recursive: true });
+    const decoy = await readFile(join(repo, 'periods', '2025-01', 'flags.yaml'), 'utf8');
+    await writeFile(join(outside, 'flags.yaml'), decoy);
+    const before = await snapshot(repo, ['data', 'periods', '.git']);
+    const id = (parse(decoy) as { flags: { id: string }[] }).flags[0]?.id as string;
+    for (const period of ['../decoy', '2025-13']) {
+      for (const args of [
+        ['review', 'list'],
+        ['review', 'approve', id],
+        ['review', 'reject', id, '--note', 'no'],
+        ['review', 'assign', id, '--pi', 'a@x.edu', '--project', 'p', '--fund-org', '100100-1000'],
+        ['email', '--base-url', 'https://x.edu/'],
+      ]) {
+        const r = await cli(...args, '--period', period, '--root', repo);
+        assert.equal(r.code, 2, `${args.join(' ')} --period ${period}: ${r.stderr}`);
+        assert.equal(r.stderr, `error: --period "${period}": expected a month as YYYY-MM between 1900 and 2199, such as 2025-01\n`);
+      }
+    }
+    assert.equal(await readFile(join(outside, 'flags.yaml'), 'utf8'), decoy);
+    assert.deepEqual(await snapshot(repo, ['data', 'periods', '.git']), before);
+    // And whatever reaches the repository's layout unchecked.
+    assert.throws(() => layout.flagsFile(repo, '../decoy'), /period "\.\.\/decoy": expected a month as YYYY-MM/);
   });
 
   it('refuse a folder where a file is written, naming the option rather than a temporary file', async (t) => {

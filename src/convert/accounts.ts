@@ -12,17 +12,24 @@ import { globMatch } from '../rates/rates.ts';
 
 export const ACCOUNTS_FILE = 'accounts.yaml';
 
+/**
+ * A code that may be written bare. loadAccounts reads bare numbers as the text written
+ * (numbersAsWritten), so a number never reaches here from the file; the union is what the JSON
+ * Schema gives editors, which would otherwise mark `fund_org: 100100` wrong where the tool takes it.
+ */
+const code = () => z.union([z.string(), z.number()]).transform(String);
+
 const owner = {
   pi_email: z.string().refine((v) => attributionProblem('pi_email', v) === null, 'expected an email address'),
-  project_id: z.string().refine((v) => attributionProblem('project_id', v) === null, 'expected a project id'),
-  fund_org: z.string().refine((v) => attributionProblem('fund_org', v) === null, 'expected a fund/org'),
-  cost_center: z.string().optional(),
+  project_id: code().refine((v) => attributionProblem('project_id', v) === null, 'expected a project id'),
+  fund_org: code().refine((v) => attributionProblem('fund_org', v) === null, 'expected a fund/org'),
+  cost_center: code().optional(),
 };
 
 export const accountsFileSchema = z
   .object({
     /** Slurm accounts. @example { account: chen-lab, pi_email: w.chen@example.edu, project_id: climate, fund_org: "100100-1000" } */
-    accounts: z.array(z.object({ account: z.string().min(1), ...owner }).strict()).default([]),
+    accounts: z.array(z.object({ account: code().pipe(z.string().min(1)), ...owner }).strict()).default([]),
     /** Storage paths (globs: * within a folder, ** across folders) and their tier. */
     storage: z.array(z.object({ path: z.string().min(1), tier: z.string().min(1).optional(), ...owner }).strict()).default([]),
     /** Virtual machines by name (globs), for inventories that carry no owner tags. */

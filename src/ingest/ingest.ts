@@ -13,7 +13,6 @@ import { gzipInflatedSize, storedGzipSize } from '../core/zlib.ts';
 import type { Database } from '../db/duckdb.ts';
 import { dataFileName, parseDataFileName } from '../domain/identity.ts';
 import { canonicalJson, compareText } from '../domain/order.ts';
-import { isPeriod } from '../domain/period.ts';
 import { buildFlags, mergeFlags } from '../flags/build.ts';
 import { replaceFlagsText } from '../flags/edit.ts';
 import {
@@ -33,7 +32,7 @@ import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { type PeriodTotals, type ScanResult, scanFile, TooManyHeld } from '../focus/scan.ts';
 import { rememberedHashesDir, rememberValue } from '../repo/content-id.ts';
 import { sameBytes, sha256File } from '../repo/hash.ts';
-import { layout, relPath } from '../repo/layout.ts';
+import { checkPeriod, layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { copyStamp, keepPlainCopy, type MadeCopy } from '../repo/plain-copy.ts';
@@ -116,9 +115,7 @@ export function findSource(config: Config, name: string): SourceConfig {
 export async function ingest(db: Database, config: Config, options: IngestOptions): Promise<IngestReport> {
   const source = findSource(config, options.source);
   const slug = sourceSlug(source);
-  if (options.period !== undefined && !isPeriod(options.period)) {
-    throw new UserError(`--period ${JSON.stringify(options.period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
-  }
+  if (options.period !== undefined) checkPeriod(options.period, '--period');
   if (options.commit?.branch !== undefined && !options.dryRun) await checkBranchName(options.root, options.commit.branch);
   if (options.files.length === 0) throw new UserError('no file to ingest', { hint: 'name the FOCUS export, or all its parts' });
   // One file named twice is refused before any is read; two copies of one part, once the scans

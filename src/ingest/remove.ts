@@ -16,10 +16,9 @@ import { type Config, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { readTextHashed } from '../core/yaml-file.ts';
 import { parseDataFileName } from '../domain/identity.ts';
-import { isPeriod } from '../domain/period.ts';
 import { dropFlagsText } from '../flags/edit.ts';
 import { flagsDisplay, formatFlags, hasCrlf, parseFlags, readFlagsWithHash, withLineBreaks } from '../flags/file.ts';
-import { layout, relPath } from '../repo/layout.ts';
+import { checkPeriod, layout, relPath } from '../repo/layout.ts';
 import { type LockOptions, withRepositoryLock } from '../repo/lock.ts';
 import { assertOpen } from '../repo/period-file.ts';
 import { ORIGINAL_SUFFIX, recordedExport } from '../repo/stored-export.ts';
@@ -51,8 +50,7 @@ export interface RemoveReport {
 
 export async function removeExport(config: Config, options: RemoveOptions): Promise<RemoveReport> {
   const { root, period } = options;
-  if (!isPeriod(period))
-    throw new UserError(`--period ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
+  checkPeriod(period, '--period');
   const { name, slug } = await sourceToRemove(config, root, period, options.source);
   if (options.commit && options.dryRun)
     throw new UserError('--commit and --dry-run do not go together: a dry run writes nothing to commit');

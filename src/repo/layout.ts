@@ -1,18 +1,31 @@
 /** Where things live in a billing repository. Names of stored files come from domain/identity.ts. */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isPeriod } from '../domain/period.ts';
+import { UserError } from '../core/errors.ts';
+import { FIRST_YEAR, isPeriod, LAST_YEAR } from '../domain/period.ts';
+
+/** A period given to a command (YYYY-MM, 1900–2199), checked; `option` names it in the error. */
+export function checkPeriod(period: string, option = 'period'): string {
+  if (!isPeriod(period))
+    throw new UserError(
+      `${option} ${JSON.stringify(period)}: expected a month as YYYY-MM between ${FIRST_YEAR} and ${LAST_YEAR}, such as 2025-01`,
+    );
+  return period;
+}
+
+/** A period's folder name, only ever a month: whatever reaches here unchecked (`../x`) names no folder outside data/ and periods/. */
+const month = (period: string) => checkPeriod(period);
 
 export const layout = {
   dataDir: (root: string) => join(root, 'data'),
-  periodDataDir: (root: string, period: string) => join(root, 'data', period),
+  periodDataDir: (root: string, period: string) => join(root, 'data', month(period)),
   periodsDir: (root: string) => join(root, 'periods'),
-  periodDir: (root: string, period: string) => join(root, 'periods', period),
-  flagsFile: (root: string, period: string) => join(root, 'periods', period, 'flags.yaml'),
-  periodFile: (root: string, period: string) => join(root, 'periods', period, 'period.yaml'),
-  notesFile: (root: string, period: string) => join(root, 'periods', period, 'notes.mdx'),
-  deliveriesFile: (root: string, period: string) => join(root, 'periods', period, 'deliveries.yaml'),
-  adjustmentsFile: (root: string, period: string) => join(root, 'periods', period, 'adjustments.yaml'),
+  periodDir: (root: string, period: string) => join(root, 'periods', month(period)),
+  flagsFile: (root: string, period: string) => join(root, 'periods', month(period), 'flags.yaml'),
+  periodFile: (root: string, period: string) => join(root, 'periods', month(period), 'period.yaml'),
+  notesFile: (root: string, period: string) => join(root, 'periods', month(period), 'notes.mdx'),
+  deliveriesFile: (root: string, period: string) => join(root, 'periods', month(period), 'deliveries.yaml'),
+  adjustmentsFile: (root: string, period: string) => join(root, 'periods', month(period), 'adjustments.yaml'),
   creditsFile: (root: string) => join(root, 'credits.yaml'),
   cacheDir: (root: string, ...parts: string[]) => join(root, '.cache', ...parts),
 };

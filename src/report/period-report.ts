@@ -15,7 +15,6 @@ import type { Database, JsonRows } from '../db/duckdb.ts';
 import { Params } from '../db/params.ts';
 import { exportProblems, looksLikeDataFile, parseDataFileName } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
-import { isPeriod } from '../domain/period.ts';
 import { ROW_ERRORS } from '../domain/rules.ts';
 import { readFlags } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
@@ -30,7 +29,7 @@ import { periodPolicy } from '../policy/load.ts';
 import { touchAndPrune, writeCacheFile } from '../repo/cache-dir.ts';
 import { askGit, contentIds, rememberedHashesDir, rememberValue } from '../repo/content-id.ts';
 import { sha256Text } from '../repo/hash.ts';
-import { layout, periodFolders, relPath } from '../repo/layout.ts';
+import { checkPeriod, layout, periodFolders, relPath } from '../repo/layout.ts';
 import { notAFile } from '../repo/links.ts';
 import { type PeriodStatus, periodStatus } from '../repo/period-file.ts';
 import { findPlainCopy } from '../repo/plain-copy.ts';
@@ -185,8 +184,7 @@ export async function periodReport(
   period: string,
   options: ReportOptions = {},
 ): Promise<PeriodReport> {
-  if (!isPeriod(period))
-    throw new UserError(`period ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
+  checkPeriod(period);
   // The tag keys' sample (DuckDB) runs while the plain copy is looked for (a hash, in JavaScript),
   // git is asked what it knows of the files (for the cache's key; see askGit) and the flags are
   // read: the sample reads the same bytes from either file.

@@ -7,8 +7,9 @@ import type { Config } from '../../config/schema.ts';
 import { UserError } from '../../core/errors.ts';
 import { type Database, withDatabase } from '../../db/duckdb.ts';
 import { linkSecretProblem } from '../../domain/identity.ts';
-import { isCalendarDate, isPeriod } from '../../domain/period.ts';
+import { isCalendarDate } from '../../domain/period.ts';
 import { siteUrlProblem } from '../../domain/site-url.ts';
+import { checkPeriod } from '../../repo/layout.ts';
 import type { Io } from '../output.ts';
 
 export interface RootOptions {
@@ -53,12 +54,7 @@ export async function inRepository<T>(
   });
 }
 
-/** A period argument (YYYY-MM, 1900–2199), checked. */
-export function checkPeriod(period: string, option = 'period'): string {
-  if (!isPeriod(period))
-    throw new UserError(`${option} ${JSON.stringify(period)}: expected a month as YYYY-MM between 1900 and 2199, such as 2025-01`);
-  return period;
-}
+export { checkPeriod };
 
 /** A date argument (YYYY-MM-DD that exists on the calendar), checked. */
 export function checkDate(date: string, option = '--date'): string {

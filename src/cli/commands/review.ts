@@ -8,7 +8,7 @@ import { now, reviewer } from '../../flags/decider.ts';
 import { assignFlag, decideFlags, hasRule, loadAllFlags, parseRule, type ReviewOutcome } from '../../flags/review.ts';
 import { refuseLinks } from '../../repo/links.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 
 interface DecideOptions extends RootOptions {
   note?: string;
@@ -33,6 +33,7 @@ export function registerReview(program: Command, io: Io): void {
     if (opts.status && !['pending', 'approved', 'rejected'].includes(opts.status))
       throw new UserError(`--status ${opts.status}: expected pending, approved or rejected`);
     const rule = parseRule(opts.rule);
+    if (opts.period) checkPeriod(opts.period, '--period');
     await refuseLinks(resolve(opts.root)); // as commands that load the config do
     const all = await loadAllFlags(resolve(opts.root), opts.period);
     const rows = all.flatMap((p) =>
@@ -75,6 +76,7 @@ export function registerReview(program: Command, io: Io): void {
     if (status === 'rejected' && !opts.note?.trim())
       throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
     const rule = parseRule(opts.rule);
+    if (opts.period) checkPeriod(opts.period, '--period');
     if (opts.all && !opts.period)
       throw new UserError('--all needs --period', { hint: 'e.g. review approve --period 2025-01 --rule pattern_match --all' });
     if (opts.all && ids.length) throw new UserError('give ids or --all, not both');
@@ -118,6 +120,7 @@ export function registerReview(program: Command, io: Io): void {
       .option('--period <YYYY-MM>', 'period of the id')
       .option('--json', 'print the outcome as JSON'),
   ).action(async (id: string, opts: RootOptions & { pi: string; project: string; fundOrg: string; period?: string }) => {
+    if (opts.period) checkPeriod(opts.period, '--period');
     const outcome = await inRepository(opts, io, ({ root, config, db }) =>
       assignFlag(
         root,
