@@ -109,7 +109,7 @@ function castSql(value: string, type: string): string {
 /**
  * ISO 8601 as FOCUS writes it: a date, optionally a time (T or a space), optionally Z or an
  * offset. DuckDB's cast also reads `epoch`, time-zone names and `(BC)`; this shape does not.
- * Nor offsets no zone has (the earth's run from −12:00 to +14:00): DuckDB reads `-99` as 99
+ * Nor offsets no zone has (the earth's zones run from −12:00 to +14:00): DuckDB reads `-99` as 99
  * hours and `+05:99` as six hours and 39 minutes.
  */
 const TIMESTAMP_SHAPE =
