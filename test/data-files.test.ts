@@ -84,10 +84,13 @@ describe('a large export', () => {
     assert.match(refused.stderr, /hint: run `focus-billing init --lfs`/);
     assert.deepEqual([dryRun.code, dryRun.stderr], [2, refused.stderr]);
     assert.deepEqual(await snapshot(repo), before, 'nothing written');
-    const lfs = await cli('init', repo, '--lfs', '--json');
+    const lfs = await cli('init', repo, '--lfs');
     assert.equal(lfs.code, 0, lfs.stderr);
+    // The repository had its .gitattributes (line endings): --lfs changed it, and says so.
+    assert.match(lfs.stdout, /^Updated in \S+:\n {2}\.gitattributes \(data\/ in Git LFS\)\n/);
     assert.match(await readFile(join(repo, '.gitattributes'), 'utf8'), /^data\/\*\* filter=lfs diff=lfs merge=lfs -text$/m);
     assert.equal((await cli('init', repo, '--lfs', '--json')).json().lfs.gitattributes, false, 'a second time changes nothing');
+    assert.match((await cli('init', repo, '--lfs')).stdout, /^\S+ is already set up; nothing to create\.\n/);
     assert.equal((await cli('ingest', EXPORT, '--source', 'AWS', '--root', repo)).code, 0);
   });
 

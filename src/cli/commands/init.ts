@@ -74,11 +74,11 @@ export function registerInit(program: Command, io: Io): void {
         printJson(io, { root, created, git_init: gitInit, ...(lfs ? { lfs } : {}) });
         return;
       }
-      io.out(
-        created.length
-          ? `Created in ${root}:\n${created.map((c) => `  ${c}`).join('\n')}`
-          : `${root} is already set up; nothing to create.`,
-      );
+      // An existing .gitattributes that --lfs added its line to is changed, not created: say so.
+      const updated = lfs?.gitattributes && !created.includes('.gitattributes') ? ['.gitattributes (data/ in Git LFS)'] : [];
+      const list = (title: string, paths: string[]) => (paths.length ? [`${title} in ${root}:`, ...paths.map((p) => `  ${p}`)] : []);
+      const done = [...list('Created', created), ...list('Updated', updated)];
+      io.out(done.length ? done.join('\n') : `${root} is already set up; nothing to create.`);
       if (gitInit)
         io.out(
           'Initialised a git repository (branch main). Set up config.yaml, then commit it all (git add -A && git commit -m "Billing repository"): the app and ingest --commit open their branches from it.',
