@@ -99,6 +99,9 @@ function invalidAttributionMessage(row: FlaggedRow): string {
       return [
         `${a} is ${value.startsWith('{') ? 'an object' : value.startsWith('[') ? 'a list' : 'a boolean'} (${JSON.stringify(value)}), not text`,
       ];
+    // A JSON number with a fraction or exponent (tagNotTextSql): the text is the JSON reader's, not the export's.
+    if (/^-?[0-9][0-9.eE+-]*$/.test(value) && /[.eE]/.test(value))
+      return [`${a} is a number (read as ${value}), not text: its digits as the export wrote them are lost`];
     const problem = attributionProblem(a, value);
     return problem && problem !== 'missing' ? [`${a} ${JSON.stringify(value)} ${problem}`] : [];
   });

@@ -141,15 +141,19 @@ export function conflictSql(config: Config, attribute: Attribute): string {
       e -> ${value}))) > 1 ELSE false END`;
 }
 
-/** The text a value's JSON holds: a string decoded, a number as written, anything else as its JSON. */
+/** The text a value's JSON holds: a string decoded, anything else as the JSON reader writes it (a number as 1000.0 for 1e3). */
 export function tagTextSql(json: string): string {
   return `CASE WHEN starts_with(${json}, '"') THEN json_extract_string(${json}, '$') ELSE ${json} END`;
 }
 
-/** The value is an object, array or boolean: no attribution at all. */
-export function tagNotScalarSql(json: string): string {
-  // A string ("…") or a number (-1, 2.5) is a scalar; the first character tells.
-  return `(${json} IS NOT NULL AND NOT (starts_with(${json}, '"') OR (left(${json}, 1) BETWEEN '0' AND '9') OR starts_with(${json}, '-')))`;
+/**
+ * The value is no text to bill by: an object, array or boolean, or a number with a fraction or an
+ * exponent. The JSON reader writes such a number again its own way (1.10 as 1.1, 1e3 as 1000.0),
+ * so the code billed would not be the one in the export. A whole number (JSON has no leading
+ * zeros) reads back as written, however many digits it has.
+ */
+export function tagNotTextSql(json: string): string {
+  return `CASE WHEN ${json} IS NULL OR starts_with(${json}, '"') THEN false ELSE NOT regexp_full_match(${json}, '-?[0-9]+') END`;
 }
 
 function escapeRe(s: string): string {

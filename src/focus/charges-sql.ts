@@ -18,7 +18,7 @@ import {
   FLAG_RULES,
   type FlagRule,
 } from '../domain/rules.ts';
-import { conflictSql, fastTagSql, tagJsonSql, tagNotScalarSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
+import { conflictSql, fastTagSql, tagJsonSql, tagNotTextSql, tagPaths, tagSql, tagTextSql, trimmedSql } from './attribution-sql.ts';
 import { costColumn, type FocusField, fieldOf } from './columns.ts';
 import { type ChargeFile, col, readFileSql } from './read-sql.ts';
 
@@ -338,7 +338,7 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
   const controlChecked = core.filter((a) => a !== 'pi_email');
   const invalidAttribution = core.length
     ? [
-        ...core.map((a) => tagNotScalarSql(`_j_${a}`)),
+        ...core.map((a) => tagNotTextSql(`_j_${a}`)),
         ...(controlChecked.length ? [`coalesce(regexp_matches(concat(${controlChecked.join(', ')}), '${CONTROL_PATTERN}'), false)`] : []),
         ...(core.includes('pi_email') ? [`coalesce(NOT regexp_full_match(pi_email, ${sqlString(EMAIL_PATTERN)}), false)`] : []),
       ].join(' OR ')
