@@ -480,6 +480,85 @@ describe('convert storage', () => {
     );
   });
 
+  it('bills each byte once: a quota inside another is taken off the use of the one that holds it', async () => {
+    const quota = (path: string, bytes: number) => ({ path, type: 'directory', usage: { fslogical: bytes } });
+    await writeFile(
+      join(dir, 'isi-nested.json'),
+      JSON.stringify([
+        quota('/ifs/proj/a1', 6_000_000_000_000), // atlas's; holds cache (and cache/tmp in it) and scratch
+        quota('/ifs/proj/a1/cache', 2_500_000_000_000), // holds cache/tmp
+        quota('/ifs/proj/a1/cache/tmp', 500_000_000_000),
+        quota('/ifs/proj/a1/scratch', 1_000_000_000_000),
+      ]),
+    );
+    const out = join(dir, 'nested.csv');
+    const r = await convert('storage', 'isi-nested.json', '--format', 'isilon', '--period', '2025-03', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const charges = (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity, c.ChargeDescription]);
+    assert.deepEqual(charges, [
+      // a1: 6 − 2.5 − 1 = 2.5 TB; cache: 2.5 − 0.5 = 2; the innermost as reported.
+      ['/ifs/proj/a1', '2.5', 'use at the report, less 2 paths inside it billed on their own, less 1 TB free'],
+      ['/ifs/proj/a1/cache', '2', 'use at the report, less the path inside it billed on its own, less 1 TB free'],
+      ['/ifs/proj/a1/cache/tmp', '0.5', 'use at the report, less 1 TB free'],
+      ['/ifs/proj/a1/scratch', '1', 'use at the report, less 1 TB free'],
+    ]);
+    // The 6 TB the outer quota holds, once.
+    assert.equal(
+      charges.reduce((sum, c) => sum + Number(c[1]), 0),
+      6,
+    );
+
+    // Day by day: on a day the inner path was not sampled, the outer one keeps all its use.
+    await writeFile(
+      join(dir, 'daily-nested.csv'),
+      'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,3000000000000\n2025-03-02,/ifs/proj/a1,4000000000000\n2025-03-02,/ifs/proj/a1/cache,1000000000000\n',
+    );
+    const daily = await convert('storage', 'daily-nested.csv', '--format', 'csv', '--period', '2025-03', '--out', out);
+    assert.equal(daily.code, 0, daily.stderr);
+    // a1: (3 + (4 − 1)) / 2 = 3 TB; cache: 1 TB.
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity]),
+      [
+        ['/ifs/proj/a1', '3'],
+        ['/ifs/proj/a1/cache', '1'],
+      ],
+    );
+
+    // Less use than the paths inside it is no use that holds theirs: refused at its line, or, as
+    // asked, each path counted as its own.
+    await writeFile(
+      join(dir, 'separate.csv'),
+      'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,500000000000\n2025-03-01,/ifs/proj/a1/cache,1000000000000\n2025-03-01,/ifs/proj/a1/scratch,1000000000000\n',
+    );
+    const refused = await convert('storage', 'separate.csv', '--format', 'csv', '--period', '2025-03', '--out', out);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^error: \S*separate\.csv:2: \/ifs\/proj\/a1 uses 500000000000 bytes on 2025-03-01, less than the 2000000000000 bytes of the paths inside it \(\/ifs\/proj\/a1\/cache, \/ifs\/proj\/a1\/scratch\)\n {2}hint: .*pass --nested separate\n/,
+    );
+    const separate = await convert(
+      'storage',
+      'separate.csv',
+      '--format',
+      'csv',
+      '--period',
+      '2025-03',
+      '--nested',
+      'separate',
+      '--out',
+      out,
+    );
+    assert.equal(separate.code, 0, separate.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity]),
+      [
+        ['/ifs/proj/a1', '0.5'],
+        ['/ifs/proj/a1/cache', '1'],
+        ['/ifs/proj/a1/scratch', '1'],
+      ],
+    );
+  });
+
   it('splits a month at a rate change, by the days each rate covers', async (t) => {
     const d = await scratch(t);
     await writeFile(

@@ -18,10 +18,20 @@ import { calendarDay, periodSpan } from './time.ts';
 export const STORAGE_FORMATS = ['isilon', 'qumulo', 'csv'] as const;
 export type StorageFormat = (typeof STORAGE_FORMATS)[number];
 
+/**
+ * How a report's paths under one another count: `subtract` (a path's use holds the use of every
+ * path under it, as directory quotas, du, ZFS and Ceph count) or `separate` (each path's bytes
+ * are its own, as GPFS independent filesets count).
+ */
+export const NESTED_MODES = ['subtract', 'separate'] as const;
+export type NestedMode = (typeof NESTED_MODES)[number];
+
 export interface StorageInput {
   files: { path: string; display: string }[];
   period: string;
   format: StorageFormat;
+  /** Default `subtract`. */
+  nested?: NestedMode;
   rates: Rates;
   accounts: AccountsFile;
   out?: string;
@@ -33,6 +43,10 @@ export interface StorageInput {
 interface PathUse {
   path: string;
   samples: Map<string, bigint>;
+  /** Where each day's sample was read. */
+  at: Map<string, { file: string; line?: number }>;
+  /** The reported paths under this one whose use was taken off its own (`subtract`). */
+  inside: string[];
   where: string;
   /** Where its first sample was read, and how a message names that sample where the location has no line ("quota 3: "), or ''. */
   location: { file: string; line?: number };
@@ -59,7 +73,15 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
       }
       // One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x.
       const path = r.path.replace(/(.)\/+$/, '$1');
-      const use = uses.get(path) ?? { path, samples: new Map(), where: r.where, location: r.location, label: r.label };
+      const use = uses.get(path) ?? {
+        path,
+        samples: new Map(),
+        at: new Map(),
+        inside: [],
+        where: r.where,
+        location: r.location,
+        label: r.label,
+      };
       if (use.samples.has(r.day)) {
         problems.keep(
           r.day === REPORT_DAY
@@ -75,6 +97,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
         continue;
       }
       use.samples.set(r.day, r.bytes);
+      use.at.set(r.day, r.location);
       uses.set(path, use);
     }
   }
@@ -82,6 +105,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
     problems.check();
     throw new UserError(`no quota records in ${input.files.map((f) => f.display).join(', ')}`, { hint: 'is this the right --format?' });
   }
+  if ((input.nested ?? 'subtract') === 'subtract') ownUse(uses, problems);
 
   // Group paths by owner (project, or the path itself when nobody owns it) and tier.
   const groups = new Map<string, { owner: ReturnType<typeof storageOwner>; tier?: string; paths: PathUse[] }>();
@@ -180,7 +204,56 @@ function pickUnit(rates: Rates, attrs: { tier?: string; path: string }, start: n
 
 function describeAverage(paths: PathUse[]): string {
   const samples = paths.reduce((n, p) => n + p.samples.size, 0);
-  return samples === paths.length ? 'use at the report' : `average of ${samples} daily samples`;
+  const inside = paths.reduce((n, p) => n + p.inside.length, 0);
+  const own =
+    inside === 0 ? '' : `, less ${inside === 1 ? 'the path' : `${inside} paths`} inside it billed on ${inside === 1 ? 'its' : 'their'} own`;
+  return `${samples === paths.length ? 'use at the report' : `average of ${samples} daily samples`}${own}`;
+}
+
+/**
+ * Each byte billed once, to the innermost reported path that holds it. A directory quota's use
+ * counts every file below it, nested quotas' files too (as do du, ZFS's `used` and Ceph's
+ * rbytes), so a path's own use is its use less that of the nearest reported paths under it, day
+ * by day: a lab's quota and its project's quota inside it are not both billed for the project's
+ * bytes. A path whose use is less than that of the paths under it, on a day both were sampled,
+ * cannot be a use that holds theirs: that is a problem at its line, not a guess.
+ */
+const listed = (paths: string[]) => (paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', '));
+
+function ownUse(uses: Map<string, PathUse>, problems: RecordProblems): void {
+  const full = new Map([...uses.values()].map((u) => [u.path, new Map(u.samples)]));
+  for (const use of uses.values()) {
+    let dir = use.path;
+    let holder: PathUse | undefined;
+    while (holder === undefined && dir.lastIndexOf('/') > 0) {
+      dir = dir.slice(0, dir.lastIndexOf('/'));
+      holder = uses.get(dir);
+    }
+    if (holder === undefined) continue;
+    holder.inside.push(use.path);
+    for (const [day, bytes] of full.get(use.path) ?? []) {
+      const left = holder.samples.get(day);
+      if (left !== undefined) holder.samples.set(day, left - bytes);
+    }
+  }
+  for (const use of uses.values()) {
+    if (use.inside.length === 0) continue;
+    for (const [day, left] of use.samples) {
+      if (left >= 0n) continue;
+      const held = full.get(use.path)?.get(day) ?? 0n;
+      const when = day === REPORT_DAY ? 'in the quota report' : `on ${day}`;
+      problems.keep(
+        new UserError(
+          `${use.label}${use.path} uses ${held} bytes ${when}, less than the ${held - left} bytes of the paths inside it (${listed(use.inside)})`,
+          {
+            location: use.at.get(day) ?? use.location,
+            hint: 'a path is taken to hold the use of the paths under it, as directory quotas and du count it; where each path counts only its own bytes (GPFS filesets), pass --nested separate',
+          },
+        ),
+      );
+      use.samples.set(day, 0n);
+    }
+  }
 }
 
 interface Sample {

@@ -143,13 +143,22 @@ See docs/sources/slurm.md for which jobs are billed and how.`,
   )
     .requiredOption('--period <YYYY-MM>', 'the month to bill')
     .requiredOption('--format <format>', 'isilon (isi quota quotas list --format json), qumulo (quota status JSON), or csv')
+    .option(
+      '--nested <how>',
+      'paths under one another: subtract (a path holds the use of those under it, as quotas, du, ZFS and Ceph count it) or separate (each counts its own bytes, as GPFS filesets)',
+      'subtract',
+    )
     .addHelpText('after', '\nSee docs/sources/storage.md for the commands that take each report, and how use is averaged.')
-    .action(async (files: string[], opts: ConvertOptions) => {
+    .action(async (files: string[], opts: ConvertOptions & { nested: string }) => {
       const period = checkPeriod(opts.period as string, '--period');
-      const { convertStorage, STORAGE_FORMATS } = await import('../../convert/storage.ts');
+      const { convertStorage, NESTED_MODES, STORAGE_FORMATS } = await import('../../convert/storage.ts');
       if (!(STORAGE_FORMATS as readonly string[]).includes(opts.format ?? ''))
         throw new UserError(`--format ${JSON.stringify(opts.format)}: expected one of ${STORAGE_FORMATS.join(', ')}`);
-      await run(io, opts, files, (ctx) => convertStorage({ ...ctx, period, format: opts.format as (typeof STORAGE_FORMATS)[number] }));
+      const nested = NESTED_MODES.find((m) => m === opts.nested);
+      if (nested === undefined) throw new UserError(`--nested ${JSON.stringify(opts.nested)}: expected ${NESTED_MODES.join(' or ')}`);
+      await run(io, opts, files, (ctx) =>
+        convertStorage({ ...ctx, period, format: opts.format as (typeof STORAGE_FORMATS)[number], nested }),
+      );
     });
 
   converterCommand(
