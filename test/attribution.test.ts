@@ -195,12 +195,23 @@ describe('attribution that cannot be blank', () => {
     const file = await writeCsv(dir, 'numbers.csv', [
       ['BillingPeriodStart', 'BilledCost', 'Tags'],
       ['2025-01-01', '30', '{"pi_email":"a@x.edu","project_id":1.10,"fund_org":"100100-1000"}'],
+      // Texts that look like a boolean or a number are text: the project is fine, the fund/org only
+      // misses the configured pattern.
+      ['2025-01-01', '40', '{"pi_email":"nobody","project_id":"true","fund_org":"1001.00"}'],
+      ['2025-01-01', '50', '{"pi_email":true,"project_id":["p"],"fund_org":"100100-1000"}'],
     ]);
     assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
     const flags = (await cli('review', 'list', '--json', '--root', repo)).json().flags as { rule: string; message: string }[];
     assert.deepEqual(
       flags.map((f) => [f.rule, f.message]),
-      [['invalid_attribution', 'project_id is a number (read as 1.1), not text: its digits as the export wrote them are lost']],
+      [
+        ['invalid_attribution', 'project_id is a number (read as 1.1), not text: its digits as the export wrote them are lost'],
+        [
+          'invalid_attribution',
+          'pi_email "nobody" is not an email address; fund/org "1001.00" matches none of flag_rules.fund_org_patterns',
+        ],
+        ['invalid_attribution', 'pi_email is a boolean ("true"), not text; project_id is a list ("[\\"p\\"]"), not text'],
+      ],
     );
   });
   it('flags a Tags object that repeats a key', async () => {

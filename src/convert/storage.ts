@@ -210,6 +210,9 @@ function describeAverage(paths: PathUse[]): string {
   return `${samples === paths.length ? 'use at the report' : `average of ${samples} daily samples`}${own}`;
 }
 
+/** Paths for a message: the first three, and how many more. */
+const listed = (paths: string[]) => (paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', '));
+
 /**
  * Each byte billed once, to the innermost reported path that holds it. A directory quota's use
  * counts every file below it, nested quotas' files too (as do du, ZFS's `used` and Ceph's
@@ -218,8 +221,6 @@ function describeAverage(paths: PathUse[]): string {
  * bytes. A path whose use is less than that of the paths under it, on a day both were sampled,
  * cannot be a use that holds theirs: that is a problem at its line, not a guess.
  */
-const listed = (paths: string[]) => (paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', '));
-
 function ownUse(uses: Map<string, PathUse>, problems: RecordProblems): void {
   const full = new Map([...uses.values()].map((u) => [u.path, new Map(u.samples)]));
   for (const use of uses.values()) {

@@ -92,16 +92,16 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
 }
 
 function invalidAttributionMessage(row: FlaggedRow): string {
+  const notText = new Set(row.tags_not_text?.split(', ') ?? []);
   const problems = CORE_ATTRIBUTES.flatMap((a) => {
     const value = row[a];
     if (value === null) return [];
-    if (/^(\{|\[|true$|false$)/.test(value))
-      return [
-        `${a} is ${value.startsWith('{') ? 'an object' : value.startsWith('[') ? 'a list' : 'a boolean'} (${JSON.stringify(value)}), not text`,
-      ];
-    // A JSON number with a fraction or exponent (tagNotTextSql): the text is the JSON reader's, not the export's.
-    if (/^-?[0-9][0-9.eE+-]*$/.test(value) && /[.eE]/.test(value))
-      return [`${a} is a number (read as ${value}), not text: its digits as the export wrote them are lost`];
+    // Tags gave it as JSON that is no text (tagNotTextSql); a string that looks like one ("true", "1.10") is text.
+    if (notText.has(a)) {
+      if (/^[-0-9]/.test(value)) return [`${a} is a number (read as ${value}), not text: its digits as the export wrote them are lost`];
+      const kind = value.startsWith('{') ? 'an object' : value.startsWith('[') ? 'a list' : 'a boolean';
+      return [`${a} is ${kind} (${JSON.stringify(value)}), not text`];
+    }
     const problem = attributionProblem(a, value);
     return problem && problem !== 'missing' ? [`${a} ${JSON.stringify(value)} ${problem}`] : [];
   });

@@ -329,8 +329,13 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
   const decoded = `SELECT *${attributes.map((a) => `,\n      ${tagTextSql(`_j_${a}`)} AS _t_${a}`).join('')}
     FROM (${found})`;
 
+  // Which core attributes Tags gives as no text (tagNotTextSql), as 'project_id, fund_org': the flag's message names them.
+  const notText = core.length
+    ? `nullif(concat_ws(', ', ${core.map((a) => `CASE WHEN ${tagNotTextSql(`_j_${a}`)} THEN '${a}' END`).join(', ')}), '')`
+    : 'NULL::VARCHAR';
   const attributed = `SELECT *,
-      ${ATTRIBUTES.map((a) => `${attributes.includes(a) ? trimmedSql(`_t_${a}`) : 'NULL::VARCHAR'} AS ${a}`).join(',\n      ')}
+      ${ATTRIBUTES.map((a) => `${attributes.includes(a) ? trimmedSql(`_t_${a}`) : 'NULL::VARCHAR'} AS ${a}`).join(',\n      ')},
+      ${notText} AS tags_not_text
     FROM (${decoded})`;
 
   // A control character anywhere: one regular expression over the values, not one each (the
@@ -338,7 +343,7 @@ export function tagsSql(from: string, f: ChargeFile, options: ChargesOptions, pa
   const controlChecked = core.filter((a) => a !== 'pi_email');
   const invalidAttribution = core.length
     ? [
-        ...core.map((a) => tagNotTextSql(`_j_${a}`)),
+        'tags_not_text IS NOT NULL',
         ...(controlChecked.length ? [`coalesce(regexp_matches(concat(${controlChecked.join(', ')}), '${CONTROL_PATTERN}'), false)`] : []),
         ...(core.includes('pi_email') ? [`coalesce(NOT regexp_full_match(pi_email, ${sqlString(EMAIL_PATTERN)}), false)`] : []),
       ].join(' OR ')

@@ -53,6 +53,8 @@ export interface FlaggedRow {
   charge_date: string | null;
   /** The core attributes Tags gives twice with different values ('pi_email, project_id'), or null. */
   tags_conflict: string | null;
+  /** The core attributes Tags gives as no text: an object, list, boolean, or a number with a fraction or exponent; or null. */
+  tags_not_text: string | null;
   cost: string;
   list_cost: string;
   /** Physical line in the file (1 is the header). */
@@ -138,7 +140,7 @@ const LOCATED_COLUMNS = `period, currency, cost, list_cost, flagged, ${ROW_ERROR
         row_hash: row_hash, cost_raw: cost_raw, rules: ${RULES_LIST_SQL}, pattern_index: pattern_index,
         pi_email: pi_email, project_id: project_id, fund_org: fund_org, service: service, category: category,
         resource_id: resource_id, resource_name: resource_name, charge_date: strftime(charge_start, '%Y-%m-%d'),
-        tags_conflict: tags_conflict
+        tags_conflict: tags_conflict, tags_not_text: tags_not_text
       }) END AS flag,
       CASE WHEN ${ROW_ERRORS.join(' OR ')} THEN to_json({
         period_raw: period_raw, cost_raw: cost_raw, list_raw: list_raw, currency_raw: currency_raw,

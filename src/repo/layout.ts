@@ -13,8 +13,8 @@ export function checkPeriod(period: string, option = 'period'): string {
   return period;
 }
 
-/** A period's folder name, only ever a month: whatever reaches here unchecked (`../x`) names no folder outside data/ and periods/. */
-const month = (period: string) => checkPeriod(period);
+/** A period's folders are named by a month only (checkPeriod): a period that reached here unchecked (`../x`) names no folder outside data/ and periods/. */
+const month = checkPeriod;
 
 export const layout = {
   dataDir: (root: string) => join(root, 'data'),
