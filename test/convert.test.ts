@@ -534,7 +534,7 @@ describe('convert storage', () => {
     assert.equal(refused.code, 2);
     assert.match(
       refused.stderr,
-      /^error: \S*separate\.csv:2: \/ifs\/proj\/a1 uses 500000000000 bytes on 2025-03-01, less than the 2000000000000 bytes of the paths inside it \(\/ifs\/proj\/a1\/cache, \/ifs\/proj\/a1\/scratch\)\n {2}hint: .*pass --nested separate\n/,
+      /^error: \S*separate\.csv:2: \/ifs\/proj\/a1 uses 500000000000 bytes on 2025-03-01, less than the 2000000000000 bytes of the paths inside it \(\/ifs\/proj\/a1\/cache, \/ifs\/proj\/a1\/scratch\)\n {2}hint: .*pass --nested separate \(in the app, the file's Nested paths choice\)\n/,
     );
     const separate = await convert(
       'storage',

@@ -187,6 +187,37 @@ describe('the app refuses', () => {
     assert.deepEqual(await snapshot(repo), before);
   });
 
+  it('a storage report whose paths count only their own bytes: refused by default, previewed with nested: separate', async () => {
+    const before = await snapshot(repo);
+    const form = new FormData();
+    // The inner path uses more than the one above it: the outer cannot hold its use.
+    const csv =
+      'date,path,used_bytes\n2025-11-01,/ifs/projects/arivera/genomics-atlas,500000000000\n2025-11-01,/ifs/projects/arivera/genomics-atlas/raw,1000000000000\n';
+    form.append('file', new Blob([csv]), 'storage-daily_2025-11.csv');
+    const { upload, files } = await (await call('/api/import/upload', { method: 'POST', body: form })).json();
+    assert.equal(files[0].kind, 'storage-csv');
+    const preview = (extra: Record<string, string>) =>
+      call('/api/import/preview', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ upload, source: 'Storage', period: '2025-11', ...extra }),
+      });
+    const refused = await preview({});
+    assert.equal(refused.status, 400);
+    assert.match(
+      (await refused.json()).error.message,
+      /^\/ifs\/projects\/arivera\/genomics-atlas uses 500000000000 bytes on 2025-11-01, less than/,
+    );
+    const bogus = await preview({ nested: 'both' });
+    assert.equal(bogus.status, 400);
+    assert.equal((await bogus.json()).error.message, 'nested "both": expected subtract or separate');
+    const separate = await preview({ nested: 'separate' });
+    assert.equal(separate.status, 200, await separate.clone().text());
+    // 0.5 TB and 1 TB, each its own.
+    assert.equal((await separate.json()).converted.total_list, '37.5');
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
   it('two files in one import, which took the first and left the second unread', async () => {
     const before = await snapshot(repo);
     const form = new FormData();
@@ -258,6 +289,35 @@ describe('a coordinator in the browser', () => {
       text,
       /And 2 more problems:\n+sacct_2025-12\.txt:3: malformed sacct line: AllocTRES[^\n]*"cpu=many"\nsacct_2025-12\.txt:4: malformed sacct line: expected 9 fields/,
     );
+    await page.close();
+  });
+
+  it('chooses how a storage report counts paths under one another, a choice shown for storage reports only', async () => {
+    const page = await signedIn();
+    await page.goto(new URL('/app/import', web.url).toString());
+    await page.waitForSelector('body[data-ready="true"]');
+    const csv =
+      'date,path,used_bytes\n2025-11-01,/ifs/projects/arivera/genomics-atlas,500000000000\n2025-11-01,/ifs/projects/arivera/genomics-atlas/raw,1000000000000\n';
+    const dataTransfer = await page.evaluateHandle((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'storage-daily_2025-11.csv', { type: 'text/csv' }));
+      return dt;
+    }, csv);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    const card = page.locator('section.file');
+    await card.waitFor();
+    const nested = card.getByLabel('Nested paths');
+    assert.equal(await nested.isVisible(), true);
+    await card.getByRole('button', { name: 'Preview' }).click();
+    await card.getByRole('alert').waitFor();
+    assert.match(await card.getByRole('alert').innerText(), /genomics-atlas uses 500000000000 bytes on 2025-11-01, less than/);
+    await nested.selectOption('separate');
+    await card.getByRole('button', { name: 'Preview' }).click();
+    await card.locator('.preview').waitFor();
+    assert.match(await card.locator('.preview').innerText(), /Period\s+2025-11/);
+    // Not a storage report: no such choice.
+    await card.locator('select[id^="kind-"]').selectOption('focus');
+    assert.equal(await nested.isVisible(), false);
     await page.close();
   });
 

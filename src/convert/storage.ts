@@ -248,7 +248,7 @@ function ownUse(uses: Map<string, PathUse>, problems: RecordProblems): void {
           `${use.label}${use.path} uses ${held} bytes ${when}, less than the ${held - left} bytes of the paths inside it (${listed(use.inside)})`,
           {
             location: use.at.get(day) ?? use.location,
-            hint: 'a path is taken to hold the use of the paths under it, as directory quotas and du count it; where each path counts only its own bytes (GPFS filesets), pass --nested separate',
+            hint: "a path is taken to hold the use of the paths under it, as directory quotas and du count it; where each path counts only its own bytes (GPFS filesets), pass --nested separate (in the app, the file's Nested paths choice)",
           },
         ),
       );

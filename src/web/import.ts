@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Config, sourceSlug } from '../config/schema.ts';
 import { ACCOUNTS_FILE, loadAccounts } from '../convert/accounts.ts';
 import type { ConvertReport } from '../convert/focus-writer.ts';
+import { NESTED_MODES, type NestedMode } from '../convert/storage.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -108,6 +109,7 @@ export async function prepare(
   file: { path: string; name: string },
   kind: Kind,
   period: string | undefined,
+  nested?: NestedMode,
 ): Promise<Prepared> {
   if (kind === 'focus') return { path: file.path, display: file.name, handedOver: true };
   const rates = await loadRates(join(root, RATES_FILE));
@@ -131,9 +133,17 @@ export async function prepare(
   } else {
     const { convertStorage } = await import('../convert/storage.ts');
     const format = kind === 'storage-isilon' ? 'isilon' : kind === 'storage-qumulo' ? 'qumulo' : 'csv';
-    converted = await convertStorage({ ...input, period: needPeriod(), format });
+    converted = await convertStorage({ ...input, period: needPeriod(), format, nested });
   }
   return { path: out, display: file.name, converted, handedOver: true };
+}
+
+/** A request's `nested` (absent: the converter's default), or an error naming what it may be. */
+export function nestedMode(value: unknown): NestedMode | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const mode = NESTED_MODES.find((m) => m === value);
+  if (mode === undefined) throw new UserError(`nested ${JSON.stringify(value)}: expected ${NESTED_MODES.join(' or ')}`);
+  return mode;
 }
 
 export interface ImportRequest {
@@ -142,6 +152,8 @@ export interface ImportRequest {
   kind: Kind;
   source: string;
   period?: string;
+  /** For a storage report: how paths under one another count (convert storage --nested). */
+  nested?: NestedMode;
   replace?: boolean;
   dryRun?: boolean;
   commit?: boolean;
@@ -154,7 +166,7 @@ export async function importFile(
   config: Config,
   request: ImportRequest,
 ): Promise<{ report: IngestReport; converted?: ConvertReport }> {
-  const prepared = await prepare(request.root, request.file, request.kind, request.period);
+  const prepared = await prepare(request.root, request.file, request.kind, request.period, request.nested);
   const report = await ingest(db, config, {
     root: request.root,
     files: [{ path: prepared.path, display: prepared.display, handedOver: prepared.handedOver }],

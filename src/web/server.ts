@@ -41,7 +41,7 @@ import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
 import { validateRepository } from '../validate/validate.ts';
 import { chargeDetail, chargePage } from './charges.ts';
-import { detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind } from './import.ts';
+import { detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind, nestedMode } from './import.ts';
 import { LiveSite } from './live-site.ts';
 import { appPage } from './page.ts';
 import { allowedHosts, allowedOrigins, authenticate, isLoopback, SESSION_COOKIE, sessionValue, writeAllowed } from './security.ts';
@@ -228,6 +228,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             kind,
             source: f.source as string,
             period: f.period || undefined,
+            nested: nestedMode(f.nested),
             replace: truthy(f.replace),
             commit: truthy(f.commit),
           }),
@@ -241,7 +242,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   );
 
   async function runImport(c: Context<Env>, dryRun: boolean) {
-    const body = await jsonObject(c, 'expected a JSON body: { upload, file, source, period, replace, commit }');
+    const body = await jsonObject(c, 'expected a JSON body: { upload, file, source, period, nested, replace, commit }');
     const kept = uploads.get(String(body.upload ?? ''));
     if (!kept) throw new HttpError(404, 'no such upload (uploads are kept for an hour): drop the file again');
     const file = kept.files.find((f) => f.name === body.file) ?? (kept.files.length === 1 ? kept.files[0] : undefined);
@@ -250,6 +251,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     if (!body.source) throw new HttpError(400, 'choose the source the file is from');
     if (body.period && (typeof body.period !== 'string' || !isPeriod(body.period)))
       throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
+    const nested = nestedMode(body.nested);
     kept.progress = dryRun ? 'Checking…' : 'Importing…';
     try {
       const result = await repo(
@@ -261,6 +263,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             kind,
             source: String(body.source),
             period: (body.period as string) || undefined,
+            nested,
             replace: body.replace === true,
             commit: body.commit === true,
             dryRun,

@@ -387,6 +387,20 @@ function fileCard(uploadId, file) {
     value: file.kind === 'focus' ? '' : (file.period ?? ''),
     size: '9',
   });
+  // A storage report's paths under one another: counted in the path that holds them (quotas, du), or apart (GPFS filesets).
+  const nested = el(
+    'select',
+    { id: `nested-${n}` },
+    el('option', { value: 'subtract' }, 'Use of a path includes the paths under it (quotas, du)'),
+    el('option', { value: 'separate' }, 'Each path counts only its own bytes (GPFS filesets)'),
+  );
+  // The label and its choice wrap onto a line together.
+  const nestedField = el('span', { class: 'field' }, el('label', { for: `nested-${n}` }, 'Nested paths'), ' ', nested);
+  const showNested = () => {
+    nestedField.hidden = !kinds.value.startsWith('storage');
+  };
+  kinds.addEventListener('change', showNested);
+  showNested();
   const replace = el('input', { type: 'checkbox', id: `replace-${n}` });
   const commit = el('input', { type: 'checkbox', id: `commit-${n}`, checked: true });
   const out = el('div', { class: 'result' });
@@ -398,6 +412,7 @@ function fileCard(uploadId, file) {
     kind: kinds.value,
     source: source.value,
     period: period.value.trim() || undefined,
+    nested: kinds.value.startsWith('storage') ? nested.value : undefined,
     replace: replace.checked,
     commit: commit.checked,
   });
@@ -463,6 +478,7 @@ function fileCard(uploadId, file) {
       source,
       el('label', { for: `period-${n}` }, 'Period'),
       period,
+      nestedField,
     ),
     el(
       'p',
