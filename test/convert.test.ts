@@ -508,6 +508,24 @@ describe('convert storage', () => {
       6,
     );
 
+    // A quota on the root holds every other path (Qumulo lists / with a slash, as it lists every
+    // path): here it cannot, so it is refused rather than billed in full beside /proj/a.
+    await writeFile(
+      join(dir, 'qumulo-root.json'),
+      JSON.stringify({
+        quotas: [
+          { id: '1', path: '/', capacity_used: '1000000000000' },
+          { id: '2', path: '/proj/a/', capacity_used: '2000000000000' },
+        ],
+      }),
+    );
+    const root = await convert('storage', 'qumulo-root.json', '--format', 'qumulo', '--period', '2025-03', '--out', out);
+    assert.equal(root.code, 2);
+    assert.match(
+      root.stderr,
+      /qumulo-root\.json: quota 1: \/ uses 1000000000000 bytes in the quota report, less than the 2000000000000 bytes of the paths inside it \(\/proj\/a\)\n/,
+    );
+
     // Day by day: on a day the inner path was not sampled, the outer one keeps all its use.
     await writeFile(
       join(dir, 'daily-nested.csv'),

@@ -226,8 +226,10 @@ function ownUse(uses: Map<string, PathUse>, problems: RecordProblems): void {
   for (const use of uses.values()) {
     let dir = use.path;
     let holder: PathUse | undefined;
-    while (holder === undefined && dir.lastIndexOf('/') > 0) {
-      dir = dir.slice(0, dir.lastIndexOf('/'));
+    // Up one folder at a time, to the root (a quota on / holds every other path).
+    while (holder === undefined && dir !== '/' && dir.includes('/')) {
+      const cut = dir.lastIndexOf('/');
+      dir = cut === 0 ? '/' : dir.slice(0, cut);
       holder = uses.get(dir);
     }
     if (holder === undefined) continue;
