@@ -41,6 +41,19 @@ async function flagsOf(
   return parse(await readFile(join(repo, 'periods', period, 'flags.yaml'), 'utf8')).flags;
 }
 
+/** Drops a file on the import page, as a person dragging it from their desktop. */
+async function dropFile(page: Page, name: string, text: string, type = 'text/csv'): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    ([n, t, y]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([t as string], n as string, { type: y as string }));
+      return dt;
+    },
+    [name, text, type],
+  );
+  await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+}
+
 async function signedIn(): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => {
@@ -272,12 +285,7 @@ describe('a coordinator in the browser', () => {
       '9|c|jsmith-neuro-connectome|standard|COMPLETED',
       '',
     ].join('\n');
-    const dataTransfer = await page.evaluateHandle((text) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([text], 'sacct_2025-12.txt', { type: 'text/plain' }));
-      return dt;
-    }, sacct);
-    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await dropFile(page, 'sacct_2025-12.txt', sacct, 'text/plain');
     const card = page.locator('section.file');
     await card.getByRole('button', { name: 'Preview' }).click();
     const alert = card.getByRole('alert');
@@ -298,12 +306,7 @@ describe('a coordinator in the browser', () => {
     await page.waitForSelector('body[data-ready="true"]');
     const csv =
       'date,path,used_bytes\n2025-11-01,/ifs/projects/arivera/genomics-atlas,500000000000\n2025-11-01,/ifs/projects/arivera/genomics-atlas/raw,1000000000000\n';
-    const dataTransfer = await page.evaluateHandle((text) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([text], 'storage-daily_2025-11.csv', { type: 'text/csv' }));
-      return dt;
-    }, csv);
-    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await dropFile(page, 'storage-daily_2025-11.csv', csv);
     const card = page.locator('section.file');
     await card.waitFor();
     const nested = card.getByLabel('Nested paths');
@@ -326,15 +329,7 @@ describe('a coordinator in the browser', () => {
     await page.goto(new URL('/app/import', web.url).toString());
     await page.waitForSelector('body[data-ready="true"]');
     const content = await readFile(join(SAMPLE, 'aws_2025-01.csv'), 'utf8');
-    const dataTransfer = await page.evaluateHandle(
-      ([name, text]) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([text as string], name as string, { type: 'text/csv' }));
-        return dt;
-      },
-      ['aws_2025-01.csv', content],
-    );
-    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await dropFile(page, 'aws_2025-01.csv', content);
     const card = page.locator('section.file');
     await card.waitFor();
     assert.equal(await card.locator('select[id^="source-"]').inputValue(), 'AWS', 'the source is guessed from the file name');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Config, sourceSlug } from '../config/schema.ts';
 import { ACCOUNTS_FILE, loadAccounts } from '../convert/accounts.ts';
 import type { ConvertReport } from '../convert/focus-writer.ts';
-import { NESTED_MODES, type NestedMode } from '../convert/storage.ts';
+import { convertStorage, NESTED_MODES, type NestedMode } from '../convert/storage.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -131,7 +131,6 @@ export async function prepare(
     const { convertUsage } = await import('../convert/usage.ts');
     converted = await convertUsage({ ...input, period });
   } else {
-    const { convertStorage } = await import('../convert/storage.ts');
     const format = kind === 'storage-isilon' ? 'isilon' : kind === 'storage-qumulo' ? 'qumulo' : 'csv';
     converted = await convertStorage({ ...input, period: needPeriod(), format, nested });
   }
