@@ -173,10 +173,12 @@ describe('strict input', () => {
         ChargePeriodStart: '2025-01-05T10:00:00 -08:00',
         ChargePeriodEnd: '2025-01-06T10:00+1400',
       }),
+      // RFC 3339 allows a lower-case t and z.
+      row({ ResourceId: 'r-5', BillingPeriodStart: '2025-01-01t00:00:00z', ChargePeriodStart: '2025-01-05t10:00z', ChargePeriodEnd: '' }),
     ]);
     const r = await cli('ingest', file, '--source', 'AWS', '--root', repo);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /rows {6}4\n/);
+    assert.match(r.stdout, /rows {6}5\n/);
     assert.match(r.stdout, /review {4}no charges flagged/);
   });
 

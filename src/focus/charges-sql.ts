@@ -113,15 +113,16 @@ function castSql(value: string, type: string): string {
  * hours and `+05:99` as six hours and 39 minutes.
  */
 const TIMESTAMP_SHAPE =
-  '\\d{4}-\\d{1,2}-\\d{1,2}(?:[T ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?)?(?: ?(?:Z|[+-](?:0\\d|1[0-4])(?::?[0-5]\\d)?))?';
+  '\\d{4}-\\d{1,2}-\\d{1,2}(?:[Tt ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?)?(?: ?(?:[Zz]|[+-](?:0\\d|1[0-4])(?::?[0-5]\\d)?))?';
 
 /**
  * A timestamp from text, as castSql, also where DuckDB's cast fails on ISO 8601 it should
- * read: a time without seconds before its zone (`2025-01-01T00:00Z`, `…T00:00+01:00`), and a
- * space before the zone (`…T00:00:00 Z`). Those forms are rewritten only when the casts fail.
+ * read: a time without seconds before its zone (`2025-01-01T00:00Z`, `…T00:00+01:00`), a space
+ * before the zone (`…T00:00:00 Z`), and a lower-case t or z (RFC 3339 allows them). Those forms
+ * are rewritten only when the casts fail.
  */
 function timestampSql(value: string): string {
-  const trimmed = trimmedSql(value);
+  const trimmed = `upper(${trimmedSql(value)})`;
   const seconds = `regexp_replace(${trimmed}, '^(\\d{4}-\\d{1,2}-\\d{1,2}[T ]\\d{1,2}:\\d{2})( ?[Z+-])', '\\1:00\\2')`;
   const iso = `regexp_replace(${seconds}, '(\\d) ([Z+-])', '\\1\\2')`;
   return `coalesce(${castSql(value, 'TIMESTAMPTZ')}, TRY_CAST(${iso} AS TIMESTAMPTZ))`;
