@@ -26,6 +26,14 @@ export type StorageFormat = (typeof STORAGE_FORMATS)[number];
 export const NESTED_MODES = ['subtract', 'separate'] as const;
 export type NestedMode = (typeof NESTED_MODES)[number];
 
+/** A nested mode as given (`name` is the option or field that gave it); none given is the default, undefined. */
+export function nestedMode(value: unknown, name: string): NestedMode | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const mode = NESTED_MODES.find((m) => m === value);
+  if (mode === undefined) throw new UserError(`${name} ${JSON.stringify(value)}: expected ${NESTED_MODES.join(' or ')}`);
+  return mode;
+}
+
 export interface StorageInput {
   files: { path: string; display: string }[];
   period: string;

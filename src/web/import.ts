@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Config, sourceSlug } from '../config/schema.ts';
 import { ACCOUNTS_FILE, loadAccounts } from '../convert/accounts.ts';
 import type { ConvertReport } from '../convert/focus-writer.ts';
-import { convertStorage, NESTED_MODES, type NestedMode } from '../convert/storage.ts';
+import { convertStorage, type NestedMode } from '../convert/storage.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -135,14 +135,6 @@ export async function prepare(
     converted = await convertStorage({ ...input, period: needPeriod(), format, nested });
   }
   return { path: out, display: file.name, converted, handedOver: true };
-}
-
-/** A request's `nested` (absent: the converter's default), or an error naming what it may be. */
-export function nestedMode(value: unknown): NestedMode | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const mode = NESTED_MODES.find((m) => m === value);
-  if (mode === undefined) throw new UserError(`nested ${JSON.stringify(value)}: expected ${NESTED_MODES.join(' or ')}`);
-  return mode;
 }
 
 export interface ImportRequest {

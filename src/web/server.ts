@@ -18,6 +18,7 @@ import { loadConfigLocated } from '../config/load.ts';
 import { checkPatterns, fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceSlug } from '../config/schema.ts';
+import { nestedMode } from '../convert/storage.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { type Database, withDatabase } from '../db/duckdb.ts';
@@ -41,7 +42,7 @@ import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
 import { validateRepository } from '../validate/validate.ts';
 import { chargeDetail, chargePage } from './charges.ts';
-import { detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind, nestedMode } from './import.ts';
+import { detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind } from './import.ts';
 import { LiveSite } from './live-site.ts';
 import { appPage } from './page.ts';
 import { allowedHosts, allowedOrigins, authenticate, isLoopback, SESSION_COOKIE, sessionValue, writeAllowed } from './security.ts';
@@ -228,7 +229,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             kind,
             source: f.source as string,
             period: f.period || undefined,
-            nested: nestedMode(f.nested),
+            nested: nestedMode(f.nested, 'nested'),
             replace: truthy(f.replace),
             commit: truthy(f.commit),
           }),
@@ -251,7 +252,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     if (!body.source) throw new HttpError(400, 'choose the source the file is from');
     if (body.period && (typeof body.period !== 'string' || !isPeriod(body.period)))
       throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
-    const nested = nestedMode(body.nested);
+    const nested = nestedMode(body.nested, 'nested');
     kept.progress = dryRun ? 'Checking…' : 'Importing…';
     try {
       const result = await repo(

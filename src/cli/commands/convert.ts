@@ -151,11 +151,10 @@ See docs/sources/slurm.md for which jobs are billed and how.`,
     .addHelpText('after', '\nSee docs/sources/storage.md for the commands that take each report, and how use is averaged.')
     .action(async (files: string[], opts: ConvertOptions & { nested: string }) => {
       const period = checkPeriod(opts.period as string, '--period');
-      const { convertStorage, NESTED_MODES, STORAGE_FORMATS } = await import('../../convert/storage.ts');
+      const { convertStorage, nestedMode, STORAGE_FORMATS } = await import('../../convert/storage.ts');
       if (!(STORAGE_FORMATS as readonly string[]).includes(opts.format ?? ''))
         throw new UserError(`--format ${JSON.stringify(opts.format)}: expected one of ${STORAGE_FORMATS.join(', ')}`);
-      const nested = NESTED_MODES.find((m) => m === opts.nested);
-      if (nested === undefined) throw new UserError(`--nested ${JSON.stringify(opts.nested)}: expected ${NESTED_MODES.join(' or ')}`);
+      const nested = nestedMode(opts.nested, '--nested');
       await run(io, opts, files, (ctx) =>
         convertStorage({ ...ctx, period, format: opts.format as (typeof STORAGE_FORMATS)[number], nested }),
       );
