@@ -231,6 +231,40 @@ describe('the app refuses', () => {
     assert.deepEqual(await snapshot(repo), before);
   });
 
+  it("sacct times in the cluster's zone: the job billed by the hours that zone's clocks showed in the month", async () => {
+    const before = await snapshot(repo);
+    const form = new FormData();
+    // 23:00 to 01:00 across the month's start: one hour of it in December in UTC, both in New York (04:00Z to 06:00Z).
+    const sacct = [
+      'JobID|JobName|Account|Partition|State|Start|End|Elapsed|AllocTRES',
+      '7|a|jsmith-neuro-connectome|standard|COMPLETED|2025-11-30T23:00:00|2025-12-01T01:00:00|02:00:00|cpu=1',
+      '',
+    ].join('\n');
+    form.append('file', new Blob([sacct]), 'sacct_2025-12.txt');
+    const { upload, files } = await (await call('/api/import/upload', { method: 'POST', body: form })).json();
+    assert.equal(files[0].kind, 'slurm');
+    const preview = async (extra: Record<string, string>) => {
+      const r = await call('/api/import/preview', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ upload, source: 'HPC', period: '2025-12', ...extra }),
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const utc = await preview({});
+    assert.equal(utc.status, 200, JSON.stringify(utc.body));
+    const zoned = await preview({ timezone: 'america/new_york' });
+    assert.equal(zoned.status, 200, JSON.stringify(zoned.body));
+    assert.deepEqual([utc.body.converted.total_list, zoned.body.converted.total_list], ['0.03', '0.06']);
+    const bogus = await preview({ timezone: 'Mars/Olympus_Mons' });
+    assert.equal(bogus.status, 400);
+    assert.deepEqual(bogus.body.error, {
+      message: 'timezone "Mars/Olympus_Mons" is not a time zone',
+      hint: 'an IANA name such as UTC or America/New_York',
+    });
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
   it('two files in one import, which took the first and left the second unread', async () => {
     const before = await snapshot(repo);
     const form = new FormData();
@@ -300,7 +334,7 @@ describe('a coordinator in the browser', () => {
     await page.close();
   });
 
-  it('chooses how a storage report counts paths under one another, a choice shown for storage reports only', async () => {
+  it('chooses how a storage report counts paths under one another, a choice shown for storage reports only (and the time zone for sacct output only)', async () => {
     const page = await signedIn();
     await page.goto(new URL('/app/import', web.url).toString());
     await page.waitForSelector('body[data-ready="true"]');
@@ -318,9 +352,14 @@ describe('a coordinator in the browser', () => {
     await card.getByRole('button', { name: 'Preview' }).click();
     await card.locator('.preview').waitFor();
     assert.match(await card.locator('.preview').innerText(), /Period\s+2025-11/);
-    // Not a storage report: no such choice.
+    // The time zone is asked of sacct output only, UTC unless changed.
+    const zone = card.getByLabel('Time zone of its times');
+    assert.equal(await zone.isVisible(), false);
+    await card.locator('select[id^="kind-"]').selectOption('slurm');
+    assert.deepEqual([await zone.isVisible(), await zone.inputValue(), await nested.isVisible()], [true, 'UTC', false]);
+    // Not a storage report nor sacct output: neither choice.
     await card.locator('select[id^="kind-"]').selectOption('focus');
-    assert.equal(await nested.isVisible(), false);
+    assert.deepEqual([await nested.isVisible(), await zone.isVisible()], [false, false]);
     await page.close();
   });
 

@@ -723,7 +723,7 @@ function runTimes(job: Job, noEnd: boolean, zone: string, file: string, line: nu
     if (all.length === 0)
       throw new UserError(`${field} ${text} is no time in ${zone}: its clocks skipped that hour`, {
         location: { file, line },
-        hint: 'sacct prints only times its clocks showed: pass the zone sacct ran in as --timezone, or take the output with TZ=UTC and leave --timezone out',
+        hint: "sacct prints only times its clocks showed: pass the zone sacct ran in as --timezone (in the app, the file's Time zone field), or take the output with TZ=UTC and leave --timezone out",
       });
     return all;
   };

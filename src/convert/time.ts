@@ -7,13 +7,14 @@ import { UserError } from '../core/errors.ts';
 
 const WALL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
 
-/** Checks an IANA time zone name. */
-export function checkTimeZone(zone: string): string {
+/** An IANA time zone name, as the zone spells it; `name` is the option or field it came from, for the message. */
+export function checkTimeZone(zone: unknown, name = '--timezone'): string {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone;
+    if (typeof zone !== 'string' || zone.trim() === '') throw new RangeError('not a name');
+    // The zone's own spelling: utc and Etc/UTC are UTC, america/new_york is America/New_York.
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    throw new UserError(`--timezone ${JSON.stringify(zone)} is not a time zone`, { hint: 'an IANA name such as UTC or America/New_York' });
+    throw new UserError(`${name} ${JSON.stringify(zone)} is not a time zone`, { hint: 'an IANA name such as UTC or America/New_York' });
   }
 }
 

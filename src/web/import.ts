@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { type Config, sourceSlug } from '../config/schema.ts';
 import { ACCOUNTS_FILE, loadAccounts } from '../convert/accounts.ts';
 import type { ConvertReport } from '../convert/focus-writer.ts';
-import { convertStorage, type NestedMode } from '../convert/storage.ts';
+import { convertStorage, type NestedMode, nestedMode } from '../convert/storage.ts';
+import { checkTimeZone } from '../convert/time.ts';
 import { UserError } from '../core/errors.ts';
 import type { Database } from '../db/duckdb.ts';
 import { isPeriod } from '../domain/period.ts';
@@ -93,6 +94,23 @@ export function guessSource(config: Config, name: string, kind: Kind): string | 
   return undefined;
 }
 
+/** What a raw export's converter is told beyond the period, as the CLI's options tell it. */
+export interface ConvertChoices {
+  /** For a storage report: how paths under one another count (convert storage --nested). */
+  nested?: NestedMode;
+  /** For sacct output: the zone its times are in (convert slurm --timezone); UTC when absent. */
+  timezone?: string;
+}
+
+/** The converter's choices in a request (fields of a form, or of a JSON body), each checked as its CLI option is. */
+export function convertChoices(fields: { nested?: unknown; timezone?: unknown }): ConvertChoices {
+  const empty = (v: unknown) => v === undefined || v === null || v === '';
+  return {
+    nested: nestedMode(fields.nested, 'nested'),
+    timezone: empty(fields.timezone) ? undefined : checkTimeZone(fields.timezone, 'timezone'),
+  };
+}
+
 export interface Prepared {
   /** The FOCUS file to ingest, and how to name it in messages. */
   path: string;
@@ -109,7 +127,7 @@ export async function prepare(
   file: { path: string; name: string },
   kind: Kind,
   period: string | undefined,
-  nested?: NestedMode,
+  choices: ConvertChoices = {},
 ): Promise<Prepared> {
   if (kind === 'focus') return { path: file.path, display: file.name, handedOver: true };
   const rates = await loadRates(join(root, RATES_FILE));
@@ -123,7 +141,7 @@ export async function prepare(
   let converted: ConvertReport;
   if (kind === 'slurm') {
     const { convertSlurm } = await import('../convert/slurm.ts');
-    converted = await convertSlurm({ ...input, period: needPeriod() });
+    converted = await convertSlurm({ ...input, period: needPeriod(), timezone: choices.timezone });
   } else if (kind === 'vms') {
     const { convertVms } = await import('../convert/vms.ts');
     converted = await convertVms({ ...input, period: needPeriod() });
@@ -132,7 +150,7 @@ export async function prepare(
     converted = await convertUsage({ ...input, period });
   } else {
     const format = kind === 'storage-isilon' ? 'isilon' : kind === 'storage-qumulo' ? 'qumulo' : 'csv';
-    converted = await convertStorage({ ...input, period: needPeriod(), format, nested });
+    converted = await convertStorage({ ...input, period: needPeriod(), format, nested: choices.nested });
   }
   return { path: out, display: file.name, converted, handedOver: true };
 }
@@ -143,8 +161,7 @@ export interface ImportRequest {
   kind: Kind;
   source: string;
   period?: string;
-  /** For a storage report: how paths under one another count (convert storage --nested). */
-  nested?: NestedMode;
+  convert?: ConvertChoices;
   replace?: boolean;
   dryRun?: boolean;
   commit?: boolean;
@@ -157,7 +174,7 @@ export async function importFile(
   config: Config,
   request: ImportRequest,
 ): Promise<{ report: IngestReport; converted?: ConvertReport }> {
-  const prepared = await prepare(request.root, request.file, request.kind, request.period, request.nested);
+  const prepared = await prepare(request.root, request.file, request.kind, request.period, request.convert);
   const report = await ingest(db, config, {
     root: request.root,
     files: [{ path: prepared.path, display: prepared.display, handedOver: prepared.handedOver }],

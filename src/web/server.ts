@@ -18,7 +18,6 @@ import { loadConfigLocated } from '../config/load.ts';
 import { checkPatterns, fundOrgsOutsidePatterns } from '../config/patterns.ts';
 import { loadPiDirectory } from '../config/pi-directory.ts';
 import { type Config, sourceSlug } from '../config/schema.ts';
-import { nestedMode } from '../convert/storage.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { type Database, withDatabase } from '../db/duckdb.ts';
@@ -42,7 +41,7 @@ import { PACKAGE_ROOT } from '../site/astro.ts';
 import { loadSiteModel } from '../site/load-model.ts';
 import { validateRepository } from '../validate/validate.ts';
 import { chargeDetail, chargePage } from './charges.ts';
-import { detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind } from './import.ts';
+import { convertChoices, detectKind, guessPeriod, guessSource, importFile, KIND_LABELS, KINDS, type Kind } from './import.ts';
 import { LiveSite } from './live-site.ts';
 import { appPage } from './page.ts';
 import { allowedHosts, allowedOrigins, authenticate, isLoopback, SESSION_COOKIE, sessionValue, writeAllowed } from './security.ts';
@@ -229,7 +228,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             kind,
             source: f.source as string,
             period: f.period || undefined,
-            nested: nestedMode(f.nested, 'nested'),
+            convert: convertChoices(f),
             replace: truthy(f.replace),
             commit: truthy(f.commit),
           }),
@@ -243,7 +242,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   );
 
   async function runImport(c: Context<Env>, dryRun: boolean) {
-    const body = await jsonObject(c, 'expected a JSON body: { upload, file, source, period, nested, replace, commit }');
+    const body = await jsonObject(c, 'expected a JSON body: { upload, file, source, period, nested, timezone, replace, commit }');
     const kept = uploads.get(String(body.upload ?? ''));
     if (!kept) throw new HttpError(404, 'no such upload (uploads are kept for an hour): drop the file again');
     const file = kept.files.find((f) => f.name === body.file) ?? (kept.files.length === 1 ? kept.files[0] : undefined);
@@ -252,7 +251,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     if (!body.source) throw new HttpError(400, 'choose the source the file is from');
     if (body.period && (typeof body.period !== 'string' || !isPeriod(body.period)))
       throw new HttpError(400, `period ${JSON.stringify(body.period)}: expected YYYY-MM`);
-    const nested = nestedMode(body.nested, 'nested');
+    const convert = convertChoices(body);
     kept.progress = dryRun ? 'Checking…' : 'Importing…';
     try {
       const result = await repo(
@@ -264,7 +263,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
             kind,
             source: String(body.source),
             period: (body.period as string) || undefined,
-            nested,
+            convert,
             replace: body.replace === true,
             commit: body.commit === true,
             dryRun,

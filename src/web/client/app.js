@@ -366,6 +366,22 @@ function upload(files, list) {
 
 let cardCount = 0;
 
+/** The id of the page's one list of time zone names, made when first asked for. */
+function zoneList() {
+  const id = 'time-zones';
+  if (!document.getElementById(id)) {
+    const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    document.body.append(
+      el(
+        'datalist',
+        { id },
+        ['UTC', ...zones.filter((z) => z !== 'UTC')].map((z) => el('option', { value: z })),
+      ),
+    );
+  }
+  return id;
+}
+
 function fileCard(uploadId, file) {
   const n = ++cardCount;
   const kinds = el(
@@ -396,11 +412,22 @@ function fileCard(uploadId, file) {
   );
   // The label and its choice wrap onto a line together.
   const nestedField = el('span', { class: 'field' }, el('label', { for: `nested-${n}` }, 'Nested paths'), ' ', nested);
-  const showNested = () => {
+  // sacct prints its clocks' times without a zone: the zone they are in (convert slurm --timezone).
+  const timezone = el('input', {
+    id: `timezone-${n}`,
+    value: 'UTC',
+    list: zoneList(),
+    size: '18',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
+  const timezoneField = el('span', { class: 'field' }, el('label', { for: `timezone-${n}` }, 'Time zone of its times'), ' ', timezone);
+  const showChoices = () => {
     nestedField.hidden = !kinds.value.startsWith('storage');
+    timezoneField.hidden = kinds.value !== 'slurm';
   };
-  kinds.addEventListener('change', showNested);
-  showNested();
+  kinds.addEventListener('change', showChoices);
+  showChoices();
   const replace = el('input', { type: 'checkbox', id: `replace-${n}` });
   const commit = el('input', { type: 'checkbox', id: `commit-${n}`, checked: true });
   const out = el('div', { class: 'result' });
@@ -413,6 +440,7 @@ function fileCard(uploadId, file) {
     source: source.value,
     period: period.value.trim() || undefined,
     nested: kinds.value.startsWith('storage') ? nested.value : undefined,
+    timezone: kinds.value === 'slurm' ? timezone.value.trim() : undefined,
     replace: replace.checked,
     commit: commit.checked,
   });
@@ -479,6 +507,7 @@ function fileCard(uploadId, file) {
       el('label', { for: `period-${n}` }, 'Period'),
       period,
       nestedField,
+      timezoneField,
     ),
     el(
       'p',
