@@ -430,6 +430,55 @@ describe('billing policy', () => {
     ]);
   });
 
+  it("caps a statement in the cap's currency only: 500.00 USD is not 500.00 EUR", async (t) => {
+    const root = await scratchRepo(t, CONFIG);
+    // a's GPU use in two currencies: 700 USD (p1) and 700 EUR (p9), two statements.
+    const file = await writeCsv(root, 'hpc-2025-01.csv', [
+      [...HEADER, 'BillingCurrency'],
+      [...row('2025-01', 'a@x.edu', 'p1', '100000-0001', 'HPC GPU Compute', '700.00'), 'USD'],
+      [...row('2025-01', 'a@x.edu', 'p9', '100000-0009', 'HPC GPU Compute', '700.00'), 'EUR'],
+    ]);
+    const r = await cli('ingest', file, '--source', 'HPC', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const caps = async () =>
+      (await statements(root, '2025-01')).statements.map((s: any) => [
+        s.currency,
+        s.lines.filter((l: any) => l.policy?.kind === 'cap').map((l: any) => [l.policy.id, l.amount]),
+        s.amount_due,
+      ]);
+    // The cap is in the default currency, USD: the EUR statement is not capped at 500 euros.
+    assert.deepEqual(await caps(), [
+      ['USD', [['gpu-cap', '-200.00']], '500.00'],
+      ['EUR', [], '700.00'],
+    ]);
+    await writeFile(
+      join(root, 'config.yaml'),
+      CONFIG.replace(
+        /(above: "500.00"\n)/,
+        '$1    - { id: gpu-cap-eur, services: ["HPC GPU*"], per: pi, above: "600.00", currency: EUR }\n',
+      ),
+    );
+    assert.deepEqual(await caps(), [
+      ['USD', [['gpu-cap', '-200.00']], '500.00'],
+      ['EUR', [['gpu-cap-eur', '-100.00']], '600.00'],
+    ]);
+    // A cap in a currency no statement is in covers nothing: validate says so.
+    await writeFile(join(root, 'config.yaml'), CONFIG.replace('above: "500.00"', 'above: "500.00"\n      currency: GBP'));
+    const v = await cli('validate', '--json', '--root', root);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(
+      v
+        .json()
+        .findings.filter((f: any) => f.level === 'warning')
+        .map((f: any) => f.message),
+      [
+        'cap gpu-cap is in GBP, and no statement of any period is (EUR, USD): it covers statements in its own currency only',
+        // This repository has no project teaching.
+        'showback project teaching is on no statement of any period',
+      ],
+    );
+  });
+
   it('draws a program only on what the PI still owes of its services, after caps and the programs before it', async (t) => {
     const root = await policyRepo(t);
     // 2025-01, a: CPU 300 + GPU 700; the cap pays 200 of the GPU (700 − 500).

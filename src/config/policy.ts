@@ -1,5 +1,6 @@
 /** `policy` in config.yaml: caps, showback, and where policy lines are journaled (src/policy/ applies them). */
 import { z } from 'zod';
+import { isCurrencyCode } from '../core/currency.ts';
 
 export const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 
@@ -31,8 +32,10 @@ export const policyConfigSchema = z
             services: list(z.string().min(1)),
             /** What the cap counts: each PI's charges for these services in a month, or each project's. */
             per: z.enum(['pi', 'project']).default('pi'),
-            /** The most a PI (or project) pays for these services in a month. @example "500.00" */
+            /** The most a PI (or project) pays for these services in a month, in `currency`. @example "500.00" */
             above: z.string().regex(/^\d+(\.\d+)?$/, 'expected a decimal written as a string, such as "500.00"'),
+            /** The currency of `above`: the cap covers statements in it only (default billing.default_currency). */
+            currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD').optional(),
             description: z.string().min(1).optional(),
           })
           .strict(),

@@ -163,14 +163,16 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
   for (const w of work) if (showback.has(w.s.project_id)) add(w, 'showback', 'showback', 'Showback: cost shown, not charged', -w.due);
   const charged = (w: Work) => !showback.has(w.s.project_id);
 
-  // Caps: per PI (or project) and currency, the matching charges above the cap are the institution's;
+  // Caps: per PI (or project), in the cap's currency, the matching charges above the cap are the institution's;
   // in the order config.yaml lists them, each on what the PI still owes of its services (GPU above
   // 500, then all HPC above 800: the PI pays at most 500 of GPU and 800 of HPC).
+  // A cap's amount is in one currency (500.00 USD is not 500 yen): it covers statements in it only.
   for (const cap of input.config.caps) {
     const match = serviceMatcher(cap.services);
+    const currency = cap.currency ?? input.defaultCurrency;
     const groups = new Map<string, Work[]>();
-    for (const w of work.filter(charged)) {
-      const key = JSON.stringify([w.s.pi_email, cap.per === 'project' ? w.s.project_id : '', w.s.currency]);
+    for (const w of work.filter((w) => charged(w) && w.s.currency === currency)) {
+      const key = JSON.stringify([w.s.pi_email, cap.per === 'project' ? w.s.project_id : '']);
       const group = groups.get(key);
       if (group) group.push(w);
       else groups.set(key, [w]);
@@ -180,14 +182,7 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       const lines = ws.map((w) => w.s.lines.filter((l) => match(l.service)));
       const amounts = ws.map((w, i) => owedOn(w, lines[i] as StatementLine[]));
       const total = amounts.reduce((a, b) => a + b, 0n);
-      const above = writtenMinor(
-        `cap ${cap.id}`,
-        cap.above,
-        (ws[0] as Work).s.currency,
-        digits,
-        { file: 'config.yaml' },
-        'a cap is applied to the cent',
-      );
+      const above = writtenMinor(`cap ${cap.id}`, cap.above, currency, digits, { file: 'config.yaml' }, 'a cap is applied to the cent');
       const excess = total - above;
       if (excess <= 0n || total <= 0n) continue;
       const parts = apportion(

@@ -1,6 +1,6 @@
 /**
  * Policy that names what no statement has: a credit or prepayment for a PI or project on no
- * statement of any period (a PI in pis.yaml aside) or in a currency none is in, a service glob
+ * statement of any period (a PI in pis.yaml aside), a program or cap in a currency none is in, a service glob
  * of a cap or program that matches no service billed, a showback project on no statement. Each
  * covers nothing, without a word: most often a typo (`v.romaro@…`, `HPC-GPU*`), which leaves a
  * PI paying what the office meant to cover. Said as warnings: a program set up before its PI's
@@ -40,17 +40,20 @@ export function policyTargets(
       for (const l of s.lines) if (!l.policy) services.add(l.service);
     }
   const out: PolicyTarget[] = [];
+  const inCurrency = (what: string, given: string | undefined, file: string) => {
+    const currency = given ?? config.billing.default_currency;
+    if (currencies.size > 0 && !currencies.has(currency))
+      out.push({
+        message: `${what} is in ${currency}, and no statement of any period is (${[...currencies].sort().join(', ')}): it covers statements in its own currency only`,
+        file,
+        hint: `give it the currency of the statements it is for: currency: ${[...currencies].sort()[0]}`,
+      });
+  };
   const unmatched = (globs: string[] | undefined) => (globs ?? []).filter((g) => ![...services].some(serviceMatcher([g])));
   const programs = [...credits.credits.map((p) => ({ p, kind: 'credit' })), ...credits.prepayments.map((p) => ({ p, kind: 'prepayment' }))];
   for (const { p, kind } of programs) {
     const what = `${kind} ${p.id}`;
-    const currency = p.currency ?? config.billing.default_currency;
-    if (currencies.size > 0 && !currencies.has(currency))
-      out.push({
-        message: `${what} is in ${currency}, and no statement of any period is (${[...currencies].sort().join(', ')}): it covers statements in its own currency only`,
-        file: 'credits.yaml',
-        hint: `give it the currency of the statements it is for: currency: ${[...currencies].sort()[0]}`,
-      });
+    inCurrency(what, p.currency, 'credits.yaml');
     for (const pi of p.pis ?? [])
       if (!pis.has(piKey(pi)))
         out.push({
@@ -72,13 +75,15 @@ export function policyTargets(
         hint: GLOB_HINT,
       });
   }
-  for (const cap of config.policy.caps)
+  for (const cap of config.policy.caps) {
+    inCurrency(`cap ${cap.id}`, cap.currency, 'config.yaml');
     for (const glob of unmatched(cap.services))
       out.push({
         message: `cap ${cap.id}'s services ${JSON.stringify(glob)} match no service billed in any period`,
         file: 'config.yaml',
         hint: GLOB_HINT,
       });
+  }
   for (const project of config.policy.showback)
     if (!projects.has(composed(project)))
       out.push({
