@@ -479,6 +479,34 @@ describe('billing policy', () => {
     );
   });
 
+  it('pays a cap over the statements still owing: a refund-only statement is not charged a part of it', async (t) => {
+    const root = await scratchRepo(t, CONFIG);
+    const refund = (project: string, fund: string, cost: string, resource: string) => {
+      const r = row('2025-01', 'a@x.edu', project, fund, 'HPC GPU Compute', cost);
+      return [r[0], r[1], 'Credit', `-${cost}`, cost, r[5], resource, r[7]] as string[];
+    };
+    // a's GPU: p1 1000; p2 a refund of 200 alone; p3 300 less a refund of 250. 850 in all, 350
+    // above the cap, paid over p1 (1000) and p3 (50) by what each owes: 333.33 and 16.67.
+    const file = await writeCsv(root, 'hpc-2025-01.csv', [
+      HEADER,
+      row('2025-01', 'a@x.edu', 'p1', '100000-0001', 'HPC GPU Compute', '1000.00'),
+      refund('p2', '100000-0002', '200.00', 'r2'),
+      row('2025-01', 'a@x.edu', 'p3', '100000-0003', 'HPC GPU Compute', '300.00'),
+      refund('p3', '100000-0003', '250.00', 'r3'),
+    ]);
+    const r = await cli('ingest', file, '--source', 'HPC', '--root', root);
+    assert.equal(r.code, 0, r.stderr);
+    const set = await statements(root, '2025-01');
+    assert.deepEqual(
+      set.statements.map((s: any) => [s.project_id, s.lines.filter((l: any) => l.policy).map((l: any) => l.amount), s.amount_due]),
+      [
+        ['p1', ['-333.33'], '666.67'],
+        ['p2', [], '-200.00'],
+        ['p3', ['-16.67'], '33.33'],
+      ],
+    );
+  });
+
   it('draws a program only on what the PI still owes of its services, after caps and the programs before it', async (t) => {
     const root = await policyRepo(t);
     // 2025-01, a: CPU 300 + GPU 700; the cap pays 200 of the GPU (700 − 500).

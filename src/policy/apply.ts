@@ -145,11 +145,14 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
   const paid = new Map<StatementLine, bigint>();
   const owed = (w: Work, l: StatementLine) => parseDecimal(l.amount, w.digits) - (paid.get(l) ?? 0n);
   const owedOn = (w: Work, lines: StatementLine[]) => lines.reduce((t, l) => t + owed(w, l), 0n);
+  // Over the lines still owing: a refund line is not paid a negative part (which would leave it
+  // owing more than its amount for the next cap or program).
   const spread = (w: Work, lines: StatementLine[], amount: bigint) => {
-    const of = owedOn(w, lines);
+    const weights = lines.map((l) => max0(owed(w, l)));
+    const of = weights.reduce((a, b) => a + b, 0n);
     if (amount === 0n || of === 0n) return;
     const shares = apportion(
-      lines.map((l) => (minorToExact(amount, w.digits) * owed(w, l)) / of),
+      weights.map((weight) => (minorToExact(amount, w.digits) * weight) / of),
       amount,
       w.digits,
     );
@@ -185,8 +188,13 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
       const above = writtenMinor(`cap ${cap.id}`, cap.above, currency, digits, { file: 'config.yaml' }, 'a cap is applied to the cent');
       const excess = total - above;
       if (excess <= 0n || total <= 0n) continue;
+      // Over the statements still owing: what the institution pays never adds to a statement (a
+      // refund-only statement keeps its refund). The excess is at most their sum, so no part is
+      // more than its statement owes.
+      const weights = amounts.map(max0);
+      const owing = weights.reduce((a, b) => a + b, 0n);
       const parts = apportion(
-        amounts.map((a) => (minorToExact(excess, digits) * a) / total),
+        weights.map((weight) => (minorToExact(excess, digits) * weight) / owing),
         excess,
         digits,
       );
@@ -354,3 +362,4 @@ function order(a: Statement, b: Statement): number {
 }
 
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max0 = (a: bigint) => (a > 0n ? a : 0n);
