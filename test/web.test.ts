@@ -265,6 +265,23 @@ describe('the app refuses', () => {
     assert.deepEqual(await snapshot(repo), before);
   });
 
+  it("keeps an upload's name as sent, in UTF-8, and cuts a name too long for the disk before its extension (not a failure)", async () => {
+    const before = await snapshot(repo);
+    const form = new FormData();
+    const csv = await readFile(join(SAMPLE, 'azure_2025-12.csv'));
+    const long = `${'é'.repeat(150)}_2025-12.csv`;
+    for (const name of ['données_2025-12.csv', long]) form.append('file', new Blob([csv]), name);
+    const r = await call('/api/import/upload', { method: 'POST', body: form });
+    assert.equal(r.status, 200, await r.clone().text());
+    const names = (await r.json()).files.map((f: { name: string; period?: string }) => [f.name, f.period]);
+    // 312 bytes: cut in the middle to 199 (an é is two bytes), keeping the month and the extension.
+    assert.deepEqual(names, [
+      ['données_2025-12.csv', '2025-12'],
+      [`${'é'.repeat(76)}…${'é'.repeat(16)}_2025-12.csv`, '2025-12'],
+    ]);
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
   it('two files in one import, which took the first and left the second unread', async () => {
     const before = await snapshot(repo);
     const form = new FormData();

@@ -37,13 +37,36 @@ export class HttpError extends Error {
   }
 }
 
-/** A file name safe to keep: its base name, without control characters or separators. */
+/** The most bytes of a kept name: file systems take 255, and the converter's output adds `.focus.csv`. */
+const NAME_BYTES = 200;
+/** Characters kept of the end of a name cut short (`_2025-12`, a date or a month the app reads from it). */
+const TAIL_CHARACTERS = 24;
+
+/**
+ * A file name safe to keep: its base name, without control characters or separators, and at
+ * most NAME_BYTES bytes of UTF-8 (200 accented letters are 400), cut in the middle, before its
+ * extension (`.csv.gz` stays, which says how to read it).
+ */
 export function safeName(name: string): string {
   const base = basename(name.replace(/\\/g, '/'))
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-    .replace(/[\u0000-\u001f\u007f/:*?"<>|]/g, '_')
-    .slice(0, 200);
-  return base && base !== '.' && base !== '..' ? base : 'upload';
+    .replace(/[\u0000-\u001f\u007f/:*?"<>|]/g, '_');
+  const kept = Buffer.byteLength(base) <= NAME_BYTES ? base : shortened(base);
+  return kept && kept !== '.' && kept !== '..' ? kept : 'upload';
+}
+
+function shortened(name: string): string {
+  const ext = /(\.[A-Za-z0-9]{1,8}){1,2}$/.exec(name)?.[0] ?? '';
+  // By code points, so a character of several bytes (or a surrogate pair) is never cut in two;
+  // the stem's start and end are kept (a source's name, a month: aws-…_2025-12), its middle cut.
+  const stem = Array.from(name.slice(0, name.length - ext.length));
+  const tail = stem.slice(-TAIL_CHARACTERS);
+  const head = stem.slice(0, stem.length - tail.length);
+  let bytes = Buffer.byteLength(`…${tail.join('')}${ext}`);
+  let end = 0;
+  while (end < head.length && bytes + Buffer.byteLength(head[end] as string) <= NAME_BYTES)
+    bytes += Buffer.byteLength(head[end++] as string);
+  return `${head.slice(0, end).join('')}…${tail.join('')}${ext}`;
 }
 
 /** Bytes of an upload held between the network and the disk. */
@@ -72,6 +95,8 @@ export async function receiveUpload(request: IncomingMessage, root: string, maxB
       highWaterMark: UPLOAD_BUFFER,
       fileHwm: UPLOAD_BUFFER,
       limits: { fileSize: maxBytes, files: 50, fields: 50, fieldSize: 64 * 1024 },
+      // Browsers send a file's name as UTF-8 (busboy reads it as Latin-1 unless told: données.csv became donnÃ©es.csv).
+      defParamCharset: 'utf8',
     });
   } catch (e) {
     await discard();
@@ -91,7 +116,7 @@ export async function receiveUpload(request: IncomingMessage, root: string, maxB
         }
         const taken = new Set(files.map((f) => f.name));
         let name = safeName(info.filename ?? 'upload');
-        for (let n = 2; taken.has(name); n++) name = `${n}-${safeName(info.filename ?? 'upload')}`;
+        for (let n = 2; taken.has(name); n++) name = safeName(`${n}-${info.filename ?? 'upload'}`);
         const entry: UploadedFile = { path: join(dir, name), name, bytes: 0 };
         files.push(entry);
         stream.on('data', (chunk: Buffer) => {
