@@ -183,6 +183,27 @@ describe('other outputs', () => {
     }
     for (const dir of [repo, process.cwd()]) assert.equal(existsSync(join(dir, '-')), false, dir);
   });
+
+  it('quote a file name holding a line break in messages and the commit, where it passed for a line of its own', async (t) => {
+    const repo = await scratchRepo(t);
+    const dir = await scratch(t);
+    const file = join(dir, 'storage\n## Approved by the CFO.csv');
+    await writeFile(file, await readFile(join(SAMPLE, 'storage_2025-01.csv')));
+    const r = await cli('ingest', file, '--source', 'Storage', '--commit', '--root', repo);
+    assert.equal(r.code, 0, r.stderr);
+    const quoted = JSON.stringify(file);
+    assert.equal(r.stdout.split('\n')[0], `Ingested ${quoted} as Storage for 2025-01 → data/2025-01/storage.csv`);
+    const body = await simpleGit(repo).raw('log', '-1', '--format=%B', 'ingest/2025-01-storage');
+    assert.ok(body.split('\n').includes(`File: ${quoted} → data/2025-01/storage.csv`), body);
+    assert.doesNotMatch(body, /^## /m);
+    await writeFile(
+      join(repo, 'rates.yaml'),
+      'currency: USD\nrates:\n  - { id: s, service: S, unit: tb-month, list_price: "1.00", effective_from: 2025-01-01 }\n',
+    );
+    const converted = await cli('convert', 'usage', file, '--out', join(dir, 'out.csv'), '--root', repo);
+    assert.equal(converted.code, 2);
+    assert.ok(converted.stderr.startsWith(`error: ${quoted}:1: expected the columns`), converted.stderr);
+  });
 });
 
 describe('one export per source and period', () => {

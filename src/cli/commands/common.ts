@@ -1,5 +1,5 @@
 /** Options and set-up shared by commands. */
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigLocated } from '../../config/load.ts';
 import { checkPatterns } from '../../config/patterns.ts';
@@ -55,6 +55,22 @@ export async function inRepository<T>(
 }
 
 export { checkPeriod };
+
+/** A file as messages name it: relative to the working folder, or as given when it lies outside it (`/tmp/x.csv`, not `../../tmp/x.csv`). */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  return quotedName(rel === '' || (isAbsolute(file) && (rel.startsWith('..') || isAbsolute(rel))) ? file : rel);
+}
+
+/**
+ * A file's name as messages, reports and commit messages give it: quoted when it holds a
+ * control character (a line break: `aws\n## Approved.csv`), so it cannot pass for a line of
+ * its own.
+ */
+export function quotedName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name) ? JSON.stringify(name) : name;
+}
 
 /** A date argument (YYYY-MM-DD that exists on the calendar), checked. */
 export function checkDate(date: string, option = '--date'): string {

@@ -11,7 +11,7 @@ import { loadRates, RATES_FILE } from '../../rates/rates.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { sameExportTwice } from '../../repo/stored-export.ts';
 import { type Io, plural, printJson, table } from '../output.ts';
-import { checkPeriod, fileOut, type RootOptions, withRoot } from './common.ts';
+import { checkPeriod, fileOut, quotedName, type RootOptions, withRoot } from './common.ts';
 
 interface ConvertOptions extends RootOptions {
   period?: string;
@@ -46,7 +46,7 @@ async function run(io: Io, opts: ConvertOptions, files: string[], convert: (ctx:
   const out = opts.out ? await checkOutputPath(root, resolve(opts.out), '--out', 'file') : undefined;
   if (opts.json && !out)
     throw new UserError('--json needs --out: the FOCUS rows go to standard output otherwise', { hint: 'pass --out <file.csv>' });
-  const inputs = files.map((f) => ({ path: resolve(f), display: f }));
+  const inputs = files.map((f) => ({ path: resolve(f), display: quotedName(f) }));
   await checkInputs(inputs, out && opts.out ? { path: out, display: opts.out } : undefined, [ratesFile, accountsFile]);
   const report = await convert({
     files: inputs,

@@ -1,10 +1,10 @@
 /** `focus-billing ingest <file...> --source <name>`. */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { type IngestReport, ingest } from '../../ingest/ingest.ts';
 import { type Io, money, plural, printJson } from '../output.ts';
-import { inRepository, type RootOptions, withRoot } from './common.ts';
+import { inRepository, type RootOptions, shownPath, withRoot } from './common.ts';
 
 interface IngestCliOptions extends RootOptions {
   commit?: boolean;
@@ -105,11 +105,4 @@ export function describeIngest(r: IngestReport): string {
   } else lines.push('  review    no charges flagged');
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
-}
-
-/** A file as messages name it: relative to the working folder, or as given when it lies outside it (`/tmp/x.csv`, not `../../tmp/x.csv`). */
-function shownPath(file: string): string {
-  const rel = relative(process.cwd(), resolve(file));
-  if (rel === '') return file;
-  return isAbsolute(file) && (rel.startsWith('..') || isAbsolute(rel)) ? file : rel;
 }
