@@ -1076,6 +1076,33 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('reads a path written with a doubled slash as the path it is, and refuses one with a . or .. in it', async () => {
+    // "$root/$dir" scripts write //: cache is still inside a1, and its terabyte is billed once.
+    await writeFile(
+      join(dir, 'slashes.csv'),
+      'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,3000000000000\n2025-03-01,/ifs//proj/a1//cache/,1000000000000\n',
+    );
+    const out = join(dir, 'slashes-out.csv');
+    const r = await convert('storage', 'slashes.csv', '--format', 'csv', '--period', '2025-03', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((c) => [c.ResourceId, c.PricingQuantity]),
+      [
+        ['/ifs/proj/a1', '2'],
+        ['/ifs/proj/a1/cache', '1'],
+      ],
+    );
+    // a1/../b1 is b1, not a path inside a1, whose use it would have been taken off.
+    await writeFile(
+      join(dir, 'dots.csv'),
+      'date,path,used_bytes\n2025-03-01,/ifs/proj/a1,3000000000000\n2025-03-01,/ifs/proj/a1/../b1,1000000000000\n',
+    );
+    await refused(
+      ['storage', 'dots.csv', '--format', 'csv', '--period', '2025-03'],
+      /dots\.csv:3: path \/ifs\/proj\/a1\/\.\.\/b1: a \. or \.\. in it names another path than it seems \(\/p\/y\/\.\.\/x is \/p\/x, not a path inside \/p\/y\)\n {2}hint: give each path as the file system reports it/,
+    );
+  });
+
   it('keeps codes written bare in accounts.yaml as written: leading zeros, trailing zeros, a numeric account', async () => {
     // YAML reads 0012345 as the number 12345 and 1.10 as 1.1: a fund/org billed under another code.
     const bare = `accounts:\n  - { account: 4410, pi_email: w.chen@example.edu, project_id: climate, fund_org: 0012345, cost_center: 1.10 }\n`;

@@ -79,8 +79,11 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
         notBilled[r.skip] = (notBilled[r.skip] ?? 0) + 1;
         continue;
       }
-      // One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x.
-      const path = r.path.replace(/(.)\/+$/, '$1');
+      const path = storagePath(r.path);
+      if (path instanceof UserError) {
+        problems.keep(new UserError(path.message, { location: r.location, hint: path.hint }));
+        continue;
+      }
       const use = uses.get(path) ?? {
         path,
         samples: new Map(),
@@ -220,6 +223,21 @@ function describeAverage(paths: PathUse[]): string {
 
 /** Paths for a message: the first three, and how many more. */
 const listed = (paths: string[]) => (paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', '));
+
+/**
+ * One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x, and
+ * a script that joins "$root/$dir" writes /projects//x. Which paths hold which (ownUse) and who
+ * owns each (accounts.yaml) are read from it. A `.` or `..` folder is refused: /projects/x/../y
+ * is y, not a path inside x, and a file system reports no such path. An address's `s3://` stays.
+ */
+function storagePath(raw: string): string | UserError {
+  const path = raw.replace(/(?<!^[A-Za-z][A-Za-z0-9+.-]*:)\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+  if (path.split('/').some((part) => part === '.' || part === '..'))
+    return new UserError(`path ${raw}: a . or .. in it names another path than it seems (/p/y/../x is /p/x, not a path inside /p/y)`, {
+      hint: 'give each path as the file system reports it, from the root (/ifs/projects/x, not /ifs/projects/y/../x)',
+    });
+  return path;
+}
 
 /**
  * Each byte billed once, to the innermost reported path that holds it. A directory quota's use
