@@ -467,6 +467,11 @@ describe('convert storage', () => {
     const q = await convert('storage', 'qumulo.json', '--format', 'qumulo', '--period', '2025-03', '--out', join(dir, 'q.csv'), '--json');
     assert.equal(q.code, 0, q.stderr);
     assert.deepEqual([q.json().total_list, q.json().total_billed], ['25', '0']);
+    // accounts.yaml's "/proj/a/" is the path Qumulo lists as /proj/a/, however either is written.
+    assert.deepEqual(
+      (await rows(join(dir, 'q.csv'))).map((c) => [c.ResourceId, JSON.parse(c.Tags as string).project_id]),
+      [['/proj/a', 'atlas']],
+    );
     // Past 2^53 a JSON number is not what was written: refused, never billed a few bytes off.
     await writeFile(
       join(dir, 'isi-big.json'),

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { parseYamlLocated, readText } from '../core/yaml-file.ts';
+import { pathSpelling } from '../domain/path-spelling.ts';
 import { attributionProblem } from '../domain/rules.ts';
 import { globMatch } from '../rates/rates.ts';
 
@@ -73,7 +74,7 @@ export async function loadAccounts(path: string, display = ACCOUNTS_FILE, requir
   once(
     'storage',
     'path',
-    data.storage.map((s) => s.path),
+    data.storage.map((s) => pathSpelling(s.path)),
     'the first entry for a path wins, so this one would never match',
   );
   once(

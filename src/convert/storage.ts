@@ -8,6 +8,7 @@
 import { showValue, UserError } from '../core/errors.ts';
 import { parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { compareText } from '../domain/order.ts';
+import { pathSpelling } from '../domain/path-spelling.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
@@ -225,13 +226,11 @@ function describeAverage(paths: PathUse[]): string {
 const listed = (paths: string[]) => (paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', '));
 
 /**
- * One path however it is written: Qumulo lists /projects/x/, accounts.yaml says /projects/x, and
- * a script that joins "$root/$dir" writes /projects//x. Which paths hold which (ownUse) and who
- * owns each (accounts.yaml) are read from it. A `.` or `..` folder is refused: /projects/x/../y
- * is y, not a path inside x, and a file system reports no such path. An address's `s3://` stays.
+ * A report's path as accounts.yaml and rates.yaml globs match it (pathSpelling). A `.` or `..`
+ * is refused: /projects/x/../y is y, not a path inside x, and a file system reports no such path.
  */
 function storagePath(raw: string): string | UserError {
-  const path = raw.replace(/(?<!^[A-Za-z][A-Za-z0-9+.-]*:)\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+  const path = pathSpelling(raw);
   if (path.split('/').some((part) => part === '.' || part === '..'))
     return new UserError(`path ${raw}: a . or .. in it names another path than it seems (/p/y/../x is /p/x, not a path inside /p/y)`, {
       hint: 'give each path as the file system reports it, from the root (/ifs/projects/x, not /ifs/projects/y/../x)',

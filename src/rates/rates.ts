@@ -6,6 +6,7 @@
 import { type ErrorLocation, UserError } from '../core/errors.ts';
 import { formatUnits, parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { type Located, parseYamlLocated, readText } from '../core/yaml-file.ts';
+import { pathSpelling } from '../domain/path-spelling.ts';
 import { type Rate, type RatesFile, ratesFileSchema, type Unit } from './schema.ts';
 
 export const RATES_FILE = 'rates.yaml';
@@ -239,8 +240,12 @@ function describe(attrs: Attributes): string {
   return shown.length ? shown.map(([k, v]) => `${k} ${v}`).join(', ') : 'no selectors';
 }
 
-/** A path glob: `*` within one path segment, `**` across segments, `?` one character. */
-export function globMatch(glob: string, path: string): boolean {
+/**
+ * A path glob: `*` within one path segment, `**` across segments, `?` one character. Written as
+ * a path may be (`/projects/x/`, `/projects//x`): it matches the path as a report gives it.
+ */
+export function globMatch(written: string, path: string): boolean {
+  const glob = pathSpelling(written);
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] as string;
