@@ -1126,6 +1126,21 @@ describe('bad input to a converter', () => {
     );
   });
 
+  it('maps a Slurm account written with capitals in accounts.yaml (Slurm keeps account names in lower case)', async () => {
+    await writeFile(join(dir, 'accounts-caps.yaml'), ACCOUNTS.replace('account: chen-lab', 'account: Chen-Lab'));
+    await writeFile(
+      join(dir, 'sacct-caps.txt'),
+      `${SACCT.split('\n')[0]}\n200|job|chen-lab|standard|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|01:00:00|cpu=2\n`,
+    );
+    const out = join(dir, 'caps.csv');
+    const r = await convert('slurm', 'sacct-caps.txt', '--period', '2025-03', '--accounts', join(dir, 'accounts-caps.yaml'), '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await rows(out)).map((row) => JSON.parse(row.Tags as string)).map((t) => [t.slurm_account, t.pi_email, t.project_id]),
+      [['chen-lab', 'w.chen@example.edu', 'climate']],
+    );
+  });
+
   it('refuses an accounts.yaml entry that could never match, or an account with two owners', async () => {
     const vms = 'name,size,state,created,deleted\nchen-db,small,running,2025-03-01,\n';
     await writeFile(join(dir, 'owners-vms.csv'), vms);
@@ -1135,11 +1150,11 @@ describe('bad input to a converter', () => {
         /vms\.1\.name: chen-\* is also vms\.0: the first entry for a name wins, so this one would never match/,
       ],
       [
-        'storage:\n  - { path: "/ifs/archive/b", pi_email: x@x.edu, project_id: other, fund_org: "1" }',
+        'storage:\n  - { path: "/ifs//archive/b/", pi_email: x@x.edu, project_id: other, fund_org: "1" }',
         /storage\.3\.path: \/ifs\/archive\/b is also storage\.1/,
       ],
       [
-        'accounts:\n  - { account: chen-lab, pi_email: x@x.edu, project_id: other, fund_org: "1" }',
+        'accounts:\n  - { account: Chen-Lab, pi_email: x@x.edu, project_id: other, fund_org: "1" }',
         /accounts\.1\.account: chen-lab is also accounts\.0: each account has one owner/,
       ],
     ] as const) {

@@ -68,8 +68,8 @@ export async function loadAccounts(path: string, display = ACCOUNTS_FILE, requir
   once(
     'accounts',
     'account',
-    data.accounts.map((a) => a.account),
-    'each account has one owner',
+    data.accounts.map((a) => a.account.toLowerCase()),
+    'each account has one owner (Slurm keeps account names in lower case)',
   );
   once(
     'storage',
@@ -95,14 +95,17 @@ const ownerOf = (o: Owner): Owner => ({
 
 const byAccount = new WeakMap<AccountsFile, Map<string, Owner>>();
 
-/** The owner of a Slurm account (looked up in a map: a million jobs ask). */
+/**
+ * The owner of a Slurm account (looked up in a map: a million jobs ask). Slurm keeps account
+ * names in lower case, so `Chen-Lab` in accounts.yaml is the chen-lab sacct prints.
+ */
 export function accountOwner(accounts: AccountsFile, account: string): Owner | undefined {
   let owners = byAccount.get(accounts);
   if (!owners) {
-    owners = new Map(accounts.accounts.map((a) => [a.account, ownerOf(a)]));
+    owners = new Map(accounts.accounts.map((a) => [a.account.toLowerCase(), ownerOf(a)]));
     byAccount.set(accounts, owners);
   }
-  return owners.get(account);
+  return owners.get(account) ?? owners.get(account.toLowerCase());
 }
 
 /** The storage entry owning a path: the first whose glob matches, in file order. */
