@@ -238,6 +238,21 @@ describe('billing policy', () => {
     ]);
   });
 
+  it('reads PIs, projects and fund/orgs in policy files as charges\' tags are read, trimmed: " p2" is the p2 billed', async (t) => {
+    const root = await policyRepo(t);
+    const baseline = shape(await statements(root, '2025-01'));
+    await writeFile(
+      join(root, 'credits.yaml'),
+      CREDITS.replace('pis: [a@x.edu]', 'pis: [" a@x.edu "]').replace('projects: [p2]', 'projects: ["p2 "]'),
+    );
+    await writeFile(join(root, 'config.yaml'), CONFIG.replace('showback: [teaching]', 'showback: [" teaching"]'));
+    await writeFile(
+      join(root, 'periods', '2025-01', 'adjustments.yaml'),
+      'adjustments:\n  - id: adj-2025-01-001\n    pi_email: " b@x.edu"\n    project_id: " p2 "\n    amount: "-25.00"\n    description: Refund for the January 9 outage\n',
+    );
+    assert.deepEqual(shape(await statements(root, '2025-01')), baseline);
+  });
+
   it('journals policy lines to their accounts, debits nothing for showback, and balances', async (t) => {
     const root = await policyRepo(t);
     const r = await cli('journal', '--period', '2025-01', '--format', 'gl', '--json', '--root', root);

@@ -564,6 +564,37 @@ describe('validate', () => {
     );
   });
 
+  it('bills a charge assigned by hand with spaces around its values to the statement they name, as review assign would', async (t) => {
+    const root = await scratchRepo(t);
+    assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);
+    const path = join(root, 'periods/2025-01/flags.yaml');
+    const untagged = (await flags(root)).find((f) => !f.charge.pi_email);
+    assert.ok(untagged);
+    const projects = async () => {
+      const r = await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', root);
+      assert.equal(r.code, 0, r.stderr);
+      return r
+        .json()
+        .statements.filter((s: any) => s.pi_email === 'a.rivera@example.edu')
+        .map((s: any) => [s.project_id, s.fund_org, s.charges]);
+    };
+    const before = await projects();
+    assert.deepEqual(before.filter(([p]: string[]) => p === 'genomics-atlas').length, 1);
+    const text = await readFile(path, 'utf8');
+    await writeFile(
+      path,
+      text.replace(
+        `id: ${untagged.id}\n    status: pending\n`,
+        `id: ${untagged.id}\n    status: approved\n    assign:\n      pi_email: " a.rivera@example.edu"\n      project_id: "genomics-atlas "\n      fund_org: " 100100-1000 "\n`,
+      ),
+    );
+    // The same statements, genomics-atlas with one charge more: not a statement of its own for "genomics-atlas ".
+    assert.deepEqual(
+      await projects(),
+      before.map(([p, f, n]: [string, string, number]) => [p, f, p === 'genomics-atlas' ? n + 1 : n]),
+    );
+  });
+
   it('review list says what a charge with nothing to bill it to needs, where approving it would be refused', async (t) => {
     const root = await scratchRepo(t);
     assert.equal((await cli('ingest', join(SAMPLE, 'aws_2025-01.csv'), '--source', 'AWS', '--root', root)).code, 0);

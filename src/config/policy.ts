@@ -52,7 +52,7 @@ export const policyConfigSchema = z
         });
       }),
     /** Projects shown their cost without being charged: the amount due is zero and the journal debits nothing. */
-    showback: z.array(z.string().min(1)).default([]),
+    showback: z.array(z.string().trim().min(1)).default([]),
     /** Where each kind of policy line is journaled (the GL needs the ones the policy uses). */
     accounts: z
       .object({

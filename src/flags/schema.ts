@@ -5,10 +5,14 @@ import { attributionProblem, type CoreAttribute, FLAG_RULES, FLAG_STATUSES } fro
 
 /** A value `review assign` (or a hand edit) may attribute a charge with: not blank, no control characters, a real email for the PI. */
 const attribution = (attribute: CoreAttribute) =>
-  z.string().superRefine((value, ctx) => {
-    const problem = attributionProblem(attribute, value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${attribute} ${problem === 'missing' ? 'is blank' : problem}` });
-  });
+  // Trimmed, as review assign writes it and as charges' tags are read: " p1" is the p1 billed.
+  z
+    .string()
+    .trim()
+    .superRefine((value, ctx) => {
+      const problem = attributionProblem(attribute, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${attribute} ${problem === 'missing' ? 'is blank' : problem}` });
+    });
 
 export const assignmentSchema = z
   .object({

@@ -33,7 +33,12 @@ const period = z
   .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 7) : v))
   .refine(isPeriod, 'expected a month as YYYY-MM');
 
-const email = z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an email address');
+// Attribution as charges give it: a charge's tags are read trimmed, so " p1" here is the p1 billed.
+const email = z
+  .string()
+  .trim()
+  .regex(/^[^\s@]+@[^\s@]+$/, 'expected an email address');
+const attribute = () => z.string().trim().min(1);
 
 export const adjustmentSchema = z
   .object({
@@ -41,9 +46,9 @@ export const adjustmentSchema = z
     id: ID,
     pi_email: email,
     /** Which statement it lands on (with fund_org, when the PI's project has several). */
-    project_id: z.string().min(1),
+    project_id: attribute(),
     /** Needed when the PI × project has no statement this period (the adjustment creates one). */
-    fund_org: z.string().min(1).optional(),
+    fund_org: attribute().optional(),
     /** Negative is a credit to the PI. @example "-100.00" */
     amount: signedAmount,
     /** Shown on the statement. @example Refund for the March 3 storage outage */
@@ -85,7 +90,7 @@ export const balanceProgramSchema = z
     /** The PIs it covers (all their projects, unless projects narrows it). */
     pis: list(email).optional(),
     /** The projects it covers. */
-    projects: list(z.string().min(1)).optional(),
+    projects: list(attribute()).optional(),
     /** Services it applies to: ServiceName globs (`*` any text); default every service. @example ["HPC *"] */
     services: list(z.string().min(1)).optional(),
     /** First period it applies to. @example 2025-01 */
