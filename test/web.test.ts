@@ -481,6 +481,12 @@ describe('a coordinator in the browser', () => {
       assert.equal(r.status, 400, q);
       assert.match((await r.json()).error.message, /: expected a whole number such as/);
     }
+    // A search is the text as typed: % and _ are no wildcards (% found every charge).
+    const found = async (q: string) => (await (await call(`/api/charges?period=2025-01&q=${encodeURIComponent(q)}`)).json()).total;
+    assert.ok(all.total > 0);
+    assert.deepEqual(await Promise.all(['%', '_', 'genomics%'].map(found)), [0, 0, 0]);
+    const some = await found('genomics');
+    assert.ok(some > 0 && some < all.total, String(some));
     const unnamed = await call('/api/charge?period=2025-01&record=1');
     assert.deepEqual(
       [unnamed.status, (await unnamed.json()).error.message],

@@ -102,9 +102,10 @@ export async function chargePage(
     where.push(`status = ${params.add(query.status)}`);
   }
   if (query.q?.trim()) {
-    const q = params.add(`%${query.q.trim().toLowerCase()}%`);
+    // The text as typed: contains(), not LIKE, where % and _ matched any text (gpu_a100 found gpu-a100; 50% found everything).
+    const q = params.add(query.q.trim().toLowerCase());
     where.push(
-      `lower(concat_ws(' ', pi_email, project_id, fund_org, service, resource, source, flag_id, category, file || ':' || record)) LIKE ${q}`,
+      `contains(lower(concat_ws(' ', pi_email, project_id, fund_org, service, resource, source, flag_id, category, file || ':' || record)), ${q})`,
     );
   }
   // Written into the SQL as numbers: whole ones only (NaN or Infinity there was a failure of the query).
