@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
+import { plainDecimal } from '../src/core/money.ts';
 import { parseYaml } from '../src/core/yaml-file.ts';
 import { cli, makeRepo, removeDir } from './helpers.ts';
 
@@ -59,6 +60,34 @@ describe('config.yaml', () => {
     );
     assert.match(configError('organization:\n  name: [a, b]\n'), /^config\.yaml:2:\d+: organization\.name: expected text, found a list\n/);
   });
+  it('refuses a threshold or factor no exact decimal holds (1e21, 23 digits, 1e-30), which failed the ingest with an internal error', () => {
+    const first = (text: string) => configError(`flag_rules:\n  anomalies:\n${text}`).split('\n')[0] ?? '';
+    assert.deepEqual(
+      [
+        first('    large_charge: 1e21\n'),
+        first('    large_charge: "99999999999999999999999"\n'),
+        first('    large_charge: 0.0000000000000000001\n'),
+        first('    large_charge: 0\n'),
+        first('    large_charge: "0.00"\n'),
+        first('    pi_increase: 1e-30\n'),
+        first('    pi_increase_minimum: .inf\n'),
+      ],
+      [
+        'config.yaml:3:19: flag_rules.anomalies.large_charge: expected less than 10^20, found the number 1e+21',
+        'config.yaml:3:19: flag_rules.anomalies.large_charge: expected less than 10^20, found the text "99999999999999999999999"',
+        'config.yaml:3:19: flag_rules.anomalies.large_charge: expected an exact decimal with at most 18 decimal places, found the number 1e-19',
+        'config.yaml:3:19: flag_rules.anomalies.large_charge: expected a value above 0',
+        'config.yaml:3:19: flag_rules.anomalies.large_charge: expected more than 0, found the text "0.00"',
+        'config.yaml:3:18: flag_rules.anomalies.pi_increase: expected an exact decimal with at most 18 decimal places, found the number 1e-30',
+        'config.yaml:3:26: flag_rules.anomalies.pi_increase_minimum: expected a number, found the number Infinity',
+      ],
+    );
+    // Kept as read (closed periods hash the settings), and a small one written plainly for the query.
+    const config = parseConfig('flag_rules:\n  anomalies:\n    large_charge: 1e-7\n', 'config.yaml');
+    assert.equal(config.flag_rules.anomalies.large_charge, 1e-7);
+    assert.equal(plainDecimal(1e-7), '0.0000001');
+  });
+
   it('says an empty value or list, and a number out of range, in the tool\'s words (not zod\'s "Too small: expected array to have >=1 items")', () => {
     const first = (text: string) => configError(text).split('\n')[0] ?? '';
     assert.equal(

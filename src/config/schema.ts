@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { isCurrencyCode } from '../core/currency.ts';
+import { parseDecimal, pow10, SCALE } from '../core/money.ts';
 import { SOURCE_SLUG_PATTERN } from '../domain/identity.ts';
 import { EMAIL_PATTERN, nameProblem } from '../domain/rules.ts';
 import { siteUrlProblem } from '../domain/site-url.ts';
@@ -35,6 +36,45 @@ const jsRegex = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(e as Error).message})` });
   }
 });
+
+/** Amounts in settings are below 10^20, with at most 18 places: what DuckDB's DECIMAL(38,18) and the tool's sums hold. */
+const AMOUNT_LIMIT = 10n ** 20n * pow10(SCALE);
+
+/** The problem with a setting's number as an exact decimal (1e21, 1e-30), or null. */
+function settingNumberProblem(text: string, positive: boolean): string | null {
+  let units: bigint;
+  try {
+    units = parseDecimal(text);
+  } catch {
+    return `expected an exact decimal with at most ${SCALE} decimal places`;
+  }
+  if (units >= AMOUNT_LIMIT) return 'expected less than 10^20';
+  if (positive && units <= 0n) return 'expected more than 0';
+  return null;
+}
+
+/**
+ * A threshold amount: a number as YAML read it, or a decimal string as written ("10000.00"), kept
+ * as it is (closed periods hash the settings as read), and checked as an exact decimal: 1e21 is
+ * no amount DuckDB casts, and 1e-30 none it holds.
+ */
+const thresholdAmount = z
+  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a positive amount, such as 10000 or "10000.00"')])
+  .superRefine((value, ctx) => {
+    const problem =
+      // A number's sign is z.number().positive()'s to say; a string's is this check's.
+      typeof value === 'string' || Number.isFinite(value)
+        ? settingNumberProblem(String(value), typeof value === 'string')
+        : 'expected a finite number';
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A number the tool works with exactly (a factor, an amount): finite, below 10^20, at most 18 places. */
+const exactNumber = (positive: boolean) =>
+  (positive ? z.number().positive() : z.number().min(0)).superRefine((value, ctx) => {
+    const problem = Number.isFinite(value) ? settingNumberProblem(String(value), false) : 'expected a finite number';
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** One tag key name or several accepted spellings; matched case-insensitively. */
 const tagKeys = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -124,18 +164,15 @@ export const flagRulesSchema = z
     anomalies: z
       .object({
         /** Hold a single charge above this amount (in its billing currency); null turns it off. */
-        large_charge: z
-          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a positive amount, such as 10000 or "10000.00"')])
-          .nullable()
-          .default(10000),
+        large_charge: thresholdAmount.nullable().default(10000),
         /** Hold charges billed above their list price. */
         above_list: z.boolean().default(true),
         /** Hold negative Usage charges (refunds and credits should be ChargeCategory Credit). */
         negative_usage: z.boolean().default(true),
         /** Report PIs whose period total is above N times the previous period's (not held); null turns it off. */
-        pi_increase: z.number().positive().nullable().default(3),
+        pi_increase: exactNumber(true).nullable().default(3),
         /** ... only when the new total is at least this amount, so small PIs do not drown the report. */
-        pi_increase_minimum: z.number().nonnegative().default(500),
+        pi_increase_minimum: exactNumber(false).default(500),
       })
       .strict()
       .prefault({}),

@@ -93,6 +93,11 @@ export function decimalText(units: bigint, scale: number): string {
   return negative && text !== '0' ? `-${text}` : text;
 }
 
+/** A number (or decimal text) from a setting as plain decimal text, as SQL casts it: 1e-7 is "0.0000001". */
+export function plainDecimal(value: number | string): string {
+  return decimalText(parseDecimal(String(value)), SCALE);
+}
+
 /** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
 export function trimDecimal(value: string): string {
   if (!value.includes('.')) return value;

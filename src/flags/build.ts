@@ -3,7 +3,7 @@
  * Pure: no I/O.
  */
 import type { Config } from '../config/schema.ts';
-import { trimDecimal } from '../core/money.ts';
+import { plainDecimal, trimDecimal } from '../core/money.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { attributionProblem, CHARGE_CATEGORIES, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
@@ -77,7 +77,7 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
       return p?.message ?? `${subject} matches /${p?.pattern}/`;
     }
     case 'large_charge':
-      return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${ctx.config.flag_rules.anomalies.large_charge} ${row.currency})`;
+      return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${plainDecimal(ctx.config.flag_rules.anomalies.large_charge ?? 0)} ${row.currency})`;
     case 'above_list':
       return `billed ${trimDecimal(row.cost)} is above the list price ${trimDecimal(row.list_cost)}`;
     case 'negative_usage':

@@ -5,6 +5,7 @@
  */
 import { fundOrgPattern } from '../config/patterns.ts';
 import type { Config } from '../config/schema.ts';
+import { plainDecimal } from '../core/money.ts';
 import { type Params, sqlString } from '../db/params.ts';
 import { IDENTITY_ABSENT, IDENTITY_SEPARATOR, rowIdentityColumns } from '../domain/identity.ts';
 import { FIRST_YEAR, LAST_YEAR } from '../domain/period.ts';
@@ -278,7 +279,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
       (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
-      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(String(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
+      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(plainDecimal(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
       ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
       ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
       ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch,
