@@ -815,6 +815,34 @@ describe('convert usage', () => {
       ],
     );
     assert.deepEqual(r.json().unmapped, [{ owner: 'key-9', quantity: '250000', unit: 'unit', records: 1 }]);
+    assert.deepEqual(r.json().warnings, []);
+  });
+
+  it('bills a usage line repeated exactly, and says so: two bookings alike can be real, a table exported twice is not', async () => {
+    const line = '2025-03-02,a.rivera@example.edu,atlas,100200-2000,AI Gateway,key-1,1500000,unit\n';
+    const other = '2025-03-02,a.rivera@example.edu,atlas,100200-2000,AI Gateway,key-1,1500001,unit\n';
+    await writeFile(
+      join(dir, 'twice.csv'),
+      `date,pi_email,project_id,fund_org,service,resource,quantity,unit\n${line}${other}${line} ${line.trim()} \n`,
+    );
+    const out = join(dir, 'twice-out.csv');
+    const r = await convert('usage', 'twice.csv', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json().total_billed, '12.000002');
+    assert.deepEqual(r.json().warnings, [
+      `${join(dir, 'twice.csv')}:4: the same usage as ${join(dir, 'twice.csv')}:2, every column alike: both are billed (remove one if it was written twice)`,
+      `${join(dir, 'twice.csv')}:5: the same usage as ${join(dir, 'twice.csv')}:2, every column alike: both are billed (remove one if it was written twice)`,
+    ]);
+    const text = await convert('usage', 'twice.csv', '--out', out);
+    assert.match(text.stdout, /\nwarning: \S*twice\.csv:4: the same usage as \S*twice\.csv:2, every column alike/);
+    // A file written twice over: ten named, the rest counted.
+    await writeFile(join(dir, 'repeated.csv'), `date,pi_email,project_id,fund_org,service,resource,quantity,unit\n${line.repeat(14)}`);
+    const many = await convert('usage', 'repeated.csv', '--out', out, '--json');
+    assert.equal(many.code, 0, many.stderr);
+    assert.deepEqual(
+      [many.json().warnings.length, many.json().warnings[9].split(': ')[0], many.json().warnings[10]],
+      [11, `${join(dir, 'repeated.csv')}:12`, 'and 3 more lines that repeat an earlier one exactly'],
+    );
   });
 });
 

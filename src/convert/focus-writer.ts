@@ -204,6 +204,8 @@ export interface ConvertReport {
   not_billed: Record<string, number>;
   /** Usage that maps to no owner, converted without attribution (ingest holds it for review). */
   unmapped: { owner: string; quantity: string; unit: string; records: number }[];
+  /** What was converted but may not be meant (a line repeated exactly): said, not refused. */
+  warnings: string[];
   rates: RateTotal[];
   currency: string;
   total_list: string;

@@ -413,6 +413,7 @@ function reportOf(input: ConvertInput, parts: PartResult[]): ConvertReport {
     billed: parts.reduce((n, p) => n + p.billed, 0),
     charges: parts.reduce((n, p) => n + p.charges, 0),
     not_billed: notBilled,
+    warnings: [],
     unmapped: [...unmapped]
       .sort(([a], [b]) => compareText(a, b))
       .map(([account, u]) => ({

@@ -195,6 +195,7 @@ export async function convertStorage(input: StorageInput): Promise<ConvertReport
     billed,
     charges: writer.rows,
     not_billed: notBilled,
+    warnings: [],
     unmapped,
     rates: writer.totals.rows(),
     currency: input.rates.currency,

@@ -37,6 +37,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
   /** Rows without a full owner, by resource and unit. */
   const unmapped = new Map<string, { owner: string; unit: string; quantity: bigint; records: number }>();
   const problems = new RecordProblems();
+  const repeats = new Repeats();
   try {
     for (const file of input.files) {
       let header = true;
@@ -102,6 +103,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
               location: col('service'),
               hint: 'the service names the rate in rates.yaml (match: { service: … })',
             });
+          repeats.see(USAGE_COLUMNS.map((c) => row[c]).join('\u0000'), `${file.display}:${n}`);
           writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
           records++;
           const day = Date.parse(`${row.date}T00:00:00Z`);
@@ -160,9 +162,38 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
     billed: records,
     charges: writer.rows,
     not_billed: {},
+    warnings: repeats.said(),
     unmapped: [...unmapped.values()].map((u) => ({ ...u, quantity: quantityText(u.quantity) })),
     rates: writer.totals.rows(),
     currency: input.rates.currency,
     ...writer.totals.sums(),
   };
+}
+
+/** The most repeated lines a report names, one by one; the rest are counted. */
+const REPEATS_NAMED = 10;
+
+/**
+ * Lines that repeat an earlier one exactly, every column alike. Two bookings of an instrument on
+ * one day can be real, so both are billed; but a table exported twice into one file is billed
+ * twice too, so each is said.
+ */
+class Repeats {
+  private readonly first = new Map<string, string>();
+  private readonly named: string[] = [];
+  private more = 0;
+
+  see(key: string, where: string): void {
+    const first = this.first.get(key);
+    if (first === undefined) this.first.set(key, where);
+    else if (this.named.length < REPEATS_NAMED)
+      this.named.push(`${where}: the same usage as ${first}, every column alike: both are billed (remove one if it was written twice)`);
+    else this.more++;
+  }
+
+  said(): string[] {
+    return this.more
+      ? [...this.named, `and ${this.more.toLocaleString('en-US')} more lines that repeat an earlier one exactly`]
+      : this.named;
+  }
 }

@@ -206,6 +206,7 @@ export async function convertVms(input: VmsInput): Promise<ConvertReport> {
     billed,
     charges: writer.rows,
     not_billed: notBilled,
+    warnings: [],
     unmapped: [...unmapped].map(([name, q]) => ({ owner: name, quantity: quantityText(q), unit: 'vm-month', records: 1 })),
     rates: writer.totals.rows(),
     currency: input.rates.currency,

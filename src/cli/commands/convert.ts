@@ -201,6 +201,7 @@ export function describeConvert(r: ConvertReport): string {
     lines.push(
       `  unmapped    ${u.owner}: ${u.quantity} ${u.unit}${u.quantity === '1' ? '' : 's'} (${plural(u.records, 'record')}), converted without a PI: ingest holds them for review`,
     );
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   const quantities = alignDecimals(r.rates.map((t) => readableDecimal(t.quantity, 0)));
   lines.push(
     '',

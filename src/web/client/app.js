@@ -551,6 +551,8 @@ function totalsTable(totals) {
 function preview(r) {
   const rep = r.report;
   const rules = Object.entries(rep.flags.by_rule);
+  // The converter's (a usage line repeated exactly), then ingest's.
+  const warnings = [...(r.converted?.warnings ?? []), ...rep.warnings];
   return el(
     'div',
     { class: 'preview' },
@@ -570,11 +572,11 @@ function preview(r) {
     ),
     totalsTable(rep.totals),
     el('p', {}, rules.length ? `Flags for review: ${rules.map(([k, n]) => `${k} ${n}`).join(', ')}` : 'No charge is flagged.'),
-    rep.warnings.length
+    warnings.length
       ? el(
           'ul',
           { class: 'warnings' },
-          rep.warnings.map((w) => el('li', {}, w)),
+          warnings.map((w) => el('li', {}, w)),
         )
       : null,
   );
