@@ -103,7 +103,7 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
               location: col('service'),
               hint: 'the service names the rate in rates.yaml (match: { service: … })',
             });
-          repeats.see(USAGE_COLUMNS.map((c) => row[c]).join('\u0000'), `${file.display}:${n}`);
+          repeats.see(USAGE_COLUMNS.map((c) => row[c]).join('\u0000'), file.display, n);
           writer ??= await FocusWriter.open(period, input.rates.currency, input.provider ?? 'Research Computing', input.out);
           records++;
           const day = Date.parse(`${row.date}T00:00:00Z`);
@@ -176,19 +176,28 @@ const REPEATS_NAMED = 10;
 /**
  * Lines that repeat an earlier one exactly, every column alike. Two bookings of an instrument on
  * one day can be real, so both are billed; but a table exported twice into one file is billed
- * twice too, so each is said.
+ * twice too, so each is said. A line is remembered by a 53-bit hash of its values, not its text:
+ * a table of a million lines holds some 60 MB here, not 250 (and a million different lines
+ * share a hash by chance, a false warning, in about one table of 18,000).
  */
 class Repeats {
-  private readonly first = new Map<string, string>();
+  /** hash → the first line with it, as file index × 2^32 + line number. */
+  private readonly first = new Map<number, number>();
+  private readonly files: string[] = [];
   private readonly named: string[] = [];
   private more = 0;
 
-  see(key: string, where: string): void {
-    const first = this.first.get(key);
-    if (first === undefined) this.first.set(key, where);
-    else if (this.named.length < REPEATS_NAMED)
-      this.named.push(`${where}: the same usage as ${first}, every column alike: both are billed (remove one if it was written twice)`);
-    else this.more++;
+  see(key: string, file: string, line: number): void {
+    if (this.files[this.files.length - 1] !== file) this.files.push(file);
+    const hash = hash53(key);
+    const first = this.first.get(hash);
+    if (first === undefined) this.first.set(hash, (this.files.length - 1) * 0x100000000 + line);
+    else if (this.named.length < REPEATS_NAMED) {
+      const where = `${this.files[Math.floor(first / 0x100000000)]}:${first % 0x100000000}`;
+      this.named.push(
+        `${file}:${line}: the same usage as ${where}, every column alike: both are billed (remove one if it was written twice)`,
+      );
+    } else this.more++;
   }
 
   said(): string[] {
@@ -196,4 +205,18 @@ class Repeats {
       ? [...this.named, `and ${this.more.toLocaleString('en-US')} more lines that repeat an earlier one exactly`]
       : this.named;
   }
+}
+
+/** A 53-bit hash of a text (two multiplicative 32-bit hashes, mixed), as a safe integer. */
+function hash53(text: string): number {
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  a = Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b ^ (b >>> 13), 0x297a2d39);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  return (b & 0x1fffff) * 0x100000000 + (a >>> 0);
 }
