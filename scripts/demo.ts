@@ -9,7 +9,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parse, parseDocument } from 'yaml';
 import { main } from '../src/cli/main.ts';
-import type { Io } from '../src/cli/output.ts';
+import { type Io, shellWord } from '../src/cli/output.ts';
 import { UserError } from '../src/core/errors.ts';
 import { loadAllFlags } from '../src/flags/review.ts';
 import { chromiumOrNull, INSTALL_HINT } from '../src/pdf/browser.ts';
@@ -43,7 +43,7 @@ class StepFailed extends Error {
   }
 }
 
-const shell = (args: string[]) => args.map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
+const shell = (args: string[]) => args.map(shellWord).join(' ');
 
 async function focusBilling(args: string[], io: Io = loud): Promise<void> {
   if (io === loud) say(`\n$ focus-billing ${shell(args)}`);
@@ -170,7 +170,7 @@ Please send corrections to fund/org codes to rc-billing@example.edu by *January 
   await focusBilling(['build', '--out', 'dist', ...(browser ? [] : ['--no-pdf'])]);
   const noPdfs = browser
     ? null
-    : `No PDFs: no Chrome or Chromium was found (\`npx focus-billing doctor\` says where it looked). ${INSTALL_HINT.replace(/^install/, 'Install')}, then run: npx focus-billing build --root ${shown(workspace)} --out ${shown(join(workspace, 'dist'))}`;
+    : `No PDFs: no Chrome or Chromium was found (\`npx focus-billing doctor\` says where it looked). ${INSTALL_HINT.replace(/^install/, 'Install')}, then run: npx focus-billing build --root ${shellWord(shown(workspace))} --out ${shellWord(shown(join(workspace, 'dist')))}`;
   // --out is taken from where the command runs, as any path argument is: the workspace's out/, not the project's.
   for (const period of ['2025-01', '2025-12'])
     await focusBilling([
@@ -190,11 +190,11 @@ Please send corrections to fund/org codes to rc-billing@example.edu by *January 
 Demo workspace: ${workspace}
   Site:  ${join(workspace, 'dist')}/   (its pages link from the site's root, as GitHub Pages serves them:
          opened as files they lose their style and links; browse it in the app, under Site)
-  App:   npx focus-billing web --root ${shown(workspace)}   (import, review, charges, emails, the site; it prints its address)
+  App:   npx focus-billing web --root ${shellWord(shown(workspace))}   (import, review, charges, emails, the site; it prints its address)
   PDFs:  ${browser ? `${join(workspace, 'dist', 'periods', '<period>', 'pdf')}/` : 'none (see below)'}
   Journals: ${join(workspace, 'dist', 'periods', '<period>')}/journal-{detail,summary,gl}.csv
   Emails (not sent): ${join(workspace, 'out', 'emails', '2025-12')}/
-  Git history of every decision: git -C ${shown(workspace)} log --stat`);
+  Git history of every decision: git -C ${shellWord(shown(workspace))} log --stat`);
   if (noPdfs) say(`\n${noPdfs}`);
 }
 

@@ -139,27 +139,30 @@ describe('the demo on a machine without a browser', () => {
       PATH: await pathWithoutBrowser(dir),
       HOME: dir,
       PLAYWRIGHT_BROWSERS_PATH: join(dir, 'no-browsers'),
-      OCB_DEMO_DIR: join(dir, 'demo'),
+      // A folder name with a space: each command the demo prints can be pasted as it is.
+      OCB_DEMO_DIR: join(dir, 'my demo'),
       TZ: 'UTC',
       LC_ALL: 'C.UTF-8',
       SOURCE_DATE_EPOCH: '1767225600',
     };
     // A demo repository made before the demo marked its folders: known by its first commit, and replaced.
-    const legacy = simpleGit(await mkdirGit(join(dir, 'demo')));
-    await writeFile(join(dir, 'demo', 'played-with.txt'), 'x');
+    const legacy = simpleGit(await mkdirGit(join(dir, 'my demo')));
+    await writeFile(join(dir, 'my demo', 'played-with.txt'), 'x');
     await legacy.add('.').commit('Billing repository for Example University', { '--author': 'Billing Office <billing@example.edu>' });
     const r = await runDemo(env);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(existsSync(join(dir, 'demo', 'played-with.txt')), false);
-    assert.ok(existsSync(join(dir, 'demo', '.git', 'openchargeback-demo')));
-    assert.ok(existsSync(join(dir, 'demo', 'dist', 'index.html')));
-    assert.equal(existsSync(join(dir, 'demo', 'dist', 'periods', '2025-12', 'pdf')), false);
+    assert.equal(existsSync(join(dir, 'my demo', 'played-with.txt')), false);
+    assert.ok(existsSync(join(dir, 'my demo', '.git', 'openchargeback-demo')));
+    assert.ok(existsSync(join(dir, 'my demo', 'dist', 'index.html')));
+    assert.equal(existsSync(join(dir, 'my demo', 'dist', 'periods', '2025-12', 'pdf')), false);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('No PDFs'));
     assert.equal(lines.length, 1);
     assert.match(
       lines[0] as string,
-      /^No PDFs: no Chrome or Chromium was found .*then run: npx focus-billing build --root \S+ --out \S+dist$/,
+      /^No PDFs: no Chrome or Chromium was found .*then run: npx focus-billing build --root '\S+ demo' --out '\S+ demo\/dist'$/,
     );
+    assert.match(r.stdout, /\n {2}App: {3}npx focus-billing web --root '\S+\/my demo' /);
+    assert.match(r.stdout, /\n {2}Git history of every decision: git -C '\S+\/my demo' log --stat\n/);
     assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, 'no stack trace');
   });
 

@@ -203,6 +203,10 @@ describe('other outputs', () => {
     const converted = await cli('convert', 'usage', file, '--out', join(dir, 'out.csv'), '--root', repo);
     assert.equal(converted.code, 2);
     assert.ok(converted.stderr.startsWith(`error: ${quoted}:1: expected the columns`), converted.stderr);
+    // A command to paste names its folder as a shell takes it back.
+    const spaced = await cli('init', join(dir, "lab's billing"));
+    assert.equal(spaced.code, 0, spaced.stderr);
+    assert.ok(spaced.stdout.endsWith(`--root '${join(dir, "lab'\\''s billing")}'\n`), spaced.stdout);
   });
 });
 

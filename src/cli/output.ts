@@ -30,6 +30,11 @@ export function shown(text: string): string {
   return ACTING.test(text) ? text.replace(ACTING_ALL, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`) : text;
 }
 
+/** An argument as a POSIX shell takes it back: as it is when plain, else in single quotes (`'x y'`, `'it'\''s'`). */
+export function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 export const processIo: Io = {
   out: (t) => {
     // Two writes: `${t}\n` would copy a large output (16.6 MB of JSON for the 10M-row month's

@@ -10,7 +10,7 @@ import { makeDir } from '../../core/make-dir.ts';
 import { dataInLfs } from '../../ingest/ingest.ts';
 import { writeExactAttributes } from '../../repo/line-endings.ts';
 import { jsonSchema, SCHEMA_NAMES } from '../json-schemas.ts';
-import { type Io, printJson } from '../output.ts';
+import { type Io, printJson, shellWord } from '../output.ts';
 
 const GITIGNORE = `node_modules/
 dist/
@@ -89,7 +89,7 @@ export function registerInit(program: Command, io: Io): void {
             ? 'data/ is kept in Git LFS (.gitattributes; git lfs install --local done). Commit .gitattributes before ingesting.'
             : 'data/ is marked for Git LFS in .gitattributes, but git-lfs is not installed here: install it (apt-get install git-lfs), then run git lfs install.',
         );
-      io.out(`\nNext: focus-billing ingest <export.csv> --source AWS --root ${dir}`);
+      io.out(`\nNext: focus-billing ingest <export.csv> --source AWS --root ${shellWord(dir)}`);
     });
 }
 
