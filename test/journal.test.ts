@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../src/config/load.ts';
 import { minorDigits } from '../src/core/currency.ts';
+import type { UserError } from '../src/core/errors.ts';
 import { csvCell, toCsv } from '../src/journal/csv.ts';
 import { buildJournal } from '../src/journal/journal.ts';
 import type { Statement } from '../src/statements/build.ts';
@@ -134,8 +135,9 @@ describe('CSV safety', () => {
 });
 
 describe('GL journal (property)', () => {
+  // Statements in several currencies: the GL says each row's.
   const config = parseConfig(
-    'sources:\n  - { name: A, recharge_fund_org: R-1 }\n  - { name: B, recharge_fund_org: R-2, gl_account: "77" }\n',
+    'sources:\n  - { name: A, recharge_fund_org: R-1 }\n  - { name: B, recharge_fund_org: R-2, gl_account: "77" }\njournal:\n  columns: [date, fund_org, account, debit, credit, currency, description]\n',
     'c',
   );
   const amount = fc.bigInt({ min: -500_000n, max: 5_000_000n });
@@ -201,6 +203,60 @@ describe('GL journal (property)', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('refuses a GL of two currencies whose columns do not say which each row is in', () => {
+    const statement = (currency: string, amount: string): Statement => ({
+      number: `n-${currency}`,
+      pi_email: 'p@x',
+      project_id: currency,
+      fund_org: 'F-1',
+      currency,
+      list: amount,
+      discount: '0.00',
+      discount_percent: null,
+      prepaid: '0.00',
+      amount_due: amount,
+      charges: 1,
+      lines: [
+        {
+          source: 'a',
+          service: 's',
+          category: 'Usage',
+          list: amount,
+          discount: '0.00',
+          amount,
+          charges: 1,
+          accounts: [{ account_code: null, amount }],
+        },
+      ],
+    });
+    const gl = (columns: string, statements: Statement[]) =>
+      buildJournal('gl', {
+        period: '2025-01',
+        statements,
+        config: parseConfig(`sources:\n  - { name: A, recharge_fund_org: R-1 }\njournal:\n  columns: ${columns}\n`, 'c'),
+        digitsOf: (c) => minorDigits(c),
+        buildDate: '2025-02-01',
+      });
+    const both = [statement('USD', '10.00'), statement('EUR', '5.00')];
+    assert.throws(
+      () => gl('[date, fund_org, account, debit, credit, description]', both),
+      (e: UserError) =>
+        e.message ===
+        'the GL journal for 2025-01 holds amounts in EUR and USD, and journal.columns has no currency column: its rows would read as one currency',
+    );
+    // One currency needs no column; two are read with it.
+    assert.equal(gl('[date, fund_org, account, debit, credit, description]', [both[0] as Statement]).rows.length, 2);
+    assert.deepEqual(
+      gl('[date, fund_org, account, debit, credit, currency]', both).rows.map((r) => [r.currency, r.debit, r.credit]),
+      [
+        ['EUR', '5.00', ''],
+        ['USD', '10.00', ''],
+        ['EUR', '', '5.00'],
+        ['USD', '', '10.00'],
+      ],
     );
   });
 });

@@ -259,7 +259,14 @@ function generalLedger({ period, statements, config, digitsOf, buildDate }: Jour
     if (e.amount !== 0n)
       push(e.amount > 0n ? 'debit' : 'credit', e.currency, e.fund_org, e.kind, e.account, e.amount > 0n ? e.amount : -e.amount, label);
   }
-  const totals = [...new Set(rows.map((r) => r.currency as string))].sort().map((currency) => {
+  // A GL of two currencies without a currency column would be read as one: 5.00 EUR posted as 5.00 USD.
+  const currencies = [...new Set(rows.map((r) => r.currency as string))].sort();
+  if (currencies.length > 1 && !layout.some((c) => 'field' in c && c.field === 'currency'))
+    throw new UserError(
+      `the GL journal for ${period} holds amounts in ${currencies.join(' and ')}, and journal.columns has no currency column: its rows would read as one currency`,
+      { hint: 'add a column for it to journal.columns in config.yaml, e.g. - { field: currency, header: Currency }', exitCode: 2 },
+    );
+  const totals = currencies.map((currency) => {
     const d = digitsOf(currency);
     const sum = (f: 'debit' | 'credit') =>
       rows.filter((r) => r.currency === currency && r[f]).reduce((t, r) => t + parseDecimal(r[f] as string, d), 0n);
