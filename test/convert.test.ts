@@ -1154,18 +1154,34 @@ describe('bad input to a converter', () => {
     );
   });
 
-  it('maps a Slurm account written with capitals in accounts.yaml (Slurm keeps account names in lower case)', async () => {
+  it('maps and prices a Slurm account written with capitals in accounts.yaml and rates.yaml (Slurm keeps account names in lower case)', async () => {
     await writeFile(join(dir, 'accounts-caps.yaml'), ACCOUNTS.replace('account: chen-lab', 'account: Chen-Lab'));
     await writeFile(
       join(dir, 'sacct-caps.txt'),
       `${SACCT.split('\n')[0]}\n200|job|chen-lab|standard|COMPLETED|2025-03-02T00:00:00|2025-03-02T01:00:00|01:00:00|cpu=2\n`,
     );
+    // A rate selecting the account as written there too.
+    await writeFile(
+      join(dir, 'rates-caps.yaml'),
+      'currency: USD\nrates:\n  - { id: chen, service: HPC CPU Compute, unit: core-hour, list_price: "0.05", match: { partition: standard, account: Chen-Lab }, effective_from: 2025-01-01 }\n',
+    );
     const out = join(dir, 'caps.csv');
-    const r = await convert('slurm', 'sacct-caps.txt', '--period', '2025-03', '--accounts', join(dir, 'accounts-caps.yaml'), '--out', out);
+    const r = await convert(
+      'slurm',
+      'sacct-caps.txt',
+      '--period',
+      '2025-03',
+      '--accounts',
+      join(dir, 'accounts-caps.yaml'),
+      '--rates',
+      join(dir, 'rates-caps.yaml'),
+      '--out',
+      out,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
-      (await rows(out)).map((row) => JSON.parse(row.Tags as string)).map((t) => [t.slurm_account, t.pi_email, t.project_id]),
-      [['chen-lab', 'w.chen@example.edu', 'climate']],
+      (await rows(out)).map((row) => [row.x_RateId, row.BilledCost, ...Object.values(JSON.parse(row.Tags as string)).slice(0, 3)]),
+      [['chen', '0.1', 'w.chen@example.edu', 'climate', '100100-1000']],
     );
   });
 

@@ -257,7 +257,12 @@ async function convertPart(input: ConvertInput, options: PartOptions): Promise<P
     const key = gpuType === undefined ? unit : `${unit}:${gpuType}`;
     let u = shape.units.get(key);
     if (!u) {
-      const attrs = { partition: shape.partition, account: shape.account || undefined, qos: shape.qos, gpu_type: gpuType };
+      const attrs = {
+        partition: shape.partition,
+        account: shape.account.toLowerCase() || undefined,
+        qos: shape.qos?.toLowerCase(),
+        gpu_type: gpuType,
+      };
       u = {
         unit,
         gpuType,
@@ -588,7 +593,12 @@ function charge(writer: FocusWriter, run: Run, u: ShapeUnit, amount: bigint, per
   // Memory is billed only where a rate asks for it; CPUs and GPUs always need a rate.
   if (!required && !rates.some((r) => r.from < to && r.to > from)) return;
   const { shape } = run;
-  const attrs = { partition: shape.partition, account: shape.account || undefined, qos: shape.qos, gpu_type: u.gpuType };
+  const attrs = {
+    partition: shape.partition,
+    account: shape.account.toLowerCase() || undefined,
+    qos: shape.qos?.toLowerCase(),
+    gpu_type: u.gpuType,
+  };
   const record = () => `job ${job.id} (account ${job.account || '(none)'}, partition ${shape.partition})`;
   for (const s of splitSpan(rates, { unit: u.unit, attrs, start: from, end: to, record, at: { file: run.file, line: run.line } }))
     writer.add({

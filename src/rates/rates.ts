@@ -124,6 +124,7 @@ function checkRates({ data, locate }: Located<RatesFile>): Rates {
       });
     return {
       ...rate,
+      match: converter === 'slurm' ? slurmNames(rate.match) : rate.match,
       converter,
       list: parseDecimal(rate.list_price),
       billed,
@@ -152,6 +153,12 @@ function checkRates({ data, locate }: Located<RatesFile>): Rates {
     }
   }
   return { currency: data.currency, rates };
+}
+
+/** Slurm keeps account and QOS names in lower case: a rate's `account: Chen-Lab` selects the chen-lab sacct prints. */
+function slurmNames(match: Record<string, string[]>): Record<string, string[]> {
+  const lower = (key: string) => (match[key] ? { [key]: match[key].map((v) => v.toLowerCase()) } : {});
+  return { ...match, ...lower('account'), ...lower('qos') };
 }
 
 /** A record's attributes, as rates select on them (a missing attribute matches no selector of it). */
