@@ -174,6 +174,26 @@ describe('the app refuses', () => {
         assert.equal(r.status, 400, `${path} ${body}`);
         assert.match((await r.json()).error.message, /^expected a JSON body/);
       }
+    // Ids and assigned values are text: a list nested deep (which overflowed the stack) is refused.
+    const deep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
+    for (const [body, message] of [
+      [`{"ids":${deep},"status":"approved"}`, 'ids: name the flags to decide, as a list of flag ids'],
+      [`{"ids":["0000000000000000"],"assign":{"pi_email":${deep},"project_id":"p","fund_org":"f"}}`, 'assign.pi_email: expected text'],
+      [
+        JSON.stringify({ ids: ['0000000000000000'], status: 'approved', note: 'x'.repeat(10_001) }),
+        'the note is 10,001 characters long: at most 10,000',
+      ],
+    ]) {
+      const r = await call('/api/flags/decide', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.deepEqual([r.status, (await r.json()).error.message], [400, message]);
+    }
+    // A request is a few lines of JSON: 5 MB is refused whole, unread.
+    const huge = await call('/api/flags/decide', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ['0000000000000000'], status: 'approved', note: 'x'.repeat(5 << 20) }),
+    });
+    assert.deepEqual([huge.status, (await huge.json()).error.message], [413, 'the request is over 4,194,304 bytes of JSON']);
     const form = new FormData();
     form.append('file', new Blob([await readFile(join(SAMPLE, 'azure_2025-12.csv'))]), 'azure_2025-12.csv');
     const { upload } = await (await call('/api/import/upload', { method: 'POST', body: form })).json();

@@ -81,6 +81,9 @@ export async function locateIds(root: string, ids: string[], period?: string): P
 /** Which flags to decide: ids (found in whichever period holds them), or every pending flag of a period (of one rule). */
 export type Selection = { ids: string[]; period?: string } | { all: true; period: string; rule?: FlagRule };
 
+/** The longest note a decision takes: a reason, not a document (flags.yaml and every commit keep it). */
+export const MAX_NOTE_CHARACTERS = 10_000;
+
 /** Approves or rejects the selected flags; a rejection needs a note. */
 export async function decideFlags(
   root: string,
@@ -90,6 +93,13 @@ export async function decideFlags(
 ): Promise<ReviewOutcome[]> {
   if (decision.status === 'rejected' && !decision.note?.trim())
     throw new UserError('a rejection needs a reason: pass --note "…"', { hint: 'the note is kept in flags.yaml and the git history' });
+  if (decision.note !== undefined && decision.note.length > MAX_NOTE_CHARACTERS)
+    throw new UserError(
+      `the note is ${decision.note.length.toLocaleString('en-US')} characters long: at most ${MAX_NOTE_CHARACTERS.toLocaleString('en-US')}`,
+      {
+        hint: 'a note gives the reason in a few lines (it is kept in flags.yaml and each commit); link to a longer document',
+      },
+    );
   // Written to flags.yaml and the commit message as UTF-8, half a surrogate pair would become U+FFFD without a word.
   if (decision.note !== undefined && !isUnicodeText(decision.note))
     throw new UserError('the note is not Unicode text: it holds half of a surrogate pair', {

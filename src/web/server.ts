@@ -335,8 +335,10 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   app.post('/api/flags/decide', (c) =>
     handle(c, async () => {
       const body = await jsonObject(c, 'expected a JSON body: { ids, status, note } or { ids, assign }');
-      const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
-      if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide');
+      // Ids are text (a number is taken as its digits); anything else, a list in a list, is no id.
+      const ids =
+        Array.isArray(body.ids) && body.ids.every((id) => typeof id === 'string' || typeof id === 'number') ? body.ids.map(String) : [];
+      if (ids.length === 0) throw new HttpError(400, 'ids: name the flags to decide, as a list of flag ids');
       await refuseLinks(root);
       if (body.commit !== false) await checkCanCommit(root);
       const who = await reviewer(root);
@@ -345,11 +347,13 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       let action: string;
       if (body.assign) {
         const a = body.assign as Record<string, unknown>;
-        const assignment = {
-          pi_email: String(a.pi_email ?? ''),
-          project_id: String(a.project_id ?? ''),
-          fund_org: String(a.fund_org ?? ''),
+        const text = (name: 'pi_email' | 'project_id' | 'fund_org') => {
+          const v = a[name];
+          if (v === undefined || v === null) return '';
+          if (typeof v === 'string' || typeof v === 'number') return String(v);
+          throw new HttpError(400, `assign.${name}: expected text`);
         };
+        const assignment = { pi_email: text('pi_email'), project_id: text('project_id'), fund_org: text('fund_org') };
         await repo(root, async ({ config, db }) => {
           for (const id of ids)
             outcomes.push(await assignFlag(root, { id }, assignment, lock, (values) => fundOrgsOutsidePatterns(db, config, values)));
@@ -467,8 +471,30 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
 
 /** Config (with its patterns checked) and DuckDB, as the CLI's commands have them. */
 /** A request's JSON body, which must be an object (`null`, a list or a number is refused as any other bad body). */
+/**
+ * A JSON request's body, an object. A request is a few lines (a decision, an import's choices);
+ * one over MAX_JSON_BYTES is answered 413, its body read to the end unkept so the client gets
+ * the answer (files go to /api/import/upload).
+ */
 async function jsonObject(c: Context<Env>, expected: string): Promise<Record<string, unknown>> {
-  const body: unknown = await c.req.json().catch(() => undefined);
+  const tooLarge = () =>
+    new HttpError(
+      413,
+      `the request is over ${MAX_JSON_BYTES.toLocaleString('en-US')} bytes of JSON`,
+      'decide flags in parts; a file is sent to /api/import/upload',
+    );
+  if (Number(c.req.header('content-length') ?? 0) > MAX_JSON_BYTES) {
+    (c.env.incoming as IncomingMessage).resume();
+    throw tooLarge();
+  }
+  const text = await c.req.text().catch(() => '');
+  if (text.length > MAX_JSON_BYTES) throw tooLarge();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, expected);
+  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, expected);
   return body as Record<string, unknown>;
 }
@@ -580,6 +606,8 @@ function countParam(c: Context<Env>, name: string, fallback: number): number {
   return n;
 }
 
+/** The most bytes of a JSON request: ids of 100,000 flags with a note. */
+const MAX_JSON_BYTES = 4 << 20;
 const maxUpload = (config: Config) => config.web.max_upload_mb * 1024 * 1024;
 const truthy = (v: string | undefined) => v === 'true' || v === '1' || v === 'on' || v === 'yes';
 
