@@ -174,18 +174,33 @@ describe('the app refuses', () => {
         assert.equal(r.status, 400, `${path} ${body}`);
         assert.match((await r.json()).error.message, /^expected a JSON body/);
       }
-    // Ids and assigned values are text: a list nested deep (which overflowed the stack) is refused.
+    // No request nests deep (a list 20,000 deep overflowed the stack of whatever read it), and ids
+    // and assigned values are text.
     const deep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
-    for (const [body, message] of [
-      [`{"ids":${deep},"status":"approved"}`, 'ids: name the flags to decide, as a list of flag ids'],
-      [`{"ids":["0000000000000000"],"assign":{"pi_email":${deep},"project_id":"p","fund_org":"f"}}`, 'assign.pi_email: expected text'],
+    const nested = 'the JSON body is nested more than 8 levels deep';
+    for (const [path, body, message] of [
+      ['/api/flags/decide', `{"ids":${deep},"status":"approved"}`, nested],
+      ['/api/flags/decide', `{"ids":["0000000000000000"],"assign":{"pi_email":${deep},"project_id":"p","fund_org":"f"}}`, nested],
+      ['/api/import/preview', `{"upload":"u","period":${deep}}`, nested],
+      ['/api/exports/remove', `{"period":${deep}}`, nested],
       [
+        '/api/flags/decide',
+        '{"ids":[{"id":"0000000000000000"}],"status":"approved"}',
+        'ids: name the flags to decide, as a list of flag ids',
+      ],
+      [
+        '/api/flags/decide',
+        '{"ids":["0000000000000000"],"assign":{"pi_email":["a@x.edu"],"project_id":"p","fund_org":"f"}}',
+        'assign.pi_email: expected text',
+      ],
+      [
+        '/api/flags/decide',
         JSON.stringify({ ids: ['0000000000000000'], status: 'approved', note: 'x'.repeat(10_001) }),
         'the note is 10,001 characters long: at most 10,000',
       ],
-    ]) {
-      const r = await call('/api/flags/decide', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      assert.deepEqual([r.status, (await r.json()).error.message], [400, message]);
+    ] as const) {
+      const r = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.deepEqual([r.status, (await r.json()).error.message], [400, message], `${path} ${body.slice(0, 60)}`);
     }
     // A request is a few lines of JSON: 5 MB is refused whole, unread.
     const huge = await call('/api/flags/decide', {

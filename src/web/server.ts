@@ -496,7 +496,25 @@ async function jsonObject(c: Context<Env>, expected: string): Promise<Record<str
     throw new HttpError(400, expected);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, expected);
+  // No request is nested deep: one that is would overflow the stack of whatever reads a value (String, JSON.stringify).
+  if (depthOver(body, MAX_JSON_DEPTH))
+    throw new HttpError(400, `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, expected);
   return body as Record<string, unknown>;
+}
+
+/** The deepest a JSON request nests: { assign: { … } } is two. */
+const MAX_JSON_DEPTH = 8;
+
+/** Whether a parsed JSON value nests deeper than `limit` lists and objects, found without recursion. */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 async function repo<T>(
