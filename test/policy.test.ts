@@ -251,6 +251,22 @@ describe('billing policy', () => {
       'adjustments:\n  - id: adj-2025-01-001\n    pi_email: " b@x.edu"\n    project_id: " p2 "\n    amount: "-25.00"\n    description: Refund for the January 9 outage\n',
     );
     assert.deepEqual(shape(await statements(root, '2025-01')), baseline);
+    // And a PI or project named on the command line so: one statement, as email --only finds it.
+    const one = await cli(
+      'preview',
+      'statement',
+      '--period',
+      '2025-01',
+      '--pi',
+      ' B@X.EDU ',
+      '--project',
+      ' p2 ',
+      '--json',
+      '--root',
+      root,
+    );
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual([one.json().pi_email, one.json().project_id], ['b@x.edu', 'p2']);
   });
 
   it('journals policy lines to their accounts, debits nothing for showback, and balances', async (t) => {

@@ -21,7 +21,7 @@ import { type Config, sourceSlug } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { makeDir } from '../core/make-dir.ts';
 import { type Database, withDatabase } from '../db/duckdb.ts';
-import { parseDataFileName } from '../domain/identity.ts';
+import { parseDataFileName, piKey } from '../domain/identity.ts';
 import { isPeriod } from '../domain/period.ts';
 import { composeDigest } from '../email/compose.ts';
 import { readDeliveries } from '../email/deliveries.ts';
@@ -417,7 +417,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   app.get('/api/emails/preview', (c) =>
     handle(c, async () => {
       const period = periodParam(c);
-      const who = (c.req.query('pi') ?? '').toLowerCase();
+      const who = piKey(c.req.query('pi') ?? '');
       return repo(root, async ({ config, db }) => {
         const { model } = await loadSiteModel(db, config, { root, periods: [period], audience: 'admin', progress: () => {} });
         const view = model.periods[0];

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/schema.ts';
 import { UserError } from '../../core/errors.ts';
 import { escapeHtml } from '../../core/html.ts';
-import { composed } from '../../domain/identity.ts';
+import { composed, piKey } from '../../domain/identity.ts';
 import { composeDigest } from '../../email/compose.ts';
 import { checkOutputPath } from '../../repo/outputs.ts';
 import { commitWrites } from '../../repo/write.ts';
@@ -53,7 +53,8 @@ export function registerPreview(program: Command, io: Io): void {
         });
         const view = model.periods[0];
         const pis = view?.pis ?? [];
-        const pi = opts.pi ? pis.find((p) => p.email === opts.pi?.toLowerCase()) : pis[0];
+        // As the PI's key is made (any case, spaces around): what email --only takes.
+        const pi = opts.pi ? pis.find((p) => p.email === piKey(opts.pi as string)) : pis[0];
         if (!view || !pi)
           throw new UserError(`${opts.pi ?? 'no PI'} has no statement in ${opts.period}`, {
             hint: pis.length ? `PIs with statements: ${pis.map((p) => p.email).join(', ')}` : 'ingest data for the period first',
@@ -63,7 +64,7 @@ export function registerPreview(program: Command, io: Io): void {
           const mail = composeDigest(pi, { period: opts.period, label: view.label }, config, base);
           return { root, text: `Subject: ${mail.subject}\nTo: ${mail.to}\n\n${mail.text}`, html: mail.html, json: mail };
         }
-        const s = opts.project ? pi.statements.find((x) => x.project_id === composed(opts.project as string)) : pi.statements[0];
+        const s = opts.project ? pi.statements.find((x) => x.project_id === composed((opts.project as string).trim())) : pi.statements[0];
         if (!s)
           throw new UserError(`${pi.email} has no statement for project ${opts.project} in ${opts.period}`, {
             hint: `projects: ${pi.statements.map((x) => x.project_id).join(', ')}`,
