@@ -93,9 +93,12 @@ export function decimalText(units: bigint, scale: number): string {
   return negative && text !== '0' ? `-${text}` : text;
 }
 
-/** A number (or decimal text) from a setting as plain decimal text, as SQL casts it: 1e-7 is "0.0000001". */
+/**
+ * A setting's number as plain decimal text, as SQL casts it and messages show it: 1e-7 is
+ * "0.0000001". Text is kept as written ("10000.00"): the messages already written say it so.
+ */
 export function plainDecimal(value: number | string): string {
-  return decimalText(parseDecimal(String(value)), SCALE);
+  return typeof value === 'string' ? value : decimalText(parseDecimal(String(value)), SCALE);
 }
 
 /** A decimal string without trailing zeros: "12.340000000000000000" → "12.34"; "-0.000" → "0". */
