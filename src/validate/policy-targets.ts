@@ -1,10 +1,10 @@
 /**
  * Policy that names what no statement has: a credit or prepayment for a PI or project on no
- * statement of any period (a PI in pis.yaml aside), a program or cap in a currency none is in, a service glob
- * of a cap or program that matches no service billed, a showback project on no statement. Each
- * covers nothing, without a word: most often a typo (`v.romaro@…`, `HPC-GPU*`), which leaves a
- * PI paying what the office meant to cover. Said as warnings: a program set up before its PI's
- * first use is no mistake.
+ * statement of any period (a PI in pis.yaml aside), a program or cap in a currency none is in, a
+ * service glob of a cap or program that matches no service billed, a showback project on no
+ * statement. Each covers nothing, without a word: most often a typo (`v.romaro@…`, `HPC-GPU*`),
+ * which leaves a PI paying what the office meant to cover. Said as warnings: a program set up
+ * before its PI's first use is no mistake.
  */
 import type { Config } from '../config/schema.ts';
 import { composed, piKey } from '../domain/identity.ts';
