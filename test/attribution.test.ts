@@ -34,7 +34,7 @@ async function charges(
   select = `${ATTRIBUTES.join(', ')}, tags_invalid, flagged, ${RULES_LIST_SQL} AS rules`,
 ) {
   const path = await writeCsv(dir, `t${Math.random().toString(36).slice(2)}.csv`, [
-    [...HEADER, 'ChargeCategory'],
+    [...HEADER, 'ChargeCategory', ...(extra.currency ? ['BillingCurrency'] : [])],
     ...tagCells.map((t) => [
       extra.period ?? '2025-01-01',
       extra.cost ?? '1.00',
@@ -43,6 +43,7 @@ async function charges(
       extra.resource ?? 'vm-1',
       t,
       extra.category ?? 'Usage',
+      ...(extra.currency ? [extra.currency] : []),
     ]),
   ]);
   const file = await sniffFile(path, 'test.csv');
@@ -353,6 +354,21 @@ describe('flag rules', () => {
     assert.deepEqual(await rules({ cost: '10.01', list: '10' }), ['above_list']);
     assert.deepEqual(await rules({ cost: '-2', list: '-2' }), ['negative_usage']);
     assert.deepEqual(await rules({ cost: '-2', list: '-2', category: 'credit' }), []);
+    // A currency's own threshold: 500 yen is some three dollars.
+    const yen = parseConfig(
+      'flag_rules:\n  anomalies:\n    large_charge: 500\n    large_charge_per_currency: { JPY: 75000, EUR: null }\n',
+      'c',
+    );
+    const inCurrency = async (cost: string, currency: string) => (await charges([ok], yen, { cost, list: cost, currency }))[0]?.rules;
+    assert.deepEqual(
+      [
+        await inCurrency('75000', 'JPY'),
+        await inCurrency('75001', 'JPY'),
+        await inCurrency('500.01', 'USD'),
+        await inCurrency('1000000', 'EUR'),
+      ],
+      [[], ['large_charge'], ['large_charge'], []],
+    );
     const off = parseConfig('flag_rules:\n  anomalies: { large_charge: null, above_list: false, negative_usage: false }\n', 'c');
     assert.deepEqual((await charges([ok], off, { cost: '-90000', list: '-1' }))[0]?.rules, []);
   });

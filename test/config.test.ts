@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { parseConfig } from '../src/config/load.ts';
+import { largeChargeThreshold } from '../src/config/schema.ts';
 import { UserError } from '../src/core/errors.ts';
 import { plainDecimal } from '../src/core/money.ts';
 import { parseYaml } from '../src/core/yaml-file.ts';
@@ -82,6 +83,14 @@ describe('config.yaml', () => {
         'config.yaml:3:26: flag_rules.anomalies.pi_increase_minimum: expected a number, found the number Infinity',
       ],
     );
+    assert.equal(
+      first('    large_charge_per_currency: { yen: 1000 }\n'),
+      'config.yaml:3:39: flag_rules.anomalies.large_charge_per_currency.yen: yen is not an ISO 4217 currency code such as JPY',
+    );
+    // A currency's own threshold, else large_charge; absent unless set, so closed periods' settings hash as before.
+    const yen = parseConfig('flag_rules:\n  anomalies:\n    large_charge_per_currency: { JPY: 1500000 }\n', 'config.yaml');
+    assert.deepEqual([largeChargeThreshold(yen, 'JPY'), largeChargeThreshold(yen, 'USD')], [1500000, 10000]);
+    assert.equal('large_charge_per_currency' in parseConfig('', 'config.yaml').flag_rules.anomalies, false);
     // Kept as read (closed periods hash the settings), and a small one written plainly for the query.
     const config = parseConfig('flag_rules:\n  anomalies:\n    large_charge: 1e-7\n', 'config.yaml');
     assert.equal(config.flag_rules.anomalies.large_charge, 1e-7);

@@ -165,6 +165,19 @@ export const flagRulesSchema = z
       .object({
         /** Hold a single charge above this amount (in its billing currency); null turns it off. */
         large_charge: thresholdAmount.nullable().default(10000),
+        /**
+         * large_charge for a currency where that amount is not the one (10000 is some $65 in yen);
+         * null turns the rule off for it. Absent by default, so closed periods read unchanged.
+         * @example { JPY: 1500000 }
+         */
+        large_charge_per_currency: z
+          .record(z.string(), thresholdAmount.nullable())
+          .superRefine((map, ctx) => {
+            for (const key of Object.keys(map))
+              if (!isCurrencyCode(key))
+                ctx.addIssue({ code: 'custom', path: [key], message: `${key} is not an ISO 4217 currency code such as JPY` });
+          })
+          .optional(),
         /** Hold charges billed above their list price. */
         above_list: z.boolean().default(true),
         /** Hold negative Usage charges (refunds and credits should be ChargeCategory Credit). */
@@ -384,6 +397,13 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type TagMapping = z.infer<typeof tagMappingSchema>;
+
+/** The large_charge threshold of a currency: its own (large_charge_per_currency), else large_charge; null when off. */
+export function largeChargeThreshold(config: Config, currency: string): number | string | null {
+  const anomalies = config.flag_rules.anomalies;
+  const own = anomalies.large_charge_per_currency?.[currency];
+  return own !== undefined ? own : anomalies.large_charge;
+}
 
 export function sourceSlug(source: SourceConfig): string {
   return (

@@ -2,7 +2,7 @@
  * Turns flagged rows into flags, and merges a new set with the decisions already recorded.
  * Pure: no I/O.
  */
-import type { Config } from '../config/schema.ts';
+import { type Config, largeChargeThreshold } from '../config/schema.ts';
 import { plainDecimal, trimDecimal } from '../core/money.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
@@ -77,7 +77,7 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
       return p?.message ?? `${subject} matches /${p?.pattern}/`;
     }
     case 'large_charge':
-      return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${plainDecimal(ctx.config.flag_rules.anomalies.large_charge ?? 0)} ${row.currency})`;
+      return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${plainDecimal(largeChargeThreshold(ctx.config, row.currency) ?? 0)} ${row.currency})`;
     case 'above_list':
       return `billed ${trimDecimal(row.cost)} is above the list price ${trimDecimal(row.list_cost)}`;
     case 'negative_usage':

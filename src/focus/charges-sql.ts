@@ -279,12 +279,21 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       charge_start IS NULL AND ${trimmedSql('charge_start_raw')} IS NOT NULL AS bad_charge_start,
       (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
-      ${anomalies.large_charge !== null ? `coalesce(abs(cost) > ${params.add(plainDecimal(anomalies.large_charge))}::${DECIMAL}, false)` : 'false'} AS r_large_charge,
+      ${largeChargeSql(anomalies, params)} AS r_large_charge,
       ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
       ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
       ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch,
       ${rules.unknown_category ? UNKNOWN_CATEGORY_SQL : 'false'} AS r_unknown_category
     FROM (${normalised})`;
+}
+
+/** Whether a charge is above large_charge, or its own currency's threshold (large_charge_per_currency). */
+function largeChargeSql(anomalies: Config['flag_rules']['anomalies'], params: Params): string {
+  const above = (threshold: number | string | null) =>
+    threshold === null ? 'false' : `coalesce(abs(cost) > ${params.add(plainDecimal(threshold))}::${DECIMAL}, false)`;
+  const own = Object.entries(anomalies.large_charge_per_currency ?? {});
+  if (own.length === 0) return above(anomalies.large_charge);
+  return `CASE ${own.map(([currency, t]) => `WHEN currency = ${sqlString(currency)} THEN ${above(t)}`).join(' ')} ELSE ${above(anomalies.large_charge)} END`;
 }
 
 /** The file's rows whose Tags text is among `texts` (see `ChargesOptions.tagsIn`). */
