@@ -318,6 +318,38 @@ describe('doctor', () => {
     assert.match(both.fix, /^add `unknown_category: true` and `conflicting_tags: true` under flag_rules in config\.yaml/);
   });
 
+  it('warns of a character in a PI name that no font here has (fontconfig asked, as Chromium asks it), naming it and the fonts to install', async (t) => {
+    const root = await scratchRepo(t);
+    // Latin (é) is in every font; Greek and Han may not be, by machine.
+    await writeFile(join(root, 'pis.yaml'), '- { email: a@x.edu, name: Zoé Ελένη }\n- { email: b@x.edu, name: 王芳 }\n');
+    const fonts = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'fonts (PDFs)');
+    const fcList = (args: string[]) => {
+      try {
+        return execFileSync('fc-list', args, { encoding: 'utf8' }).trim();
+      } catch {
+        return null;
+      }
+    };
+    if (fcList(['--version']) === null) {
+      assert.equal(fonts, undefined, 'nothing said without fontconfig');
+      return;
+    }
+    const lacking = [...'Ελένη王芳'].filter((c) => !fcList([`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']));
+    if (lacking.length === 0)
+      assert.deepEqual(
+        [fonts.status, fonts.detail],
+        ['ok', 'every character of the PI and organization names has a font (7 beyond Latin)'],
+      );
+    else {
+      assert.equal(fonts.status, 'warning');
+      assert.equal(
+        fonts.detail,
+        `no font here has ${lacking.join(' ')}, from the PI or organization names: PDFs would print them as empty boxes`,
+      );
+      assert.match(fonts.fix, lacking.some((c) => c >= '\u4e00') ? /apt-get install fonts-noto-cjk/ : /apt-get install fonts-noto-core/);
+    }
+  });
+
   it('checks Node.js against any range package.json engines may give', async () => {
     assert.deepEqual(await nodeCheck('18.20.4', '>=20.19'), {
       name: 'Node.js',

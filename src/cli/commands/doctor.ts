@@ -52,6 +52,43 @@ const OPT_IN_RULES = [
   },
 ] as const;
 
+/** The most characters the font check asks fontconfig about, one call each. */
+const FONT_CHARACTERS = 60;
+
+/**
+ * Whether this machine has a font for every character of the names statements print (pis.yaml's
+ * names and departments, the organization's): Chromium prints one it lacks as an empty box in
+ * every PDF. Asked of fontconfig (`fc-list :charset=`), as Chromium does on Linux; nothing is
+ * said where there is no fc-list (macOS and Windows have fonts for most scripts).
+ */
+export async function fontsCheck(root: string, config: Config): Promise<Check | null> {
+  const { loadPiDirectory } = await import('../../config/pi-directory.ts');
+  const pis = await loadPiDirectory(root).catch(() => null);
+  const org = config.organization;
+  const texts = [org.name, org.department, org.contact_name, ...[...(pis?.values() ?? [])].flatMap((p) => [p.name, p.department])];
+  // Beyond Latin and its extensions (which every font here has), spaces and marks left out.
+  const wanted = [...new Set(texts.join('').normalize('NFC'))].filter(
+    (c) => (c.codePointAt(0) as number) > 0x2ff && /\p{L}|\p{N}/u.test(c),
+  );
+  if (wanted.length === 0 || (await run('fc-list', ['--version'])) === null) return null;
+  const missing: string[] = [];
+  for (const c of wanted.slice(0, FONT_CHARACTERS))
+    if (!(await run('fc-list', [`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']))) missing.push(c);
+  if (missing.length === 0)
+    return {
+      name: 'fonts (PDFs)',
+      status: 'ok',
+      detail: `every character of the PI and organization names has a font (${wanted.length} beyond Latin)`,
+    };
+  const cjk = missing.some((c) => /\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}|\p{Script=Hangul}/u.test(c));
+  return {
+    name: 'fonts (PDFs)',
+    status: 'warning',
+    detail: `no font here has ${missing.slice(0, 10).join(' ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}, from the PI or organization names: PDFs would print them as empty boxes`,
+    fix: `install fonts for them (Debian: apt-get install ${cjk ? 'fonts-noto-cjk' : 'fonts-noto-core'}), then build again`,
+  };
+}
+
 /**
  * The Node.js check: `version` (such as 20.20.2) against package.json's engines range (any npm
  * range). semver is loaded here, not at start-up, where it would cost every command tens of ms.
@@ -162,6 +199,10 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
   if (browser) {
     const version = await run(browser.path, ['--version']);
     add({ name: 'browser (PDFs)', status: 'ok', detail: `${version ?? 'version unknown'} at ${browser.path} (${browser.from})` });
+    if (config) {
+      const fonts = await fontsCheck(root, config);
+      if (fonts) add(fonts);
+    }
   } else {
     const places = [
       ...new Set(
@@ -268,7 +309,7 @@ export function registerDoctor(program: Command, io: Io): void {
   program
     .command('doctor')
     .description(
-      'check this machine and billing repository: Node, git, the browser for PDFs, DuckDB, config.yaml, the link secret, email, .cache/',
+      'check this machine and billing repository: Node, git, the browser and fonts for PDFs, DuckDB, config.yaml, the link secret, email, .cache/',
     )
     .option('--root <dir>', 'billing repository folder', '.')
     .option('--json', 'print the checks as JSON')
