@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { nodeCheck } from '../src/cli/commands/doctor.ts';
 import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
-import { cli, FOCUS_HEADER, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
+import { cli, FOCUS_HEADER, focusRow, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 /** A lookup over a fake file system: only `files` exist. */
 const fake = (platform: NodeJS.Platform, files: string[], env: NodeJS.ProcessEnv = {}, home = '/home/pat'): LookupEnvironment => ({
@@ -344,10 +344,27 @@ describe('doctor', () => {
       assert.equal(fonts.status, 'warning');
       assert.equal(
         fonts.detail,
-        `no font here has ${lacking.join(' ')}, from the PI or organization names: PDFs would print them as empty boxes`,
+        `no font here has ${lacking.join(' ')}, from the PI or organization names: PDFs print them as empty boxes`,
       );
       assert.match(fonts.fix, lacking.some((c) => c >= '\u4e00') ? /apt-get install fonts-noto-cjk/ : /apt-get install fonts-noto-core/);
     }
+    // build says so too, of the statements it printed: 王芳's (Ελένη has none).
+    const csv = await writeCsv(root, 'aws.csv', [
+      FOCUS_HEADER,
+      focusRow(3, 'Usage', '12.00', 'i-1', tags({ pi_email: 'b@x.edu', project_id: 'p1', fund_org: '100100-1000' })),
+    ]);
+    assert.equal((await cli('ingest', csv, '--source', 'AWS', '--root', root)).code, 0);
+    const built = await cli('build', '--json', '--root', root);
+    assert.equal(built.code, 0, built.stderr);
+    const han = lacking.filter((c) => c >= '\u4e00');
+    assert.deepEqual(
+      built.json().warnings.filter((w: string) => w.startsWith('no font here has')),
+      han.length
+        ? [
+            `no font here has ${han.join(' ')}, from the statements’ names: PDFs print them as empty boxes; install fonts for them (Debian: apt-get install fonts-noto-cjk), then build again`,
+          ]
+        : [],
+    );
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {

@@ -271,6 +271,19 @@ export async function buildSite(db: Database, config: Config, options: BuildOpti
           },
         ),
       );
+      // A character no font here has is an empty box in the PDFs: said at every build (the PDFs of
+      // a period built before are kept), with the fonts to install.
+      const { fontCoverage, missingFontsAdvice } = await import('../pdf/fonts.ts');
+      const coverage = await fontCoverage([
+        model.organization.name,
+        ...model.periods.flatMap((p) =>
+          p.statements.flatMap((s) => [s.pi_name, s.pi_department, s.project_id, s.fund_org, ...s.lines.map((l) => l.service)]),
+        ),
+      ]);
+      if (coverage?.missing.length) {
+        const { detail, fix } = missingFontsAdvice(coverage.missing, 'the statements’ names');
+        warnings.push(`${detail}; ${fix}`);
+      }
       // The carried periods' PDFs are in their folders, unchanged.
       const carriedPdfs = carried.reduce((n, k) => n + k.summary.jobs.length, 0);
       pdfs = { ...result, cached: result.cached + carriedPdfs, files: jobs.length + carriedPdfs };

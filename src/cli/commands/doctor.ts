@@ -52,41 +52,28 @@ const OPT_IN_RULES = [
   },
 ] as const;
 
-/** The most characters the font check asks fontconfig about, one call each. */
-const FONT_CHARACTERS = 60;
-
-/**
- * Whether this machine has a font for every character of the names statements print (pis.yaml's
- * names and departments, the organization's): Chromium prints one it lacks as an empty box in
- * every PDF. Asked of fontconfig (`fc-list :charset=`), as Chromium does on Linux; nothing is
- * said where there is no fc-list (macOS and Windows have fonts for most scripts).
- */
+/** A font for every character beyond Latin of the names statements print (pdf/fonts.ts), or nothing where that cannot be known. */
 export async function fontsCheck(root: string, config: Config): Promise<Check | null> {
-  const { loadPiDirectory } = await import('../../config/pi-directory.ts');
+  const [{ loadPiDirectory }, { fontCoverage, missingFontsAdvice }] = await Promise.all([
+    import('../../config/pi-directory.ts'),
+    import('../../pdf/fonts.ts'),
+  ]);
   const pis = await loadPiDirectory(root).catch(() => null);
   const org = config.organization;
-  const texts = [org.name, org.department, org.contact_name, ...[...(pis?.values() ?? [])].flatMap((p) => [p.name, p.department])];
-  // Beyond Latin and its extensions (which every font here has), spaces and marks left out.
-  const wanted = [...new Set(texts.join('').normalize('NFC'))].filter(
-    (c) => (c.codePointAt(0) as number) > 0x2ff && /\p{L}|\p{N}/u.test(c),
-  );
-  if (wanted.length === 0 || (await run('fc-list', ['--version'])) === null) return null;
-  const missing: string[] = [];
-  for (const c of wanted.slice(0, FONT_CHARACTERS))
-    if (!(await run('fc-list', [`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']))) missing.push(c);
-  if (missing.length === 0)
+  const coverage = await fontCoverage([
+    org.name,
+    org.department,
+    org.contact_name,
+    ...[...(pis?.values() ?? [])].flatMap((p) => [p.name, p.department]),
+  ]);
+  if (!coverage) return null;
+  if (coverage.missing.length === 0)
     return {
       name: 'fonts (PDFs)',
       status: 'ok',
-      detail: `every character of the PI and organization names has a font (${wanted.length} beyond Latin)`,
+      detail: `every character of the PI and organization names has a font (${coverage.wanted} beyond Latin)`,
     };
-  const cjk = missing.some((c) => /\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}|\p{Script=Hangul}/u.test(c));
-  return {
-    name: 'fonts (PDFs)',
-    status: 'warning',
-    detail: `no font here has ${missing.slice(0, 10).join(' ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}, from the PI or organization names: PDFs would print them as empty boxes`,
-    fix: `install fonts for them (Debian: apt-get install ${cjk ? 'fonts-noto-cjk' : 'fonts-noto-core'}), then build again`,
-  };
+  return { name: 'fonts (PDFs)', status: 'warning', ...missingFontsAdvice(coverage.missing, 'the PI or organization names') };
 }
 
 /**
