@@ -469,12 +469,11 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   };
 }
 
-/** Config (with its patterns checked) and DuckDB, as the CLI's commands have them. */
-/** A request's JSON body, which must be an object (`null`, a list or a number is refused as any other bad body). */
 /**
- * A JSON request's body, an object. A request is a few lines (a decision, an import's choices);
- * one over MAX_JSON_BYTES is answered 413, its body read to the end unkept so the client gets
- * the answer (files go to /api/import/upload).
+ * A JSON request's body, which must be an object (`null`, a list or a number is refused as any
+ * other bad body). A request is a few lines (a decision, an import's choices): one over
+ * MAX_JSON_BYTES is answered 413, its body drained unkept so the client gets the answer (files
+ * go to /api/import/upload).
  */
 async function jsonObject(c: Context<Env>, expected: string): Promise<Record<string, unknown>> {
   const tooLarge = () =>
@@ -517,6 +516,7 @@ function depthOver(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** Config (with its patterns checked) and DuckDB, as the CLI's commands have them. */
 async function repo<T>(
   root: string,
   fn: (ctx: { config: Config; db: Database }) => Promise<T>,
