@@ -20,6 +20,8 @@ const fcList = (args: string[]): Promise<string | null> =>
 export interface FontCoverage {
   /** Characters beyond Latin in the texts (letters and digits). */
   wanted: number;
+  /** How many of them fontconfig was asked about (at most MOST_ASKED). */
+  asked: number;
   /** Those no font here has, in the order found. */
   missing: string[];
 }
@@ -34,9 +36,9 @@ export async function fontCoverage(texts: Iterable<string | undefined>): Promise
   }
   if (wanted.size === 0 || (await fcList(['--version'])) === null) return null;
   const missing: string[] = [];
-  for (const c of [...wanted].slice(0, MOST_ASKED))
-    if (!(await fcList([`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']))) missing.push(c);
-  return { wanted: wanted.size, missing };
+  const asked = [...wanted].slice(0, MOST_ASKED);
+  for (const c of asked) if (!(await fcList([`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']))) missing.push(c);
+  return { wanted: wanted.size, asked: asked.length, missing };
 }
 
 /** What to say of characters without a font, and what to do. */
