@@ -522,6 +522,14 @@ describe('a coordinator in the browser', () => {
     assert.deepEqual(await Promise.all(['%', '_', 'genomics%'].map(found)), [0, 0, 0]);
     const some = await found('genomics');
     assert.ok(some > 0 && some < all.total, String(some));
+    // A row number is digits: 10^20 failed DuckDB's OFFSET (500), and 1e3 was taken as 1000.
+    const first = all.rows[0].file;
+    for (const record of ['99999999999999999999', '1e3', '0'])
+      assert.deepEqual(
+        await (await call(`/api/charge?period=2025-01&file=${encodeURIComponent(first)}&record=${record}`)).json(),
+        { error: { message: 'record: expected a row number from 1' } },
+        record,
+      );
     const unnamed = await call('/api/charge?period=2025-01&record=1');
     assert.deepEqual(
       [unnamed.status, (await unnamed.json()).error.message],

@@ -146,7 +146,7 @@ export async function chargeDetail(
     if (!where.file) throw new HttpError(400, 'file: name the data file, such as data/2025-03/aws.csv');
     throw new HttpError(404, `${where.file} is not a data file of ${period}`);
   }
-  if (!Number.isInteger(where.record) || where.record < 1) throw new HttpError(400, 'record: expected a row number from 1');
+  if (!Number.isSafeInteger(where.record) || where.record < 1) throw new HttpError(400, 'record: expected a row number from 1');
   const params = new Params();
   const [row] = await db.query<Record<string, string | null>>(
     `SELECT * FROM ${readFileSql(f, params)} LIMIT 1 OFFSET ${where.record - 1}`,

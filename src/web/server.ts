@@ -397,7 +397,11 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       const period = periodParam(c);
       const flags = await flagCache.get(period);
       return repo(root, ({ config, db }) =>
-        chargeDetail(db, root, config, period, flags, { file: c.req.query('file') ?? '', record: Number(c.req.query('record')) }),
+        // A row number as digits (1e3 or 10^20, which DuckDB's OFFSET cannot take, are no row numbers).
+        chargeDetail(db, root, config, period, flags, {
+          file: c.req.query('file') ?? '',
+          record: /^\d{1,15}$/.test(c.req.query('record') ?? '') ? Number(c.req.query('record')) : Number.NaN,
+        }),
       );
     }),
   );
