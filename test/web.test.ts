@@ -656,6 +656,10 @@ describe('live pages', () => {
     const pendingOf = (html: string) => Number(/Flags: pending \/ approved \/ rejected<\/p><p class="value">(\d+) \//.exec(html)?.[1]);
     const before = await get('/site/periods/2025-01/');
     assert.equal(before.status, 200);
+    // A page the built site lacks is not found (it said the site was being built, 503, for ever);
+    // nor does a path out of the site read anything.
+    for (const path of ['/site/periods/2031-01/', '/site/..%2fconfig.yaml'])
+      assert.deepEqual([(await get(path)).status, /There is no such page/.test((await get(path)).text)], [404, true], path);
     const pending = (await flagsOf('2025-01')).filter((f) => f.status === 'pending');
     assert.equal(pendingOf(before.text), pending.length);
     const decide = await fetch(new URL('/api/flags/decide', live.url), {

@@ -126,9 +126,12 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   for (const page of ['', 'import', 'review', 'charges', 'emails'] as const)
     app.get(`/app/${page}`, (c) => c.html(appPage(page || 'home')));
   app.get('/app/assets/*', serveStatic({ root: CLIENT_DIR, rewriteRequestPath: (p) => p.replace(/^\/app\/assets/, '') }));
-  app.get('/site/*', serveStatic({ root: site.dir, rewriteRequestPath: (p) => p.replace(/^\/site/, '') || '/' }), (c) =>
-    c.html(appPage('site-pending'), site.error ? 500 : 503),
-  );
+  // A page the site lacks: not yet, while a build runs (the page reloads itself), else no such page.
+  app.get('/site/*', serveStatic({ root: site.dir, rewriteRequestPath: (p) => p.replace(/^\/site/, '') || '/' }), (c) => {
+    const { building, built_at } = site.status();
+    if (!building && built_at !== null) return c.html(appPage('not-found'), 404);
+    return c.html(appPage('site-pending'), site.error ? 500 : 503);
+  });
 
   // ── State ──────────────────────────────────────────────────────────────────────────────
   app.get('/api/state', (c) =>
