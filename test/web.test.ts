@@ -660,6 +660,9 @@ describe('live pages', () => {
     // nor does a path out of the site read anything.
     for (const path of ['/site/periods/2031-01/', '/site/..%2fconfig.yaml'])
       assert.deepEqual([(await get(path)).status, /There is no such page/.test((await get(path)).text)], [404, true], path);
+    // An app started without the live site says so, where it said the site was being built.
+    const off = await fetch(new URL('/site/', web.url), { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual([off.status, /started with <code>--no-live-site<\/code>/.test(await off.text())], [404, true]);
     const pending = (await flagsOf('2025-01')).filter((f) => f.status === 'pending');
     assert.equal(pendingOf(before.text), pending.length);
     const decide = await fetch(new URL('/api/flags/decide', live.url), {

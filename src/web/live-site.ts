@@ -10,6 +10,8 @@ import { withDatabase } from '../db/duckdb.ts';
 import { buildSite } from '../site/build.ts';
 
 export interface SiteStatus {
+  /** Whether the app builds a site at all (not with `web --no-live-site`). */
+  enabled: boolean;
   building: boolean;
   built_at: string | null;
   error: string | null;
@@ -32,7 +34,7 @@ export class LiveSite {
   }
 
   status(): SiteStatus {
-    return { building: this.running !== null, built_at: this.builtAt, error: this.error };
+    return { enabled: this.enabled, building: this.running !== null, built_at: this.builtAt, error: this.error };
   }
 
   /** Builds now, or once more after the build under way. */

@@ -1,6 +1,6 @@
 /** The app's HTML: one shell per page; client/app.js fills it from the API. */
 
-export type PageName = 'home' | 'import' | 'review' | 'charges' | 'emails' | 'site-pending' | 'unauthorized' | 'not-found';
+export type PageName = 'home' | 'import' | 'review' | 'charges' | 'emails' | 'site-pending' | 'site-off' | 'unauthorized' | 'not-found';
 
 const TITLES: Record<PageName, string> = {
   home: 'Billing office',
@@ -9,6 +9,7 @@ const TITLES: Record<PageName, string> = {
   charges: 'Charges',
   emails: 'Email log',
   'site-pending': 'The site is being built',
+  'site-off': 'The live site is off',
   unauthorized: 'Open the link printed by focus-billing web',
   'not-found': 'Not found',
 };
@@ -24,6 +25,8 @@ const NAV: [PageName, string, string][] = [
 const STATIC: Partial<Record<PageName, string>> = {
   'site-pending':
     '<p>The site is being built from the working tree (a few seconds; the first time, or after a change). This page reloads itself.</p><script>setTimeout(() => location.reload(), 3000)</script>',
+  'site-off':
+    '<p>This app was started with <code>--no-live-site</code>, so it builds no site. Build one with <code>focus-billing build</code>, or start the app without that option.</p>',
   unauthorized:
     '<p>This app needs its session token. Open the address <code>focus-billing web</code> printed when it started (it ends in <code>?token=…</code>); scripts send <code>Authorization: Bearer &lt;token&gt;</code>.</p>',
   'not-found': '<p>There is no such page. <a href="/app/">Back to the overview</a>.</p>',
