@@ -405,11 +405,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       const period = periodParam(c);
       const flags = await flagCache.get(period);
       return repo(root, ({ config, db }) =>
-        // A row number as digits (1e3 or 10^20, which DuckDB's OFFSET cannot take, are no row numbers).
-        chargeDetail(db, root, config, period, flags, {
-          file: c.req.query('file') ?? '',
-          record: /^\d{1,15}$/.test(c.req.query('record') ?? '') ? Number(c.req.query('record')) : Number.NaN,
-        }),
+        chargeDetail(db, root, config, period, flags, { file: c.req.query('file') ?? '', record: wholeNumber(c.req.query('record')) }),
       );
     }),
   );
@@ -628,10 +624,15 @@ async function branchShown(git: ReturnType<typeof simpleGit>): Promise<string | 
 }
 
 /** A count in the query (`offset`, `limit`): a whole number written in digits, or `fallback` when absent. */
+/** A query's whole number, written as digits (1e3, 0x10 or 10^20, which SQL cannot take as an OFFSET, are none): NaN otherwise. */
+function wholeNumber(text: string | undefined): number {
+  return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+}
+
 function countParam(c: Context<Env>, name: string, fallback: number): number {
   const text = c.req.query(name);
   if (text === undefined || text === '') return fallback;
-  const n = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+  const n = wholeNumber(text);
   if (!Number.isSafeInteger(n)) throw new HttpError(400, `${name} ${JSON.stringify(text)}: expected a whole number such as ${fallback}`);
   return n;
 }
