@@ -67,6 +67,10 @@ describe('focus-billing (child process)', () => {
     assert.equal(new Set(reconciliation.map((line) => line.indexOf('.'))).size, 1, reconciliation.join('\n'));
     // This month's residue is negative: subtracted, not added as "+ -0.02…".
     assert.match(show.stdout, /input = statements \+ excluded \+ residue: 31,493\.0191166748 = 31,376\.08 \+ 116\.96111 - 0\.0219933252\n/);
+    // Nothing lost in charges either: the 10 held for review, and every other one on a statement.
+    assert.match(show.stdout, /\ncharges: 1,756 = 1,746 \+ 10 \+ 0\n/);
+    assert.match(reconciliation[0] as string, /^Input total .* 1,756$/);
+    assert.match(reconciliation[2] as string, /^Excluded, pending review .* 10$/);
     const gen = await focusBilling('generate', '--period', '2025-01', '--dry-run');
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /^\d+ statements for 2025-01/);

@@ -138,10 +138,12 @@ describe('statement site', () => {
     const reconciliation = await page.locator('table.reconciliation').innerText();
     assert.match(reconciliation, /Excluded, rejected\s+3\.33/);
     // Exact, grouped, and padded with figure spaces (a digit's width) so that the points line up.
-    const cells = await page.locator('table.reconciliation td.num').allInnerTexts();
+    const cells = await page.locator('table.reconciliation td.num:not(.count)').allInnerTexts();
     // input, on statements, pending, rejected, residue, and the statements' total: 52.26 + 3.33 - 0.005 = 55.585.
     const f = '\u2007';
     assert.deepEqual(cells, ['55.585', `52.26${f}`, `0.00${f}`, `3.33${f}`, '-0.005', `$52.26${f}`]);
+    // And in charges: the file's 6 rows, 5 on statements and the rejected one.
+    assert.deepEqual(await page.locator('table.reconciliation td.count').allInnerTexts(), ['6', '5', '0', '1']);
     await page.close();
   });
 

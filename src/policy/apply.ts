@@ -296,7 +296,10 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
         excluded_rejected: '0',
         rounding_residue: '0',
         rows: 0,
+        statement_rows: 0,
         excluded_rows: 0,
+        pending_rows: 0,
+        rejected_rows: 0,
         policy: s.amount_due,
         amount_due: s.amount_due,
       });

@@ -70,8 +70,13 @@ export interface Reconciliation {
   excluded_pending: string;
   excluded_rejected: string;
   rounding_residue: string;
+  /** Charges (input rows) in the currency: rows = statement_rows + pending_rows + rejected_rows. */
   rows: number;
+  /** The charges the statements bill (the sum of their `charges`). */
+  statement_rows: number;
   excluded_rows: number;
+  pending_rows: number;
+  rejected_rows: number;
   /** Billing policy lines (credits, caps, adjustments…), when the period has any: amount_due = statements + policy. */
   policy?: string;
   amount_due?: string;
@@ -92,6 +97,17 @@ export type ReconciliationTerm = (typeof RECONCILIATION_TERMS)[number];
 /** The terms a reconciliation has (the policy's only where the period has policy lines), each with its exact amount. */
 export function reconciliationTerms(r: Reconciliation): [ReconciliationTerm, string][] {
   return RECONCILIATION_TERMS.flatMap((t) => (r[t] === undefined ? [] : [[t, r[t]] as [ReconciliationTerm, string]]));
+}
+
+/** How many charges a reconciliation term counts: input, statements and excluded have a number; residue and policy lines none. */
+export function chargesOf(r: Reconciliation, term: ReconciliationTerm): number | undefined {
+  const counts: Partial<Record<ReconciliationTerm, number>> = {
+    input: r.rows,
+    statements: r.statement_rows,
+    excluded_pending: r.pending_rows,
+    excluded_rejected: r.rejected_rows,
+  };
+  return counts[term];
 }
 
 export interface StatementSet {
@@ -186,7 +202,10 @@ export function buildStatements(input: BuildInput): StatementSet {
   const warnings: string[] = [];
   const decisions = new Map(input.flags.map((f) => [f.id, f]));
   const lines = new Map<string, LineAcc>();
-  const recon = new Map<string, { input: bigint; pending: bigint; rejected: bigint; rows: number; excludedRows: number }>();
+  const recon = new Map<
+    string,
+    { input: bigint; pending: bigint; rejected: bigint; rows: number; pendingRows: number; rejectedRows: number }
+  >();
   const held = new Map<string, { source: string; currency: string; pending: bigint; rejected: bigint }>();
   let unknownFlags = 0;
   let unattributed = 0;
@@ -225,7 +244,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   };
 
   for (const g of input.groups) {
-    const r = recon.get(g.currency) ?? { input: 0n, pending: 0n, rejected: 0n, rows: 0, excludedRows: 0 };
+    const r = recon.get(g.currency) ?? { input: 0n, pending: 0n, rejected: 0n, rows: 0, pendingRows: 0, rejectedRows: 0 };
     recon.set(g.currency, r);
     r.rows += g.rows;
     for (const part of resolveGroup(g, decisions)) {
@@ -236,15 +255,16 @@ export function buildStatements(input: BuildInput): StatementSet {
       }
       if (part.problem === 'unknown_flag') unknownFlags += part.rows;
       if (part.problem === 'unattributed') unattributed += part.rows;
-      r.excludedRows += part.rows;
       const id = JSON.stringify([g.source, g.currency]);
       const h = held.get(id) ?? { source: g.source, currency: g.currency, pending: 0n, rejected: 0n };
       held.set(id, h);
       if (part.outcome === 'rejected') {
         r.rejected += part.cost;
+        r.rejectedRows += part.rows;
         h.rejected += part.cost;
       } else {
         r.pending += part.cost;
+        r.pendingRows += part.rows;
         h.pending += part.cost;
       }
     }
@@ -270,6 +290,13 @@ export function buildStatements(input: BuildInput): StatementSet {
       const statementsMinor = stmts.reduce((t, s) => t + parseDecimal(s.amount_due, digits), 0n);
       const excluded = r.pending + r.rejected;
       const residue = r.input - minorToExact(statementsMinor, digits) - excluded;
+      // Nothing lost, in charges as in money: every input row is on a statement or held back.
+      const statementRows = stmts.reduce((n, s) => n + s.charges, 0);
+      const excludedRows = r.pendingRows + r.rejectedRows;
+      if (statementRows + excludedRows !== r.rows)
+        warnings.push(
+          `${currency}: ${r.rows.toLocaleString('en-US')} charges read, but the statements bill ${statementRows.toLocaleString('en-US')} and review holds back ${excludedRows.toLocaleString('en-US')}: this is a bug in focus-billing, do not send these statements; please report it`,
+        );
       return {
         currency,
         input: formatUnits(r.input, SCALE),
@@ -279,7 +306,10 @@ export function buildStatements(input: BuildInput): StatementSet {
         excluded_rejected: formatUnits(r.rejected, SCALE),
         rounding_residue: formatUnits(residue, SCALE),
         rows: r.rows,
-        excluded_rows: r.excludedRows,
+        statement_rows: statementRows,
+        excluded_rows: excludedRows,
+        pending_rows: r.pendingRows,
+        rejected_rows: r.rejectedRows,
       };
     });
   const heldBack = [...held.values()]

@@ -9,7 +9,7 @@ import { alignDecimals, formatUnits, parseDecimal, readableDecimal, SCALE } from
 import { now, reviewer } from '../../flags/decider.ts';
 import { closePeriod, reopenPeriod } from '../../periods/close.ts';
 import { listPeriods, type PeriodReport, periodReport } from '../../report/period-report.ts';
-import { heldBackTotal, type ReconciliationTerm, reconciliationTerms } from '../../statements/build.ts';
+import { chargesOf, heldBackTotal, type ReconciliationTerm, reconciliationTerms } from '../../statements/build.ts';
 import { type Io, money, plural, printJson, table } from '../output.ts';
 import { checkPeriod, inRepository, type RootOptions, withRoot } from './common.ts';
 
@@ -180,13 +180,15 @@ export function describePeriod(r: PeriodReport, config: Config): string {
     out.push(
       table(
         ['', 'Amount', 'Charges'],
-        terms.map(([term], i) => [LABELS[term], amounts[i] as string, i === 0 ? c.rows.toLocaleString('en-US') : '']),
+        terms.map(([term], i) => [LABELS[term], amounts[i] as string, chargesOf(c, term)?.toLocaleString('en-US') ?? '']),
         ['l', 'r', 'r'],
       ),
     );
     // A negative term is subtracted, not added as "+ -0.02".
     const added = [c.excluded, c.rounding_residue].map((v) => (v.startsWith('-') ? ` - ${shown(v.slice(1))}` : ` + ${shown(v)}`));
     out.push(`input = statements + excluded + residue: ${shown(c.input)} = ${shown(c.statements)}${added.join('')}`);
+    const counts = [c.rows, c.statement_rows, c.pending_rows, c.rejected_rows].map((n) => n.toLocaleString('en-US'));
+    out.push(`charges: ${counts[0]} = ${counts.slice(1).join(' + ')}`);
   }
   for (const w of r.warnings) out.push('', `warning: ${w}`);
   return out.join('\n');
