@@ -166,6 +166,35 @@ describe('identifiers (golden)', () => {
     ]);
   });
 
+  it('says which projects and services differ only in spaces, which a page shows alike', async (t) => {
+    const repo = await scratchRepo(t);
+    const tags = (project: string) => JSON.stringify({ pi_email: 'a@x.edu', project_id: project, fund_org: '100100-1011' });
+    const file = await writeCsv(await scratch(t), 'a.csv', [
+      ['BillingPeriodStart', 'BilledCost', 'ResourceId', 'ServiceName', 'Tags'],
+      ['2025-01-01', '10', 'r1', 'Amazon EC2', tags('gen atlas')],
+      ['2025-01-01', '5', 'r2', 'Amazon\u00a0 EC2', tags('gen atlas')],
+      ['2025-01-01', '2', 'r3', 'Amazon S3', tags('gen atlas')],
+      ['2025-01-01', '1', 'r4', 'Amazon S3', tags('gen  atlas')],
+      ['2025-01-01', '1', 'r5', 'Amazon s3', tags('Gen  Atlas')],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const set = (await cli('generate', '--period', '2025-01', '--dry-run', '--json', '--root', repo)).json();
+    // Nothing is merged: each spelling keeps its statement and line, as before.
+    assert.deepEqual(
+      set.statements.map((s: { project_id: string; lines: { service: string }[] }) => [s.project_id, s.lines.map((l) => l.service)]),
+      [
+        ['gen  atlas', ['Amazon S3']],
+        ['Gen  Atlas', ['Amazon s3']],
+        ['gen atlas', ['Amazon\u00a0 EC2', 'Amazon EC2', 'Amazon S3']],
+      ],
+    );
+    const number = set.statements[2].number;
+    assert.deepEqual(set.warnings, [
+      'PI a@x.edu has projects "Gen  Atlas" and "gen  atlas" and "gen atlas", which differ only in letter case and spaces: one project tagged two ways is billed on separate statements; if so, correct the tags where the charges come from',
+      `statement ${number} (PI a@x.edu, project gen atlas) has services "Amazon EC2" and "Amazon\u00a0 EC2" from aws, which differ only in spaces: one service written two ways in the export is shown as two lines that read alike`,
+    ]);
+  });
+
   it('a PI is keyed by the lower-cased email, everywhere', () => {
     assert.equal(piKey(' A.Rivera@Example.edu '), 'a.rivera@example.edu');
     assert.equal(piSlug(' A.Rivera@Example.edu '), 'a-rivera-6af8c7');

@@ -281,7 +281,7 @@ export function buildStatements(input: BuildInput): StatementSet {
   }
 
   const statements = groupStatements(input, [...lines.values()]);
-  warnings.push(...caseOnlyTwins(statements));
+  warnings.push(...lookAlikes(statements));
   const reconciliation = [...recon]
     .sort(([a], [b]) => compareText(a, b))
     .map(([currency, r]) => {
@@ -319,29 +319,56 @@ export function buildStatements(input: BuildInput): StatementSet {
 }
 
 /**
- * A PI's projects (or fund/orgs) that differ only in letter case: most likely one project tagged
- * two ways (`Atlas` on some resources, `atlas` on others), billed on two statements. Ids are
- * kept as written, since a system may tell them apart: this is said, not changed.
+ * Names that differ only in letter case or in spaces: most likely one name written two ways
+ * (`Atlas` on some resources, `atlas` or `at  las` on others). A page shows a run of spaces as
+ * one, so two such statements, or two lines of one, read alike. Names are kept as written, since
+ * a system may tell them apart: this is said, not changed.
+ *
+ * - a PI's projects and fund/orgs, each billed on a statement of its own;
+ * - a statement's services from one source, each a line of its own.
  */
-function caseOnlyTwins(statements: Statement[]): string[] {
+function lookAlikes(statements: Statement[]): string[] {
   const out: string[] = [];
   for (const field of ['project_id', 'fund_org'] as const) {
-    const seen = new Map<string, { pi: string; spellings: Set<string> }>();
-    for (const s of statements) {
-      const key = JSON.stringify([s.pi_email, s[field].toLowerCase()]);
-      const twins = seen.get(key) ?? { pi: s.pi_email, spellings: new Set<string>() };
-      seen.set(key, twins);
-      twins.spellings.add(s[field]);
-    }
-    for (const { pi, spellings } of seen.values()) {
-      if (spellings.size < 2) continue;
-      const names = [...spellings].sort().map((v) => JSON.stringify(v));
+    const [plural, one] = field === 'project_id' ? ['projects', 'project'] : ['fund/orgs', 'fund/org'];
+    for (const { owner, spellings } of twins(statements.map((s) => ({ owner: s.pi_email, name: s[field] }))))
       out.push(
-        `PI ${pi} has ${field === 'project_id' ? 'projects' : 'fund/orgs'} ${names.join(' and ')}, which differ only in letter case: one ${field === 'project_id' ? 'project' : 'fund/org'} tagged two ways is billed on separate statements; if so, correct the tags where the charges come from`,
+        `PI ${owner} has ${plural} ${listed(spellings)}, which differ only in ${differenceOf(spellings)}: one ${one} tagged two ways is billed on separate statements; if so, correct the tags where the charges come from`,
       );
-    }
+  }
+  for (const s of statements) {
+    const lines = s.lines.filter((l) => !l.policy).map((l) => ({ owner: l.source, name: l.service }));
+    for (const { owner, spellings } of twins(lines))
+      out.push(
+        `statement ${s.number} (PI ${s.pi_email}, project ${s.project_id}) has services ${listed(spellings)} from ${owner}, which differ only in ${differenceOf(spellings)}: one service written two ways in the export is shown as two lines that read alike`,
+      );
   }
   return out;
+}
+
+/** The same name in letter case and spaces apart. */
+const folded = (name: string) => name.toLowerCase().replace(/\s+/g, ' ');
+
+const listed = (spellings: string[]) => spellings.map((v) => JSON.stringify(v)).join(' and ');
+
+/** Each owner's names that fold to one, where it has two or more spellings (sorted). */
+function twins(names: { owner: string; name: string }[]): { owner: string; spellings: string[] }[] {
+  const seen = new Map<string, { owner: string; spellings: Set<string> }>();
+  for (const { owner, name } of names) {
+    const key = JSON.stringify([owner, folded(name)]);
+    const found = seen.get(key) ?? { owner, spellings: new Set<string>() };
+    seen.set(key, found);
+    found.spellings.add(name);
+  }
+  return [...seen.values()].filter((t) => t.spellings.size > 1).map((t) => ({ owner: t.owner, spellings: [...t.spellings].sort() }));
+}
+
+/** What tells look-alike spellings apart: letter case, spaces, or both. */
+function differenceOf(spellings: string[]): string {
+  const same = (f: (v: string) => string) => new Set(spellings.map(f)).size === 1;
+  if (same((v) => v.toLowerCase())) return 'letter case';
+  if (same((v) => v.replace(/\s+/g, ' '))) return 'spaces';
+  return 'letter case and spaces';
 }
 
 /** The key of the statement a charge lands on: PI (by PI key), project, fund/org, currency. */
