@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { nodeCheck } from '../src/cli/commands/doctor.ts';
 import { browserCandidates, findChromium, type LookupEnvironment } from '../src/pdf/browser.ts';
+import { coveredRanges } from '../src/pdf/fonts.ts';
 import { cli, FOCUS_HEADER, focusRow, PROJECT, scratch, scratchRepo, tags, writeCsv } from './helpers.ts';
 
 /** A lookup over a fake file system: only `files` exist. */
@@ -321,7 +322,12 @@ describe('doctor', () => {
   it('warns of a character in a PI name that no font here has (fontconfig asked, as Chromium asks it), naming it and the fonts to install', async (t) => {
     const root = await scratchRepo(t);
     // Latin (é) is in every font; Greek and Han may not be, by machine.
-    await writeFile(join(root, 'pis.yaml'), '- { email: a@x.edu, name: Zoé Ελένη }\n- { email: b@x.edu, name: 王芳 }\n');
+    // Every character is asked about: 王芳 come after 69 others (the first 60 only were, once).
+    const cyrillic = Array.from({ length: 64 }, (_, i) => String.fromCodePoint(0x410 + i)).join('');
+    await writeFile(
+      join(root, 'pis.yaml'),
+      `- { email: a@x.edu, name: Zoé Ελένη }\n- { email: c@x.edu, name: ${cyrillic} }\n- { email: b@x.edu, name: 王芳 }\n`,
+    );
     const fonts = (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'fonts (PDFs)');
     const fcList = (args: string[]) => {
       try {
@@ -334,17 +340,17 @@ describe('doctor', () => {
       assert.equal(fonts, undefined, 'nothing said without fontconfig');
       return;
     }
-    const lacking = [...'Ελένη王芳'].filter((c) => !fcList([`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']));
+    const lacking = [...`Ελένη${cyrillic}王芳`].filter((c) => !fcList([`:charset=${(c.codePointAt(0) as number).toString(16)}`, 'family']));
     if (lacking.length === 0)
       assert.deepEqual(
         [fonts.status, fonts.detail],
-        ['ok', 'every character of the PI and organization names has a font (7 beyond Latin)'],
+        ['ok', 'every character of the PI and organization names has a font (71 beyond Latin)'],
       );
     else {
       assert.equal(fonts.status, 'warning');
       assert.equal(
         fonts.detail,
-        `no font here has ${lacking.join(' ')}, from the PI or organization names: PDFs print them as empty boxes`,
+        `no font here has ${lacking.slice(0, 10).join(' ')}${lacking.length > 10 ? ` and ${lacking.length - 10} more` : ''}, from the PI or organization names: PDFs print them as empty boxes`,
       );
       assert.match(fonts.fix, lacking.some((c) => c >= '\u4e00') ? /apt-get install fonts-noto-cjk/ : /apt-get install fonts-noto-core/);
     }
@@ -365,6 +371,16 @@ describe('doctor', () => {
           ]
         : [],
     );
+  });
+
+  it("reads fontconfig's charsets: code points and ranges, one font a line, in any order", () => {
+    const covered = coveredRanges('20-7e a0-17f\n4e00\n\n180-1ff 4E01-4e02 30\n');
+    const codePoints = [0x1f, 0x20, 0x7e, 0x7f, 0x9f, 0x17f, 0x180, 0x1ff, 0x200, 0x4dff, 0x4e00, 0x4e02, 0x4e03];
+    assert.deepEqual(
+      codePoints.filter((c) => covered(c)),
+      [0x20, 0x7e, 0x17f, 0x180, 0x1ff, 0x4e00, 0x4e02],
+    );
+    assert.equal(coveredRanges('')(0x41), false);
   });
 
   it('checks Node.js against any range package.json engines may give', async () => {
