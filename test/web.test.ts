@@ -464,6 +464,10 @@ describe('a coordinator in the browser', () => {
     await page.fill('#note', 'not a research charge');
     await page.click('#reject');
     await page.locator('#decided').getByText('1 flag saved').waitFor();
+    // The six approved are no longer pending: the list says why it is empty rather than show an empty table.
+    await page.selectOption('#f-rule', 'pattern_match');
+    assert.equal(await page.locator('#flags').innerText(), 'No flag matches these filters.');
+    assert.equal(await page.locator('table.flags').count(), 0);
 
     const flags = await flagsOf('2025-01');
     assert.equal(

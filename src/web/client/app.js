@@ -761,11 +761,20 @@ async function reviewPage() {
         ),
       );
     }
-    put(tableBody, table);
+    put(tableBody, matching.length ? table : el('p', { class: 'empty' }, emptyReason()));
     const more =
       matching.length > shown.length ? ` (showing the first ${shown.length}: narrow the filter, or select all ${matching.length})` : '';
     count.textContent = `${matching.length} flag${matching.length === 1 ? '' : 's'} match${more}; ${selected.size} selected.`;
     selectAll.checked = matching.length > 0 && matching.every((f) => selected.has(f.id) || closed.has(f.period));
+  }
+
+  // Why no flag is listed, and where to look instead.
+  function emptyReason() {
+    if (flags.length === 0) return 'No charge is held for review: every imported charge passed the flag rules.';
+    const filtered = filters.period.value || filters.rule.value || filters.source.value || filters.q.value.trim();
+    if (!filtered && filters.status.value === 'pending')
+      return 'No flag is pending: every one has been decided. Choose Any status to see the decisions.';
+    return 'No flag matches these filters.';
   }
 
   tableBody.addEventListener('change', (e) => {
