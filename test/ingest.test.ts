@@ -327,6 +327,53 @@ describe('ingest', () => {
     assert.match(none.stderr, /^error: \S+empty-rows\.parquet: no charges: expected at least one row, found a Parquet file without rows\n/);
   });
 
+  it("reads Tags given as a list of key/value records (Google's FOCUS export to BigQuery) as the JSON a CSV writes", async (t) => {
+    const rows = [good(1), good(2, { tags: untagged }), good(3), good(4)];
+    const csv = await writeCsv(work, 'records.csv', [HEADER, ...rows]);
+    const parquet = join(work, 'records.parquet');
+    const db = await Database.open();
+    try {
+      // Each entry a record with more fields than key and value, as Google writes them. vm-3 has a
+      // key twice (a project's label and the resource's), vm-4 an entry that is NULL.
+      await db.query(
+        `COPY (SELECT BillingPeriodStart, ChargePeriodStart, BilledCost, ListCost, BillingCurrency, ServiceName, ResourceId,
+            CASE ResourceId
+              WHEN 'vm-3' THEN [{key: 'pi_email', value: 'a@x.edu', x_inherited: true}, {key: 'pi_email', value: 'b@x.edu', x_inherited: false}]
+              WHEN 'vm-4' THEN [NULL, {key: 'project_id', value: 'p1', x_inherited: false}]
+              ELSE list_transform(map_entries(json_transform(Tags, '"MAP(VARCHAR, VARCHAR)"')), e -> {key: e.key, value: e.value, x_inherited: false})
+            END AS Tags
+          FROM read_csv($csv, all_varchar = true)) TO '${parquet}' (FORMAT parquet)`,
+        { csv },
+      );
+    } finally {
+      db.close();
+    }
+    const repo = await scratchRepo(t);
+    const r = await cli('ingest', parquet, '--source', 'GCP', '--root', repo, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().totals[0].billed, '11.000000000000000000'); // 1.25 + 2.25 + 3.25 + 4.25
+    const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
+    assert.deepEqual(
+      flags.map((f: { line: number; rule: string }) => [f.line, f.rule]),
+      [
+        [2, 'missing_pi_email'],
+        [3, 'invalid_tags'],
+        [4, 'invalid_tags'],
+      ],
+    );
+    // vm-1's record list is the object {"pi_email": …, "project_id": …, "fund_org": …}: billed to its PI.
+    const set = (await cli('generate', '--period', '2025-03', '--dry-run', '--json', '--root', repo)).json();
+    assert.deepEqual(
+      set.statements.map((s: { pi_email: string; project_id: string; fund_org: string; amount_due: string }) => [
+        s.pi_email,
+        s.project_id,
+        s.fund_org,
+        s.amount_due,
+      ]),
+      [['pi@example.edu', 'p1', '123456-1234', '1.25']],
+    );
+  });
+
   it('bills EffectiveCost under that cost basis, and never adds two currencies on one statement', async (ctx) => {
     const header = [...HEADER, 'EffectiveCost'];
     const t = tags({ pi_email: 'pi@example.edu', project_id: 'p1', fund_org: '123456-1234' });

@@ -37,9 +37,12 @@ export function fileColumnsSql(f: ChargeFile, params: Params): string {
 export function readFileSql(f: ChargeFile, params: Params): string {
   if (f.file.format === 'parquet') {
     const types = f.file.types ?? [];
-    const columns = f.file.header.map(
-      (name, i) => `${parquetTextSql(`"${name.replace(/"/g, '""')}"`, types[i] ?? 'VARCHAR')} AS ${col(i)}`,
-    );
+    const columns = f.file.header.map((name, i) => {
+      const column = `"${name.replace(/"/g, '""')}"`;
+      const type = types[i] ?? 'VARCHAR';
+      const text = i === f.columns.tags && keyValueList(type) ? keyValueObjectSql(column) : parquetTextSql(column, type);
+      return `${text} AS ${col(i)}`;
+    });
     return `(SELECT ${columns.join(', ')} FROM read_parquet(${params.add(f.file.path)}))`;
   }
   const columns = f.file.header.map((_, i) => `'${col(i)}': 'VARCHAR'`).join(', ');
@@ -49,6 +52,26 @@ export function readFileSql(f: ChargeFile, params: Params): string {
     compression = ${params.add(compression)}, max_line_size = ${MAX_LINE_BYTES},
     buffer_size = (CASE WHEN ${CSV_RETRY_SQL} IS NULL THEN ${READ_BUFFER} ELSE ${RETRY_BUFFER} END),
     parallel = (${CSV_RETRY_SQL} IS DISTINCT FROM 2))`;
+}
+
+/**
+ * A list of records with a key and a value (`STRUCT("key" VARCHAR, "value" VARCHAR, …)[]`): how
+ * Google's FOCUS export to BigQuery holds Tags, and so a Parquet file extracted from it.
+ */
+function keyValueList(type: string): boolean {
+  const fields = /^STRUCT\((.*)\)\[\]$/s.exec(type)?.[1];
+  const named = (name: string) => new RegExp(`(^|,\\s*)"?${name}"?\\s`, 'i').test(fields ?? '');
+  return fields !== undefined && named('key') && named('value');
+}
+
+/**
+ * Such a list as the JSON object FOCUS writes Tags as, its entries in order. A key given twice
+ * stays twice, and a NULL key or entry is written `null` (no JSON): Tags is then invalid, and its
+ * charge held for review, as a CSV's would be.
+ */
+function keyValueObjectSql(column: string): string {
+  const entry = `coalesce(to_json(e.key::VARCHAR)::VARCHAR, 'null') || ':' || coalesce(to_json(e.value)::VARCHAR, 'null')`;
+  return `CASE WHEN ${column} IS NULL THEN NULL ELSE '{' || array_to_string(list_transform(${column}, e -> ${entry}), ',') || '}' END`;
 }
 
 function parquetTextSql(column: string, type: string): string {
