@@ -372,6 +372,29 @@ describe('flag rules', () => {
     const off = parseConfig('flag_rules:\n  anomalies: { large_charge: null, above_list: false, negative_usage: false }\n', 'c');
     assert.deepEqual((await charges([ok], off, { cost: '-90000', list: '-1' }))[0]?.rules, []);
   });
+  it('reads a ListCost of 0 on a charge that costs more as no list price under billing.zero_list_cost: unknown', async () => {
+    const read = async (config: Config, cost: string, list: string) => {
+      const [row] = await charges(
+        [ok],
+        config,
+        { cost, list, category: cost.startsWith('-') ? 'Credit' : 'Usage' },
+        undefined,
+        `list_cost::VARCHAR AS list, ${RULES_LIST_SQL} AS rules`,
+      );
+      return [row?.list, row?.rules];
+    };
+    const unknown = parseConfig('billing:\n  zero_list_cost: unknown\n', 'c');
+    // Azure's Marketplace charge: its list is its cost, so no discount and nothing held.
+    assert.deepEqual(await read(unknown, '100.00', '0'), ['100.000000000000000000', []]);
+    assert.deepEqual(await read(unknown, '100.00', '0.00'), ['100.000000000000000000', []]);
+    // A list price given, a free charge, and a credit keep what the export says.
+    assert.deepEqual(await read(unknown, '100.00', '60'), ['60.000000000000000000', ['above_list']]);
+    assert.deepEqual(await read(unknown, '0', '0'), ['0.000000000000000000', []]);
+    assert.deepEqual(await read(unknown, '-5.00', '0'), ['0.000000000000000000', []]);
+    // Unset (and zero): a list price of 0, held as billed above it, as before the setting.
+    for (const config of [parseConfig('', 'c'), parseConfig('billing:\n  zero_list_cost: zero\n', 'c')])
+      assert.deepEqual(await read(config, '100.00', '0'), ['0.000000000000000000', ['above_list']]);
+  });
   it('holds a ChargeCategory that FOCUS does not have, in any case or spacing it does', async () => {
     const category = async (value: string, config = parseConfig('flag_rules:\n  unknown_category: true\n', 'c')) => {
       const [row] = await charges([ok], config, { category: value }, undefined, `category, ${RULES_LIST_SQL} AS rules`);

@@ -317,6 +317,15 @@ describe('doctor', () => {
       /; and flag_rules\.conflicting_tags off: a charge whose Tags give its PI, project or fund\/org under two keys/,
     );
     assert.match(both.fix, /^add `unknown_category: true` and `conflicting_tags: true` under flag_rules in config\.yaml/);
+    // And of a reading newer than it: a ListCost of 0 taken as a list price of 0.
+    const listed = async () =>
+      (await cli('doctor', '--json', '--root', root)).json().checks.find((c: { name: string }) => c.name === 'list prices');
+    assert.equal(await listed(), undefined, 'the sample config.yaml sets it, as the one init writes does');
+    await writeFile(configPath, (await readFile(configPath, 'utf8')).replace(/^ {2}zero_list_cost: unknown.*\n/m, ''));
+    const zero = await listed();
+    assert.equal(zero?.status, 'warning');
+    assert.match(zero.detail, /^config\.yaml leaves billing\.zero_list_cost unset, so a ListCost of 0 is a list price of 0/);
+    assert.match(zero.fix, /^add `zero_list_cost: unknown` under billing in config\.yaml/);
   });
 
   it('warns of a character in a PI name that no font here has (fontconfig asked, as Chromium asks it), naming it and the fonts to install', async (t) => {

@@ -30,13 +30,17 @@ describe('FOCUS samples (CC-BY-4.0, FinOps Foundation)', { skip: 'missing' in sa
     assert.equal(report.flags.by_rule.period_mismatch, 1);
     // Microsoft rows tag `Project` in mixed case, which the case-insensitive lookup finds.
     assert.equal(report.flags.by_rule.missing_project_id, 969);
+    // Its two Oracle Adjustments with a ListCost of 0 are no charges billed above a list price (see below).
+    assert.equal(report.flags.by_rule.above_list, undefined);
     // Sums to the last digit (checked with Python's decimal module): NULL tokens, 11-15 decimals, a credit, negative usage.
+    // Two Oracle Adjustments (0.192 and 0.08) have a ListCost of 0: no list price (billing.zero_list_cost: unknown),
+    // so their list is their cost, 20.39090575119 + 0.272.
     assert.deepEqual(report.totals, [
       {
         currency: 'USD',
         rows: 1000,
         billed: '20.520226728990000000',
-        list: '20.390905751190000000',
+        list: '20.662905751190000000',
         flagged_rows: 1000,
         flagged_amount: '20.520226728990000000',
       },

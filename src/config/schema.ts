@@ -231,6 +231,13 @@ export const configSchema = z
         default_currency: z.string().refine(isCurrencyCode, 'expected an ISO 4217 currency code such as USD').default('USD'),
         /** Minor-unit digits per currency where ICU's default is not wanted. @example { JPY: 0 } */
         minor_units: z.record(z.string(), z.number().int().min(0).max(4)).default({}),
+        /**
+         * A ListCost of 0 on a charge that costs more: `unknown` reads it as no list price (Azure
+         * writes 0 for Marketplace and reservation charges), so its list is its cost and above_list
+         * holds nothing; `zero` takes it as written. Absent is `zero`, so closed periods read as
+         * issued; `init` writes `unknown`.
+         */
+        zero_list_cost: z.enum(['unknown', 'zero']).optional(),
       })
       .strict()
       .prefault({}),

@@ -14,6 +14,7 @@ billing:
   cost_basis: BilledCost            # BilledCost (cash, ties to the invoice) or EffectiveCost (amortized)
   default_currency: USD             # for files without a BillingCurrency column
   # minor_units: { JPY: 0 }         # digits of the minor unit, where ICU's default is not wanted
+  zero_list_cost: unknown           # ListCost 0 on a charge that costs more (Azure Marketplace): no list price, or zero
 
 # Which Tags keys attribute a charge. Keys match case-insensitively, after stripping the prefixes.
 tag_mapping:

@@ -259,7 +259,7 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
     FROM (${raw})`;
 
   const normalised = `SELECT *,
-      coalesce(_list_num, cost) AS list_cost,
+      ${listCostSql(config)} AS list_cost,
       CASE WHEN _period_known THEN _period_cast ELSE ${plausibleSql('period_raw', '_period_cast')} END AS _period_ts,
       CASE WHEN _charge_start_known THEN _charge_start_cast ELSE ${plausibleSql('charge_start_raw', '_charge_start_cast')} END AS charge_start,
       CASE WHEN _charge_end_known THEN _charge_end_cast ELSE ${plausibleSql('charge_end_raw', '_charge_end_cast')} END AS charge_end,
@@ -280,11 +280,21 @@ export function rowChargesSql(f: ChargeFile, options: ChargesOptions, params: Pa
       (charge_end IS NULL AND ${trimmedSql('charge_end_raw')} IS NOT NULL) OR coalesce(charge_end < charge_start, false) AS bad_charge_end,
       ${patternCases.length ? `CASE ${patternCases.join(' ')} END` : 'NULL::INTEGER'} AS pattern_index,
       ${largeChargeSql(anomalies, params)} AS r_large_charge,
-      ${anomalies.above_list ? `coalesce(cost > _list_num, false)` : 'false'} AS r_above_list,
+      ${anomalies.above_list ? `coalesce(cost > _list_num${zeroListUnknown(config) ? ' AND _list_num <> 0' : ''}, false)` : 'false'} AS r_above_list,
       ${anomalies.negative_usage ? `coalesce(cost < 0 AND category = 'Usage', false)` : 'false'} AS r_negative_usage,
       ${rules.period_mismatch ? `coalesce(period <> ${period}, false)` : 'false'} AS r_period_mismatch,
       ${rules.unknown_category ? UNKNOWN_CATEGORY_SQL : 'false'} AS r_unknown_category
     FROM (${normalised})`;
+}
+
+/** billing.zero_list_cost: a ListCost of 0 on a charge that costs more is no list price (Azure's Marketplace charges). */
+const zeroListUnknown = (config: Config) => config.billing.zero_list_cost === 'unknown';
+
+/** The list price a statement shows: the charge's cost where the export gives none (or, by zero_list_cost, 0 for more). */
+function listCostSql(config: Config): string {
+  return zeroListUnknown(config)
+    ? `CASE WHEN _list_num = 0 AND cost > 0 THEN cost ELSE coalesce(_list_num, cost) END`
+    : `coalesce(_list_num, cost)`;
 }
 
 /** Whether a charge is above large_charge, or its own currency's threshold (large_charge_per_currency). */

@@ -146,6 +146,14 @@ export async function diagnose(root: string, env: NodeJS.ProcessEnv = process.en
           detail: `config.yaml leaves ${unset.map((r) => `flag_rules.${r.rule} off: ${r.unseen}`).join('; and ')}`,
           fix: `add ${unset.map((r) => `\`${r.rule}: true\``).join(' and ')} under flag_rules in config.yaml (a closed period holding such a charge would then fail validate until reopened)`,
         });
+      if (config.billing.zero_list_cost === undefined)
+        add({
+          name: 'list prices',
+          status: 'warning',
+          detail:
+            'config.yaml leaves billing.zero_list_cost unset, so a ListCost of 0 is a list price of 0: a charge that costs more (Azure writes 0 for Marketplace and reservation charges) is held as above_list, and once approved its statement shows a negative discount',
+          fix: 'add `zero_list_cost: unknown` under billing in config.yaml (a closed period holding such a charge would then read as changed until reopened)',
+        });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       add({
