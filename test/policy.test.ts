@@ -493,6 +493,13 @@ describe('billing policy', () => {
       ['USD', [['gpu-cap', '-200.00']], '500.00'],
       ['EUR', [['gpu-cap-eur', '-100.00']], '600.00'],
     ]);
+    // A cap's line names its currency where it is not the usual one (the usual one's reads as issued).
+    assert.deepEqual(
+      (await statements(root, '2025-01')).statements.flatMap((s: any) =>
+        s.lines.filter((l: any) => l.policy?.kind === 'cap').map((l: any) => l.service),
+      ),
+      ['Cap: the institution pays HPC GPU* above 500.00 a month', 'Cap: the institution pays HPC GPU* above 600.00 EUR a month'],
+    );
     // A cap in a currency no statement is in covers nothing: validate says so.
     await writeFile(join(root, 'config.yaml'), CONFIG.replace('above: "500.00"', 'above: "500.00"\n      currency: GBP'));
     const v = await cli('validate', '--json', '--root', root);

@@ -198,7 +198,9 @@ export function applyPolicy(base: StatementSet, input: PolicyInput): PolicyResul
         excess,
         digits,
       );
-      const description = cap.description ?? `Cap: the institution pays ${cap.services.join(', ')} above ${cap.above} a month`;
+      // A cap in another currency than the usual names it (one in the usual currency reads as issued).
+      const amount = currency === input.defaultCurrency ? cap.above : `${cap.above} ${currency}`;
+      const description = cap.description ?? `Cap: the institution pays ${cap.services.join(', ')} above ${amount} a month`;
       ws.forEach((w, i) => {
         const part = parts[i] as bigint;
         add(w, 'cap', cap.id, description, -part);
