@@ -1,6 +1,7 @@
 /**
- * The charge browser's data for a period: every charge line of its statements, columnar and
- * dictionary-encoded (small to send), amounts in minor units of each line's own currency.
+ * The charge browser's data for a period: every detail row of its statements (a resource's
+ * charges on a day, and how many), columnar and dictionary-encoded (small to send), amounts in
+ * minor units of each row's own currency.
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,7 @@ export function chargeTable(p: PeriodView, config: Config): ChargeTable {
         d.date,
         d.resource,
         String(parseDecimal(d.amount.value, digits)),
+        d.charges,
       ]);
     }
   }

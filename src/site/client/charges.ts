@@ -7,8 +7,8 @@
 export interface ChargeTable {
   currencies: { code: string; digits: number }[];
   dict: { source: string[]; pi: string[]; project: string[]; service: string[] };
-  /** [source, pi, project, service, currency, date, resource, amount in minor units as a string] */
-  rows: [number, number, number, number, number, string, string, string][];
+  /** [source, pi, project, service, currency, date, resource, amount in minor units as a string, charges summed in the row] */
+  rows: [number, number, number, number, number, string, string, string, number][];
 }
 
 type Key = 'date' | 'pi' | 'project' | 'source' | 'service' | 'resource' | 'amount';
@@ -134,7 +134,9 @@ function setUp(form: HTMLFormElement, status: HTMLElement, data: ChargeTable): v
       frag.append(tr);
     }
     tbody.replaceChildren(frag);
-    status.textContent = `${view.length.toLocaleString('en-US')} of ${data.rows.length.toLocaleString('en-US')} charges`;
+    // A row is a resource's charges on a day: the charges are counted too, as the period's reconciliation counts them.
+    const charges = view.reduce((n, i) => n + (data.rows[i] as ChargeTable['rows'][number])[8], 0);
+    status.textContent = `${view.length.toLocaleString('en-US')} of ${data.rows.length.toLocaleString('en-US')} rows (${charges.toLocaleString('en-US')} charge${charges === 1 ? '' : 's'})`;
     info.textContent = `Page ${page + 1} of ${pages}`;
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
