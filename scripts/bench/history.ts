@@ -7,8 +7,9 @@
  * memory stays under 2 GB. Also the repository's size (working tree and .git).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { browserBench } from './browser.ts';
 import { writeSyntheticFocus } from './synthetic-focus.ts';
 import { timedNode } from './timed.ts';
 
@@ -69,6 +70,12 @@ export async function historyBench(work: string, cli: string): Promise<void> {
   rmSync(join(repo, '.cache', 'site', 'admin', last), { recursive: true, force: true });
   rmSync(join(repo, 'dist-fresh'), { recursive: true, force: true });
   const fresh = build('the same, into an empty folder (as in CI)', ['--out', 'dist-fresh']);
+  // The site as a reader's browser has it: the dashboard's charts over every period, the newest period's pages.
+  const periodPage = readFileSync(join(repo, 'dist-fresh', 'periods', last, 'index.html'), 'utf8');
+  const piPage = /href="\/(periods\/[^"/]+\/pi\/[^"/]+\/)"/.exec(periodPage)?.[1];
+  if (!piPage) throw new Error(`no PI page linked from periods/${last}/`);
+  process.stderr.write('  in Chromium: the dashboard, the new period, its charges and a PI page…\n');
+  const inBrowser = await browserBench(join(repo, 'dist-fresh'), last, piPage);
   const ratio = added.seconds / alone.seconds;
   const ok = ratio <= 1.5 && Math.max(cold.rssMb, added.rssMb, fresh.rssMb) < 2048;
   console.log(`\n${PERIODS} periods × ${PIS} PIs × 2 projects (${PERIODS * PIS * 2} statements, ${PERIODS * PIS * 16} charges)`);
@@ -81,4 +88,8 @@ export async function historyBench(work: string, cli: string): Promise<void> {
   console.log(
     `  into an empty folder (unchanged periods linked from .cache/site, not moved from the last site): ${(fresh.seconds / alone.seconds).toFixed(2)}×`,
   );
+  console.log(
+    `\nIn Chromium (median of 5 fresh pages; the dashboard's HTML with its chart data ${(inBrowser.dashboardBytes / 1e3).toFixed(0)} kB, ${last}'s charge data ${(inBrowser.chargeDataBytes / 1e6).toFixed(2)} MB for ${inBrowser.charges.toLocaleString('en-US')} charges)`,
+  );
+  for (const step of inBrowser.steps) console.log(`  ${step.label.padEnd(62)} ${step.ms.toFixed(0).padStart(6)} ms`);
 }
