@@ -89,7 +89,10 @@ export async function browserBench(site: string, period: string, pi: string, run
     server.close();
   }
   return {
-    steps: [...times].map(([label, ms]) => ({ label: label.replace('dashboard', `dashboard (${periods} periods)`), ms: median(ms) })),
+    steps: [...times].map(([label, ms]) => ({
+      label: label.replace('dashboard', `dashboard (${periods} period${periods === 1 ? '' : 's'})`),
+      ms: median(ms),
+    })),
     dashboardBytes: statSync(join(site, 'index.html')).size,
     chargeDataBytes: statSync(join(site, 'periods', period, 'charges.json')).size,
     charges,
