@@ -198,6 +198,30 @@ describe('charge details', () => {
     assert.deepEqual(await both(true, false, { ...DETAIL_KEYS, statement: '0::UBIGINT' }, 1), ownTop, 'two statements share one');
   });
 
+  it('names the summed row by the charges it sums, as the statement counts them', async (t) => {
+    const file = await writeCsv(await scratch(t), 'march.csv', [FOCUS_HEADER, ...ROWS]);
+    const repo = await scratchRepo(t);
+    assert.equal((await cli('ingest', file, '--source', 'AWS', '--root', repo)).code, 0);
+    const config = await loadConfig(repo);
+    const [report, details] = await withDatabase(async (db) => {
+      const r = await periodReport(db, repo, config, '2025-03');
+      return [r, await periodDetails(db, repo, r.files, config, '2025-03', r.flags, 4)] as const;
+    });
+    const model = buildSiteModel({
+      config,
+      directory: await loadPiDirectory(repo),
+      audience: 'admin',
+      reports: [{ report, details, issued: '2025-04-01' }],
+      notes: [],
+    });
+    const a = model.periods[0]?.statements.find((s) => s.pi_email === 'a@x.edu');
+    // Five resource-days (node-2's two charges are one) sum six charges.
+    assert.deepEqual(
+      a?.details.filter((d) => d.other_count).map((d) => [d.resource, d.other_count, d.charges, d.amount.value]),
+      [['6 smaller charges', 5, 6, '12.50']],
+    );
+  });
+
   it('gives the same rows the rounded cents whatever order the details come in', async (t) => {
     // Three charges of 1.005 on one line: each rounds down to 1.00, and the line's 3.02 leaves two
     // cents for three equal remainders. Which rows get them must not depend on DuckDB's order.

@@ -321,7 +321,8 @@ export function buildSiteModel(input: ModelInput): SiteModel {
         const list = lists[i] as bigint;
         const view: DetailView = {
           date: r.date ?? '',
-          resource: r.other_count ? `${r.other_count.toLocaleString('en-US')} smaller charges` : (r.resource ?? ''),
+          // Counted in charges, as the statement's total and the reconciliation count them (other_count is resource-days).
+          resource: r.other_count ? `${r.charges.toLocaleString('en-US')} smaller charge${r.charges === 1 ? '' : 's'}` : (r.resource ?? ''),
           source: nameOf(r.source),
           service: r.service,
           category: r.category,
