@@ -400,6 +400,16 @@ describe('closed periods', () => {
   it('freeze data and decisions until reopened with a reason', async (t) => {
     const root = await scratchRepo(t);
     await cli('ingest', join(SAMPLE, 'storage_2025-01.csv'), '--source', 'Storage', '--root', root);
+    // A dry run checks and says what would be frozen, and writes nothing.
+    const dry = await cli('periods', 'close', '2025-01', '--dry-run', '--root', root);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(
+      dry.stdout,
+      'Dry run, nothing written: 2025-01 can be closed; 1 data file, flags.yaml and what its statements show would be frozen in periods/2025-01/period.yaml.\n',
+    );
+    assert.equal(existsSync(join(root, 'periods/2025-01/period.yaml')), false);
+    const dryJson = await cli('periods', 'close', '2025-01', '--dry-run', '--json', '--root', root);
+    assert.deepEqual([dryJson.json().dry_run, dryJson.json().status], [true, 'closed']);
     const closed = await cli('periods', 'close', '2025-01', '--root', root, '--json');
     assert.equal(closed.code, 0, closed.stderr);
     assert.match(closed.json().files['data/2025-01/storage.csv'], /^[0-9a-f]{64}$/);
@@ -444,6 +454,9 @@ describe('closed periods', () => {
     const r = await cli('periods', 'close', '2025-01', '--root', root);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /period 2025-01 has 1 pending flag: decide them before closing/);
+    const dry = await cli('periods', 'close', '2025-01', '--dry-run', '--root', root);
+    assert.equal(dry.code, 1);
+    assert.match(dry.stderr, /period 2025-01 has 1 pending flag: decide them before closing/);
   });
 });
 

@@ -45,6 +45,8 @@ export interface CloseInput {
   directory: PiDirectory;
   /** Reads the period's report (its statements must generate). */
   report: () => Promise<PeriodReport>;
+  /** Check everything closing checks and return what period.yaml would hold, writing nothing. */
+  dryRun?: boolean;
 }
 
 export async function closePeriod(input: CloseInput, lock: LockOptions = {}): Promise<PeriodFile> {
@@ -84,7 +86,7 @@ export async function closePeriod(input: CloseInput, lock: LockOptions = {}): Pr
         frozen: await frozenOf(root, period, input.config, report, input.directory),
         history: [...(current?.history ?? []), { action: 'closed', at, by }],
       };
-      await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
+      if (!input.dryRun) await commitWrites([{ target: layout.periodFile(root, period), content: periodYaml(next) }]);
       return next;
     },
     lock,

@@ -21,8 +21,9 @@ export function registerPeriods(program: Command, io: Io): void {
       .description('freeze a period: needs no pending flags; records the sha256 of every data file and of flags.yaml')
       .argument('<period>', 'YYYY-MM')
       .option('--by <email>', 'who closes it (default: git user.email)')
+      .option('--dry-run', 'check that it can be closed and say what would be frozen; write nothing')
       .option('--json', 'print period.yaml as JSON'),
-  ).action(async (period: string, opts: RootOptions & { by?: string }) => {
+  ).action(async (period: string, opts: RootOptions & { by?: string; dryRun?: boolean }) => {
     const file = await inRepository(opts, io, async ({ root, config, db }) =>
       closePeriod(
         {
@@ -33,13 +34,17 @@ export function registerPeriods(program: Command, io: Io): void {
           config,
           directory: await loadPiDirectory(root),
           report: () => periodReport(db, root, config, period),
+          dryRun: opts.dryRun,
         },
         { say: io.err },
       ),
     );
-    if (opts.json) return printJson(io, file);
+    if (opts.json) return printJson(io, opts.dryRun ? { dry_run: true, ...file } : file);
+    const files = plural(Object.keys(file.files ?? {}).length, 'data file');
     io.out(
-      `Closed ${period}: ${plural(Object.keys(file.files ?? {}).length, 'data file')} frozen in periods/${period}/period.yaml. Commit it.`,
+      opts.dryRun
+        ? `Dry run, nothing written: ${period} can be closed; ${files}, flags.yaml and what its statements show would be frozen in periods/${period}/period.yaml.`
+        : `Closed ${period}: ${files} frozen in periods/${period}/period.yaml. Commit it.`,
     );
   });
   withRoot(
