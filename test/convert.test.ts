@@ -1018,6 +1018,28 @@ describe('bad input to a converter', () => {
   it('refuses a wrong column set, a date outside the period, a negative quantity and an unknown unit', async () => {
     await writeFile(join(dir, 'u1.csv'), 'day,pi,quantity\n2025-03-01,a,1\n');
     await refused(['usage', 'u1.csv'], /u1\.csv:1: expected the columns date,pi_email,project_id,fund_org,service,resource,quantity,unit/);
+    // Saved by a spreadsheet in a decimal-comma language (semicolons, a byte-order mark) or with tabs: said so, as ingest says it.
+    await writeFile(
+      join(dir, 'u1-semicolons.csv'),
+      '\ufeffdate;pi_email;project_id;fund_org;service;resource;quantity;unit\r\n2025-03-01;a;p;f;s;r;1,5;unit\r\n',
+    );
+    await refused(
+      ['usage', 'u1-semicolons.csv'],
+      /u1-semicolons\.csv:1: the columns are separated by semicolons, not commas\n {2}hint: save it again as comma-separated CSV/,
+    );
+    await writeFile(join(dir, 's-tabs.csv'), 'date\tpath\tused_bytes\n2025-03-01\t/ifs/proj/a1\t1\n');
+    await refused(
+      ['storage', 's-tabs.csv', '--format', 'csv', '--period', '2025-03'],
+      /s-tabs\.csv:1: the columns are separated by tabs, not commas/,
+    );
+    await writeFile(
+      join(dir, 'vm-semicolons.csv'),
+      '"name";"size";"state";"created";"deleted";"pi_email";"project_id";"fund_org"\nvm1;small;running;2025-01-01;;a@x.edu;p;f\n',
+    );
+    await refused(
+      ['vms', 'vm-semicolons.csv', '--period', '2025-03'],
+      /vm-semicolons\.csv:1: the columns are separated by semicolons, not commas/,
+    );
     const head = 'date,pi_email,project_id,fund_org,service,resource,quantity,unit\n';
     await writeFile(join(dir, 'u2.csv'), `${head}2025-03-01,a@x.edu,p,f,AI Gateway,k,1,unit\n2025-04-01,a@x.edu,p,f,AI Gateway,k,1,unit\n`);
     await refused(['usage', 'u2.csv'], /u2\.csv:3:1: date 2025-04-01 is outside the period 2025-03/);

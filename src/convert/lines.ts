@@ -2,6 +2,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { OTHER_SEPARATOR_HINT, otherSeparator } from '../core/csv.ts';
 import { type ErrorLocation, invalidInput, UserError } from '../core/errors.ts';
 import { encodingError, firstBadLine, isUtf16, notUtf8Error, utf16Error } from '../core/text-encoding.ts';
 import { gunzipStream } from '../core/zlib.ts';
@@ -173,4 +174,18 @@ export function csvRecord(line: string, at: ErrorLocation): string[] {
     location: at,
     hint: 'a field with a comma or a " must be quoted whole, its quotes doubled: "=HYPERLINK(""x"")"',
   });
+}
+
+/**
+ * A header line that commas leave as one column, but that another separator splits into the
+ * columns `fits` wants: the error that says so (a spreadsheet in a decimal-comma language saves
+ * semicolons), or undefined.
+ */
+export function separatorError(line: string, at: ErrorLocation, fits: (names: string[]) => boolean): UserError | undefined {
+  const fields = csvFields(line);
+  // One column, or none CSV can read (a header of quoted names: "name";"size"): commas do not separate it.
+  const other = !Array.isArray(fields) || fields.length === 1 ? otherSeparator(line, fits) : undefined;
+  return other
+    ? new UserError(`the columns are separated by ${other}, not commas`, { location: at, hint: OTHER_SEPARATOR_HINT })
+    : undefined;
 }

@@ -12,7 +12,7 @@ import { pathSpelling } from '../domain/path-spelling.ts';
 import { anyRate, priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, storageOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvRecord, readUtf8, textLines } from './lines.ts';
+import { csvRecord, readUtf8, separatorError, textLines } from './lines.ts';
 import { RecordProblems } from './problems.ts';
 import { calendarDay, periodSpan } from './time.ts';
 
@@ -313,6 +313,8 @@ async function readCsv(
     if (line.trim() === '') continue;
     const at = { file: file.display, line: n };
     if (header) {
+      const separated = separatorError(line, at, (names) => names.join(',') === CSV_HEADER.join(','));
+      if (separated) throw separated;
       const fields = csvRecord(line, at);
       header = false;
       if (fields.map((f) => f.trim().toLowerCase()).join(',') !== CSV_HEADER.join(','))

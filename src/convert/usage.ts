@@ -11,7 +11,7 @@ import { priceSpan, type Rates } from '../rates/rates.ts';
 import { UNITS, type Unit } from '../rates/schema.ts';
 import type { AccountsFile } from './accounts.ts';
 import { type ConvertReport, FocusWriter, QTY_SCALE, quantityText } from './focus-writer.ts';
-import { csvRecord, textLines } from './lines.ts';
+import { csvRecord, separatorError, textLines } from './lines.ts';
 import { RecordProblems } from './problems.ts';
 import { calendarDay } from './time.ts';
 
@@ -45,6 +45,8 @@ export async function convertUsage(input: UsageInput): Promise<ConvertReport> {
         if (line.trim() === '') continue;
         const at = { file: file.display, line: n };
         if (header) {
+          const separated = separatorError(line, at, (names) => names.join(',') === USAGE_COLUMNS.join(','));
+          if (separated) throw separated;
           const fields = csvRecord(line, at);
           header = false;
           if (fields.map((f) => f.trim().toLowerCase()).join(',') !== USAGE_COLUMNS.join(','))

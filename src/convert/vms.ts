@@ -13,7 +13,7 @@ import { periodDays } from '../domain/period.ts';
 import { priceSpan, type Rates } from '../rates/rates.ts';
 import { type AccountsFile, type Owner, vmOwner } from './accounts.ts';
 import { type ConvertReport, FocusWriter, quantity, quantityText } from './focus-writer.ts';
-import { csvRecord, readUtf8, textLines } from './lines.ts';
+import { csvRecord, readUtf8, separatorError, textLines } from './lines.ts';
 import { RecordProblems } from './problems.ts';
 import { calendarDay, periodSpan, wallTime } from './time.ts';
 
@@ -280,9 +280,14 @@ async function readCsv(file: { path: string; display: string }, problems: Record
     if (line.trim() === '') continue;
     const at = { file: file.display, line: n };
     if (header === null) {
+      const inventory = (names: string[]) => {
+        const has = (...wanted: string[]) => wanted.some((n) => names.includes(n));
+        return has('name', 'vmname') && has('size', 'tier') && has(...STATE_FIELDS);
+      };
+      const separated = separatorError(line, at, inventory);
+      if (separated) throw separated;
       header = csvRecord(line, at).map((f) => f.trim().toLowerCase());
-      const has = (...names: string[]) => names.some((n) => header?.includes(n));
-      if (!has('name', 'vmname') || !has('size', 'tier') || !has(...STATE_FIELDS))
+      if (!inventory(header))
         throw new UserError(
           `expected the columns name, size (or tier), state, created, deleted, pi_email, project_id, fund_org; found ${JSON.stringify(line.slice(0, 100))}`,
           {

@@ -2,6 +2,7 @@
  * Which FOCUS columns a file has. Columns are matched by name, case-insensitively; unknown and
  * `x_` columns are ignored, and are not part of a row's identity (flag ids).
  */
+import { otherSeparator } from '../core/csv.ts';
 import { showValue, UserError } from '../core/errors.ts';
 import type { SniffedFile } from './file.ts';
 
@@ -69,7 +70,9 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
     const names = missing.map((f) => FOCUS_COLUMNS[f]);
     // One column whose name is the whole header split by another character: a spreadsheet saved
     // it with semicolons (a locale with decimal commas) or tabs.
-    const other = file.header.length === 1 ? otherSeparator(file.header[0] as string, names) : undefined;
+    const wanted = names.map((n) => n.toLowerCase());
+    const other =
+      file.header.length === 1 ? otherSeparator(file.header[0] as string, (parts) => wanted.every((w) => parts.includes(w))) : undefined;
     if (other)
       throw new UserError(`the columns are separated by ${other}, not commas: expected a FOCUS CSV, found one column`, {
         location: { file: file.display, line: 1, column: 1 },
@@ -89,25 +92,6 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
     );
   }
   return map;
-}
-
-/** The separator a one-column header is written with instead of commas, named, if it splits into the wanted names. */
-function otherSeparator(header: string, wanted: string[]): string | undefined {
-  const separators: [string, string][] = [
-    [';', 'semicolons'],
-    ['\t', 'tabs'],
-    ['|', 'vertical bars'],
-  ];
-  for (const [char, name] of separators) {
-    const parts = header.split(char).map((p) =>
-      p
-        .trim()
-        .replace(/^"(.*)"$/, '$1')
-        .toLowerCase(),
-    );
-    if (parts.length > 1 && wanted.every((w) => parts.includes(w.toLowerCase()))) return name;
-  }
-  return undefined;
 }
 
 function preview(header: string[]): string {
