@@ -588,6 +588,33 @@ describe('bad input: exit 2, a located message, nothing written', () => {
       /semicolons\.csv:1:1: the columns are separated by semicolons, not commas: expected a FOCUS CSV, found one column\n {2}hint: export it again as comma-separated CSV/,
     ],
     [
+      'an AWS Cost and Usage Report, whose columns are no FOCUS columns misspelt',
+      () =>
+        writeCsv(work, 'cur.csv', [
+          ['identity/LineItemId', 'bill/BillingPeriodStartDate', 'lineItem/UnblendedCost', 'resourceTags/user:pi_email'],
+          ['abc', '2025-03-01T00:00:00Z', '1.2', 'a@x.edu'],
+        ]),
+      /cur\.csv:1:1: this is an AWS Cost and Usage Report \(CUR\), not a FOCUS export: expected a FOCUS header with BillingPeriodStart, BilledCost, found "identity\/LineItemId", .*\n {2}hint: create a FOCUS export in AWS Billing and Cost Management/,
+    ],
+    [
+      'an Azure cost details export (its BillingPeriodStartDate is no FOCUS BillingPeriodStart to rename)',
+      () =>
+        writeCsv(work, 'azure-actual.csv', [
+          ['BillingPeriodStartDate', 'Date', 'CostInBillingCurrency', 'MeterCategory', 'Tags'],
+          ['05/01/2025', '05/03/2025', '1.2', 'Virtual Machines', '"pi_email": "a@x.edu"'],
+        ]),
+      /azure-actual\.csv:1:1: this is an Azure cost details export \(actual or amortized cost\), not a FOCUS export: .*\n {2}hint: create an export of the "Cost and usage details \(FOCUS\)" dataset/,
+    ],
+    [
+      'a Google Cloud billing export',
+      () =>
+        writeCsv(work, 'gcp-export.csv', [
+          ['billing_account_id', 'service.description', 'usage_start_time', 'cost', 'currency'],
+          ['0X-1', 'Compute Engine', '2025-03-01 00:00:00 UTC', '1.2', 'USD'],
+        ]),
+      /gcp-export\.csv:1:1: this is a Google Cloud billing export, not a FOCUS export: .*\n {2}hint: export Google Cloud's FOCUS billing data from BigQuery/,
+    ],
+    [
       'a cost that is not a number',
       () => writeCsv(work, 'dollar.csv', [HEADER, good(1), good(2, { cost: '$10,100.00' }), good(3, { cost: 'n/a' })]),
       /dollar\.csv:3:3: BilledCost: expected a decimal number such as 12\.34 or 1\.5E-3, found "\$10,100\.00" \(and 1 more invalid value in the file\)\n {2}hint: FOCUS amounts are plain decimals/,

@@ -78,6 +78,13 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
         location: { file: file.display, line: 1, column: 1 },
         hint: 'export it again as comma-separated CSV (a spreadsheet set to a language that writes decimal commas saves semicolons, and its numbers would need points too)',
       });
+    // A provider's other billing export: renaming its columns would not make it FOCUS.
+    const known = otherExport(file.header);
+    if (known)
+      throw new UserError(
+        `this is ${known.name}, not a FOCUS export: expected a FOCUS header with ${names.join(', ')}, found ${preview(file.header)}`,
+        { location: { file: file.display, line: 1, column: 1 }, hint: known.fix },
+      );
     const near = missing.map((f) => nearMatch(FOCUS_COLUMNS[f], file.header)).filter((s): s is string => s !== undefined);
     throw new UserError(
       `missing required column${names.length > 1 ? 's' : ''} ${names.join(', ')}: expected a FOCUS header with ${names.join(', ')}, found ${
@@ -92,6 +99,38 @@ export function mapColumns(file: SniffedFile, required: FocusField[]): ColumnMap
     );
   }
   return map;
+}
+
+/**
+ * Billing exports that are not FOCUS, known by their columns, and how to have the same provider
+ * export FOCUS (FOCUS-NOTES, section 3).
+ */
+const OTHER_EXPORTS: { name: string; is: (columns: Set<string>) => boolean; fix: string }[] = [
+  {
+    name: 'an AWS Cost and Usage Report (CUR)',
+    is: (c) => ['lineitem/unblendedcost', 'identity/lineitemid', 'line_item_unblended_cost', 'identity_line_item_id'].some((n) => c.has(n)),
+    fix: 'create a FOCUS export in AWS Billing and Cost Management (Data Exports, "FOCUS 1.0 with AWS columns") and ingest its files',
+  },
+  {
+    name: 'an Azure cost details export (actual or amortized cost)',
+    is: (c) => c.has('costinbillingcurrency') || c.has('pretaxcost') || (c.has('metercategory') && c.has('subscriptionid')),
+    fix: 'create an export of the "Cost and usage details (FOCUS)" dataset (FocusCost) in Azure Cost Management, Exports, and ingest its files',
+  },
+  {
+    name: 'a Google Cloud billing export',
+    is: (c) => c.has('billing_account_id') && c.has('cost'),
+    fix: "export Google Cloud's FOCUS billing data from BigQuery (its FOCUS export or FOCUS view) as CSV or Parquet, and ingest that",
+  },
+  {
+    name: 'an Oracle Cloud cost report',
+    is: (c) => c.has('cost/mycost') || c.has('lineitem/referenceno'),
+    fix: 'ingest the FOCUS cost reports OCI writes beside them (the "FOCUS Reports" folder of the cost report bucket)',
+  },
+];
+
+function otherExport(header: string[]): { name: string; fix: string } | undefined {
+  const columns = new Set(header.map((h) => h.trim().toLowerCase()));
+  return OTHER_EXPORTS.find((e) => e.is(columns));
 }
 
 function preview(header: string[]): string {
