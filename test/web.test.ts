@@ -235,6 +235,24 @@ describe('the app refuses', () => {
     assert.deepEqual(await snapshot(repo), before);
   });
 
+  it('a usage table a spreadsheet saved with semicolons: known as a usage table, and refused saying how it was saved', async () => {
+    const before = await snapshot(repo);
+    const form = new FormData();
+    const csv =
+      '\ufeffdate;pi_email;project_id;fund_org;service;resource;quantity;unit\r\n2025-11-03;a@x.edu;p;f;JupyterHub;hub;1,5;core-hour\r\n';
+    form.append('file', new Blob([csv]), 'hub-usage_2025-11.csv');
+    const { upload, files } = await (await call('/api/import/upload', { method: 'POST', body: form })).json();
+    assert.equal(files[0].kind, 'usage');
+    const refused = await call('/api/import/preview', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ upload, source: 'HPC', period: '2025-11' }),
+    });
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error.message, 'the columns are separated by semicolons, not commas');
+    assert.deepEqual(await snapshot(repo), before);
+  });
+
   it('a storage report whose paths count only their own bytes: refused by default, previewed with nested: separate', async () => {
     const before = await snapshot(repo);
     const form = new FormData();

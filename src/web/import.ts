@@ -51,7 +51,9 @@ export async function detectKind(path: string): Promise<Kind> {
   const { text, binary } = await head(path);
   if (binary) return 'focus';
   const first = (text.split(/\r?\n/)[0] ?? '').trim();
-  const lower = first.toLowerCase().replace(/"/g, '');
+  // A table a spreadsheet saved with semicolons or tabs is still the table it is (its converter says how it was saved).
+  const quoted = first.toLowerCase().replace(/"/g, '');
+  const lower = quoted.includes(',') ? quoted : quoted.replace(/\s*[;\t]\s*/g, ',');
   if (first.startsWith('JobID|') || /^\d+([_+][\w[\]\-,]+)?(\.\w+)?\|/.test(first)) return 'slurm';
   if (lower === 'date,path,used_bytes') return 'storage-csv';
   if (lower === 'date,pi_email,project_id,fund_org,service,resource,quantity,unit') return 'usage';
