@@ -183,6 +183,10 @@ describe('ingest', () => {
     );
     assert.equal(report.rows, 6);
     assert.equal(report.totals[0].billed, '29.500000000000000000'); // 1.25 + 9.25 + 2.25 + 3.25 + 9.25 + 4.25
+    // One row alike in both parts is billed twice, as written, and said: parts rarely share a row.
+    assert.deepEqual(report.warnings, [
+      `${part1} and ${part2} hold 1 of the same row, alike to every column (such as ResourceId "vm-9", ChargePeriodStart "2025-03-10", BilledCost "9.25"): check that these are parts of one export, not two versions of it, whose shared charges would be billed twice`,
+    ]);
     assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.part-002.csv.gz')), await readFile(part2));
     const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
     assert.deepEqual(
@@ -234,6 +238,29 @@ describe('ingest', () => {
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.equal(replaced.json().flags.decisions_kept, 1);
     assert.deepEqual((await readdir(join(repo, 'data/2025-03'))).sort(), ['aws.csv']);
+  });
+
+  it('refuses two versions of a month given as its parts, whose shared charges would be billed twice', async (t) => {
+    const repo = await scratchRepo(t);
+    // The month as exported on the 10th, then again at its end: the later holds the earlier's rows.
+    const early = Array.from({ length: 12 }, (_, i) => good(i + 1));
+    const late = [...early, ...Array.from({ length: 8 }, (_, i) => good(i + 13))];
+    const v1 = await writeCsv(work, 'aws-2025-03-v1.csv', [HEADER, ...early]);
+    const v2 = await writeCsv(work, 'aws-2025-03-v2.csv', [HEADER, ...late]);
+    const before = await snapshot(repo);
+    for (const dry of [['--dry-run'], []]) {
+      const r = await cli('ingest', v1, v2, '--source', 'AWS', '--root', repo, ...dry);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: \S*aws-2025-03-v1\.csv and \S*aws-2025-03-v2\.csv hold 12 of the same rows, alike to every column \(such as ResourceId "vm-\d+", ChargePeriodStart "2025-03-\d\d", BilledCost "\d+\.25"\): parts of one export never hold the same row, so these are two versions of the export, and their shared charges would be billed twice\n {2}hint: ingest the latest version of the month alone/,
+      );
+    }
+    assert.deepEqual(await snapshot(repo), before);
+    // The later version alone is the month.
+    const alone = await cli('ingest', v2, '--source', 'AWS', '--root', repo, '--json');
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(alone.json().rows, 20);
   });
 
   it('refuses parts that are one file, or hold the same bytes, which would bill every row twice', async (t) => {

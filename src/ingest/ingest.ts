@@ -27,7 +27,7 @@ import {
 } from '../flags/file.ts';
 import type { Flag } from '../flags/schema.ts';
 import type { ChargeFile } from '../focus/charges-sql.ts';
-import { mapColumns, requiredColumns } from '../focus/columns.ts';
+import { costColumn, mapColumns, requiredColumns } from '../focus/columns.ts';
 import { type SniffedFile, sniffFile } from '../focus/file.ts';
 import { type PeriodTotals, type ScanResult, scanFile, TooManyHeld } from '../focus/scan.ts';
 import { rememberedHashesDir, rememberValue } from '../repo/content-id.ts';
@@ -48,6 +48,7 @@ import {
   stageTarget,
 } from '../repo/write.ts';
 import { checkBranchName, commitIngest, planCommit } from './commit.ts';
+import { type SharedRows, sharedRows } from './overlap.ts';
 
 export interface IngestFile {
   path: string;
@@ -179,6 +180,28 @@ function refuseNamedTwice(twice: { files: [IngestFile, IngestFile]; sameFile: bo
   );
 }
 
+/**
+ * Parts that hold the same rows (overlap.ts): refused when they share at least 10 rows and 1%
+ * of the smaller part's (two versions of the export, whose shared charges would be billed twice);
+ * fewer are a warning, as a provider's export may hold two rows alike that its split put apart.
+ */
+function sharedRowsProblem(found: SharedRows | null, parts: Part[], scans: ScanResult[]): string[] {
+  if (!found) return [];
+  const [a, b] = [parts[found.first] as Part, parts[found.second] as Part].map((p) => p.input.display);
+  const rows = (i: number) => totalRows(scans[i]?.periods ?? []);
+  const smaller = Math.min(rows(found.first), rows(found.second));
+  const what = `${a} and ${b} hold ${found.shared.toLocaleString('en-US')} of the same row${found.shared === 1 ? '' : 's'}, alike to every column (such as ${found.example})`;
+  const also = found.total > found.shared ? `; ${found.total.toLocaleString('en-US')} rows are in more than one part in all` : '';
+  if (found.shared >= 10 && found.shared * 100 >= smaller)
+    throw new UserError(
+      `${what}${also}: parts of one export never hold the same row, so these are two versions of the export, and their shared charges would be billed twice`,
+      {
+        hint: 'ingest the latest version of the month alone (providers write the whole month again as it goes); files of different months or accounts are ingested one by one',
+      },
+    );
+  return [`${what}${also}: check that these are parts of one export, not two versions of it, whose shared charges would be billed twice`];
+}
+
 /** One file of the export, checked and (unless a dry run) being copied before its rows are read. */
 interface Part {
   input: IngestFile;
@@ -250,12 +273,24 @@ async function ingestParts(
       scans.push({ periods: e.periods, flagged: [], plain: null, bytes: null, located: null });
     }
   }
+  const overlap: string[] = [];
   if (parts.length > 1) {
     const inflated = scans.map((s) => s.bytes);
     refuseNamedTwice(
       await sameExportTwice(
         parts.map((p) => p.input),
         { inflated },
+      ),
+    );
+    overlap.push(
+      ...sharedRowsProblem(
+        await sharedRows(
+          db,
+          parts.map((p) => p.target),
+          costColumn(config.billing.cost_basis),
+        ),
+        parts,
+        scans,
       ),
     );
   }
@@ -280,9 +315,12 @@ async function ingestParts(
     periods: periodCounts(allPeriods),
     totals: currencyTotals(allPeriods),
     flags,
-    warnings: parts
-      .filter((p) => p.columns.tags === undefined)
-      .map((p) => `${p.input.display} has no Tags column, so no charge in it is attributed: every row is flagged for review`),
+    warnings: [
+      ...parts
+        .filter((p) => p.columns.tags === undefined)
+        .map((p) => `${p.input.display} has no Tags column, so no charge in it is attributed: every row is flagged for review`),
+      ...overlap,
+    ],
   });
 
   // From here to the end the repository is read and written under its lock: another ingest of
