@@ -190,7 +190,7 @@ describe('identifiers (golden)', () => {
     );
     const number = set.statements[2].number;
     assert.deepEqual(set.warnings, [
-      'PI a@x.edu has projects "Gen  Atlas" and "gen  atlas" and "gen atlas", which differ only in letter case and spaces: one project tagged two ways is billed on separate statements; if so, correct the tags where the charges come from',
+      'PI a@x.edu has projects "Gen  Atlas", "gen  atlas" and "gen atlas", which differ only in letter case and spaces: one project tagged two ways is billed on separate statements; if so, correct the tags where the charges come from',
       `statement ${number} (PI a@x.edu, project gen atlas) has services "Amazon EC2" and "Amazon\u00a0 EC2" from aws, which differ only in spaces: one service written two ways in the export is shown as two lines that read alike`,
     ]);
   });

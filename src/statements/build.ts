@@ -349,7 +349,11 @@ function lookAlikes(statements: Statement[]): string[] {
 /** The same name in letter case and spaces apart. */
 const folded = (name: string) => name.toLowerCase().replace(/\s+/g, ' ');
 
-const listed = (spellings: string[]) => spellings.map((v) => JSON.stringify(v)).join(' and ');
+/** `"a" and "b"`, or `"a", "b" and "c"`. */
+const listed = (spellings: string[]) => {
+  const quoted = spellings.map((v) => JSON.stringify(v));
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}` : (quoted[0] ?? '');
+};
 
 /** Each owner's names that fold to one, where it has two or more spellings (sorted). */
 function twins(names: { owner: string; name: string }[]): { owner: string; spellings: string[] }[] {
