@@ -185,7 +185,7 @@ describe('ingest', () => {
     assert.equal(report.totals[0].billed, '29.500000000000000000'); // 1.25 + 9.25 + 2.25 + 3.25 + 9.25 + 4.25
     // One row alike in both parts is billed twice, as written, and said: parts rarely share a row.
     assert.deepEqual(report.warnings, [
-      `${part1} and ${part2} hold 1 of the same row, alike to every column (such as ResourceId "vm-9", ChargePeriodStart "2025-03-10", BilledCost "9.25"): check that these are parts of one export, not two versions of it, whose shared charges would be billed twice`,
+      `${part1} and ${part2} hold 1 of the same row, alike to every column (such as this one: 2025-03-01T00:00:00Z,2025-03-10,9.25,10.00,USD,Compute,vm-9,"{""project_id"":""p1""}"): check that these are parts of one export, not two versions of it, whose shared charges would be billed twice`,
     ]);
     assert.deepEqual(await readFile(join(repo, 'data/2025-03/aws.part-002.csv.gz')), await readFile(part2));
     const flags = parse(await readFile(join(repo, 'periods/2025-03/flags.yaml'), 'utf8')).flags;
@@ -253,10 +253,25 @@ describe('ingest', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(
         r.stderr,
-        /^error: \S*aws-2025-03-v1\.csv and \S*aws-2025-03-v2\.csv hold 12 of the same rows, alike to every column \(such as ResourceId "vm-\d+", ChargePeriodStart "2025-03-\d\d", BilledCost "\d+\.25"\): parts of one export never hold the same row, so these are two versions of the export, and their shared charges would be billed twice\n {2}hint: ingest the latest version of the month alone/,
+        /^error: \S*aws-2025-03-v1\.csv and \S*aws-2025-03-v2\.csv hold 12 of the same rows, alike to every column \(such as this one: 2025-03-01T00:00:00Z,2025-03-\d\d,\d+\.25,[^)]*vm-\d+,[^)]*\): parts of one export never hold the same row, so these are two versions of the export, and their shared charges would be billed twice\n {2}hint: ingest the latest version of the month alone/,
       );
     }
     assert.deepEqual(await snapshot(repo), before);
+    // The same as Parquet, compared by their columns.
+    const db = await Database.open();
+    const parquet = [join(work, 'aws-2025-03-v1.parquet'), join(work, 'aws-2025-03-v2.parquet')];
+    try {
+      for (const [i, csv] of [v1, v2].entries())
+        await db.query(`COPY (SELECT * FROM read_csv($csv, all_varchar = true)) TO '${parquet[i]}' (FORMAT parquet)`, { csv });
+    } finally {
+      db.close();
+    }
+    const asParquet = await cli('ingest', ...parquet, '--source', 'AWS', '--root', repo);
+    assert.equal(asParquet.code, 2, asParquet.stderr);
+    assert.match(
+      asParquet.stderr,
+      /hold 12 of the same rows, alike to every column \(such as ResourceId "vm-\d+", ChargePeriodStart "2025-03-\d\d", BilledCost "\d+\.25"\)/,
+    );
     // The later version alone is the month.
     const alone = await cli('ingest', v2, '--source', 'AWS', '--root', repo, '--json');
     assert.equal(alone.code, 0, alone.stderr);
