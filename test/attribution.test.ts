@@ -11,7 +11,7 @@ import { ATTRIBUTES } from '../src/domain/rules.ts';
 import { chargesSql, RULES_LIST_SQL } from '../src/focus/charges-sql.ts';
 import { mapColumns, requiredColumns } from '../src/focus/columns.ts';
 import { sniffFile } from '../src/focus/file.ts';
-import { cli, removeDir, scratchRepo, tags, tempDir, writeCsv } from './helpers.ts';
+import { cli, PROJECT, removeDir, scratchRepo, tags, tempDir, writeCsv } from './helpers.ts';
 
 let dir: string;
 let db: Database;
@@ -394,6 +394,25 @@ describe('flag rules', () => {
     // Unset (and zero): a list price of 0, held as billed above it, as before the setting.
     for (const config of [parseConfig('', 'c'), parseConfig('billing:\n  zero_list_cost: zero\n', 'c')])
       assert.deepEqual(await read(config, '100.00', '0'), ['0.000000000000000000', ['above_list']]);
+  });
+  it('says, on a charge held for a ListCost of 0, how to read it as no list price, where config.yaml does not say', async (t) => {
+    const sample = await readFile(join(PROJECT, 'config.yaml'), 'utf8');
+    const repo = await scratchRepo(t, sample.replace(/^ {2}zero_list_cost: unknown.*\n/m, ''));
+    const owner = tags({ pi_email: 'a@x.edu', project_id: 'p1', fund_org: '100000-0001' });
+    const file = await writeCsv(dir, 'zero-list.csv', [
+      HEADER,
+      ['2025-01-01', '100.00', '0', 'Marketplace VM', 'vm-1', owner],
+      ['2025-01-01', '100.00', '60', 'Virtual Machines', 'vm-2', owner],
+    ]);
+    assert.equal((await cli('ingest', file, '--source', 'Azure', '--root', repo)).code, 0);
+    const flags = (await cli('review', 'list', '--json', '--period', '2025-01', '--root', repo)).json().flags;
+    assert.deepEqual(
+      flags.map((f: { message: string }) => f.message),
+      [
+        'billed 100 is above the list price 0; a ListCost of 0 is how Azure writes a Marketplace or reservation charge: set billing.zero_list_cost: unknown in config.yaml to read it as no list price',
+        'billed 100 is above the list price 60',
+      ],
+    );
   });
   it('holds a ChargeCategory that FOCUS does not have, in any case or spacing it does', async () => {
     const category = async (value: string, config = parseConfig('flag_rules:\n  unknown_category: true\n', 'c')) => {

@@ -3,7 +3,7 @@
  * Pure: no I/O.
  */
 import { type Config, largeChargeThreshold } from '../config/schema.ts';
-import { plainDecimal, trimDecimal } from '../core/money.ts';
+import { parseDecimal, plainDecimal, trimDecimal } from '../core/money.ts';
 import { flagId } from '../domain/identity.ts';
 import { compareText } from '../domain/order.ts';
 import { attributionProblem, CHARGE_CATEGORIES, CORE_ATTRIBUTES, type FlagRule } from '../domain/rules.ts';
@@ -78,8 +78,13 @@ function ruleMessage(rule: FlagRule, row: FlaggedRow, ctx: FlagContext): string 
     }
     case 'large_charge':
       return `a single charge of ${row.cost_raw} ${row.currency} is above the review threshold (${plainDecimal(largeChargeThreshold(ctx.config, row.currency) ?? 0)} ${row.currency})`;
-    case 'above_list':
-      return `billed ${trimDecimal(row.cost)} is above the list price ${trimDecimal(row.list_cost)}`;
+    case 'above_list': {
+      const message = `billed ${trimDecimal(row.cost)} is above the list price ${trimDecimal(row.list_cost)}`;
+      // A list of 0 is most often no list price at all (Azure's Marketplace charges): say how to read it so.
+      return parseDecimal(row.list_cost) === 0n && ctx.config.billing.zero_list_cost === undefined
+        ? `${message}; a ListCost of 0 is how Azure writes a Marketplace or reservation charge: set billing.zero_list_cost: unknown in config.yaml to read it as no list price`
+        : message;
+    }
     case 'negative_usage':
       return `negative usage charge (${trimDecimal(row.cost)}) that is not a credit: check it is a refund or correction`;
     case 'period_mismatch':
