@@ -23,8 +23,12 @@ export interface BrowserFigures {
 
 /** `site` is a built admin site's folder; `period` the one whose pages are opened; `pi` a PI page's path under the site. */
 export async function browserBench(site: string, period: string, pi: string, runs = 5): Promise<BrowserFigures> {
-  const { server, base } = await serveDir(site);
+  // The browser first: without one, no server is left running.
   const browser = await chromium.launch({ executablePath: findChromium().path, args: ['--no-sandbox', '--disable-gpu'] });
+  const { server, base } = await serveDir(site).catch(async (e) => {
+    await browser.close();
+    throw e;
+  });
   const times = new Map<string, number[]>();
   const record = (label: string, ms: number) => times.set(label, [...(times.get(label) ?? []), ms]);
   let charges = 0;

@@ -75,7 +75,8 @@ export async function historyBench(work: string, cli: string): Promise<void> {
   const piPage = /href="\/(periods\/[^"/]+\/pi\/[^"/]+\/)"/.exec(periodPage)?.[1];
   if (!piPage) throw new Error(`no PI page linked from periods/${last}/`);
   process.stderr.write('  in Chromium: the dashboard, the new period, its charges and a PI page…\n');
-  const inBrowser = await browserBench(join(repo, 'dist-fresh'), last, piPage);
+  // Without a browser the build figures still stand: said, not thrown after the long part of the run.
+  const inBrowser = await browserBench(join(repo, 'dist-fresh'), last, piPage).catch((e: Error) => e);
   const ratio = added.seconds / alone.seconds;
   const ok = ratio <= 1.5 && Math.max(cold.rssMb, added.rssMb, fresh.rssMb) < 2048;
   console.log(`\n${PERIODS} periods × ${PIS} PIs × 2 projects (${PERIODS * PIS * 2} statements, ${PERIODS * PIS * 16} charges)`);
@@ -88,6 +89,10 @@ export async function historyBench(work: string, cli: string): Promise<void> {
   console.log(
     `  into an empty folder (unchanged periods linked from .cache/site, not moved from the last site): ${(fresh.seconds / alone.seconds).toFixed(2)}×`,
   );
+  if (inBrowser instanceof Error) {
+    console.log(`\nIn Chromium: not measured (${inBrowser.message.split('\n')[0]})`);
+    return;
+  }
   console.log(
     `\nIn Chromium (median of 5 fresh pages; the dashboard's HTML with its chart data ${(inBrowser.dashboardBytes / 1e3).toFixed(0)} kB, ${last}'s charge data ${(inBrowser.chargeDataBytes / 1e6).toFixed(2)} MB for ${inBrowser.charges.toLocaleString('en-US')} charges)`,
   );
